@@ -98,10 +98,12 @@ impl Database {
         self.catalog.len()
     }
 
-    /// Whether write operations may block on I/O (the durable engine waits for fsync); reads
-    /// never wait for anything but memory and the page cache.
-    pub fn writes_block(&self) -> bool {
-        self.store.commits_block()
+    /// Resolves once every write committed so far (by any caller) is durable. Operations
+    /// return as soon as their writes are visible; whoever acknowledges a write to a client
+    /// must first await (or [`binderdb_storage::Durable::wait`] for) this, taken after the
+    /// operation returned.
+    pub fn durable(&self) -> binderdb_storage::Durable<'_> {
+        binderdb_storage::durable(self.store.as_ref())
     }
 
     /// Makes every acknowledged write durable (called on shutdown).

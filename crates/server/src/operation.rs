@@ -1,8 +1,8 @@
 //! The operations binderdb serves, as an enum with one exhaustive dispatch.
 //!
 //! Every operation runs the same pipeline — decode, validate request constraints, run the engine
-//! operation on a blocking thread, encode — through [`run`]; the match only picks the three
-//! functions.
+//! operation, wait for its writes to be durable, encode — through [`Call::run`]; the match only
+//! picks the functions.
 
 use std::sync::Arc;
 
@@ -68,19 +68,41 @@ impl Operation {
         })
     }
 
-    /// Whether the operation can wait on storage I/O when the store's commits block: every
-    /// write, and DescribeTable (its first call per table scans for the statistics).
+    /// Whether the operation may run long enough (walking a whole table, or waiting for a sync
+    /// inside the store) that it must not occupy a runtime worker: table administration, and
+    /// DescribeTable (its first call per table scans for the statistics). Item operations
+    /// only touch memory and the page cache and run inline.
     pub fn may_block(self) -> bool {
         match self {
             Operation::CreateTable
             | Operation::DescribeTable
+            | Operation::DeleteTable
+            | Operation::UpdateTable => true,
+            Operation::ListTables
+            | Operation::GetItem
+            | Operation::Query
+            | Operation::Scan
+            | Operation::BatchGetItem
+            | Operation::PutItem
+            | Operation::DeleteItem
+            | Operation::UpdateItem
+            | Operation::BatchWriteItem => false,
+        }
+    }
+
+    /// Whether the operation writes (or decides on what it read, as a failed condition does),
+    /// so its response must wait until everything committed before it is durable.
+    pub fn acknowledges_writes(self) -> bool {
+        match self {
+            Operation::CreateTable
             | Operation::DeleteTable
             | Operation::UpdateTable
             | Operation::PutItem
             | Operation::DeleteItem
             | Operation::UpdateItem
             | Operation::BatchWriteItem => true,
-            Operation::ListTables
+            Operation::DescribeTable
+            | Operation::ListTables
             | Operation::GetItem
             | Operation::Query
             | Operation::Scan
@@ -103,6 +125,7 @@ impl Operation {
             ctx,
             body,
             may_block: self.may_block(),
+            durable: self.acknowledges_writes(),
         };
         match self {
             Operation::CreateTable => {
@@ -148,12 +171,14 @@ struct Call {
     body: Bytes,
     /// See [`Operation::may_block`].
     may_block: bool,
+    /// See [`Operation::acknowledges_writes`].
+    durable: bool,
 }
 
 impl Call {
     /// The shared pipeline of every operation: decode, check request constraints, run the engine
-    /// operation (on a blocking thread when it may wait on storage I/O, inline otherwise),
-    /// encode.
+    /// operation (on a blocking thread when it may run long, inline otherwise), wait until its
+    /// writes are durable, encode.
     async fn run<I, O>(
         self,
         check: fn(&I) -> Result<(), ApiError>,
@@ -168,11 +193,12 @@ impl Call {
             ctx,
             body,
             may_block,
+            durable,
         } = self;
         let input: I = serialization::decode(&body)?;
         check(&input)?;
-        let output = if may_block && db.writes_block() {
-            // A durable write waits for its group fsync: never on a runtime worker.
+        let result = if may_block {
+            let db = Arc::clone(&db);
             tokio::task::spawn_blocking(move || operation(&db, &ctx, input))
                 .await
                 .map_err(|e| {
@@ -180,15 +206,24 @@ impl Call {
                     internal_error()
                 })?
         } else {
-            // Reads, and writes to the in-memory engine, only touch memory (or the page
-            // cache): running them inline saves two thread hand-offs per request. A panic is
-            // still contained to this request.
+            // Item operations only touch memory (or the page cache): running them inline saves
+            // two thread hand-offs per request. A panic is still contained to this request.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| operation(&db, &ctx, input)))
                 .map_err(|_| {
                 tracing::error!("operation panicked");
                 internal_error()
             })?
-        }?;
+        };
+        if durable {
+            // Also when the operation failed: a refused condition was decided on what it read,
+            // which must not be lost either. The wait parks no thread: the group-commit thread
+            // wakes this task after the shared fsync.
+            db.durable().await.map_err(|e| {
+                tracing::error!(error = %e, "write not durable");
+                internal_error()
+            })?;
+        }
+        let output = result?;
         serde_json::to_vec(&output).map_err(|e| ApiError::internal(e.to_string()))
     }
 }

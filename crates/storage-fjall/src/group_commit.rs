@@ -1,49 +1,64 @@
-//! Group commit: one background thread makes the fjall journal durable for many writers.
+//! Group commit: one background thread makes the fjall journal durable for many writers, and
+//! wakes them (async tasks or blocked threads) when their commits are on stable storage.
 //!
 //! The database is opened with `manual_journal_persist`, so a fjall batch commit only appends to
-//! the journal's buffer. A writer that has applied its batch calls
-//! [`GroupCommit::wait_durable`]: it takes a ticket (a counter bumped under the state mutex) and
-//! sleeps. The syncer thread wakes, notes the highest ticket requested so far, calls
-//! `persist(SyncData)` (flush the buffer, then `fdatasync`) and marks every ticket up to that
-//! one durable. A persist that starts after a ticket was taken covers that writer's batch,
-//! because the batch was appended before the ticket; writers arriving during an fsync share the
-//! next one.
+//! the journal's buffer. Every versioned commit then publishes its version
+//! ([`GroupCommit::appended`]); a writer that must acknowledge asks for durability up to a
+//! commit point ([`GroupCommit::poll_durable`], or [`GroupCommit::flush`] for a fresh sync of
+//! everything). The syncer thread wakes, notes the highest appended version, makes the journal
+//! durable and marks every version up to that one durable. A sync that starts after a version
+//! was appended covers it, because appends happen in version order under the store's commit
+//! mutex; writers arriving during an fsync share the next one.
 //!
-//! fjall's persist holds the journal lock for the whole fsync, so writers arriving meanwhile
-//! queue and append right after it. Writers therefore announce themselves
-//! ([`GroupCommit::begin_append`]) and the syncer, before each fsync, waits (at most
-//! `MAX_GATHER`) until no announced writer is still appending, so one fsync covers the whole
-//! queue instead of just its first member. A lone writer never waits.
+//! **How a sync is done, and why not with `Database::persist(SyncData)`.** fjall's persist holds
+//! the journal's writer lock for the whole `fdatasync`, so every writer arriving meanwhile
+//! blocks inside its batch commit, holding binderdb's commit mutex and key latches; writers
+//! then cannot run on async runtime threads. Instead the syncer
+//! 1. calls `persist(PersistMode::Buffer)`: under the lock, only the journal's user-space
+//!    buffer is written to the OS (a `write`, microseconds);
+//! 2. finds the active journal file: fjall names journals `<id>.jnl` in the database directory
+//!    and rotates to `<id + 1>.jnl`, calling `fsync` on the old one before the switch (this is
+//!    also how fjall's own recovery picks the active journal: the highest id). The syncer keeps
+//!    a handle on the highest-numbered one it knows and, after step 1, moves on while the next
+//!    id exists. Data flushed in step 1 went either to that file or to one fjall already synced
+//!    in a rotation;
+//! 3. calls `fdatasync` on its own handle, outside fjall's lock. On Linux the sync covers the
+//!    file's data whichever descriptor wrote it.
 //!
-//! The thread is owned by [`GroupCommit`]: dropping it finishes pending requests, persists once
+//! If the active journal cannot be found (an unexpected layout), every sync falls back to
+//! `persist(SyncData)`, which is correct, only slower. A failed sync poisons the group: every
+//! waiter and every later write gets the error.
+//!
+//! The thread is owned by [`GroupCommit`]: dropping it finishes pending requests, syncs once
 //! more and joins the thread.
 
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use binderdb_storage::StorageError;
 use fjall::{Database, PersistMode};
 use parking_lot::{Condvar, Mutex};
 
-/// Longest the syncer waits for appending writers before it fsyncs anyway. Measured with
-/// `binderdb bench --workload put` (durable, 32 connections, medians of 3): 0 µs 12.0k ops/s,
-/// 100 µs 15.1k, 500 µs 18.0k, 1 ms 19.8k (p99 3.7 ms), 2 ms 19.7k — waits only while some
-/// writer is still appending, so a lone writer never pays it.
-const MAX_GATHER: Duration = Duration::from_micros(1000);
-
 #[derive(Debug, Default)]
 struct SyncState {
-    /// Highest ticket handed out.
+    /// Highest commit point some waiter asked for.
     requested: u64,
-    /// Every ticket up to this one is durable.
-    durable: u64,
-    /// Set once a persist failed; fjall has then poisoned the database.
+    /// Set by [`GroupCommit::flush`]: the next sync must start after the request, whatever the
+    /// commit points say (it also covers writes made outside versioned commits).
+    forced: bool,
+    /// Syncs started / finished so far.
+    started: u64,
+    finished: u64,
+    /// Tasks waiting for a commit point, woken once it is durable.
+    wakers: Vec<(u64, Waker)>,
+    /// Threads blocked in [`GroupCommit::flush`].
+    blocked: usize,
+    /// Set once a sync failed: the journal may have lost data, so nothing is durable any more.
     failed: Option<String>,
-    /// Writers between [`GroupCommit::begin_append`] and their ticket: the syncer briefly waits
-    /// for them so one fsync covers them too.
-    appending: usize,
     /// Set by the owner on drop.
     stopping: bool,
 }
@@ -52,8 +67,15 @@ struct SyncState {
 struct Shared {
     state: Mutex<SyncState>,
     wake_syncer: Condvar,
-    wake_waiters: Condvar,
+    wake_blocked: Condvar,
+    /// Highest version appended to the journal.
+    appended: AtomicU64,
+    /// Every version up to this one is durable.
+    durable: AtomicU64,
     syncs: AtomicU64,
+    fallback_syncs: AtomicU64,
+    /// The journal the syncer's handle points at, for tests.
+    journal_id: Mutex<Option<u64>>,
 }
 
 /// Owner of the syncer thread.
@@ -65,140 +87,245 @@ pub(crate) struct GroupCommit {
 impl std::fmt::Debug for GroupCommit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupCommit")
+            .field("appended", &self.commit_point())
+            .field("durable", &self.shared.durable.load(Ordering::Relaxed))
             .field("syncs", &self.sync_count())
             .finish()
     }
 }
 
 impl GroupCommit {
-    /// Starts the syncer thread for `db`.
+    /// Starts the syncer thread for `db`, whose journals live in `dir`; `version` is the last
+    /// version already durable (the restored high-water mark).
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
-    pub(crate) fn start(db: Database) -> Result<Self, StorageError> {
+    pub(crate) fn start(db: Database, dir: &Path, version: u64) -> Result<Self, StorageError> {
         let shared = Arc::new(Shared::default());
+        shared.appended.store(version, Ordering::Relaxed);
+        shared.durable.store(version, Ordering::Relaxed);
         let for_thread = Arc::clone(&shared);
+        let journal = ActiveJournal::find(dir);
+        if journal.is_none() {
+            tracing::warn!(dir = %dir.display(), "no fjall journal found; syncs hold the journal lock");
+        }
         let thread = std::thread::Builder::new()
             .name("binderdb-group-commit".into())
-            .spawn(move || run_syncer(&for_thread, &db))?;
+            .spawn(move || run_syncer(&for_thread, &db, journal))?;
         Ok(GroupCommit {
             shared,
             thread: Some(thread),
         })
     }
 
-    /// Announces a writer about to append a batch to the journal. fjall's persist holds the
-    /// journal lock during the fsync, so writers arriving meanwhile queue up and append right
-    /// after it; without this announcement the syncer would start the next fsync as soon as the
-    /// first of them asked, and each fsync would cover only a handful of commits.
-    pub(crate) fn begin_append(&self) -> Appending<'_> {
-        self.shared.state.lock().appending += 1;
-        Appending {
-            group: self,
-            open: true,
+    /// Records that every version up to `version` is in the journal. Called in version order.
+    pub(crate) fn appended(&self, version: u64) {
+        self.shared.appended.store(version, Ordering::Release);
+    }
+
+    /// The highest version appended so far.
+    pub(crate) fn commit_point(&self) -> u64 {
+        self.shared.appended.load(Ordering::Acquire)
+    }
+
+    /// The error every write gets after a failed sync, if one failed.
+    pub(crate) fn check_failed(&self) -> Result<(), StorageError> {
+        match &self.shared.state.lock().failed {
+            Some(reason) => Err(failed_error(reason)),
+            None => Ok(()),
         }
     }
 
-    /// Blocks until everything appended to the journal before this call is on stable storage.
+    /// Whether every version up to `point` is durable; otherwise registers `cx`'s waker.
+    pub(crate) fn poll_durable(
+        &self,
+        point: u64,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), StorageError>> {
+        if self.shared.durable.load(Ordering::Acquire) >= point {
+            return Poll::Ready(Ok(()));
+        }
+        let mut st = self.shared.state.lock();
+        if let Some(reason) = &st.failed {
+            return Poll::Ready(Err(failed_error(reason)));
+        }
+        if self.shared.durable.load(Ordering::Acquire) >= point {
+            return Poll::Ready(Ok(()));
+        }
+        // A task polled again before its wake-up registers twice; the extra wake is harmless.
+        st.wakers.push((point, cx.waker().clone()));
+        if point > st.requested {
+            st.requested = point;
+            self.shared.wake_syncer.notify_one();
+        }
+        Poll::Pending
+    }
+
+    /// Blocks until a sync that started after this call has finished: everything in the
+    /// journal before the call is then durable.
     ///
     /// # Errors
-    /// `Io` if a persist failed (then every later write fails too: the database is poisoned).
-    pub(crate) fn wait_durable(&self) -> Result<(), StorageError> {
-        self.wait(false)
-    }
-
-    fn wait(&self, appended: bool) -> Result<(), StorageError> {
+    /// `Io` if a sync failed.
+    pub(crate) fn flush(&self) -> Result<(), StorageError> {
         let mut st = self.shared.state.lock();
-        if appended {
-            st.appending -= 1;
-        }
-        st.requested += 1;
-        let ticket = st.requested;
+        // A sync in progress may have flushed its buffer before our caller's last append.
+        let wanted = st.started + 1;
+        st.forced = true;
+        st.blocked += 1;
         self.shared.wake_syncer.notify_one();
-        loop {
+        let result = loop {
             if let Some(reason) = &st.failed {
-                return Err(StorageError::Io(std::io::Error::other(format!(
-                    "journal persist failed: {reason}"
-                ))));
+                break Err(failed_error(reason));
             }
-            if st.durable >= ticket {
-                return Ok(());
+            if st.finished >= wanted {
+                break Ok(());
             }
-            self.shared.wake_waiters.wait(&mut st);
-        }
+            self.shared.wake_blocked.wait(&mut st);
+        };
+        st.blocked -= 1;
+        result
     }
 
-    /// Number of `persist(SyncData)` calls made so far.
+    /// Number of journal syncs made so far.
     pub(crate) fn sync_count(&self) -> u64 {
         self.shared.syncs.load(Ordering::Relaxed)
     }
-}
 
-/// A writer between [`GroupCommit::begin_append`] and its durable wait.
-pub(crate) struct Appending<'a> {
-    group: &'a GroupCommit,
-    open: bool,
-}
+    /// The id of the journal file the syncer last synced (`None` before any sync that used its
+    /// own handle). For tests.
+    #[cfg(test)]
+    pub(crate) fn active_journal_id(&self) -> Option<u64> {
+        *self.shared.journal_id.lock()
+    }
 
-impl Appending<'_> {
-    /// The batch is in the journal: waits until it is durable.
-    ///
-    /// # Errors
-    /// As [`GroupCommit::wait_durable`].
-    pub(crate) fn wait_durable(mut self) -> Result<(), StorageError> {
-        self.open = false;
-        self.group.wait(true)
+    /// Number of syncs that had to hold fjall's journal lock (no active journal file known).
+    pub(crate) fn fallback_sync_count(&self) -> u64 {
+        self.shared.fallback_syncs.load(Ordering::Relaxed)
     }
 }
 
-impl Drop for Appending<'_> {
-    fn drop(&mut self) {
-        if self.open {
-            // The append failed: stop holding back the syncer.
-            self.group.shared.state.lock().appending -= 1;
-            self.group.shared.wake_syncer.notify_one();
+fn failed_error(reason: &str) -> StorageError {
+    StorageError::Io(std::io::Error::other(format!(
+        "journal sync failed: {reason}"
+    )))
+}
+
+/// The syncer's own handle on the journal file fjall currently appends to.
+struct ActiveJournal {
+    dir: PathBuf,
+    id: u64,
+    file: File,
+}
+
+impl ActiveJournal {
+    fn path(dir: &Path, id: u64) -> PathBuf {
+        dir.join(format!("{id}.jnl"))
+    }
+
+    /// The highest-numbered journal in `dir`, as fjall's recovery picks it.
+    fn find(dir: &Path) -> Option<ActiveJournal> {
+        let id = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name();
+                name.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok()
+            })
+            .max()?;
+        let file = File::open(Self::path(dir, id)).ok()?;
+        Some(ActiveJournal {
+            dir: dir.to_path_buf(),
+            id,
+            file,
+        })
+    }
+
+    /// Moves to the newest journal after any rotations since the last call.
+    fn follow_rotations(&mut self) -> std::io::Result<()> {
+        loop {
+            let next = Self::path(&self.dir, self.id + 1);
+            match File::open(&next) {
+                Ok(file) => {
+                    self.id += 1;
+                    self.file = file;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            }
         }
     }
 }
 
-fn run_syncer(shared: &Shared, db: &Database) {
+/// One sync of everything appended so far.
+fn sync(db: &Database, journal: Option<&mut ActiveJournal>) -> Result<(), String> {
+    match journal {
+        Some(journal) => {
+            db.persist(PersistMode::Buffer).map_err(|e| e.to_string())?;
+            journal.follow_rotations().map_err(|e| e.to_string())?;
+            journal.file.sync_data().map_err(|e| e.to_string())
+        }
+        None => db.persist(PersistMode::SyncData).map_err(|e| e.to_string()),
+    }
+}
+
+fn run_syncer(shared: &Shared, db: &Database, mut journal: Option<ActiveJournal>) {
     let mut st = shared.state.lock();
     loop {
-        while st.requested == st.durable && !st.stopping {
+        while st.requested <= shared.durable.load(Ordering::Acquire) && !st.forced && !st.stopping {
             shared.wake_syncer.wait(&mut st);
         }
-        if st.requested == st.durable {
+        if st.requested <= shared.durable.load(Ordering::Acquire) && !st.forced {
             break; // stopping, nothing pending
         }
-        // Let writers that are appending right now join this fsync (bounded, so a steady
-        // stream of writers cannot starve the ones already waiting).
-        let deadline = Instant::now() + MAX_GATHER;
-        while st.appending > 0 {
-            if shared.wake_syncer.wait_until(&mut st, deadline).timed_out() {
-                break;
-            }
-        }
-        let target = st.requested;
+        st.forced = false;
+        st.started += 1;
+        let generation = st.started;
         drop(st);
-        let result = db.persist(PersistMode::SyncData);
+        // Read before the buffer flush: every version up to it is in the buffer by then.
+        let target = shared.appended.load(Ordering::Acquire);
+        if journal.is_none() {
+            shared.fallback_syncs.fetch_add(1, Ordering::Relaxed);
+        }
+        let result = sync(db, journal.as_mut());
+        *shared.journal_id.lock() = journal.as_ref().map(|j| j.id);
         shared.syncs.fetch_add(1, Ordering::Relaxed);
         st = shared.state.lock();
+        st.finished = generation;
+        let mut ready = Vec::new();
         match result {
-            Ok(()) => st.durable = target,
+            Ok(()) => {
+                shared.durable.fetch_max(target, Ordering::AcqRel);
+                let mut i = 0;
+                while i < st.wakers.len() {
+                    if st.wakers[i].0 <= target {
+                        ready.push(st.wakers.swap_remove(i).1);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
             Err(e) => {
-                tracing::error!(error = %e, "journal persist failed; storage is now read-only");
-                st.failed = Some(e.to_string());
+                tracing::error!(error = %e, "journal sync failed; writes now fail");
+                st.failed = Some(e);
+                ready.extend(st.wakers.drain(..).map(|(_, waker)| waker));
             }
         }
-        shared.wake_waiters.notify_all();
-        if st.failed.is_some() {
+        if st.blocked > 0 {
+            shared.wake_blocked.notify_all();
+        }
+        let failed = st.failed.is_some();
+        drop(st);
+        for waker in ready {
+            waker.wake();
+        }
+        if failed {
             return;
         }
+        st = shared.state.lock();
     }
     drop(st);
-    // Writes that never asked for durability (none today) still reach the disk on shutdown.
-    if let Err(e) = db.persist(PersistMode::SyncData) {
-        tracing::error!(error = %e, "final journal persist failed");
+    // Anything written without a waiter still reaches the disk on shutdown.
+    if let Err(e) = sync(db, journal.as_mut()) {
+        tracing::error!(error = %e, "final journal sync failed");
     }
 }
 

@@ -13,16 +13,20 @@
 //! | `drop/` + table id u64 BE| empty: a `drop_table` still in progress  |
 //!
 //! Commits: guards are checked under striped key latches (taken in ascending stripe order, so
-//! no deadlocks); the version is assigned and the fjall batch (writes + `high_water`) committed
-//! under one short mutex, so versions follow journal order and the persisted high-water mark is
-//! always the largest version on disk. The writer then releases its latches and waits for the
-//! `group_commit` thread's shared `fdatasync`: `commit` returns only once its batch is durable.
-//! Readers may observe a batch slightly before it is durable (as in most databases); any write
-//! acknowledged after such a read is durable together with what it read, because the journal is
-//! persisted in order.
+//! no deadlocks); the version is assigned and the fjall batch (writes + `high_water`) appended
+//! to the journal under one short mutex, so versions follow journal order and the persisted
+//! high-water mark is always the largest version on disk. The writer then releases its latches
+//! and returns: the batch is visible but not yet durable. Acknowledging callers wait for
+//! [`binderdb_storage::durable`], which the `group_commit` thread resolves after its shared
+//! `fdatasync` (see that module for how it syncs without holding fjall's journal lock). Readers
+//! may observe a batch slightly before it is durable (as in most databases); any write
+//! acknowledged after such a read is durable together with what it read, because the journal
+//! is synced in order.
 //!
-//! This crate must not depend on binderdb crates other than `binderdb-storage`. All calls block
-//! (the server calls the store from blocking threads).
+//! This crate must not depend on binderdb crates other than `binderdb-storage`. Commits and
+//! reads do not wait for I/O beyond the page cache, except when fjall throttles writers whose
+//! memtables cannot be flushed fast enough (it then sleeps in the commit); `flush` and
+//! `drop_table` block until a sync finishes.
 
 mod group_commit;
 
@@ -165,7 +169,7 @@ impl FjallStore {
             ),
             None => 0,
         };
-        let group = GroupCommit::start(db.clone())?;
+        let group = GroupCommit::start(db.clone(), dir, high_water)?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
@@ -180,10 +184,16 @@ impl FjallStore {
         Ok(store)
     }
 
-    /// Number of group fsyncs (`persist(SyncData)`) since open: with many concurrent writers it
-    /// stays well below [`FjallStore::commit_count`]. For tests and metrics.
+    /// Number of group journal syncs since open: with many concurrent writers it stays well
+    /// below [`FjallStore::commit_count`]. For tests and metrics.
     pub fn sync_count(&self) -> u64 {
         self.group.sync_count()
+    }
+
+    /// Number of those syncs that fell back to fjall's `persist(SyncData)` (holding the journal
+    /// lock) because the active journal file was not found; 0 in normal operation.
+    pub fn fallback_sync_count(&self) -> u64 {
+        self.group.fallback_sync_count()
     }
 
     /// Number of commits that wrote something since open. For tests and metrics.
@@ -240,7 +250,7 @@ impl FjallStore {
     }
 
     /// Checks guards and applies `prepared` while `held` covers every key it touches, then
-    /// releases the latches and waits for durability.
+    /// releases the latches (durability is the caller's wait, see the module docs).
     fn apply(
         &self,
         prepared: Prepared,
@@ -258,13 +268,10 @@ impl FjallStore {
             }
         }
         if prepared.batch.writes.is_empty() {
-            let version = *self.high_water.lock();
-            drop(held);
-            // What the guards observed may not be durable yet.
-            self.group.wait_durable()?;
-            return Ok(version);
+            // What the guards observed is covered by any later commit point.
+            return Ok(*self.high_water.lock());
         }
-        let appending = self.group.begin_append();
+        self.group.check_failed()?;
         let version = {
             let mut high_water = self.high_water.lock();
             let version = *high_water + 1;
@@ -280,12 +287,11 @@ impl FjallStore {
             batch.insert(&self.meta, HIGH_WATER_KEY, version.to_be_bytes());
             batch.commit().map_err(backend)?;
             *high_water = version;
+            self.group.appended(version);
             self.commits.fetch_add(1, Ordering::Relaxed);
             version
         };
-        // Hot keys must not wait for the fsync of the previous writer: release first.
         drop(held);
-        appending.wait_durable()?;
         Ok(version)
     }
 
@@ -460,11 +466,23 @@ impl Store for FjallStore {
         let mut batch = self.db.batch();
         batch.remove(&self.meta, marker);
         batch.commit().map_err(backend)?;
-        self.group.wait_durable()
+        self.group.flush()
     }
 
     fn flush(&self) -> Result<(), StorageError> {
-        self.group.wait_durable()
+        self.group.flush()
+    }
+
+    fn commit_point(&self) -> u64 {
+        self.group.commit_point()
+    }
+
+    fn poll_durable(
+        &self,
+        point: u64,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), StorageError>> {
+        self.group.poll_durable(point, cx)
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use binderdb_storage::conformance::{self, key, put};
-use binderdb_storage::{Batch, Keyspace, Store, Write};
+use binderdb_storage::{durable, Batch, Keyspace, Store, Write};
 use parking_lot::Mutex;
 
 use super::*;
@@ -83,6 +83,7 @@ fn concurrent_committers_share_fsyncs() {
                         &key(Keyspace::Items, 1, &[t], &i.to_be_bytes()),
                         b"v",
                     );
+                    durable(store).wait().unwrap();
                 }
             });
         }
@@ -91,15 +92,84 @@ fn concurrent_committers_share_fsyncs() {
     assert_eq!(commits, 800);
     assert!(syncs < commits, "{syncs} fsyncs for {commits} commits");
     assert!(syncs >= 1);
+    assert_eq!(store.fallback_sync_count(), 0);
 }
 
 #[test]
-fn every_acknowledged_commit_was_synced() {
+fn commits_are_visible_at_once_and_durable_after_the_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    let k = key(Keyspace::Items, 1, b"a", b"");
+    let before = store.sync_count();
+    let version = put(&store, &k, b"v");
+    assert_eq!(store.get(&k).unwrap().unwrap().version, version);
+    let wait = durable(&store);
+    assert_eq!(wait.point(), version);
+    wait.wait().unwrap();
+    assert!(store.sync_count() > before);
+    // Nothing new committed: the next wait needs no sync.
+    let synced = store.sync_count();
+    durable(&store).wait().unwrap();
+    assert_eq!(store.sync_count(), synced);
+}
+
+#[test]
+fn syncs_follow_journal_rotations() {
+    // fjall moves to the next journal file at a memtable flush once the active one holds more
+    // than 64 MB: write past that, force a flush, and check the syncer followed.
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    // Incompressible values (the journal may compress).
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut value = vec![0u8; 64 * 1024];
+    for i in 0u32..1100 {
+        for b in &mut value {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *b = state as u8;
+        }
+        put(
+            &store,
+            &key(Keyspace::Items, 1, b"big", &i.to_be_bytes()),
+            &value,
+        );
+    }
+    durable(&store).wait().unwrap();
+    store
+        .space(Keyspace::Items)
+        .rotate_memtable_and_wait()
+        .unwrap();
+    let k = key(Keyspace::Items, 1, b"after", b"");
+    let version = put(&store, &k, b"after rotation");
+    durable(&store).wait().unwrap();
+    assert!(
+        store.group.active_journal_id() >= Some(1),
+        "still syncing journal {:?}; files {:?}",
+        store.group.active_journal_id(),
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(store.fallback_sync_count(), 0);
+    drop(store);
+    let store = FjallStore::open(dir.path()).unwrap();
+    let got = store.get(&k).unwrap().unwrap();
+    assert_eq!(
+        (got.version, got.value.as_slice()),
+        (version, &b"after rotation"[..])
+    );
+}
+
+#[test]
+fn flush_syncs_writes_made_outside_commits() {
     let dir = tempfile::tempdir().unwrap();
     let store = FjallStore::open(dir.path()).unwrap();
     let before = store.sync_count();
-    put(&store, &key(Keyspace::Items, 1, b"a", b""), b"v");
-    assert!(store.sync_count() > before);
+    store.flush().unwrap();
+    store.flush().unwrap();
+    assert!(store.sync_count() >= before + 2);
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //! - [`Store`]: point reads, ordered partition ranges, hash-segment scans, guarded atomic
 //!   commits and latched read-modify-write.
 //! - [`MemoryStore`]: the in-memory engine (tests, `--in-memory`).
+//! - [`durable`]: waiting (blocking or async) until commits are on stable storage, which is
+//!   separate from committing so a server can acknowledge writes without parking threads.
 //! - [`codec`]: the physical key / value encoding shared by every engine, so all engines agree
 //!   on storage order.
 //! - [`conformance`]: one suite every engine must pass.
@@ -19,9 +21,11 @@ use std::ops::{Bound, ControlFlow};
 
 pub mod codec;
 pub mod conformance;
+mod durable;
 pub mod latch;
 mod memory;
 
+pub use durable::{durable, Durable};
 pub use memory::MemoryStore;
 
 /// Identifier of a table. Table ids are never reused, so a dropped table's ranges can be
@@ -281,8 +285,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Atomic guarded commit: all guards hold and all writes apply, or nothing does. Returns the
     /// commit's version (every Put in the batch gets it). A batch without writes only checks
-    /// its guards and returns the current high-water version. Durable engines return only after
-    /// the batch is on stable storage.
+    /// its guards and returns the current high-water version.
+    ///
+    /// The batch is visible to readers when this returns, but a durable engine may not have it
+    /// on stable storage yet: acknowledge a write only after [`durable`] taken after the commit
+    /// has resolved.
     ///
     /// # Errors
     /// `Conflict` if a guard fails (nothing written); `Closed` after a fatal failure or
@@ -311,16 +318,32 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `Io`/`Backend` on engine failure.
     fn drop_table(&self, table: TableId) -> Result<(), StorageError>;
 
-    /// Makes everything committed durable (for shutdown). In-memory: no-op.
+    /// Makes everything written so far durable with a fresh sync, including writes made outside
+    /// [`Store::commit`] (`drop_table`); for shutdown. In-memory: no-op.
     ///
     /// # Errors
     /// `Io`/`Backend` on engine failure.
     fn flush(&self) -> Result<(), StorageError>;
 
-    /// Whether a commit may wait on I/O (a durable engine waits for its fsync). Callers on an
-    /// async runtime move such calls to blocking threads and run the others inline.
-    fn commits_block(&self) -> bool {
-        true
+    /// A point in the commit sequence at or after every commit that has returned so far.
+    /// [`durable`] waits for it. Engines without a log return 0.
+    fn commit_point(&self) -> u64 {
+        0
+    }
+
+    /// Whether every commit up to `point` is durable; if not, arranges for `cx`'s waker to be
+    /// woken once it is (or once the engine failed). Engines without a log are always ready.
+    /// Use through [`durable`].
+    ///
+    /// # Errors
+    /// `Io`/`Backend` if the engine failed to make its log durable; every later call fails too.
+    fn poll_durable(
+        &self,
+        point: u64,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), StorageError>> {
+        let _ = (point, cx);
+        std::task::Poll::Ready(Ok(()))
     }
 }
 

@@ -212,10 +212,6 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn commits_block(&self) -> bool {
-        false
-    }
-
     fn flush(&self) -> Result<(), StorageError> {
         Ok(())
     }
