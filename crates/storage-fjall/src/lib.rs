@@ -9,13 +9,21 @@
 //! | key                      | value                                    |
 //! |--------------------------|------------------------------------------|
 //! | `format`                 | `[STORE_FORMAT u8]` (currently 1)        |
-//! | `high_water`             | last commit version, u64 BE              |
+//! | `high_water`             | version ceiling, u64 BE (see below)      |
 //! | `drop/` + table id u64 BE| empty: a `drop_table` still in progress  |
 //!
 //! Commits: guards are checked under striped key latches (taken in ascending stripe order, so
-//! no deadlocks); the version is assigned and the fjall batch (writes + `high_water`) appended
-//! to the journal under one short mutex, so versions follow journal order and the persisted
-//! high-water mark is always the largest version on disk. The writer then releases its latches
+//! no deadlocks); the version is assigned and the fjall batch appended to the journal under one
+//! short mutex, so versions follow journal order.
+//!
+//! Versions survive restarts through a leased ceiling rather than a write per commit: `high_water`
+//! holds a version no commit has exceeded. The commit that first needs a version above it also
+//! writes a new ceiling [`VERSION_LEASE`] higher, in the same batch, so the ceiling is durable
+//! whenever any version below it is. After a restart versions continue above the stored
+//! ceiling: they keep increasing, with a gap. (Format 1 stores written before the lease stored
+//! the last version itself, which is read the same way.) Rewriting `high_water` on every commit
+//! cost a second journal entry and memtable insert per write, and a flush of the `meta`
+//! keyspace every ~25,000 writes. The writer then releases its latches
 //! and returns: the batch is visible but not yet durable. Acknowledging callers wait for
 //! [`binderdb_storage::durable`], which the `group_commit` thread resolves after its shared
 //! `fdatasync` (see that module for how it syncs without holding fjall's journal lock). Readers
@@ -51,6 +59,9 @@ pub const STORE_FORMAT: u8 = 1;
 const META_KEYSPACE: &str = "meta";
 const FORMAT_KEY: &[u8] = b"format";
 const HIGH_WATER_KEY: &[u8] = b"high_water";
+
+/// How far past the current version a new `high_water` ceiling is set.
+pub const VERSION_LEASE: u64 = 1 << 20;
 const DROP_PREFIX: &[u8] = b"drop/";
 
 /// Number of key-latch stripes.
@@ -70,8 +81,8 @@ pub struct FjallStore {
     spaces: [fjall::Keyspace; 6],
     meta: fjall::Keyspace,
     latches: StripedLatches,
-    /// The last assigned commit version; held while a batch is committed to fjall.
-    high_water: Mutex<u64>,
+    /// Version assignment; held while a batch is appended to fjall's journal.
+    versions: Mutex<Versions>,
     commits: AtomicU64,
     group: GroupCommit,
 }
@@ -80,10 +91,19 @@ impl std::fmt::Debug for FjallStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FjallStore")
             .field("path", &self.path)
-            .field("high_water", &*self.high_water.lock())
+            .field("versions", &*self.versions.lock())
             .field("group", &self.group)
             .finish_non_exhaustive()
     }
+}
+
+/// The commit sequence.
+#[derive(Debug)]
+struct Versions {
+    /// The last assigned commit version.
+    last: u64,
+    /// No version above this one may be assigned before a new `high_water` ceiling is written.
+    ceiling: u64,
 }
 
 /// Why an internal commit did not apply.
@@ -176,7 +196,10 @@ impl FjallStore {
             spaces,
             meta,
             latches: StripedLatches::new(LATCH_STRIPES),
-            high_water: Mutex::new(high_water),
+            versions: Mutex::new(Versions {
+                last: high_water,
+                ceiling: high_water,
+            }),
             commits: AtomicU64::new(0),
             group,
         };
@@ -250,7 +273,8 @@ impl FjallStore {
     }
 
     /// Checks guards and applies `prepared` while `held` covers every key it touches, then
-    /// releases the latches (durability is the caller's wait, see the module docs).
+    /// releases the latches (durability is the caller's wait, see the module docs). `implicit`
+    /// is a read-modify-write's guard on the key it read, when its latch was not held throughout.
     fn apply(
         &self,
         prepared: Prepared,
@@ -269,12 +293,12 @@ impl FjallStore {
         }
         if prepared.batch.writes.is_empty() {
             // What the guards observed is covered by any later commit point.
-            return Ok(*self.high_water.lock());
+            return Ok(self.versions.lock().last);
         }
         self.group.check_failed()?;
         let version = {
-            let mut high_water = self.high_water.lock();
-            let version = *high_water + 1;
+            let mut versions = self.versions.lock();
+            let version = versions.last + 1;
             let mut batch = self.db.batch();
             for (ks, key, value) in prepared.batch.writes {
                 match value {
@@ -284,9 +308,18 @@ impl FjallStore {
                     None => batch.remove(self.space(ks), key),
                 }
             }
-            batch.insert(&self.meta, HIGH_WATER_KEY, version.to_be_bytes());
+            let ceiling = if version > versions.ceiling {
+                let ceiling = version.saturating_add(VERSION_LEASE);
+                batch.insert(&self.meta, HIGH_WATER_KEY, ceiling.to_be_bytes());
+                ceiling
+            } else {
+                versions.ceiling
+            };
             batch.commit().map_err(backend)?;
-            *high_water = version;
+            *versions = Versions {
+                last: version,
+                ceiling,
+            };
             self.group.appended(version);
             self.commits.fetch_add(1, Ordering::Relaxed);
             version
@@ -435,19 +468,23 @@ impl Store for FjallStore {
             let prepared = self.prepare(batch)?;
             // Taking the batch's other stripes: a busy lower stripe cannot be waited for while
             // holding ours, so fall back to taking the full set in order; the implicit guard
-            // then catches any write that slipped in while we held nothing.
-            held = match self.latches.extend(held, &prepared.stripes) {
-                Some(held) => held,
+            // then catches any write that slipped in while we held nothing. While our stripe
+            // stays held, no other writer can have touched the key: no second read needed.
+            let expected = current.as_ref().map(|v| v.version);
+            let (next, implicit) = match self.latches.extend(held, &prepared.stripes) {
+                Some(held) => (held, None),
                 None => {
                     let mut all = prepared.stripes.clone();
                     all.push(stripe);
                     all.sort_unstable();
                     all.dedup();
-                    self.latches.lock(&all)
+                    (
+                        self.latches.lock(&all),
+                        Some((key.keyspace, physical.as_slice(), expected)),
+                    )
                 }
             };
-            let expected = current.as_ref().map(|v| v.version);
-            match self.apply(prepared, held, Some((key.keyspace, &physical, expected))) {
+            match self.apply(prepared, next, implicit) {
                 Ok(version) => return Ok(Some(version)),
                 Err(Refused::Stale) => held = self.latches.lock(&[stripe]),
                 Err(Refused::Error(e)) => return Err(e),

@@ -46,6 +46,59 @@ fn reopen_restores_data_and_versions_keep_increasing() {
 }
 
 #[test]
+fn versions_stay_above_deleted_ones_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = key(Keyspace::Items, 3, b"pk", b"");
+    let deleted_at = {
+        let store = FjallStore::open(dir.path()).unwrap();
+        put(&store, &k, b"v");
+        store
+            .commit(Batch {
+                writes: vec![Write::Delete { key: k.clone() }],
+                guards: vec![],
+            })
+            .unwrap()
+    };
+    let store = FjallStore::open(dir.path()).unwrap();
+    assert_eq!(store.get(&k).unwrap(), None);
+    let next = put(&store, &k, b"again");
+    assert!(next > deleted_at, "version {next} reuses {deleted_at}");
+}
+
+#[test]
+fn the_version_ceiling_is_written_once_per_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    let ceiling = || {
+        u64::from_be_bytes(
+            store.meta.get(HIGH_WATER_KEY).unwrap().unwrap()[..]
+                .try_into()
+                .unwrap(),
+        )
+    };
+    let first = put(&store, &key(Keyspace::Items, 1, b"a", b""), b"v");
+    assert_eq!(ceiling(), first + VERSION_LEASE);
+    for i in 0u8..50 {
+        put(&store, &key(Keyspace::Items, 1, &[i], b""), b"v");
+    }
+    assert_eq!(ceiling(), first + VERSION_LEASE);
+    // Near the end of the lease: the commit that passes the ceiling writes a new one.
+    {
+        let mut versions = store.versions.lock();
+        versions.ceiling = versions.last + 1;
+    }
+    let at_ceiling = put(&store, &key(Keyspace::Items, 1, b"b", b""), b"v");
+    assert_eq!(ceiling(), first + VERSION_LEASE);
+    let past = put(&store, &key(Keyspace::Items, 1, b"c", b""), b"v");
+    assert_eq!(past, at_ceiling + 1);
+    assert_eq!(ceiling(), past + VERSION_LEASE);
+    drop(store);
+    let store = FjallStore::open(dir.path()).unwrap();
+    let after_restart = put(&store, &key(Keyspace::Items, 1, b"d", b""), b"v");
+    assert_eq!(after_restart, past + VERSION_LEASE + 1);
+}
+
+#[test]
 fn interrupted_drop_table_is_finished_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let (gone, kept) = (
@@ -200,9 +253,10 @@ fn on_disk_fixture() {
         &*store.meta.get(FORMAT_KEY).unwrap().unwrap(),
         &[STORE_FORMAT]
     );
+    // The first commit leased versions up to 1 + VERSION_LEASE.
     assert_eq!(
         &*store.meta.get(HIGH_WATER_KEY).unwrap().unwrap(),
-        &1u64.to_be_bytes()
+        &(1 + VERSION_LEASE).to_be_bytes()
     );
     let names: Vec<&str> = Keyspace::ALL.iter().map(|k| k.name()).collect();
     assert_eq!(names, ["catalog", "items", "lsi", "gsi", "stream", "ttl"]);
