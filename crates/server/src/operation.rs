@@ -72,6 +72,15 @@ impl Operation {
     /// inside the store) that it must not occupy a runtime worker: table administration, and
     /// DescribeTable (its first call per table scans for the statistics). Item operations
     /// only touch memory and the page cache and run inline.
+    ///
+    /// Design note: DESIGN.md says blocking storage calls never run on the runtime. Item writes
+    /// now do run inline, because a commit no longer waits for the fsync (the response awaits
+    /// [`Database::durable`] instead, parking no thread). The previous path (a blocking thread
+    /// per write, parked until its fsync) served 14.3k durable PutItem/s where this one served
+    /// 23.9k, measured in one session.
+    /// One exception remains: fjall throttles writers by sleeping inside the commit when its
+    /// memtable flushes or L0 compactions fall far behind (4 sealed memtables, 20 L0 runs), and
+    /// that sleep then holds a runtime worker.
     pub fn may_block(self) -> bool {
         match self {
             Operation::CreateTable
