@@ -66,7 +66,7 @@ fn versions_stay_above_deleted_ones_across_restarts() {
 }
 
 #[test]
-fn the_version_ceiling_is_written_once_per_lease() {
+fn the_version_ceiling_moves_once_per_lease() {
     let dir = tempfile::tempdir().unwrap();
     let store = FjallStore::open(dir.path()).unwrap();
     let ceiling = || {
