@@ -1,4 +1,4 @@
-//! The durable engine: everything survives a clean restart.
+//! Durability: everything survives a clean restart, and writes are acknowledged only once durable.
 
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 
@@ -105,6 +105,204 @@ async fn tables_and_items_survive_a_restart() {
             .unwrap()
             .count,
         0
+    );
+    server.stop().await;
+}
+
+/// A store that withholds durability until the test opens its gate (or fails it), to observe
+/// when the server acknowledges writes.
+#[derive(Debug, Default)]
+struct GatedStore {
+    inner: binderdb_storage::MemoryStore,
+    commits: std::sync::atomic::AtomicU64,
+    gate: std::sync::Mutex<Gate>,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    /// Every commit up to this point is durable.
+    durable: u64,
+    failed: bool,
+    wakers: Vec<std::task::Waker>,
+}
+
+impl GatedStore {
+    fn committed(&self) -> u64 {
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1
+    }
+
+    /// Makes everything committed so far durable.
+    fn open(&self) {
+        let mut gate = self.gate.lock().unwrap();
+        gate.durable = self.commits.load(std::sync::atomic::Ordering::SeqCst);
+        gate.wakers.drain(..).for_each(std::task::Waker::wake);
+    }
+
+    fn fail(&self) {
+        let mut gate = self.gate.lock().unwrap();
+        gate.failed = true;
+        gate.wakers.drain(..).for_each(std::task::Waker::wake);
+    }
+}
+
+impl binderdb_storage::Store for GatedStore {
+    fn get(
+        &self,
+        key: &binderdb_storage::Key,
+    ) -> Result<Option<binderdb_storage::Versioned>, binderdb_storage::StorageError> {
+        self.inner.get(key)
+    }
+
+    fn range(
+        &self,
+        r: &binderdb_storage::PartitionRange<'_>,
+        visit: &mut dyn FnMut(binderdb_storage::EntryRef<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), binderdb_storage::StorageError> {
+        self.inner.range(r, visit)
+    }
+
+    fn scan(
+        &self,
+        s: &binderdb_storage::SegmentScan<'_>,
+        visit: &mut dyn FnMut(binderdb_storage::EntryRef<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), binderdb_storage::StorageError> {
+        self.inner.scan(s, visit)
+    }
+
+    fn commit(
+        &self,
+        batch: binderdb_storage::Batch,
+    ) -> Result<u64, binderdb_storage::StorageError> {
+        let version = self.inner.commit(batch)?;
+        self.committed();
+        Ok(version)
+    }
+
+    fn read_modify_write(
+        &self,
+        key: &binderdb_storage::Key,
+        f: &mut dyn FnMut(Option<&binderdb_storage::Versioned>) -> Option<binderdb_storage::Batch>,
+    ) -> Result<Option<u64>, binderdb_storage::StorageError> {
+        let written = self.inner.read_modify_write(key, f)?;
+        if written.is_some() {
+            self.committed();
+        }
+        Ok(written)
+    }
+
+    fn drop_table(&self, table: u64) -> Result<(), binderdb_storage::StorageError> {
+        self.inner.drop_table(table)
+    }
+
+    fn flush(&self) -> Result<(), binderdb_storage::StorageError> {
+        Ok(())
+    }
+
+    fn commit_point(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn poll_durable(
+        &self,
+        point: u64,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), binderdb_storage::StorageError>> {
+        let mut gate = self.gate.lock().unwrap();
+        if gate.failed {
+            return std::task::Poll::Ready(Err(binderdb_storage::StorageError::Io(
+                std::io::Error::other("disk gone"),
+            )));
+        }
+        if gate.durable >= point {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        gate.wakers.push(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test]
+async fn writes_are_acknowledged_only_once_durable() {
+    let store = std::sync::Arc::new(GatedStore::default());
+    let server = TestServer::with_store(store.clone()).await;
+    let client = server.client();
+    let created = tokio::spawn({
+        let client = client.clone();
+        async move { create_table(&client, "Gated", ("pk", ScalarAttributeType::S), None).await }
+    });
+    // CreateTable waits for its catalog write too.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !created.is_finished(),
+        "CreateTable answered before its write was durable"
+    );
+    store.open();
+    created.await.unwrap();
+
+    let addr = server.addr;
+    let put = tokio::spawn(async move {
+        call(
+            addr,
+            "PutItem",
+            serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "a"}}}),
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !put.is_finished(),
+        "PutItem answered before its write was durable"
+    );
+    // The write is visible before it is durable (as in most databases); reads never wait.
+    let read = call(
+        addr,
+        "GetItem",
+        serde_json::json!({"TableName": "Gated", "Key": {"pk": {"S": "a"}}}),
+    )
+    .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["Item"]["pk"]["S"], "a");
+    // A refused condition was decided on that unacknowledged item: it waits as well.
+    let refused = tokio::spawn(async move {
+        call(
+            addr,
+            "PutItem",
+            serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "a"}},
+                "ConditionExpression": "attribute_not_exists(pk)"}),
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !refused.is_finished(),
+        "a condition failure answered before what it read was durable"
+    );
+    store.open();
+    let put = put.await.unwrap();
+    assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
+    refused.await.unwrap().assert_error(
+        "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+        Some("The conditional request failed"),
+    );
+
+    // A failed sync is a server fault, never a success.
+    let failing = tokio::spawn(async move {
+        call(
+            addr,
+            "PutItem",
+            serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "b"}}}),
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    store.fail();
+    let failing = failing.await.unwrap();
+    assert_eq!(failing.status, 500);
+    assert_eq!(
+        failing.json()["__type"],
+        "com.amazonaws.dynamodb.v20120810#InternalServerError"
     );
     server.stop().await;
 }
