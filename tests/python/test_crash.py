@@ -39,7 +39,8 @@ def make_item(writer: int, seq: int, rng: random.Random) -> dict:
     }
 
 
-def writer_loop(endpoint: str, writer: int, stop: threading.Event, acked: dict, failures: list) -> None:
+def writer_loop(endpoint: str, writer: int, stop: threading.Event, killing: threading.Event, acked: dict,
+                failures: list) -> None:
     client = support.make_client(endpoint)
     rng = random.Random(writer)
     seq = 0
@@ -50,8 +51,9 @@ def writer_loop(endpoint: str, writer: int, stop: threading.Event, acked: dict, 
             client.put_item(TableName=TABLE, Item=item)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
                 requests.RequestException, OSError) as error:
-            # Expected once the server is killed; before that it is a failure of its own.
-            if not stop.is_set():
+            # Expected once the server is being killed; before that it is a failure of its own.
+            # (`killing` is set before the kill, so no error the kill causes can precede it.)
+            if not killing.is_set():
                 failures.append(f"writer {writer} seq {seq - 1}: {error!r}")
             return
         acked[item["pk"]["S"]] = item
@@ -90,10 +92,11 @@ def test_acknowledged_writes_survive_sigkill():
             client.get_waiter("table_exists").wait(TableName=TABLE, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
             stop = threading.Event()
+            killing = threading.Event()
             acked_by_writer = [dict() for _ in range(WRITERS)]
             failures: list[str] = []
             threads = [
-                threading.Thread(target=writer_loop, args=(first.endpoint, w, stop, acked_by_writer[w], failures),
+                threading.Thread(target=writer_loop, args=(first.endpoint, w, stop, killing, acked_by_writer[w], failures),
                                  daemon=True)
                 for w in range(WRITERS)
             ]
@@ -101,6 +104,7 @@ def test_acknowledged_writes_survive_sigkill():
                 thread.start()
             time.sleep(LOAD_SECONDS)
             # The power cut: no chance to flush. Writers see connection errors from here on.
+            killing.set()
             first.kill()
             stop.set()
             for thread in threads:
