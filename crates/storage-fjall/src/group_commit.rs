@@ -93,8 +93,9 @@ struct Shared {
     failed: AtomicBool,
     syncs: AtomicU64,
     fallback_syncs: AtomicU64,
-    /// The journal the syncer's handle points at, for tests.
-    journal_id: Mutex<Option<u64>>,
+    /// One more than the id of the journal the syncer's handle points at (0: no handle), for
+    /// tests.
+    journal_id: AtomicU64,
 }
 
 /// Owner of the syncer thread.
@@ -219,7 +220,10 @@ impl GroupCommit {
     /// own handle). For tests.
     #[cfg(test)]
     pub(crate) fn active_journal_id(&self) -> Option<u64> {
-        *self.shared.journal_id.lock()
+        self.shared
+            .journal_id
+            .load(Ordering::Relaxed)
+            .checked_sub(1)
     }
 
     /// Number of syncs that had to hold fjall's journal lock (no active journal file known).
@@ -327,7 +331,9 @@ fn run_syncer(shared: &Shared, db: &Database, mut journal: Option<ActiveJournal>
             shared.fallback_syncs.fetch_add(1, Ordering::Relaxed);
         }
         let result = sync(db, journal.as_mut());
-        *shared.journal_id.lock() = journal.as_ref().map(|j| j.id);
+        if let Some(journal) = &journal {
+            shared.journal_id.store(journal.id + 1, Ordering::Relaxed);
+        }
         shared.syncs.fetch_add(1, Ordering::Relaxed);
         st = shared.state.lock();
         st.finished = generation;

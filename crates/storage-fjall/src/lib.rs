@@ -14,7 +14,13 @@
 //!
 //! Commits: guards are checked under striped key latches (taken in ascending stripe order, so
 //! no deadlocks); the version is assigned and the fjall batch appended to the journal under one
-//! short mutex, so versions follow journal order.
+//! short mutex, so versions follow journal order. The writer then releases its latches and
+//! returns: the batch is visible but not yet durable. Acknowledging callers wait for
+//! [`binderdb_storage::durable`], which the `group_commit` thread resolves after its shared
+//! `fdatasync` (see that module for how it syncs without holding fjall's journal lock). Readers
+//! may observe a batch slightly before it is durable (as in most databases); any write
+//! acknowledged after such a read is durable together with what it read, because the journal
+//! is synced in order.
 //!
 //! Versions survive restarts through a leased ceiling rather than a write per commit: `high_water`
 //! holds a version no commit has exceeded. The commit that first needs a version above it also
@@ -23,13 +29,7 @@
 //! ceiling: they keep increasing, with a gap. (Format 1 stores written before the lease stored
 //! the last version itself, which is read the same way.) Rewriting `high_water` on every commit
 //! cost a second journal entry and memtable insert per write, and a flush of the `meta`
-//! keyspace every ~25,000 writes. The writer then releases its latches
-//! and returns: the batch is visible but not yet durable. Acknowledging callers wait for
-//! [`binderdb_storage::durable`], which the `group_commit` thread resolves after its shared
-//! `fdatasync` (see that module for how it syncs without holding fjall's journal lock). Readers
-//! may observe a batch slightly before it is durable (as in most databases); any write
-//! acknowledged after such a read is durable together with what it read, because the journal
-//! is synced in order.
+//! keyspace every ~25,000 writes.
 //!
 //! This crate must not depend on binderdb crates other than `binderdb-storage`. Commits and
 //! reads do not wait for I/O beyond the page cache, except when fjall throttles writers whose
