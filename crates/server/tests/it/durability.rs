@@ -1,6 +1,15 @@
 //! Durability: everything survives a clean restart, and writes are acknowledged only once durable.
 
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
 use aws_sdk_dynamodb::types::ScalarAttributeType;
+use binderdb_storage::{
+    Batch, EntryRef, Key, MemoryStore, PartitionRange, SegmentScan, StorageError, Store, Versioned,
+};
 
 use crate::common::*;
 
@@ -113,9 +122,9 @@ async fn tables_and_items_survive_a_restart() {
 /// when the server acknowledges writes.
 #[derive(Debug, Default)]
 struct GatedStore {
-    inner: binderdb_storage::MemoryStore,
-    commits: std::sync::atomic::AtomicU64,
-    gate: std::sync::Mutex<Gate>,
+    inner: MemoryStore,
+    commits: AtomicU64,
+    gate: Mutex<Gate>,
 }
 
 #[derive(Debug, Default)]
@@ -123,58 +132,50 @@ struct Gate {
     /// Every commit up to this point is durable.
     durable: u64,
     failed: bool,
-    wakers: Vec<std::task::Waker>,
+    wakers: Vec<Waker>,
 }
 
 impl GatedStore {
-    fn committed(&self) -> u64 {
-        self.commits
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1
+    fn committed(&self) {
+        self.commits.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Makes everything committed so far durable.
     fn open(&self) {
         let mut gate = self.gate.lock().unwrap();
-        gate.durable = self.commits.load(std::sync::atomic::Ordering::SeqCst);
-        gate.wakers.drain(..).for_each(std::task::Waker::wake);
+        gate.durable = self.commits.load(Ordering::SeqCst);
+        gate.wakers.drain(..).for_each(Waker::wake);
     }
 
     fn fail(&self) {
         let mut gate = self.gate.lock().unwrap();
         gate.failed = true;
-        gate.wakers.drain(..).for_each(std::task::Waker::wake);
+        gate.wakers.drain(..).for_each(Waker::wake);
     }
 }
 
-impl binderdb_storage::Store for GatedStore {
-    fn get(
-        &self,
-        key: &binderdb_storage::Key,
-    ) -> Result<Option<binderdb_storage::Versioned>, binderdb_storage::StorageError> {
+impl Store for GatedStore {
+    fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
         self.inner.get(key)
     }
 
     fn range(
         &self,
-        r: &binderdb_storage::PartitionRange<'_>,
-        visit: &mut dyn FnMut(binderdb_storage::EntryRef<'_>) -> std::ops::ControlFlow<()>,
-    ) -> Result<(), binderdb_storage::StorageError> {
+        r: &PartitionRange<'_>,
+        visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), StorageError> {
         self.inner.range(r, visit)
     }
 
     fn scan(
         &self,
-        s: &binderdb_storage::SegmentScan<'_>,
-        visit: &mut dyn FnMut(binderdb_storage::EntryRef<'_>) -> std::ops::ControlFlow<()>,
-    ) -> Result<(), binderdb_storage::StorageError> {
+        s: &SegmentScan<'_>,
+        visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
+    ) -> Result<(), StorageError> {
         self.inner.scan(s, visit)
     }
 
-    fn commit(
-        &self,
-        batch: binderdb_storage::Batch,
-    ) -> Result<u64, binderdb_storage::StorageError> {
+    fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
         let version = self.inner.commit(batch)?;
         self.committed();
         Ok(version)
@@ -182,9 +183,9 @@ impl binderdb_storage::Store for GatedStore {
 
     fn read_modify_write(
         &self,
-        key: &binderdb_storage::Key,
-        f: &mut dyn FnMut(Option<&binderdb_storage::Versioned>) -> Option<binderdb_storage::Batch>,
-    ) -> Result<Option<u64>, binderdb_storage::StorageError> {
+        key: &Key,
+        f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
+    ) -> Result<Option<u64>, StorageError> {
         let written = self.inner.read_modify_write(key, f)?;
         if written.is_some() {
             self.committed();
@@ -192,40 +193,43 @@ impl binderdb_storage::Store for GatedStore {
         Ok(written)
     }
 
-    fn drop_table(&self, table: u64) -> Result<(), binderdb_storage::StorageError> {
+    fn drop_table(&self, table: u64) -> Result<(), StorageError> {
         self.inner.drop_table(table)
     }
 
-    fn flush(&self) -> Result<(), binderdb_storage::StorageError> {
+    fn flush(&self) -> Result<(), StorageError> {
         Ok(())
     }
 
     fn commit_point(&self) -> u64 {
-        self.commits.load(std::sync::atomic::Ordering::SeqCst)
+        self.commits.load(Ordering::SeqCst)
     }
 
-    fn poll_durable(
-        &self,
-        point: u64,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), binderdb_storage::StorageError>> {
+    fn poll_durable(&self, point: u64, cx: &mut Context<'_>) -> Poll<Result<(), StorageError>> {
         let mut gate = self.gate.lock().unwrap();
         if gate.failed {
-            return std::task::Poll::Ready(Err(binderdb_storage::StorageError::Io(
-                std::io::Error::other("disk gone"),
-            )));
+            return Poll::Ready(Err(StorageError::Io(std::io::Error::other("disk gone"))));
         }
         if gate.durable >= point {
-            return std::task::Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(()));
         }
         gate.wakers.push(cx.waker().clone());
-        std::task::Poll::Pending
+        Poll::Pending
     }
+}
+
+/// Sends `op` on its own task, so the test can watch whether it has been answered.
+fn spawn_call(
+    addr: std::net::SocketAddr,
+    op: &'static str,
+    body: serde_json::Value,
+) -> tokio::task::JoinHandle<RawResponse> {
+    tokio::spawn(async move { call(addr, op, body).await })
 }
 
 #[tokio::test]
 async fn writes_are_acknowledged_only_once_durable() {
-    let store = std::sync::Arc::new(GatedStore::default());
+    let store = Arc::new(GatedStore::default());
     let server = TestServer::with_store(store.clone()).await;
     let client = server.client();
     let created = tokio::spawn({
@@ -233,7 +237,7 @@ async fn writes_are_acknowledged_only_once_durable() {
         async move { create_table(&client, "Gated", ("pk", ScalarAttributeType::S), None).await }
     });
     // CreateTable waits for its catalog write too.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         !created.is_finished(),
         "CreateTable answered before its write was durable"
@@ -242,15 +246,12 @@ async fn writes_are_acknowledged_only_once_durable() {
     created.await.unwrap();
 
     let addr = server.addr;
-    let put = tokio::spawn(async move {
-        call(
-            addr,
-            "PutItem",
-            serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "a"}}}),
-        )
-        .await
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let put = spawn_call(
+        addr,
+        "PutItem",
+        serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "a"}}}),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         !put.is_finished(),
         "PutItem answered before its write was durable"
@@ -265,16 +266,13 @@ async fn writes_are_acknowledged_only_once_durable() {
     assert_eq!(read.status, 200);
     assert_eq!(read.json()["Item"]["pk"]["S"], "a");
     // A refused condition was decided on that unacknowledged item: it waits as well.
-    let refused = tokio::spawn(async move {
-        call(
-            addr,
-            "PutItem",
-            serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "a"}},
+    let refused = spawn_call(
+        addr,
+        "PutItem",
+        serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "a"}},
                 "ConditionExpression": "attribute_not_exists(pk)"}),
-        )
-        .await
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         !refused.is_finished(),
         "a condition failure answered before what it read was durable"
@@ -288,15 +286,12 @@ async fn writes_are_acknowledged_only_once_durable() {
     );
 
     // A failed sync is a server fault, never a success.
-    let failing = tokio::spawn(async move {
-        call(
-            addr,
-            "PutItem",
-            serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "b"}}}),
-        )
-        .await
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let failing = spawn_call(
+        addr,
+        "PutItem",
+        serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "b"}}}),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
     store.fail();
     let failing = failing.await.unwrap();
     assert_eq!(failing.status, 500);
