@@ -93,6 +93,8 @@ pub enum Operation {
     Scan,
     /// BatchWriteItem.
     BatchWriteItem,
+    /// TransactWriteItems.
+    TransactWriteItems,
 }
 
 impl Operation {
@@ -107,6 +109,7 @@ impl Operation {
             Operation::Query => "DynamoDB_20120810.Query",
             Operation::Scan => "DynamoDB_20120810.Scan",
             Operation::BatchWriteItem => "DynamoDB_20120810.BatchWriteItem",
+            Operation::TransactWriteItems => "DynamoDB_20120810.TransactWriteItems",
         }
     }
 }
@@ -159,6 +162,9 @@ pub struct Connection {
     security_token: Option<HeaderValue>,
     /// The `x-amz-date` of the last second a request was signed in.
     date: (u64, String),
+    /// The last response said the server closes the connection (`Connection: close`, or
+    /// HTTP/1.0 without keep-alive): the next request goes over a fresh one.
+    closing: bool,
 }
 
 impl Connection {
@@ -195,6 +201,7 @@ impl Connection {
             host_header,
             security_token,
             date: (0, String::new()),
+            closing: false,
         })
     }
 
@@ -258,17 +265,27 @@ impl Connection {
         request
     }
 
-    /// Sends a prepared request and reads the whole response.
+    /// Sends a prepared request and reads the whole response. When the server closed the
+    /// connection after the previous response (as servers without keep-alive do), the request
+    /// goes over a new connection, and the time to open it counts in its latency.
     ///
     /// # Errors
     /// The connection failed or closed; the caller should [`Connection::reopen`].
     pub async fn send(&mut self, request: Prepared) -> Result<Reply, String> {
+        if self.closing || self.sender.is_closed() {
+            let fresh = self.reopen().await?;
+            *self = Connection {
+                date: std::mem::take(&mut self.date),
+                ..fresh
+            };
+        }
         self.sender.ready().await.map_err(|e| e.to_string())?;
         let response = self
             .sender
             .send_request(request)
             .await
             .map_err(|e| e.to_string())?;
+        self.closing = closes(&response);
         let status = response.status().as_u16();
         let body = response
             .into_body()
@@ -291,6 +308,18 @@ impl Connection {
         let request = self.prepare(operation, body.into());
         self.send(request).await
     }
+}
+
+/// Whether the server closes the connection after `response`.
+fn closes<B>(response: &hyper::Response<B>) -> bool {
+    let connection = response
+        .headers()
+        .get(hyper::header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    connection.contains("close")
+        || (response.version() == hyper::Version::HTTP_10 && !connection.contains("keep-alive"))
 }
 
 #[cfg(test)]

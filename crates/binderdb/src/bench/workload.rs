@@ -12,8 +12,10 @@ use std::sync::Arc;
 
 use super::client::{Operation, Reply};
 
-/// Items per partition in the preloaded data (and in `put`'s new items).
+/// Items per partition in the preloaded data (and in `put`'s and `txn`'s new items).
 pub const ITEMS_PER_PARTITION: u64 = 10;
+/// Puts in one `txn` transaction.
+pub const TXN_ITEMS: u64 = 4;
 /// Scan page size.
 const SCAN_LIMIT: u32 = 100;
 
@@ -30,7 +32,7 @@ pub enum Workload {
     Scan,
     /// Half GetItem, half PutItem over the preloaded keys.
     Mix,
-    /// Transactions (not served by binderdb yet).
+    /// TransactWriteItems putting four new, distinct items (an operation is one transaction).
     Txn,
 }
 
@@ -47,9 +49,9 @@ impl Workload {
         }
     }
 
-    /// Whether the workload reads preloaded items (`put` writes its own).
+    /// Whether the workload reads preloaded items (`put` and `txn` write their own).
     pub fn needs_preload(self) -> bool {
-        !matches!(self, Workload::Put)
+        !matches!(self, Workload::Put | Workload::Txn)
     }
 }
 
@@ -98,6 +100,21 @@ impl KeySpace {
             self.table_json,
             self.item_json(pk, sk)
         )
+    }
+
+    /// A TransactWriteItems putting the items at `keys`.
+    pub fn transact_put_body(&self, keys: &[(String, u64)]) -> String {
+        let puts: Vec<String> = keys
+            .iter()
+            .map(|(pk, sk)| {
+                format!(
+                    r#"{{"Put":{{"TableName":{},"Item":{}}}}}"#,
+                    self.table_json,
+                    self.item_json(pk, *sk)
+                )
+            })
+            .collect();
+        format!(r#"{{"TransactItems":[{}]}}"#, puts.join(","))
     }
 
     /// `{"TableName":..,"Key":..}` for a GetItem.
@@ -183,7 +200,7 @@ pub struct Generator {
     space: Arc<KeySpace>,
     rng: fastrand::Rng,
     connection: u32,
-    /// How many new items this connection has put (the `put` workload's key counter).
+    /// How many new items this connection has put (the `put` and `txn` key counter).
     puts: u64,
     /// The raw JSON of the last page's LastEvaluatedKey.
     scan_cursor: Option<String>,
@@ -206,12 +223,16 @@ impl Generator {
     /// The next request: an operation and its body.
     pub fn next_request(&mut self) -> (Operation, String) {
         match self.workload {
-            Workload::Put | Workload::Txn => {
-                let n = self.puts;
-                self.puts += 1;
-                let pk = format!("c{:04}w{:09}", self.connection, n / ITEMS_PER_PARTITION);
-                let body = self.space.put_body(&pk, n % ITEMS_PER_PARTITION);
-                (Operation::PutItem, body)
+            Workload::Put => {
+                let (pk, sk) = self.new_key();
+                (Operation::PutItem, self.space.put_body(&pk, sk))
+            }
+            Workload::Txn => {
+                let keys: Vec<(String, u64)> = (0..TXN_ITEMS).map(|_| self.new_key()).collect();
+                (
+                    Operation::TransactWriteItems,
+                    self.space.transact_put_body(&keys),
+                )
             }
             Workload::Get => self.random_get(),
             Workload::Query => {
@@ -250,6 +271,14 @@ impl Generator {
     /// a failing request.
     pub fn reset(&mut self) {
         self.scan_cursor = None;
+    }
+
+    /// The key of this connection's next new item, never used by another connection.
+    fn new_key(&mut self) -> (String, u64) {
+        let n = self.puts;
+        self.puts += 1;
+        let pk = format!("c{:04}w{:09}", self.connection, n / ITEMS_PER_PARTITION);
+        (pk, n % ITEMS_PER_PARTITION)
     }
 
     fn random_key(&mut self) -> (String, u64) {
@@ -312,6 +341,28 @@ mod tests {
                 .len(),
             25
         );
+    }
+
+    #[test]
+    fn transactions_put_four_new_items_of_the_asked_size() {
+        let space = Arc::new(KeySpace::new("bench", 10, 150));
+        let mut generator = Generator::new(Workload::Txn, space, 3);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..5 {
+            let (op, body) = generator.next_request();
+            assert_eq!(op, Operation::TransactWriteItems);
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let actions = v["TransactItems"].as_array().unwrap();
+            assert_eq!(actions.len(), 4);
+            for action in actions {
+                assert_eq!(action["Put"]["TableName"], "bench");
+                let item = &action["Put"]["Item"];
+                assert_eq!(item_size(item), 150);
+                assert!(item["pk"]["S"].as_str().unwrap().starts_with("c0003w"));
+                assert!(seen.insert(item["pk"].to_string() + &item["sk"].to_string()));
+            }
+        }
+        assert_eq!(seen.len(), 20);
     }
 
     #[test]
