@@ -310,16 +310,20 @@ impl Connection {
     }
 }
 
-/// Whether the server closes the connection after `response`.
+/// Whether the server closes the connection after `response`: its `Connection` header names
+/// `close`, or it answered HTTP/1.0 without `keep-alive`. Runs on every response, so it reads
+/// the header's tokens in place.
 fn closes<B>(response: &hyper::Response<B>) -> bool {
-    let connection = response
-        .headers()
-        .get(hyper::header::CONNECTION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    connection.contains("close")
-        || (response.version() == hyper::Version::HTTP_10 && !connection.contains("keep-alive"))
+    let names = |option: &str| {
+        response
+            .headers()
+            .get_all(hyper::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case(option))
+    };
+    names("close") || (response.version() == hyper::Version::HTTP_10 && !names("keep-alive"))
 }
 
 #[cfg(test)]
@@ -346,6 +350,25 @@ mod tests {
         assert!(Endpoint::parse("https://x").is_err());
         assert!(Endpoint::parse("localhost:8000").is_err());
         assert!(Endpoint::parse("http://h:notaport").is_err());
+    }
+
+    #[test]
+    fn connection_close_is_read_from_the_header_tokens() {
+        let response = |version, connection: Option<&str>| {
+            let mut builder = hyper::Response::builder().version(version);
+            if let Some(value) = connection {
+                builder = builder.header(hyper::header::CONNECTION, value);
+            }
+            builder.body(()).unwrap()
+        };
+        use hyper::Version;
+        assert!(!closes(&response(Version::HTTP_11, None)));
+        assert!(closes(&response(Version::HTTP_11, Some("Close"))));
+        assert!(closes(&response(Version::HTTP_11, Some("upgrade, close"))));
+        assert!(!closes(&response(Version::HTTP_11, Some("keep-alive"))));
+        assert!(!closes(&response(Version::HTTP_11, Some("x-closed"))));
+        assert!(closes(&response(Version::HTTP_10, None)));
+        assert!(!closes(&response(Version::HTTP_10, Some("Keep-Alive"))));
     }
 
     #[test]
