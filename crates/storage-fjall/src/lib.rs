@@ -149,8 +149,8 @@ const FJALL_WORKERS: usize = 1;
 ///
 /// fjall releases a flushed memtable only when version-history garbage collection runs, which
 /// happens at the next memtable rotation of any keyspace. Without other rotations, the last
-/// flushed memtable (16 MiB then) stayed allocated: RSS with 100,000 loaded items went from 48 to 68
-/// MB when `high_water` stopped being written per commit. Rewriting it every
+/// flushed memtable (16 MiB then) stayed allocated: RSS with 100,000 loaded items went from 48
+/// to 68 MB when `high_water` stopped being written per commit. Rewriting it every
 /// [`CEILING_REFRESH`] commits fills this small memtable, and so runs that collection, about
 /// every 20,000 commits (as the per-commit write used to), for one extra journal entry per 16
 /// commits.
