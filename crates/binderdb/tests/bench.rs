@@ -157,3 +157,76 @@ fn txn_fails_clearly_where_transactions_are_not_served() {
     );
     assert!(stderr.contains("deleted table bench"), "{stderr}");
 }
+
+#[test]
+fn interval_reports_partition_the_measured_window() {
+    let server = start(&["serve", "--in-memory", "--port", "0"]);
+    let output = Command::new(env!("CARGO_BIN_EXE_binderdb"))
+        .args(["bench", "--endpoint", &server.url, "--workload", "mix"])
+        .args([
+            "--connections",
+            "4",
+            "--duration",
+            "1s",
+            "--warmup",
+            "100ms",
+            "--items",
+            "100",
+            "--interval",
+            "250ms",
+            "--json",
+        ])
+        .output()
+        .expect("run binderdb bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let (summary, intervals) = lines.split_last().expect("bench printed nothing");
+    assert_clean_run(summary, "mix");
+    let spans: Vec<(f64, f64)> = intervals
+        .iter()
+        .map(|v| {
+            assert!(v.get("workload").is_none(), "{v}");
+            assert_eq!(v["errors"], serde_json::json!({}), "{v}");
+            (
+                v["interval_start_s"].as_f64().unwrap(),
+                v["interval_end_s"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        [(0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0)],
+        "{stdout}"
+    );
+    // Every counted request is in exactly one interval.
+    let ops: u64 = intervals.iter().map(|v| v["ops"].as_u64().unwrap()).sum();
+    assert_eq!(ops, summary["ops"].as_u64().unwrap(), "{stdout}");
+}
+
+#[test]
+fn too_short_an_interval_is_refused() {
+    let output = Command::new(env!("CARGO_BIN_EXE_binderdb"))
+        .args([
+            "bench",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--interval",
+            "5ms",
+        ])
+        .output()
+        .expect("run binderdb bench");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--interval must be at least 10 ms"),
+        "{stderr}"
+    );
+}

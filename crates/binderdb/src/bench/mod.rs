@@ -8,6 +8,9 @@
 //! waiting for its response and sending the next; discard the `--warmup`; count successes,
 //! latencies and errors over `--duration`; delete the table unless `--keep-table`. The report is
 //! a table on stdout whose last line is always one JSON object ([`report::Summary::json_line`]).
+//! With `--interval`, one line per interval of the measured window comes first, printed as the
+//! interval ends ([`report::Summary::interval_line`] / [`report::Summary::interval_json_line`]),
+//! so stalls (a storage engine flushing, a garbage collector) show where they happen in time.
 //!
 //! Modules: [`sigv4`] signs, [`client`] sends, [`workload`] builds the requests, [`report`]
 //! measures and prints, [`null_server`] answers without a database. Depends on the server crate
@@ -22,7 +25,7 @@ mod workload;
 use std::net::IpAddr;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -39,6 +42,8 @@ const BATCH_SIZE: u64 = 25;
 const ATTEMPTS: u32 = 6;
 /// How long to wait for the table to become ACTIVE.
 const TABLE_WAIT: Duration = Duration::from_secs(120);
+/// The shortest `--interval`: shorter ones would mostly measure the reporter's own wake-ups.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
 /// The `bench` subcommand's flags.
 #[derive(Debug, clap::Args)]
@@ -67,6 +72,9 @@ pub struct BenchArgs {
     /// The table to create and load.
     #[arg(long, default_value = "bench")]
     table: String,
+    /// Also report every interval of the measured window (e.g. 1s, 100ms) as it ends.
+    #[arg(long, value_parser = parse_duration)]
+    interval: Option<Duration>,
     /// The region in the signature's credential scope.
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -107,6 +115,12 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
     if args.duration.is_zero() {
         return Err("--duration must be longer than zero".to_owned());
+    }
+    if args.interval.is_some_and(|every| every < MIN_INTERVAL) {
+        return Err(format!(
+            "--interval must be at least {} ms",
+            MIN_INTERVAL.as_millis()
+        ));
     }
     if args.workload.needs_preload() && args.items == 0 {
         return Err(format!(
@@ -379,14 +393,43 @@ async fn measure(
     );
     let from = Instant::now() + args.warmup;
     let until = from + args.duration;
+    let window = Window { from, until };
+    let intervals = match args.interval {
+        Some(every) => {
+            let current = Arc::new(Mutex::new(Recorder::new()?));
+            let printer = IntervalPrinter {
+                workload: args.workload.name(),
+                connections: args.connections,
+                json: args.json,
+            };
+            let reporter = tokio::spawn(report_intervals(
+                current.clone(),
+                window,
+                every,
+                printer.clone(),
+            ));
+            Some((current, reporter, printer))
+        }
+        None => None,
+    };
     let mut workers = JoinSet::new();
     for (n, conn) in (0u32..).zip(connections) {
         let generator = Generator::new(args.workload, space.clone(), n);
-        workers.spawn(closed_loop(conn, generator, from, until));
+        let current = intervals.as_ref().map(|(current, ..)| current.clone());
+        workers.spawn(closed_loop(conn, generator, window, current));
     }
     let mut total = Recorder::new()?;
     while let Some(done) = workers.join_next().await {
         total.merge(&done.map_err(|e| format!("bench task failed: {e}"))??);
+    }
+    if let Some((current, reporter, printer)) = intervals {
+        // The reporter returns at the window's end without printing the last interval: a
+        // request answered just before the end may be recorded after it wakes, so the last
+        // interval is taken once every loop has finished.
+        let last_start = reporter
+            .await
+            .map_err(|e| format!("interval reporter failed: {e}"))?;
+        printer.print(&take(&current)?, last_start - from, until - last_start);
     }
     Ok(Summary::new(
         args.workload.name(),
@@ -396,15 +439,87 @@ async fn measure(
     ))
 }
 
-/// One connection's loop: send, wait for the whole response, send the next, until `until`.
-/// Only requests sent at or after `from` and answered by `until` are recorded.
+/// The measured window: requests sent at or after `from` and answered by `until` count.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: Instant,
+    until: Instant,
+}
+
+/// Prints interval reports in the run's output format.
+#[derive(Debug, Clone)]
+struct IntervalPrinter {
+    workload: &'static str,
+    connections: u32,
+    json: bool,
+}
+
+impl IntervalPrinter {
+    /// Prints what `recorder` saw in the interval starting `start` into the window, lasting
+    /// `length`.
+    fn print(&self, recorder: &Recorder, start: Duration, length: Duration) {
+        let summary = Summary::new(self.workload, self.connections, length, recorder);
+        let end = start + length;
+        if self.json {
+            println!("{}", summary.interval_json_line(start, end));
+        } else {
+            println!("{}", summary.interval_line(start, end));
+        }
+    }
+}
+
+/// Takes what `current` recorded so far, leaving it empty.
+fn take(current: &Mutex<Recorder>) -> Result<Recorder, String> {
+    let mut current = current
+        .lock()
+        .map_err(|_| "interval recorder poisoned".to_owned())?;
+    Ok(std::mem::replace(&mut *current, Recorder::new()?))
+}
+
+/// Prints one report per `every` of the window as each ends, and returns when the window is
+/// over with the start of the last, unprinted interval: the caller prints it once every loop
+/// has finished. A request counts in the interval in which its response arrived (give or take
+/// the reporter's wake-up).
+async fn report_intervals(
+    current: Arc<Mutex<Recorder>>,
+    window: Window,
+    every: Duration,
+    printer: IntervalPrinter,
+) -> Instant {
+    let mut start = window.from;
+    // Requests answered during warm-up are not counted, so nothing is recorded before `from`.
+    loop {
+        let end = start + every;
+        if end >= window.until {
+            tokio::time::sleep_until(window.until.into()).await;
+            return start;
+        }
+        tokio::time::sleep_until(end.into()).await;
+        match take(&current) {
+            Ok(recorder) => printer.print(&recorder, start - window.from, end - start),
+            Err(e) => eprintln!("bench: {e}"),
+        }
+        start = end;
+    }
+}
+
+/// One connection's loop: send, wait for the whole response, send the next, until the window
+/// ends. Only requests inside the [`Window`] are recorded, also into `interval` when reporting
+/// intervals.
 async fn closed_loop(
     mut conn: Connection,
     mut generator: Generator,
-    from: Instant,
-    until: Instant,
+    Window { from, until }: Window,
+    interval: Option<Arc<Mutex<Recorder>>>,
 ) -> Result<Recorder, String> {
     let mut recorder = Recorder::new()?;
+    let also = |record: &dyn Fn(&mut Recorder)| {
+        if let Some(current) = &interval {
+            if let Ok(mut current) = current.lock() {
+                record(&mut current);
+            }
+        }
+    };
     while Instant::now() < until {
         let (operation, body) = generator.next_request();
         let request = conn.prepare(operation, Bytes::from(body));
@@ -417,18 +532,22 @@ async fn closed_loop(
                 generator.observe(operation, &reply);
                 if counted {
                     recorder.ok(done - sent);
+                    also(&|r| r.ok(done - sent));
                 }
             }
             Ok(reply) => {
                 generator.reset();
                 if counted {
-                    recorder.error(&reply.error_code());
+                    let code = reply.error_code();
+                    recorder.error(&code);
+                    also(&|r| r.error(&code));
                 }
             }
             Err(_) => {
                 generator.reset();
                 if counted {
                     recorder.error("ConnectionError");
+                    also(&|r| r.error("ConnectionError"));
                 }
                 loop {
                     match conn.reopen().await {

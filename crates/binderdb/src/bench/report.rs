@@ -127,15 +127,6 @@ impl Summary {
 
     /// The human-readable table.
     pub fn table(&self) -> String {
-        let errors = if self.errors.is_empty() {
-            "none".to_owned()
-        } else {
-            self.errors
-                .iter()
-                .map(|(code, n)| format!("{code}: {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         format!(
             "workload     {}\n\
              connections  {}\n\
@@ -143,7 +134,7 @@ impl Summary {
              requests     {} ok\n\
              throughput   {:.0} ops/s\n\
              latency ms   p50 {:.3}   p99 {:.3}   p99.9 {:.3}   max {:.3}\n\
-             errors       {errors}",
+             errors       {}",
             self.workload,
             self.connections,
             self.duration_s,
@@ -153,14 +144,64 @@ impl Summary {
             self.p99_ms,
             self.p999_ms,
             self.max_ms,
+            self.error_list(),
         )
+    }
+
+    /// One human-readable line for an interval from `start` to `end` into the measured window.
+    pub fn interval_line(&self, start: Duration, end: Duration) -> String {
+        format!(
+            "{:7.2}-{:.2} s  {:>9.0} ops/s  p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3} ms  errors {}",
+            start.as_secs_f64(),
+            end.as_secs_f64(),
+            self.ops_per_s,
+            self.p50_ms,
+            self.p99_ms,
+            self.p999_ms,
+            self.max_ms,
+            self.error_list(),
+        )
+    }
+
+    fn error_list(&self) -> String {
+        if self.errors.is_empty() {
+            return "none".to_owned();
+        }
+        self.errors
+            .iter()
+            .map(|(code, n)| format!("{code}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The one-line JSON form: `{"workload":..,"connections":..,"duration_s":..,"ops":..,
     /// "ops_per_s":..,"p50_ms":..,"p99_ms":..,"p999_ms":..,"max_ms":..,"errors":{..}}`.
     pub fn json_line(&self) -> String {
+        format!(
+            r#"{{"workload":{},"connections":{},"duration_s":{},{}}}"#,
+            serde_json::Value::from(self.workload.as_str()),
+            self.connections,
+            serde_json::Value::from(round(self.duration_s)),
+            self.json_figures(),
+        )
+    }
+
+    /// The JSON form of an interval from `start` to `end` into the measured window:
+    /// `{"interval_start_s":..,"interval_end_s":..,"ops":..,"ops_per_s":..,"p50_ms":..,
+    /// "p99_ms":..,"p999_ms":..,"max_ms":..,"errors":{..}}` (no `workload`, so scripts can tell
+    /// it from the summary line).
+    pub fn interval_json_line(&self, start: Duration, end: Duration) -> String {
+        format!(
+            r#"{{"interval_start_s":{},"interval_end_s":{},{}}}"#,
+            serde_json::Value::from(round(start.as_secs_f64())),
+            serde_json::Value::from(round(end.as_secs_f64())),
+            self.json_figures(),
+        )
+    }
+
+    /// `"ops":..,` through `"errors":{..}`, in this order.
+    fn json_figures(&self) -> String {
         // Built by hand to keep this key order; serde_json::Map would sort the keys.
-        let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let errors = serde_json::Value::Object(
             self.errors
                 .iter()
@@ -168,10 +209,7 @@ impl Summary {
                 .collect(),
         );
         format!(
-            r#"{{"workload":{},"connections":{},"duration_s":{},"ops":{},"ops_per_s":{},"p50_ms":{},"p99_ms":{},"p999_ms":{},"max_ms":{},"errors":{}}}"#,
-            serde_json::Value::from(self.workload.as_str()),
-            self.connections,
-            serde_json::Value::from(round(self.duration_s)),
+            r#""ops":{},"ops_per_s":{},"p50_ms":{},"p99_ms":{},"p999_ms":{},"max_ms":{},"errors":{}"#,
             self.ops,
             serde_json::Value::from((self.ops_per_s * 10.0).round() / 10.0),
             serde_json::Value::from(round(self.p50_ms)),
@@ -181,6 +219,11 @@ impl Summary {
             errors,
         )
     }
+}
+
+/// Rounds to three decimals (microseconds, for milliseconds and seconds).
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]
@@ -216,6 +259,27 @@ mod tests {
         assert!(s
             .table()
             .contains("ProvisionedThroughputExceededException: 2"));
+    }
+
+    #[test]
+    fn interval_lines_name_their_span() {
+        let mut r = Recorder::new().unwrap();
+        r.ok(Duration::from_micros(700));
+        r.error("ThrottlingException");
+        let s = Summary::new("put", 2, Duration::from_millis(500), &r);
+        let v: serde_json::Value = serde_json::from_str(
+            &s.interval_json_line(Duration::from_millis(1500), Duration::from_secs(2)),
+        )
+        .unwrap();
+        assert_eq!(v["interval_start_s"], 1.5);
+        assert_eq!(v["interval_end_s"], 2.0);
+        assert_eq!(v["ops"], 1);
+        assert_eq!(v["ops_per_s"], 2.0);
+        assert_eq!(v["errors"]["ThrottlingException"], 1);
+        assert!(v.get("workload").is_none(), "{v}");
+        let line = s.interval_line(Duration::from_millis(1500), Duration::from_secs(2));
+        assert!(line.trim_start().starts_with("1.50-2.00 s"), "{line}");
+        assert!(line.contains("ThrottlingException: 1"), "{line}");
     }
 
     #[test]
