@@ -4,7 +4,8 @@
 //! Layout: ONE `fjall::Database` with a fixed set of keyspaces, one per
 //! [`binderdb_storage::Keyspace`] variant (named by [`Keyspace::name`]) plus `meta`; tables are
 //! key prefixes, never keyspaces. Keys and values use the shared
-//! [`binderdb_storage::codec`] layout. The `meta` keyspace holds:
+//! [`binderdb_storage::codec`] layout. `meta` is created with the store; the others when
+//! something is first written to them (see [`FjallStore::open`]). The `meta` keyspace holds:
 //!
 //! | key                      | value                                    |
 //! |--------------------------|------------------------------------------|
@@ -41,6 +42,7 @@ mod group_commit;
 use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use binderdb_storage::codec::{self, PhysicalRange};
 use binderdb_storage::latch::{HeldLatches, StripedLatches};
@@ -73,12 +75,23 @@ fn backend(e: fjall::Error) -> StorageError {
     StorageError::Backend(Box::new(e))
 }
 
+/// Opens the data keyspace `ks`, creating it if it does not exist.
+fn open_keyspace(db: &Database, ks: Keyspace) -> Result<fjall::Keyspace, StorageError> {
+    db.keyspace(ks.name(), || {
+        KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+    })
+    .map_err(backend)
+}
+
 /// The durable [`Store`] on fjall. Dropping it stops the group-commit thread after a final
 /// persist; reopening the same directory restores everything and versions keep increasing.
 pub struct FjallStore {
     path: PathBuf,
     db: Database,
-    spaces: [fjall::Keyspace; 6],
+    /// One per [`Keyspace`], set once the keyspace exists (see [`FjallStore::open`]).
+    spaces: [OnceLock<fjall::Keyspace>; 6],
+    /// Held while a keyspace is created, so two first writers do not both create it.
+    creating: Mutex<()>,
     meta: fjall::Keyspace,
     latches: StripedLatches,
     /// Version assignment; held while a batch is appended to fjall's journal.
@@ -163,6 +176,12 @@ impl FjallStore {
     /// Opens (or creates) the store in `dir`, restores the version high-water mark, finishes any
     /// interrupted `drop_table`, and starts the group-commit thread.
     ///
+    /// Only the keyspaces that already exist are opened: the others are created by the first
+    /// batch that writes to them ([`Self::prepare`], [`Self::space_for_write`]), and reads of a
+    /// keyspace that does not exist yet find nothing. Creating a fjall keyspace costs about 20 `fsync`s (1.5–2.5 ms on
+    /// the development machine); creating all six here made a first start in a fresh directory
+    /// take 15–19 ms, against 3–4 ms now (a restart opens existing keyspaces in 2–3 ms).
+    ///
     /// # Errors
     /// `Backend`/`Io` if fjall cannot open the directory (e.g. it is locked by another
     /// process); `Corrupt` if it holds an unknown store format.
@@ -173,18 +192,12 @@ impl FjallStore {
             .worker_threads(FJALL_WORKERS)
             .open()
             .map_err(backend)?;
-        let mut spaces = Vec::with_capacity(Keyspace::ALL.len());
-        for ks in Keyspace::ALL {
-            spaces.push(
-                db.keyspace(ks.name(), || {
-                    KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
-                })
-                .map_err(backend)?,
-            );
+        let spaces: [OnceLock<fjall::Keyspace>; 6] = Default::default();
+        for (ks, slot) in Keyspace::ALL.into_iter().zip(&spaces) {
+            if db.keyspace_exists(ks.name()) {
+                let _ = slot.set(open_keyspace(&db, ks)?);
+            }
         }
-        let spaces: [fjall::Keyspace; 6] = spaces
-            .try_into()
-            .map_err(|_| StorageError::Corrupt("keyspace count mismatch".into()))?;
         let meta = db
             .keyspace(META_KEYSPACE, || {
                 KeyspaceCreateOptions::default().max_memtable_size(META_MEMTABLE_BYTES)
@@ -219,6 +232,7 @@ impl FjallStore {
             path: dir.to_path_buf(),
             db,
             spaces,
+            creating: Mutex::new(()),
             meta,
             latches: StripedLatches::new(LATCH_STRIPES),
             versions: Mutex::new(Versions {
@@ -254,8 +268,30 @@ impl FjallStore {
         &self.path
     }
 
-    fn space(&self, ks: Keyspace) -> &fjall::Keyspace {
-        &self.spaces[ks.index()]
+    /// The keyspace `ks`, if it exists yet.
+    fn space(&self, ks: Keyspace) -> Option<&fjall::Keyspace> {
+        self.spaces[ks.index()].get()
+    }
+
+    /// The keyspace `ks`, created if it does not exist yet.
+    ///
+    /// Creating the catalog (at the first CreateTable, a request the server lets block) also
+    /// creates the items keyspace, which every table writes to: the first item write then does
+    /// not sync files on an async runtime thread.
+    fn space_for_write(&self, ks: Keyspace) -> Result<&fjall::Keyspace, StorageError> {
+        if ks == Keyspace::Catalog && self.space(ks).is_none() {
+            self.space_for_write(Keyspace::Items)?;
+        }
+        let slot = &self.spaces[ks.index()];
+        if let Some(space) = slot.get() {
+            return Ok(space);
+        }
+        let _creating = self.creating.lock();
+        if let Some(space) = slot.get() {
+            return Ok(space);
+        }
+        let space = open_keyspace(&self.db, ks)?;
+        Ok(slot.get_or_init(|| space))
     }
 
     /// The latest committed value of a physical key (not a snapshot: used under latches).
@@ -264,7 +300,10 @@ impl FjallStore {
         ks: Keyspace,
         physical: &[u8],
     ) -> Result<Option<Versioned>, StorageError> {
-        match self.space(ks).get(physical).map_err(backend)? {
+        let Some(space) = self.space(ks) else {
+            return Ok(None);
+        };
+        match space.get(physical).map_err(backend)? {
             Some(raw) => {
                 let (version, value) = codec::decode_value(&raw)?;
                 Ok(Some(Versioned {
@@ -277,13 +316,21 @@ impl FjallStore {
     }
 
     fn current_version(&self, ks: Keyspace, physical: &[u8]) -> Result<Option<u64>, StorageError> {
-        match self.space(ks).get(physical).map_err(backend)? {
+        let Some(space) = self.space(ks) else {
+            return Ok(None);
+        };
+        match space.get(physical).map_err(backend)? {
             Some(raw) => Ok(Some(codec::decode_value(&raw)?.0)),
             None => Ok(None),
         }
     }
 
+    /// Encodes `batch`, finds its latch stripes, and creates the keyspaces it writes to that do
+    /// not exist yet (before any latch or the version mutex is taken, as creation syncs).
     fn prepare(&self, batch: Batch) -> Result<Prepared, StorageError> {
+        for write in &batch.writes {
+            self.space_for_write(write.key().keyspace)?;
+        }
         let stripes = self.latches.stripes_of(
             batch
                 .guards
@@ -326,11 +373,13 @@ impl FjallStore {
             let version = versions.last + 1;
             let mut batch = self.db.batch();
             for (ks, key, value) in prepared.batch.writes {
+                // `prepare` created every keyspace the batch writes to.
+                let space = self.space_for_write(ks)?;
                 match value {
                     Some(value) => {
-                        batch.insert(self.space(ks), key, codec::encode_value(version, &value));
+                        batch.insert(space, key, codec::encode_value(version, &value));
                     }
-                    None => batch.remove(self.space(ks), key),
+                    None => batch.remove(space, key),
                 }
             }
             let ceiling = if version > versions.ceiling {
@@ -361,9 +410,11 @@ impl FjallStore {
         reverse: bool,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StorageError> {
-        let Some(range) = range else { return Ok(()) };
+        let (Some(range), Some(space)) = (range, self.space(ks)) else {
+            return Ok(());
+        };
         let snapshot = self.db.snapshot();
-        let iter = snapshot.range(self.space(ks), range);
+        let iter = snapshot.range(space, range);
         let mut visit_one = |guard: fjall::Guard| -> Result<ControlFlow<()>, StorageError> {
             let (key, raw) = guard.into_inner().map_err(backend)?;
             let (partition, sort) = codec::decode_key(&key)?;
@@ -402,7 +453,7 @@ impl FjallStore {
     fn delete_table_ranges(&self, table: TableId) -> Result<(), StorageError> {
         let prefix = codec::table_prefix(table).to_vec();
         let end = codec::prefix_successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
-        for space in &self.spaces {
+        for space in self.spaces.iter().filter_map(OnceLock::get) {
             let mut lower = Bound::Included(prefix.clone());
             loop {
                 let range: PhysicalRange = (lower.clone(), end.clone());

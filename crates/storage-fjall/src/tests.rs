@@ -191,6 +191,7 @@ fn syncs_follow_journal_rotations() {
     durable(&store).wait().unwrap();
     store
         .space(Keyspace::Items)
+        .unwrap()
         .rotate_memtable_and_wait()
         .unwrap();
     let k = key(Keyspace::Items, 1, b"after", b"");
@@ -244,7 +245,9 @@ fn on_disk_fixture() {
     let mut raw_key = vec![0, 0, 0, 0, 0, 0, 1, 2];
     raw_key.extend_from_slice(&binderdb_storage::partition_hash(b"pk").to_be_bytes());
     raw_key.extend_from_slice(&[0, 2, b'p', b'k', b's', b'k']);
-    let raw = store.spaces[Keyspace::Items.index()]
+    let raw = store
+        .space(Keyspace::Items)
+        .unwrap()
         .get(&raw_key)
         .unwrap()
         .unwrap();
@@ -283,4 +286,88 @@ fn open_twice_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let _first = FjallStore::open(dir.path()).unwrap();
     assert!(FjallStore::open(dir.path()).is_err());
+}
+
+#[test]
+fn keyspaces_are_created_by_their_first_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let exists = |store: &FjallStore, ks: Keyspace| store.db.keyspace_exists(ks.name());
+    let store = FjallStore::open(dir.path()).unwrap();
+    assert!(Keyspace::ALL.iter().all(|&ks| !exists(&store, ks)));
+    // Reads, walks and guards of a keyspace that does not exist find nothing and create nothing.
+    let k = key(Keyspace::Items, 7, b"pk", b"sk");
+    assert!(store.get(&k).unwrap().is_none());
+    let mut seen = 0;
+    let range = PartitionRange {
+        keyspace: Keyspace::Items,
+        table: 7,
+        partition: b"pk",
+        lower: Bound::Unbounded,
+        upper: Bound::Unbounded,
+        reverse: false,
+    };
+    store
+        .range(&range, &mut |_| {
+            seen += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(seen, 0);
+    let guarded = |expected| Batch {
+        writes: vec![],
+        guards: vec![binderdb_storage::Guard {
+            key: k.clone(),
+            expected,
+        }],
+    };
+    store.commit(guarded(None)).unwrap();
+    assert!(matches!(
+        store.commit(guarded(Some(1))),
+        Err(StorageError::Conflict)
+    ));
+    assert!(!exists(&store, Keyspace::Items));
+    // The first write creates its keyspace, and only that one.
+    let version = put(&store, &k, b"v");
+    assert!(exists(&store, Keyspace::Items));
+    assert_eq!(
+        Keyspace::ALL
+            .iter()
+            .filter(|&&ks| exists(&store, ks))
+            .count(),
+        1
+    );
+    store
+        .range(&range, &mut |_| {
+            seen += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(seen, 1);
+    durable(&store).wait().unwrap();
+    drop(store);
+    // A restart opens the keyspace that exists and still creates the others on demand.
+    let store = FjallStore::open(dir.path()).unwrap();
+    let got = store.get(&k).unwrap().unwrap();
+    assert_eq!((got.version, got.value.as_slice()), (version, &b"v"[..]));
+    assert!(!exists(&store, Keyspace::Gsi));
+    put(&store, &key(Keyspace::Gsi, 7, b"g", b""), b"gsi");
+    assert!(exists(&store, Keyspace::Gsi));
+}
+
+#[test]
+fn the_first_catalog_write_also_creates_the_items_keyspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    put(
+        &store,
+        &key(Keyspace::Catalog, 0, b"table", b""),
+        b"descriptor",
+    );
+    for ks in Keyspace::ALL {
+        assert_eq!(
+            store.db.keyspace_exists(ks.name()),
+            matches!(ks, Keyspace::Catalog | Keyspace::Items),
+            "{ks:?}"
+        );
+    }
 }
