@@ -1,6 +1,8 @@
 //! PutItem: validate the item (values, size, key), replace it atomically under its latch, and
 //! bill the larger of the old and new item.
 
+use std::borrow::Cow;
+
 use binderdb_model::{item_size, Item, MAX_ITEM_SIZE};
 use binderdb_storage::Key;
 
@@ -60,7 +62,7 @@ impl Database {
         let key = item_key(&descriptor.key_schema, &new.item)?.storage_key(descriptor.id);
         let outcome = self.write_item(&table, &key, &mut |old| {
             conditions.check(old, on_failure)?;
-            Ok(Change::Put(new.item.clone()))
+            Ok(Change::Put(Cow::Borrowed(&new.item)))
         })?;
         Ok(WriteItemOutput {
             attributes: if return_old { outcome.old } else { None },
@@ -78,6 +80,8 @@ impl Database {
         key: &Key,
         new: &NewItem,
     ) -> Result<WriteOutcome> {
-        self.write_item(table, key, &mut |_| Ok(Change::Put(new.item.clone())))
+        self.write_item(table, key, &mut |_| {
+            Ok(Change::Put(Cow::Borrowed(&new.item)))
+        })
     }
 }

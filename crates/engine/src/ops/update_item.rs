@@ -1,6 +1,8 @@
 //! UpdateItem: read the item under its latch (or start from its key), check the condition,
 //! apply the UpdateExpression to a copy, check the result's size, and store it.
 
+use std::borrow::Cow;
+
 use binderdb_expr::{apply_update, UpdatedPaths};
 use binderdb_model::{item_size, Item, MAX_ITEM_SIZE};
 
@@ -123,7 +125,7 @@ impl Database {
                     "Item size to update has exceeded the maximum allowed size",
                 ));
             }
-            Ok(Change::Put(item))
+            Ok(Change::Put(Cow::Owned(item)))
         })?;
 
         let project = |item: Option<Item>| -> Option<Item> {

@@ -6,6 +6,8 @@
 //! are derived here once, from the old and new item, so PutItem, UpdateItem, DeleteItem and
 //! BatchWriteItem account for an item identically.
 
+use std::borrow::Cow;
+
 use binderdb_model::{encode_item, item_size, Item};
 use binderdb_storage::{Batch, Key, Write};
 
@@ -17,9 +19,10 @@ use crate::Database;
 
 /// What a write does to the item it read.
 #[derive(Debug)]
-pub(crate) enum Change {
-    /// Store this item (it carries the key).
-    Put(Item),
+pub(crate) enum Change<'a> {
+    /// Store this item (it carries the key): one the decision built (UpdateItem), or the
+    /// caller's own (PutItem), which is encoded without being copied.
+    Put(Cow<'a, Item>),
     /// Delete the item (a no-op if it does not exist).
     Delete,
 }
@@ -29,10 +32,21 @@ pub(crate) enum Change {
 pub(crate) struct WriteOutcome {
     /// The item before the write.
     pub(crate) old: Option<Item>,
-    /// The item after the write.
+    /// The item after the write, when the decision built it (`Change::Put(Cow::Owned)`);
+    /// `None` after a delete or when the caller passed its own item (it has it already).
     pub(crate) new: Option<Item>,
     /// Write capacity units consumed.
     pub(crate) units: f64,
+}
+
+/// What the last run of a write's decision produced.
+struct Decided {
+    /// The item it was given.
+    old: Option<Item>,
+    /// The size of the item it stored; `None` for a delete.
+    new_size: Option<usize>,
+    /// The item it stored, if it built it.
+    new: Option<Item>,
 }
 
 impl Database {
@@ -45,13 +59,13 @@ impl Database {
     /// # Errors
     /// The first error `decide` returned (nothing is written then); storage failures; an
     /// undecodable stored item.
-    pub(crate) fn write_item(
+    pub(crate) fn write_item<'a>(
         &self,
         table: &Table,
         key: &Key,
-        decide: &mut dyn FnMut(Option<&Item>) -> Result<Change>,
+        decide: &mut dyn FnMut(Option<&Item>) -> Result<Change<'a>>,
     ) -> Result<WriteOutcome> {
-        let mut outcome: Option<Result<(Option<Item>, Option<Item>)>> = None;
+        let mut outcome: Option<Result<Decided>> = None;
         self.store.read_modify_write(key, &mut |current| {
             let old = match current.map(|v| decode(&v.value)).transpose() {
                 Ok(old) => old,
@@ -67,7 +81,7 @@ impl Database {
                     return None;
                 }
             };
-            let (write, new) = match change {
+            let (write, new_size, new) = match change {
                 Change::Put(item) => {
                     let mut value = Vec::with_capacity(256);
                     encode_item(&item, &mut value);
@@ -76,25 +90,30 @@ impl Database {
                             key: key.clone(),
                             value,
                         }),
-                        Some(item),
+                        Some(item_size(&item)),
+                        match item {
+                            Cow::Owned(item) => Some(item),
+                            Cow::Borrowed(_) => None,
+                        },
                     )
                 }
                 Change::Delete => (
                     old.as_ref().map(|_| Write::Delete { key: key.clone() }),
                     None,
+                    None,
                 ),
             };
-            outcome = Some(Ok((old, new)));
+            outcome = Some(Ok(Decided { old, new_size, new }));
             write.map(|w| Batch {
                 writes: vec![w],
                 guards: Vec::new(),
             })
         })?;
-        let (old, new) = outcome
+        let Decided { old, new_size, new } = outcome
             .unwrap_or_else(|| Err(Error::Internal("write decision never ran".to_owned())))?;
         let old_size = old.as_ref().map_or(0, item_size);
-        let new_size = new.as_ref().map_or(0, item_size);
-        let items = i64::from(new.is_some()) - i64::from(old.is_some());
+        let items = i64::from(new_size.is_some()) - i64::from(old.is_some());
+        let new_size = new_size.unwrap_or(0);
         if items != 0 || old_size != new_size {
             table.stats.record(items, new_size as i64 - old_size as i64);
         }
