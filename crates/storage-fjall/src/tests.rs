@@ -194,6 +194,17 @@ fn syncs_follow_journal_rotations() {
         .unwrap()
         .rotate_memtable_and_wait()
         .unwrap();
+    // `rotate_memtable_and_wait` returns at once when fjall's worker rotated the memtable first;
+    // the journal then moves on when that worker handles the flush: wait for the new file.
+    let next = dir.path().join("1.jnl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !next.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fjall never rotated its journal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let k = key(Keyspace::Items, 1, b"after", b"");
     let version = put(&store, &k, b"after rotation");
     durable(&store).wait().unwrap();
