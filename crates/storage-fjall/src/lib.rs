@@ -178,9 +178,10 @@ impl FjallStore {
     ///
     /// Only the keyspaces that already exist are opened: the others are created by the first
     /// batch that writes to them ([`Self::prepare`], [`Self::space_for_write`]), and reads of a
-    /// keyspace that does not exist yet find nothing. Creating a fjall keyspace costs about 20 `fsync`s (1.5–2.5 ms on
-    /// the development machine); creating all six here made a first start in a fresh directory
-    /// take 15–19 ms, against 3–4 ms now (a restart opens existing keyspaces in 2–3 ms).
+    /// keyspace that does not exist yet find nothing. Creating a fjall keyspace costs about 20
+    /// `fsync`s (1.5–2.5 ms on the development machine); creating all six here made a first
+    /// start in a fresh directory take 15–19 ms, against about 4 ms now (a restart opens the
+    /// existing keyspaces in 2–3 ms).
     ///
     /// # Errors
     /// `Backend`/`Io` if fjall cannot open the directory (e.g. it is locked by another
@@ -294,16 +295,21 @@ impl FjallStore {
         Ok(slot.get_or_init(|| space))
     }
 
+    /// The stored bytes of a physical key (none if its keyspace does not exist yet).
+    fn get_raw(&self, ks: Keyspace, physical: &[u8]) -> Result<Option<fjall::Slice>, StorageError> {
+        match self.space(ks) {
+            Some(space) => space.get(physical).map_err(backend),
+            None => Ok(None),
+        }
+    }
+
     /// The latest committed value of a physical key (not a snapshot: used under latches).
     fn read_latest(
         &self,
         ks: Keyspace,
         physical: &[u8],
     ) -> Result<Option<Versioned>, StorageError> {
-        let Some(space) = self.space(ks) else {
-            return Ok(None);
-        };
-        match space.get(physical).map_err(backend)? {
+        match self.get_raw(ks, physical)? {
             Some(raw) => {
                 let (version, value) = codec::decode_value(&raw)?;
                 Ok(Some(Versioned {
@@ -316,10 +322,7 @@ impl FjallStore {
     }
 
     fn current_version(&self, ks: Keyspace, physical: &[u8]) -> Result<Option<u64>, StorageError> {
-        let Some(space) = self.space(ks) else {
-            return Ok(None);
-        };
-        match space.get(physical).map_err(backend)? {
+        match self.get_raw(ks, physical)? {
             Some(raw) => Ok(Some(codec::decode_value(&raw)?.0)),
             None => Ok(None),
         }
