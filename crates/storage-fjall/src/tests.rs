@@ -308,22 +308,25 @@ fn keyspaces_are_created_by_their_first_write() {
     // Reads, walks and guards of a keyspace that does not exist find nothing and create nothing.
     let k = key(Keyspace::Items, 7, b"pk", b"sk");
     assert!(store.get(&k).unwrap().is_none());
-    let mut seen = 0;
-    let range = PartitionRange {
-        keyspace: Keyspace::Items,
-        table: 7,
-        partition: b"pk",
-        lower: Bound::Unbounded,
-        upper: Bound::Unbounded,
-        reverse: false,
+    let in_partition = |store: &FjallStore| {
+        let range = PartitionRange {
+            keyspace: Keyspace::Items,
+            table: 7,
+            partition: b"pk",
+            lower: Bound::Unbounded,
+            upper: Bound::Unbounded,
+            reverse: false,
+        };
+        let mut seen = 0;
+        store
+            .range(&range, &mut |_| {
+                seen += 1;
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        seen
     };
-    store
-        .range(&range, &mut |_| {
-            seen += 1;
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-    assert_eq!(seen, 0);
+    assert_eq!(in_partition(&store), 0);
     let guarded = |expected| Batch {
         writes: vec![],
         guards: vec![binderdb_storage::Guard {
@@ -347,13 +350,7 @@ fn keyspaces_are_created_by_their_first_write() {
             .count(),
         1
     );
-    store
-        .range(&range, &mut |_| {
-            seen += 1;
-            ControlFlow::Continue(())
-        })
-        .unwrap();
-    assert_eq!(seen, 1);
+    assert_eq!(in_partition(&store), 1);
     durable(&store).wait().unwrap();
     drop(store);
     // A restart opens the keyspace that exists and still creates the others on demand.
