@@ -48,6 +48,79 @@ pub struct ProvisionedThroughput {
     pub write_capacity_units: Option<i64>,
 }
 
+/// `OnDemandThroughput` (of a table or a GSI).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct OnDemandThroughput {
+    /// `MaxReadRequestUnits`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_read_request_units: Option<i64>,
+    /// `MaxWriteRequestUnits`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_write_request_units: Option<i64>,
+}
+
+/// `Projection` of an index, in requests and descriptions.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Projection {
+    /// `ProjectionType`: ALL, KEYS_ONLY or INCLUDE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projection_type: Option<String>,
+    /// `NonKeyAttributes` (INCLUDE only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_key_attributes: Option<Vec<String>>,
+}
+
+/// One `LocalSecondaryIndexes` member of CreateTable.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LocalSecondaryIndex {
+    pub index_name: Option<String>,
+    pub key_schema: Option<Vec<KeySchemaElement>>,
+    pub projection: Option<Projection>,
+}
+
+/// One `GlobalSecondaryIndexes` member of CreateTable (also the shape of an UpdateTable
+/// `Create` action).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndex {
+    pub index_name: Option<String>,
+    pub key_schema: Option<Vec<KeySchemaElement>>,
+    pub projection: Option<Projection>,
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+    /// Accepted and ignored: binderdb has no warm-throughput model.
+    pub warm_throughput: Option<serde_json::Value>,
+}
+
+/// `Update` action of a `GlobalSecondaryIndexUpdates` member.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateGlobalSecondaryIndexAction {
+    pub index_name: Option<String>,
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+    pub warm_throughput: Option<serde_json::Value>,
+}
+
+/// `Delete` action of a `GlobalSecondaryIndexUpdates` member.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteGlobalSecondaryIndexAction {
+    pub index_name: Option<String>,
+}
+
+/// One `GlobalSecondaryIndexUpdates` member of UpdateTable: exactly one action.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndexUpdate {
+    pub create: Option<GlobalSecondaryIndex>,
+    pub update: Option<UpdateGlobalSecondaryIndexAction>,
+    pub delete: Option<DeleteGlobalSecondaryIndexAction>,
+}
+
 /// CreateTable request.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -59,10 +132,10 @@ pub struct CreateTableInput {
     pub provisioned_throughput: Option<ProvisionedThroughput>,
     pub deletion_protection_enabled: Option<bool>,
     pub table_class: Option<String>,
-    /// Secondary indexes, streams and tags arrive in later issues; the engine rejects them
-    /// explicitly until then, so their shape is not interpreted here.
-    pub local_secondary_indexes: Option<serde_json::Value>,
-    pub global_secondary_indexes: Option<serde_json::Value>,
+    pub local_secondary_indexes: Option<Vec<LocalSecondaryIndex>>,
+    pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndex>>,
+    /// Streams arrive in a later issue; the engine rejects them explicitly until then, so
+    /// their shape is not interpreted here.
     pub stream_specification: Option<serde_json::Value>,
 }
 
@@ -83,7 +156,7 @@ pub struct UpdateTableInput {
     pub provisioned_throughput: Option<ProvisionedThroughput>,
     pub deletion_protection_enabled: Option<bool>,
     pub table_class: Option<String>,
-    pub global_secondary_index_updates: Option<serde_json::Value>,
+    pub global_secondary_index_updates: Option<Vec<GlobalSecondaryIndexUpdate>>,
     pub stream_specification: Option<serde_json::Value>,
 }
 
@@ -151,6 +224,40 @@ pub struct TableDescription {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table_class_summary: Option<TableClassSummary>,
     pub deletion_protection_enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_secondary_indexes: Option<Vec<LocalSecondaryIndexDescription>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndexDescription>>,
+}
+
+/// A `LocalSecondaryIndexes` member of a `TableDescription`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LocalSecondaryIndexDescription {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+    pub index_size_bytes: i64,
+    pub item_count: i64,
+    pub index_arn: String,
+}
+
+/// A `GlobalSecondaryIndexes` member of a `TableDescription`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndexDescription {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+    pub index_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfilling: Option<bool>,
+    pub provisioned_throughput: ProvisionedThroughputDescription,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_throughput: Option<OnDemandThroughput>,
+    pub index_size_bytes: i64,
+    pub item_count: i64,
+    pub index_arn: String,
 }
 
 /// `{"TableDescription": ...}` (CreateTable, UpdateTable, DeleteTable).
@@ -175,6 +282,10 @@ pub struct ConsumedCapacity {
     pub capacity_units: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<Capacity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_secondary_indexes: Option<BTreeMap<String, Capacity>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<BTreeMap<String, Capacity>>,
 }
 
 /// `{"CapacityUnits": n}` (the per-table part of INDEXES mode).

@@ -7,8 +7,58 @@
 //! - Query and Scan add up the sizes of every item they read (before any filter) and round up
 //!   once for the page, so many small items share one unit.
 
+use std::collections::BTreeMap;
+
 use crate::api::{Capacity, ConsumedCapacity};
 use crate::error::{Error, Result};
+use crate::index::IndexKind;
+
+/// Capacity one request consumed on one table, split by where it was spent: the table itself
+/// and each index (ReturnConsumedCapacity=INDEXES reports the split).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Consumed {
+    /// Units spent on the table.
+    pub table: f64,
+    /// Units spent on each local secondary index, by name.
+    pub local: BTreeMap<String, f64>,
+    /// Units spent on each global secondary index, by name.
+    pub global: BTreeMap<String, f64>,
+}
+
+impl Consumed {
+    /// Units spent on the table alone.
+    pub fn table(units: f64) -> Self {
+        Consumed {
+            table: units,
+            ..Consumed::default()
+        }
+    }
+
+    /// Adds `units` spent on index `name`.
+    pub fn add_index(&mut self, kind: IndexKind, name: &str, units: f64) {
+        let map = match kind {
+            IndexKind::Local => &mut self.local,
+            IndexKind::Global => &mut self.global,
+        };
+        *map.entry(name.to_owned()).or_default() += units;
+    }
+
+    /// Adds everything `other` spent.
+    pub fn merge(&mut self, other: &Consumed) {
+        self.table += other.table;
+        for (name, units) in &other.local {
+            *self.local.entry(name.clone()).or_default() += units;
+        }
+        for (name, units) in &other.global {
+            *self.global.entry(name.clone()).or_default() += units;
+        }
+    }
+
+    /// Units spent in all.
+    pub fn total(&self) -> f64 {
+        self.table + self.local.values().sum::<f64>() + self.global.values().sum::<f64>()
+    }
+}
 
 /// `ReturnConsumedCapacity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,21 +89,49 @@ impl ReturnCapacity {
         }
     }
 
-    /// The response's `ConsumedCapacity` for `units` consumed on `table_name`.
+    /// The response's `ConsumedCapacity` for `units` consumed on `table_name` itself.
     pub fn report(self, table_name: &str, units: f64) -> Option<ConsumedCapacity> {
+        self.report_consumed(table_name, &Consumed::table(units))
+    }
+
+    /// The response's `ConsumedCapacity` for what a request consumed on `table_name` and its
+    /// indexes: the total, and with INDEXES the table's part and each index's.
+    pub fn report_consumed(
+        self,
+        table_name: &str,
+        consumed: &Consumed,
+    ) -> Option<ConsumedCapacity> {
+        let split = |map: &BTreeMap<String, f64>| {
+            (!map.is_empty()).then(|| {
+                map.iter()
+                    .map(|(name, units)| {
+                        (
+                            name.clone(),
+                            Capacity {
+                                capacity_units: *units,
+                            },
+                        )
+                    })
+                    .collect()
+            })
+        };
         match self {
             ReturnCapacity::None => None,
             ReturnCapacity::Total => Some(ConsumedCapacity {
                 table_name: table_name.to_owned(),
-                capacity_units: units,
+                capacity_units: consumed.total(),
                 table: None,
+                local_secondary_indexes: None,
+                global_secondary_indexes: None,
             }),
             ReturnCapacity::Indexes => Some(ConsumedCapacity {
                 table_name: table_name.to_owned(),
-                capacity_units: units,
+                capacity_units: consumed.total(),
                 table: Some(Capacity {
-                    capacity_units: units,
+                    capacity_units: consumed.table,
                 }),
+                local_secondary_indexes: split(&consumed.local),
+                global_secondary_indexes: split(&consumed.global),
             }),
         }
     }

@@ -17,12 +17,13 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::index::{IndexDescriptor, IndexKind, INDEX_ENTRY_OVERHEAD};
 
 /// The on-disk format version of [`TableDescriptor`].
 pub const DESCRIPTOR_FORMAT: u32 = 1;
 
 /// The catalog pseudo-table id: descriptors and the table-id counter live under it.
-const CATALOG_TABLE: TableId = 0;
+pub(crate) const CATALOG_TABLE: TableId = 0;
 const META_PARTITION: &[u8] = b"#meta";
 const NEXT_TABLE_ID: &[u8] = b"next_table_id";
 
@@ -104,9 +105,23 @@ pub struct TableDescriptor {
     pub deletion_protection: bool,
     /// `STANDARD` or `STANDARD_INFREQUENT_ACCESS`.
     pub table_class: String,
+    /// Secondary indexes, local ones first, each group in request order. Absent from the
+    /// encoding when empty, so format-1 descriptors of tables without indexes are unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexDescriptor>,
 }
 
 impl TableDescriptor {
+    /// The index called `name` (deleting ones included).
+    pub fn index(&self, name: &str) -> Option<&IndexDescriptor> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+
+    /// Whether the table has a local secondary index (and so item collections).
+    pub fn has_local_indexes(&self) -> bool {
+        self.indexes.iter().any(|i| i.kind == IndexKind::Local)
+    }
+
     /// `TableStatus` at `now_ms`.
     pub fn status(&self, now_ms: u64) -> &'static str {
         if now_ms < self.active_at_ms {
@@ -146,12 +161,57 @@ pub struct Table {
     pub descriptor: RwLock<Arc<TableDescriptor>>,
     /// Live statistics.
     pub stats: TableStats,
+    /// Live statistics of each index, by index id; created unloaded on first use.
+    index_stats: Mutex<std::collections::HashMap<TableId, Arc<TableStats>>>,
+    /// Held shared by every item write from before it reads the descriptor until its commit,
+    /// and exclusively while the set of indexes changes: once a change of the index set
+    /// returns, no write decided with the old set can still commit. An online index backfill
+    /// relies on this (every write after its start maintains the new index).
+    pub write_gate: RwLock<()>,
 }
 
 impl Table {
+    fn new(descriptor: TableDescriptor, loaded: bool) -> Table {
+        Table {
+            descriptor: RwLock::new(Arc::new(descriptor)),
+            stats: TableStats {
+                loaded: Mutex::new(loaded),
+                ..TableStats::default()
+            },
+            index_stats: Mutex::new(std::collections::HashMap::new()),
+            write_gate: RwLock::new(()),
+        }
+    }
+
     /// A snapshot of the descriptor.
     pub fn descriptor(&self) -> Arc<TableDescriptor> {
         self.descriptor.read().clone()
+    }
+
+    /// The statistics of index `id` (unloaded until first computed).
+    pub fn index_stats(&self, id: TableId) -> Arc<TableStats> {
+        self.index_stats.lock().entry(id).or_default().clone()
+    }
+
+    /// Forgets index `id`'s statistics, so they are computed again on next use (after a
+    /// backfill, which writes entries without counting them).
+    pub fn reset_index_stats(&self, id: TableId) {
+        self.index_stats.lock().remove(&id);
+    }
+
+    /// Marks the statistics of every index of a new, empty table as computed.
+    fn start_empty_index_stats(&self) {
+        let d = self.descriptor();
+        let mut stats = self.index_stats.lock();
+        for index in &d.indexes {
+            stats.insert(
+                index.id,
+                Arc::new(TableStats {
+                    loaded: Mutex::new(true),
+                    ..TableStats::default()
+                }),
+            );
+        }
     }
 }
 
@@ -195,11 +255,8 @@ impl Catalog {
             }
             match serde_json::from_slice::<TableDescriptor>(entry.value) {
                 Ok(d) if d.format == DESCRIPTOR_FORMAT => {
-                    let table = Table {
-                        descriptor: RwLock::new(Arc::new(d.clone())),
-                        stats: TableStats::default(),
-                    };
-                    tables.insert((d.region.clone(), d.name.clone()), Arc::new(table));
+                    let map_key = (d.region.clone(), d.name.clone());
+                    tables.insert(map_key, Arc::new(Table::new(d, false)));
                     ControlFlow::Continue(())
                 }
                 Ok(d) => {
@@ -294,13 +351,8 @@ impl Catalog {
                 return Ok(existing.clone());
             }
         }
-        let table = Arc::new(Table {
-            descriptor: RwLock::new(Arc::new(descriptor)),
-            stats: TableStats {
-                loaded: Mutex::new(true),
-                ..TableStats::default()
-            },
-        });
+        let table = Arc::new(Table::new(descriptor, true));
+        table.start_empty_index_stats();
         tables.insert(map_key, table.clone());
         Ok(table)
     }
@@ -319,7 +371,20 @@ impl Catalog {
             .write()
             .remove(&(descriptor.region.clone(), descriptor.name.clone()));
         store.drop_table(descriptor.id)?;
+        for index in &descriptor.indexes {
+            store.drop_table(index.id)?;
+        }
         Ok(())
+    }
+
+    /// All tables of every region (for the background workers restarted at open).
+    pub fn all(&self) -> Vec<Arc<Table>> {
+        self.tables.read().values().cloned().collect()
+    }
+
+    /// The live table whose storage id is `id`, if it still exists.
+    pub fn by_id(&self, region: &str, name: &str, id: TableId) -> Option<Arc<Table>> {
+        self.get(region, name).filter(|t| t.descriptor().id == id)
     }
 
     /// All tables (for shutdown and diagnostics).
@@ -338,12 +403,48 @@ impl Catalog {
 /// # Errors
 /// Storage failures or undecodable items.
 pub fn table_stats(store: &dyn Store, table: &Table) -> Result<(i64, i64)> {
-    let mut loaded = table.stats.loaded.lock();
+    counted(
+        store,
+        &table.stats,
+        Keyspace::Items,
+        table.descriptor().id,
+        0,
+    )
+}
+
+/// (ItemCount, IndexSizeBytes) of `index` of `table`, computing them with one scan on first use.
+///
+/// # Errors
+/// Storage failures or undecodable entries.
+pub fn index_stats(
+    store: &dyn Store,
+    table: &Table,
+    index: &IndexDescriptor,
+) -> Result<(i64, i64)> {
+    let stats = table.index_stats(index.id);
+    counted(
+        store,
+        &stats,
+        index.keyspace(),
+        index.id,
+        INDEX_ENTRY_OVERHEAD,
+    )
+}
+
+/// The counters of `stats`, loading them first (one scan of `id` in `keyspace`, each entry
+/// counted at its item size plus `overhead`) if they were never computed.
+fn counted(
+    store: &dyn Store,
+    stats: &TableStats,
+    keyspace: Keyspace,
+    id: TableId,
+    overhead: usize,
+) -> Result<(i64, i64)> {
+    let mut loaded = stats.loaded.lock();
     if !*loaded {
-        let id = table.descriptor().id;
         let (mut items, mut bytes, mut failure) = (0i64, 0i64, None);
         let scan = SegmentScan {
-            keyspace: Keyspace::Items,
+            keyspace,
             table: id,
             segment: 0,
             total_segments: 1,
@@ -354,7 +455,7 @@ pub fn table_stats(store: &dyn Store, table: &Table) -> Result<(i64, i64)> {
             &mut |entry| match binderdb_model::decode_item(entry.value) {
                 Ok(item) => {
                     items += 1;
-                    bytes += binderdb_model::item_size(&item) as i64;
+                    bytes += (binderdb_model::item_size(&item) + overhead) as i64;
                     ControlFlow::Continue(())
                 }
                 Err(e) => {
@@ -366,13 +467,13 @@ pub fn table_stats(store: &dyn Store, table: &Table) -> Result<(i64, i64)> {
         if let Some(e) = failure {
             return Err(e.into());
         }
-        table.stats.items.store(items, Ordering::Relaxed);
-        table.stats.bytes.store(bytes, Ordering::Relaxed);
+        stats.items.store(items, Ordering::Relaxed);
+        stats.bytes.store(bytes, Ordering::Relaxed);
         *loaded = true;
     }
     Ok((
-        table.stats.items.load(Ordering::Relaxed),
-        table.stats.bytes.load(Ordering::Relaxed),
+        stats.items.load(Ordering::Relaxed),
+        stats.bytes.load(Ordering::Relaxed),
     ))
 }
 

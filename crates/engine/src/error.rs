@@ -19,6 +19,14 @@ pub enum Error {
     /// (`ResourceInUseException`).
     #[error("{0}")]
     ResourceInUse(String),
+    /// A per-table or per-account limit was reached (`LimitExceededException`), e.g. a second
+    /// online index creation while one is in progress.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// A write would grow an item collection (a partition key's items and their local index
+    /// entries) past 10 GB (`ItemCollectionSizeLimitExceededException`).
+    #[error("{0}")]
+    ItemCollectionSizeLimitExceeded(String),
     /// A ConditionExpression (or Expected) evaluated to false (`ConditionalCheckFailedException`).
     /// `item` is the item as it was, when the request asked for it with
     /// `ReturnValuesOnConditionCheckFailure=ALL_OLD`.

@@ -57,7 +57,7 @@ pub(crate) fn matches_type(v: &AttributeValue, t: KeyType) -> bool {
 }
 
 /// Size of a key value in bytes as DynamoDB measures it for the key-size limits.
-fn key_value_size(v: &AttributeValue) -> usize {
+pub(crate) fn key_value_size(v: &AttributeValue) -> usize {
     match v {
         AttributeValue::S(s) => s.len(),
         AttributeValue::B(b) => b.len(),

@@ -18,6 +18,7 @@ pub mod clock;
 mod conditions;
 pub mod error;
 mod expressions;
+pub mod index;
 pub mod keys;
 pub mod legacy;
 mod ops;
@@ -29,6 +30,7 @@ use binderdb_storage::Store;
 use crate::catalog::Catalog;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::error::{Error, Result};
+use crate::index::backfill::{IndexJob, Workers};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -68,24 +70,59 @@ impl Default for RequestContext {
 #[derive(Debug)]
 pub struct Database {
     store: Arc<dyn Store>,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     clock: Arc<dyn Clock>,
     config: Config,
+    /// Background work (index backfills and deletions); stopped and joined on drop.
+    workers: Workers,
 }
 
 impl Database {
-    /// Opens the database over `store`, restoring every table it holds.
+    /// Opens the database over `store`, restoring every table it holds and resuming the index
+    /// backfills and deletions a previous run left unfinished.
     ///
     /// # Errors
     /// Storage failures or an undecodable catalog.
     pub fn open(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
-        let catalog = Catalog::open(store.as_ref(), &config.account_id)?;
-        Ok(Database {
+        let catalog = Arc::new(Catalog::open(store.as_ref(), &config.account_id)?);
+        let db = Database {
             store,
             catalog,
             clock,
             config,
-        })
+            workers: Workers::default(),
+        };
+        for table in db.catalog.all() {
+            let d = table.descriptor();
+            for index in &d.indexes {
+                if index.state != index::BuildState::Built {
+                    db.start_index_work(&d, index);
+                }
+            }
+        }
+        Ok(db)
+    }
+
+    /// Starts the background work an index in `Backfilling` or `Deleting` state needs.
+    fn start_index_work(&self, table: &catalog::TableDescriptor, index: &index::IndexDescriptor) {
+        let job = IndexJob {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            clock: self.clock.clone(),
+            region: table.region.clone(),
+            table_name: table.name.clone(),
+            table_id: table.id,
+            index_id: index.id,
+        };
+        match index.state {
+            index::BuildState::Backfilling => self.workers.spawn("index-backfill", move |stop| {
+                index::backfill::log_failure("index backfill", job.backfill(stop));
+            }),
+            index::BuildState::Deleting => self.workers.spawn("index-delete", move |_| {
+                index::backfill::log_failure("index deletion", job.reclaim());
+            }),
+            index::BuildState::Built => {}
+        }
     }
 
     /// The engine settings.
@@ -112,5 +149,11 @@ impl Database {
     /// Storage failures.
     pub fn flush(&self) -> Result<()> {
         Ok(self.store.flush()?)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        self.workers.shutdown();
     }
 }

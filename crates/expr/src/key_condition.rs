@@ -149,6 +149,20 @@ pub fn analyze(
     condition: &Condition,
     context: &dyn ExpressionContext,
 ) -> Result<KeyConditionParts, KeyConditionError> {
+    analyze_up_to(condition, context, 2)
+}
+
+/// [`analyze`] allowing up to `max_conditions` conditions: a Query on an index whose key has
+/// several attributes (a multi-attribute GSI key has up to eight) may have more than two.
+/// Check [`KeyConditionParts::check_count`] once the key schema is known.
+///
+/// # Errors
+/// As [`analyze`].
+pub fn analyze_up_to(
+    condition: &Condition,
+    context: &dyn ExpressionContext,
+    max_conditions: usize,
+) -> Result<KeyConditionParts, KeyConditionError> {
     let mut conditions = Vec::new();
     collect(condition, context, &mut conditions)?;
     for (_, condition) in &conditions {
@@ -163,7 +177,7 @@ pub fn analyze(
             }
         }
     }
-    if conditions.len() > 2 {
+    if conditions.len() > max_conditions {
         return Err(KeyConditionError::ConditionCount);
     }
     Ok(KeyConditionParts { conditions })
@@ -276,7 +290,113 @@ impl Shape {
     }
 }
 
+/// A key condition checked against a multi-attribute key schema (a GSI key of up to four
+/// partition and four sort attributes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiKeyCondition {
+    /// The `:placeholder` each partition-key attribute must equal, in KeySchema order.
+    pub partition_values: Vec<String>,
+    /// The `:placeholder`s the leading sort-key attributes equal, in KeySchema order.
+    pub sort_prefix: Vec<String>,
+    /// The condition on the next sort-key attribute, if any (the only one that may be a range).
+    pub sort_last: Option<SortCondition>,
+}
+
 impl KeyConditionParts {
+    /// The two-condition limit of a key schema of at most one partition and one sort
+    /// attribute, for conditions analyzed with [`analyze_up_to`].
+    ///
+    /// # Errors
+    /// [`KeyConditionError::ConditionCount`].
+    pub fn check_count(&self, key_attributes: usize) -> Result<(), KeyConditionError> {
+        if self.conditions.len() > key_attributes.max(2) {
+            return Err(KeyConditionError::ConditionCount);
+        }
+        Ok(())
+    }
+
+    /// Stage two for a multi-attribute key: every partition attribute with `=`; sort
+    /// attributes left to right in KeySchema order with no gap, all with `=` but the last
+    /// one given, which may also be a range (`<`, `<=`, `>`, `>=`, `BETWEEN`,
+    /// `begins_with`). A condition on an attribute outside the key names the first key
+    /// attribute left out, as DynamoDB's single-key form does.
+    ///
+    /// # Errors
+    /// [`KeyConditionError::MissedKeyElement`], [`KeyConditionError::SchemaTypeMismatch`] or
+    /// [`KeyConditionError::NotSupported`].
+    pub fn for_multi_schema(
+        &self,
+        partition_keys: &[&str],
+        sort_keys: &[&str],
+        value_matches: impl Fn(&str, &str) -> bool,
+    ) -> Result<MultiKeyCondition, KeyConditionError> {
+        let find = |key: &str| {
+            self.conditions
+                .iter()
+                .find(|(name, _)| name == key)
+                .map(|(_, condition)| condition)
+        };
+        let check_types = |key: &str, condition: &SortCondition| {
+            if condition
+                .values()
+                .into_iter()
+                .all(|v| value_matches(key, v))
+            {
+                Ok(())
+            } else {
+                Err(KeyConditionError::SchemaTypeMismatch)
+            }
+        };
+        let mut partition_values = Vec::with_capacity(partition_keys.len());
+        for key in partition_keys {
+            let Some(condition) = find(key) else {
+                return Err(KeyConditionError::MissedKeyElement((*key).into()));
+            };
+            check_types(key, condition)?;
+            let SortCondition::Eq(value) = condition else {
+                return Err(KeyConditionError::NotSupported);
+            };
+            partition_values.push(value.clone());
+        }
+        let mut sort_prefix = Vec::new();
+        let mut sort_last = None;
+        let mut used = partition_keys.len();
+        for key in sort_keys {
+            let Some(condition) = find(key) else { break };
+            if sort_last.is_some() {
+                // A condition after a range condition.
+                return Err(KeyConditionError::NotSupported);
+            }
+            check_types(key, condition)?;
+            used += 1;
+            match condition {
+                SortCondition::Eq(value) => sort_prefix.push(value.clone()),
+                other => sort_last = Some(other.clone()),
+            }
+        }
+        if used < self.conditions.len() {
+            // Some condition is on a sort attribute after a gap, or on no key attribute: name
+            // the first sort attribute left out.
+            let missing = sort_keys
+                .iter()
+                .find(|k| find(k).is_none())
+                .copied()
+                .unwrap_or_default();
+            return Err(KeyConditionError::MissedKeyElement(missing.into()));
+        }
+        // All-equality prefixes end in a plain `=` on the last attribute given.
+        if sort_last.is_none() {
+            if let Some(last) = sort_prefix.pop() {
+                sort_last = Some(SortCondition::Eq(last));
+            }
+        }
+        Ok(MultiKeyCondition {
+            partition_values,
+            sort_prefix,
+            sort_last,
+        })
+    }
+
     /// Stage two: matches the conditions to a key schema. `value_matches(attribute,
     /// placeholder)` says whether the value's type is the key attribute's declared type
     /// (pass `|_, _| true` to check that elsewhere).

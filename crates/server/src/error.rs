@@ -108,6 +108,15 @@ impl From<Error> for ApiError {
             Error::ResourceInUse(m) => {
                 ApiError::new(DYNAMODB, "ResourceInUseException", bad, Some(m))
             }
+            Error::LimitExceeded(m) => {
+                ApiError::new(DYNAMODB, "LimitExceededException", bad, Some(m))
+            }
+            Error::ItemCollectionSizeLimitExceeded(m) => ApiError::new(
+                DYNAMODB,
+                "ItemCollectionSizeLimitExceededException",
+                bad,
+                Some(m),
+            ),
             Error::ConditionalCheckFailed { item } => ApiError {
                 item: item.and_then(|i| serde_json::to_value(i).ok()),
                 ..ApiError::new(

@@ -11,7 +11,7 @@
 use binderdb_model::Item;
 
 use crate::api::{BatchWriteItemInput, BatchWriteItemOutput, WriteRequest};
-use crate::capacity::ReturnCapacity;
+use crate::capacity::{Consumed, ReturnCapacity};
 use crate::catalog::KeySchema;
 use crate::error::{Error, Result};
 use crate::keys::{batch_item_key, request_key, EncodedKey};
@@ -100,16 +100,16 @@ impl Database {
 
         let mut consumed = Vec::with_capacity(planned.len());
         for (name, table, id, writes, keys) in planned {
-            let mut units = 0.0;
+            let mut units = Consumed::default();
             for (write, key) in writes.iter().zip(&keys) {
                 let key = key.storage_key(id);
                 let outcome = match write {
                     BatchWrite::Put(new) => self.store_item(&table, &key, new)?,
                     BatchWrite::Delete(_) => self.remove_item(&table, &key)?,
                 };
-                units += outcome.units;
+                units.merge(&outcome.consumed);
             }
-            consumed.push(capacity.report(&name, units));
+            consumed.push(capacity.report_consumed(&name, &units));
         }
         Ok(BatchWriteItemOutput {
             unprocessed_items: Default::default(),

@@ -3,9 +3,17 @@
 
 use binderdb_model::KeyType;
 
-use crate::api::{CreateTableInput, TableDescriptionOutput};
+use crate::api::{
+    CreateTableInput, GlobalSecondaryIndex, LocalSecondaryIndex, TableDescriptionOutput,
+};
 use crate::catalog::{BillingMode, KeyAttribute, KeySchema, TableDescriptor, DESCRIPTOR_FORMAT};
 use crate::error::{Error, Result};
+use crate::index::define::{
+    check_non_key_total, duplicate_name, DefinitionContext, IndexDefinition, MAX_GLOBAL_INDEXES,
+    MAX_LOCAL_INDEXES,
+};
+use crate::index::BuildState;
+use crate::keys::schema_attributes;
 use crate::ops::table_name;
 use crate::{Database, RequestContext};
 
@@ -22,7 +30,7 @@ pub(crate) fn parse_key_type(t: Option<&str>) -> Result<KeyType> {
     }
 }
 
-fn invalid(msg: &str) -> Error {
+fn invalid(msg: impl std::fmt::Display) -> Error {
     Error::validation(format!("One or more parameter values were invalid: {msg}"))
 }
 
@@ -55,6 +63,114 @@ pub(crate) fn billing(
     }
 }
 
+/// With indexes, every attribute definition must be used by some key. DynamoDB checks this
+/// before any other index rule (an unused definition masks the rest), naming the definitions
+/// and the key attributes used (binderdb lists both in request order; DynamoDB's order is its
+/// hash-set order, which no client can rely on).
+fn unused_definitions(
+    defs: &[(String, KeyType)],
+    key_schema: &KeySchema,
+    local: Option<&[LocalSecondaryIndex]>,
+    global: Option<&[GlobalSecondaryIndex]>,
+) -> Result<()> {
+    let mut used: Vec<&str> = schema_attributes(key_schema)
+        .map(|a| a.name.as_str())
+        .collect();
+    let index_keys = local
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.key_schema.as_ref())
+        .chain(
+            global
+                .into_iter()
+                .flatten()
+                .filter_map(|g| g.key_schema.as_ref()),
+        );
+    for element in index_keys.flatten() {
+        if let Some(name) = element.attribute_name.as_deref() {
+            if !used.contains(&name) {
+                used.push(name);
+            }
+        }
+    }
+    if defs.iter().any(|(n, _)| !used.contains(&n.as_str())) {
+        let all: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(invalid(format!(
+            "Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
+            all.join(", "),
+            used.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The secondary indexes of a new table, checked in DynamoDB's order: every attribute
+/// definition used, then the local ones (list not empty, table has a sort key, each
+/// definition, unique names, at most 5), then the global ones (list not empty, each
+/// definition, unique names, at most 20), then the projected attributes over all indexes.
+fn table_indexes(
+    defs: &[(String, KeyType)],
+    key_schema: &KeySchema,
+    billing_mode: Option<&str>,
+    local: Option<&[LocalSecondaryIndex]>,
+    global: Option<&[GlobalSecondaryIndex]>,
+) -> Result<Vec<IndexDefinition>> {
+    let context = DefinitionContext {
+        definitions: defs,
+        table_key: key_schema,
+        billing_mode: if billing_mode == Some("PAY_PER_REQUEST") {
+            BillingMode::PayPerRequest
+        } else {
+            BillingMode::Provisioned
+        },
+    };
+    if local.is_some() || global.is_some() {
+        unused_definitions(defs, key_schema, local, global)?;
+    }
+    let mut out: Vec<IndexDefinition> = Vec::new();
+    let add = |definition: IndexDefinition, out: &mut Vec<IndexDefinition>| {
+        if out.iter().any(|d| d.name == definition.name) {
+            return Err(duplicate_name(&definition.name));
+        }
+        out.push(definition);
+        Ok(())
+    };
+    if let Some(local) = local {
+        if local.is_empty() {
+            return Err(invalid("List of LocalSecondaryIndexes is empty"));
+        }
+        if key_schema.range.is_none() {
+            return Err(invalid(
+                "Table KeySchema does not have a range key, which is required when specifying a \
+                 LocalSecondaryIndex",
+            ));
+        }
+        for lsi in local {
+            add(context.local(lsi)?, &mut out)?;
+        }
+        if local.len() > MAX_LOCAL_INDEXES {
+            return Err(invalid(format!(
+                "Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LOCAL_INDEXES}"
+            )));
+        }
+    }
+    if let Some(global) = global {
+        if global.is_empty() {
+            return Err(invalid("List of GlobalSecondaryIndexes is empty"));
+        }
+        for gsi in global {
+            add(context.global(gsi)?, &mut out)?;
+        }
+        if global.len() > MAX_GLOBAL_INDEXES {
+            return Err(invalid(format!(
+                "GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GLOBAL_INDEXES}"
+            )));
+        }
+    }
+    check_non_key_total(out.iter().map(|d| d.non_key_attributes.as_slice()))?;
+    Ok(out)
+}
+
 impl Database {
     /// CreateTable.
     ///
@@ -67,12 +183,6 @@ impl Database {
         input: CreateTableInput,
     ) -> Result<TableDescriptionOutput> {
         let name = table_name(&input.table_name)?.to_owned();
-        if input.local_secondary_indexes.is_some() {
-            return Err(Error::unsupported("LocalSecondaryIndexes"));
-        }
-        if input.global_secondary_indexes.is_some() {
-            return Err(Error::unsupported("GlobalSecondaryIndexes"));
-        }
         if input.stream_specification.is_some() {
             return Err(Error::unsupported("StreamSpecification"));
         }
@@ -118,24 +228,21 @@ impl Database {
         let lookup = |n: &str| defs.iter().find(|(d, _)| d == n).map(|(_, t)| *t);
         if key_names.iter().any(|n| lookup(n).is_none()) {
             let def_names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(invalid(&format!(
+            return Err(invalid(format!(
                 "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], \
                  AttributeDefinitions: [{}]",
                 key_names.join(", "),
                 def_names.join(", ")
             )));
         }
-        if defs.len() != key_names.len() {
+        let has_indexes =
+            input.local_secondary_indexes.is_some() || input.global_secondary_indexes.is_some();
+        if !has_indexes && defs.len() != key_names.len() {
             return Err(invalid(
                 "Number of attributes in KeySchema does not exactly match number of attributes \
                  defined in AttributeDefinitions",
             ));
         }
-        let (billing_mode, read_capacity, write_capacity) = billing(
-            input.billing_mode.as_deref(),
-            input.provisioned_throughput.as_ref(),
-        )?;
-
         let hash = KeyAttribute {
             key_type: lookup(&key_names[0]).unwrap_or(KeyType::S),
             name: key_names[0].clone(),
@@ -144,6 +251,18 @@ impl Database {
             key_type: lookup(n).unwrap_or(KeyType::S),
             name: n.clone(),
         });
+        let key_schema = KeySchema { hash, range };
+        let definitions = table_indexes(
+            &defs,
+            &key_schema,
+            input.billing_mode.as_deref(),
+            input.local_secondary_indexes.as_deref(),
+            input.global_secondary_indexes.as_deref(),
+        )?;
+        let (billing_mode, read_capacity, write_capacity) = billing(
+            input.billing_mode.as_deref(),
+            input.provisioned_throughput.as_ref(),
+        )?;
 
         let _ddl = self.catalog.lock_ddl();
         if self.catalog.get(&ctx.region, &name).is_some() {
@@ -152,19 +271,26 @@ impl Database {
             )));
         }
         let now = self.clock.now_millis();
+        let active_at_ms = now + self.config.create_delay_ms;
+        let id = self.catalog.allocate_table_id(self.store.as_ref())?;
+        let mut indexes = Vec::with_capacity(definitions.len());
+        for definition in definitions {
+            let index_id = self.catalog.allocate_table_id(self.store.as_ref())?;
+            indexes.push(definition.into_descriptor(index_id, BuildState::Built, active_at_ms));
+        }
         let descriptor = TableDescriptor {
             format: DESCRIPTOR_FORMAT,
-            id: self.catalog.allocate_table_id(self.store.as_ref())?,
+            id,
             uuid: uuid::Uuid::new_v4().to_string(),
             region: ctx.region.clone(),
             name,
             attribute_definitions: defs,
-            key_schema: KeySchema { hash, range },
+            key_schema,
             billing_mode,
             read_capacity,
             write_capacity,
             created_at_ms: now,
-            active_at_ms: now + self.config.create_delay_ms,
+            active_at_ms,
             updating_until_ms: 0,
             last_pay_per_request_ms: (billing_mode == BillingMode::PayPerRequest).then_some(now),
             last_increase_ms: None,
@@ -172,6 +298,7 @@ impl Database {
             decreases_today: 0,
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
             table_class: input.table_class.unwrap_or_else(|| "STANDARD".to_owned()),
+            indexes,
         };
         let table = self.catalog.put(self.store.as_ref(), descriptor)?;
         Ok(TableDescriptionOutput {

@@ -23,12 +23,14 @@ use std::sync::Arc;
 use binderdb_model::Item;
 
 use crate::api::{
-    AttributeDefinition, BillingModeSummary, KeySchemaElement, ProvisionedThroughputDescription,
-    TableClassSummary, TableDescription, WireItem,
+    AttributeDefinition, BillingModeSummary, GlobalSecondaryIndexDescription, KeySchemaElement,
+    LocalSecondaryIndexDescription, OnDemandThroughput, Projection,
+    ProvisionedThroughputDescription, TableClassSummary, TableDescription, WireItem,
 };
-use crate::catalog::{BillingMode, Table, TableDescriptor};
+use crate::catalog::{BillingMode, KeyAttribute, Table, TableDescriptor};
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
+use crate::index::{BuildState, IndexKind, ProjectionType};
 use crate::keys::key_type_code;
 use crate::{Database, RequestContext};
 
@@ -65,7 +67,15 @@ impl Database {
     fn describe(&self, table: &Table, status: Option<&'static str>) -> Result<TableDescription> {
         let d = table.descriptor();
         let (item_count, size_bytes) = crate::catalog::table_stats(self.store.as_ref(), table)?;
-        Ok(self.description(&d, status, item_count, size_bytes))
+        let mut index_stats = Vec::with_capacity(d.indexes.len());
+        for index in &d.indexes {
+            index_stats.push(if index.state == BuildState::Built {
+                crate::catalog::index_stats(self.store.as_ref(), table, index)?
+            } else {
+                (0, 0)
+            });
+        }
+        Ok(self.description(&d, status, item_count, size_bytes, &index_stats))
     }
 
     fn description(
@@ -74,15 +84,69 @@ impl Database {
         status: Option<&'static str>,
         item_count: i64,
         size_bytes: i64,
+        index_stats: &[(i64, i64)],
     ) -> TableDescription {
         let now = self.clock.now_millis();
-        let key_schema = std::iter::once((&d.key_schema.hash.name, "HASH"))
-            .chain(d.key_schema.range.as_ref().map(|r| (&r.name, "RANGE")))
-            .map(|(name, kind)| KeySchemaElement {
-                attribute_name: Some(name.clone()),
-                key_type: Some(kind.to_owned()),
-            })
-            .collect();
+        let key_schema = key_schema_elements(
+            std::iter::once(&d.key_schema.hash),
+            d.key_schema.range.iter(),
+        );
+        let table_arn = format!(
+            "arn:aws:dynamodb:{}:{}:table/{}",
+            d.region, self.config.account_id, d.name
+        );
+        let mut local = Vec::new();
+        let mut global = Vec::new();
+        for (index, (count, bytes)) in d.indexes.iter().zip(index_stats) {
+            let key_schema = key_schema_elements(index.hash.iter(), index.range.iter());
+            let projection = Projection {
+                projection_type: Some(index.projection.as_str().to_owned()),
+                non_key_attributes: (index.projection == ProjectionType::Include)
+                    .then(|| index.non_key_attributes.clone()),
+            };
+            match index.kind {
+                IndexKind::Local => local.push(LocalSecondaryIndexDescription {
+                    index_name: index.name.clone(),
+                    key_schema,
+                    projection,
+                    index_size_bytes: *bytes,
+                    item_count: *count,
+                    index_arn: index.arn(&table_arn),
+                }),
+                IndexKind::Global => global.push(GlobalSecondaryIndexDescription {
+                    index_name: index.name.clone(),
+                    key_schema,
+                    projection,
+                    index_status: match status {
+                        Some(s @ ("CREATING" | "DELETING")) if index.maintained() => s.to_owned(),
+                        _ => index.status(now).to_owned(),
+                    },
+                    backfilling: match index.state {
+                        BuildState::Backfilling => Some(true),
+                        _ if index.status(now) == "CREATING" && d.status(now) != "CREATING" => {
+                            Some(false)
+                        }
+                        _ => None,
+                    },
+                    provisioned_throughput: ProvisionedThroughputDescription {
+                        last_increase_date_time: index.last_increase_ms.map(epoch_seconds),
+                        last_decrease_date_time: index.last_decrease_ms.map(epoch_seconds),
+                        number_of_decreases_today: index.decreases_today,
+                        read_capacity_units: index.read_capacity,
+                        write_capacity_units: index.write_capacity,
+                    },
+                    on_demand_throughput: (index.max_read_request_units.is_some()
+                        || index.max_write_request_units.is_some())
+                    .then_some(OnDemandThroughput {
+                        max_read_request_units: index.max_read_request_units,
+                        max_write_request_units: index.max_write_request_units,
+                    }),
+                    index_size_bytes: *bytes,
+                    item_count: *count,
+                    index_arn: index.arn(&table_arn),
+                }),
+            }
+        }
         TableDescription {
             attribute_definitions: d
                 .attribute_definitions
@@ -105,10 +169,7 @@ impl Database {
             },
             table_size_bytes: size_bytes,
             item_count,
-            table_arn: format!(
-                "arn:aws:dynamodb:{}:{}:table/{}",
-                d.region, self.config.account_id, d.name
-            ),
+            table_arn,
             table_id: d.uuid.clone(),
             billing_mode_summary: BillingModeSummary {
                 billing_mode: d.billing_mode.as_str().to_owned(),
@@ -121,8 +182,24 @@ impl Database {
                 table_class: d.table_class.clone(),
             }),
             deletion_protection_enabled: d.deletion_protection,
+            local_secondary_indexes: (!local.is_empty()).then_some(local),
+            global_secondary_indexes: (!global.is_empty()).then_some(global),
         }
     }
+}
+
+/// A key schema as DynamoDB lists it: the HASH attributes, then the RANGE ones.
+fn key_schema_elements<'a>(
+    hash: impl Iterator<Item = &'a KeyAttribute>,
+    range: impl Iterator<Item = &'a KeyAttribute>,
+) -> Vec<KeySchemaElement> {
+    hash.map(|a| (a, "HASH"))
+        .chain(range.map(|a| (a, "RANGE")))
+        .map(|(a, kind)| KeySchemaElement {
+            attribute_name: Some(a.name.clone()),
+            key_type: Some(kind.to_owned()),
+        })
+        .collect()
 }
 
 /// The request's `TableName`; the server guarantees it is present, this keeps the engine safe
@@ -186,6 +263,7 @@ fn required_request_items<V>(
     }
 }
 
+pub(crate) use create_table::parse_key_type;
 pub(crate) use write::{Change, WriteOutcome};
 
 /// `ReturnValues` of PutItem and DeleteItem: only NONE and ALL_OLD are allowed there.

@@ -66,7 +66,7 @@ impl Database {
         })?;
         Ok(WriteItemOutput {
             attributes: if return_old { outcome.old } else { None },
-            consumed_capacity: capacity.report(name, outcome.units),
+            consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
         })
     }
 

@@ -7,23 +7,26 @@
 
 use std::ops::Bound;
 
-use binderdb_expr::key_condition::analyze;
-use binderdb_expr::SortCondition;
-use binderdb_model::{encode_key_value, encode_string_prefix, AttributeValue};
-use binderdb_storage::{Keyspace, PartitionRange};
+use binderdb_expr::key_condition::{analyze_up_to, KeyConditionParts};
+use binderdb_expr::{KeyConditionError, SortCondition};
+use binderdb_model::{
+    encode_key_value, encode_string_prefix, prefix_successor, AttributeValue, Item,
+};
+use binderdb_storage::PartitionRange;
 
 use crate::api::{QueryInput, ReadPageOutput};
 use crate::capacity::ReturnCapacity;
+use crate::catalog::{KeyAttribute, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::expressions::{top_level_names, ExpressionTexts, Expressions, RequestPlaceholders};
-use crate::keys::{empty_key_error, matches_type, schema_attributes, start_key};
+use crate::keys::{empty_key_error, matches_type};
 use crate::legacy;
 use crate::ops::read_page::legacy_filter;
-use crate::ops::read_page::{page_limit, PageBuilder, ReadShape};
+use crate::ops::read_page::{page_limit, PageBuilder, ReadShape, ReadSource};
 use crate::ops::{table_name, wire_item};
 use crate::{Database, RequestContext};
 
-/// Sort-key bounds of a query, as encoded bytes.
+/// Sort-byte bounds of a query, as encoded bytes: `(bytes, inclusive)`.
 #[derive(Debug, Default)]
 struct SortBounds {
     lower: Option<(Vec<u8>, bool)>,
@@ -38,66 +41,84 @@ fn bound(b: &Option<(Vec<u8>, bool)>) -> Bound<&[u8]> {
     }
 }
 
-/// The smallest byte string greater than every string with prefix `p`, if any.
-fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
-    let mut s = p.to_vec();
-    while let Some(last) = s.pop() {
-        if last < 0xFF {
-            s.push(last + 1);
-            return Some(s);
-        }
-    }
-    None
-}
-
 fn encoded(v: &AttributeValue) -> Vec<u8> {
     let mut out = Vec::new();
     encode_key_value(v, &mut out);
     out
 }
 
-fn sort_bounds(condition: &SortCondition, values: &RequestPlaceholders) -> Result<SortBounds> {
-    let enc = |p: &str| values.value(p).map(encoded);
+/// `prefix` followed by `tail`.
+fn joined(prefix: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len() + tail.len());
+    out.extend_from_slice(prefix);
+    out.extend_from_slice(tail);
+    out
+}
+
+/// The range of sort bytes that start with `prefix` (everything when it is empty).
+fn prefix_range(prefix: Vec<u8>) -> SortBounds {
+    if prefix.is_empty() {
+        return SortBounds::default();
+    }
+    SortBounds {
+        upper: prefix_successor(&prefix).map(|s| (s, false)),
+        lower: Some((prefix, true)),
+    }
+}
+
+/// The sort-byte range of `condition` on the sort component that follows `prefix` (the
+/// encoded equality conditions on earlier sort attributes of a multi-attribute key).
+///
+/// Stored sort bytes are the key components followed by more bytes (an index entry appends the
+/// table's key), so every bound is expressed on prefixes: "component = v" is the range of bytes
+/// starting with `prefix + enc(v)`, "component > v" starts after all of those, and so on. Every
+/// component encoding is self-delimiting, so no other value's encoding starts with `enc(v)`.
+fn sort_bounds(
+    prefix: &[u8],
+    condition: Option<&SortCondition>,
+    values: &RequestPlaceholders,
+) -> Result<SortBounds> {
+    let Some(condition) = condition else {
+        return Ok(prefix_range(prefix.to_vec()));
+    };
+    let at = |p: &str| -> Result<Vec<u8>> { Ok(joined(prefix, &encoded(values.value(p)?))) };
+    let after = |bytes: &[u8]| prefix_successor(bytes).map(|s| (s, false));
+    let within = prefix_range(prefix.to_vec());
     Ok(match condition {
-        SortCondition::Eq(v) => {
-            let e = enc(v)?;
-            SortBounds {
-                lower: Some((e.clone(), true)),
-                upper: Some((e, true)),
-            }
-        }
+        SortCondition::Eq(v) => prefix_range(at(v)?),
         SortCondition::Lt(v) => SortBounds {
-            upper: Some((enc(v)?, false)),
-            ..SortBounds::default()
+            lower: within.lower,
+            upper: Some((at(v)?, false)),
         },
         SortCondition::Le(v) => SortBounds {
-            upper: Some((enc(v)?, true)),
-            ..SortBounds::default()
+            lower: within.lower,
+            upper: after(&at(v)?),
         },
         SortCondition::Gt(v) => SortBounds {
-            lower: Some((enc(v)?, false)),
-            ..SortBounds::default()
+            lower: Some(prefix_successor(&at(v)?).map_or_else(
+                // Nothing sorts after an all-0xFF encoding: an empty range.
+                || (at(v).unwrap_or_default(), false),
+                |s| (s, true),
+            )),
+            upper: within.upper,
         },
         SortCondition::Ge(v) => SortBounds {
-            lower: Some((enc(v)?, true)),
-            ..SortBounds::default()
+            lower: Some((at(v)?, true)),
+            upper: within.upper,
         },
         SortCondition::Between(lo, hi) => SortBounds {
-            lower: Some((enc(lo)?, true)),
-            upper: Some((enc(hi)?, true)),
+            lower: Some((at(lo)?, true)),
+            upper: after(&at(hi)?),
         },
         SortCondition::BeginsWith(p) => {
-            let prefix = match values.value(p)? {
+            let text = match values.value(p)? {
                 AttributeValue::S(s) => s.as_bytes().to_vec(),
                 AttributeValue::B(b) => b.clone(),
                 _ => Vec::new(),
             };
-            let mut start = Vec::new();
-            encode_string_prefix(&prefix, &mut start);
-            SortBounds {
-                upper: prefix_successor(&start).map(|s| (s, false)),
-                lower: Some((start, true)),
-            }
+            let mut start = prefix.to_vec();
+            encode_string_prefix(&text, &mut start);
+            prefix_range(start)
         }
     })
 }
@@ -115,7 +136,86 @@ fn tighter(
     }
 }
 
+/// The key condition resolved against the key schema of the table or index read: the encoded
+/// partition and the sort-byte range.
+struct ResolvedKey {
+    partition: Vec<u8>,
+    bounds: SortBounds,
+}
+
+/// Matches the key condition to the key schema read (`hash` and `range` attributes), with
+/// DynamoDB's checks and messages, and encodes the partition and the sort range.
+fn resolve_key(
+    parts: &KeyConditionParts,
+    hash: &[&KeyAttribute],
+    range: &[&KeyAttribute],
+    placeholders: &RequestPlaceholders,
+) -> Result<ResolvedKey> {
+    let attr_of = |n: &str| hash.iter().chain(range).find(|a| a.name == n);
+    let value_matches = |attr: &str, p: &str| {
+        attr_of(attr).is_some_and(|a| {
+            placeholders
+                .values
+                .get(p)
+                .is_some_and(|v| matches_type(v, a.key_type))
+        })
+    };
+    let invalid = |e: KeyConditionError| Error::validation(e.to_string());
+    let (partition_values, sort_prefix, sort_last) = if hash.len() == 1 && range.len() <= 1 {
+        let c = parts
+            .for_schema(
+                &hash[0].name,
+                range.first().map(|r| r.name.as_str()),
+                value_matches,
+            )
+            .map_err(invalid)?;
+        (vec![c.partition_value], Vec::new(), c.sort)
+    } else {
+        let hash_names: Vec<&str> = hash.iter().map(|a| a.name.as_str()).collect();
+        let range_names: Vec<&str> = range.iter().map(|a| a.name.as_str()).collect();
+        let c = parts
+            .for_multi_schema(&hash_names, &range_names, value_matches)
+            .map_err(invalid)?;
+        (c.partition_values, c.sort_prefix, c.sort_last)
+    };
+    let mut partition = Vec::new();
+    for (attr, placeholder) in hash.iter().zip(&partition_values) {
+        let value = placeholders.value(placeholder)?;
+        if let Some(e) = empty_key_error(value, &attr.name) {
+            return Err(e);
+        }
+        encode_key_value(value, &mut partition);
+    }
+    let mut prefix = Vec::new();
+    for placeholder in &sort_prefix {
+        encode_key_value(placeholders.value(placeholder)?, &mut prefix);
+    }
+    Ok(ResolvedKey {
+        partition,
+        bounds: sort_bounds(&prefix, sort_last.as_ref(), placeholders)?,
+    })
+}
+
 impl Database {
+    /// The whole table item an index entry stands for (a local index asked for attributes it
+    /// does not project).
+    ///
+    /// # Errors
+    /// Storage failures; an undecodable item; an entry without the table's key.
+    pub(super) fn fetch_from_table(
+        &self,
+        table: &TableDescriptor,
+        entry: &Item,
+        consistent: bool,
+    ) -> Result<Option<Item>> {
+        let _ = consistent;
+        let key = crate::keys::item_key(&table.key_schema, entry)?.storage_key(table.id);
+        self.store
+            .get(&key)?
+            .map(|v| crate::ops::decode(&v.value))
+            .transpose()
+    }
+
     /// Query.
     ///
     /// # Errors
@@ -175,48 +275,53 @@ impl Database {
             .key_condition
             .as_ref()
             .ok_or_else(|| Error::Internal("key condition missing after parsing".to_owned()))?;
-        let parts =
-            analyze(condition, placeholders).map_err(|e| Error::validation(e.to_string()))?;
+        // A multi-attribute index key may take up to eight conditions; the two-condition rule of
+        // every other key is checked once the key schema is known.
+        let max_conditions = if input.index_name.is_some() { 8 } else { 2 };
+        let parts = analyze_up_to(condition, placeholders, max_conditions)
+            .map_err(|e| Error::validation(e.to_string()))?;
         let projection_member = if input.attributes_to_get.is_some() {
             "AttributesToGet"
         } else {
             "ProjectionExpression"
         };
-        let shape = ReadShape::new(&exprs, input.select.as_deref(), projection_member, true)?;
+        let mut shape = ReadShape::new(
+            &exprs,
+            input.select.as_deref(),
+            projection_member,
+            true,
+            input.index_name.is_some(),
+        )?;
         let start = input.exclusive_start_key.map(wire_item).transpose()?;
 
         let (_, descriptor) = self.active_table(ctx, name)?;
-        if let Some(index) = &input.index_name {
-            return Err(Error::validation(format!(
-                "The table does not have the specified index: {index}"
-            )));
+        let consistent = input.consistent_read.unwrap_or(false);
+        let source = ReadSource::new(
+            &descriptor,
+            input.index_name.as_deref(),
+            consistent,
+            self.clock.now_millis(),
+        )?;
+        if let Some(index) = source.index {
+            shape.for_index(&descriptor, index)?;
         }
-        let schema = &descriptor.key_schema;
-        let attr_of = |n: &str| {
-            std::iter::once(&schema.hash)
-                .chain(schema.range.as_ref())
-                .find(|a| a.name == n)
+        let (hash, range): (Vec<&KeyAttribute>, Vec<&KeyAttribute>) = match source.index {
+            None => (
+                vec![&descriptor.key_schema.hash],
+                descriptor.key_schema.range.iter().collect(),
+            ),
+            Some(index) => (index.hash.iter().collect(), index.range.iter().collect()),
         };
-        let key_condition = parts
-            .for_schema(
-                &schema.hash.name,
-                schema.range.as_ref().map(|r| r.name.as_str()),
-                |attr, p| {
-                    attr_of(attr).is_some_and(|a| {
-                        placeholders
-                            .values
-                            .get(p)
-                            .is_some_and(|v| matches_type(v, a.key_type))
-                    })
-                },
-            )
+        parts
+            .check_count(hash.len() + range.len())
             .map_err(|e| Error::validation(e.to_string()))?;
+        let resolved = resolve_key(&parts, &hash, &range, placeholders)?;
         if let Some(filter) = &exprs.filter {
             let mut read = Vec::new();
             top_level_names(filter, &placeholders.names, &mut read);
             if let Some(key_attr) = read
                 .into_iter()
-                .find(|n| schema_attributes(schema).any(|a| a.name == *n))
+                .find(|n| hash.iter().chain(&range).any(|a| a.name == *n))
             {
                 let member = if legacy_query_filter {
                     "QueryFilter"
@@ -229,19 +334,15 @@ impl Database {
                 )));
             }
         }
-        let partition_value = placeholders.value(&key_condition.partition_value)?;
-        if let Some(e) = empty_key_error(partition_value, &schema.hash.name) {
-            return Err(e);
-        }
-        let partition = encoded(partition_value);
-        let mut bounds = match &key_condition.sort {
-            Some(c) => sort_bounds(c, placeholders)?,
-            None => SortBounds::default(),
-        };
+        let ResolvedKey {
+            partition,
+            mut bounds,
+        } = resolved;
         let forward = input.scan_index_forward.unwrap_or(true);
         if let Some(start) = start {
-            let start = start_key(schema, &start)?;
-            if start.partition != partition {
+            let (start_partition, start_sort) =
+                source.start_key(&start, "The provided starting key is invalid")?;
+            if start_partition != partition {
                 return Err(Error::validation(
                     "The provided starting key is outside query boundaries based on provided conditions",
                 ));
@@ -249,22 +350,26 @@ impl Database {
             // Resume strictly after the start key, in the direction of the walk; a start key
             // outside the condition's range leaves the tighter condition bound in place.
             if forward {
-                bounds.lower = tighter(bounds.lower.take(), start.sort, |edge, b| edge >= b);
+                bounds.lower = tighter(bounds.lower.take(), start_sort, |edge, b| edge >= b);
             } else {
-                bounds.upper = tighter(bounds.upper.take(), start.sort, |edge, b| edge <= b);
+                bounds.upper = tighter(bounds.upper.take(), start_sort, |edge, b| edge <= b);
             }
         }
-        let mut page = PageBuilder::new(schema, page_limit(input.limit), &shape);
-        let range = PartitionRange {
-            keyspace: Keyspace::Items,
-            table: descriptor.id,
+        let key_names = source.page_key_names();
+        let mut page = PageBuilder::new(&key_names, page_limit(input.limit), &shape);
+        let (keyspace, id) = source.storage();
+        let walk = PartitionRange {
+            keyspace,
+            table: id,
             partition: &partition,
             lower: bound(&bounds.lower),
             upper: bound(&bounds.upper),
             reverse: !forward,
         };
         // An empty or inverted range (e.g. `sk < :a` resumed past it) reads nothing.
-        self.store.range(&range, &mut |entry| page.visit(entry))?;
-        page.finish(name, capacity, input.consistent_read.unwrap_or(false))
+        self.store.range(&walk, &mut |entry| page.visit(entry))?;
+        page.finish(name, source.index, capacity, consistent, &|entry| {
+            self.fetch_from_table(&descriptor, entry, consistent)
+        })
     }
 }

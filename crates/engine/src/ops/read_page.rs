@@ -16,12 +16,15 @@ use binderdb_expr::{Condition, Projection};
 use binderdb_model::{item_size, Item};
 use binderdb_storage::EntryRef;
 
+use binderdb_storage::{Keyspace, TableId};
+
 use crate::api::ReadPageOutput;
-use crate::capacity::{read_units, ReturnCapacity};
-use crate::catalog::KeySchema;
+use crate::capacity::{read_units, Consumed, ReturnCapacity};
+use crate::catalog::TableDescriptor;
 use crate::error::{Error, Result};
-use crate::expressions::Expressions;
-use crate::keys::key_of;
+use crate::expressions::{top_level_name, top_level_names, Expressions};
+use crate::index::{BaseKey, IndexDescriptor, IndexKind, ProjectionType};
+use crate::keys::{matches_type, schema_attributes};
 use crate::legacy::{self, LegacyCondition, Translated};
 
 /// DynamoDB's page size limit for Query and Scan.
@@ -32,8 +35,12 @@ pub(crate) const PAGE_BYTES: usize = 1024 * 1024;
 #[derive(Debug)]
 pub(crate) struct ReadShape<'a> {
     exprs: &'a Expressions,
+    select: Option<&'a str>,
     count_only: bool,
     projection: Option<Projection>,
+    /// Read each item whole from the table (a local index asked for attributes it does not
+    /// project).
+    fetch: bool,
 }
 
 impl<'a> ReadShape<'a> {
@@ -44,9 +51,10 @@ impl<'a> ReadShape<'a> {
     /// `ValidationException` for a Select that contradicts the projection or needs an index.
     pub(crate) fn new(
         exprs: &'a Expressions,
-        select: Option<&str>,
+        select: Option<&'a str>,
         projection_member: &str,
         query: bool,
+        with_index: bool,
     ) -> Result<Self> {
         let projected = exprs.projection.is_some();
         let problem = match select {
@@ -54,7 +62,7 @@ impl<'a> ReadShape<'a> {
                 "Cannot specify the {projection_member} when choosing to get {}",
                 if s == "COUNT" { "only the Count" } else { s }
             )),
-            Some("ALL_PROJECTED_ATTRIBUTES") => Some(
+            Some("ALL_PROJECTED_ATTRIBUTES") if !with_index => Some(
                 "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
                     .to_owned(),
             ),
@@ -75,23 +83,83 @@ impl<'a> ReadShape<'a> {
         }
         Ok(ReadShape {
             exprs,
+            select,
             count_only: select == Some("COUNT"),
             projection: exprs
                 .projection
                 .as_ref()
                 .map(|paths| Projection::new(paths, &exprs.placeholders.names)),
+            fetch: false,
         })
+    }
+
+    /// The rules that depend on the index read: a global index answers only with what it
+    /// projects (ALL_ATTRIBUTES needs an ALL projection; a projection or filter may name only
+    /// projected attributes); a local index reads the table for whatever it does not project.
+    ///
+    /// # Errors
+    /// `ValidationException` with DynamoDB's message.
+    pub(crate) fn for_index(
+        &mut self,
+        table: &TableDescriptor,
+        index: &IndexDescriptor,
+    ) -> Result<()> {
+        let projects_all = index.projection == ProjectionType::All;
+        if self.select == Some("ALL_ATTRIBUTES") && !projects_all {
+            if index.kind == IndexKind::Global {
+                return Err(Error::validation(format!(
+                    "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not \
+                     supported for global secondary index {} because its projection type is not ALL",
+                    index.name
+                )));
+            }
+            self.fetch = true;
+        }
+        if projects_all {
+            return Ok(());
+        }
+        let names = &self.exprs.placeholders.names;
+        let projected: Vec<&str> = self
+            .exprs
+            .projection
+            .iter()
+            .flatten()
+            .filter_map(|path| top_level_name(path, names))
+            .collect();
+        if let Some(missing) = projected.iter().find(|n| !index.projects(table, n)) {
+            if index.kind == IndexKind::Global {
+                return Err(Error::validation(format!(
+                    "One or more parameter values were invalid: Global secondary index {} does \
+                     not project the attribute {missing}",
+                    index.name
+                )));
+            }
+            self.fetch = true;
+        }
+        // A local index reads the table for a filter on attributes it does not project; a
+        // global one evaluates the filter on what it stores.
+        let mut filtered = Vec::new();
+        if let Some(filter) = &self.exprs.filter {
+            top_level_names(filter, names, &mut filtered);
+        }
+        if index.kind == IndexKind::Local && filtered.iter().any(|n| !index.projects(table, n)) {
+            self.fetch = true;
+        }
+        Ok(())
     }
 }
 
 /// Accumulates one page of a Query or Scan.
+///
+/// Entries are collected as read; the filter, the projection and (for a local index that must
+/// read the table) the fetch of each whole item happen in [`PageBuilder::finish`], after the
+/// storage walk has released its snapshot.
 #[derive(Debug)]
 pub(crate) struct PageBuilder<'a> {
-    schema: &'a KeySchema,
+    key_names: &'a [&'a str],
     shape: &'a ReadShape<'a>,
     limit: usize,
-    items: Vec<Item>,
-    count: usize,
+    read: Vec<Item>,
     scanned: usize,
     size: usize,
     last_key: Option<Item>,
@@ -99,18 +167,18 @@ pub(crate) struct PageBuilder<'a> {
 }
 
 impl<'a> PageBuilder<'a> {
-    /// A page of at most `limit` items read (`None`: no limit but the 1 MB one).
+    /// A page of at most `limit` items read (`None`: no limit but the 1 MB one), whose
+    /// `LastEvaluatedKey` carries the attributes `key_names`.
     pub(crate) fn new(
-        schema: &'a KeySchema,
+        key_names: &'a [&'a str],
         limit: Option<usize>,
         shape: &'a ReadShape<'a>,
     ) -> Self {
         PageBuilder {
-            schema,
+            key_names,
             shape,
             limit: limit.unwrap_or(usize::MAX),
-            items: Vec::new(),
-            count: 0,
+            read: Vec::new(),
             scanned: 0,
             size: 0,
             last_key: None,
@@ -132,22 +200,14 @@ impl<'a> PageBuilder<'a> {
         self.scanned += 1;
         let full = self.scanned >= self.limit || self.size >= PAGE_BYTES;
         if full {
-            self.last_key = Some(key_of(self.schema, &item));
+            self.last_key = Some(
+                self.key_names
+                    .iter()
+                    .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
+                    .collect(),
+            );
         }
-        let exprs = self.shape.exprs;
-        if exprs
-            .filter
-            .as_ref()
-            .is_none_or(|f| exprs.holds(f, Some(&item)))
-        {
-            self.count += 1;
-            if !self.shape.count_only {
-                self.items.push(match &self.shape.projection {
-                    Some(p) => p.apply(&item),
-                    None => item,
-                });
-            }
-        }
+        self.read.push(item);
         if full {
             ControlFlow::Break(())
         } else {
@@ -155,26 +215,182 @@ impl<'a> PageBuilder<'a> {
         }
     }
 
-    /// The response for the page.
+    /// The response for the page. `source` says what was read: the table, or an index (and
+    /// then `fetch` reads an item whole from the table, for a local index asked for attributes
+    /// it does not project; each fetched item is billed to the table on its own).
     ///
     /// # Errors
-    /// A stored item that could not be decoded.
+    /// A stored item that could not be decoded; storage failures while fetching.
     pub(crate) fn finish(
         self,
         table_name: &str,
+        source: Option<&IndexDescriptor>,
         capacity: ReturnCapacity,
         consistent: bool,
+        fetch: &dyn Fn(&Item) -> Result<Option<Item>>,
     ) -> Result<ReadPageOutput> {
         if let Some(e) = self.failure {
             return Err(e);
         }
+        let page_units = read_units(self.size, consistent);
+        let mut consumed = match source {
+            None => Consumed::table(page_units),
+            Some(index) => {
+                let mut c = Consumed::table(0.0);
+                c.add_index(index.kind, &index.name, page_units);
+                c
+            }
+        };
+        let exprs = self.shape.exprs;
+        let mut items = Vec::new();
+        let mut count = 0;
+        for entry in self.read {
+            let item = if self.shape.fetch {
+                match fetch(&entry)? {
+                    Some(item) => {
+                        consumed.table += read_units(item_size(&item), consistent);
+                        item
+                    }
+                    // Deleted since the index was read: nothing to return.
+                    None => continue,
+                }
+            } else {
+                entry
+            };
+            if exprs
+                .filter
+                .as_ref()
+                .is_none_or(|f| exprs.holds(f, Some(&item)))
+            {
+                count += 1;
+                if !self.shape.count_only {
+                    items.push(match &self.shape.projection {
+                        Some(p) => p.apply(&item),
+                        None => item,
+                    });
+                }
+            }
+        }
         Ok(ReadPageOutput {
-            items: (!self.shape.count_only).then_some(self.items),
-            count: self.count as i64,
+            items: (!self.shape.count_only).then_some(items),
+            count,
             scanned_count: self.scanned as i64,
             last_evaluated_key: self.last_key,
-            consumed_capacity: capacity.report(table_name, read_units(self.size, consistent)),
+            consumed_capacity: capacity.report_consumed(table_name, &consumed),
         })
+    }
+}
+
+/// What a Query or Scan walks: the table's items, or one index's entries.
+#[derive(Debug)]
+pub(crate) struct ReadSource<'a> {
+    pub(crate) table: &'a TableDescriptor,
+    pub(crate) index: Option<&'a IndexDescriptor>,
+}
+
+impl<'a> ReadSource<'a> {
+    /// The source named by a request's `IndexName` (the table itself without one).
+    ///
+    /// # Errors
+    /// `ValidationException`: no such index (or one being deleted), an index still being
+    /// built, or ConsistentRead on a global index.
+    pub(crate) fn new(
+        table: &'a TableDescriptor,
+        index_name: Option<&str>,
+        consistent: bool,
+        now_ms: u64,
+    ) -> Result<Self> {
+        let Some(name) = index_name else {
+            return Ok(ReadSource { table, index: None });
+        };
+        let index = table
+            .index(name)
+            .filter(|i| i.maintained())
+            .ok_or_else(|| {
+                Error::validation(format!(
+                    "The table does not have the specified index: {name}"
+                ))
+            })?;
+        if index.status(now_ms) == "CREATING" {
+            return Err(Error::validation(format!(
+                "Cannot read from backfilling global secondary index: {name}"
+            )));
+        }
+        if consistent && index.kind == IndexKind::Global {
+            return Err(Error::validation(
+                "Consistent reads are not supported on global secondary indexes",
+            ));
+        }
+        Ok(ReadSource {
+            table,
+            index: Some(index),
+        })
+    }
+
+    /// The keyspace and storage id walked.
+    pub(crate) fn storage(&self) -> (Keyspace, TableId) {
+        match self.index {
+            None => (Keyspace::Items, self.table.id),
+            Some(index) => (index.keyspace(), index.id),
+        }
+    }
+
+    /// The attributes of a `LastEvaluatedKey`: the index's key attributes (if any), then the
+    /// table's.
+    pub(crate) fn page_key_names(&self) -> Vec<&'a str> {
+        match self.index {
+            None => schema_attributes(&self.table.key_schema)
+                .map(|a| a.name.as_str())
+                .collect(),
+            Some(index) => index.page_key_attributes(self.table),
+        }
+    }
+
+    /// The partition and sort bytes an `ExclusiveStartKey` names in this source, with
+    /// DynamoDB's checks: exactly the key attributes of the table and the index, each of its
+    /// declared type. `short_message` is Query's wording for a key with the wrong attributes.
+    ///
+    /// # Errors
+    /// `ValidationException` with DynamoDB's message.
+    pub(crate) fn start_key(
+        &self,
+        start: &Item,
+        wrong_attributes: &str,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let Some(index) = self.index else {
+            let key = crate::keys::start_key(&self.table.key_schema, start)?;
+            return Ok((key.partition, key.sort));
+        };
+        let names = index.page_key_attributes(self.table);
+        if start.len() != names.len() || names.iter().any(|n| !start.contains_key(*n)) {
+            return Err(Error::validation(wrong_attributes));
+        }
+        for attr in index.key_attributes() {
+            if start
+                .get(&attr.name)
+                .is_some_and(|v| !matches_type(v, attr.key_type))
+            {
+                return Err(Error::validation(
+                    "The provided key element does not match the schema",
+                ));
+            }
+        }
+        let table_part: Item = schema_attributes(&self.table.key_schema)
+            .filter_map(|a| start.get(&a.name).map(|v| (a.name.clone(), v.clone())))
+            .collect();
+        let base = crate::keys::start_key(&self.table.key_schema, &table_part)?;
+        let key = index
+            .entry_key(
+                BaseKey {
+                    partition: &base.partition,
+                    sort: &base.sort,
+                },
+                start,
+            )
+            .ok_or_else(|| {
+                Error::validation("The provided key element does not match the schema")
+            })?;
+        Ok((key.partition, key.sort))
     }
 }
 

@@ -1,16 +1,15 @@
 //! Scan: walk one hash segment of the table (the whole table is segment 0 of 1) in storage
 //! order, a page at a time.
 
-use binderdb_storage::{partition_hash, segment_bounds, Keyspace, SegmentScan};
+use binderdb_storage::{partition_hash, segment_bounds, SegmentScan};
 
 use crate::api::{ReadPageOutput, ScanInput};
 use crate::capacity::ReturnCapacity;
 use crate::error::{Error, Result};
 use crate::expressions::{ExpressionTexts, Expressions};
-use crate::keys::start_key;
 use crate::legacy;
 use crate::ops::read_page::legacy_filter;
-use crate::ops::read_page::{page_limit, PageBuilder, ReadShape};
+use crate::ops::read_page::{page_limit, PageBuilder, ReadShape, ReadSource};
 use crate::ops::{table_name, wire_item};
 use crate::{Database, RequestContext};
 
@@ -57,7 +56,13 @@ impl Database {
         } else {
             "ProjectionExpression"
         };
-        let shape = ReadShape::new(&exprs, input.select.as_deref(), projection_member, false)?;
+        let mut shape = ReadShape::new(
+            &exprs,
+            input.select.as_deref(),
+            projection_member,
+            false,
+            input.index_name.is_some(),
+        )?;
         let (segment, total_segments) =
             match (input.segment, input.total_segments) {
                 (Some(s), Some(t)) => (s as u32, t as u32),
@@ -70,17 +75,28 @@ impl Database {
             };
         let start = input.exclusive_start_key.map(wire_item).transpose()?;
         let (_, descriptor) = self.active_table(ctx, name)?;
-        if let Some(index) = &input.index_name {
-            return Err(Error::validation(format!(
-                "The table does not have the specified index: {index}"
-            )));
+        let consistent = input.consistent_read.unwrap_or(false);
+        let source = ReadSource::new(
+            &descriptor,
+            input.index_name.as_deref(),
+            consistent,
+            self.clock.now_millis(),
+        )?;
+        if let Some(index) = source.index {
+            shape.for_index(&descriptor, index)?;
         }
         let start = start
-            .map(|k| start_key(&descriptor.key_schema, &k))
+            .map(|k| {
+                source.start_key(
+                    &k,
+                    "The provided starting key is invalid: The provided key element does not \
+                     match the schema",
+                )
+            })
             .transpose()?;
-        if let Some(start) = &start {
+        if let Some((partition, _)) = &start {
             let (low, high) = segment_bounds(segment, total_segments);
-            let hash = partition_hash(&start.partition);
+            let hash = partition_hash(partition);
             let inside = hash >= low
                 && match high {
                     std::ops::Bound::Excluded(h) => hash < h,
@@ -92,17 +108,21 @@ impl Database {
                 ));
             }
         }
-        let mut page = PageBuilder::new(&descriptor.key_schema, page_limit(input.limit), &shape);
+        let key_names = source.page_key_names();
+        let mut page = PageBuilder::new(&key_names, page_limit(input.limit), &shape);
+        let (keyspace, id) = source.storage();
         let scan = SegmentScan {
-            keyspace: Keyspace::Items,
-            table: descriptor.id,
+            keyspace,
+            table: id,
             segment,
             total_segments,
             start_after: start
                 .as_ref()
-                .map(|k| (k.partition.as_slice(), k.sort.as_slice())),
+                .map(|(partition, sort)| (partition.as_slice(), sort.as_slice())),
         };
         self.store.scan(&scan, &mut |entry| page.visit(entry))?;
-        page.finish(name, capacity, input.consistent_read.unwrap_or(false))
+        page.finish(name, source.index, capacity, consistent, &|entry| {
+            self.fetch_from_table(&descriptor, entry, consistent)
+        })
     }
 }

@@ -143,7 +143,7 @@ impl Database {
         .filter(|item| !item.is_empty());
         Ok(WriteItemOutput {
             attributes,
-            consumed_capacity: capacity.report(name, outcome.units),
+            consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
         })
     }
 }

@@ -1,9 +1,13 @@
-//! UpdateTable: billing mode, provisioned throughput, deletion protection and table class.
-//! Throughput and billing changes put the table in UPDATING for the configured delay.
+//! UpdateTable: billing mode, provisioned throughput, deletion protection, table class and
+//! online global secondary index changes (create with a background backfill, throughput
+//! update, delete). Throughput, billing and index changes put the table in UPDATING for the
+//! configured delay.
 
 use crate::api::{TableDescriptionOutput, UpdateTableInput};
 use crate::catalog::BillingMode;
 use crate::error::{Error, Result};
+use crate::index::updates::{self, IndexChange};
+use crate::index::{BuildState, IndexKind};
 use crate::ops::create_table::billing;
 use crate::ops::table_name;
 use crate::{Database, RequestContext};
@@ -24,20 +28,28 @@ impl Database {
         input: UpdateTableInput,
     ) -> Result<TableDescriptionOutput> {
         let name = table_name(&input.table_name)?;
-        if input.global_secondary_index_updates.is_some() {
-            return Err(Error::unsupported("GlobalSecondaryIndexUpdates"));
-        }
         if input.stream_specification.is_some() {
             return Err(Error::unsupported("StreamSpecification"));
         }
+        let index_updates = input
+            .global_secondary_index_updates
+            .as_deref()
+            .unwrap_or_default();
         if input.billing_mode.is_none()
             && input.provisioned_throughput.is_none()
             && input.deletion_protection_enabled.is_none()
             && input.table_class.is_none()
+            && index_updates.is_empty()
         {
             return Err(Error::validation(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
                  GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+            ));
+        }
+        if input.global_secondary_index_updates.is_some() && index_updates.is_empty() {
+            return Err(Error::validation(
+                "One or more parameter values were invalid: List of GlobalSecondaryIndexUpdates \
+                 is empty",
             ));
         }
         let _ddl = self.catalog.lock_ddl();
@@ -110,6 +122,109 @@ impl Database {
             next.write_capacity = write;
             changes_capacity = true;
         }
+        let (index_changes, definitions) =
+            updates::plan(&current, &input, index_updates, next.billing_mode, now)?;
+        if next.billing_mode == BillingMode::Provisioned
+            && current.billing_mode == BillingMode::PayPerRequest
+        {
+            // Every global index needs its own throughput in the same request.
+            for index in current
+                .indexes
+                .iter()
+                .filter(|i| i.kind == IndexKind::Global && !updates::gone(i, now) && i.maintained())
+            {
+                let updated = index_changes.iter().any(|c| {
+                    matches!(c, IndexChange::Update { name, read: Some(_), .. } if *name == index.name)
+                });
+                if !updated {
+                    return Err(Error::validation(format!(
+                        "One or more parameter values were invalid: ProvisionedThroughput must be \
+                         specified for index: {}",
+                        index.name
+                    )));
+                }
+            }
+        }
+        if next.billing_mode == BillingMode::PayPerRequest {
+            for index in &mut next.indexes {
+                index.read_capacity = 0;
+                index.write_capacity = 0;
+            }
+        }
+        next.indexes.retain(|i| !updates::gone(i, now));
+        let mut changes_index_set = false;
+        for change in index_changes {
+            match change {
+                IndexChange::Create(definition) => {
+                    let id = self.catalog.allocate_table_id(self.store.as_ref())?;
+                    next.indexes.push(definition.into_descriptor(
+                        id,
+                        BuildState::Backfilling,
+                        now + self.config.create_delay_ms,
+                    ));
+                    next.attribute_definitions = definitions.clone();
+                    changes_index_set = true;
+                }
+                IndexChange::Update {
+                    name,
+                    read,
+                    on_demand,
+                } => {
+                    let Some(index) = next.indexes.iter_mut().find(|i| i.name == name) else {
+                        continue;
+                    };
+                    if let Some((r, w)) = read {
+                        if r > index.read_capacity || w > index.write_capacity {
+                            index.last_increase_ms = Some(now);
+                        }
+                        if r < index.read_capacity || w < index.write_capacity {
+                            let same_day = index
+                                .last_decrease_ms
+                                .is_some_and(|t| t / DAY_MS == now / DAY_MS);
+                            index.decreases_today = if same_day {
+                                index.decreases_today + 1
+                            } else {
+                                1
+                            };
+                            index.last_decrease_ms = Some(now);
+                        }
+                        index.read_capacity = r;
+                        index.write_capacity = w;
+                        index.updating_until_ms = now + self.config.create_delay_ms;
+                    }
+                    if let Some((max_read, max_write)) = on_demand {
+                        // -1 clears a limit, as in DynamoDB.
+                        index.max_read_request_units = max_read.filter(|v| *v != -1);
+                        index.max_write_request_units = max_write.filter(|v| *v != -1);
+                    }
+                }
+                IndexChange::Delete(name) => {
+                    if let Some(index) = next.indexes.iter_mut().find(|i| i.name == name) {
+                        index.state = BuildState::Deleting;
+                        index.active_at_ms = now + self.config.create_delay_ms;
+                    }
+                    changes_index_set = true;
+                }
+            }
+        }
+        if changes_index_set {
+            // Attribute definitions only list attributes some key still uses.
+            let used = |attr: &str| {
+                crate::keys::schema_attributes(&next.key_schema).any(|a| a.name == attr)
+                    || next
+                        .indexes
+                        .iter()
+                        .any(|i| i.maintained() && i.key_attributes().any(|a| a.name == attr))
+            };
+            let kept: Vec<_> = next
+                .attribute_definitions
+                .iter()
+                .filter(|(n, _)| used(n))
+                .cloned()
+                .collect();
+            next.attribute_definitions = kept;
+            next.updating_until_ms = now + self.config.create_delay_ms;
+        }
         if let Some(protect) = input.deletion_protection_enabled {
             next.deletion_protection = protect;
         }
@@ -119,8 +234,35 @@ impl Database {
         if changes_capacity {
             next.updating_until_ms = now + self.config.create_delay_ms;
         }
-        let table = self.catalog.put(self.store.as_ref(), next)?;
-        let description = self.describe(&table, None)?;
+        let table = if changes_index_set {
+            // No write decided with the old set of indexes may commit after the new set is in
+            // place (a backfill starting now relies on it).
+            let _gate = table.write_gate.write();
+            self.catalog.put(self.store.as_ref(), next)?
+        } else {
+            self.catalog.put(self.store.as_ref(), next)?
+        };
+        let d = table.descriptor();
+        for index in &d.indexes {
+            let started = !current
+                .indexes
+                .iter()
+                .any(|i| i.id == index.id && i.state == index.state);
+            if started && index.state != BuildState::Built {
+                self.start_index_work(&d, index);
+            }
+        }
+        let mut description = self.describe(&table, None)?;
+        if changes_index_set {
+            // DynamoDB answers an index creation or deletion with the table UPDATING and a new
+            // index still allocating resources (Backfilling false).
+            description.table_status = "UPDATING".to_owned();
+            for index in description.global_secondary_indexes.iter_mut().flatten() {
+                if index.backfilling == Some(true) {
+                    index.backfilling = Some(false);
+                }
+            }
+        }
         Ok(TableDescriptionOutput {
             table_description: description,
         })

@@ -2,7 +2,8 @@
 //!
 //! The item is read under its latch (the store's read-modify-write), a caller-supplied decision
 //! turns the current item into a [`Change`] — or an error, such as a failed ConditionExpression —
-//! and the change commits guarded on the version read. Table statistics and the write's cost
+//! and the change commits guarded on the version read, together with the entries of every
+//! secondary index it moves (one atomic batch). Table and index statistics and the write's cost
 //! are derived here once, from the old and new item, so PutItem, UpdateItem, DeleteItem and
 //! BatchWriteItem account for an item identically.
 
@@ -11,9 +12,10 @@ use std::borrow::Cow;
 use binderdb_model::{encode_item, item_size, Item};
 use binderdb_storage::{Batch, Key, Write};
 
-use crate::capacity::write_units;
+use crate::capacity::{write_units, Consumed};
 use crate::catalog::Table;
 use crate::error::{Error, Result};
+use crate::index::maintain::{index_changes, IndexEffect};
 use crate::ops::decode;
 use crate::Database;
 
@@ -35,8 +37,8 @@ pub(crate) struct WriteOutcome {
     /// The item after the write, when the decision built it (`Change::Put(Cow::Owned)`);
     /// `None` after a delete or when the caller passed its own item (it has it already).
     pub(crate) new: Option<Item>,
-    /// Write capacity units consumed.
-    pub(crate) units: f64,
+    /// Write capacity consumed on the table and its indexes.
+    pub(crate) consumed: Consumed,
 }
 
 /// What the last run of a write's decision produced.
@@ -47,6 +49,8 @@ struct Decided {
     new_size: Option<usize>,
     /// The item it stored, if it built it.
     new: Option<Item>,
+    /// What the write did to each index it touched.
+    index_effects: Vec<IndexEffect>,
 }
 
 impl Database {
@@ -66,6 +70,9 @@ impl Database {
         decide: &mut dyn FnMut(Option<&Item>) -> Result<Change<'a>>,
     ) -> Result<WriteOutcome> {
         let mut outcome: Option<Result<Decided>> = None;
+        // Held until the commit: the index set cannot change under a decided write.
+        let _gate = table.write_gate.read();
+        let descriptor = table.descriptor();
         self.store.read_modify_write(key, &mut |current| {
             let old = match current.map(|v| decode(&v.value)).transpose() {
                 Ok(old) => old,
@@ -81,10 +88,26 @@ impl Database {
                     return None;
                 }
             };
-            let (write, new_size, new) = match change {
+            let has_indexes = !descriptor.indexes.is_empty();
+            let (write, new_size, new, changes) = match change {
                 Change::Put(item) => {
+                    if has_indexes {
+                        if let Err(e) = crate::index::check_item(&descriptor, &item) {
+                            outcome = Some(Err(e));
+                            return None;
+                        }
+                    }
                     let mut value = Vec::with_capacity(256);
                     encode_item(&item, &mut value);
+                    let changes = has_indexes.then(|| {
+                        index_changes(
+                            &descriptor,
+                            key.into(),
+                            old.as_ref(),
+                            Some(&item),
+                            Some(&value),
+                        )
+                    });
                     (
                         Some(Write::Put {
                             key: key.clone(),
@@ -95,21 +118,41 @@ impl Database {
                             Cow::Owned(item) => Some(item),
                             Cow::Borrowed(_) => None,
                         },
+                        changes,
                     )
                 }
                 Change::Delete => (
                     old.as_ref().map(|_| Write::Delete { key: key.clone() }),
                     None,
                     None,
+                    has_indexes
+                        .then(|| index_changes(&descriptor, key.into(), old.as_ref(), None, None)),
                 ),
             };
-            outcome = Some(Ok(Decided { old, new_size, new }));
-            write.map(|w| Batch {
-                writes: vec![w],
-                guards: Vec::new(),
+            let (index_writes, index_effects) =
+                changes.map(|c| (c.writes, c.effects)).unwrap_or_default();
+            outcome = Some(Ok(Decided {
+                old,
+                new_size,
+                new,
+                index_effects,
+            }));
+            write.map(|w| {
+                let mut writes = Vec::with_capacity(1 + index_writes.len());
+                writes.push(w);
+                writes.extend(index_writes);
+                Batch {
+                    writes,
+                    guards: Vec::new(),
+                }
             })
         })?;
-        let Decided { old, new_size, new } = outcome
+        let Decided {
+            old,
+            new_size,
+            new,
+            index_effects,
+        } = outcome
             .unwrap_or_else(|| Err(Error::Internal("write decision never ran".to_owned())))?;
         let old_size = old.as_ref().map_or(0, item_size);
         let items = i64::from(new_size.is_some()) - i64::from(old.is_some());
@@ -117,10 +160,15 @@ impl Database {
         if items != 0 || old_size != new_size {
             table.stats.record(items, new_size as i64 - old_size as i64);
         }
-        Ok(WriteOutcome {
-            old,
-            new,
-            units: write_units(old_size, new_size),
-        })
+        let mut consumed = Consumed::table(write_units(old_size, new_size));
+        for effect in &index_effects {
+            if effect.items != 0 || effect.bytes != 0 {
+                table
+                    .index_stats(effect.id)
+                    .record(effect.items, effect.bytes);
+            }
+            consumed.add_index(effect.kind, &effect.name, effect.units);
+        }
+        Ok(WriteOutcome { old, new, consumed })
     }
 }

@@ -117,15 +117,18 @@ async fn features_not_yet_built_are_rejected_explicitly() {
         server.addr,
         "CreateTable",
         json!({
-            "TableName": "Gsi",
+            "TableName": "Streamed",
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
             "BillingMode": "PAY_PER_REQUEST",
-            "GlobalSecondaryIndexes": [{"IndexName": "g", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}]
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}
         }),
     )
     .await
-    .assert_error(VALIDATION, Some("binderdb does not support GlobalSecondaryIndexes yet"));
+    .assert_error(
+        VALIDATION,
+        Some("binderdb does not support StreamSpecification yet"),
+    );
     // Nothing was created.
     assert_eq!(
         call(server.addr, "ListTables", json!({})).await.json(),

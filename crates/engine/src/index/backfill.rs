@@ -1,0 +1,320 @@
+//! The background work of online index management: filling a new global secondary index from
+//! its table (backfill), and reclaiming a deleted one.
+//!
+//! A backfill walks the table in storage order a chunk at a time. Each chunk commits the
+//! chunk's index entries together with the backfill's progress (the last table key done) in
+//! one batch guarded on the version of every item read, so:
+//! - a write that changed one of those items after the chunk was read makes the guard fail, and
+//!   the chunk is read again (the write itself already maintained the index: every write that
+//!   commits after the index was added sees it, see `Table::write_gate`);
+//! - a restart resumes after the last committed chunk, and nothing is lost or done twice in a
+//!   way that matters (writing an entry again is idempotent).
+//!
+//! Memory stays bounded by the chunk size, whatever the table's size. Workers stop when the
+//! database shuts down, when their table is deleted, or when their index is deleted.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use binderdb_model::{decode_item, Item};
+use binderdb_storage::{
+    Batch, Guard, Key, Keyspace, SegmentScan, StorageError, Store, TableId, Write,
+};
+use parking_lot::Mutex;
+
+use crate::catalog::{Catalog, Table, CATALOG_TABLE};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::index::{BaseKey, BuildState, IndexDescriptor};
+
+/// Table items read per backfill chunk.
+const CHUNK_ITEMS: usize = 512;
+/// Catalog partition of backfill progress records (sort key: the index id).
+const PROGRESS_PARTITION: &[u8] = b"#backfill";
+
+/// The owner of every background worker of a database: a stop signal and the threads, joined
+/// on shutdown.
+#[derive(Debug, Default)]
+pub(crate) struct Workers {
+    stop: Arc<AtomicBool>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Workers {
+    /// Runs `work` on a thread of its own until it returns or the database stops.
+    pub(crate) fn spawn(&self, name: &str, work: impl FnOnce(&AtomicBool) + Send + 'static) {
+        let stop = self.stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || work(&stop));
+        let mut handles = self.handles.lock();
+        handles.retain(|h| !h.is_finished());
+        match spawned {
+            Ok(handle) => handles.push(handle),
+            Err(e) => tracing::error!(error = %e, "could not start background worker {name}"),
+        }
+    }
+
+    /// Signals every worker to stop and waits for them.
+    pub(crate) fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let handles = std::mem::take(&mut *self.handles.lock());
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// What a worker needs of the database.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexJob {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) region: String,
+    pub(crate) table_name: String,
+    pub(crate) table_id: TableId,
+    pub(crate) index_id: TableId,
+}
+
+fn progress_key(index: TableId) -> Key {
+    Key {
+        keyspace: Keyspace::Catalog,
+        table: CATALOG_TABLE,
+        partition: PROGRESS_PARTITION.to_vec(),
+        sort: index.to_be_bytes().to_vec(),
+    }
+}
+
+/// `[partition len u16 BE][partition][sort]`: where a backfill resumes.
+fn encode_progress(partition: &[u8], sort: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(partition.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(2 + partition.len() + sort.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(partition);
+    out.extend_from_slice(sort);
+    out
+}
+
+fn decode_progress(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let len = usize::from(u16::from_be_bytes(bytes.get(..2)?.try_into().ok()?));
+    let partition = bytes.get(2..2 + len)?.to_vec();
+    let sort = bytes.get(2 + len..)?.to_vec();
+    Some((partition, sort))
+}
+
+/// One item read by a chunk.
+struct ChunkItem {
+    partition: Vec<u8>,
+    sort: Vec<u8>,
+    version: u64,
+    item: Item,
+}
+
+impl IndexJob {
+    /// The table and index this job works on, while both still exist.
+    fn current(&self) -> Option<(Arc<Table>, IndexDescriptor)> {
+        let table = self
+            .catalog
+            .by_id(&self.region, &self.table_name, self.table_id)?;
+        let index = table
+            .descriptor()
+            .indexes
+            .iter()
+            .find(|i| i.id == self.index_id)
+            .cloned()?;
+        Some((table, index))
+    }
+
+    /// Fills the index from the table, then marks it built.
+    ///
+    /// # Errors
+    /// Storage failures (the backfill resumes at the next start).
+    pub(crate) fn backfill(&self, stop: &AtomicBool) -> Result<()> {
+        let progress = progress_key(self.index_id);
+        let mut resume = self
+            .store
+            .get(&progress)?
+            .and_then(|v| decode_progress(&v.value));
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let Some((table, index)) = self.current() else {
+                // The table or the index was deleted: whatever this worker wrote after the
+                // drop is unreachable; drop it again so no storage leaks.
+                self.store.drop_table(self.index_id)?;
+                return self.clear_progress();
+            };
+            if index.state != BuildState::Backfilling {
+                return self.clear_progress();
+            }
+            let descriptor = table.descriptor();
+            let chunk = self.read_chunk(resume.as_ref())?;
+            let Some(last) = chunk.last() else {
+                return self.finish(&table);
+            };
+            let next = (last.partition.clone(), last.sort.clone());
+            let mut batch = Batch {
+                writes: Vec::with_capacity(chunk.len() + 1),
+                guards: Vec::with_capacity(chunk.len()),
+            };
+            for read in &chunk {
+                let base = BaseKey {
+                    partition: &read.partition,
+                    sort: &read.sort,
+                };
+                // Items whose index key attributes have the wrong type or are empty are left
+                // out, as DynamoDB's backfill leaves them out.
+                if index.check_item(&read.item).is_ok() {
+                    if let Some((key, projected)) = index.entry(&descriptor, base, &read.item) {
+                        batch.writes.push(Write::Put {
+                            key,
+                            value: IndexDescriptor::encode_entry(&projected),
+                        });
+                    }
+                }
+                batch.guards.push(Guard {
+                    key: Key {
+                        keyspace: Keyspace::Items,
+                        table: self.table_id,
+                        partition: read.partition.clone(),
+                        sort: read.sort.clone(),
+                    },
+                    expected: Some(read.version),
+                });
+            }
+            batch.writes.push(Write::Put {
+                key: progress.clone(),
+                value: encode_progress(&next.0, &next.1),
+            });
+            match self.store.commit(batch) {
+                Ok(_) => resume = Some(next),
+                // An item changed since it was read: read the chunk again.
+                Err(StorageError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn read_chunk(&self, after: Option<&(Vec<u8>, Vec<u8>)>) -> Result<Vec<ChunkItem>> {
+        let mut chunk = Vec::with_capacity(CHUNK_ITEMS);
+        let mut failure = None;
+        let scan = SegmentScan {
+            keyspace: Keyspace::Items,
+            table: self.table_id,
+            segment: 0,
+            total_segments: 1,
+            start_after: after.map(|(p, s)| (p.as_slice(), s.as_slice())),
+        };
+        self.store.scan(&scan, &mut |entry| {
+            match decode_item(entry.value) {
+                Ok(item) => chunk.push(ChunkItem {
+                    partition: entry.partition.to_vec(),
+                    sort: entry.sort.to_vec(),
+                    version: entry.version,
+                    item,
+                }),
+                Err(e) => {
+                    failure = Some(e);
+                    return ControlFlow::Break(());
+                }
+            }
+            if chunk.len() >= CHUNK_ITEMS {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(chunk),
+        }
+    }
+
+    /// Marks the index built (it turns ACTIVE at its `active_at_ms`) and forgets the progress.
+    fn finish(&self, table: &Table) -> Result<()> {
+        {
+            let _ddl = self.catalog.lock_ddl();
+            let mut next = (*table.descriptor()).clone();
+            let Some(index) = next.indexes.iter_mut().find(|i| i.id == self.index_id) else {
+                return self.clear_progress();
+            };
+            if index.state != BuildState::Backfilling {
+                return self.clear_progress();
+            }
+            index.state = BuildState::Built;
+            // The entries were written without counting them: count them on next use.
+            table.reset_index_stats(self.index_id);
+            if self
+                .catalog
+                .by_id(&self.region, &self.table_name, self.table_id)
+                .is_some()
+            {
+                self.catalog.put(self.store.as_ref(), next)?;
+            }
+        }
+        self.clear_progress()
+    }
+
+    fn clear_progress(&self) -> Result<()> {
+        self.store.commit(Batch {
+            writes: vec![Write::Delete {
+                key: progress_key(self.index_id),
+            }],
+            guards: Vec::new(),
+        })?;
+        Ok(())
+    }
+
+    /// Reclaims a deleted index's storage, then removes it from the table once its DELETING
+    /// period is over (at once without `--create-delay-ms`; otherwise DescribeTable stops
+    /// showing it when the period ends, and the next change of the table removes it).
+    ///
+    /// # Errors
+    /// Storage failures (the deletion resumes at the next start).
+    pub(crate) fn reclaim(&self) -> Result<()> {
+        self.store.drop_table(self.index_id)?;
+        let Some((table, index)) = self.current() else {
+            return Ok(());
+        };
+        if index.state != BuildState::Deleting || self.clock.now_millis() < index.active_at_ms {
+            return Ok(());
+        }
+        let _ddl = self.catalog.lock_ddl();
+        let mut next = (*table.descriptor()).clone();
+        next.indexes.retain(|i| i.id != self.index_id);
+        if self
+            .catalog
+            .by_id(&self.region, &self.table_name, self.table_id)
+            .is_some()
+        {
+            self.catalog.put(self.store.as_ref(), next)?;
+        }
+        Ok(())
+    }
+}
+
+/// Logs a worker's failure: background work has no client to answer.
+pub(crate) fn log_failure(what: &str, result: Result<()>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, "{what} failed; it resumes at the next start");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_round_trips() {
+        let bytes = encode_progress(b"pk", b"sk\x00");
+        assert_eq!(
+            decode_progress(&bytes),
+            Some((b"pk".to_vec(), b"sk\x00".to_vec()))
+        );
+        assert_eq!(decode_progress(&[0]), None);
+    }
+}
