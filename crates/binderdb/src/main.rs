@@ -109,6 +109,7 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
     let config = Config {
         account_id: args.account_id,
         create_delay_ms: args.create_delay_ms,
+        ..Config::default()
     };
     let db = Database::open(store, config, Arc::new(SystemClock))
         .map_err(|e| format!("cannot open database: {e}"))?;

@@ -361,6 +361,18 @@ pub struct UpdateItemInput {
     pub conditional_operator: Option<String>,
 }
 
+/// `ItemCollectionMetrics`: the size of the item collection a write touched (tables with
+/// local secondary indexes only).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ItemCollectionMetrics {
+    /// The collection's partition key, as `{name: value}`.
+    pub item_collection_key: Item,
+    /// Lower and upper bound of the collection's size, in GB.
+    #[serde(rename = "SizeEstimateRangeGB")]
+    pub size_estimate_range_gb: [f64; 2],
+}
+
 /// PutItem / UpdateItem / DeleteItem response.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -369,6 +381,8 @@ pub struct WriteItemOutput {
     pub attributes: Option<Item>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<ConsumedCapacity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_collection_metrics: Option<ItemCollectionMetrics>,
 }
 
 /// GetItem response.
@@ -513,12 +527,14 @@ pub struct BatchWriteItemInput {
 }
 
 /// BatchWriteItem response. `UnprocessedItems` is always empty: binderdb does not throttle.
-/// `ItemCollectionMetrics` is omitted: it describes local secondary index collections, and
-/// binderdb has no local secondary indexes yet.
+/// `ItemCollectionMetrics` lists, per table with local secondary indexes, one entry per write
+/// (with ReturnItemCollectionMetrics=SIZE).
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchWriteItemOutput {
     pub unprocessed_items: BTreeMap<String, Vec<serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_collection_metrics: Option<BTreeMap<String, Vec<ItemCollectionMetrics>>>,
 }

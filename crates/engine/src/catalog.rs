@@ -163,6 +163,10 @@ pub struct Table {
     pub stats: TableStats,
     /// Live statistics of each index, by index id; created unloaded on first use.
     index_stats: Mutex<std::collections::HashMap<TableId, Arc<TableStats>>>,
+    /// Sizes of the item collections (partition key → bytes of its items and their local
+    /// index entries) of a table with local secondary indexes, each computed by one walk of
+    /// its partition the first time a write touches it, then kept by every write.
+    pub(crate) collections: Mutex<std::collections::HashMap<Vec<u8>, i64>>,
     /// Held shared by every item write from before it reads the descriptor until its commit,
     /// and exclusively while the set of indexes changes: once a change of the index set
     /// returns, no write decided with the old set can still commit. An online index backfill
@@ -179,6 +183,7 @@ impl Table {
                 ..TableStats::default()
             },
             index_stats: Mutex::new(std::collections::HashMap::new()),
+            collections: Mutex::new(std::collections::HashMap::new()),
             write_gate: RwLock::new(()),
         }
     }

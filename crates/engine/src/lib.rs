@@ -39,13 +39,20 @@ pub struct Config {
     pub account_id: String,
     /// How long a new table stays `CREATING` (and an updated one `UPDATING`), in milliseconds.
     pub create_delay_ms: u64,
+    /// The largest item collection (a partition key's items plus their local secondary index
+    /// entries) of a table with local indexes: DynamoDB's 10 GB. Settable so tests can reach it.
+    pub item_collection_limit_bytes: u64,
 }
+
+/// DynamoDB's item collection size limit, 10 GB.
+pub const ITEM_COLLECTION_LIMIT_BYTES: u64 = 10 * 1024 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             account_id: "000000000000".to_owned(),
             create_delay_ms: 0,
+            item_collection_limit_bytes: ITEM_COLLECTION_LIMIT_BYTES,
         }
     }
 }

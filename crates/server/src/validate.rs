@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use binderdb_engine::api::{
     AttributeDefinition, BatchGetItemInput, BatchWriteItemInput, CreateTableInput, DeleteItemInput,
-    GetItemInput, KeySchemaElement, ListTablesInput, ProvisionedThroughput, PutItemInput,
-    QueryInput, ScanInput, TableNameInput, UpdateItemInput, UpdateTableInput,
+    GetItemInput, GlobalSecondaryIndex, KeySchemaElement, ListTablesInput, LocalSecondaryIndex,
+    Projection, ProvisionedThroughput, PutItemInput, QueryInput, ScanInput, TableNameInput,
+    UpdateItemInput, UpdateTableInput,
 };
 
 use crate::echo;
@@ -249,10 +250,119 @@ pub fn create_table(r: &CreateTableInput) -> Result<(), ApiError> {
             }
         }
     }
+    local_secondary_indexes(&mut v, r.local_secondary_indexes.as_deref());
+    for (i, gsi) in r.global_secondary_indexes.iter().flatten().enumerate() {
+        global_secondary_index(
+            &mut v,
+            &format!("globalSecondaryIndexes.{}.member", i + 1),
+            gsi,
+        );
+    }
     v.one_of("billingMode", r.billing_mode.as_ref(), BILLING_MODE);
     v.one_of("tableClass", r.table_class.as_ref(), TABLE_CLASS);
     v.throughput(r.provisioned_throughput.as_ref());
     v.finish()
+}
+
+/// The members of one index's KeySchema: length (1 to `max`), each element's name and key type.
+fn index_key_schema(
+    v: &mut Violations,
+    path: &str,
+    ks: Option<&Vec<KeySchemaElement>>,
+    max: usize,
+) {
+    if !v.not_null(path, ks) {
+        return;
+    }
+    let ks = ks.map(Vec::as_slice).unwrap_or_default();
+    if ks.is_empty() {
+        v.push(
+            Some(quoted(&key_schema_text(ks))),
+            path,
+            "Member must have length greater than or equal to 1",
+        );
+    } else if ks.len() > max {
+        v.push(
+            Some(quoted(&key_schema_text(ks))),
+            path,
+            &format!("Member must have length less than or equal to {max}"),
+        );
+    }
+    for (i, e) in ks.iter().enumerate() {
+        let base = format!("{path}.{}.member", i + 1);
+        v.attribute_name(&format!("{base}.attributeName"), e.attribute_name.as_ref());
+        let key_type = format!("{base}.keyType");
+        if v.not_null(&key_type, e.key_type.as_ref()) {
+            v.one_of(&key_type, e.key_type.as_ref(), &["HASH", "RANGE"]);
+        }
+    }
+}
+
+/// An index's Projection: not null; ProjectionType in its enum; NonKeyAttributes 1 to 20.
+fn index_projection(v: &mut Violations, path: &str, p: Option<&Projection>) {
+    if !v.not_null(path, p) {
+        return;
+    }
+    let Some(p) = p else { return };
+    v.one_of(
+        &format!("{path}.projectionType"),
+        p.projection_type.as_ref(),
+        &["ALL", "INCLUDE", "KEYS_ONLY"],
+    );
+    if let Some(attrs) = &p.non_key_attributes {
+        let count = attrs.len();
+        if count == 0 || count > 20 {
+            v.push(
+                Some(quoted(&format!("[{}]", attrs.join(", ")))),
+                &format!("{path}.nonKeyAttributes"),
+                if count == 0 {
+                    "Member must have length greater than or equal to 1"
+                } else {
+                    "Member must have length less than or equal to 20"
+                },
+            );
+        }
+    }
+}
+
+fn index_name(v: &mut Violations, path: &str, name: Option<&String>) {
+    if v.not_null(path, name) {
+        v.name(path, name.map(String::as_str));
+    }
+}
+
+/// CreateTable's LocalSecondaryIndexes, each member in DynamoDB's order: IndexName,
+/// KeySchema (at most 2 elements), Projection.
+fn local_secondary_indexes(v: &mut Violations, lsis: Option<&[LocalSecondaryIndex]>) {
+    for (i, lsi) in lsis.into_iter().flatten().enumerate() {
+        let base = format!("localSecondaryIndexes.{}.member", i + 1);
+        index_name(v, &format!("{base}.indexName"), lsi.index_name.as_ref());
+        index_key_schema(v, &format!("{base}.keySchema"), lsi.key_schema.as_ref(), 2);
+        index_projection(v, &format!("{base}.projection"), lsi.projection.as_ref());
+    }
+}
+
+/// One GlobalSecondaryIndexes member (or UpdateTable Create action) at `base`, in the order
+/// DynamoDB reports it: KeySchema (up to 4 HASH + 4 RANGE elements), Projection, IndexName,
+/// ProvisionedThroughput.
+fn global_secondary_index(v: &mut Violations, base: &str, gsi: &GlobalSecondaryIndex) {
+    index_key_schema(v, &format!("{base}.keySchema"), gsi.key_schema.as_ref(), 8);
+    index_projection(v, &format!("{base}.projection"), gsi.projection.as_ref());
+    index_name(v, &format!("{base}.indexName"), gsi.index_name.as_ref());
+    index_throughput(v, base, gsi.provisioned_throughput.as_ref());
+}
+
+fn index_throughput(v: &mut Violations, base: &str, t: Option<&ProvisionedThroughput>) {
+    let Some(t) = t else { return };
+    for (member, value) in [
+        ("writeCapacityUnits", t.write_capacity_units),
+        ("readCapacityUnits", t.read_capacity_units),
+    ] {
+        let path = format!("{base}.provisionedThroughput.{member}");
+        if v.not_null(&path, value.as_ref()) {
+            v.range(&path, value, 1, None);
+        }
+    }
 }
 
 /// DescribeTable.
@@ -278,6 +388,29 @@ pub fn update_table(r: &UpdateTableInput) -> Result<(), ApiError> {
         attribute_definitions(&mut v, Some(defs));
     }
     v.table_name(r.table_name.as_ref());
+    for (i, update) in r
+        .global_secondary_index_updates
+        .iter()
+        .flatten()
+        .enumerate()
+    {
+        let base = format!("globalSecondaryIndexUpdates.{}.member", i + 1);
+        if let Some(create) = &update.create {
+            global_secondary_index(&mut v, &format!("{base}.create"), create);
+        }
+        if let Some(u) = &update.update {
+            let path = format!("{base}.update");
+            index_name(&mut v, &format!("{path}.indexName"), u.index_name.as_ref());
+            index_throughput(&mut v, &path, u.provisioned_throughput.as_ref());
+        }
+        if let Some(d) = &update.delete {
+            index_name(
+                &mut v,
+                &format!("{base}.delete.indexName"),
+                d.index_name.as_ref(),
+            );
+        }
+    }
     v.one_of("billingMode", r.billing_mode.as_ref(), BILLING_MODE);
     v.one_of("tableClass", r.table_class.as_ref(), TABLE_CLASS);
     v.throughput(r.provisioned_throughput.as_ref());

@@ -23,6 +23,7 @@
 //! Must not depend on: HTTP or any concrete storage engine.
 
 pub(crate) mod backfill;
+pub(crate) mod collections;
 pub(crate) mod define;
 pub(crate) mod maintain;
 pub(crate) mod updates;

@@ -8,6 +8,8 @@
 //! DeleteItem apply them (the same functions), so the batch is not atomic across items — as in
 //! DynamoDB. binderdb never throttles, so `UnprocessedItems` is always empty.
 
+use std::collections::BTreeMap;
+
 use binderdb_model::Item;
 
 use crate::api::{BatchWriteItemInput, BatchWriteItemOutput, WriteRequest};
@@ -16,7 +18,7 @@ use crate::catalog::KeySchema;
 use crate::error::{Error, Result};
 use crate::keys::{batch_item_key, request_key, EncodedKey};
 use crate::ops::put_item::NewItem;
-use crate::ops::{required_request_items, wire_item};
+use crate::ops::{collection_metrics, required_request_items, wire_item};
 use crate::{Database, RequestContext};
 
 /// DynamoDB's limit on requests in one BatchWriteItem, across all tables.
@@ -88,6 +90,10 @@ impl Database {
             let mut keys: Vec<EncodedKey> = Vec::with_capacity(writes.len());
             for write in &writes {
                 let key = write.key(&descriptor.key_schema)?;
+                // A put whose index key values are invalid refuses the whole batch.
+                if let BatchWrite::Put(new) = write {
+                    crate::index::check_item(&descriptor, &new.item)?;
+                }
                 if keys.contains(&key) {
                     return Err(Error::validation(
                         "Provided list of item keys contains duplicates",
@@ -95,25 +101,39 @@ impl Database {
                 }
                 keys.push(key);
             }
-            planned.push((name, table, descriptor.id, writes, keys));
+            planned.push((name, table, descriptor, writes, keys));
         }
 
+        let want_metrics = input.return_item_collection_metrics.as_deref();
         let mut consumed = Vec::with_capacity(planned.len());
-        for (name, table, id, writes, keys) in planned {
+        let mut metrics = BTreeMap::new();
+        for (name, table, descriptor, writes, keys) in planned {
             let mut units = Consumed::default();
+            let mut table_metrics = Vec::new();
             for (write, key) in writes.iter().zip(&keys) {
-                let key = key.storage_key(id);
+                let key = key.storage_key(descriptor.id);
                 let outcome = match write {
                     BatchWrite::Put(new) => self.store_item(&table, &key, new)?,
                     BatchWrite::Delete(_) => self.remove_item(&table, &key)?,
                 };
                 units.merge(&outcome.consumed);
+                table_metrics.extend(collection_metrics(
+                    want_metrics,
+                    &descriptor,
+                    &key.partition,
+                    outcome.collection_size,
+                ));
             }
             consumed.push(capacity.report_consumed(&name, &units));
+            if !table_metrics.is_empty() {
+                metrics.insert(name, table_metrics);
+            }
         }
         Ok(BatchWriteItemOutput {
             unprocessed_items: Default::default(),
             consumed_capacity: consumed.into_iter().collect(),
+            // Only tables with local indexes have item collections to report.
+            item_collection_metrics: (!metrics.is_empty()).then_some(metrics),
         })
     }
 }

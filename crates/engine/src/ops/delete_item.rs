@@ -8,7 +8,9 @@ use crate::catalog::Table;
 use crate::conditions::{ReturnOnFailure, WriteConditions};
 use crate::error::Result;
 use crate::keys::request_key;
-use crate::ops::{return_old_values, table_name, wire_item, Change, WriteOutcome};
+use crate::ops::{
+    collection_metrics, return_old_values, table_name, wire_item, Change, WriteOutcome,
+};
 use crate::{Database, RequestContext};
 
 impl Database {
@@ -44,6 +46,12 @@ impl Database {
         Ok(WriteItemOutput {
             attributes: if return_old { outcome.old } else { None },
             consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
+            item_collection_metrics: collection_metrics(
+                input.return_item_collection_metrics.as_deref(),
+                &descriptor,
+                &key.partition,
+                outcome.collection_size,
+            ),
         })
     }
 

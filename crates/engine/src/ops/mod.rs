@@ -277,6 +277,20 @@ fn return_old_values(value: Option<&str>) -> Result<bool> {
     }
 }
 
+/// `ItemCollectionMetrics` of a write, when the request asked for them (`SIZE`) and the table
+/// has item collections (local secondary indexes).
+fn collection_metrics(
+    requested: Option<&str>,
+    descriptor: &TableDescriptor,
+    partition: &[u8],
+    size: Option<i64>,
+) -> Option<crate::api::ItemCollectionMetrics> {
+    if requested != Some("SIZE") {
+        return None;
+    }
+    crate::index::collections::metrics(descriptor, partition, size?)
+}
+
 /// Decodes a stored item.
 fn decode(bytes: &[u8]) -> Result<Item> {
     Ok(binderdb_model::decode_item(bytes)?)

@@ -12,7 +12,9 @@ use crate::catalog::Table;
 use crate::conditions::{ReturnOnFailure, WriteConditions};
 use crate::error::{Error, Result};
 use crate::keys::item_key;
-use crate::ops::{return_old_values, table_name, wire_item, Change, WriteOutcome};
+use crate::ops::{
+    collection_metrics, return_old_values, table_name, wire_item, Change, WriteOutcome,
+};
 use crate::{Database, RequestContext};
 
 /// An item a client asks to store, with its values validated and its size within DynamoDB's
@@ -60,6 +62,8 @@ impl Database {
         )?;
         let (table, descriptor) = self.active_table(ctx, name)?;
         let key = item_key(&descriptor.key_schema, &new.item)?.storage_key(descriptor.id);
+        // Index key values are part of validation: refused before any condition is evaluated.
+        crate::index::check_item(&descriptor, &new.item)?;
         let outcome = self.write_item(&table, &key, &mut |old| {
             conditions.check(old, on_failure)?;
             Ok(Change::Put(Cow::Borrowed(&new.item)))
@@ -67,6 +71,12 @@ impl Database {
         Ok(WriteItemOutput {
             attributes: if return_old { outcome.old } else { None },
             consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
+            item_collection_metrics: collection_metrics(
+                input.return_item_collection_metrics.as_deref(),
+                &descriptor,
+                &key.partition,
+                outcome.collection_size,
+            ),
         })
     }
 

@@ -15,7 +15,9 @@ use binderdb_storage::{Batch, Key, Write};
 use crate::capacity::{write_units, Consumed};
 use crate::catalog::Table;
 use crate::error::{Error, Result};
+use crate::index::collections::{self, collection_size, limit_exceeded};
 use crate::index::maintain::{index_changes, IndexEffect};
+use crate::index::IndexKind;
 use crate::ops::decode;
 use crate::Database;
 
@@ -39,6 +41,8 @@ pub(crate) struct WriteOutcome {
     pub(crate) new: Option<Item>,
     /// Write capacity consumed on the table and its indexes.
     pub(crate) consumed: Consumed,
+    /// The size of the item's collection after the write (tables with local indexes only).
+    pub(crate) collection_size: Option<i64>,
 }
 
 /// What the last run of a write's decision produced.
@@ -51,6 +55,8 @@ struct Decided {
     new: Option<Item>,
     /// What the write did to each index it touched.
     index_effects: Vec<IndexEffect>,
+    /// The change to the item's collection (tables with local indexes).
+    collection_delta: i64,
 }
 
 impl Database {
@@ -73,6 +79,17 @@ impl Database {
         // Held until the commit: the index set cannot change under a decided write.
         let _gate = table.write_gate.read();
         let descriptor = table.descriptor();
+        let collection = if descriptor.has_local_indexes() {
+            Some(collection_size(
+                self.store.as_ref(),
+                table,
+                &descriptor,
+                &key.partition,
+            )?)
+        } else {
+            None
+        };
+        let limit = i64::try_from(self.config.item_collection_limit_bytes).unwrap_or(i64::MAX);
         self.store.read_modify_write(key, &mut |current| {
             let old = match current.map(|v| decode(&v.value)).transpose() {
                 Ok(old) => old,
@@ -131,11 +148,27 @@ impl Database {
             };
             let (index_writes, index_effects) =
                 changes.map(|c| (c.writes, c.effects)).unwrap_or_default();
+            let mut collection_delta = 0;
+            if let Some(size) = collection {
+                collection_delta = new_size.unwrap_or(0) as i64
+                    - old.as_ref().map_or(0, |o| item_size(o) as i64)
+                    + index_effects
+                        .iter()
+                        .filter(|e| e.kind == IndexKind::Local)
+                        .map(|e| e.bytes)
+                        .sum::<i64>();
+                // Only growth is refused: a write that shrinks a full collection goes through.
+                if collection_delta > 0 && size + collection_delta > limit {
+                    outcome = Some(Err(limit_exceeded()));
+                    return None;
+                }
+            }
             outcome = Some(Ok(Decided {
                 old,
                 new_size,
                 new,
                 index_effects,
+                collection_delta,
             }));
             write.map(|w| {
                 let mut writes = Vec::with_capacity(1 + index_writes.len());
@@ -152,6 +185,7 @@ impl Database {
             new_size,
             new,
             index_effects,
+            collection_delta,
         } = outcome
             .unwrap_or_else(|| Err(Error::Internal("write decision never ran".to_owned())))?;
         let old_size = old.as_ref().map_or(0, item_size);
@@ -169,6 +203,13 @@ impl Database {
             }
             consumed.add_index(effect.kind, &effect.name, effect.units);
         }
-        Ok(WriteOutcome { old, new, consumed })
+        let collection_size =
+            collection.map(|_| collections::record(table, &key.partition, collection_delta));
+        Ok(WriteOutcome {
+            old,
+            new,
+            consumed,
+            collection_size,
+        })
     }
 }
