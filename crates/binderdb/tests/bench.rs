@@ -110,6 +110,38 @@ fn bench_puts_and_gets_against_binderdb() {
 }
 
 #[test]
+fn index_workloads_run_against_binderdb() {
+    // index-put moves every item's key in two GSIs and two LSIs; index-query reads a GSI;
+    // overwrite and query are their twins on a table without indexes.
+    let server = start(&["serve", "--in-memory", "--port", "0"]);
+    for workload in ["index-put", "index-query", "overwrite", "query"] {
+        let summary = bench(&server.url, workload);
+        assert_clean_run(&summary, workload);
+    }
+}
+
+#[test]
+fn index_workloads_refuse_a_table_without_their_indexes() {
+    let server = start(&["serve", "--in-memory", "--port", "0"]);
+    let run = |workload: &str| {
+        Command::new(env!("CARGO_BIN_EXE_binderdb"))
+            .args(["bench", "--endpoint", &server.url, "--workload", workload])
+            .args(["--duration", "200ms", "--warmup", "0s", "--items", "20"])
+            .args(["--table", "plain", "--keep-table"])
+            .output()
+            .expect("run binderdb bench")
+    };
+    assert!(run("overwrite").status.success());
+    let output = run("index-query");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("table plain exists without the index workloads' indexes"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn json_flag_prints_only_the_json_line() {
     let server = start(&["bench", "--null-server", "--port", "0"]);
     let output = Command::new(env!("CARGO_BIN_EXE_binderdb"))

@@ -2,7 +2,8 @@
 //! Local, real DynamoDB), in the spirit of redis-benchmark, and the null server that measures
 //! the HTTP path's own ceiling.
 //!
-//! A run: create the table if missing (`pk` S, `sk` N, on demand) and wait for ACTIVE; preload
+//! A run: create the table if missing (`pk` S, `sk` N, on demand; for the index workloads also
+//! two LSIs and two GSIs, see [`workload`]) and wait for it and its GSIs to be ACTIVE; preload
 //! `--items` items (BatchWriteItem, or concurrent PutItem where the endpoint has no
 //! BatchWriteItem); open `--connections` keep-alive connections, each sending one signed request,
 //! waiting for its response and sending the next; discard the `--warmup`; count successes,
@@ -63,7 +64,7 @@ pub struct BenchArgs {
     /// How long to run before measuring.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     warmup: Duration,
-    /// Items to preload (get, query, scan and mix read them).
+    /// Items to preload (every workload but put and txn reads or replaces them).
     #[arg(long, default_value_t = 10_000)]
     items: u64,
     /// Approximate item size in bytes, by DynamoDB's item-size rules.
@@ -81,6 +82,10 @@ pub struct BenchArgs {
     /// Keep the table after the run (it is deleted by default).
     #[arg(long)]
     keep_table: bool,
+    /// Do not preload: use the `--items` items an earlier run left in the table with
+    /// `--keep-table` (so a measurement can run beside other work on a loaded table).
+    #[arg(long)]
+    no_preload: bool,
     /// Print only the JSON line.
     #[arg(long)]
     json: bool,
@@ -130,7 +135,12 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
     let endpoint = Arc::new(Endpoint::parse(url)?);
     let signer = Signer::new(Credentials::from_env(), &args.region, "dynamodb");
-    let space = Arc::new(KeySpace::new(&args.table, args.items, args.item_size));
+    let space = Arc::new(KeySpace::new(
+        &args.table,
+        args.items,
+        args.item_size,
+        args.workload.indexed(),
+    ));
 
     let runtime = if args.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -161,7 +171,7 @@ async fn bench(
     let mut control = Connection::open(endpoint.clone(), signer.clone()).await?;
     ensure_table(&mut control, &space, &args.table).await?;
     let result = async {
-        if args.workload.needs_preload() {
+        if args.workload.needs_preload() && !args.no_preload {
             preload(&endpoint, &signer, &space, args.connections).await?;
         }
         if args.workload == Workload::Txn {
@@ -185,7 +195,8 @@ async fn bench(
     result
 }
 
-/// Creates the table unless it exists, then waits until DescribeTable says ACTIVE.
+/// Creates the table unless it exists, then waits until DescribeTable says it and its global
+/// secondary indexes are ACTIVE.
 async fn ensure_table(
     control: &mut Connection,
     space: &KeySpace,
@@ -215,7 +226,27 @@ async fn ensure_table(
             .as_str()
             .unwrap_or("")
             .to_owned();
-        if status == "ACTIVE" {
+        let table_json = &reply.json()["Table"];
+        let indexes = table_json["GlobalSecondaryIndexes"].as_array();
+        if space.indexed() && status == "ACTIVE" {
+            // An existing table without the bench's indexes would make every index request
+            // fail; say so once instead.
+            let queried = indexes.and_then(|all| {
+                all.iter()
+                    .find(|i| i["IndexName"] == workload::QUERIED_INDEX)
+            });
+            if queried.is_none() {
+                return Err(format!(
+                    "table {table} exists without the index workloads' indexes; \
+                     name another --table"
+                ));
+            }
+        }
+        let indexes_active = indexes
+            .into_iter()
+            .flatten()
+            .all(|i| i["IndexStatus"] == "ACTIVE");
+        if status == "ACTIVE" && indexes_active {
             return Ok(());
         }
         if Instant::now() >= deadline {

@@ -6,6 +6,20 @@
 //! whole partition. Bodies are JSON text built directly (keys are ASCII letters and digits, the
 //! table name is JSON-escaped once), which keeps the generator cheap next to the server.
 //!
+//! The index workloads (`index-put`, `index-query`) use a table with two local and two global
+//! secondary indexes ([`KeySpace::create_table_body`] lists them). Their items carry the index
+//! key attributes, derived from the item's number `i` and a *generation* `m` (the preload writes
+//! generation `i`; each `index-put` writes a generation never used before):
+//! - `lsk1 = "m<m>"` (LSI `lsi1`, KEYS_ONLY) and `lsk2 = m` (LSI `lsi2`, ALL);
+//! - `gpk = "g<i mod partitions>"`, `gsk = m` (GSI `gsi1`, ALL): every `gsi1` partition holds
+//!   the ten items `i` with the same `i mod partitions`, each from a different table partition,
+//!   so an `index-query` returns ten items, as a `query` does, however many puts have run;
+//! - `gpk2 = "m<m>"` (GSI `gsi2`, KEYS_ONLY).
+//!
+//! So every `index-put` of an existing item moves the item's entry in all four indexes: each
+//! old entry is deleted and a new one put. `overwrite` is the same PutItem stream without
+//! index attributes, for a table without indexes, to compare against.
+//!
 //! Key types: [`Workload`], [`KeySpace`], [`Generator`].
 
 use std::sync::Arc;
@@ -18,6 +32,11 @@ pub const ITEMS_PER_PARTITION: u64 = 10;
 pub const TXN_ITEMS: u64 = 4;
 /// Scan page size.
 const SCAN_LIMIT: u32 = 100;
+/// The GSI that `index-query` reads.
+pub const QUERIED_INDEX: &str = "gsi1";
+/// Generations of `index-put` start above every preloaded item's generation (its number), and
+/// each connection has a range of its own.
+const GENERATIONS_PER_CONNECTION: u64 = 1_000_000_000_000;
 
 /// A load pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -34,6 +53,14 @@ pub enum Workload {
     Mix,
     /// TransactWriteItems putting four new, distinct items (an operation is one transaction).
     Txn,
+    /// PutItem replacing random preloaded items (the table without indexes' twin of
+    /// `index-put`).
+    Overwrite,
+    /// PutItem replacing random preloaded items of a table with 2 GSIs and 2 LSIs, moving the
+    /// item's key in all four indexes.
+    IndexPut,
+    /// Query of one random partition of a GSI (`gpk = :g`, ten items, projection ALL).
+    IndexQuery,
 }
 
 impl Workload {
@@ -46,12 +73,20 @@ impl Workload {
             Workload::Scan => "scan",
             Workload::Mix => "mix",
             Workload::Txn => "txn",
+            Workload::Overwrite => "overwrite",
+            Workload::IndexPut => "index-put",
+            Workload::IndexQuery => "index-query",
         }
     }
 
-    /// Whether the workload reads preloaded items (`put` and `txn` write their own).
+    /// Whether the workload reads or replaces preloaded items (`put` and `txn` write their own).
     pub fn needs_preload(self) -> bool {
         !matches!(self, Workload::Put | Workload::Txn)
+    }
+
+    /// Whether the workload's table has the secondary indexes.
+    pub fn indexed(self) -> bool {
+        matches!(self, Workload::IndexPut | Workload::IndexQuery)
     }
 }
 
@@ -64,11 +99,14 @@ pub struct KeySpace {
     item_size: usize,
     /// `item_size` letters; a payload is a prefix of it.
     payload: String,
+    /// Whether the table has the secondary indexes and its items their key attributes.
+    indexed: bool,
 }
 
 impl KeySpace {
-    /// The key space of `items` preloaded items of about `item_size` bytes in `table`.
-    pub fn new(table: &str, items: u64, item_size: usize) -> KeySpace {
+    /// The key space of `items` preloaded items of about `item_size` bytes in `table`, with the
+    /// secondary indexes when `indexed`.
+    pub fn new(table: &str, items: u64, item_size: usize, indexed: bool) -> KeySpace {
         let payload = (0..item_size)
             .map(|i| char::from(b'a' + u8::try_from(i % 26).unwrap_or(0)))
             .collect();
@@ -77,7 +115,18 @@ impl KeySpace {
             items,
             item_size,
             payload,
+            indexed,
         }
+    }
+
+    /// Whether the table has the secondary indexes.
+    pub fn indexed(&self) -> bool {
+        self.indexed
+    }
+
+    /// How many partitions the preloaded items fill (also the number of `gsi1` partitions).
+    fn partitions(&self) -> u64 {
+        self.items.div_ceil(ITEMS_PER_PARTITION).max(1)
     }
 
     /// How many items the preload writes.
@@ -98,7 +147,17 @@ impl KeySpace {
         format!(
             r#"{{"TableName":{},"Item":{}}}"#,
             self.table_json,
-            self.item_json(pk, sk)
+            self.item_json(pk, sk, &[])
+        )
+    }
+
+    /// A PutItem replacing preloaded item `index` with its `generation` (on an indexed table,
+    /// index key values of that generation).
+    pub fn replace_body(&self, index: u64, generation: u64) -> String {
+        format!(
+            r#"{{"TableName":{},"Item":{}}}"#,
+            self.table_json,
+            self.preloaded_item_json(index, generation)
         )
     }
 
@@ -110,7 +169,7 @@ impl KeySpace {
                 format!(
                     r#"{{"Put":{{"TableName":{},"Item":{}}}}}"#,
                     self.table_json,
-                    self.item_json(pk, *sk)
+                    self.item_json(pk, *sk, &[])
                 )
             })
             .collect();
@@ -133,6 +192,15 @@ impl KeySpace {
         )
     }
 
+    /// A Query for the whole `gsi1` partition number `group` (the items `i` with
+    /// `i mod partitions == group`).
+    pub fn index_query_body(&self, group: u64) -> String {
+        format!(
+            r#"{{"TableName":{},"IndexName":"{QUERIED_INDEX}","KeyConditionExpression":"gpk = :g","ExpressionAttributeValues":{{":g":{{"S":"g{group:09}"}}}}}}"#,
+            self.table_json
+        )
+    }
+
     /// A Scan page starting after `exclusive_start_key` (raw JSON of a LastEvaluatedKey).
     pub fn scan_body(&self, exclusive_start_key: Option<&str>) -> String {
         match exclusive_start_key {
@@ -151,8 +219,10 @@ impl KeySpace {
     pub fn batch_write_body(&self, indexes: std::ops::Range<u64>) -> String {
         let requests: Vec<String> = indexes
             .map(|i| {
-                let (pk, sk) = KeySpace::preloaded_key(i);
-                format!(r#"{{"PutRequest":{{"Item":{}}}}}"#, self.item_json(&pk, sk))
+                format!(
+                    r#"{{"PutRequest":{{"Item":{}}}}}"#,
+                    self.preloaded_item_json(i, i)
+                )
             })
             .collect();
         format!(
@@ -162,10 +232,28 @@ impl KeySpace {
         )
     }
 
-    /// The CreateTable body: `pk` S hash key, `sk` N range key, on-demand billing.
+    /// The CreateTable body: `pk` S hash key, `sk` N range key, on-demand billing; on an indexed
+    /// table also LSIs `lsi1` (`lsk1` S, KEYS_ONLY) and `lsi2` (`lsk2` N, ALL) and GSIs `gsi1`
+    /// (`gpk` S, `gsk` N, ALL) and `gsi2` (`gpk2` S, KEYS_ONLY).
     pub fn create_table_body(&self) -> String {
+        const KEY: &str = r#"{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}"#;
+        const SCHEMA: &str = r#""KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]"#;
+        const INDEX_ATTRIBUTES: &str = r#",{"AttributeName":"lsk1","AttributeType":"S"},{"AttributeName":"lsk2","AttributeType":"N"},{"AttributeName":"gpk","AttributeType":"S"},{"AttributeName":"gsk","AttributeType":"N"},{"AttributeName":"gpk2","AttributeType":"S"}"#;
+        const INDEXES: &str = concat!(
+            r#","LocalSecondaryIndexes":["#,
+            r#"{"IndexName":"lsi1","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"lsk1","KeyType":"RANGE"}],"Projection":{"ProjectionType":"KEYS_ONLY"}},"#,
+            r#"{"IndexName":"lsi2","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"lsk2","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}}],"#,
+            r#""GlobalSecondaryIndexes":["#,
+            r#"{"IndexName":"gsi1","KeySchema":[{"AttributeName":"gpk","KeyType":"HASH"},{"AttributeName":"gsk","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}},"#,
+            r#"{"IndexName":"gsi2","KeySchema":[{"AttributeName":"gpk2","KeyType":"HASH"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]"#,
+        );
+        let (attributes, indexes) = if self.indexed {
+            (INDEX_ATTRIBUTES, INDEXES)
+        } else {
+            ("", "")
+        };
         format!(
-            r#"{{"TableName":{},"AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}},{{"AttributeName":"sk","AttributeType":"N"}}],"KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}},{{"AttributeName":"sk","KeyType":"RANGE"}}],"BillingMode":"PAY_PER_REQUEST"}}"#,
+            r#"{{"TableName":{},"AttributeDefinitions":[{KEY}{attributes}],{SCHEMA}{indexes},"BillingMode":"PAY_PER_REQUEST"}}"#,
             self.table_json
         )
     }
@@ -175,21 +263,74 @@ impl KeySpace {
         format!(r#"{{"TableName":{}}}"#, self.table_json)
     }
 
-    fn item_json(&self, pk: &str, sk: u64) -> String {
-        let payload_len = self.payload_len(pk, sk);
-        let payload = self.payload.get(..payload_len).unwrap_or(&self.payload);
-        format!(r#"{{"pk":{{"S":"{pk}"}},"sk":{{"N":"{sk}"}},"payload":{{"S":"{payload}"}}}}"#)
+    /// Preloaded item `index` at `generation`: on an indexed table with its index key
+    /// attributes (see the module header), otherwise the plain item.
+    fn preloaded_item_json(&self, index: u64, generation: u64) -> String {
+        let (pk, sk) = KeySpace::preloaded_key(index);
+        if !self.indexed {
+            return self.item_json(&pk, sk, &[]);
+        }
+        let moved = format!("m{generation}");
+        let group = format!("g{:09}", index % self.partitions());
+        self.item_json(
+            &pk,
+            sk,
+            &[
+                ("lsk1", Extra::S(&moved)),
+                ("lsk2", Extra::N(generation)),
+                ("gpk", Extra::S(&group)),
+                ("gsk", Extra::N(generation)),
+                ("gpk2", Extra::S(&moved)),
+            ],
+        )
     }
 
-    /// The payload length that brings the item to `item_size` bytes: DynamoDB counts each
-    /// attribute's name plus its value (a string's UTF-8 length; a number's significant digits
-    /// packed two to a byte, plus one).
-    fn payload_len(&self, pk: &str, sk: u64) -> usize {
-        let sk_digits = sk.to_string().trim_end_matches('0').len().max(1);
-        let overhead =
-            "pk".len() + pk.len() + "sk".len() + sk_digits.div_ceil(2) + 1 + "payload".len();
-        self.item_size.saturating_sub(overhead).max(1)
+    fn item_json(&self, pk: &str, sk: u64, extra: &[(&str, Extra<'_>)]) -> String {
+        let overhead = "pk".len()
+            + pk.len()
+            + "sk".len()
+            + number_size(sk)
+            + "payload".len()
+            + extra
+                .iter()
+                .map(|(name, value)| name.len() + value.size())
+                .sum::<usize>();
+        let payload_len = self.item_size.saturating_sub(overhead).max(1);
+        let payload = self.payload.get(..payload_len).unwrap_or(&self.payload);
+        let mut json =
+            format!(r#"{{"pk":{{"S":"{pk}"}},"sk":{{"N":"{sk}"}},"payload":{{"S":"{payload}"}}"#);
+        for (name, value) in extra {
+            match value {
+                Extra::S(s) => json.push_str(&format!(r#","{name}":{{"S":"{s}"}}"#)),
+                Extra::N(n) => json.push_str(&format!(r#","{name}":{{"N":"{n}"}}"#)),
+            }
+        }
+        json.push('}');
+        json
     }
+}
+
+/// An attribute beyond the key and payload (the index key attributes).
+#[derive(Debug, Clone, Copy)]
+enum Extra<'a> {
+    S(&'a str),
+    N(u64),
+}
+
+impl Extra<'_> {
+    /// The value's size by DynamoDB's rules.
+    fn size(self) -> usize {
+        match self {
+            Extra::S(s) => s.len(),
+            Extra::N(n) => number_size(n),
+        }
+    }
+}
+
+/// DynamoDB's size of a number: its significant digits packed two to a byte, plus one.
+fn number_size(n: u64) -> usize {
+    let digits = n.to_string().trim_end_matches('0').len().max(1);
+    digits.div_ceil(2) + 1
 }
 
 /// One connection's stream of requests: picks the next operation and body, and follows Scan
@@ -200,7 +341,8 @@ pub struct Generator {
     space: Arc<KeySpace>,
     rng: fastrand::Rng,
     connection: u32,
-    /// How many new items this connection has put (the `put` and `txn` key counter).
+    /// How many new items (`put`, `txn`) or generations (`overwrite`, `index-put`) this
+    /// connection has put.
     puts: u64,
     /// The raw JSON of the last page's LastEvaluatedKey.
     scan_cursor: Option<String>,
@@ -236,10 +378,22 @@ impl Generator {
             }
             Workload::Get => self.random_get(),
             Workload::Query => {
-                let partitions = self.space.items.div_ceil(ITEMS_PER_PARTITION).max(1);
+                let partitions = self.space.partitions();
                 let (pk, _) =
                     KeySpace::preloaded_key(self.rng.u64(0..partitions) * ITEMS_PER_PARTITION);
                 (Operation::Query, self.space.query_body(&pk))
+            }
+            Workload::Overwrite | Workload::IndexPut => {
+                let index = self.rng.u64(0..self.space.items.max(1));
+                let generation = self.new_generation();
+                (
+                    Operation::PutItem,
+                    self.space.replace_body(index, generation),
+                )
+            }
+            Workload::IndexQuery => {
+                let group = self.rng.u64(0..self.space.partitions());
+                (Operation::Query, self.space.index_query_body(group))
             }
             Workload::Scan => (
                 Operation::Scan,
@@ -281,6 +435,12 @@ impl Generator {
         (pk, n % ITEMS_PER_PARTITION)
     }
 
+    /// A generation no other put of any connection uses, above every preloaded one.
+    fn new_generation(&mut self) -> u64 {
+        self.puts += 1;
+        (u64::from(self.connection) + 1) * GENERATIONS_PER_CONNECTION + self.puts
+    }
+
     fn random_key(&mut self) -> (String, u64) {
         KeySpace::preloaded_key(self.rng.u64(0..self.space.items.max(1)))
     }
@@ -316,7 +476,7 @@ mod tests {
 
     #[test]
     fn bodies_are_json_and_items_have_the_asked_size() {
-        let space = KeySpace::new("bench \"t\"", 100, 200);
+        let space = KeySpace::new("bench \"t\"", 100, 200, false);
         let put: serde_json::Value =
             serde_json::from_str(&space.put_body("p000000003", 7)).unwrap();
         assert_eq!(put["TableName"], "bench \"t\"");
@@ -345,7 +505,7 @@ mod tests {
 
     #[test]
     fn transactions_put_four_new_items_of_the_asked_size() {
-        let space = Arc::new(KeySpace::new("bench", 10, 150));
+        let space = Arc::new(KeySpace::new("bench", 10, 150, false));
         let mut generator = Generator::new(Workload::Txn, space, 3);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..5 {
@@ -373,7 +533,7 @@ mod tests {
 
     #[test]
     fn put_keys_are_distinct_across_connections() {
-        let space = Arc::new(KeySpace::new("t", 10, 100));
+        let space = Arc::new(KeySpace::new("t", 10, 100, false));
         let mut seen = std::collections::HashSet::new();
         for connection in 0..3 {
             let mut generator = Generator::new(Workload::Put, space.clone(), connection);
@@ -388,7 +548,7 @@ mod tests {
 
     #[test]
     fn scan_follows_the_cursor_and_restarts() {
-        let space = Arc::new(KeySpace::new("t", 10, 100));
+        let space = Arc::new(KeySpace::new("t", 10, 100, false));
         let mut generator = Generator::new(Workload::Scan, space, 0);
         let (_, first) = generator.next_request();
         assert!(!first.contains("ExclusiveStartKey"));
@@ -408,5 +568,57 @@ mod tests {
         generator.observe(Operation::Scan, &last);
         let (_, third) = generator.next_request();
         assert!(!third.contains("ExclusiveStartKey"));
+    }
+
+    #[test]
+    fn index_puts_move_every_index_key_and_keep_the_size() {
+        let space = Arc::new(KeySpace::new("t", 100, 200, true));
+        let create: serde_json::Value = serde_json::from_str(&space.create_table_body()).unwrap();
+        assert_eq!(create["LocalSecondaryIndexes"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            create["GlobalSecondaryIndexes"].as_array().unwrap().len(),
+            2
+        );
+        let preload: serde_json::Value =
+            serde_json::from_str(&space.batch_write_body(0..25)).unwrap();
+        let first = &preload["RequestItems"]["t"][13]["PutRequest"]["Item"];
+        assert_eq!(item_size(first), 200);
+        assert_eq!(first["gpk"]["S"], "g000000003");
+        let mut generator = Generator::new(Workload::IndexPut, space.clone(), 2);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..50 {
+            let (op, body) = generator.next_request();
+            assert_eq!(op, Operation::PutItem);
+            let item = serde_json::from_str::<serde_json::Value>(&body).unwrap()["Item"].take();
+            assert_eq!(item_size(&item), 200);
+            let pk = item["pk"]["S"].as_str().unwrap();
+            let sk = item["sk"]["N"].as_str().unwrap().parse::<u64>().unwrap();
+            let index = pk[1..].parse::<u64>().unwrap() * ITEMS_PER_PARTITION + sk;
+            // The GSI partition stays the item's group; every other index key is new.
+            assert_eq!(item["gpk"]["S"], format!("g{:09}", index % 10));
+            for key in ["lsk1", "gpk2"] {
+                assert!(seen.insert((key, item[key]["S"].to_string())), "{item}");
+            }
+            assert!(item["gsk"]["N"].as_str().unwrap().parse::<u64>().unwrap() > 100);
+        }
+        let mut queries = Generator::new(Workload::IndexQuery, space, 0);
+        let (op, body) = queries.next_request();
+        assert_eq!(op, Operation::Query);
+        let query: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(query["IndexName"], QUERIED_INDEX);
+    }
+
+    #[test]
+    fn overwrite_replaces_preloaded_items_without_index_attributes() {
+        let space = Arc::new(KeySpace::new("t", 30, 120, false));
+        let mut generator = Generator::new(Workload::Overwrite, space, 0);
+        for _ in 0..20 {
+            let (op, body) = generator.next_request();
+            assert_eq!(op, Operation::PutItem);
+            let item = serde_json::from_str::<serde_json::Value>(&body).unwrap()["Item"].take();
+            assert_eq!(item.as_object().unwrap().len(), 3, "{item}");
+            assert_eq!(item_size(&item), 120);
+            assert!(item["pk"]["S"].as_str().unwrap() <= "p000000002");
+        }
     }
 }
