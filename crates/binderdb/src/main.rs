@@ -57,9 +57,13 @@ struct ServeArgs {
     /// Account id used in ARNs.
     #[arg(long, default_value = "000000000000")]
     account_id: String,
-    /// How long new tables stay CREATING (and updated ones UPDATING), in milliseconds.
+    /// How long new tables and indexes stay CREATING (and updated ones UPDATING), in
+    /// milliseconds.
     #[arg(long, default_value_t = 0)]
     create_delay_ms: u64,
+    /// Most table items an online index backfill reads per second (0: as fast as it can).
+    #[arg(long, default_value_t = 0)]
+    backfill_items_per_second: u64,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
@@ -109,6 +113,7 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
     let config = Config {
         account_id: args.account_id,
         create_delay_ms: args.create_delay_ms,
+        backfill_items_per_second: args.backfill_items_per_second,
         ..Config::default()
     };
     let db = Database::open(store, config, Arc::new(SystemClock))

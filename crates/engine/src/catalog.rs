@@ -255,7 +255,9 @@ impl Catalog {
             start_after: None,
         };
         store.scan(&scan, &mut |entry| {
-            if entry.partition == META_PARTITION {
+            // `#`-partitions hold the catalog's own records (the table-id counter, backfill
+            // progress); descriptors live under `<account>:<region>`.
+            if entry.partition.starts_with(b"#") {
                 return ControlFlow::Continue(());
             }
             match serde_json::from_slice::<TableDescriptor>(entry.value) {

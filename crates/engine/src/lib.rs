@@ -42,6 +42,9 @@ pub struct Config {
     /// The largest item collection (a partition key's items plus their local secondary index
     /// entries) of a table with local indexes: DynamoDB's 10 GB. Settable so tests can reach it.
     pub item_collection_limit_bytes: u64,
+    /// Most table items an online index backfill reads per second; 0 for no limit. A limit
+    /// leaves more of the machine to foreground requests while an index is built.
+    pub backfill_items_per_second: u64,
 }
 
 /// DynamoDB's item collection size limit, 10 GB.
@@ -53,6 +56,7 @@ impl Default for Config {
             account_id: "000000000000".to_owned(),
             create_delay_ms: 0,
             item_collection_limit_bytes: ITEM_COLLECTION_LIMIT_BYTES,
+            backfill_items_per_second: 0,
         }
     }
 }
@@ -120,6 +124,7 @@ impl Database {
             table_name: table.name.clone(),
             table_id: table.id,
             index_id: index.id,
+            items_per_second: self.config.backfill_items_per_second,
         };
         match index.state {
             index::BuildState::Backfilling => self.workers.spawn("index-backfill", move |stop| {

@@ -17,6 +17,7 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use binderdb_model::{decode_item, Item};
 use binderdb_storage::{
@@ -77,6 +78,8 @@ pub(crate) struct IndexJob {
     pub(crate) table_name: String,
     pub(crate) table_id: TableId,
     pub(crate) index_id: TableId,
+    /// Most items read per second (0: no limit).
+    pub(crate) items_per_second: u64,
 }
 
 fn progress_key(index: TableId) -> Key {
@@ -138,6 +141,13 @@ impl IndexJob {
             .store
             .get(&progress)?
             .and_then(|v| decode_progress(&v.value));
+        if resume.is_some() {
+            tracing::info!(
+                table = %self.table_name,
+                index_id = self.index_id,
+                "resuming an index backfill from its saved position"
+            );
+        }
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
@@ -191,11 +201,30 @@ impl IndexJob {
                 value: encode_progress(&next.0, &next.1),
             });
             match self.store.commit(batch) {
-                Ok(_) => resume = Some(next),
+                Ok(_) => {
+                    resume = Some(next);
+                    self.pace(chunk.len(), stop);
+                }
                 // An item changed since it was read: read the chunk again.
                 Err(StorageError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// Waits as long as reading `items` takes at the configured rate, waking early on stop.
+    fn pace(&self, items: usize, stop: &AtomicBool) {
+        if self.items_per_second == 0 {
+            return;
+        }
+        let wait = Duration::from_secs_f64(items as f64 / self.items_per_second as f64);
+        let until = Instant::now() + wait;
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(20)));
         }
     }
 
