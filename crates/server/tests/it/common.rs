@@ -36,7 +36,12 @@ impl TestServer {
     }
 
     pub async fn with_store(store: Arc<dyn Store>) -> TestServer {
-        let db = Database::open(store, Config::default(), Arc::new(SystemClock)).unwrap();
+        Self::with_config(store, Config::default()).await
+    }
+
+    /// A server over `store` with engine settings `config`.
+    pub async fn with_config(store: Arc<dyn Store>, config: Config) -> TestServer {
+        let db = Database::open(store, config, Arc::new(SystemClock)).unwrap();
         let (listener, addr) = binderdb_server::bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();

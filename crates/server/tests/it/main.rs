@@ -13,6 +13,7 @@ mod indexes_ddl;
 mod indexes_online;
 mod indexes_reads;
 mod indexes_writes;
+mod item_collections;
 mod items;
 mod legacy_reads;
 mod protocol;

@@ -1,0 +1,240 @@
+//! Item collections of tables with local secondary indexes: ReturnItemCollectionMetrics=SIZE on
+//! every write operation, and the collection size limit (10 GB in DynamoDB; set low here through
+//! the engine's configuration so a test can reach it).
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, PutRequest, ReturnItemCollectionMetrics, ScalarAttributeType, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use binderdb_engine::Config;
+use binderdb_storage::MemoryStore;
+
+use crate::common::*;
+
+async fn create(client: &Client, name: &str, with_lsi: bool) {
+    let def = |n: &str, t: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(t)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, k: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(k)
+            .build()
+            .unwrap()
+    };
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(def("pk", ScalarAttributeType::S))
+        .attribute_definitions(def("sk", ScalarAttributeType::N))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest);
+    if with_lsi {
+        request = request
+            .attribute_definitions(def("rank", ScalarAttributeType::N))
+            .local_secondary_indexes(
+                LocalSecondaryIndex::builder()
+                    .index_name("by_rank")
+                    .key_schema(key("pk", KeyType::Hash))
+                    .key_schema(key("rank", KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            );
+    }
+    request.send().await.unwrap();
+}
+
+fn payload(bytes: usize) -> aws_sdk_dynamodb::types::AttributeValue {
+    s(&"x".repeat(bytes))
+}
+
+#[tokio::test]
+async fn writes_report_their_item_collection_on_tables_with_local_indexes() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    create(&client, "WithLsi", true).await;
+    create(&client, "NoLsi", false).await;
+
+    let put = client
+        .put_item()
+        .table_name("WithLsi")
+        .set_item(Some(item(&[
+            ("pk", s("team-1")),
+            ("sk", n("1")),
+            ("rank", n("3")),
+        ])))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    let metrics = put.item_collection_metrics().unwrap();
+    assert_eq!(
+        metrics.item_collection_key().unwrap().get("pk"),
+        Some(&s("team-1"))
+    );
+    assert_eq!(metrics.item_collection_key().unwrap().len(), 1);
+    assert_eq!(metrics.size_estimate_range_gb(), &[0.0, 1.0]);
+
+    let update = client
+        .update_item()
+        .table_name("WithLsi")
+        .key("pk", s("team-1"))
+        .key("sk", n("1"))
+        .update_expression("SET #r = :r")
+        .expression_attribute_names("#r", "rank")
+        .expression_attribute_values(":r", n("4"))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        update
+            .item_collection_metrics()
+            .unwrap()
+            .item_collection_key()
+            .unwrap()
+            .get("pk"),
+        Some(&s("team-1"))
+    );
+    let delete = client
+        .delete_item()
+        .table_name("WithLsi")
+        .key("pk", s("team-1"))
+        .key("sk", n("1"))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        delete
+            .item_collection_metrics()
+            .unwrap()
+            .size_estimate_range_gb(),
+        &[0.0, 1.0]
+    );
+
+    // Without SIZE, or on a table without local indexes, there is nothing to report.
+    let quiet = client
+        .put_item()
+        .table_name("WithLsi")
+        .set_item(Some(item(&[("pk", s("team-1")), ("sk", n("2"))])))
+        .send()
+        .await
+        .unwrap();
+    assert!(quiet.item_collection_metrics().is_none());
+    let plain = client
+        .put_item()
+        .table_name("NoLsi")
+        .set_item(Some(item(&[("pk", s("a")), ("sk", n("1"))])))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.item_collection_metrics().is_none());
+
+    // BatchWriteItem lists one entry per write to a table with local indexes.
+    let put_request = |pk: &str, sk: &str| {
+        WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .set_item(Some(item(&[
+                        ("pk", s(pk)),
+                        ("sk", n(sk)),
+                        ("rank", n("1")),
+                    ])))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let batch = client
+        .batch_write_item()
+        .request_items(
+            "WithLsi",
+            vec![put_request("team-2", "1"), put_request("team-3", "1")],
+        )
+        .request_items("NoLsi", vec![put_request("b", "1")])
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    let per_table = batch.item_collection_metrics().unwrap();
+    assert_eq!(per_table.len(), 1, "{per_table:?}");
+    let keys: Vec<_> = per_table["WithLsi"]
+        .iter()
+        .map(|m| m.item_collection_key().unwrap()["pk"].clone())
+        .collect();
+    assert_eq!(keys, vec![s("team-2"), s("team-3")]);
+}
+
+#[tokio::test]
+async fn a_full_item_collection_refuses_growth_but_not_shrinking() {
+    // A 4 KB limit instead of 10 GB: the rule is the same.
+    let config = Config {
+        item_collection_limit_bytes: 4096,
+        ..Config::default()
+    };
+    let server = TestServer::with_config(Arc::new(MemoryStore::new()), config).await;
+    let client = server.client();
+    create(&client, "Capped", true).await;
+    let put = |sk: &'static str, bytes: usize| {
+        client
+            .put_item()
+            .table_name("Capped")
+            .set_item(Some(item(&[
+                ("pk", s("full")),
+                ("sk", n(sk)),
+                ("rank", n("1")),
+                ("data", payload(bytes)),
+            ])))
+            .send()
+    };
+    // Each ~1 KB item costs its size in the table plus its entry (and 100 bytes) in the LSI.
+    put("1", 1000).await.unwrap();
+    let err = put("2", 1000).await.unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ItemCollectionSizeLimitExceededException".to_owned(),
+            "Collection size exceeded.".to_owned()
+        )
+    );
+    // Nothing of the refused write is there.
+    let got = client
+        .get_item()
+        .table_name("Capped")
+        .key("pk", s("full"))
+        .key("sk", n("2"))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item().is_none());
+    // Other partitions have their own collections.
+    client
+        .put_item()
+        .table_name("Capped")
+        .set_item(Some(item(&[
+            ("pk", s("other")),
+            ("sk", n("1")),
+            ("data", payload(1500)),
+        ])))
+        .send()
+        .await
+        .unwrap();
+    // A write that shrinks the full collection goes through, and then there is room again.
+    put("1", 10).await.unwrap();
+    put("2", 1000).await.unwrap();
+}
