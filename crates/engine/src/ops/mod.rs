@@ -98,6 +98,11 @@ impl Database {
         let mut local = Vec::new();
         let mut global = Vec::new();
         for (index, (count, bytes)) in d.indexes.iter().zip(index_stats) {
+            // A deleted index whose DELETING period is over is gone, even before its worker
+            // (or the table's next change) removes it from the descriptor.
+            if crate::index::updates::gone(index, now) {
+                continue;
+            }
             let key_schema = key_schema_elements(index.hash.iter(), index.range.iter());
             let projection = Projection {
                 projection_type: Some(index.projection.as_str().to_owned()),
