@@ -130,8 +130,8 @@ impl Database {
             index::BuildState::Backfilling => self.workers.spawn("index-backfill", move |stop| {
                 index::backfill::log_failure("index backfill", job.backfill(stop));
             }),
-            index::BuildState::Deleting => self.workers.spawn("index-delete", move |_| {
-                index::backfill::log_failure("index deletion", job.reclaim());
+            index::BuildState::Deleting => self.workers.spawn("index-delete", move |stop| {
+                index::backfill::log_failure("index deletion", job.reclaim(stop));
             }),
             index::BuildState::Built => {}
         }

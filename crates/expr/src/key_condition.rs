@@ -302,7 +302,32 @@ pub struct MultiKeyCondition {
     pub sort_last: Option<SortCondition>,
 }
 
+/// Whether every value of `condition` has the type of key attribute `key`.
+fn check_value_types(
+    key: &str,
+    condition: &SortCondition,
+    value_matches: &impl Fn(&str, &str) -> bool,
+) -> Result<(), KeyConditionError> {
+    if condition
+        .values()
+        .into_iter()
+        .all(|value| value_matches(key, value))
+    {
+        Ok(())
+    } else {
+        Err(KeyConditionError::SchemaTypeMismatch)
+    }
+}
+
 impl KeyConditionParts {
+    /// The condition on attribute `key`, if there is one.
+    fn condition_on(&self, key: &str) -> Option<&SortCondition> {
+        self.conditions
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, condition)| condition)
+    }
+
     /// The two-condition limit of a key schema of at most one partition and one sort
     /// attribute, for conditions analyzed with [`analyze_up_to`].
     ///
@@ -330,22 +355,9 @@ impl KeyConditionParts {
         sort_keys: &[&str],
         value_matches: impl Fn(&str, &str) -> bool,
     ) -> Result<MultiKeyCondition, KeyConditionError> {
-        let find = |key: &str| {
-            self.conditions
-                .iter()
-                .find(|(name, _)| name == key)
-                .map(|(_, condition)| condition)
-        };
+        let find = |key: &str| self.condition_on(key);
         let check_types = |key: &str, condition: &SortCondition| {
-            if condition
-                .values()
-                .into_iter()
-                .all(|v| value_matches(key, v))
-            {
-                Ok(())
-            } else {
-                Err(KeyConditionError::SchemaTypeMismatch)
-            }
+            check_value_types(key, condition, &value_matches)
         };
         let mut partition_values = Vec::with_capacity(partition_keys.len());
         for key in partition_keys {
@@ -416,22 +428,9 @@ impl KeyConditionParts {
         if sort_key.is_none() && count > 1 {
             return Err(KeyConditionError::NotSupported);
         }
-        let find = |key: &str| {
-            self.conditions
-                .iter()
-                .find(|(name, _)| name == key)
-                .map(|(_, condition)| condition)
-        };
+        let find = |key: &str| self.condition_on(key);
         let check_types = |key: &str, condition: &SortCondition| {
-            if condition
-                .values()
-                .into_iter()
-                .all(|value| value_matches(key, value))
-            {
-                Ok(())
-            } else {
-                Err(KeyConditionError::SchemaTypeMismatch)
-            }
+            check_value_types(key, condition, &value_matches)
         };
         let Some(partition) = find(partition_key) else {
             return Err(KeyConditionError::MissedKeyElement(partition_key.into()));

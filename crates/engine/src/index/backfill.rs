@@ -299,19 +299,32 @@ impl IndexJob {
     }
 
     /// Reclaims a deleted index's storage, then removes it from the table once its DELETING
-    /// period is over (at once without `--create-delay-ms`; otherwise DescribeTable stops
-    /// showing it when the period ends, and the next change of the table removes it).
+    /// period (`--create-delay-ms`) is over.
     ///
     /// # Errors
     /// Storage failures (the deletion resumes at the next start).
-    pub(crate) fn reclaim(&self) -> Result<()> {
+    pub(crate) fn reclaim(&self, stop: &AtomicBool) -> Result<()> {
         self.store.drop_table(self.index_id)?;
-        let Some((table, index)) = self.current() else {
+        loop {
+            let Some((_, index)) = self.current() else {
+                return Ok(());
+            };
+            if index.state != BuildState::Deleting {
+                return Ok(());
+            }
+            let now = self.clock.now_millis();
+            if now >= index.active_at_ms {
+                break;
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let wait = (index.active_at_ms - now).min(50);
+            std::thread::sleep(Duration::from_millis(wait));
+        }
+        let Some((table, _)) = self.current() else {
             return Ok(());
         };
-        if index.state != BuildState::Deleting || self.clock.now_millis() < index.active_at_ms {
-            return Ok(());
-        }
         let _ddl = self.catalog.lock_ddl();
         let mut next = (*table.descriptor()).clone();
         next.indexes.retain(|i| i.id != self.index_id);

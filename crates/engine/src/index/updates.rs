@@ -193,13 +193,7 @@ pub(crate) fn plan(
         } else if let Some(u) = &update.update {
             let name = u.index_name.clone().unwrap_or_default();
             let index = find_global(table, &name, now_ms)?;
-            if index.state == BuildState::Deleting {
-                return Err(Error::ResourceInUse(format!(
-                    "Attempt to change a resource which is still in use: Index is being deleted. \
-                     Table: {} Index: {name}",
-                    table.name
-                )));
-            }
+            refuse_if_deleting(table, index)?;
             let only_on_demand = || {
                 invalid(format!(
                     "The only Updates for index: {name} when TableThroughputMode is \
@@ -243,17 +237,23 @@ pub(crate) fn plan(
         } else if let Some(d) = &update.delete {
             let name = d.index_name.clone().unwrap_or_default();
             let index = find_global(table, &name, now_ms)?;
-            if index.state == BuildState::Deleting {
-                return Err(Error::ResourceInUse(format!(
-                    "Attempt to change a resource which is still in use: Index is being deleted. \
-                     Table: {} Index: {name}",
-                    table.name
-                )));
-            }
+            refuse_if_deleting(table, index)?;
             changes.push(IndexChange::Delete(name));
         }
     }
     Ok((changes, definitions))
+}
+
+/// DynamoDB's answer to a change of an index that is being deleted.
+fn refuse_if_deleting(table: &TableDescriptor, index: &IndexDescriptor) -> Result<()> {
+    if index.state == BuildState::Deleting {
+        return Err(Error::ResourceInUse(format!(
+            "Attempt to change a resource which is still in use: Index is being deleted. Table: \
+             {} Index: {}",
+            table.name, index.name
+        )));
+    }
+    Ok(())
 }
 
 /// Whether a deleted index's DELETING period is over (it no longer counts anywhere).

@@ -18,7 +18,7 @@ use crate::catalog::KeySchema;
 use crate::error::{Error, Result};
 use crate::keys::{batch_item_key, request_key, EncodedKey};
 use crate::ops::put_item::NewItem;
-use crate::ops::{collection_metrics, required_request_items, wire_item};
+use crate::ops::{required_request_items, wire_item};
 use crate::{Database, RequestContext};
 
 /// DynamoDB's limit on requests in one BatchWriteItem, across all tables.
@@ -117,12 +117,7 @@ impl Database {
                     BatchWrite::Delete(_) => self.remove_item(&table, &key)?,
                 };
                 units.merge(&outcome.consumed);
-                table_metrics.extend(collection_metrics(
-                    want_metrics,
-                    &descriptor,
-                    &key.partition,
-                    outcome.collection_size,
-                ));
+                table_metrics.extend(outcome.collection_metrics(want_metrics, &descriptor, &key));
             }
             consumed.push(capacity.report_consumed(&name, &units));
             if !table_metrics.is_empty() {

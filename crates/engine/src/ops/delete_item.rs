@@ -8,9 +8,7 @@ use crate::catalog::Table;
 use crate::conditions::{ReturnOnFailure, WriteConditions};
 use crate::error::Result;
 use crate::keys::request_key;
-use crate::ops::{
-    collection_metrics, return_old_values, table_name, wire_item, Change, WriteOutcome,
-};
+use crate::ops::{return_old_values, table_name, wire_item, Change, WriteOutcome};
 use crate::{Database, RequestContext};
 
 impl Database {
@@ -43,15 +41,15 @@ impl Database {
             conditions.check(old, on_failure)?;
             Ok(Change::Delete)
         })?;
+        let metrics = outcome.collection_metrics(
+            input.return_item_collection_metrics.as_deref(),
+            &descriptor,
+            &key,
+        );
         Ok(WriteItemOutput {
             attributes: if return_old { outcome.old } else { None },
             consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
-            item_collection_metrics: collection_metrics(
-                input.return_item_collection_metrics.as_deref(),
-                &descriptor,
-                &key.partition,
-                outcome.collection_size,
-            ),
+            item_collection_metrics: metrics,
         })
     }
 

@@ -98,11 +98,6 @@ impl Database {
         let mut local = Vec::new();
         let mut global = Vec::new();
         for (index, (count, bytes)) in d.indexes.iter().zip(index_stats) {
-            // A deleted index whose DELETING period is over is gone, even before its worker
-            // (or the table's next change) removes it from the descriptor.
-            if crate::index::updates::gone(index, now) {
-                continue;
-            }
             let key_schema = key_schema_elements(index.hash.iter(), index.range.iter());
             let projection = Projection {
                 projection_type: Some(index.projection.as_str().to_owned()),
@@ -280,20 +275,6 @@ fn return_old_values(value: Option<&str>) -> Result<bool> {
             "ReturnValues can only be ALL_OLD or NONE",
         )),
     }
-}
-
-/// `ItemCollectionMetrics` of a write, when the request asked for them (`SIZE`) and the table
-/// has item collections (local secondary indexes).
-fn collection_metrics(
-    requested: Option<&str>,
-    descriptor: &TableDescriptor,
-    partition: &[u8],
-    size: Option<i64>,
-) -> Option<crate::api::ItemCollectionMetrics> {
-    if requested != Some("SIZE") {
-        return None;
-    }
-    crate::index::collections::metrics(descriptor, partition, size?)
 }
 
 /// Decodes a stored item.

@@ -12,9 +12,7 @@ use crate::catalog::Table;
 use crate::conditions::{ReturnOnFailure, WriteConditions};
 use crate::error::{Error, Result};
 use crate::keys::item_key;
-use crate::ops::{
-    collection_metrics, return_old_values, table_name, wire_item, Change, WriteOutcome,
-};
+use crate::ops::{return_old_values, table_name, wire_item, Change, WriteOutcome};
 use crate::{Database, RequestContext};
 
 /// An item a client asks to store, with its values validated and its size within DynamoDB's
@@ -68,15 +66,15 @@ impl Database {
             conditions.check(old, on_failure)?;
             Ok(Change::Put(Cow::Borrowed(&new.item)))
         })?;
+        let metrics = outcome.collection_metrics(
+            input.return_item_collection_metrics.as_deref(),
+            &descriptor,
+            &key,
+        );
         Ok(WriteItemOutput {
             attributes: if return_old { outcome.old } else { None },
             consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
-            item_collection_metrics: collection_metrics(
-                input.return_item_collection_metrics.as_deref(),
-                &descriptor,
-                &key.partition,
-                outcome.collection_size,
-            ),
+            item_collection_metrics: metrics,
         })
     }
 

@@ -9,20 +9,18 @@ use std::ops::Bound;
 
 use binderdb_expr::key_condition::{analyze_up_to, KeyConditionParts};
 use binderdb_expr::{KeyConditionError, SortCondition};
-use binderdb_model::{
-    encode_key_value, encode_string_prefix, prefix_successor, AttributeValue, Item,
-};
+use binderdb_model::{encode_key_value, encode_string_prefix, prefix_successor, AttributeValue};
 use binderdb_storage::PartitionRange;
 
 use crate::api::{QueryInput, ReadPageOutput};
 use crate::capacity::ReturnCapacity;
-use crate::catalog::{KeyAttribute, TableDescriptor};
+use crate::catalog::KeyAttribute;
 use crate::error::{Error, Result};
 use crate::expressions::{top_level_names, ExpressionTexts, Expressions, RequestPlaceholders};
 use crate::keys::{empty_key_error, matches_type};
 use crate::legacy;
 use crate::ops::read_page::legacy_filter;
-use crate::ops::read_page::{page_limit, PageBuilder, ReadShape, ReadSource};
+use crate::ops::read_page::{page_limit, PageBuilder, ReadShape};
 use crate::ops::{table_name, wire_item};
 use crate::{Database, RequestContext};
 
@@ -197,25 +195,6 @@ fn resolve_key(
 }
 
 impl Database {
-    /// The whole table item an index entry stands for (a local index asked for attributes it
-    /// does not project).
-    ///
-    /// # Errors
-    /// Storage failures; an undecodable item; an entry without the table's key.
-    pub(super) fn fetch_from_table(
-        &self,
-        table: &TableDescriptor,
-        entry: &Item,
-        consistent: bool,
-    ) -> Result<Option<Item>> {
-        let _ = consistent;
-        let key = crate::keys::item_key(&table.key_schema, entry)?.storage_key(table.id);
-        self.store
-            .get(&key)?
-            .map(|v| crate::ops::decode(&v.value))
-            .transpose()
-    }
-
     /// Query.
     ///
     /// # Errors
@@ -296,15 +275,12 @@ impl Database {
 
         let (_, descriptor) = self.active_table(ctx, name)?;
         let consistent = input.consistent_read.unwrap_or(false);
-        let source = ReadSource::new(
+        let source = self.read_source(
             &descriptor,
             input.index_name.as_deref(),
             consistent,
-            self.clock.now_millis(),
+            &mut shape,
         )?;
-        if let Some(index) = source.index {
-            shape.for_index(&descriptor, index)?;
-        }
         let (hash, range): (Vec<&KeyAttribute>, Vec<&KeyAttribute>) = match source.index {
             None => (
                 vec![&descriptor.key_schema.hash],
@@ -368,8 +344,6 @@ impl Database {
         };
         // An empty or inverted range (e.g. `sk < :a` resumed past it) reads nothing.
         self.store.range(&walk, &mut |entry| page.visit(entry))?;
-        page.finish(name, source.index, capacity, consistent, &|entry| {
-            self.fetch_from_table(&descriptor, entry, consistent)
-        })
+        self.finish_page(page, name, &source, capacity, consistent)
     }
 }

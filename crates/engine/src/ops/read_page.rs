@@ -26,6 +26,7 @@ use crate::expressions::{top_level_name, top_level_names, Expressions};
 use crate::index::{BaseKey, IndexDescriptor, IndexKind, ProjectionType};
 use crate::keys::{matches_type, schema_attributes};
 use crate::legacy::{self, LegacyCondition, Translated};
+use crate::Database;
 
 /// DynamoDB's page size limit for Query and Scan.
 pub(crate) const PAGE_BYTES: usize = 1024 * 1024;
@@ -277,6 +278,51 @@ impl<'a> PageBuilder<'a> {
             scanned_count: self.scanned as i64,
             last_evaluated_key: self.last_key,
             consumed_capacity: capacity.report_consumed(table_name, &consumed),
+        })
+    }
+}
+
+impl Database {
+    /// The source a Query or Scan reads ([`ReadSource::new`]), with the index's rules applied
+    /// to `shape` ([`ReadShape::for_index`]).
+    ///
+    /// # Errors
+    /// As those two.
+    pub(crate) fn read_source<'a>(
+        &self,
+        table: &'a TableDescriptor,
+        index_name: Option<&str>,
+        consistent: bool,
+        shape: &mut ReadShape<'_>,
+    ) -> Result<ReadSource<'a>> {
+        let source = ReadSource::new(table, index_name, consistent, self.clock.now_millis())?;
+        if let Some(index) = source.index {
+            shape.for_index(table, index)?;
+        }
+        Ok(source)
+    }
+
+    /// The response for `page`, read from `source` ([`PageBuilder::finish`], fetching from the
+    /// table where the source is a local index that must).
+    ///
+    /// # Errors
+    /// As [`PageBuilder::finish`].
+    pub(crate) fn finish_page(
+        &self,
+        page: PageBuilder<'_>,
+        table_name: &str,
+        source: &ReadSource<'_>,
+        capacity: ReturnCapacity,
+        consistent: bool,
+    ) -> Result<ReadPageOutput> {
+        page.finish(table_name, source.index, capacity, consistent, &|entry| {
+            // The entry always carries the table's key.
+            let key = crate::keys::item_key(&source.table.key_schema, entry)?
+                .storage_key(source.table.id);
+            self.store
+                .get(&key)?
+                .map(|v| crate::ops::decode(&v.value))
+                .transpose()
         })
     }
 }

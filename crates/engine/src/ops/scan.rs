@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::expressions::{ExpressionTexts, Expressions};
 use crate::legacy;
 use crate::ops::read_page::legacy_filter;
-use crate::ops::read_page::{page_limit, PageBuilder, ReadShape, ReadSource};
+use crate::ops::read_page::{page_limit, PageBuilder, ReadShape};
 use crate::ops::{table_name, wire_item};
 use crate::{Database, RequestContext};
 
@@ -76,15 +76,12 @@ impl Database {
         let start = input.exclusive_start_key.map(wire_item).transpose()?;
         let (_, descriptor) = self.active_table(ctx, name)?;
         let consistent = input.consistent_read.unwrap_or(false);
-        let source = ReadSource::new(
+        let source = self.read_source(
             &descriptor,
             input.index_name.as_deref(),
             consistent,
-            self.clock.now_millis(),
+            &mut shape,
         )?;
-        if let Some(index) = source.index {
-            shape.for_index(&descriptor, index)?;
-        }
         let start = start
             .map(|k| {
                 source.start_key(
@@ -121,8 +118,6 @@ impl Database {
                 .map(|(partition, sort)| (partition.as_slice(), sort.as_slice())),
         };
         self.store.scan(&scan, &mut |entry| page.visit(entry))?;
-        page.finish(name, source.index, capacity, consistent, &|entry| {
-            self.fetch_from_table(&descriptor, entry, consistent)
-        })
+        self.finish_page(page, name, &source, capacity, consistent)
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::expressions::{top_level_name, ExpressionTexts, Expressions};
 use crate::keys::{request_key, schema_attributes};
 use crate::legacy;
-use crate::ops::{collection_metrics, table_name, wire_item, Change};
+use crate::ops::{table_name, wire_item, Change};
 use crate::{Database, RequestContext};
 
 /// UpdateItem's `ReturnValues`.
@@ -128,6 +128,12 @@ impl Database {
             Ok(Change::Put(Cow::Owned(item)))
         })?;
 
+        let metrics = outcome.collection_metrics(
+            input.return_item_collection_metrics.as_deref(),
+            &descriptor,
+            &key,
+        );
+        let consumed_capacity = capacity.report_consumed(name, &outcome.consumed);
         let project = |item: Option<Item>| -> Option<Item> {
             let item = item?;
             let paths = updated.as_ref()?;
@@ -143,13 +149,8 @@ impl Database {
         .filter(|item| !item.is_empty());
         Ok(WriteItemOutput {
             attributes,
-            consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
-            item_collection_metrics: collection_metrics(
-                input.return_item_collection_metrics.as_deref(),
-                &descriptor,
-                &key.partition,
-                outcome.collection_size,
-            ),
+            consumed_capacity,
+            item_collection_metrics: metrics,
         })
     }
 }

@@ -15,6 +15,29 @@ use crate::{Database, RequestContext};
 /// Milliseconds in a day, for "decreases today".
 const DAY_MS: u64 = 86_400_000;
 
+/// The throughput-change record of a table or a global index.
+struct ThroughputHistory<'a> {
+    last_increase_ms: &'a mut Option<u64>,
+    last_decrease_ms: &'a mut Option<u64>,
+    decreases_today: &'a mut i64,
+}
+
+/// Records a provisioned-throughput change from `old` to `new` (read, write) at `now`: an
+/// increase of either stamps LastIncreaseDateTime; a decrease of either stamps
+/// LastDecreaseDateTime and counts toward NumberOfDecreasesToday (reset on a new UTC day).
+fn throughput_history(old: (i64, i64), new: (i64, i64), now: u64, h: ThroughputHistory<'_>) {
+    if new.0 > old.0 || new.1 > old.1 {
+        *h.last_increase_ms = Some(now);
+    }
+    if new.0 < old.0 || new.1 < old.1 {
+        let same_day = h
+            .last_decrease_ms
+            .is_some_and(|t| t / DAY_MS == now / DAY_MS);
+        *h.decreases_today = if same_day { *h.decreases_today + 1 } else { 1 };
+        *h.last_decrease_ms = Some(now);
+    }
+}
+
 impl Database {
     /// UpdateTable.
     ///
@@ -99,20 +122,16 @@ impl Database {
             }
             if mode == BillingMode::Provisioned && current.billing_mode == BillingMode::Provisioned
             {
-                if read > current.read_capacity || write > current.write_capacity {
-                    next.last_increase_ms = Some(now);
-                }
-                if read < current.read_capacity || write < current.write_capacity {
-                    let same_day = current
-                        .last_decrease_ms
-                        .is_some_and(|t| t / DAY_MS == now / DAY_MS);
-                    next.decreases_today = if same_day {
-                        current.decreases_today + 1
-                    } else {
-                        1
-                    };
-                    next.last_decrease_ms = Some(now);
-                }
+                throughput_history(
+                    (current.read_capacity, current.write_capacity),
+                    (read, write),
+                    now,
+                    ThroughputHistory {
+                        last_increase_ms: &mut next.last_increase_ms,
+                        last_decrease_ms: &mut next.last_decrease_ms,
+                        decreases_today: &mut next.decreases_today,
+                    },
+                );
             }
             if mode == BillingMode::PayPerRequest && current.billing_mode != mode {
                 next.last_pay_per_request_ms = Some(now);
@@ -174,20 +193,16 @@ impl Database {
                         continue;
                     };
                     if let Some((r, w)) = read {
-                        if r > index.read_capacity || w > index.write_capacity {
-                            index.last_increase_ms = Some(now);
-                        }
-                        if r < index.read_capacity || w < index.write_capacity {
-                            let same_day = index
-                                .last_decrease_ms
-                                .is_some_and(|t| t / DAY_MS == now / DAY_MS);
-                            index.decreases_today = if same_day {
-                                index.decreases_today + 1
-                            } else {
-                                1
-                            };
-                            index.last_decrease_ms = Some(now);
-                        }
+                        throughput_history(
+                            (index.read_capacity, index.write_capacity),
+                            (r, w),
+                            now,
+                            ThroughputHistory {
+                                last_increase_ms: &mut index.last_increase_ms,
+                                last_decrease_ms: &mut index.last_decrease_ms,
+                                decreases_today: &mut index.decreases_today,
+                            },
+                        );
                         index.read_capacity = r;
                         index.write_capacity = w;
                         index.updating_until_ms = now + self.config.create_delay_ms;

@@ -13,7 +13,7 @@ use binderdb_model::{encode_item, item_size, Item};
 use binderdb_storage::{Batch, Key, Write};
 
 use crate::capacity::{write_units, Consumed};
-use crate::catalog::Table;
+use crate::catalog::{Table, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::index::collections::{self, collection_size, limit_exceeded};
 use crate::index::maintain::{index_changes, IndexEffect};
@@ -43,6 +43,22 @@ pub(crate) struct WriteOutcome {
     pub(crate) consumed: Consumed,
     /// The size of the item's collection after the write (tables with local indexes only).
     pub(crate) collection_size: Option<i64>,
+}
+
+impl WriteOutcome {
+    /// `ItemCollectionMetrics` of the write of the item at `key`, when the request asked for
+    /// them (`SIZE`) and the table has item collections (local secondary indexes).
+    pub(crate) fn collection_metrics(
+        &self,
+        requested: Option<&str>,
+        descriptor: &TableDescriptor,
+        key: &Key,
+    ) -> Option<crate::api::ItemCollectionMetrics> {
+        if requested != Some("SIZE") {
+            return None;
+        }
+        collections::metrics(descriptor, &key.partition, self.collection_size?)
+    }
 }
 
 /// What the last run of a write's decision produced.
