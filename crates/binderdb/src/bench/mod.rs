@@ -139,7 +139,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         &args.table,
         args.items,
         args.item_size,
-        args.workload.indexed(),
+        args.workload.shape(),
     ));
 
     let runtime = if args.threads == 1 {

@@ -17,8 +17,9 @@
 //! - `gpk2 = "m<m>"` (GSI `gsi2`, KEYS_ONLY).
 //!
 //! So every `index-put` of an existing item moves the item's entry in all four indexes: each
-//! old entry is deleted and a new one put. `overwrite` is the same PutItem stream without
-//! index attributes, for a table without indexes, to compare against.
+//! old entry is deleted and a new one put. Their twins, to compare against with the very same
+//! items: `overwrite` sends the same PutItem stream to a table without indexes, and
+//! `index-table-query` queries a partition of the indexed table itself (ten items).
 //!
 //! Key types: [`Workload`], [`KeySpace`], [`Generator`].
 
@@ -53,14 +54,28 @@ pub enum Workload {
     Mix,
     /// TransactWriteItems putting four new, distinct items (an operation is one transaction).
     Txn,
-    /// PutItem replacing random preloaded items (the table without indexes' twin of
-    /// `index-put`).
+    /// PutItem replacing random preloaded items with `index-put`'s items, on a table without
+    /// indexes (`index-put`'s twin).
     Overwrite,
     /// PutItem replacing random preloaded items of a table with 2 GSIs and 2 LSIs, moving the
     /// item's key in all four indexes.
     IndexPut,
     /// Query of one random partition of a GSI (`gpk = :g`, ten items, projection ALL).
     IndexQuery,
+    /// Query of one random table partition of the `index-query` table (`pk = :p`, ten items;
+    /// `index-query`'s twin).
+    IndexTableQuery,
+}
+
+/// What the bench table and its items look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableShape {
+    /// Items of a key and a payload, no indexes.
+    Plain,
+    /// Items with the index key attributes, in a table without indexes.
+    IndexItems,
+    /// Items with the index key attributes, in a table with the two LSIs and two GSIs.
+    Indexed,
 }
 
 impl Workload {
@@ -76,6 +91,7 @@ impl Workload {
             Workload::Overwrite => "overwrite",
             Workload::IndexPut => "index-put",
             Workload::IndexQuery => "index-query",
+            Workload::IndexTableQuery => "index-table-query",
         }
     }
 
@@ -84,9 +100,15 @@ impl Workload {
         !matches!(self, Workload::Put | Workload::Txn)
     }
 
-    /// Whether the workload's table has the secondary indexes.
-    pub fn indexed(self) -> bool {
-        matches!(self, Workload::IndexPut | Workload::IndexQuery)
+    /// The table and items the workload uses.
+    pub fn shape(self) -> TableShape {
+        match self {
+            Workload::IndexPut | Workload::IndexQuery | Workload::IndexTableQuery => {
+                TableShape::Indexed
+            }
+            Workload::Overwrite => TableShape::IndexItems,
+            _ => TableShape::Plain,
+        }
     }
 }
 
@@ -99,14 +121,13 @@ pub struct KeySpace {
     item_size: usize,
     /// `item_size` letters; a payload is a prefix of it.
     payload: String,
-    /// Whether the table has the secondary indexes and its items their key attributes.
-    indexed: bool,
+    shape: TableShape,
 }
 
 impl KeySpace {
-    /// The key space of `items` preloaded items of about `item_size` bytes in `table`, with the
-    /// secondary indexes when `indexed`.
-    pub fn new(table: &str, items: u64, item_size: usize, indexed: bool) -> KeySpace {
+    /// The key space of `items` preloaded items of about `item_size` bytes in `table`, shaped
+    /// as `shape` says.
+    pub fn new(table: &str, items: u64, item_size: usize, shape: TableShape) -> KeySpace {
         let payload = (0..item_size)
             .map(|i| char::from(b'a' + u8::try_from(i % 26).unwrap_or(0)))
             .collect();
@@ -115,13 +136,13 @@ impl KeySpace {
             items,
             item_size,
             payload,
-            indexed,
+            shape,
         }
     }
 
     /// Whether the table has the secondary indexes.
     pub fn indexed(&self) -> bool {
-        self.indexed
+        self.shape == TableShape::Indexed
     }
 
     /// How many partitions the preloaded items fill (also the number of `gsi1` partitions).
@@ -151,8 +172,8 @@ impl KeySpace {
         )
     }
 
-    /// A PutItem replacing preloaded item `index` with its `generation` (on an indexed table,
-    /// index key values of that generation).
+    /// A PutItem replacing preloaded item `index` with its `generation` (unless the items are
+    /// plain, index key values of that generation).
     pub fn replace_body(&self, index: u64, generation: u64) -> String {
         format!(
             r#"{{"TableName":{},"Item":{}}}"#,
@@ -247,7 +268,7 @@ impl KeySpace {
             r#"{"IndexName":"gsi1","KeySchema":[{"AttributeName":"gpk","KeyType":"HASH"},{"AttributeName":"gsk","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}},"#,
             r#"{"IndexName":"gsi2","KeySchema":[{"AttributeName":"gpk2","KeyType":"HASH"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}]"#,
         );
-        let (attributes, indexes) = if self.indexed {
+        let (attributes, indexes) = if self.indexed() {
             (INDEX_ATTRIBUTES, INDEXES)
         } else {
             ("", "")
@@ -263,11 +284,11 @@ impl KeySpace {
         format!(r#"{{"TableName":{}}}"#, self.table_json)
     }
 
-    /// Preloaded item `index` at `generation`: on an indexed table with its index key
-    /// attributes (see the module header), otherwise the plain item.
+    /// Preloaded item `index` at `generation`: with its index key attributes (see the module
+    /// header) unless the items are plain.
     fn preloaded_item_json(&self, index: u64, generation: u64) -> String {
         let (pk, sk) = KeySpace::preloaded_key(index);
-        if !self.indexed {
+        if self.shape == TableShape::Plain {
             return self.item_json(&pk, sk, &[]);
         }
         let moved = format!("m{generation}");
@@ -377,7 +398,7 @@ impl Generator {
                 )
             }
             Workload::Get => self.random_get(),
-            Workload::Query => {
+            Workload::Query | Workload::IndexTableQuery => {
                 let partitions = self.space.partitions();
                 let (pk, _) =
                     KeySpace::preloaded_key(self.rng.u64(0..partitions) * ITEMS_PER_PARTITION);
@@ -476,7 +497,7 @@ mod tests {
 
     #[test]
     fn bodies_are_json_and_items_have_the_asked_size() {
-        let space = KeySpace::new("bench \"t\"", 100, 200, false);
+        let space = KeySpace::new("bench \"t\"", 100, 200, TableShape::Plain);
         let put: serde_json::Value =
             serde_json::from_str(&space.put_body("p000000003", 7)).unwrap();
         assert_eq!(put["TableName"], "bench \"t\"");
@@ -505,7 +526,7 @@ mod tests {
 
     #[test]
     fn transactions_put_four_new_items_of_the_asked_size() {
-        let space = Arc::new(KeySpace::new("bench", 10, 150, false));
+        let space = Arc::new(KeySpace::new("bench", 10, 150, TableShape::Plain));
         let mut generator = Generator::new(Workload::Txn, space, 3);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..5 {
@@ -533,7 +554,7 @@ mod tests {
 
     #[test]
     fn put_keys_are_distinct_across_connections() {
-        let space = Arc::new(KeySpace::new("t", 10, 100, false));
+        let space = Arc::new(KeySpace::new("t", 10, 100, TableShape::Plain));
         let mut seen = std::collections::HashSet::new();
         for connection in 0..3 {
             let mut generator = Generator::new(Workload::Put, space.clone(), connection);
@@ -548,7 +569,7 @@ mod tests {
 
     #[test]
     fn scan_follows_the_cursor_and_restarts() {
-        let space = Arc::new(KeySpace::new("t", 10, 100, false));
+        let space = Arc::new(KeySpace::new("t", 10, 100, TableShape::Plain));
         let mut generator = Generator::new(Workload::Scan, space, 0);
         let (_, first) = generator.next_request();
         assert!(!first.contains("ExclusiveStartKey"));
@@ -572,7 +593,7 @@ mod tests {
 
     #[test]
     fn index_puts_move_every_index_key_and_keep_the_size() {
-        let space = Arc::new(KeySpace::new("t", 100, 200, true));
+        let space = Arc::new(KeySpace::new("t", 100, 200, TableShape::Indexed));
         let create: serde_json::Value = serde_json::from_str(&space.create_table_body()).unwrap();
         assert_eq!(create["LocalSecondaryIndexes"].as_array().unwrap().len(), 2);
         assert_eq!(
@@ -609,14 +630,17 @@ mod tests {
     }
 
     #[test]
-    fn overwrite_replaces_preloaded_items_without_index_attributes() {
-        let space = Arc::new(KeySpace::new("t", 30, 120, false));
+    fn overwrite_puts_index_puts_items_into_a_table_without_indexes() {
+        let space = Arc::new(KeySpace::new("t", 30, 120, TableShape::IndexItems));
+        let create: serde_json::Value = serde_json::from_str(&space.create_table_body()).unwrap();
+        assert!(create.get("GlobalSecondaryIndexes").is_none(), "{create}");
+        assert_eq!(create["AttributeDefinitions"].as_array().unwrap().len(), 2);
         let mut generator = Generator::new(Workload::Overwrite, space, 0);
         for _ in 0..20 {
             let (op, body) = generator.next_request();
             assert_eq!(op, Operation::PutItem);
             let item = serde_json::from_str::<serde_json::Value>(&body).unwrap()["Item"].take();
-            assert_eq!(item.as_object().unwrap().len(), 3, "{item}");
+            assert_eq!(item.as_object().unwrap().len(), 8, "{item}");
             assert_eq!(item_size(&item), 120);
             assert!(item["pk"]["S"].as_str().unwrap() <= "p000000002");
         }
