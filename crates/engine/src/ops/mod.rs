@@ -101,8 +101,12 @@ impl Database {
             let key_schema = key_schema_elements(index.hash.iter(), index.range.iter());
             let projection = Projection {
                 projection_type: Some(index.projection.as_str().to_owned()),
-                non_key_attributes: (index.projection == ProjectionType::Include)
-                    .then(|| index.non_key_attributes.clone()),
+                // DynamoDB lists NonKeyAttributes sorted by name, whatever the request's order.
+                non_key_attributes: (index.projection == ProjectionType::Include).then(|| {
+                    let mut names = index.non_key_attributes.clone();
+                    names.sort_unstable();
+                    names
+                }),
             };
             match index.kind {
                 IndexKind::Local => local.push(LocalSecondaryIndexDescription {

@@ -175,7 +175,8 @@ async fn create_and_describe_show_local_and_global_indexes() {
             index(
                 "byTopic",
                 &[("topic", "HASH"), ("views", "RANGE")],
-                include(&["author", "title"])
+                // Listed back sorted by name.
+                include(&["title", "author"])
             ),
             // A GSI with the table's own key, and one with only a partition key, are allowed.
             index("sameKey", &[("pk", "HASH"), ("sk", "RANGE")], all()),
