@@ -159,6 +159,11 @@ impl IndexJob {
                 return self.clear_progress();
             };
             if index.state != BuildState::Backfilling {
+                if index.state == BuildState::Deleting {
+                    // Deleted mid-backfill: a chunk this worker committed after the deletion's
+                    // own drop is dropped here.
+                    self.store.drop_table(self.index_id)?;
+                }
                 return self.clear_progress();
             }
             let descriptor = table.descriptor();

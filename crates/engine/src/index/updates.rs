@@ -111,10 +111,17 @@ pub(crate) fn plan(
                 "TableClass modification must be the only operation in the request",
             ));
         }
-        let busy = table
-            .indexes
+        // Deleting the index that is being created is allowed (it cancels the backfill);
+        // any other creation or deletion waits for the one in progress.
+        let deleting: Vec<&str> = updates
             .iter()
-            .any(|i| matches!(i.status(now_ms), "CREATING" | "DELETING") && !gone(i, now_ms));
+            .filter_map(|u| u.delete.as_ref()?.index_name.as_deref())
+            .collect();
+        let busy = table.indexes.iter().any(|i| {
+            matches!(i.status(now_ms), "CREATING" | "DELETING")
+                && !gone(i, now_ms)
+                && !(i.state == BuildState::Backfilling && deleting.contains(&i.name.as_str()))
+        });
         if busy {
             return Err(one_at_a_time());
         }

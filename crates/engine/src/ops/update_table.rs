@@ -172,6 +172,7 @@ impl Database {
         }
         next.indexes.retain(|i| !updates::gone(i, now));
         let mut changes_index_set = false;
+        let mut updated_throughput: Vec<String> = Vec::new();
         for change in index_changes {
             match change {
                 IndexChange::Create(definition) => {
@@ -193,6 +194,7 @@ impl Database {
                         continue;
                     };
                     if let Some((r, w)) = read {
+                        updated_throughput.push(name.clone());
                         throughput_history(
                             (index.read_capacity, index.write_capacity),
                             (r, w),
@@ -268,6 +270,18 @@ impl Database {
             }
         }
         let mut description = self.describe(&table, None)?;
+        // A throughput update answers with the index UPDATING and its throughput as it was
+        // before the request, as DynamoDB does.
+        for index in description.global_secondary_indexes.iter_mut().flatten() {
+            let Some(before) = current.index(&index.index_name) else {
+                continue;
+            };
+            if updated_throughput.contains(&index.index_name) {
+                index.index_status = "UPDATING".to_owned();
+                index.provisioned_throughput.read_capacity_units = before.read_capacity;
+                index.provisioned_throughput.write_capacity_units = before.write_capacity;
+            }
+        }
         if changes_index_set {
             // DynamoDB answers an index creation or deletion with the table UPDATING and a new
             // index still allocating resources (Backfilling false).

@@ -415,6 +415,11 @@ async fn gsi_throughput_updates_on_a_provisioned_table() {
     };
     let res = ok(addr, "UpdateTable", update(10, 8)).await;
     assert_eq!(res["TableDescription"]["TableStatus"], "ACTIVE");
+    // The answer shows the index UPDATING with the throughput it had before the request.
+    let answered = index_desc(&res["TableDescription"], "gsi");
+    assert_eq!(answered["IndexStatus"], "UPDATING");
+    assert_eq!(answered["ProvisionedThroughput"]["ReadCapacityUnits"], 5);
+    assert_eq!(answered["ProvisionedThroughput"]["WriteCapacityUnits"], 5);
     let d = describe(addr, "Prov").await;
     let pt = &index_desc(&d, "gsi")["ProvisionedThroughput"];
     assert_eq!(
@@ -735,4 +740,42 @@ async fn delete_table_during_a_backfill() {
     let d = describe(addr, "Doomed").await;
     assert_eq!(d["ItemCount"], 1);
     assert_eq!(index_desc(&d, "byG")["ItemCount"], 1);
+}
+
+#[tokio::test]
+async fn deleting_an_index_during_its_backfill_cancels_it() {
+    // A slow backfill (500 items/s over 2,000 items) is still running when the delete arrives.
+    let config = Config {
+        backfill_items_per_second: 500,
+        ..Config::default()
+    };
+    let server = TestServer::with_config(Arc::new(MemoryStore::new()), config).await;
+    let addr = server.addr;
+    plain_table(addr, "Cancel").await;
+    load(
+        addr,
+        "Cancel",
+        (0..2000)
+            .map(|i| json!({"pk": {"S": format!("p{i}")}, "sk": {"S": "s"}, "gk": {"S": "x"}})),
+    )
+    .await;
+    ok(addr, "UpdateTable", create_gsi("Cancel", "byG", all())).await;
+    let d = describe(addr, "Cancel").await;
+    assert_eq!(gsi_status(&d, "byG").as_deref(), Some("CREATING"));
+    let deleted = ok(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Cancel", "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "byG"}}]}),
+    )
+    .await;
+    assert_eq!(
+        gsi_status(&deleted["TableDescription"], "byG").as_deref(),
+        Some("DELETING")
+    );
+    let gone = wait_until(addr, "Cancel", |d| gsi_status(d, "byG").is_none()).await;
+    assert!(gone.get("GlobalSecondaryIndexes").is_none(), "{gone}");
+    // The name can be used again, and the new index is built from scratch.
+    ok(addr, "UpdateTable", create_gsi("Cancel", "byG", all())).await;
+    let d = describe(addr, "Cancel").await;
+    assert_eq!(gsi_status(&d, "byG").as_deref(), Some("CREATING"));
 }
