@@ -9,6 +9,7 @@ mod common;
 mod conditions;
 mod durability;
 mod filters_projections;
+mod http_protocol;
 mod items;
 mod legacy_reads;
 mod protocol;
