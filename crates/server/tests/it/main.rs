@@ -8,6 +8,7 @@ mod batch;
 mod common;
 mod conditions;
 mod durability;
+mod exactness;
 mod filters_projections;
 mod http_protocol;
 mod items;
