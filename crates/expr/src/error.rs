@@ -62,6 +62,9 @@ pub enum ExprError {
         /// The surrounding source text.
         near: String,
     },
+    /// A list index larger than DynamoDB's largest (`i32::MAX`), as written.
+    #[error("List index is not within the allowable range; index: [{0}]")]
+    ListIndexOutOfRange(String),
     /// `((x))`: two pairs of parentheses around the same thing.
     #[error("The expression has redundant parentheses;")]
     RedundantParentheses,
