@@ -127,6 +127,17 @@ impl Violations {
         }
     }
 
+    /// AttributesToGet, when given, names at least one attribute.
+    fn attributes_to_get(&mut self, path: &str, v: Option<&Vec<String>>) {
+        if v.is_some_and(Vec::is_empty) {
+            self.push(
+                Some(quoted("[]")),
+                path,
+                "Member must have length greater than or equal to 1",
+            );
+        }
+    }
+
     fn throughput(&mut self, t: Option<&ProvisionedThroughput>) {
         let Some(t) = t else { return };
         for (path, v) in [
@@ -390,15 +401,7 @@ pub fn get_item(r: &GetItemInput) -> Result<(), ApiError> {
         r.return_consumed_capacity.as_ref(),
         RETURN_CONSUMED_CAPACITY,
     );
-    if let Some(a) = &r.attributes_to_get {
-        if a.is_empty() {
-            v.push(
-                Some(quoted("[]")),
-                "attributesToGet",
-                "Member must have length greater than or equal to 1",
-            );
-        }
-    }
+    v.attributes_to_get("attributesToGet", r.attributes_to_get.as_ref());
     v.table_name(r.table_name.as_ref());
     v.not_null("key", r.key.as_ref());
     v.finish()
@@ -412,6 +415,7 @@ pub fn query(r: &QueryInput) -> Result<(), ApiError> {
         r.return_consumed_capacity.as_ref(),
         RETURN_CONSUMED_CAPACITY,
     );
+    v.attributes_to_get("attributesToGet", r.attributes_to_get.as_ref());
     v.table_name(r.table_name.as_ref());
     v.name("indexName", r.index_name.as_deref());
     v.one_of("select", r.select.as_ref(), SELECT);
@@ -438,6 +442,7 @@ pub fn scan(r: &ScanInput) -> Result<(), ApiError> {
         r.return_consumed_capacity.as_ref(),
         RETURN_CONSUMED_CAPACITY,
     );
+    v.attributes_to_get("attributesToGet", r.attributes_to_get.as_ref());
     v.table_name(r.table_name.as_ref());
     v.name("indexName", r.index_name.as_deref());
     v.one_of("select", r.select.as_ref(), SELECT);
@@ -517,17 +522,10 @@ pub fn batch_get_item(r: &BatchGetItemInput) -> Result<(), ApiError> {
                 );
             }
         }
-        if request
-            .attributes_to_get
-            .as_ref()
-            .is_some_and(Vec::is_empty)
-        {
-            v.push(
-                Some(quoted("[]")),
-                &format!("requestItems.{table}.member.attributesToGet"),
-                "Member must have length greater than or equal to 1",
-            );
-        }
+        v.attributes_to_get(
+            &format!("requestItems.{table}.member.attributesToGet"),
+            request.attributes_to_get.as_ref(),
+        );
     }
     v.finish()
 }

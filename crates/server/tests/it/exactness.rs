@@ -267,3 +267,390 @@ async fn non_numbers_are_refused_in_dynamodbs_words_everywhere() {
     }
     assert!(get(&client, "Num", "a").await.is_some());
 }
+
+#[tokio::test]
+async fn expressions_over_4_kb_are_refused_before_parsing() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Big").await;
+    let client = server.client();
+    let exceeded = "Expression size has exceeded the maximum allowed size;";
+    // A path of exactly 4096 bytes is still an expression DynamoDB reads.
+    let at_limit = format!("a{}", "z".repeat(4095));
+    client
+        .get_item()
+        .table_name("Big")
+        .key("pk", s("a"))
+        .projection_expression(&at_limit)
+        .send()
+        .await
+        .unwrap();
+    let long = format!("a{}", "z".repeat(4096));
+    let err = client
+        .get_item()
+        .table_name("Big")
+        .key("pk", s("a"))
+        .projection_expression(&long)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        format!("Invalid ProjectionExpression: {exceeded}")
+    );
+    // Condition and Filter messages give the size; Update and KeyCondition do not.
+    let condition = format!("attribute_not_exists({long})");
+    let err = client
+        .put_item()
+        .table_name("Big")
+        .item("pk", s("a"))
+        .condition_expression(&condition)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        format!(
+            "Invalid ConditionExpression: {exceeded} expression size: {}",
+            condition.len()
+        )
+    );
+    let filter = format!("{long} = :v");
+    let err = client
+        .scan()
+        .table_name("Big")
+        .filter_expression(&filter)
+        .expression_attribute_values(":v", s("x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        format!(
+            "Invalid FilterExpression: {exceeded} expression size: {}",
+            filter.len()
+        )
+    );
+    let err = client
+        .update_item()
+        .table_name("Big")
+        .key("pk", s("a"))
+        .update_expression(format!("SET {long} = :v"))
+        .expression_attribute_values(":v", s("x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        format!("Invalid UpdateExpression: {exceeded}")
+    );
+    let err = client
+        .query()
+        .table_name("Big")
+        .key_condition_expression(format!("pk = :p AND {long} = :q"))
+        .expression_attribute_values(":p", s("a"))
+        .expression_attribute_values(":q", s("b"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        format!("Invalid KeyConditionExpression: {exceeded}")
+    );
+    // A huge expression is refused as quickly as a small one: nothing parses it.
+    let huge = "a,".repeat(2_000_000);
+    let started = std::time::Instant::now();
+    let answer = call(
+        server.addr,
+        "GetItem",
+        serde_json::json!({"TableName": "Big", "Key": {"pk": {"S": "a"}},
+                           "ProjectionExpression": huge}),
+    )
+    .await;
+    answer.assert_error(
+        VALIDATION,
+        Some(&format!("Invalid ProjectionExpression: {exceeded}")),
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn attribute_names_empty_or_over_64_kb_are_refused() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Names").await;
+    let client = server.client();
+    let longest = "n".repeat(65535);
+    let too_long = "n".repeat(65536);
+    // The longest name DynamoDB takes is 65535 bytes.
+    client
+        .put_item()
+        .table_name("Names")
+        .item("pk", s("a"))
+        .item(&longest, n("1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&client, "Names", "a").await.unwrap()[&longest], n("1"));
+    let err = client
+        .put_item()
+        .table_name("Names")
+        .item("pk", s("b"))
+        .item(&too_long, n("1"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "Attribute name is too large, must be less than 65536 bytes"
+    );
+    // An empty name, at the top or inside a map, is refused before the condition is
+    // evaluated: the failing condition would otherwise answer first.
+    for value in [
+        None,
+        Some(aws_sdk_dynamodb::types::AttributeValue::M(item(&[(
+            "",
+            n("1"),
+        )]))),
+    ] {
+        let mut req = client
+            .put_item()
+            .table_name("Names")
+            .item("pk", s("c"))
+            .condition_expression("attribute_exists(nothing)");
+        req = match value {
+            None => req.item("", s("x")),
+            Some(m) => req.item("m", m),
+        };
+        let err = req.send().await.unwrap_err();
+        assert_eq!(validation(error_parts(err)), "Empty attribute name");
+    }
+    assert_eq!(get(&client, "Names", "c").await, None);
+    // ExpressionAttributeNames: empty names, long names, long placeholders.
+    let err = client
+        .get_item()
+        .table_name("Names")
+        .key("pk", s("a"))
+        .projection_expression("#a")
+        .expression_attribute_names("#a", "")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "ExpressionAttributeNames contains invalid value: Empty attribute name for key #a"
+    );
+    let err = client
+        .get_item()
+        .table_name("Names")
+        .key("pk", s("a"))
+        .projection_expression("#a")
+        .expression_attribute_names("#a", &too_long)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "ExpressionAttributeNames contains invalid value: Attribute name is too large, must be \
+         less than 65536 bytes for key #a"
+    );
+    let placeholder = format!("#{}", "a".repeat(255));
+    let err = client
+        .get_item()
+        .table_name("Names")
+        .key("pk", s("a"))
+        .projection_expression(&placeholder)
+        .expression_attribute_names(&placeholder, "x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "ExpressionAttributeNames contains invalid key: The expression attribute map contains a \
+         key that is too long; size of key: 256"
+    );
+    let placeholder = format!(":{}", "a".repeat(255));
+    let err = client
+        .scan()
+        .table_name("Names")
+        .filter_expression(format!("x = {placeholder}"))
+        .expression_attribute_values(&placeholder, s("x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "ExpressionAttributeValues contains invalid key: The expression attribute map contains a \
+         key that is too long;"
+    );
+    // Key attribute names are capped at 255 by CreateTable's constraints.
+    let err = client
+        .create_table()
+        .table_name("LongKey")
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("k".repeat(256))
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("k".repeat(256))
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    let message = validation(error_parts(err));
+    assert!(
+        message.contains("Member must have length less than or equal to 255"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn list_indexes_past_a_java_int_name_the_index() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Idx").await;
+    let client = server.client();
+    let err = client
+        .get_item()
+        .table_name("Idx")
+        .key("pk", s("a"))
+        .projection_expression("a[99999999999999]")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "Invalid ProjectionExpression: List index is not within the allowable range; index: \
+         [99999999999999]"
+    );
+    let err = client
+        .update_item()
+        .table_name("Idx")
+        .key("pk", s("a"))
+        .update_expression("SET a[2147483648] = :v")
+        .expression_attribute_values(":v", n("1"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "Invalid UpdateExpression: List index is not within the allowable range; index: \
+         [2147483648]"
+    );
+    // The largest Java int is an index like any other.
+    client
+        .get_item()
+        .table_name("Idx")
+        .key("pk", s("a"))
+        .projection_expression("a[2147483647]")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn orderings_of_unordered_constants_are_refused_while_parsing() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Ord").await;
+    let client = server.client();
+    put(&client, "Ord", &[("pk", s("a")), ("n", n("5"))]).await;
+    let bool_value = aws_sdk_dynamodb::types::AttributeValue::Bool(true);
+    for (condition, operator) in [
+        ("n < :v", "<"),
+        ("attribute_not_exists(zz) OR n >= :v", ">="),
+        ("NOT (n BETWEEN :v AND :v)", "BETWEEN"),
+    ] {
+        let err = client
+            .put_item()
+            .table_name("Ord")
+            .item("pk", s("a"))
+            .condition_expression(condition)
+            .expression_attribute_values(":v", bool_value.clone())
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            validation(error_parts(err)),
+            format!(
+                "Invalid ConditionExpression: Incorrect operand type for operator or function; \
+                 operator or function: {operator}, operand type: BOOL"
+            ),
+            "{condition}"
+        );
+    }
+    let err = client
+        .scan()
+        .table_name("Ord")
+        .filter_expression("n > :v")
+        .expression_attribute_values(
+            ":v",
+            aws_sdk_dynamodb::types::AttributeValue::L(vec![n("1")]),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "Invalid FilterExpression: Incorrect operand type for operator or function; operator or \
+         function: >, operand type: L"
+    );
+    // Equality takes any type (the condition just fails), and a path of an unordered type
+    // is only a false comparison.
+    let err = client
+        .put_item()
+        .table_name("Ord")
+        .item("pk", s("a"))
+        .condition_expression("n = :v")
+        .expression_attribute_values(":v", bool_value.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(err).0, "ConditionalCheckFailedException");
+}
+
+#[tokio::test]
+async fn empty_attributes_to_get_is_refused_everywhere() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Atg").await;
+    let client = server.client();
+    let expected = "1 validation error detected: Value '[]' at 'attributesToGet' failed to \
+                    satisfy constraint: Member must have length greater than or equal to 1";
+    let err = client
+        .scan()
+        .table_name("Atg")
+        .set_attributes_to_get(Some(vec![]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(validation(error_parts(err)), expected);
+    let err = client
+        .query()
+        .table_name("Atg")
+        .set_attributes_to_get(Some(vec![]))
+        .key_conditions(
+            "pk",
+            aws_sdk_dynamodb::types::Condition::builder()
+                .comparison_operator(aws_sdk_dynamodb::types::ComparisonOperator::Eq)
+                .attribute_value_list(s("a"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(validation(error_parts(err)), expected);
+    let err = client
+        .get_item()
+        .table_name("Atg")
+        .key("pk", s("a"))
+        .set_attributes_to_get(Some(vec![]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(validation(error_parts(err)), expected);
+}
