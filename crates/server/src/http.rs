@@ -159,9 +159,13 @@ async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpRe
                 .and_then(|v| v.to_str().ok()),
         ),
     };
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let result = match target {
         None => Err(ApiError::unknown_operation()),
-        Some(op) => op.execute(db, ctx, body).await,
+        Some(op) => op.execute(db, ctx, body, host).await,
     };
     match result {
         Ok(body) => json(StatusCode::OK, body, content_type, accept),

@@ -6,12 +6,10 @@
 //! constraint: Member must ...`, or `N validation errors detected: ...; ...`. Each operation
 //! below lists its members in DynamoDB's order; semantic checks live in the engine.
 
-use std::collections::BTreeMap;
-
 use binderdb_engine::api::{
     AttributeDefinition, BatchGetItemInput, BatchWriteItemInput, CreateTableInput, DeleteItemInput,
     GetItemInput, KeySchemaElement, ListTablesInput, ProvisionedThroughput, PutItemInput,
-    QueryInput, ScanInput, TableNameInput, UpdateItemInput, UpdateTableInput,
+    QueryInput, RequestMap, ScanInput, TableNameInput, UpdateItemInput, UpdateTableInput,
 };
 
 use crate::echo;
@@ -33,6 +31,10 @@ const SELECT: &[&str] = &[
 const BILLING_MODE: &[&str] = &["PROVISIONED", "PAY_PER_REQUEST"];
 const TABLE_CLASS: &[&str] = &["STANDARD", "STANDARD_INFREQUENT_ACCESS"];
 
+/// DynamoDB lists at most this many violations in one message and ignores the rest (recorded
+/// by dynalite, `validations/index.js`).
+const MAX_VIOLATIONS: usize = 10;
+
 /// Collected constraint violations of one request.
 #[derive(Debug, Default)]
 struct Violations(Vec<String>);
@@ -44,6 +46,9 @@ fn quoted(value: &str) -> String {
 
 impl Violations {
     fn push(&mut self, value: Option<String>, path: &str, constraint: &str) {
+        if self.0.len() >= MAX_VIOLATIONS {
+            return;
+        }
         let value = value.unwrap_or_else(|| "null".to_owned());
         self.0.push(format!(
             "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
@@ -483,7 +488,7 @@ const TABLE_NAME_KEYS: &str = "Map keys must satisfy constraint: [Member must ha
 /// text, which the engine gives.
 fn request_items<V>(
     v: &mut Violations,
-    items: Option<&BTreeMap<String, V>>,
+    items: Option<&RequestMap<V>>,
     render: impl Fn(&V) -> String,
 ) -> Option<String> {
     let items = items?;

@@ -654,3 +654,254 @@ async fn empty_attributes_to_get_is_refused_everywhere() {
         .unwrap_err();
     assert_eq!(validation(error_parts(err)), expected);
 }
+
+#[tokio::test]
+async fn ddl_edges_answer_as_dynamodb_does() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    // A duplicated attribute definition is named.
+    let def = |t| {
+        aws_sdk_dynamodb::types::AttributeDefinition::builder()
+            .attribute_name("xyz")
+            .attribute_type(t)
+            .build()
+            .unwrap()
+    };
+    let err = client
+        .create_table()
+        .table_name("Dup")
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(def(ScalarAttributeType::S))
+        .attribute_definitions(def(ScalarAttributeType::N))
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("xyz")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "Attribute Name is duplicated: xyz"
+    );
+
+    // DeleteTable describes the table without the members DynamoDB leaves out then.
+    hash_table(&server, "Gone").await;
+    let answer = call(
+        server.addr,
+        "DeleteTable",
+        serde_json::json!({"TableName": "Gone"}),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    let description = &answer.json()["TableDescription"];
+    let mut members: Vec<&str> = description
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    members.sort_unstable();
+    assert_eq!(
+        members,
+        [
+            "BillingModeSummary",
+            "DeletionProtectionEnabled",
+            "ItemCount",
+            "ProvisionedThroughput",
+            "TableArn",
+            "TableId",
+            "TableName",
+            "TableSizeBytes",
+            "TableStatus"
+        ]
+    );
+    assert_eq!(description["TableStatus"], "DELETING");
+
+    // DescribeEndpoints names the address the client used.
+    let endpoints = client.describe_endpoints().send().await.unwrap();
+    let endpoint = &endpoints.endpoints()[0];
+    assert_eq!(endpoint.address(), server.addr.to_string());
+    assert_eq!(endpoint.cache_period_in_minutes(), 1440);
+}
+
+#[tokio::test]
+async fn create_table_racing_delete_table_is_in_use_or_succeeds() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    for round in 0..20 {
+        hash_table(&server, "Race").await;
+        let deleting = {
+            let client = client.clone();
+            tokio::spawn(async move { client.delete_table().table_name("Race").send().await })
+        };
+        let creating = {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .create_table()
+                    .table_name("Race")
+                    .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+                    .attribute_definitions(
+                        aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                            .attribute_name("pk")
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .unwrap(),
+                    )
+                    .key_schema(
+                        aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                            .attribute_name("pk")
+                            .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                            .build()
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+            })
+        };
+        deleting.await.unwrap().unwrap();
+        let created = match creating.await.unwrap() {
+            Ok(_) => true,
+            Err(e) => {
+                let (code, message) = error_parts(e);
+                assert_eq!(code, "ResourceInUseException", "round {round}");
+                assert_eq!(message, "Table already exists: Race");
+                false
+            }
+        };
+        // Either way the catalog is consistent: the table exists exactly when the create won.
+        let listed = client.list_tables().send().await.unwrap();
+        assert_eq!(listed.table_names().contains(&"Race".to_owned()), created);
+        if created {
+            client
+                .delete_table()
+                .table_name("Race")
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn request_shape_leftovers() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Shape").await;
+    // A fractional number for an Integer member is truncated, as DynamoDB's front end does.
+    let answer = call(server.addr, "ListTables", serde_json::json!({"Limit": 1.9})).await;
+    assert_eq!(answer.json(), serde_json::json!({"TableNames": ["Shape"]}));
+    call(server.addr, "ListTables", serde_json::json!({"Limit": 0.5}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some("1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"),
+        );
+    let answer = call(
+        server.addr,
+        "Scan",
+        serde_json::json!({"TableName": "Shape", "Limit": 2.5}),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    // Past an Integer's range it is still the framework's refusal.
+    let answer = call(
+        server.addr,
+        "ListTables",
+        serde_json::json!({"Limit": 3e10}),
+    )
+    .await;
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"__type": SERIALIZATION, "Message": "NUMBER_VALUE cannot be converted to Integer"})
+    );
+    // A JSON list where a structure belongs is a SerializationException.
+    let answer = call(
+        server.addr,
+        "GetItem",
+        serde_json::json!({"TableName": "Shape", "Key": {"pk": [{"S": "a"}]}}),
+    )
+    .await;
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"__type": SERIALIZATION, "Message": "Start of list found where not expected"})
+    );
+    // At most ten violations are listed.
+    let definitions: Vec<serde_json::Value> = (0..11).map(|_| serde_json::json!({})).collect();
+    let answer = call(
+        server.addr,
+        "CreateTable",
+        serde_json::json!({"TableName": "Many", "AttributeDefinitions": definitions,
+                           "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}),
+    )
+    .await;
+    let message = answer.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with("10 validation errors detected: "),
+        "{message}"
+    );
+    assert_eq!(message.matches("failed to satisfy constraint").count(), 10);
+}
+
+#[tokio::test]
+async fn batches_handle_tables_in_request_order() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Zeta").await;
+    hash_table(&server, "Alpha").await;
+    let addr = server.addr;
+    let batch = |body: &'static str| {
+        raw_request(
+            addr,
+            Some("DynamoDB_20120810.BatchGetItem"),
+            &[],
+            body.as_bytes(),
+        )
+    };
+    // Capacity is reported table by table in the order the request named them.
+    let answer = batch(
+        r#"{"RequestItems": {"Zeta": {"Keys": [{"pk": {"S": "a"}}]},
+                              "Alpha": {"Keys": [{"pk": {"S": "a"}}]}},
+            "ReturnConsumedCapacity": "TOTAL"}"#,
+    )
+    .await;
+    let tables: Vec<String> = answer.json()["ConsumedCapacity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["TableName"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tables, ["Zeta", "Alpha"]);
+    // The first table's problem is the one reported: a key that does not match Zeta's schema
+    // comes before a missing table named after it.
+    batch(
+        r#"{"RequestItems": {"Zeta": {"Keys": [{"nope": {"S": "a"}}]},
+                              "Missing": {"Keys": [{"pk": {"S": "a"}}]}}}"#,
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some("The provided key element does not match the schema"),
+    );
+    batch(
+        r#"{"RequestItems": {"Missing": {"Keys": [{"pk": {"S": "a"}}]},
+                              "Zeta": {"Keys": [{"nope": {"S": "a"}}]}}}"#,
+    )
+    .await
+    .assert_error(NOT_FOUND, Some("Requested resource not found"));
+    // The same holds for BatchWriteItem.
+    raw_request(
+        server.addr,
+        Some("DynamoDB_20120810.BatchWriteItem"),
+        &[],
+        br#"{"RequestItems": {"Zeta": [{"PutRequest": {"Item": {"nope": {"S": "a"}}}}],
+                               "Missing": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}}]}}"#,
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some("The provided key element does not match the schema"),
+    );
+}
