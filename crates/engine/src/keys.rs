@@ -191,6 +191,16 @@ pub fn start_key(schema: &KeySchema, key: &Item) -> Result<EncodedKey> {
     )
 }
 
+/// The key of a Query's `ExclusiveStartKey`: Query words a key that does not fit the schema
+/// (missing, extra or mistyped attributes) more briefly than Scan does (recorded from
+/// DynamoDB).
+///
+/// # Errors
+/// `ValidationException` with DynamoDB's message.
+pub fn query_start_key(schema: &KeySchema, key: &Item) -> Result<EncodedKey> {
+    exact_key(schema, key, "The provided starting key is invalid")
+}
+
 fn exact_key(schema: &KeySchema, key: &Item, mismatch: &str) -> Result<EncodedKey> {
     let attrs: Vec<&KeyAttribute> = schema_attributes(schema).collect();
     let mut values = Vec::with_capacity(2);

@@ -151,8 +151,9 @@ pub enum ExprError {
         second: String,
     },
     /// UpdateExpression: an `ADD`/`DELETE` value of a type the action never takes
-    /// (`operand type` is DynamoDB's long name: `STRING`, `NUMBER`, `LIST`, ...).
-    #[error("Incorrect operand type for operator or function; operator: {operator}, operand type: {operand_type}")]
+    /// (`operand type` is DynamoDB's long name: `STRING`, `NUMBER`, `LIST`, ...). DynamoDB ends
+    /// the message with the set of types the action allows (`typeSet: ALLOWED_FOR_ADD_OPERAND`).
+    #[error("Incorrect operand type for operator or function; operator: {operator}, operand type: {operand_type}, typeSet: ALLOWED_FOR_{operator}_OPERAND")]
     IncorrectActionOperandType {
         /// `ADD` or `DELETE`.
         operator: &'static str,

@@ -212,10 +212,16 @@ impl<'de> Deserialize<'de> for Flag {
                 Ok(Flag(v.abs() >= 1.0))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
-                Err(E::custom(format_args!(
-                    "'{}' can not be converted to an Boolean",
-                    v.to_uppercase()
-                )))
+                // DynamoDB's JSON layer reads a few words as booleans, in any case (dynalite:
+                // "'true'/'false'/'1'/'0'/'no'/'yes' seem to convert fine"; ScyllaDB issue
+                // 9432 saw "yes" accepted); any other string is refused in upper case.
+                match v.to_uppercase().as_str() {
+                    "TRUE" | "YES" | "1" => Ok(Flag(true)),
+                    "FALSE" | "NO" | "0" => Ok(Flag(false)),
+                    other => Err(E::custom(format_args!(
+                        "'{other}' can not be converted to an Boolean"
+                    ))),
+                }
             }
             reject_integers!(Flag, "an Boolean");
             reject_map!(Flag);
@@ -586,9 +592,14 @@ mod tests {
         assert_eq!(parse(r#"{"M":[]}"#).unwrap_err(), LIST_NOT_EXPECTED);
         assert_eq!(parse(r#""a""#).unwrap_err(), "Expected null");
         assert_eq!(
-            parse(r#"{"BOOL":"yes"}"#).unwrap_err(),
-            "'YES' can not be converted to an Boolean"
+            parse(r#"{"BOOL":"dog"}"#).unwrap_err(),
+            "'DOG' can not be converted to an Boolean"
         );
+        for (word, value) in [("true", true), ("Yes", true), ("1", true), ("FALSE", false)] {
+            let text = format!(r#"{{"BOOL":"{word}"}}"#);
+            assert_eq!(parse(&text).unwrap().bool, Some(value), "{word}");
+        }
+        assert_eq!(parse(r#"{"BOOL":"no"}"#).unwrap().bool, Some(false));
         assert_eq!(
             parse(r#"{"NULL":1}"#).unwrap_err(),
             "class java.lang.Short can not be converted to an Boolean"

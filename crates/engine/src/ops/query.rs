@@ -16,7 +16,7 @@ use crate::api::{QueryInput, ReadPageOutput};
 use crate::capacity::ReturnCapacity;
 use crate::error::{Error, Result};
 use crate::expressions::{top_level_names, ExpressionTexts, Expressions, RequestPlaceholders};
-use crate::keys::{empty_key_error, matches_type, schema_attributes, start_key};
+use crate::keys::{empty_key_error, matches_type, query_start_key, schema_attributes};
 use crate::legacy;
 use crate::ops::read_page::legacy_filter;
 use crate::ops::read_page::{page_limit, PageBuilder, ReadShape};
@@ -104,6 +104,26 @@ fn sort_bounds(condition: &SortCondition, values: &RequestPlaceholders) -> Resul
 
 /// The exclusive bound at `edge` if it is inside `current` (per `inside(edge, current)`),
 /// otherwise `current`.
+/// DynamoDB refuses to resume a Query from a key its sort-key condition excludes (recorded by
+/// dynalite and by users of DynamoDB), rather than answering from the condition's own bound.
+fn check_start_matches(sort: &[u8], bounds: &SortBounds) -> Result<()> {
+    let above = match &bounds.lower {
+        None => true,
+        Some((b, inclusive)) => sort > b.as_slice() || (*inclusive && sort == b.as_slice()),
+    };
+    let below = match &bounds.upper {
+        None => true,
+        Some((b, inclusive)) => sort < b.as_slice() || (*inclusive && sort == b.as_slice()),
+    };
+    if above && below {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "The provided starting key does not match the range key predicate",
+        ))
+    }
+}
+
 fn tighter(
     current: Option<(Vec<u8>, bool)>,
     edge: Vec<u8>,
@@ -240,14 +260,14 @@ impl Database {
         };
         let forward = input.scan_index_forward.unwrap_or(true);
         if let Some(start) = start {
-            let start = start_key(schema, &start)?;
+            let start = query_start_key(schema, &start)?;
             if start.partition != partition {
                 return Err(Error::validation(
                     "The provided starting key is outside query boundaries based on provided conditions",
                 ));
             }
-            // Resume strictly after the start key, in the direction of the walk; a start key
-            // outside the condition's range leaves the tighter condition bound in place.
+            check_start_matches(&start.sort, &bounds)?;
+            // Resume strictly after the start key, in the direction of the walk.
             if forward {
                 bounds.lower = tighter(bounds.lower.take(), start.sort, |edge, b| edge >= b);
             } else {

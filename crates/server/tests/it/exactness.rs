@@ -905,3 +905,207 @@ async fn batches_handle_tables_in_request_order() {
         Some("The provided key element does not match the schema"),
     );
 }
+
+#[tokio::test]
+async fn query_start_keys_are_checked_against_the_key_condition() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    create_table(
+        &client,
+        "Esk",
+        ("pk", ScalarAttributeType::S),
+        Some(("sk", ScalarAttributeType::N)),
+    )
+    .await;
+    for sk in ["1", "5", "7", "9"] {
+        put(&client, "Esk", &[("pk", s("a")), ("sk", n(sk))]).await;
+    }
+    let query = |condition: &str| {
+        client
+            .query()
+            .table_name("Esk")
+            .key_condition_expression(condition)
+            .expression_attribute_values(":p", s("a"))
+            .expression_attribute_values(":s", n("5"))
+    };
+    let start = |sk: &str| item(&[("pk", s("a")), ("sk", n(sk))]);
+    // Outside the sort-key condition: refused, not answered.
+    for (condition, sk) in [
+        ("pk = :p AND sk > :s", "1"),
+        ("pk = :p AND sk > :s", "5"),
+        ("pk = :p AND sk <= :s", "7"),
+        ("pk = :p AND sk BETWEEN :s AND :s", "9"),
+    ] {
+        let err = query(condition)
+            .set_exclusive_start_key(Some(start(sk)))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            validation(error_parts(err)),
+            "The provided starting key does not match the range key predicate",
+            "{condition} from {sk}"
+        );
+    }
+    // Inside it, the query resumes after the key.
+    let out = query("pk = :p AND sk >= :s")
+        .set_exclusive_start_key(Some(start("7")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.items(), [start("9")]);
+    // A start key missing a key attribute gets Query's short wording; Scan keeps its longer one.
+    let err = client
+        .query()
+        .table_name("Esk")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("a"))
+        .set_exclusive_start_key(Some(item(&[("pk", s("a"))])))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "The provided starting key is invalid"
+    );
+    let err = client
+        .scan()
+        .table_name("Esk")
+        .set_exclusive_start_key(Some(item(&[("pk", s("a"))])))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "The provided starting key is invalid: The provided key element does not match the schema"
+    );
+}
+
+#[tokio::test]
+async fn limit_and_batch_key_count_messages_name_the_member() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Lim").await;
+    let client = server.client();
+    let err = client
+        .query()
+        .table_name("Lim")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("a"))
+        .limit(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "1 validation error detected: Value at 'Limit' failed to satisfy constraint: Member must \
+         have value greater than or equal to 1"
+    );
+    // Scan keeps the older form, value and all.
+    let err = client
+        .scan()
+        .table_name("Lim")
+        .limit(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member \
+         must have value greater than or equal to 1"
+    );
+    let keys: Vec<Item> = (0..101)
+        .map(|i| item(&[("pk", s(&i.to_string()))]))
+        .collect();
+    let err = client
+        .batch_get_item()
+        .request_items(
+            "Lim",
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(error_parts(err)),
+        "1 validation error detected: Value at 'RequestItems.Lim.member.Keys' failed to satisfy \
+         constraint: Member must have length less than or equal to 100"
+    );
+}
+
+#[tokio::test]
+async fn add_and_delete_of_the_wrong_type_name_the_allowed_types() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Add").await;
+    let client = server.client();
+    for (expression, operator, value, operand_type) in [
+        ("ADD x :v", "ADD", s("str"), "STRING"),
+        (
+            "ADD x :v",
+            "ADD",
+            aws_sdk_dynamodb::types::AttributeValue::M(item(&[("a", n("1"))])),
+            "MAP",
+        ),
+        ("DELETE x :v", "DELETE", n("1"), "NUMBER"),
+    ] {
+        let err = client
+            .update_item()
+            .table_name("Add")
+            .key("pk", s("a"))
+            .update_expression(expression)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            validation(error_parts(err)),
+            format!(
+                "Invalid UpdateExpression: Incorrect operand type for operator or function; \
+                 operator: {operator}, operand type: {operand_type}, typeSet: \
+                 ALLOWED_FOR_{operator}_OPERAND"
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn bool_values_given_as_words_are_read_as_dynamodb_reads_them() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Words").await;
+    for (word, value) in [
+        ("true", true),
+        ("FALSE", false),
+        ("yes", true),
+        ("0", false),
+    ] {
+        let body = format!(
+            r#"{{"TableName": "Words", "Item": {{"pk": {{"S": "{word}"}}, "b": {{"BOOL": "{word}"}}}}}}"#
+        );
+        let answer = raw_request(
+            server.addr,
+            Some("DynamoDB_20120810.PutItem"),
+            &[],
+            body.as_bytes(),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{word}");
+        let stored = get(&server.client(), "Words", word).await.unwrap();
+        assert_eq!(
+            stored["b"],
+            aws_sdk_dynamodb::types::AttributeValue::Bool(value)
+        );
+    }
+    let answer = raw_request(
+        server.addr,
+        Some("DynamoDB_20120810.PutItem"),
+        &[],
+        br#"{"TableName": "Words", "Item": {"pk": {"S": "x"}, "b": {"BOOL": "dog"}}}"#,
+    )
+    .await;
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"__type": SERIALIZATION, "Message": "'DOG' can not be converted to an Boolean"})
+    );
+}
