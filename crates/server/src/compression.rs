@@ -98,18 +98,29 @@ pub fn decode_request(
 }
 
 /// Appends everything `reader` inflates to `out`, refusing to let `out` pass `limit`.
-fn inflate(reader: impl Read, out: &mut Vec<u8>, limit: usize) -> Result<(), DecodeError> {
-    let room = limit.saturating_sub(out.len());
-    // One byte more than the room tells "exactly full" from "too large" without reading on.
-    let allowed = u64::try_from(room).unwrap_or(u64::MAX).saturating_add(1);
-    let read = reader
-        .take(allowed)
-        .read_to_end(out)
-        .map_err(|_| DecodeError::Corrupt)?;
-    if read > room {
-        return Err(DecodeError::TooLarge);
+///
+/// The buffer grows by doubling, as `Vec` does, but never past `limit`: a stream that claims
+/// far more than it holds costs at most the limit in memory, and one that holds more is cut
+/// off at the first byte past it.
+fn inflate(mut reader: impl Read, out: &mut Vec<u8>, limit: usize) -> Result<(), DecodeError> {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(DecodeError::Corrupt),
+        };
+        let needed = out.len() + n;
+        if needed > limit {
+            return Err(DecodeError::TooLarge);
+        }
+        if needed > out.capacity() {
+            let grown = needed.max(out.capacity().saturating_mul(2)).min(limit);
+            out.reserve_exact(grown - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
     }
-    Ok(())
 }
 
 /// One entry of an `Accept-Encoding` header: a coding and its q-value.
@@ -280,6 +291,16 @@ mod tests {
         assert_eq!(decode("gzip", cut, 100), Err(DecodeError::Corrupt));
         let big = vec![b' '; 1000];
         assert_eq!(decode("gzip", gzip(&big), 999), Err(DecodeError::TooLarge));
+        // The buffer never grows past the limit, however the stream is cut.
+        let mut out = Vec::new();
+        inflate(
+            GzDecoder::new(&gzip(&vec![b'x'; 100_000])[..]),
+            &mut out,
+            100_000,
+        )
+        .unwrap();
+        assert_eq!(out.len(), 100_000);
+        assert!(out.capacity() <= 100_000, "{}", out.capacity());
         assert_eq!(decode("gzip", gzip(&big), 1000).unwrap().len(), 1000);
         assert_eq!(
             decode("deflate", zlib(&big), 999),
