@@ -107,11 +107,10 @@ fn closing(status: StatusCode) -> HttpResponse {
     resp
 }
 
-/// The media type of a `Content-Type` value, without parameters, lower-cased.
-fn media_type(headers: &HeaderMap) -> Option<String> {
+/// The media type of a `Content-Type` value, without parameters (compare it ignoring case).
+fn media_type(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    Some(essence.to_ascii_lowercase())
+    Some(value.split(';').next().unwrap_or_default().trim())
 }
 
 /// A DynamoDB API call: inflate, check the content type, dispatch, encode.
@@ -132,10 +131,9 @@ async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpRe
             return json(e.status, e.body(), AMZ_JSON, None);
         }
     };
-    let media = media_type(headers);
-    let content_type = match media.as_deref() {
-        Some(PLAIN_JSON) => PLAIN_JSON,
-        Some(AMZ_JSON) => AMZ_JSON,
+    let content_type = match media_type(headers) {
+        Some(m) if m.eq_ignore_ascii_case(PLAIN_JSON) => PLAIN_JSON,
+        Some(m) if m.eq_ignore_ascii_case(AMZ_JSON) => AMZ_JSON,
         // Without a JSON content type a body is not an API call at all; an empty body
         // still reaches the target check, as in DynamoDB.
         _ if !body.is_empty() => {
@@ -147,7 +145,7 @@ async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpRe
         }
         _ => PLAIN_JSON,
     };
-    let accept = compression::negotiate(headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
+    let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -173,30 +171,38 @@ async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpRe
     }
 }
 
-/// A JSON answer with DynamoDB's headers, compressed when `encoding` allows and it is large.
-/// `x-amz-crc32` covers the bytes sent, as DynamoDB's does (SDKs check it before inflating).
+/// A JSON answer with DynamoDB's headers, compressed when it is large and the client's
+/// `Accept-Encoding` allows it.
+/// `x-amz-crc32` covers the bytes sent, compressed or not, as DynamoDB's does.
 fn json(
     status: StatusCode,
     body: Vec<u8>,
     content_type: &'static str,
-    encoding: Option<compression::Encoding>,
+    accept_encoding: Option<&str>,
 ) -> HttpResponse {
+    // The header is only read for a body large enough to compress: small answers (nearly
+    // every GetItem) cost nothing more than before.
+    let encoding = if body.len() >= compression::RESPONSE_COMPRESSION_THRESHOLD {
+        compression::negotiate(accept_encoding)
+    } else {
+        None
+    };
     let (body, encoded) = match compression::encode_response(encoding, &body) {
         Some(compressed) => (compressed, encoding),
         None => (body, None),
     };
-    let crc = crc32fast::hash(&body);
     let mut resp = plain(status, Bytes::from(body), Some(content_type));
-    let headers = resp.headers_mut();
-    headers.insert("x-amz-crc32", HeaderValue::from(crc));
     if let Some(e) = encoded {
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(e.token()));
+        resp.headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static(e.token()));
     }
     resp
 }
 
-/// An answer with the headers every answer carries.
+/// An answer with the headers every answer carries, `x-amz-crc32` of the body as sent among
+/// them (DynamoDB sends it with its 404 too, recorded by dynalite).
 fn plain(status: StatusCode, body: Bytes, content_type: Option<&'static str>) -> HttpResponse {
+    let crc = crc32fast::hash(&body);
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
@@ -207,6 +213,7 @@ fn plain(status: StatusCode, body: Bytes, content_type: Option<&'static str>) ->
         headers.insert("x-amzn-requestid", v);
     }
     headers.insert(SERVER, HeaderValue::from_static("Server"));
+    headers.insert("x-amz-crc32", HeaderValue::from(crc));
     resp
 }
 

@@ -13,6 +13,37 @@ async fn hash_table(server: &TestServer, name: &str) {
     create_table(&server.client(), name, ("pk", ScalarAttributeType::S), None).await;
 }
 
+/// A CreateTable request for an on-demand table keyed by `key` alone, with the given attribute
+/// definitions (so a test can get them wrong).
+fn create_request(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: &str,
+    definitions: &[(&str, ScalarAttributeType)],
+) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
+    let mut req = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        );
+    for (name, t) in definitions {
+        req = req.attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name(*name)
+                .attribute_type(t.clone())
+                .build()
+                .unwrap(),
+        );
+    }
+    req
+}
+
 async fn get(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str) -> Option<Item> {
     client
         .get_item()
@@ -482,27 +513,16 @@ async fn attribute_names_empty_or_over_64_kb_are_refused() {
          key that is too long;"
     );
     // Key attribute names are capped at 255 by CreateTable's constraints.
-    let err = client
-        .create_table()
-        .table_name("LongKey")
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("k".repeat(256))
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("k".repeat(256))
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let long = "k".repeat(256);
+    let err = create_request(
+        &client,
+        "LongKey",
+        &long,
+        &[(&long, ScalarAttributeType::S)],
+    )
+    .send()
+    .await
+    .unwrap_err();
     let message = validation(error_parts(err));
     assert!(
         message.contains("Member must have length less than or equal to 255"),
@@ -660,29 +680,18 @@ async fn ddl_edges_answer_as_dynamodb_does() {
     let server = TestServer::memory().await;
     let client = server.client();
     // A duplicated attribute definition is named.
-    let def = |t| {
-        aws_sdk_dynamodb::types::AttributeDefinition::builder()
-            .attribute_name("xyz")
-            .attribute_type(t)
-            .build()
-            .unwrap()
-    };
-    let err = client
-        .create_table()
-        .table_name("Dup")
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(def(ScalarAttributeType::S))
-        .attribute_definitions(def(ScalarAttributeType::N))
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("xyz")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let err = create_request(
+        &client,
+        "Dup",
+        "xyz",
+        &[
+            ("xyz", ScalarAttributeType::S),
+            ("xyz", ScalarAttributeType::N),
+        ],
+    )
+    .send()
+    .await
+    .unwrap_err();
     assert_eq!(
         validation(error_parts(err)),
         "Attribute Name is duplicated: xyz"
@@ -741,24 +750,7 @@ async fn create_table_racing_delete_table_is_in_use_or_succeeds() {
         let creating = {
             let client = client.clone();
             tokio::spawn(async move {
-                client
-                    .create_table()
-                    .table_name("Race")
-                    .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-                    .attribute_definitions(
-                        aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                            .attribute_name("pk")
-                            .attribute_type(ScalarAttributeType::S)
-                            .build()
-                            .unwrap(),
-                    )
-                    .key_schema(
-                        aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                            .attribute_name("pk")
-                            .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                            .build()
-                            .unwrap(),
-                    )
+                create_request(&client, "Race", "pk", &[("pk", ScalarAttributeType::S)])
                     .send()
                     .await
             })

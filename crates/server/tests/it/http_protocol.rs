@@ -408,6 +408,8 @@ async fn get_root_is_the_health_check_and_other_requests_are_refused() {
         assert_eq!(answer.status, 404, "{method} {path}");
         assert_eq!(answer.body, b"<UnknownOperationException/>\n");
         assert_eq!(answer.header("server"), Some("Server"));
+        // The checksum dynalite recorded from DynamoDB for this body.
+        assert_eq!(answer.header("x-amz-crc32"), Some("3552371480"));
     }
     // DynamoDB does not look at the path of a POST.
     let answer = conn
