@@ -46,9 +46,10 @@ BIG_NUMBER_TO_STRING = ("class com.amazon.coral.value.json.numbers.TruncatingBig
                         "can not be converted to an String")
 PREFIX = "One or more parameter values were invalid: "
 LONG_NAME = "a" * 256
-# Current DynamoDB wording; dynalite's older recordings say "The parameter cannot be converted to a
-# numeric value: <v>".
-NOT_A_NUMBER = "A value provided cannot be converted into a number"
+# DynamoDB's wording, recorded by dynalite and reported by SDK users ("...: NaN"); a non-empty
+# value is quoted after a colon. ("A value provided cannot be converted into a number" is
+# DynamoDB Local's wording, not the service's.)
+NOT_A_NUMBER = "The parameter cannot be converted to a numeric value"
 NAME_LENGTH = "TableName must be at least 3 characters long and at most 255 characters long"
 
 
@@ -278,7 +279,7 @@ CASES = [
     ("number-39-digits-fraction", "PutItem", put(n={"N": "-1.23456789012345678901234567890123456789"}),
      invalid("Attempting to store more than 38 significant digits in a Number")),
     ("number-invalid", "PutItem", put(n={"N": "b"}),
-     invalid(NOT_A_NUMBER)),
+     invalid(NOT_A_NUMBER + ": b")),
     ("number-empty", "PutItem", put(n={"N": ""}),
      invalid(NOT_A_NUMBER)),
     ("number-overflow", "PutItem", put(n={"N": "1e126"}),
@@ -288,7 +289,7 @@ CASES = [
     ("number-underflow", "PutItem", put(n={"N": "1e-131"}),
      invalid("Number underflow. Attempting to store a number with magnitude smaller than supported range")),
     ("number-set-invalid-member", "PutItem", put(ns={"NS": ["1", "b", "a"]}),
-     invalid(NOT_A_NUMBER)),
+     invalid(NOT_A_NUMBER + ": b")),
     ("empty-string-set", "PutItem", put(s={"SS": []}), invalid(PREFIX + "An string set  may not be empty")),
     ("empty-number-set", "PutItem", put(s={"NS": []}), invalid(PREFIX + "An number set  may not be empty")),
     ("empty-binary-set", "PutItem", put(s={"BS": []}), invalid(PREFIX + "Binary sets should not be empty")),

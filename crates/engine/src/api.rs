@@ -43,8 +43,10 @@ pub struct KeySchemaElement {
 #[serde(rename_all = "PascalCase")]
 pub struct ProvisionedThroughput {
     /// `ReadCapacityUnits`.
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i64")]
     pub read_capacity_units: Option<i64>,
     /// `WriteCapacityUnits`.
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i64")]
     pub write_capacity_units: Option<i64>,
 }
 
@@ -165,6 +167,7 @@ pub struct UpdateTableInput {
 #[serde(rename_all = "PascalCase")]
 pub struct ListTablesInput {
     pub exclusive_start_table_name: Option<String>,
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i32")]
     pub limit: Option<i32>,
 }
 
@@ -265,6 +268,50 @@ pub struct GlobalSecondaryIndexDescription {
 #[serde(rename_all = "PascalCase")]
 pub struct TableDescriptionOutput {
     pub table_description: TableDescription,
+}
+
+/// DeleteTable's `{"TableDescription": ...}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteTableOutput {
+    pub table_description: DeletingTableDescription,
+}
+
+/// A table as DynamoDB describes it while deleting it: its name, status, sizes, throughput
+/// and identity, but no key schema, attribute definitions, creation time or indexes (the AWS
+/// CLI reference's DeleteTable example; the API reference says a DELETING table describes no
+/// indexes).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeletingTableDescription {
+    pub table_name: String,
+    pub table_status: String,
+    pub provisioned_throughput: ProvisionedThroughputDescription,
+    pub table_size_bytes: i64,
+    pub item_count: i64,
+    pub table_arn: String,
+    pub table_id: String,
+    pub billing_mode_summary: BillingModeSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_class_summary: Option<TableClassSummary>,
+    pub deletion_protection_enabled: bool,
+}
+
+impl From<TableDescription> for DeletingTableDescription {
+    fn from(d: TableDescription) -> Self {
+        DeletingTableDescription {
+            table_name: d.table_name,
+            table_status: d.table_status,
+            provisioned_throughput: d.provisioned_throughput,
+            table_size_bytes: d.table_size_bytes,
+            item_count: d.item_count,
+            table_arn: d.table_arn,
+            table_id: d.table_id,
+            billing_mode_summary: d.billing_mode_summary,
+            table_class_summary: d.table_class_summary,
+            deletion_protection_enabled: d.deletion_protection_enabled,
+        }
+    }
 }
 
 /// `{"Table": ...}` (DescribeTable).
@@ -402,6 +449,7 @@ pub struct QueryInput {
     pub table_name: Option<String>,
     pub index_name: Option<String>,
     pub select: Option<String>,
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i32")]
     pub limit: Option<i32>,
     pub consistent_read: Option<bool>,
     pub scan_index_forward: Option<bool>,
@@ -425,11 +473,14 @@ pub struct ScanInput {
     pub table_name: Option<String>,
     pub index_name: Option<String>,
     pub select: Option<String>,
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i32")]
     pub limit: Option<i32>,
     pub consistent_read: Option<bool>,
     pub exclusive_start_key: Option<WireItem>,
     pub return_consumed_capacity: Option<String>,
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i32")]
     pub segment: Option<i32>,
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i32")]
     pub total_segments: Option<i32>,
     pub filter_expression: Option<String>,
     pub projection_expression: Option<String>,
@@ -456,6 +507,104 @@ pub struct ReadPageOutput {
 }
 
 /// One table's part of a BatchGetItem request (`KeysAndAttributes`).
+/// A batch's `RequestItems`: table name → requests, in the order the client wrote the tables,
+/// because DynamoDB handles a batch's tables in request order (the first table's error is the
+/// one reported, its capacity comes first). A table named twice keeps its first place and its
+/// last value, as the service's Java map does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestMap<V>(pub Vec<(String, V)>);
+
+impl<V> Default for RequestMap<V> {
+    fn default() -> Self {
+        RequestMap(Vec::new())
+    }
+}
+
+impl<V> RequestMap<V> {
+    /// Number of tables.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no table is named.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tables in request order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The requests of each table, in request order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// The table names, in request order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+}
+
+impl<V> IntoIterator for RequestMap<V> {
+    type Item = (String, V);
+    type IntoIter = std::vec::IntoIter<(String, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a, V> IntoIterator for &'a RequestMap<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, V)>,
+        fn(&'a (String, V)) -> (&'a String, &'a V),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<V> FromIterator<(String, V)> for RequestMap<V> {
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
+        let mut map = RequestMap(Vec::new());
+        for (k, v) in iter {
+            match map.0.iter_mut().find(|(name, _)| *name == k) {
+                Some(slot) => slot.1 = v,
+                None => map.0.push((k, v)),
+            }
+        }
+        map
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for RequestMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Entries<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<V> {
+            type Value = RequestMap<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                // The text serde's own maps use, which the server maps to DynamoDB's words.
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = access.next_entry::<String, V>()? {
+                    entries.push(entry);
+                }
+                Ok(entries.into_iter().collect())
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KeysAndAttributes {
@@ -466,12 +615,11 @@ pub struct KeysAndAttributes {
     pub attributes_to_get: Option<Vec<String>>,
 }
 
-/// BatchGetItem request. Tables are kept in name order, so a batch is validated and answered
-/// in the same order every time.
+/// BatchGetItem request. Tables are kept in request order (see [`RequestMap`]).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchGetItemInput {
-    pub request_items: Option<BTreeMap<String, KeysAndAttributes>>,
+    pub request_items: Option<RequestMap<KeysAndAttributes>>,
     pub return_consumed_capacity: Option<String>,
 }
 
@@ -517,11 +665,11 @@ pub struct WriteRequest {
     pub delete_request: Option<DeleteRequest>,
 }
 
-/// BatchWriteItem request. Tables are kept in name order, as in [`BatchGetItemInput`].
+/// BatchWriteItem request. Tables are kept in request order, as in [`BatchGetItemInput`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchWriteItemInput {
-    pub request_items: Option<BTreeMap<String, Vec<WriteRequest>>>,
+    pub request_items: Option<RequestMap<Vec<WriteRequest>>>,
     pub return_consumed_capacity: Option<String>,
     pub return_item_collection_metrics: Option<String>,
 }

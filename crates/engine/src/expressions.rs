@@ -5,15 +5,21 @@
 use std::collections::{BTreeMap, HashMap};
 
 use binderdb_expr::{
-    check_unused, parse_condition_with, parse_projection, parse_update, Condition,
-    ExpressionContext, ExpressionKind, Function, NameRef, Operand, Path, PathElement,
+    check_unused, parse_condition_with, parse_projection, parse_update, unordered_constant,
+    Condition, ExpressionContext, ExpressionKind, Function, NameRef, Operand, Path, PathElement,
     UpdateExpression, UsedPlaceholders, ValueInfo, ValueType,
 };
-use binderdb_model::{encode_key_value, AttributeValue, Item};
+use binderdb_model::{check_name, encode_key_value, AttributeValue, Item};
 
 use crate::api::WireItem;
 use crate::error::{Error, Result};
 use crate::legacy::Translated;
+
+/// DynamoDB's limit on one expression string, in bytes of its raw text.
+const MAX_EXPRESSION_BYTES: usize = 4096;
+
+/// The longest `#name` or `:value` placeholder DynamoDB accepts, in bytes (sigil included).
+const MAX_PLACEHOLDER_BYTES: usize = 255;
 
 /// A request's ExpressionAttributeNames and (validated) ExpressionAttributeValues.
 #[derive(Debug, Default)]
@@ -40,14 +46,36 @@ impl RequestPlaceholders {
                 "ExpressionAttributeNames must not be empty",
             ));
         }
+        // Length before syntax, then the names themselves (recorded from DynamoDB).
+        if let Some(long) = names.keys().find(|k| k.len() > MAX_PLACEHOLDER_BYTES) {
+            return Err(Error::validation(format!(
+                "ExpressionAttributeNames contains invalid key: The expression attribute map \
+                 contains a key that is too long; size of key: {}",
+                long.len()
+            )));
+        }
         if let Some(bad) = names.keys().find(|k| !valid_placeholder(k, '#')) {
             return Err(Error::validation(format!(
                 "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{bad}\""
             )));
         }
+        for (key, name) in &names {
+            if let Err(e) = check_name(name) {
+                return Err(Error::validation(format!(
+                    "ExpressionAttributeNames contains invalid value: {e} for key {key}"
+                )));
+            }
+        }
         if had_values && values.is_empty() {
             return Err(Error::validation(
                 "ExpressionAttributeValues must not be empty",
+            ));
+        }
+        if values.keys().any(|k| k.len() > MAX_PLACEHOLDER_BYTES) {
+            // Unlike the names' message, this one gives no size (recorded from DynamoDB).
+            return Err(Error::validation(
+                "ExpressionAttributeValues contains invalid key: The expression attribute map \
+                 contains a key that is too long;",
             ));
         }
         if let Some(bad) = values.keys().find(|k| !valid_placeholder(k, ':')) {
@@ -181,6 +209,33 @@ pub(crate) struct ExpressionTexts<'a> {
 }
 
 impl ExpressionTexts<'_> {
+    /// Refuses an expression string over DynamoDB's 4 KB limit before anything parses it, so a
+    /// huge expression costs nothing. DynamoDB measures the raw text (placeholders unresolved)
+    /// and only the Condition and Filter messages give the size (recorded from DynamoDB).
+    fn check_sizes(&self) -> Result<()> {
+        let members = [
+            (self.update, "UpdateExpression", false),
+            (self.condition, "ConditionExpression", true),
+            (self.key_condition, "KeyConditionExpression", false),
+            (self.filter, "FilterExpression", true),
+            (self.projection, "ProjectionExpression", false),
+        ];
+        for (text, member, with_size) in members {
+            let Some(text) = text.filter(|t| t.len() > MAX_EXPRESSION_BYTES) else {
+                continue;
+            };
+            let size = if with_size {
+                format!(" expression size: {}", text.len())
+            } else {
+                String::new()
+            };
+            return Err(Error::validation(format!(
+                "Invalid {member}: Expression size has exceeded the maximum allowed size;{size}"
+            )));
+        }
+        Ok(())
+    }
+
     fn any_using_values(&self) -> bool {
         self.update.is_some()
             || self.condition.is_some()
@@ -235,6 +290,7 @@ impl Expressions {
         if !texts.any() {
             return Ok(Expressions::default());
         }
+        texts.check_sizes()?;
         let placeholders = RequestPlaceholders::new(names, values)?;
         let condition = |text: Option<&str>, kind| {
             text.map(|t| {
@@ -249,9 +305,23 @@ impl Expressions {
                     .map_err(|e| expression_error(ExpressionKind::Update, &e))
             })
             .transpose()?;
-        let cond = condition(texts.condition, ExpressionKind::Condition)?;
+        let type_of = |p: &str| placeholders.values.get(p).map(value_type);
+        let ordered = |parsed: Option<Condition>, kind| match parsed
+            .as_ref()
+            .and_then(|c| unordered_constant(c, &type_of))
+        {
+            Some(e) => Err(expression_error(kind, &e)),
+            None => Ok(parsed),
+        };
+        let cond = ordered(
+            condition(texts.condition, ExpressionKind::Condition)?,
+            ExpressionKind::Condition,
+        )?;
         let key_condition = condition(texts.key_condition, ExpressionKind::KeyCondition)?;
-        let filter = condition(texts.filter, ExpressionKind::Filter)?;
+        let filter = ordered(
+            condition(texts.filter, ExpressionKind::Filter)?,
+            ExpressionKind::Filter,
+        )?;
         let projection = texts
             .projection
             .map(|t| {

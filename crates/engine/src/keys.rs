@@ -191,6 +191,20 @@ pub fn start_key(schema: &KeySchema, key: &Item) -> Result<EncodedKey> {
     )
 }
 
+/// The key of an `ExclusiveStartKey`, with `mismatch` as the message for a key whose
+/// attributes are not exactly the key schema's: Query words it more briefly ("The provided
+/// starting key is invalid") than Scan does (recorded from DynamoDB).
+///
+/// # Errors
+/// `ValidationException` with DynamoDB's message.
+pub(crate) fn exact_start_key(
+    schema: &KeySchema,
+    key: &Item,
+    mismatch: &str,
+) -> Result<EncodedKey> {
+    exact_key(schema, key, mismatch)
+}
+
 fn exact_key(schema: &KeySchema, key: &Item, mismatch: &str) -> Result<EncodedKey> {
     let attrs: Vec<&KeyAttribute> = schema_attributes(schema).collect();
     let mut values = Vec::with_capacity(2);

@@ -293,6 +293,7 @@ fn apply(db: &Database, model: &mut BTreeMap<(u8, u8), Item>, op: &Op) {
             let mut names = serde_json::Map::new();
             let mut values = serde_json::Map::new();
             let mut sets = Vec::new();
+            let existed = model.contains_key(&(*pk, *sk));
             let mut new = model
                 .get(&(*pk, *sk))
                 .cloned()
@@ -334,7 +335,10 @@ fn apply(db: &Database, model: &mut BTreeMap<(u8, u8), Item>, op: &Op) {
             let input: UpdateItemInput = serde_json::from_value(request).unwrap();
             let result = db.update_item(&ctx, input);
             check(&result.map(|_| ()), refused(&new), op);
-            if !refused(&new) {
+            // An update that only removes creates nothing on a missing item; one with no
+            // actions at all creates the key-only item (DynamoDB's rules).
+            let creates = existed || !sets.is_empty() || removes.is_empty();
+            if !refused(&new) && creates {
                 model.insert((*pk, *sk), new);
             }
         }

@@ -62,6 +62,9 @@ pub enum ExprError {
         /// The surrounding source text.
         near: String,
     },
+    /// A list index larger than DynamoDB's largest (`i32::MAX`), as written.
+    #[error("List index is not within the allowable range; index: [{0}]")]
+    ListIndexOutOfRange(String),
     /// `((x))`: two pairs of parentheses around the same thing.
     #[error("The expression has redundant parentheses;")]
     RedundantParentheses,
@@ -148,8 +151,9 @@ pub enum ExprError {
         second: String,
     },
     /// UpdateExpression: an `ADD`/`DELETE` value of a type the action never takes
-    /// (`operand type` is DynamoDB's long name: `STRING`, `NUMBER`, `LIST`, ...).
-    #[error("Incorrect operand type for operator or function; operator: {operator}, operand type: {operand_type}")]
+    /// (`operand type` is DynamoDB's long name: `STRING`, `NUMBER`, `LIST`, ...). DynamoDB ends
+    /// the message with the set of types the action allows (`typeSet: ALLOWED_FOR_ADD_OPERAND`).
+    #[error("Incorrect operand type for operator or function; operator: {operator}, operand type: {operand_type}, typeSet: ALLOWED_FOR_{operator}_OPERAND")]
     IncorrectActionOperandType {
         /// `ADD` or `DELETE`.
         operator: &'static str,

@@ -32,6 +32,9 @@ use crate::lexer::{tokenize, Keyword, Token, TokenKind};
 /// expressions at 4 KB; this keeps recursion far from the thread's stack limit.
 const MAX_DEPTH: usize = 200;
 
+/// The largest list index DynamoDB accepts in a document path (a Java `int`).
+const MAX_LIST_INDEX: u32 = i32::MAX as u32;
+
 /// A function call as written: any name, any number of arguments.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RawCall {
@@ -75,6 +78,9 @@ pub(crate) struct Parser<'a> {
     /// The furthest token index any alternative failed at.
     furthest: usize,
     pub(crate) depth: usize,
+    /// A list index too large for DynamoDB, as written: the parse fails, and the failure is
+    /// reported as that index rather than as a syntax error.
+    index_out_of_range: Option<String>,
 }
 
 /// Parses a condition expression into the raw tree.
@@ -92,6 +98,7 @@ pub(crate) fn parse_raw_condition(source: &str) -> Result<RawCondition, ExprErro
         pos: 0,
         furthest: 0,
         depth: 0,
+        index_out_of_range: None,
     };
     match parser.or().and_then(|condition| {
         parser.expect(TokenKind::Eof)?;
@@ -111,6 +118,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             furthest: 0,
             depth: 0,
+            index_out_of_range: None,
         }
     }
 
@@ -165,6 +173,9 @@ impl<'a> Parser<'a> {
     /// DynamoDB's syntax error for the furthest failure: the token's text and the
     /// source from the previous token's start to the next token's end.
     pub(crate) fn syntax_error(&self) -> ExprError {
+        if let Some(index) = &self.index_out_of_range {
+            return ExprError::ListIndexOutOfRange(index.clone());
+        }
         let index = self.furthest.min(self.tokens.len().saturating_sub(1));
         let Some(token) = self.tokens.get(index) else {
             return ExprError::Syntax {
@@ -329,7 +340,12 @@ impl<'a> Parser<'a> {
                 if self.peek() != TokenKind::Number {
                     return self.fail();
                 }
-                let Ok(index) = self.text(self.pos).parse::<u32>() else {
+                // DynamoDB keeps list indexes within a Java int and names the index when one
+                // is larger, rather than calling it a syntax error.
+                let digits = self.text(self.pos);
+                let Some(index) = digits.parse::<u32>().ok().filter(|i| *i <= MAX_LIST_INDEX)
+                else {
+                    self.index_out_of_range = Some(digits.to_owned());
                     return self.fail();
                 };
                 self.pos += 1;
@@ -354,6 +370,21 @@ mod tests {
     }
 
     #[test]
+    fn list_indexes_past_a_java_int_name_the_index() {
+        for (source, index) in [
+            ("a[99999999999] = :v", "99999999999"),
+            ("a.b[2147483648] = :v", "2147483648"),
+            ("a[99999999999999999999999] = :v", "99999999999999999999999"),
+        ] {
+            assert!(
+                matches!(parse_raw_condition(source), Err(ExprError::ListIndexOutOfRange(i)) if i == index),
+                "{source}"
+            );
+        }
+        assert!(parse_raw_condition("a[2147483647] = :v").is_ok());
+    }
+
+    #[test]
     fn syntax_errors_name_token_and_surroundings() {
         let cases = [
             ("foo", "<EOF>", "foo"),
@@ -370,7 +401,6 @@ mod tests {
             ("= :v", "=", "= :v"),
             ("   ", "<EOF>", ""),
             ("a = :v )", ")", ":v )"),
-            ("a[99999999999] = :v", "99999999999", "[99999999999]"),
         ];
         for (source, token, near) in cases {
             assert_eq!(

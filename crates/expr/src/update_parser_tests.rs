@@ -301,7 +301,7 @@ fn add_and_delete_operand_types() {
             message(text, &ctx),
             prefixed(&format!(
                 "Incorrect operand type for operator or function; operator: {operator}, \
-                 operand type: {operand_type}"
+                 operand type: {operand_type}, typeSet: ALLOWED_FOR_{operator}_OPERAND"
             )),
             "{text}"
         );

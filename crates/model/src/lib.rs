@@ -23,5 +23,8 @@ pub use key::{
 };
 pub use number::{Number, NumberError};
 pub use size::{item_size, number_size, value_size, MAX_ITEM_SIZE};
-pub use value::{item_from_wire, AttributeValue, Item, ValueError, MAX_NESTING_DEPTH};
+pub use value::{
+    check_name, item_from_wire, AttributeValue, Item, ValueError, MAX_ATTRIBUTE_NAME_BYTES,
+    MAX_NESTING_DEPTH,
+};
 pub use wire::{serde_message, Blob, WireValue};

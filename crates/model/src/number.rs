@@ -29,9 +29,11 @@ pub const MIN_ADJUSTED_EXPONENT: i32 = -130;
 /// `Display` is the exact `ValidationException` message DynamoDB returns.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NumberError {
-    /// Not a decimal number (empty, letters, `NaN`, `Infinity`, hex, stray spaces, ...).
-    #[error("A value provided cannot be converted into a number")]
-    Invalid,
+    /// Not a decimal number (empty, letters, `NaN`, `Infinity`, hex, stray spaces, ...), with
+    /// the text given. DynamoDB's message quotes a non-empty text after a colon (recorded from
+    /// DynamoDB by SDK users: "The parameter cannot be converted to a numeric value: NaN").
+    #[error("The parameter cannot be converted to a numeric value{}", quoted_text(.0))]
+    Invalid(String),
     /// More than 38 significant digits (leading and trailing zeros do not count).
     #[error("Attempting to store more than 38 significant digits in a Number")]
     TooManyDigits,
@@ -45,6 +47,15 @@ pub enum NumberError {
         "Number underflow. Attempting to store a number with magnitude smaller than supported range"
     )]
     Underflow,
+}
+
+/// `: text`, or nothing for an empty text (DynamoDB then ends the message at "value").
+fn quoted_text(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
 }
 
 /// An exact DynamoDB number; see the module docs for its invariants.
@@ -127,7 +138,7 @@ impl Number {
             }
         }
         if int_len + frac_len == 0 {
-            return Err(NumberError::Invalid);
+            return Err(NumberError::Invalid(s.to_owned()));
         }
         let mantissa_end = i;
         let mut exp10: i64 = 0;
@@ -141,14 +152,14 @@ impl Number {
                 i += 1;
             }
             if i == start {
-                return Err(NumberError::Invalid);
+                return Err(NumberError::Invalid(s.to_owned()));
             }
             if exp_negative {
                 exp10 = -exp10;
             }
         }
         if i != bytes.len() {
-            return Err(NumberError::Invalid);
+            return Err(NumberError::Invalid(s.to_owned()));
         }
         let digits = bytes[mantissa_start..mantissa_end]
             .iter()
@@ -530,12 +541,33 @@ mod tests {
     }
 
     #[test]
+    fn invalid_text_is_quoted_in_dynamodbs_words() {
+        let message = |s: &str| Number::parse(s).unwrap_err().to_string();
+        assert_eq!(
+            message("NaN"),
+            "The parameter cannot be converted to a numeric value: NaN"
+        );
+        assert_eq!(
+            message(" 1"),
+            "The parameter cannot be converted to a numeric value:  1"
+        );
+        assert_eq!(
+            message(""),
+            "The parameter cannot be converted to a numeric value"
+        );
+    }
+
+    #[test]
     fn rejects_bad_syntax() {
         for bad in [
             "", "abc", "1e", "--1", " 1", "1 ", "Infinity", "NaN", "0x10", ".", "-", "1e+",
             "1.2.3", "e5", "1e5.0", "+-1", "1_000",
         ] {
-            assert_eq!(Number::parse(bad), Err(NumberError::Invalid), "{bad:?}");
+            assert_eq!(
+                Number::parse(bad),
+                Err(NumberError::Invalid(bad.to_owned())),
+                "{bad:?}"
+            );
         }
     }
 

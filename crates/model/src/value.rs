@@ -61,6 +61,16 @@ pub enum AttributeValue {
 /// `Display` is the exact DynamoDB `ValidationException` message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
+    /// An attribute name (of the item or inside a map) that is empty. DynamoDB's wording, as
+    /// its ExpressionAttributeNames check quotes it ("... invalid value: Empty attribute name
+    /// for key #a", recorded from DynamoDB) and DynamoDB Local's shared error catalog lists it.
+    #[error("Empty attribute name")]
+    EmptyName,
+    /// An attribute name of 64 KB or more (65535 bytes is the longest DynamoDB accepts, as
+    /// ScyllaDB's Alternator tests recorded against DynamoDB; wording from DynamoDB Local's
+    /// shared error catalog).
+    #[error("Attribute name is too large, must be less than 65536 bytes")]
+    NameTooLong,
     /// No type field set (`{}`, `{"X": 1}`, `null`).
     #[error(
         "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
@@ -197,8 +207,30 @@ where
     I: IntoIterator<Item = (String, WireValue)>,
 {
     m.into_iter()
-        .map(|(k, v)| Ok((k, AttributeValue::from_wire(v)?)))
+        .map(|(k, v)| {
+            check_name(&k)?;
+            Ok((k, AttributeValue::from_wire(v)?))
+        })
         .collect()
+}
+
+/// The longest attribute name DynamoDB accepts, in bytes.
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65535;
+
+/// Refuses an attribute name DynamoDB refuses: empty, or longer than
+/// [`MAX_ATTRIBUTE_NAME_BYTES`]. Checked while the item is read, so a bad name is refused
+/// before any condition is evaluated.
+///
+/// # Errors
+/// [`ValueError::EmptyName`] or [`ValueError::NameTooLong`].
+pub fn check_name(name: &str) -> Result<(), ValueError> {
+    if name.is_empty() {
+        Err(ValueError::EmptyName)
+    } else if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+        Err(ValueError::NameTooLong)
+    } else {
+        Ok(())
+    }
 }
 
 fn base64(b: &[u8]) -> String {
@@ -249,6 +281,7 @@ fn from_wire_at(w: WireValue, depth: usize) -> Result<AttributeValue, ValueError
     if let Some(m) = w.m {
         let mut out = BTreeMap::new();
         for (k, v) in m {
+            check_name(&k)?;
             out.insert(k, from_wire_at(v, depth + 1)?);
         }
         value = Some(AttributeValue::M(out));

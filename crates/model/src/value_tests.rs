@@ -64,11 +64,11 @@ fn value_errors_have_dynamodb_texts() {
         err(r#"{"NS":["1","1.0"]}"#),
         "Input collection contains duplicates"
     );
-    let nan = "A value provided cannot be converted into a number";
+    let nan = "The parameter cannot be converted to a numeric value";
     assert_eq!(err(r#"{"N":""}"#), nan);
-    assert_eq!(err(r#"{"N":"b"}"#), nan);
-    assert_eq!(err(r#"{"NS":["1","b"]}"#), nan);
-    assert_eq!(err(r#"{"M":{"x":{"L":[{"N":"x"}]}}}"#), nan);
+    assert_eq!(err(r#"{"N":"b"}"#), format!("{nan}: b"));
+    assert_eq!(err(r#"{"NS":["1","b"]}"#), format!("{nan}: b"));
+    assert_eq!(err(r#"{"M":{"x":{"L":[{"N":"x"}]}}}"#), format!("{nan}: x"));
     assert_eq!(
         err(r#"{"N":"123456789012345678901234567890123456789"}"#),
         "Attempting to store more than 38 significant digits in a Number"
@@ -88,7 +88,7 @@ fn value_errors_come_before_the_type_count() {
     // As in DynamoDB: {S, N} with a bad N reports the number, not "more than one".
     assert_eq!(
         err(r#"{"S":"a","N":"b"}"#),
-        "A value provided cannot be converted into a number"
+        "The parameter cannot be converted to a numeric value: b"
     );
     assert_eq!(
         err(r#"{"S":"a","SS":[]}"#),

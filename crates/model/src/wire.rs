@@ -212,10 +212,16 @@ impl<'de> Deserialize<'de> for Flag {
                 Ok(Flag(v.abs() >= 1.0))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
-                Err(E::custom(format_args!(
-                    "'{}' can not be converted to an Boolean",
-                    v.to_uppercase()
-                )))
+                // DynamoDB's JSON layer reads a few words as booleans, in any case (dynalite:
+                // "'true'/'false'/'1'/'0'/'no'/'yes' seem to convert fine"; ScyllaDB issue
+                // 9432 saw "yes" accepted); any other string is refused in upper case.
+                match v.to_uppercase().as_str() {
+                    "TRUE" | "YES" | "1" => Ok(Flag(true)),
+                    "FALSE" | "NO" | "0" => Ok(Flag(false)),
+                    other => Err(E::custom(format_args!(
+                        "'{other}' can not be converted to an Boolean"
+                    ))),
+                }
             }
             reject_integers!(Flag, "an Boolean");
             reject_map!(Flag);
@@ -418,6 +424,80 @@ impl<'de> Deserialize<'de> for WireValue {
     }
 }
 
+/// A request's Integer or Long member as DynamoDB's front end reads it: a JSON number with a
+/// fraction is truncated toward zero (the framework's "TruncatingBigNumber"; `Limit: 2.7` is a
+/// limit of 2), and `null` is absent. A number outside the member's range, or a value of
+/// another type, fails with serde's usual "invalid value: integer ..." / "invalid type: ...,
+/// expected i32" text, which the server maps to DynamoDB's SerializationException.
+///
+/// For `#[serde(default, deserialize_with = "...")]` on `Option<i32>` and `Option<i64>`
+/// members: see [`truncating_i32`] and [`truncating_i64`].
+struct TruncatingInteger<T>(std::marker::PhantomData<T>, &'static str);
+
+impl<'de, T: TryFrom<i64>> Visitor<'de> for TruncatingInteger<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The member's Rust type name: the server reads it to name the Java type.
+        f.write_str(self.1)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        T::try_from(v)
+            .map(Some)
+            .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        let signed =
+            i64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))?;
+        self.visit_i64(signed)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        let whole = v.trunc();
+        // i64's range as f64 (the bounds are exact powers of two); NaN and infinities fall
+        // outside it.
+        if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&whole) {
+            #[allow(clippy::cast_possible_truncation)]
+            let whole = whole as i64;
+            T::try_from(whole)
+                .map(Some)
+                .map_err(|_| E::invalid_value(de::Unexpected::Float(v), &self))
+        } else {
+            Err(E::invalid_value(de::Unexpected::Float(v), &self))
+        }
+    }
+}
+
+/// An optional Integer member (see [`TruncatingInteger`]).
+///
+/// # Errors
+/// A value that is not a number, or a number outside `i32`.
+pub fn truncating_i32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    d.deserialize_option(TruncatingInteger(std::marker::PhantomData, "i32"))
+}
+
+/// An optional Long member (see [`TruncatingInteger`]).
+///
+/// # Errors
+/// A value that is not a number, or a number outside `i64`.
+pub fn truncating_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    d.deserialize_option(TruncatingInteger(std::marker::PhantomData, "i64"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,9 +592,14 @@ mod tests {
         assert_eq!(parse(r#"{"M":[]}"#).unwrap_err(), LIST_NOT_EXPECTED);
         assert_eq!(parse(r#""a""#).unwrap_err(), "Expected null");
         assert_eq!(
-            parse(r#"{"BOOL":"yes"}"#).unwrap_err(),
-            "'YES' can not be converted to an Boolean"
+            parse(r#"{"BOOL":"dog"}"#).unwrap_err(),
+            "'DOG' can not be converted to an Boolean"
         );
+        for (word, value) in [("true", true), ("Yes", true), ("1", true), ("FALSE", false)] {
+            let text = format!(r#"{{"BOOL":"{word}"}}"#);
+            assert_eq!(parse(&text).unwrap().bool, Some(value), "{word}");
+        }
+        assert_eq!(parse(r#"{"BOOL":"no"}"#).unwrap().bool, Some(false));
         assert_eq!(
             parse(r#"{"NULL":1}"#).unwrap_err(),
             "class java.lang.Short can not be converted to an Boolean"

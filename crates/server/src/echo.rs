@@ -7,9 +7,9 @@
 //! change with every call; binderdb derives them from the value (CRC32), so the same request
 //! gets the same message. No client can depend on the hash either way.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use binderdb_engine::api::{KeysAndAttributes, WireItem, WriteRequest};
+use binderdb_engine::api::{KeysAndAttributes, RequestMap, WireItem, WriteRequest};
 use binderdb_model::WireValue;
 
 /// `[a, b]`.
@@ -147,7 +147,7 @@ pub fn write_requests(requests: &[WriteRequest]) -> String {
 }
 
 /// A `RequestItems` map: table name to the rendered value.
-pub fn request_items<V>(items: &BTreeMap<String, V>, render: impl Fn(&V) -> String) -> String {
+pub fn request_items<V>(items: &RequestMap<V>, render: impl Fn(&V) -> String) -> String {
     map(items.iter(), render)
 }
 
@@ -170,7 +170,7 @@ mod tests {
             put_request: Some(PutRequest { item: Some(item) }),
             delete_request: None,
         };
-        let text = request_items(&[("t".to_owned(), vec![w])].into(), |v| {
+        let text = request_items(&RequestMap(vec![("t".to_owned(), vec![w])]), |v| {
             list(v, write_request)
         });
         assert!(text.starts_with(
@@ -179,7 +179,7 @@ mod tests {
         assert!(text.ends_with("}, workloadProfileName=null), deleteRequest=null)]}"));
         assert_eq!(
             request_items(
-                &BTreeMap::from([("t".to_owned(), Vec::<WriteRequest>::new())]),
+                &RequestMap(vec![("t".to_owned(), Vec::<WriteRequest>::new())]),
                 |v| list(v, write_request)
             ),
             "{t=[]}"

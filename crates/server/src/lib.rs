@@ -7,27 +7,24 @@
 //! constraints ([`validate`]: ValidationException in DynamoDB's words and order), runs the
 //! engine operation on a blocking thread (storage may wait for an fsync), and writes the JSON
 //! response with `x-amzn-RequestId` and `x-amz-crc32` headers. Errors of every layer become one
-//! [`error::ApiError`].
+//! [`error::ApiError`]. The HTTP side (bodies read before any answer, compression both ways,
+//! CORS, the health check, 413) lives in `http` and [`compression`].
 //!
 //! Must not depend on: any concrete storage engine (the binary picks one).
 
+pub mod compression;
 mod echo;
 pub mod error;
+mod http;
 mod operation;
 pub mod serialization;
 pub mod validate;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use binderdb_engine::{Database, RequestContext};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
+use binderdb_engine::Database;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
@@ -38,8 +35,6 @@ pub use crate::operation::Operation;
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// The region of unsigned requests (and of credential scopes that cannot be read).
 pub const DEFAULT_REGION: &str = "us-east-1";
-
-const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 /// Serves DynamoDB's API for `db` on `listener` until `shutdown` completes, then stops
 /// accepting, lets in-flight requests finish, and flushes the database.
@@ -67,7 +62,7 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let db = db.clone();
-                let service = hyper::service::service_fn(move |req| handle(db.clone(), req));
+                let service = hyper::service::service_fn(move |req| http::handle(db.clone(), req));
                 let conn = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
                     .serve_connection(TokioIo::new(stream), service);
@@ -106,7 +101,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
 /// Ids only need to be unique enough to tell requests apart in logs, so they come from
 /// `fastrand`'s per-thread generator rather than the kernel's (a `getrandom` call per request
 /// cost about 2% of the server's CPU under load).
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     (0..52)
         .map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())]))
@@ -122,60 +117,6 @@ pub fn region_of(authorization: Option<&str>) -> String {
         .filter(|r| !r.is_empty())
         .unwrap_or(DEFAULT_REGION)
         .to_owned()
-}
-
-fn response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let crc = crc32fast::hash(&body);
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
-    if let Ok(v) = HeaderValue::from_str(&request_id()) {
-        headers.insert("x-amzn-requestid", v);
-    }
-    headers.insert("x-amz-crc32", HeaderValue::from(crc));
-    resp
-}
-
-async fn handle(
-    db: Arc<Database>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.method() == Method::GET {
-        // DynamoDB answers GET / with a plain health line; load balancers and SDK probes use it.
-        let mut resp = response(StatusCode::OK, b"healthy: binderdb".to_vec());
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        return Ok(resp);
-    }
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(Operation::from_target);
-    let ctx = RequestContext {
-        region: region_of(
-            req.headers()
-                .get(hyper::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-        ),
-    };
-    let result = match target {
-        None => Err(ApiError::unknown_operation()),
-        Some(op) => match Limited::new(req.into_body(), MAX_BODY_BYTES)
-            .collect()
-            .await
-        {
-            Ok(body) => op.execute(db, ctx, body.to_bytes()).await,
-            Err(_) => Err(ApiError::validation(format!(
-                "Request size exceeded {MAX_BODY_BYTES} bytes"
-            ))),
-        },
-    };
-    Ok(match result {
-        Ok(body) => response(StatusCode::OK, body),
-        Err(e) => response(e.status, e.body()),
-    })
 }
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub enum Operation {
     BatchGetItem,
     /// BatchWriteItem.
     BatchWriteItem,
+    /// DescribeEndpoints: answered by the server itself (the engine has no endpoint).
+    DescribeEndpoints,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -64,6 +66,7 @@ impl Operation {
             "UpdateItem" => Operation::UpdateItem,
             "BatchGetItem" => Operation::BatchGetItem,
             "BatchWriteItem" => Operation::BatchWriteItem,
+            "DescribeEndpoints" => Operation::DescribeEndpoints,
             _ => return None,
         })
     }
@@ -95,7 +98,8 @@ impl Operation {
             | Operation::PutItem
             | Operation::DeleteItem
             | Operation::UpdateItem
-            | Operation::BatchWriteItem => false,
+            | Operation::BatchWriteItem
+            | Operation::DescribeEndpoints => false,
         }
     }
 
@@ -115,11 +119,13 @@ impl Operation {
             | Operation::GetItem
             | Operation::Query
             | Operation::Scan
-            | Operation::BatchGetItem => false,
+            | Operation::BatchGetItem
+            | Operation::DescribeEndpoints => false,
         }
     }
 
-    /// Runs the operation on `body` and returns the response body.
+    /// Runs the operation on `body` and returns the response body. `host` is the address the
+    /// client reached the server at (its `Host` header), which DescribeEndpoints answers with.
     ///
     /// # Errors
     /// The operation's error, ready for the wire.
@@ -128,6 +134,7 @@ impl Operation {
         db: Arc<Database>,
         ctx: RequestContext,
         body: Bytes,
+        host: &str,
     ) -> Result<Vec<u8>, ApiError> {
         let call = Call {
             db,
@@ -168,6 +175,7 @@ impl Operation {
                 call.run(validate::batch_write_item, Database::batch_write_item)
                     .await
             }
+            Operation::DescribeEndpoints => describe_endpoints(&call.body, host),
         }
     }
 }
@@ -235,6 +243,20 @@ impl Call {
         let output = result?;
         serde_json::to_vec(&output).map_err(|e| ApiError::internal(e.to_string()))
     }
+}
+
+/// DescribeEndpoints' request: no members (unknown ones are ignored, as everywhere).
+#[derive(Debug, serde::Deserialize)]
+struct DescribeEndpointsInput {}
+
+/// DescribeEndpoints' answer: one endpoint, the server itself as the client addressed it, to be
+/// cached for DynamoDB's 1440 minutes. SDKs with endpoint discovery then keep talking to it.
+fn describe_endpoints(body: &[u8], host: &str) -> Result<Vec<u8>, ApiError> {
+    let _: DescribeEndpointsInput = serialization::decode(body)?;
+    let answer = serde_json::json!({
+        "Endpoints": [{"Address": host, "CachePeriodInMinutes": 1440}]
+    });
+    serde_json::to_vec(&answer).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn internal_error() -> ApiError {

@@ -6,13 +6,11 @@
 //! constraint: Member must ...`, or `N validation errors detected: ...; ...`. Each operation
 //! below lists its members in DynamoDB's order; semantic checks live in the engine.
 
-use std::collections::BTreeMap;
-
 use binderdb_engine::api::{
     AttributeDefinition, BatchGetItemInput, BatchWriteItemInput, CreateTableInput, DeleteItemInput,
     GetItemInput, GlobalSecondaryIndex, KeySchemaElement, ListTablesInput, LocalSecondaryIndex,
-    Projection, ProvisionedThroughput, PutItemInput, QueryInput, ScanInput, TableNameInput,
-    UpdateItemInput, UpdateTableInput,
+    Projection, ProvisionedThroughput, PutItemInput, QueryInput, RequestMap, ScanInput,
+    TableNameInput, UpdateItemInput, UpdateTableInput,
 };
 
 use crate::echo;
@@ -34,6 +32,10 @@ const SELECT: &[&str] = &[
 const BILLING_MODE: &[&str] = &["PROVISIONED", "PAY_PER_REQUEST"];
 const TABLE_CLASS: &[&str] = &["STANDARD", "STANDARD_INFREQUENT_ACCESS"];
 
+/// DynamoDB lists at most this many violations in one message and ignores the rest (recorded
+/// by dynalite, `validations/index.js`).
+const MAX_VIOLATIONS: usize = 10;
+
 /// Collected constraint violations of one request.
 #[derive(Debug, Default)]
 struct Violations(Vec<String>);
@@ -45,10 +47,24 @@ fn quoted(value: &str) -> String {
 
 impl Violations {
     fn push(&mut self, value: Option<String>, path: &str, constraint: &str) {
+        if self.0.len() >= MAX_VIOLATIONS {
+            return;
+        }
         let value = value.unwrap_or_else(|| "null".to_owned());
         self.0.push(format!(
             "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
         ));
+    }
+
+    /// A violation in the newer form DynamoDB uses for some members: the member named as the
+    /// API spells it and no value echoed ("Value at 'Limit' failed to satisfy constraint:
+    /// ...", recorded from DynamoDB for Query's Limit and BatchGetItem's Keys).
+    fn push_unechoed(&mut self, path: &str, constraint: &str) {
+        if self.0.len() < MAX_VIOLATIONS {
+            self.0.push(format!(
+                "Value at '{path}' failed to satisfy constraint: {constraint}"
+            ));
+        }
     }
 
     fn not_null<T>(&mut self, path: &str, v: Option<&T>) -> bool {
@@ -124,6 +140,17 @@ impl Violations {
                 Some(quoted(&n.to_string())),
                 path,
                 &format!("Member must have value less than or equal to {max}"),
+            );
+        }
+    }
+
+    /// AttributesToGet, when given, names at least one attribute.
+    fn attributes_to_get(&mut self, path: &str, v: Option<&Vec<String>>) {
+        if v.is_some_and(Vec::is_empty) {
+            self.push(
+                Some(quoted("[]")),
+                path,
+                "Member must have length greater than or equal to 1",
             );
         }
     }
@@ -523,15 +550,7 @@ pub fn get_item(r: &GetItemInput) -> Result<(), ApiError> {
         r.return_consumed_capacity.as_ref(),
         RETURN_CONSUMED_CAPACITY,
     );
-    if let Some(a) = &r.attributes_to_get {
-        if a.is_empty() {
-            v.push(
-                Some(quoted("[]")),
-                "attributesToGet",
-                "Member must have length greater than or equal to 1",
-            );
-        }
-    }
+    v.attributes_to_get("attributesToGet", r.attributes_to_get.as_ref());
     v.table_name(r.table_name.as_ref());
     v.not_null("key", r.key.as_ref());
     v.finish()
@@ -545,10 +564,13 @@ pub fn query(r: &QueryInput) -> Result<(), ApiError> {
         r.return_consumed_capacity.as_ref(),
         RETURN_CONSUMED_CAPACITY,
     );
+    v.attributes_to_get("attributesToGet", r.attributes_to_get.as_ref());
     v.table_name(r.table_name.as_ref());
     v.name("indexName", r.index_name.as_deref());
     v.one_of("select", r.select.as_ref(), SELECT);
-    v.range("limit", r.limit, 1, None);
+    if r.limit.is_some_and(|l| l < 1) {
+        v.push_unechoed("Limit", "Member must have value greater than or equal to 1");
+    }
     v.one_of(
         "conditionalOperator",
         r.conditional_operator.as_ref(),
@@ -571,6 +593,7 @@ pub fn scan(r: &ScanInput) -> Result<(), ApiError> {
         r.return_consumed_capacity.as_ref(),
         RETURN_CONSUMED_CAPACITY,
     );
+    v.attributes_to_get("attributesToGet", r.attributes_to_get.as_ref());
     v.table_name(r.table_name.as_ref());
     v.name("indexName", r.index_name.as_deref());
     v.one_of("select", r.select.as_ref(), SELECT);
@@ -611,7 +634,7 @@ const TABLE_NAME_KEYS: &str = "Map keys must satisfy constraint: [Member must ha
 /// text, which the engine gives.
 fn request_items<V>(
     v: &mut Violations,
-    items: Option<&BTreeMap<String, V>>,
+    items: Option<&RequestMap<V>>,
     render: impl Fn(&V) -> String,
 ) -> Option<String> {
     let items = items?;
@@ -643,24 +666,16 @@ pub fn batch_get_item(r: &BatchGetItemInput) -> Result<(), ApiError> {
                     "Member must have length greater than or equal to 1",
                 );
             } else if keys.len() > MAX_BATCH_GET_KEYS_PER_TABLE {
-                v.push(
-                    Some(quoted(&echo::keys(keys))),
-                    &path,
+                v.push_unechoed(
+                    &format!("RequestItems.{table}.member.Keys"),
                     "Member must have length less than or equal to 100",
                 );
             }
         }
-        if request
-            .attributes_to_get
-            .as_ref()
-            .is_some_and(Vec::is_empty)
-        {
-            v.push(
-                Some(quoted("[]")),
-                &format!("requestItems.{table}.member.attributesToGet"),
-                "Member must have length greater than or equal to 1",
-            );
-        }
+        v.attributes_to_get(
+            &format!("requestItems.{table}.member.attributesToGet"),
+            request.attributes_to_get.as_ref(),
+        );
     }
     v.finish()
 }

@@ -30,9 +30,25 @@ pub struct Endpoint {
     authority: String,
     host: String,
     port: u16,
+    /// An `Accept-Encoding` header to send with every request (`--accept-encoding`), to measure
+    /// what response compression costs.
+    accept_encoding: Option<HeaderValue>,
 }
 
 impl Endpoint {
+    /// The endpoint, sending `value` as every request's `Accept-Encoding`.
+    ///
+    /// # Errors
+    /// A value that cannot be a header.
+    pub fn with_accept_encoding(mut self, value: Option<&str>) -> Result<Endpoint, String> {
+        self.accept_encoding = value
+            .map(|v| {
+                HeaderValue::from_str(v).map_err(|_| format!("{v:?}: not a valid header value"))
+            })
+            .transpose()?;
+        Ok(self)
+    }
+
     /// Parses `http://host[:port][/]`; the port defaults to 80.
     ///
     /// # Errors
@@ -70,6 +86,7 @@ impl Endpoint {
             authority: authority.to_owned(),
             host: host.to_owned(),
             port,
+            accept_encoding: None,
         })
     }
 }
@@ -261,6 +278,9 @@ impl Connection {
         }
         if let Some(token) = &self.security_token {
             headers.insert("x-amz-security-token", token.clone());
+        }
+        if let Some(accept) = &self.endpoint.accept_encoding {
+            headers.insert(hyper::header::ACCEPT_ENCODING, accept.clone());
         }
         request
     }

@@ -89,6 +89,10 @@ pub struct BenchArgs {
     /// Print only the JSON line.
     #[arg(long)]
     json: bool,
+    /// Send this `Accept-Encoding` with every request (e.g. `gzip`), to measure response
+    /// compression; responses are read as they come, compressed or not.
+    #[arg(long)]
+    accept_encoding: Option<String>,
     /// Threads of the load generator (1 keeps it on one core, beside the server).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -133,7 +137,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             args.workload.name()
         ));
     }
-    let endpoint = Arc::new(Endpoint::parse(url)?);
+    let endpoint =
+        Arc::new(Endpoint::parse(url)?.with_accept_encoding(args.accept_encoding.as_deref())?);
     let signer = Signer::new(Credentials::from_env(), &args.region, "dynamodb");
     let space = Arc::new(KeySpace::new(
         &args.table,

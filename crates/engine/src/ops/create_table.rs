@@ -193,9 +193,10 @@ impl Database {
         for d in &definitions {
             let attr = d.attribute_name.clone().unwrap_or_default();
             if defs.iter().any(|(n, _)| *n == attr) {
-                return Err(invalid(
-                    "Duplicate AttributeName found in AttributeDefinitions",
-                ));
+                // DynamoDB's words, naming the attribute (recorded in ScyllaDB issue 13870).
+                return Err(Error::validation(format!(
+                    "Attribute Name is duplicated: {attr}"
+                )));
             }
             defs.push((attr, parse_key_type(d.attribute_type.as_deref())?));
         }

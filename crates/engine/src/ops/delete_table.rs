@@ -1,7 +1,7 @@
 //! DeleteTable: removes the table from the catalog and drops its data; the response describes
-//! the table as DELETING, as DynamoDB's does.
+//! the table as DELETING, with only the members DynamoDB's has then.
 
-use crate::api::{TableDescriptionOutput, TableNameInput};
+use crate::api::{DeleteTableOutput, TableNameInput};
 use crate::error::{Error, Result};
 use crate::ops::table_name;
 use crate::{Database, RequestContext};
@@ -16,7 +16,7 @@ impl Database {
         &self,
         ctx: &RequestContext,
         input: TableNameInput,
-    ) -> Result<TableDescriptionOutput> {
+    ) -> Result<DeleteTableOutput> {
         let name = table_name(&input.table_name)?;
         let _ddl = self.catalog.lock_ddl();
         let table = self.existing_table(ctx, name)?;
@@ -42,8 +42,8 @@ impl Database {
         }
         let description = self.describe(&table, Some("DELETING"))?;
         self.catalog.remove(self.store.as_ref(), &d)?;
-        Ok(TableDescriptionOutput {
-            table_description: description,
+        Ok(DeleteTableOutput {
+            table_description: description.into(),
         })
     }
 }

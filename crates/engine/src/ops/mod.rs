@@ -17,7 +17,6 @@ mod update_item;
 mod update_table;
 mod write;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use binderdb_model::Item;
@@ -25,7 +24,7 @@ use binderdb_model::Item;
 use crate::api::{
     AttributeDefinition, BillingModeSummary, GlobalSecondaryIndexDescription, KeySchemaElement,
     LocalSecondaryIndexDescription, OnDemandThroughput, Projection,
-    ProvisionedThroughputDescription, TableClassSummary, TableDescription, WireItem,
+    ProvisionedThroughputDescription, RequestMap, TableClassSummary, TableDescription, WireItem,
 };
 use crate::catalog::{BillingMode, KeyAttribute, Table, TableDescriptor};
 use crate::clock::epoch_seconds;
@@ -256,9 +255,9 @@ fn read_projection(
 /// with its own text rather than the constraint form (recorded from DynamoDB in 2026; dynalite,
 /// older, records the constraint form).
 fn required_request_items<V>(
-    items: Option<BTreeMap<String, V>>,
+    items: Option<RequestMap<V>>,
     operation: &str,
-) -> Result<BTreeMap<String, V>> {
+) -> Result<RequestMap<V>> {
     match items {
         Some(items) if !items.is_empty() => Ok(items),
         _ => Err(Error::validation(format!(

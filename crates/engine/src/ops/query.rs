@@ -121,6 +121,26 @@ fn sort_bounds(
     })
 }
 
+/// DynamoDB refuses to resume a Query from a key its sort-key condition excludes (recorded by
+/// dynalite and by users of DynamoDB), rather than answering from the condition's own bound.
+fn check_start_matches(sort: &[u8], bounds: &SortBounds) -> Result<()> {
+    let above = match &bounds.lower {
+        None => true,
+        Some((b, inclusive)) => sort > b.as_slice() || (*inclusive && sort == b.as_slice()),
+    };
+    let below = match &bounds.upper {
+        None => true,
+        Some((b, inclusive)) => sort < b.as_slice() || (*inclusive && sort == b.as_slice()),
+    };
+    if above && below {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "The provided starting key does not match the range key predicate",
+        ))
+    }
+}
+
 /// The exclusive bound at `edge` if it is inside `current` (per `inside(edge, current)`),
 /// otherwise `current`.
 fn tighter(
@@ -323,8 +343,8 @@ impl Database {
                     "The provided starting key is outside query boundaries based on provided conditions",
                 ));
             }
-            // Resume strictly after the start key, in the direction of the walk; a start key
-            // outside the condition's range leaves the tighter condition bound in place.
+            check_start_matches(&start_sort, &bounds)?;
+            // Resume strictly after the start key, in the direction of the walk.
             if forward {
                 bounds.lower = tighter(bounds.lower.take(), start_sort, |edge, b| edge >= b);
             } else {

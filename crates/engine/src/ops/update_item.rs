@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use binderdb_expr::{apply_update, UpdatedPaths};
+use binderdb_expr::{apply_update, UpdateExpression, UpdatedPaths};
 use binderdb_model::{item_size, Item, MAX_ITEM_SIZE};
 
 use crate::api::{UpdateItemInput, WriteItemOutput};
@@ -36,6 +36,15 @@ impl ReturnValues {
             _ => ReturnValues::None,
         }
     }
+}
+
+/// Whether an update has actions and all of them only take something away (`REMOVE`, `DELETE`;
+/// AttributeUpdates' `DELETE` becomes one of these). An update without any action is not one:
+/// it still creates the key-only item, as in DynamoDB.
+fn only_removes(update: &UpdateExpression) -> bool {
+    update.set.is_empty()
+        && update.add.is_empty()
+        && !(update.remove.is_empty() && update.delete.is_empty())
 }
 
 impl Database {
@@ -119,6 +128,11 @@ impl Database {
                     }
                 })?;
                 updated = Some(paths);
+            }
+            if old.is_none() && exprs.update.as_ref().is_some_and(only_removes) {
+                // DynamoDB creates no item from an update that only takes attributes away:
+                // the missing item stays missing (and ALL_NEW / UPDATED_NEW return nothing).
+                return Ok(Change::Delete);
             }
             if item_size(&item) > MAX_ITEM_SIZE {
                 return Err(Error::validation(

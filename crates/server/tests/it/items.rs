@@ -443,7 +443,7 @@ async fn attribute_value_validation_messages() {
     };
     let cases = [
         (json!({"N": "123456789012345678901234567890123456789"}), "Attempting to store more than 38 significant digits in a Number"),
-        (json!({"N": "abc"}), "A value provided cannot be converted into a number"),
+        (json!({"N": "abc"}), "The parameter cannot be converted to a numeric value: abc"),
         (json!({"N": "1e126"}), "Number overflow. Attempting to store a number with magnitude larger than supported range"),
         (json!({"N": "1e-131"}), "Number underflow. Attempting to store a number with magnitude smaller than supported range"),
         (json!({"SS": []}), "One or more parameter values were invalid: An string set  may not be empty"),

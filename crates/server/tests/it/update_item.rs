@@ -578,10 +578,10 @@ async fn update_expression_validation_messages() {
           rewrite one of these paths; path one: [a], path two: [a]"),
         (json!({"UpdateExpression": "ADD a :v", "ExpressionAttributeValues": v}),
          "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, \
-          operand type: STRING"),
+          operand type: STRING, typeSet: ALLOWED_FOR_ADD_OPERAND"),
         (json!({"UpdateExpression": "DELETE a :v", "ExpressionAttributeValues": {":v": {"N": "1"}}}),
          "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: \
-          DELETE, operand type: NUMBER"),
+          DELETE, operand type: NUMBER, typeSet: ALLOWED_FOR_DELETE_OPERAND"),
         (json!({"UpdateExpression": "SET a = a + :v", "ExpressionAttributeValues": v}),
          "Invalid UpdateExpression: Incorrect operand type for operator or function; operator or \
           function: +, operand type: S"),

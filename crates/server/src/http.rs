@@ -1,0 +1,269 @@
+//! One HTTP exchange, answered the way DynamoDB's front end answers it.
+//!
+//! Every request's body is read first (at most [`MAX_BODY_BYTES`]), whatever the answer will
+//! be: a connection whose request body was left unread cannot carry the next request, and SDKs
+//! reuse connections, so an error answer must not cost the client its connection. Only a body
+//! over the limit is refused without being read (HTTP 413, and the connection is closed).
+//!
+//! Then, as DynamoDB does:
+//! - `POST` (any path) is an API call: the body is inflated per `Content-Encoding`
+//!   ([`compression`]), must be JSON (`application/x-amz-json-1.0` or `application/json`), and
+//!   `X-Amz-Target` picks the operation. The answer's body is compressed when the client's
+//!   `Accept-Encoding` allows it and it is large enough.
+//! - `GET /` is the health check, `healthy: <Host>`.
+//! - `OPTIONS` from a browser (with `Origin`) is a CORS preflight, answered empty.
+//! - Anything else is HTTP 404 with the body `<UnknownOperationException/>` (recorded from
+//!   DynamoDB by dynalite's connection tests).
+//!
+//! Every answer carries `x-amzn-RequestId` and `Server: Server`; a request with `Origin` gets
+//! `Access-Control-Allow-Origin: *` and the headers DynamoDB exposes to scripts.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use binderdb_engine::{Database, RequestContext};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH,
+    CONTENT_TYPE, HOST, ORIGIN, SERVER,
+};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::compression::{self, DecodeError};
+use crate::error::ApiError;
+use crate::operation::Operation;
+use crate::{region_of, request_id, MAX_BODY_BYTES};
+
+/// DynamoDB's JSON content type; answers use it unless the request said `application/json`.
+const AMZ_JSON: &str = "application/x-amz-json-1.0";
+const PLAIN_JSON: &str = "application/json";
+/// The body of DynamoDB's 404 for a request that is not an API call.
+const NOT_FOUND_BODY: &[u8] = b"<UnknownOperationException/>\n";
+/// The response headers a browser script may read, as DynamoDB lists them.
+const CORS_EXPOSED_HEADERS: &str = "x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,Date";
+/// How long a browser may cache a preflight answer (DynamoDB's value, two days).
+const CORS_MAX_AGE: &str = "172800";
+
+/// The response type of every exchange.
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
+
+/// Answers one request.
+pub(crate) async fn handle(
+    db: Arc<Database>,
+    req: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    let (parts, body) = req.into_parts();
+    let mut resp = match read_body(&parts.headers, body).await {
+        Err(answer) => answer,
+        Ok(body) => match parts.method {
+            Method::POST => api_call(db, &parts.headers, body).await,
+            Method::GET if parts.uri.path() == "/" => health(&parts.headers, &parts.uri),
+            Method::OPTIONS if parts.headers.contains_key(ORIGIN) => {
+                let mut resp = plain(StatusCode::OK, Bytes::new(), None);
+                preflight(&parts.headers, &mut resp);
+                resp
+            }
+            _ => plain(
+                StatusCode::NOT_FOUND,
+                Bytes::from_static(NOT_FOUND_BODY),
+                None,
+            ),
+        },
+    };
+    cors(&parts.headers, &mut resp);
+    Ok(resp)
+}
+
+/// The whole request body, or the answer that refuses it: 413 for a body declared or found to
+/// be over the limit (without reading the rest, so the connection is closed), 400 for a body
+/// that broke off.
+async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, HttpResponse> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(closing(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(closing(StatusCode::PAYLOAD_TOO_LARGE))
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "request body broke off");
+            Err(closing(StatusCode::BAD_REQUEST))
+        }
+    }
+}
+
+/// An empty answer after which the connection is closed: the rest of the request is unread.
+fn closing(status: StatusCode) -> HttpResponse {
+    let mut resp = plain(status, Bytes::new(), None);
+    resp.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// The media type of a `Content-Type` value, without parameters (compare it ignoring case).
+fn media_type(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or_default().trim())
+}
+
+/// A DynamoDB API call: inflate, check the content type, dispatch, encode.
+async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpResponse {
+    let content_encoding = headers.get(CONTENT_ENCODING).map(|v| v.to_str());
+    let body = match content_encoding {
+        Some(Err(_)) => Err(DecodeError::UnknownEncoding),
+        Some(Ok(e)) => compression::decode_request(Some(e), body, MAX_BODY_BYTES),
+        None => Ok(body),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(DecodeError::TooLarge) => return closing(StatusCode::PAYLOAD_TOO_LARGE),
+        // DynamoDB answers an encoding it cannot read, or a stream that does not inflate,
+        // with a server error (recorded by Alternator's tests against DynamoDB).
+        Err(DecodeError::UnknownEncoding | DecodeError::Corrupt) => {
+            let e = ApiError::internal("The server encountered an internal error");
+            return json(e.status, e.body(), AMZ_JSON, None);
+        }
+    };
+    let content_type = match media_type(headers) {
+        Some(m) if m.eq_ignore_ascii_case(PLAIN_JSON) => PLAIN_JSON,
+        Some(m) if m.eq_ignore_ascii_case(AMZ_JSON) => AMZ_JSON,
+        // Without a JSON content type a body is not an API call at all; an empty body
+        // still reaches the target check, as in DynamoDB.
+        _ if !body.is_empty() => {
+            return plain(
+                StatusCode::NOT_FOUND,
+                Bytes::from_static(NOT_FOUND_BODY),
+                None,
+            )
+        }
+        _ => PLAIN_JSON,
+    };
+    let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Operation::from_target);
+    let ctx = RequestContext {
+        region: region_of(
+            headers
+                .get(hyper::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+        ),
+    };
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let result = match target {
+        None => Err(ApiError::unknown_operation()),
+        Some(op) => op.execute(db, ctx, body, host).await,
+    };
+    match result {
+        Ok(body) => json(StatusCode::OK, body, content_type, accept),
+        Err(e) => json(e.status, e.body(), content_type, accept),
+    }
+}
+
+/// A JSON answer with DynamoDB's headers, compressed when it is large and the client's
+/// `Accept-Encoding` allows it.
+/// `x-amz-crc32` covers the bytes sent, compressed or not, as DynamoDB's does.
+fn json(
+    status: StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+    accept_encoding: Option<&str>,
+) -> HttpResponse {
+    // The header is only read for a body large enough to compress: small answers (nearly
+    // every GetItem) cost nothing more than before.
+    let encoding = if body.len() >= compression::RESPONSE_COMPRESSION_THRESHOLD {
+        compression::negotiate(accept_encoding)
+    } else {
+        None
+    };
+    let (body, encoded) = match compression::encode_response(encoding, &body) {
+        Some(compressed) => (compressed, encoding),
+        None => (body, None),
+    };
+    let mut resp = plain(status, Bytes::from(body), Some(content_type));
+    if let Some(e) = encoded {
+        resp.headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static(e.token()));
+    }
+    resp
+}
+
+/// An answer with the headers every answer carries, `x-amz-crc32` of the body as sent among
+/// them (DynamoDB sends it with its 404 too, recorded by dynalite).
+fn plain(status: StatusCode, body: Bytes, content_type: Option<&'static str>) -> HttpResponse {
+    let crc = crc32fast::hash(&body);
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    if let Some(t) = content_type {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(t));
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id()) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    headers.insert(SERVER, HeaderValue::from_static("Server"));
+    headers.insert("x-amz-crc32", HeaderValue::from(crc));
+    resp
+}
+
+/// DynamoDB's health check: `healthy: ` and the host the client addressed.
+fn health(headers: &HeaderMap, uri: &hyper::Uri) -> HttpResponse {
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or_default();
+    plain(
+        StatusCode::OK,
+        Bytes::from(format!("healthy: {host}")),
+        Some("text/plain"),
+    )
+}
+
+/// The CORS headers of every answer to a browser (a request with `Origin`).
+fn cors(request: &HeaderMap, resp: &mut HttpResponse) {
+    if !request.contains_key(ORIGIN) {
+        return;
+    }
+    let headers = resp.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static(CORS_EXPOSED_HEADERS),
+    );
+}
+
+/// A preflight answer allows whatever the browser asks to send (DynamoDB echoes the request's
+/// method and headers) and may be cached.
+fn preflight(request: &HeaderMap, resp: &mut HttpResponse) {
+    let headers = resp.headers_mut();
+    for (asked, allowed) in [
+        (
+            "access-control-request-headers",
+            "access-control-allow-headers",
+        ),
+        (
+            "access-control-request-method",
+            "access-control-allow-methods",
+        ),
+    ] {
+        if let Some(v) = request.get(asked) {
+            headers.insert(allowed, v.clone());
+        }
+    }
+    headers.insert(
+        "access-control-max-age",
+        HeaderValue::from_static(CORS_MAX_AGE),
+    );
+}
