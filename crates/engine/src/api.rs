@@ -15,12 +15,51 @@ use binderdb_model::{wire::WireValue, Item};
 use crate::legacy::{AttributeValueUpdate, ExpectedAttributeValue, LegacyCondition};
 use serde::{Deserialize, Serialize};
 
+mod strict;
+
+// Every request structure, at every depth, refuses a JSON list (serde's derive would read one
+// positionally): each derives with `#[serde(remote = "Self")]` and is listed here (see
+// `strict`). A structure listed here but derived without the attribute does not compile; one
+// derived with it but not listed has no `Deserialize` impl.
+strict::structures!(
+    AttributeDefinition,
+    KeySchemaElement,
+    ProvisionedThroughput,
+    OnDemandThroughput,
+    Projection,
+    LocalSecondaryIndex,
+    GlobalSecondaryIndex,
+    UpdateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction,
+    GlobalSecondaryIndexUpdate,
+    CreateTableInput,
+    TableNameInput,
+    UpdateTableInput,
+    ListTablesInput,
+    PutItemInput,
+    GetItemInput,
+    DeleteItemInput,
+    UpdateItemInput,
+    QueryInput,
+    ScanInput,
+    KeysAndAttributes,
+    BatchGetItemInput,
+    PutRequest,
+    DeleteRequest,
+    WriteRequest,
+    BatchWriteItemInput,
+    ExpectedAttributeValue,
+    LegacyCondition,
+    AttributeValueUpdate;
+    serialize: AttributeDefinition, KeySchemaElement, OnDemandThroughput, Projection
+);
+
 /// An attribute map as it arrives on the wire (`Item`, `Key`, `ExclusiveStartKey`, ...).
 pub type WireItem = HashMap<String, WireValue>;
 
 /// `AttributeDefinitions` member.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct AttributeDefinition {
     /// `AttributeName`.
     pub attribute_name: Option<String>,
@@ -30,7 +69,7 @@ pub struct AttributeDefinition {
 
 /// `KeySchema` member.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct KeySchemaElement {
     /// `AttributeName`.
     pub attribute_name: Option<String>,
@@ -40,7 +79,7 @@ pub struct KeySchemaElement {
 
 /// `ProvisionedThroughput` in requests.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct ProvisionedThroughput {
     /// `ReadCapacityUnits`.
     #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i64")]
@@ -52,7 +91,7 @@ pub struct ProvisionedThroughput {
 
 /// `OnDemandThroughput` (of a table or a GSI).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct OnDemandThroughput {
     /// `MaxReadRequestUnits`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,7 +103,7 @@ pub struct OnDemandThroughput {
 
 /// `Projection` of an index, in requests and descriptions.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct Projection {
     /// `ProjectionType`: ALL, KEYS_ONLY or INCLUDE.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,7 +115,7 @@ pub struct Projection {
 
 /// One `LocalSecondaryIndexes` member of CreateTable.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct LocalSecondaryIndex {
     pub index_name: Option<String>,
     pub key_schema: Option<Vec<KeySchemaElement>>,
@@ -86,7 +125,7 @@ pub struct LocalSecondaryIndex {
 /// One `GlobalSecondaryIndexes` member of CreateTable (also the shape of an UpdateTable
 /// `Create` action).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct GlobalSecondaryIndex {
     pub index_name: Option<String>,
     pub key_schema: Option<Vec<KeySchemaElement>>,
@@ -99,7 +138,7 @@ pub struct GlobalSecondaryIndex {
 
 /// `Update` action of a `GlobalSecondaryIndexUpdates` member.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct UpdateGlobalSecondaryIndexAction {
     pub index_name: Option<String>,
     pub provisioned_throughput: Option<ProvisionedThroughput>,
@@ -109,14 +148,14 @@ pub struct UpdateGlobalSecondaryIndexAction {
 
 /// `Delete` action of a `GlobalSecondaryIndexUpdates` member.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct DeleteGlobalSecondaryIndexAction {
     pub index_name: Option<String>,
 }
 
 /// One `GlobalSecondaryIndexUpdates` member of UpdateTable: exactly one action.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct GlobalSecondaryIndexUpdate {
     pub create: Option<GlobalSecondaryIndex>,
     pub update: Option<UpdateGlobalSecondaryIndexAction>,
@@ -125,7 +164,7 @@ pub struct GlobalSecondaryIndexUpdate {
 
 /// CreateTable request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct CreateTableInput {
     pub table_name: Option<String>,
     pub attribute_definitions: Option<Vec<AttributeDefinition>>,
@@ -143,14 +182,14 @@ pub struct CreateTableInput {
 
 /// DescribeTable / DeleteTable request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct TableNameInput {
     pub table_name: Option<String>,
 }
 
 /// UpdateTable request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct UpdateTableInput {
     pub table_name: Option<String>,
     pub attribute_definitions: Option<Vec<AttributeDefinition>>,
@@ -164,7 +203,7 @@ pub struct UpdateTableInput {
 
 /// ListTables request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct ListTablesInput {
     pub exclusive_start_table_name: Option<String>,
     #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i32")]
@@ -344,7 +383,7 @@ pub struct Capacity {
 
 /// PutItem request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct PutItemInput {
     pub table_name: Option<String>,
     pub item: Option<WireItem>,
@@ -361,7 +400,7 @@ pub struct PutItemInput {
 
 /// GetItem request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct GetItemInput {
     pub table_name: Option<String>,
     pub key: Option<WireItem>,
@@ -374,7 +413,7 @@ pub struct GetItemInput {
 
 /// DeleteItem request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct DeleteItemInput {
     pub table_name: Option<String>,
     pub key: Option<WireItem>,
@@ -391,7 +430,7 @@ pub struct DeleteItemInput {
 
 /// UpdateItem request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct UpdateItemInput {
     pub table_name: Option<String>,
     pub key: Option<WireItem>,
@@ -444,7 +483,7 @@ pub struct GetItemOutput {
 
 /// Query request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct QueryInput {
     pub table_name: Option<String>,
     pub index_name: Option<String>,
@@ -468,7 +507,7 @@ pub struct QueryInput {
 
 /// Scan request.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct ScanInput {
     pub table_name: Option<String>,
     pub index_name: Option<String>,
@@ -606,7 +645,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for RequestMap<V> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct KeysAndAttributes {
     pub keys: Option<Vec<WireItem>>,
     pub consistent_read: Option<bool>,
@@ -617,7 +656,7 @@ pub struct KeysAndAttributes {
 
 /// BatchGetItem request. Tables are kept in request order (see [`RequestMap`]).
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct BatchGetItemInput {
     pub request_items: Option<RequestMap<KeysAndAttributes>>,
     pub return_consumed_capacity: Option<String>,
@@ -645,21 +684,21 @@ pub struct BatchGetItemOutput {
 
 /// `PutRequest` of a BatchWriteItem `WriteRequest`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct PutRequest {
     pub item: Option<WireItem>,
 }
 
 /// `DeleteRequest` of a BatchWriteItem `WriteRequest`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct DeleteRequest {
     pub key: Option<WireItem>,
 }
 
 /// One write of a BatchWriteItem: exactly one of the two must be present.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct WriteRequest {
     pub put_request: Option<PutRequest>,
     pub delete_request: Option<DeleteRequest>,
@@ -667,7 +706,7 @@ pub struct WriteRequest {
 
 /// BatchWriteItem request. Tables are kept in request order, as in [`BatchGetItemInput`].
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct BatchWriteItemInput {
     pub request_items: Option<RequestMap<Vec<WriteRequest>>>,
     pub return_consumed_capacity: Option<String>,

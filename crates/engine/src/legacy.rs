@@ -50,7 +50,7 @@ use crate::error::{Error, Result};
 
 /// One member of `Expected` (PutItem, UpdateItem, DeleteItem).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct ExpectedAttributeValue {
     /// `Value`: the value the attribute must equal (or the single comparison argument).
     pub value: Option<WireValue>,
@@ -64,7 +64,7 @@ pub struct ExpectedAttributeValue {
 
 /// One member of `KeyConditions`, `QueryFilter` or `ScanFilter` (DynamoDB's `Condition`).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct LegacyCondition {
     /// `ComparisonOperator`, as sent (required; the server reports it missing).
     pub comparison_operator: Option<String>,
@@ -74,7 +74,7 @@ pub struct LegacyCondition {
 
 /// One member of `AttributeUpdates` (UpdateItem).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", remote = "Self")]
 pub struct AttributeValueUpdate {
     /// `Value`: what to put, add or delete.
     pub value: Option<WireValue>,

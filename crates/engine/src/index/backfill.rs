@@ -141,6 +141,9 @@ impl IndexJob {
             .store
             .get(&progress)?
             .and_then(|v| decode_progress(&v.value));
+        if !self.await_allocation(stop) {
+            return Ok(());
+        }
         if resume.is_some() {
             tracing::info!(
                 table = %self.table_name,
@@ -217,6 +220,24 @@ impl IndexJob {
         }
     }
 
+    /// Waits out the index's resource-allocation phase (`--create-delay-ms`). Returns false when
+    /// the database stops or the index is no longer being created.
+    fn await_allocation(&self, stop: &AtomicBool) -> bool {
+        loop {
+            let Some((_, index)) = self.current() else {
+                return true;
+            };
+            let now = self.clock.now_millis();
+            if index.state != BuildState::Backfilling || now >= index.active_at_ms {
+                return true;
+            }
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis((index.active_at_ms - now).min(20)));
+        }
+    }
+
     /// Waits as long as reading `items` takes at the configured rate, waking early on stop.
     fn pace(&self, items: usize, stop: &AtomicBool) {
         if self.items_per_second == 0 {
@@ -268,7 +289,7 @@ impl IndexJob {
         }
     }
 
-    /// Marks the index built (it turns ACTIVE at its `active_at_ms`) and forgets the progress.
+    /// Marks the index built (ACTIVE) and forgets the progress.
     fn finish(&self, table: &Table) -> Result<()> {
         {
             let _ddl = self.catalog.lock_ddl();

@@ -143,8 +143,10 @@ pub struct IndexDescriptor {
     pub max_write_request_units: Option<i64>,
     /// Online creation / deletion state.
     pub state: BuildState,
-    /// The index is `CREATING` (after its backfill) until this instant, `ACTIVE` after it;
-    /// `DELETING` until it for an index being deleted.
+    /// Created with its table: `CREATING` until this instant (the table's own deadline).
+    /// Created online: its resource-allocation phase ends at this instant (`Backfilling` false
+    /// before, true after, as in DynamoDB); the backfill starts then. Being deleted: `DELETING`
+    /// until this instant at least.
     #[serde(default)]
     pub active_at_ms: u64,
     /// `UPDATING` before this instant (after a throughput update).
@@ -171,6 +173,12 @@ impl IndexDescriptor {
             BuildState::Built if now_ms < self.updating_until_ms => "UPDATING",
             BuildState::Built => "ACTIVE",
         }
+    }
+
+    /// The `Backfilling` member of an online index being created: false while its resources
+    /// are allocated, true while it is filled.
+    pub fn backfilling(&self, now_ms: u64) -> Option<bool> {
+        (self.state == BuildState::Backfilling).then_some(now_ms >= self.active_at_ms)
     }
 
     /// Whether writes must keep this index's entries (everything but a deleting index).

@@ -142,13 +142,22 @@ pub(crate) fn plan(
                 let key_type = crate::ops::parse_key_type(d.attribute_type.as_deref())?;
                 match definitions.iter().find(|(n, _)| *n == attr) {
                     Some((_, existing)) if *existing != key_type => {
+                        // DynamoDB renders each side as the key element of the new index.
+                        let role = create
+                            .key_schema
+                            .iter()
+                            .flatten()
+                            .find(|e| e.attribute_name.as_deref() == Some(attr.as_str()))
+                            .and_then(|e| e.key_type.clone())
+                            .unwrap_or_else(|| "HASH".to_owned());
                         return Err(invalid(format!(
                             "Attributes cannot be redefined. Please check that your attribute \
-                             has the same type as previously defined. Attribute: {attr}, \
-                             existing type: {}, new type: {}",
+                             has the same type as previously defined. Existing schema: \
+                             Schema:[SchemaElement: key{{{attr}:{}:{role}}}] New schema: \
+                             Schema:[SchemaElement: key{{{attr}:{}:{role}}}]",
                             existing.as_str(),
                             key_type.as_str()
-                        )))
+                        )));
                     }
                     Some(_) => {}
                     None => definitions.push((attr, key_type)),
@@ -245,6 +254,14 @@ pub(crate) fn plan(
             let name = d.index_name.clone().unwrap_or_default();
             let index = find_global(table, &name, now_ms)?;
             refuse_if_deleting(table, index)?;
+            if index.backfilling(now_ms) == Some(false) {
+                return Err(Error::ResourceInUse(format!(
+                    "Attempt to change a resource which is still in use: Index creation is in \
+                     resource allocation phase. Retry deletion during backfilling phase or when \
+                     the index is active. Table: {} Index: {name}",
+                    table.name
+                )));
+            }
             changes.push(IndexChange::Delete(name));
         }
     }

@@ -124,13 +124,7 @@ impl Database {
                         Some(s @ ("CREATING" | "DELETING")) if index.maintained() => s.to_owned(),
                         _ => index.status(now).to_owned(),
                     },
-                    backfilling: match index.state {
-                        BuildState::Backfilling => Some(true),
-                        _ if index.status(now) == "CREATING" && d.status(now) != "CREATING" => {
-                            Some(false)
-                        }
-                        _ => None,
-                    },
+                    backfilling: index.backfilling(now),
                     provisioned_throughput: ProvisionedThroughputDescription {
                         last_increase_date_time: index.last_increase_ms.map(epoch_seconds),
                         last_decrease_date_time: index.last_decrease_ms.map(epoch_seconds),

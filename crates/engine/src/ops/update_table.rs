@@ -287,7 +287,7 @@ impl Database {
             // index still allocating resources (Backfilling false).
             description.table_status = "UPDATING".to_owned();
             for index in description.global_secondary_indexes.iter_mut().flatten() {
-                if index.backfilling == Some(true) {
+                if index.backfilling.is_some() {
                     index.backfilling = Some(false);
                 }
             }

@@ -374,9 +374,17 @@ async fn an_index_cannot_be_read_until_it_is_active() {
     )
     .await
     .assert_error(VALIDATION, Some(backfilling));
-    assert_eq!(
-        gsi_status(&describe(addr, "Slow").await, "byG").as_deref(),
-        Some("CREATING")
+    let d = describe(addr, "Slow").await;
+    assert_eq!(gsi_status(&d, "byG").as_deref(), Some("CREATING"));
+    // Resources are being allocated: the backfill has not started, and the table is UPDATING.
+    assert_eq!(index_desc(&d, "byG")["Backfilling"], false);
+    assert_eq!(d["TableStatus"], "UPDATING");
+    // An index still allocating its resources cannot be deleted yet.
+    let delete = json!({"TableName": "Slow",
+                        "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "byG"}}]});
+    call(addr, "UpdateTable", delete).await.assert_error(
+        "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
+        Some("Attempt to change a resource which is still in use: Table is being updated: Slow"),
     );
     // Writes while it is being created are kept in it.
     ok(
@@ -650,6 +658,23 @@ async fn global_secondary_index_update_errors() {
                 )),
             );
     }
+    // `gk` is defined as S by the table's existing index: it cannot become N.
+    call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Errs", "AttributeDefinitions": defs(&[("gk", "N")]),
+               "GlobalSecondaryIndexUpdates": [create("gsiN")]}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(
+            "One or more parameter values were invalid: Attributes cannot be redefined. Please \
+             check that your attribute has the same type as previously defined. Existing schema: \
+             Schema:[SchemaElement: key{gk:S:HASH}] New schema: Schema:[SchemaElement: \
+             key{gk:N:HASH}]",
+        ),
+    );
     call(addr, "UpdateTable", updates(json!([update("gsi")])))
         .await
         .assert_error(
