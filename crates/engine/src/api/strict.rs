@@ -101,3 +101,49 @@ macro_rules! structures {
 }
 
 pub(crate) use structures;
+
+#[cfg(test)]
+mod tests {
+    use crate::api::{KeySchemaElement, Projection, ProvisionedThroughput, TableNameInput};
+
+    #[test]
+    fn a_list_is_refused_as_any_wrong_type_is() {
+        let e = serde_json::from_str::<ProvisionedThroughput>("[1, 2]").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid type: sequence, expected struct ProvisionedThroughput at line 1 column 0"
+        );
+        let e = serde_json::from_str::<ProvisionedThroughput>("5").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid type: integer `5`, expected struct ProvisionedThroughput at line 1 column 1"
+        );
+        let e = serde_json::from_value::<TableNameInput>(serde_json::json!(["t"])).unwrap_err();
+        assert!(e.to_string().starts_with("invalid type: sequence"), "{e}");
+    }
+
+    #[test]
+    fn objects_read_and_write_as_derived() {
+        let pt: ProvisionedThroughput =
+            serde_json::from_str(r#"{"ReadCapacityUnits": 1, "WriteCapacityUnits": 2.7, "X": 0}"#)
+                .unwrap();
+        assert_eq!(
+            (pt.read_capacity_units, pt.write_capacity_units),
+            (Some(1), Some(2))
+        );
+        let key: KeySchemaElement =
+            serde_json::from_str(r#"{"AttributeName": "pk", "KeyType": "HASH"}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&key).unwrap(),
+            r#"{"AttributeName":"pk","KeyType":"HASH"}"#
+        );
+        let projection = Projection {
+            projection_type: Some("ALL".to_owned()),
+            non_key_attributes: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&projection).unwrap(),
+            r#"{"ProjectionType":"ALL"}"#
+        );
+    }
+}

@@ -839,6 +839,117 @@ async fn request_shape_leftovers() {
 }
 
 #[tokio::test]
+async fn lists_given_for_structures_are_refused_at_every_depth() {
+    let server = TestServer::memory().await;
+    hash_table(&server, "Shape").await;
+    let list_refused = |answer: RawResponse| {
+        assert_eq!(
+            answer.json(),
+            serde_json::json!({"__type": SERIALIZATION, "Message": "Start of list found where not expected"}),
+        );
+    };
+    let key = serde_json::json!({"AttributeName": "pk", "KeyType": "HASH"});
+    let definitions = serde_json::json!([{"AttributeName": "pk", "AttributeType": "S"}]);
+    // As many elements as the structure has members: serde alone would read them in order.
+    list_refused(
+        call(
+            server.addr,
+            "CreateTable",
+            serde_json::json!({"TableName": "Listed", "AttributeDefinitions": definitions,
+                               "KeySchema": [key], "ProvisionedThroughput": [1, 2]}),
+        )
+        .await,
+    );
+    list_refused(
+        call(
+            server.addr,
+            "CreateTable",
+            serde_json::json!({"TableName": "Listed", "AttributeDefinitions": definitions,
+                               "KeySchema": [["pk", "HASH"]], "BillingMode": "PAY_PER_REQUEST"}),
+        )
+        .await,
+    );
+    list_refused(
+        call(
+            server.addr,
+            "CreateTable",
+            serde_json::json!({"TableName": "Listed", "AttributeDefinitions": definitions,
+                               "KeySchema": [key], "BillingMode": "PAY_PER_REQUEST",
+                               "GlobalSecondaryIndexes": [{"IndexName": "byPk", "KeySchema": [key],
+                                                           "Projection": ["ALL", []]}]}),
+        )
+        .await,
+    );
+    list_refused(
+        call(
+            server.addr,
+            "BatchWriteItem",
+            serde_json::json!({"RequestItems": {"Shape": [{"PutRequest": [{"pk": {"S": "a"}}]}]}}),
+        )
+        .await,
+    );
+    list_refused(
+        call(
+            server.addr,
+            "BatchGetItem",
+            serde_json::json!({"RequestItems": {"Shape": [[{"pk": {"S": "a"}}], true, "pk", {}, ["pk"]]}}),
+        )
+        .await,
+    );
+    // A legacy condition structure too.
+    list_refused(
+        call(
+            server.addr,
+            "PutItem",
+            serde_json::json!({"TableName": "Shape", "Item": {"pk": {"S": "a"}},
+                               "Expected": {"pk": [{"S": "a"}, true, "EQ", [{"S": "a"}]]}}),
+        )
+        .await,
+    );
+    // The whole request, with as many elements as the input has members.
+    list_refused(call(server.addr, "DescribeTable", serde_json::json!(["Shape"])).await);
+    // The same requests written as objects are served, so nothing else changed.
+    let answer = call(
+        server.addr,
+        "CreateTable",
+        serde_json::json!({"TableName": "Listed", "AttributeDefinitions": definitions,
+                           "KeySchema": [key],
+                           "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 2}}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.json());
+    let answer = call(
+        server.addr,
+        "BatchWriteItem",
+        serde_json::json!({"RequestItems": {"Shape": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}}]}}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.json());
+    let answer = call(
+        server.addr,
+        "BatchGetItem",
+        serde_json::json!({"RequestItems": {"Shape": {"Keys": [{"pk": {"S": "a"}}]}}}),
+    )
+    .await;
+    assert_eq!(
+        answer.json()["Responses"]["Shape"],
+        serde_json::json!([{"pk": {"S": "a"}}])
+    );
+    // Another wrong type for a structure keeps its message.
+    let answer = call(
+        server.addr,
+        "CreateTable",
+        serde_json::json!({"TableName": "Other", "AttributeDefinitions": definitions,
+                           "KeySchema": [key], "ProvisionedThroughput": 5}),
+    )
+    .await;
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"__type": SERIALIZATION, "Message": "Expected null"})
+    );
+}
+
+#[tokio::test]
 async fn batches_handle_tables_in_request_order() {
     let server = TestServer::memory().await;
     hash_table(&server, "Zeta").await;
