@@ -279,15 +279,10 @@ impl Database {
         let max_conditions = if input.index_name.is_some() { 8 } else { 2 };
         let parts = analyze_up_to(condition, placeholders, max_conditions)
             .map_err(|e| Error::validation(e.to_string()))?;
-        let projection_member = if input.attributes_to_get.is_some() {
-            "AttributesToGet"
-        } else {
-            "ProjectionExpression"
-        };
         let mut shape = ReadShape::new(
             &exprs,
             input.select.as_deref(),
-            projection_member,
+            input.attributes_to_get.is_some(),
             true,
             input.index_name.is_some(),
         )?;

@@ -45,18 +45,24 @@ pub(crate) struct ReadShape<'a> {
 }
 
 impl<'a> ReadShape<'a> {
-    /// Checks `Select` against the request's projection (`projection_member` names the
-    /// parameter it came from: ProjectionExpression or AttributesToGet), as DynamoDB does.
+    /// Checks `Select` against the request's projection (from AttributesToGet when
+    /// `attributes_to_get`, else from ProjectionExpression; messages name that parameter), as
+    /// DynamoDB does.
     ///
     /// # Errors
     /// `ValidationException` for a Select that contradicts the projection or needs an index.
     pub(crate) fn new(
         exprs: &'a Expressions,
         select: Option<&'a str>,
-        projection_member: &str,
+        attributes_to_get: bool,
         query: bool,
         with_index: bool,
     ) -> Result<Self> {
+        let projection_member = if attributes_to_get {
+            "AttributesToGet"
+        } else {
+            "ProjectionExpression"
+        };
         let projected = exprs.projection.is_some();
         let problem = match select {
             Some(s) if projected && s != "SPECIFIC_ATTRIBUTES" => Some(format!(

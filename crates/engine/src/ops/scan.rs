@@ -51,15 +51,10 @@ impl Database {
             "ScanFilter",
         )?);
         exprs.set_projection(input.attributes_to_get.as_deref())?;
-        let projection_member = if input.attributes_to_get.is_some() {
-            "AttributesToGet"
-        } else {
-            "ProjectionExpression"
-        };
         let mut shape = ReadShape::new(
             &exprs,
             input.select.as_deref(),
-            projection_member,
+            input.attributes_to_get.is_some(),
             false,
             input.index_name.is_some(),
         )?;
