@@ -191,21 +191,13 @@ pub fn start_key(schema: &KeySchema, key: &Item) -> Result<EncodedKey> {
     )
 }
 
-/// The key of an `ExclusiveStartKey`, with `mismatch` as the message for a key whose
-/// attributes are not exactly the key schema's: Query words it more briefly ("The provided
-/// starting key is invalid") than Scan does (recorded from DynamoDB).
+/// The key named by `key`: exactly the schema's key attributes, each of its type; anything
+/// else is `mismatch` (Query words a bad `ExclusiveStartKey` more briefly, "The provided
+/// starting key is invalid", than Scan does; recorded from DynamoDB).
 ///
 /// # Errors
 /// `ValidationException` with DynamoDB's message.
-pub(crate) fn exact_start_key(
-    schema: &KeySchema,
-    key: &Item,
-    mismatch: &str,
-) -> Result<EncodedKey> {
-    exact_key(schema, key, mismatch)
-}
-
-fn exact_key(schema: &KeySchema, key: &Item, mismatch: &str) -> Result<EncodedKey> {
+pub(crate) fn exact_key(schema: &KeySchema, key: &Item, mismatch: &str) -> Result<EncodedKey> {
     let attrs: Vec<&KeyAttribute> = schema_attributes(schema).collect();
     let mut values = Vec::with_capacity(2);
     if key.len() != attrs.len() {
@@ -230,11 +222,4 @@ fn exact_key(schema: &KeySchema, key: &Item, mismatch: &str) -> Result<EncodedKe
 /// The key attributes of `schema`, partition key first.
 pub fn schema_attributes(schema: &KeySchema) -> impl Iterator<Item = &KeyAttribute> {
     std::iter::once(&schema.hash).chain(schema.range.as_ref())
-}
-
-/// The key attributes of `item` (for `LastEvaluatedKey`).
-pub fn key_of(schema: &KeySchema, item: &Item) -> Item {
-    schema_attributes(schema)
-        .filter_map(|a| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
-        .collect()
 }

@@ -41,10 +41,6 @@ pub(crate) struct IndexChanges {
     pub(crate) effects: Vec<IndexEffect>,
 }
 
-fn entry_size(projected: &Item) -> usize {
-    item_size(projected)
-}
-
 /// The index writes that take `old` to `new` (either absent) for the item at `base`.
 ///
 /// `new_value` is the encoded new item, when the caller has it: an ALL projection stores those
@@ -92,14 +88,14 @@ fn change_one(
     match (before, after) {
         (None, None) => return,
         (Some((old_key, old_entry)), None) => {
-            let size = entry_size(&old_entry);
+            let size = item_size(&old_entry);
             effect.units = write_units(size, 0);
             effect.items = -1;
             effect.bytes = -((size + INDEX_ENTRY_OVERHEAD) as i64);
             changes.writes.push(Write::Delete { key: old_key });
         }
         (None, Some((new_key, new_entry))) => {
-            let size = entry_size(&new_entry);
+            let size = item_size(&new_entry);
             effect.units = write_units(0, size);
             effect.items = 1;
             effect.bytes = (size + INDEX_ENTRY_OVERHEAD) as i64;
@@ -109,7 +105,7 @@ fn change_one(
             if old_key == new_key && old_entry == new_entry {
                 return;
             }
-            let (old_size, new_size) = (entry_size(&old_entry), entry_size(&new_entry));
+            let (old_size, new_size) = (item_size(&old_entry), item_size(&new_entry));
             effect.bytes = new_size as i64 - old_size as i64;
             if old_key == new_key {
                 effect.units = write_units(old_size, new_size);

@@ -410,8 +410,7 @@ impl<'a> ReadSource<'a> {
         wrong_attributes: &str,
     ) -> Result<(Vec<u8>, Vec<u8>)> {
         let Some(index) = self.index else {
-            let key =
-                crate::keys::exact_start_key(&self.table.key_schema, start, wrong_attributes)?;
+            let key = crate::keys::exact_key(&self.table.key_schema, start, wrong_attributes)?;
             return Ok((key.partition, key.sort));
         };
         let names = index.page_key_attributes(self.table);

@@ -65,6 +65,8 @@ impl WriteOutcome {
 struct Decided {
     /// The item it was given.
     old: Option<Item>,
+    /// That item's size (0 if absent).
+    old_size: usize,
     /// The size of the item it stored; `None` for a delete.
     new_size: Option<usize>,
     /// The item it stored, if it built it.
@@ -164,10 +166,10 @@ impl Database {
             };
             let (index_writes, index_effects) =
                 changes.map(|c| (c.writes, c.effects)).unwrap_or_default();
+            let old_size = old.as_ref().map_or(0, item_size);
             let mut collection_delta = 0;
             if let Some(size) = collection {
-                collection_delta = new_size.unwrap_or(0) as i64
-                    - old.as_ref().map_or(0, |o| item_size(o) as i64)
+                collection_delta = new_size.unwrap_or(0) as i64 - old_size as i64
                     + index_effects
                         .iter()
                         .filter(|e| e.kind == IndexKind::Local)
@@ -181,6 +183,7 @@ impl Database {
             }
             outcome = Some(Ok(Decided {
                 old,
+                old_size,
                 new_size,
                 new,
                 index_effects,
@@ -198,13 +201,13 @@ impl Database {
         })?;
         let Decided {
             old,
+            old_size,
             new_size,
             new,
             index_effects,
             collection_delta,
         } = outcome
             .unwrap_or_else(|| Err(Error::Internal("write decision never ran".to_owned())))?;
-        let old_size = old.as_ref().map_or(0, item_size);
         let items = i64::from(new_size.is_some()) - i64::from(old.is_some());
         let new_size = new_size.unwrap_or(0);
         if items != 0 || old_size != new_size {
