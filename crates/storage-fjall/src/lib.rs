@@ -32,6 +32,22 @@
 //! cost a second journal entry and memtable insert per write, and a flush of the `meta`
 //! keyspace every ~25,000 writes.
 //!
+//! **binderdb rotates the memtables, not fjall.** fjall 3.1 asks its worker pool to rotate a
+//! keyspace's memtable from every batch commit that finds it over `max_memtable_size`
+//! (a `try_send` on a queue of 1,000 messages), and the worker that performs a rotation then
+//! queues the flush with a *blocking* send on that same queue. With one worker
+//! ([`FJALL_WORKERS`]) busy flushing or compacting while writers commit thousands of batches a
+//! second, the queue fills with rotation requests, and the worker blocks forever sending to the
+//! queue only it drains: from then on nothing is rotated, flushed or compacted, memtables grow
+//! with everything written (a 1,000,000-item load held 230 MB in one memtable and the server
+//! 350 MB, a backfill after it 760 MB), and the journal is never truncated. So every commit
+//! checks the memtables it wrote to and, past [`MEMTABLE_BYTES`] (or [`META_MEMTABLE_BYTES`]),
+//! rotates them itself, outside binderdb's latches and commit mutex ([`FjallStore::rotate_full`]).
+//! fjall's own limit is set above binderdb's ([`FJALL_ROTATION_BACKSTOP`]), so its requests are
+//! not sent at all in normal operation; the worker's queue then holds only flushes and
+//! compactions. Rotation uses fjall's `Keyspace::rotate_memtable`, public but hidden from its
+//! docs: the `fjall` dependency is pinned to the 3.1 series for that reason.
+//!
 //! This crate must not depend on binderdb crates other than `binderdb-storage`. Commits and
 //! reads do not wait for I/O beyond the page cache, except when fjall throttles writers whose
 //! memtables cannot be flushed fast enough (it then sleeps in the commit); `flush` and
@@ -78,7 +94,7 @@ fn backend(e: fjall::Error) -> StorageError {
 /// Opens the data keyspace `ks`, creating it if it does not exist.
 fn open_keyspace(db: &Database, ks: Keyspace) -> Result<fjall::Keyspace, StorageError> {
     db.keyspace(ks.name(), || {
-        KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+        KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP)
     })
     .map_err(backend)
 }
@@ -92,6 +108,8 @@ pub struct FjallStore {
     spaces: [OnceLock<fjall::Keyspace>; 6],
     /// Held while a keyspace is created, so two first writers do not both create it.
     creating: Mutex<()>,
+    /// Held while a full memtable is rotated, so concurrent writers rotate it once.
+    rotating: Mutex<()>,
     meta: fjall::Keyspace,
     latches: StripedLatches,
     /// Version assignment; held while a batch is appended to fjall's journal.
@@ -172,6 +190,14 @@ const META_MEMTABLE_BYTES: u64 = 64 * 1024;
 /// See [`META_MEMTABLE_BYTES`].
 const CEILING_REFRESH: u64 = 16;
 
+/// fjall's own `max_memtable_size` for the keyspaces this store creates, as a multiple of
+/// binderdb's limit: binderdb rotates at its limit (module docs), so fjall's rotation requests
+/// are sent only if a memtable grew past this without being rotated. Keyspaces created before
+/// keep the limit fjall stored with them (binderdb's own): between the commit that crosses it
+/// and binderdb's rotation right after, only the few commits running concurrently send a
+/// request, far from filling the worker's queue.
+const FJALL_ROTATION_BACKSTOP: u64 = 2;
+
 impl FjallStore {
     /// Opens (or creates) the store in `dir`, restores the version high-water mark, finishes any
     /// interrupted `drop_table`, and starts the group-commit thread.
@@ -201,7 +227,8 @@ impl FjallStore {
         }
         let meta = db
             .keyspace(META_KEYSPACE, || {
-                KeyspaceCreateOptions::default().max_memtable_size(META_MEMTABLE_BYTES)
+                KeyspaceCreateOptions::default()
+                    .max_memtable_size(META_MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP)
             })
             .map_err(backend)?;
         match meta.get(FORMAT_KEY).map_err(backend)? {
@@ -234,6 +261,7 @@ impl FjallStore {
             db,
             spaces,
             creating: Mutex::new(()),
+            rotating: Mutex::new(()),
             meta,
             latches: StripedLatches::new(LATCH_STRIPES),
             versions: Mutex::new(Versions {
@@ -371,11 +399,14 @@ impl FjallStore {
             return Ok(self.versions.lock().last);
         }
         self.group.check_failed()?;
+        let mut touched = [false; Keyspace::ALL.len()];
+        let mut meta_touched = false;
         let version = {
             let mut versions = self.versions.lock();
             let version = versions.last + 1;
             let mut batch = self.db.batch();
             for (ks, key, value) in prepared.batch.writes {
+                touched[ks.index()] = true;
                 // `prepare` created every keyspace the batch writes to.
                 let space = self.space_for_write(ks)?;
                 match value {
@@ -392,6 +423,7 @@ impl FjallStore {
             };
             if ceiling != versions.ceiling || version % CEILING_REFRESH == 0 {
                 batch.insert(&self.meta, HIGH_WATER_KEY, ceiling.to_be_bytes());
+                meta_touched = true;
             }
             batch.commit().map_err(backend)?;
             *versions = Versions {
@@ -403,7 +435,38 @@ impl FjallStore {
             version
         };
         drop(held);
+        self.rotate_full(&touched, meta_touched)?;
         Ok(version)
+    }
+
+    /// Rotates each memtable a commit wrote to that is past binderdb's limit (see the module
+    /// docs): fjall then flushes it in the background. Called after the commit released its
+    /// latches and the version mutex. If another writer is rotating right now, this one leaves
+    /// it to that writer or to the next commit.
+    fn rotate_full(&self, touched: &[bool], meta: bool) -> Result<(), StorageError> {
+        use fjall::AbstractTree;
+        let full =
+            |(space, limit): &(&fjall::Keyspace, u64)| space.tree.active_memtable().size() > *limit;
+        let data = Keyspace::ALL
+            .into_iter()
+            .filter(|ks| touched[ks.index()])
+            .filter_map(|ks| self.space(ks))
+            .map(|space| (space, MEMTABLE_BYTES));
+        let meta = meta.then_some((&self.meta, META_MEMTABLE_BYTES));
+        let mut spaces = data.chain(meta).filter(full).peekable();
+        if spaces.peek().is_none() {
+            return Ok(());
+        }
+        let Some(_rotating) = self.rotating.try_lock() else {
+            return Ok(());
+        };
+        for entry in spaces {
+            // Checked again under the lock: another writer may have just rotated it.
+            if full(&entry) {
+                entry.0.rotate_memtable().map_err(backend)?;
+            }
+        }
+        Ok(())
     }
 
     fn walk(

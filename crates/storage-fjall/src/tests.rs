@@ -379,3 +379,44 @@ fn the_first_catalog_write_also_creates_the_items_keyspace() {
         );
     }
 }
+
+/// A sustained write load keeps fjall's memtables bounded: the commit that fills a memtable
+/// rotates it before returning, and fjall flushes it and throttles writers while four wait.
+/// When the rotation was left to fjall's worker, that worker deadlocked on its own request
+/// queue under a heavy load (see the module docs) and everything written stayed in one
+/// ever-growing memtable.
+#[test]
+fn every_commit_leaves_its_memtable_within_the_limit() {
+    use fjall::AbstractTree;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    let value = vec![7u8; 1024];
+    let written = 6 * MEMTABLE_BYTES;
+    let mut peak = 0;
+    for i in 0..written / 1024 {
+        let batch = Batch {
+            writes: vec![Write::Put {
+                key: key(Keyspace::Items, 1, &i.to_be_bytes(), b""),
+                value: value.clone(),
+            }],
+            guards: Vec::new(),
+        };
+        store.commit(batch).unwrap();
+        let items = store.spaces[Keyspace::Items.index()].get().unwrap();
+        let active = items.tree.active_memtable().size();
+        assert!(
+            active <= MEMTABLE_BYTES,
+            "commit {i} left a memtable of {active} bytes"
+        );
+        peak = peak.max(store.db.write_buffer_size());
+    }
+    // At most the active memtable and four sealed ones waiting for the flush (fjall makes the
+    // commit that finds four wait), with one commit's worth of slack.
+    assert!(
+        peak <= 5 * MEMTABLE_BYTES + 4096,
+        "memtables held {peak} bytes with {written} bytes written"
+    );
+    store.flush().unwrap();
+    let items = store.spaces[Keyspace::Items.index()].get().unwrap();
+    assert!(items.table_count() > 0, "nothing was flushed");
+}
