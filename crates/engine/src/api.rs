@@ -16,6 +16,9 @@ use crate::legacy::{AttributeValueUpdate, ExpectedAttributeValue, LegacyConditio
 use serde::{Deserialize, Serialize};
 
 mod strict;
+mod transactions;
+
+pub use transactions::*;
 
 // Every request structure, at every depth, refuses a JSON list (serde's derive would read one
 // positionally): each derives with `#[serde(remote = "Self")]` and is listed here (see

@@ -25,8 +25,10 @@ pub struct ApiError {
     /// The member carrying the message: the service framework's own errors
     /// (SerializationException) spell it `Message`, DynamoDB's errors `message`.
     pub message_key: &'static str,
-    /// The `Item` member of a ConditionalCheckFailedException (ReturnValuesOnConditionCheckFailure).
-    pub item: Option<serde_json::Value>,
+    /// An error's own extra member: the `Item` of a ConditionalCheckFailedException
+    /// (ReturnValuesOnConditionCheckFailure), the `CancellationReasons` of a
+    /// TransactionCanceledException. Boxed: errors travel in every `Result` of the server.
+    pub detail: Option<Box<(&'static str, serde_json::Value)>>,
 }
 
 impl ApiError {
@@ -36,7 +38,7 @@ impl ApiError {
             error_type: format!("{prefix}{code}"),
             message,
             message_key: "message",
-            item: None,
+            detail: None,
         }
     }
 
@@ -90,8 +92,8 @@ impl ApiError {
         if let Some(m) = &self.message {
             body.insert(self.message_key.into(), m.clone().into());
         }
-        if let Some(item) = &self.item {
-            body.insert("Item".into(), item.clone());
+        if let Some(detail) = &self.detail {
+            body.insert(detail.0.into(), detail.1.clone());
         }
         serde_json::to_vec(&body).unwrap_or_default()
     }
@@ -118,7 +120,9 @@ impl From<Error> for ApiError {
                 Some(m),
             ),
             Error::ConditionalCheckFailed { item } => ApiError {
-                item: item.and_then(|i| serde_json::to_value(i).ok()),
+                detail: item
+                    .and_then(|i| serde_json::to_value(i).ok())
+                    .map(|i| Box::new(("Item", i))),
                 ..ApiError::new(
                     DYNAMODB,
                     "ConditionalCheckFailedException",
@@ -126,6 +130,31 @@ impl From<Error> for ApiError {
                     Some("The conditional request failed".to_owned()),
                 )
             },
+            Error::TransactionCanceled { reasons } => ApiError {
+                // DynamoDB spells this exception's message member `Message`.
+                message_key: "Message",
+                detail: serde_json::to_value(&reasons)
+                    .ok()
+                    .map(|r| Box::new(("CancellationReasons", r))),
+                ..ApiError::new(
+                    DYNAMODB,
+                    "TransactionCanceledException",
+                    bad,
+                    Some(binderdb_engine::error::canceled_message(&reasons)),
+                )
+            },
+            Error::TransactionConflict(m) => {
+                ApiError::new(DYNAMODB, "TransactionConflictException", bad, Some(m))
+            }
+            Error::IdempotentParameterMismatch(m) => ApiError::new(
+                DYNAMODB,
+                "IdempotentParameterMismatchException",
+                bad,
+                Some(m),
+            ),
+            Error::TransactionInProgress(m) => {
+                ApiError::new(DYNAMODB, "TransactionInProgressException", bad, Some(m))
+            }
             e @ (Error::Storage(_) | Error::Internal(_)) => {
                 tracing::error!(error = %e, "internal error");
                 ApiError::internal(e.to_string())

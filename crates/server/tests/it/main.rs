@@ -23,4 +23,5 @@ mod query;
 mod query_errors;
 mod scan;
 mod tables;
+mod transactions;
 mod update_item;
