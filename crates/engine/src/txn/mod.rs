@@ -134,3 +134,6 @@ pub(crate) fn reason_of(e: Error) -> Result<CancellationReason, Error> {
         item,
     })
 }
+
+#[cfg(test)]
+mod tests;
