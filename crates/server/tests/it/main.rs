@@ -24,4 +24,5 @@ mod query_errors;
 mod scan;
 mod tables;
 mod transactions;
+mod transactions_concurrency;
 mod update_item;
