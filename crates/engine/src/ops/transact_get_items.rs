@@ -8,7 +8,7 @@ use crate::api::{ItemResponse, TransactGetItem, TransactGetItemsInput, TransactG
 use crate::capacity::{read_units, Consumed, ReturnCapacity};
 use crate::error::{Error, Result};
 use crate::keys::request_key;
-use crate::ops::transact_write_items::{report, MAX_TRANSACT_ITEMS};
+use crate::ops::transact_write_items::{check_action_count, report};
 use crate::ops::{decode, read_projection, table_name, wire_item};
 use crate::txn::conflicts_at;
 use crate::{Database, RequestContext};
@@ -61,17 +61,7 @@ impl Database {
     ) -> Result<TransactGetItemsOutput> {
         let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
         let items = input.transact_items.unwrap_or_default();
-        if items.is_empty() || items.len() > MAX_TRANSACT_ITEMS {
-            return Err(Error::validation(format!(
-                "1 validation error detected: Value at 'transactItems' failed to satisfy \
-                 constraint: Member must have length {}",
-                if items.is_empty() {
-                    "greater than or equal to 1"
-                } else {
-                    "less than or equal to 100"
-                }
-            )));
-        }
+        check_action_count(items.len())?;
         let reads = items
             .into_iter()
             .map(|item| self.transact_read(ctx, item))
@@ -103,13 +93,7 @@ impl Database {
                 Ok(_) => break,
                 Err(StorageError::Conflict) if attempt < SNAPSHOT_ATTEMPTS => {}
                 Err(StorageError::Conflict) => {
-                    let mut moved = Vec::new();
-                    for (i, guard) in guards.iter().enumerate() {
-                        if self.store.get(&guard.key)?.map(|v| v.version) != guard.expected {
-                            moved.push(i);
-                        }
-                    }
-                    return Err(conflicts_at(reads.len(), &moved));
+                    return Err(conflicts_at(reads.len(), &self.moved_since(&guards)?));
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -172,17 +172,7 @@ impl Database {
         let token = input.client_request_token.clone();
         let fingerprint = token.as_ref().map(|_| fingerprint(&input));
         let items = input.transact_items.unwrap_or_default();
-        if items.is_empty() || items.len() > MAX_TRANSACT_ITEMS {
-            return Err(Error::validation(format!(
-                "1 validation error detected: Value at 'transactItems' failed to satisfy \
-                 constraint: Member must have length {}",
-                if items.is_empty() {
-                    "greater than or equal to 1"
-                } else {
-                    "less than or equal to 100"
-                }
-            )));
-        }
+        check_action_count(items.len())?;
         let mut actions = Vec::with_capacity(items.len());
         let mut size = 0usize;
         for item in items {
@@ -400,17 +390,26 @@ impl Database {
     /// The cancellation of a transaction whose commit found items changed since it read them:
     /// TransactionConflict for each item whose version moved.
     fn moved_items(&self, guards: &[Guard]) -> Result<Error> {
+        let mut moved = self.moved_since(guards)?;
+        if moved.is_empty() {
+            // Changed and changed back between the commit and this look: still a conflict.
+            moved = (0..guards.len()).collect();
+        }
+        Ok(conflicts_at(guards.len(), &moved))
+    }
+
+    /// The positions of the guarded items whose version is no longer the one guarded.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub(super) fn moved_since(&self, guards: &[Guard]) -> Result<Vec<usize>> {
         let mut moved = Vec::new();
         for (i, guard) in guards.iter().enumerate() {
             if self.store.get(&guard.key)?.map(|v| v.version) != guard.expected {
                 moved.push(i);
             }
         }
-        if moved.is_empty() {
-            // Changed and changed back between the commit and this look: still a conflict.
-            moved = (0..guards.len()).collect();
-        }
-        Ok(conflicts_at(guards.len(), &moved))
+        Ok(moved)
     }
 
     /// The answer to a repeated request (same token and parameters within 10 minutes): nothing
@@ -458,6 +457,26 @@ enum Decision {
 /// DynamoDB's answer to an action with none or several of its members.
 const ONE_ACTION: &str = "TransactItems can only contain one of Check, Put, Update or Delete";
 
+/// Refuses a transaction without actions or with more than 100, as DynamoDB words it (the
+/// server checks this first; the engine keeps itself safe when embedded).
+///
+/// # Errors
+/// `ValidationException`.
+pub(super) fn check_action_count(len: usize) -> Result<()> {
+    if (1..=MAX_TRANSACT_ITEMS).contains(&len) {
+        return Ok(());
+    }
+    Err(Error::validation(format!(
+        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: \
+         Member must have length {}",
+        if len == 0 {
+            "greater than or equal to 1"
+        } else {
+            "less than or equal to 100"
+        }
+    )))
+}
+
 /// Adds `consumed` to `table`'s share, keeping tables in the order the request first names them.
 fn add_consumed(per_table: &mut Vec<(String, Consumed)>, table: &str, consumed: &Consumed) {
     match per_table.iter_mut().find(|(name, _)| name == table) {
@@ -485,54 +504,65 @@ fn fingerprint(input: &TransactWriteItemsInput) -> u128 {
         m.as_ref()
             .map(|m| binderdb_model::item_from_wire(m.clone()).map_err(|e| e.to_string()))
     };
-    fn names(m: &Option<HashMap<String, String>>) -> Option<BTreeMap<&String, &String>> {
+    fn sorted(m: &Option<HashMap<String, String>>) -> Option<BTreeMap<&String, &String>> {
         m.as_ref().map(|m| m.iter().collect())
     }
     f.add(&input.return_item_collection_metrics);
     for action in input.transact_items.iter().flatten() {
-        if let Some(c) = &action.condition_check {
-            f.add(&("ConditionCheck", &c.table_name, item(&c.key)));
-            f.add(&(
+        // (kind, table, key or item, update, condition, names, values, on failure)
+        let parts = match action {
+            TransactWriteItem {
+                condition_check: Some(c),
+                ..
+            } => Some((
+                "ConditionCheck",
+                &c.table_name,
+                &c.key,
+                &None,
                 &c.condition_expression,
-                names(&c.expression_attribute_names),
-            ));
-            f.add(&(
-                item(&c.expression_attribute_values),
+                &c.expression_attribute_names,
+                &c.expression_attribute_values,
                 &c.return_values_on_condition_check_failure,
-            ));
-        }
-        if let Some(p) = &action.put {
-            f.add(&("Put", &p.table_name, item(&p.item)));
-            f.add(&(
+            )),
+            TransactWriteItem { put: Some(p), .. } => Some((
+                "Put",
+                &p.table_name,
+                &p.item,
+                &None,
                 &p.condition_expression,
-                names(&p.expression_attribute_names),
-            ));
-            f.add(&(
-                item(&p.expression_attribute_values),
+                &p.expression_attribute_names,
+                &p.expression_attribute_values,
                 &p.return_values_on_condition_check_failure,
-            ));
-        }
-        if let Some(d) = &action.delete {
-            f.add(&("Delete", &d.table_name, item(&d.key)));
-            f.add(&(
+            )),
+            TransactWriteItem {
+                delete: Some(d), ..
+            } => Some((
+                "Delete",
+                &d.table_name,
+                &d.key,
+                &None,
                 &d.condition_expression,
-                names(&d.expression_attribute_names),
-            ));
-            f.add(&(
-                item(&d.expression_attribute_values),
+                &d.expression_attribute_names,
+                &d.expression_attribute_values,
                 &d.return_values_on_condition_check_failure,
-            ));
-        }
-        if let Some(u) = &action.update {
-            f.add(&("Update", &u.table_name, item(&u.key), &u.update_expression));
-            f.add(&(
+            )),
+            TransactWriteItem {
+                update: Some(u), ..
+            } => Some((
+                "Update",
+                &u.table_name,
+                &u.key,
+                &u.update_expression,
                 &u.condition_expression,
-                names(&u.expression_attribute_names),
-            ));
-            f.add(&(
-                item(&u.expression_attribute_values),
+                &u.expression_attribute_names,
+                &u.expression_attribute_values,
                 &u.return_values_on_condition_check_failure,
-            ));
+            )),
+            _ => None,
+        };
+        if let Some((kind, table, target, update, condition, names, values, on_failure)) = parts {
+            f.add(&(kind, table, item(target), update, condition));
+            f.add(&(sorted(names), item(values), on_failure));
         }
         f.add(&"|");
     }

@@ -176,3 +176,27 @@ fn a_write_between_read_and_commit_cancels_with_transaction_conflict() {
         .unwrap();
     transfer(&db).unwrap();
 }
+
+#[test]
+fn a_token_in_flight_answers_transaction_in_progress() {
+    let db = database(Arc::new(MemoryStore::new()));
+    let token = crate::txn::tokens::token_key("us-east-1", "tok");
+    let held = db.txn.holds.try_hold(std::slice::from_ref(&token)).unwrap();
+    let input = || {
+        serde_json::from_value(json!({
+            "TransactItems": [{"Put": {"TableName": "T", "Item": {"id": {"S": "a"}}}}],
+            "ClientRequestToken": "tok"
+        }))
+        .unwrap()
+    };
+    match db.transact_write_items(&RequestContext::default(), input()) {
+        Err(Error::TransactionInProgress(m)) => assert_eq!(
+            m,
+            "Transaction with the given request token is already in progress."
+        ),
+        other => panic!("{other:?}"),
+    }
+    drop(held);
+    db.transact_write_items(&RequestContext::default(), input())
+        .unwrap();
+}
