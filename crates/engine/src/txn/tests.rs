@@ -200,3 +200,25 @@ fn a_token_in_flight_answers_transaction_in_progress() {
     db.transact_write_items(&RequestContext::default(), input())
         .unwrap();
 }
+
+#[test]
+fn batch_writes_of_held_items_come_back_unprocessed() {
+    let db = database(Arc::new(MemoryStore::new()));
+    let held = db.txn.holds.try_hold(&[storage_key(&db, "b")]).unwrap();
+    let input = serde_json::from_value(json!({"RequestItems": {"T": [
+        {"PutRequest": {"Item": {"id": {"S": "a"}, "v": {"N": "1"}}}},
+        {"PutRequest": {"Item": {"id": {"S": "b"}, "v": {"N": "2"}}}},
+        {"DeleteRequest": {"Key": {"id": {"S": "c"}}}}
+    ]}}))
+    .unwrap();
+    let out = db
+        .batch_write_item(&RequestContext::default(), input)
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&out.unprocessed_items).unwrap(),
+        json!({"T": [{"PutRequest": {"Item": {"id": {"S": "b"}, "v": {"N": "2"}}}}]})
+    );
+    assert!(db.store.get(&storage_key(&db, "a")).unwrap().is_some());
+    assert!(db.store.get(&storage_key(&db, "b")).unwrap().is_none());
+    drop(held);
+}
