@@ -8,7 +8,7 @@ use crate::api::{ItemResponse, TransactGetItem, TransactGetItemsInput, TransactG
 use crate::capacity::{read_units, Consumed, ReturnCapacity};
 use crate::error::{Error, Result};
 use crate::keys::request_key;
-use crate::ops::transact_write_items::{check_action_count, report};
+use crate::ops::transact_write_items::{check_action_count, report, MULTIPLE_OPERATIONS};
 use crate::ops::{decode, read_projection, table_name, wire_item};
 use crate::txn::conflicts_at;
 use crate::{Database, RequestContext};
@@ -62,10 +62,14 @@ impl Database {
         let capacity = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
         let items = input.transact_items.unwrap_or_default();
         check_action_count(items.len())?;
-        let reads = items
-            .into_iter()
-            .map(|item| self.transact_read(ctx, item))
-            .collect::<Result<Vec<_>>>()?;
+        let mut reads: Vec<Read> = Vec::with_capacity(items.len());
+        for item in items {
+            let read = self.transact_read(ctx, item)?;
+            if reads.iter().any(|r| r.key == read.key) {
+                return Err(Error::validation(MULTIPLE_OPERATIONS));
+            }
+            reads.push(read);
+        }
         let held: Vec<usize> = (0..reads.len())
             .filter(|&i| self.txn.holds.is_held(&reads[i].key))
             .collect();

@@ -185,9 +185,7 @@ impl Database {
                 }
             };
             if actions.iter().any(|a: &Action| a.key == action.key) {
-                return Err(Error::validation(
-                    "Transaction request cannot include multiple operations on one item",
-                ));
+                return Err(Error::validation(MULTIPLE_OPERATIONS));
             }
             actions.push(action);
         }
@@ -453,6 +451,10 @@ enum Decision {
     /// A write.
     Write(Planned),
 }
+
+/// DynamoDB's answer to two actions (or two Gets) on one item.
+pub(super) const MULTIPLE_OPERATIONS: &str =
+    "Transaction request cannot include multiple operations on one item";
 
 /// DynamoDB's answer to an action with none or several of its members.
 const ONE_ACTION: &str = "TransactItems can only contain one of Check, Put, Update or Delete";

@@ -10,10 +10,10 @@
 //! 3. **Holds.** All item keys are taken at once in the [`holds::Holds`] registry, in a
 //!    canonical order, with a *try*: a key someone else holds cancels the transaction at once
 //!    with a `TransactionConflict` reason for that action (`None` for the others). Nothing ever
-//!    waits for a hold, so no set of transactions can deadlock; a plain PutItem, UpdateItem,
-//!    DeleteItem or BatchWriteItem write of a held item gets TransactionConflictException, as
-//!    in DynamoDB. The plain path pays one atomic load while no transaction runs, and one
-//!    striped-mutex lookup otherwise.
+//!    waits for a hold, so no set of transactions can deadlock; a plain PutItem, UpdateItem or
+//!    DeleteItem of a held item gets TransactionConflictException, as in DynamoDB, and a
+//!    BatchWriteItem returns such a write in UnprocessedItems. The plain path pays one atomic
+//!    load while no transaction runs, and one striped-mutex lookup otherwise.
 //! 4. The write gates of the tables involved are taken shared, in table-id order (they are
 //!    only ever taken exclusively one at a time, by index-set changes), then every item is read
 //!    with its version and every action decided on it, exactly as the single-item operation
