@@ -627,6 +627,17 @@ async fn transact_get_items_reads_projects_and_bills_double() {
         .await
         .unwrap_err();
     assert_eq!(error_parts(err).0, "ResourceNotFoundException");
+    let twice = json!({"Get": {"TableName": "Txn", "Key": {"id": {"S": "a"}}}});
+    call(
+        server.addr,
+        "TransactGetItems",
+        json!({"TransactItems": [twice.clone(), twice]}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some("Transaction request cannot include multiple operations on one item"),
+    );
     call(
         server.addr,
         "TransactGetItems",
