@@ -162,3 +162,63 @@ impl From<Error> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use binderdb_engine::api::CancellationReason;
+
+    fn body(e: Error) -> serde_json::Value {
+        serde_json::from_slice(&ApiError::from(e).body()).unwrap()
+    }
+
+    #[test]
+    fn transaction_errors_carry_their_types_and_members() {
+        let reasons = vec![
+            CancellationReason {
+                code: "None".to_owned(),
+                ..CancellationReason::default()
+            },
+            CancellationReason {
+                code: "TransactionConflict".to_owned(),
+                message: Some("Transaction is ongoing for the item".to_owned()),
+                item: None,
+            },
+        ];
+        assert_eq!(
+            body(Error::TransactionCanceled { reasons }),
+            serde_json::json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "Message": "Transaction cancelled, please refer cancellation reasons for \
+                            specific reasons [None, TransactionConflict]",
+                "CancellationReasons": [
+                    {"Code": "None"},
+                    {"Code": "TransactionConflict",
+                     "Message": "Transaction is ongoing for the item"}
+                ]
+            })
+        );
+        for (error, code) in [
+            (
+                Error::TransactionConflict("m".to_owned()),
+                "TransactionConflictException",
+            ),
+            (
+                Error::IdempotentParameterMismatch("m".to_owned()),
+                "IdempotentParameterMismatchException",
+            ),
+            (
+                Error::TransactionInProgress("m".to_owned()),
+                "TransactionInProgressException",
+            ),
+        ] {
+            assert_eq!(
+                body(error),
+                serde_json::json!({
+                    "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
+                    "message": "m"
+                })
+            );
+        }
+    }
+}
