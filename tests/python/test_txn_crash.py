@@ -13,11 +13,6 @@ from __future__ import annotations
 import collections
 import os
 import shutil
-import threading
-import time
-
-import botocore.exceptions
-import requests
 
 import support
 
@@ -42,22 +37,6 @@ def transaction(writer: int, seq: int) -> list[dict]:
     return puts + [count]
 
 
-def writer_loop(endpoint: str, writer: int, stop: threading.Event, killing: threading.Event,
-                acked: list, failures: list) -> None:
-    client = support.make_client(endpoint)
-    seq = 0
-    while not stop.is_set():
-        try:
-            client.transact_write_items(TransactItems=transaction(writer, seq))
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
-                requests.RequestException, OSError) as error:
-            if not killing.is_set():
-                failures.append(f"writer {writer} seq {seq}: {error!r}")
-            return
-        acked.append(f"w{writer}-{seq:07d}")
-        seq += 1
-
-
 def scan_all(client) -> list[dict]:
     items, start = [], None
     while True:
@@ -75,32 +54,15 @@ def test_transactions_are_all_or_nothing_across_sigkill():
     try:
         first = support.Server(in_memory=False, data_dir=data_dir).start()
         try:
-            client = support.make_client(first.endpoint)
-            client.create_table(
-                TableName=TABLE,
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            client.get_waiter("table_exists").wait(TableName=TABLE, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-            stop, killing = threading.Event(), threading.Event()
+            support.create_pk_table(support.make_client(first.endpoint), TABLE)
             acked_by_writer: list[list[str]] = [[] for _ in range(WRITERS)]
-            failures: list[str] = []
-            threads = [
-                threading.Thread(target=writer_loop,
-                                 args=(first.endpoint, w, stop, killing, acked_by_writer[w], failures),
-                                 daemon=True)
-                for w in range(WRITERS)
-            ]
-            for thread in threads:
-                thread.start()
-            time.sleep(LOAD_SECONDS)
-            killing.set()
-            first.kill()
-            stop.set()
-            for thread in threads:
-                thread.join(60)
-            assert not any(t.is_alive() for t in threads), "a writer hung after the kill"
+
+            def work(writer: int, client) -> None:
+                seq = len(acked_by_writer[writer])
+                client.transact_write_items(TransactItems=transaction(writer, seq))
+                acked_by_writer[writer].append(f"w{writer}-{seq:07d}")
+
+            failures = support.kill_mid_load(first, WRITERS, LOAD_SECONDS, work)
         finally:
             if first.running:
                 first.kill()

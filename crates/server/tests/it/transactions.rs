@@ -50,6 +50,32 @@ fn upd(u: Update) -> TransactWriteItem {
     TransactWriteItem::builder().update(u).build()
 }
 
+/// Each table's ConsumedCapacity units, in the response's order.
+fn per_table(capacity: &[aws_sdk_dynamodb::types::ConsumedCapacity]) -> Vec<(String, f64)> {
+    capacity
+        .iter()
+        .map(|c| {
+            (
+                c.table_name().unwrap().to_owned(),
+                c.capacity_units().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A TransactGetItems Get of the item `id` of `table`.
+fn read(table: &str, id: &str) -> TransactGetItem {
+    TransactGetItem::builder()
+        .get(
+            Get::builder()
+                .table_name(table)
+                .set_key(Some(key(id)))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
 async fn get(client: &Client, table: &str, id: &str) -> Option<Item> {
     client
         .get_item()
@@ -139,18 +165,8 @@ async fn all_four_actions_commit_together_across_tables() {
     assert_eq!(get(&client, "Txn", "upd").await.unwrap()["n"], n("2"));
     assert!(get(&client, "Txn", "del").await.is_none());
     // Twice the plain cost: 3 one-unit writes on Txn, one one-unit condition check on Other.
-    let capacity: Vec<(String, f64)> = out
-        .consumed_capacity()
-        .iter()
-        .map(|c| {
-            (
-                c.table_name().unwrap().to_owned(),
-                c.capacity_units().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        capacity,
+        per_table(out.consumed_capacity()),
         vec![("Txn".to_owned(), 6.0), ("Other".to_owned(), 2.0)]
     );
 }
@@ -557,28 +573,8 @@ async fn transact_get_items_reads_projects_and_bills_double() {
                 )
                 .build(),
         )
-        .transact_items(
-            TransactGetItem::builder()
-                .get(
-                    Get::builder()
-                        .table_name("Txn")
-                        .set_key(Some(key("missing")))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .transact_items(
-            TransactGetItem::builder()
-                .get(
-                    Get::builder()
-                        .table_name("Other")
-                        .set_key(Some(key("b")))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .transact_items(read("Txn", "missing"))
+        .transact_items(read("Other", "b"))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
@@ -588,18 +584,8 @@ async fn transact_get_items_reads_projects_and_bills_double() {
     assert_eq!(responses[0].item().unwrap(), &item(&[("v", s("1"))]));
     assert!(responses[1].item().is_none());
     assert_eq!(responses[2].item().unwrap()["v"], s("3"));
-    let capacity: Vec<(String, f64)> = out
-        .consumed_capacity()
-        .iter()
-        .map(|c| {
-            (
-                c.table_name().unwrap().to_owned(),
-                c.capacity_units().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        capacity,
+        per_table(out.consumed_capacity()),
         vec![("Txn".to_owned(), 4.0), ("Other".to_owned(), 2.0)]
     );
     // The wire form of a missing item is an empty object.
@@ -612,17 +598,7 @@ async fn transact_get_items_reads_projects_and_bills_double() {
     assert_eq!(raw.json(), json!({"Responses": [{}]}));
     let err = client
         .transact_get_items()
-        .transact_items(
-            TransactGetItem::builder()
-                .get(
-                    Get::builder()
-                        .table_name("Missing")
-                        .set_key(Some(key("a")))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .transact_items(read("Missing", "a"))
         .send()
         .await
         .unwrap_err();
