@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import botocore.auth
 import botocore.awsrequest
 import botocore.config
@@ -219,3 +220,50 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool
             return True
         time.sleep(interval)
     return predicate()
+
+
+def create_pk_table(client, name: str) -> None:
+    """An on-demand table with a string partition key `pk`, waited for until it exists."""
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+
+CLIENT_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
+                 requests.RequestException, OSError)
+
+
+def kill_mid_load(server: Server, writers: int, seconds: float, work) -> list[str]:
+    """Runs `work(writer, client)` in a loop on `writers` threads, each with its own client, for
+    about `seconds`, then SIGKILLs `server` (the power cut: no chance to flush) and waits for the
+    threads. A thread stops at its first client error; errors from before the kill are returned
+    as failures (those the kill causes are expected)."""
+    stop, killing = threading.Event(), threading.Event()
+    failures: list[str] = []
+
+    def loop(writer: int) -> None:
+        client = make_client(server.endpoint)
+        while not stop.is_set():
+            try:
+                work(writer, client)
+            except CLIENT_ERRORS as error:
+                # `killing` is set before the kill, so no error the kill causes can precede it.
+                if not killing.is_set():
+                    failures.append(f"writer {writer}: {error!r}")
+                return
+
+    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    killing.set()
+    server.kill()
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads), "a writer hung after the kill"
+    return failures

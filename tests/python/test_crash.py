@@ -14,11 +14,6 @@ import os
 import random
 import shutil
 import string
-import threading
-import time
-
-import botocore.exceptions
-import requests
 
 import support
 
@@ -37,26 +32,6 @@ def make_item(writer: int, seq: int, rng: random.Random) -> dict:
         "sha256": {"S": hashlib.sha256(payload.encode()).hexdigest()},
         "tags": {"SS": [f"writer-{writer}", "crash-test"]},
     }
-
-
-def writer_loop(endpoint: str, writer: int, stop: threading.Event, killing: threading.Event, acked: dict,
-                failures: list) -> None:
-    client = support.make_client(endpoint)
-    rng = random.Random(writer)
-    seq = 0
-    while not stop.is_set():
-        item = make_item(writer, seq, rng)
-        seq += 1
-        try:
-            client.put_item(TableName=TABLE, Item=item)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
-                requests.RequestException, OSError) as error:
-            # Expected once the server is being killed; before that it is a failure of its own.
-            # (`killing` is set before the kill, so no error the kill causes can precede it.)
-            if not killing.is_set():
-                failures.append(f"writer {writer} seq {seq - 1}: {error!r}")
-            return
-        acked[item["pk"]["S"]] = item
 
 
 def normalise(item: dict) -> dict:
@@ -82,34 +57,16 @@ def test_acknowledged_writes_survive_sigkill():
     try:
         first = support.Server(in_memory=False, data_dir=data_dir).start()
         try:
-            client = support.make_client(first.endpoint)
-            client.create_table(
-                TableName=TABLE,
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            client.get_waiter("table_exists").wait(TableName=TABLE, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-
-            stop = threading.Event()
-            killing = threading.Event()
+            support.create_pk_table(support.make_client(first.endpoint), TABLE)
             acked_by_writer = [dict() for _ in range(WRITERS)]
-            failures: list[str] = []
-            threads = [
-                threading.Thread(target=writer_loop, args=(first.endpoint, w, stop, killing, acked_by_writer[w], failures),
-                                 daemon=True)
-                for w in range(WRITERS)
-            ]
-            for thread in threads:
-                thread.start()
-            time.sleep(LOAD_SECONDS)
-            # The power cut: no chance to flush. Writers see connection errors from here on.
-            killing.set()
-            first.kill()
-            stop.set()
-            for thread in threads:
-                thread.join(60)
-            assert not any(t.is_alive() for t in threads), "a writer hung after the kill"
+            rngs = [random.Random(w) for w in range(WRITERS)]
+
+            def work(writer: int, client) -> None:
+                item = make_item(writer, len(acked_by_writer[writer]), rngs[writer])
+                client.put_item(TableName=TABLE, Item=item)
+                acked_by_writer[writer][item["pk"]["S"]] = item
+
+            failures = support.kill_mid_load(first, WRITERS, LOAD_SECONDS, work)
         finally:
             if first.running:
                 first.kill()

@@ -15,8 +15,9 @@ A third index (products by category, then brand and price: a multi-attribute key
 is added online with UpdateTable.
 
 Each test builds its own table, seeds the same catalogue and asserts exact answers: item sets,
-orders, counts, capacity. Every test runs on both engines (conftest's `server` fixture). No
-transactions: those have not landed yet. DescribeTable's ItemCount is asserted exactly right after
+orders, counts, capacity. Every test runs on both engines (conftest's `server` fixture). Placing
+an order is one transaction (the order, its items and the stock of each product, all or
+nothing). DescribeTable's ItemCount is asserted exactly right after
 writes: binderdb keeps it live (DynamoDB refreshes it about every six hours).
 """
 
@@ -728,6 +729,87 @@ def test_new_order_capacity_touches_both_gsis(client, shop):
         "GSI1": ("ACTIVE", len(ORDERS) + 1),
         "GSI2": ("ACTIVE", N_ITEMS + 2),
     }
+
+
+def place_order(name: str, order_id: str, customer: str, lines: list[tuple[str, int]]) -> list[dict]:
+    """The TransactWriteItems that places an order: the customer must exist, the order must be
+    new, each line is written and each product's stock must cover its quantity."""
+    total = sum(PRODUCTS[pid][3] * qty for pid, qty in lines)
+    actions = [
+        {"ConditionCheck": {"TableName": name,
+                            "Key": {"pk": {"S": f"CUSTOMER#{customer}"}, "sk": {"S": "PROFILE"}},
+                            "ConditionExpression": "attribute_exists(pk)"}},
+        {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": {
+            "pk": {"S": f"CUSTOMER#{customer}"}, "sk": {"S": f"ORDER#2026-03-01#{order_id}"},
+            "entity": {"S": "order"}, "order_id": {"S": order_id}, "status": {"S": "PENDING"},
+            "customer_name": {"S": CUSTOMERS[customer]["name"]}, "total": {"N": str(total)},
+            "GSI1PK": {"S": "STATUS#PENDING"}, "GSI1SK": {"S": f"2026-03-01#{order_id}"},
+        }}},
+    ]
+    for pid, qty in lines:
+        actions.append({"Put": {"TableName": name, "Item": {
+            "pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"PRODUCT#{pid}"}, "entity": {"S": "order_item"},
+            "quantity": {"N": str(qty)}, "unit_price": {"N": str(PRODUCTS[pid][3])},
+        }}})
+        actions.append({"Update": {
+            "TableName": name, "Key": {"pk": {"S": f"PRODUCT#{pid}"}, "sk": {"S": f"PRODUCT#{pid}"}},
+            "UpdateExpression": "SET stock = stock - :q", "ConditionExpression": "stock >= :q",
+            "ExpressionAttributeValues": {":q": {"N": str(qty)}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }})
+    return actions
+
+
+def stock(shop, pid: str) -> int:
+    return int(shop.get_item(Key={"pk": f"PRODUCT#{pid}", "sk": f"PRODUCT#{pid}"},
+                             ConsistentRead=True)["Item"]["stock"])
+
+
+def test_place_order_is_one_transaction(client, shop):
+    name = shop.name
+    placed = client.transact_write_items(
+        TransactItems=place_order(name, "o20", "c2", [("p1", 2), ("p3", 1)]),
+        ClientRequestToken="order-o20", ReturnConsumedCapacity="INDEXES")
+    # Twice the plain units: the check (1), the order (1 + GSI1 1 + GSI2 1), two lines (1 + GSI2 1
+    # each) and two stock updates (1 each; KEYS_ONLY GSI2 entries unchanged), all doubled.
+    assert placed["ConsumedCapacity"] == [{
+        "TableName": name, "CapacityUnits": 20.0, "Table": {"CapacityUnits": 12.0},
+        "GlobalSecondaryIndexes": {"GSI1": {"CapacityUnits": 2.0}, "GSI2": {"CapacityUnits": 6.0}},
+    }]
+    assert (stock(shop, "p1"), stock(shop, "p3")) == (10, 4)
+    pending = query_all(shop, IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq("STATUS#PENDING"))
+    assert "ORDER#2026-03-01#o20" in [i["sk"] for i in pending]
+    # The SDK's retry of the same request (same token) changes nothing.
+    again = client.transact_write_items(
+        TransactItems=place_order(name, "o20", "c2", [("p1", 2), ("p3", 1)]),
+        ClientRequestToken="order-o20")
+    assert "ConsumedCapacity" not in again
+    assert (stock(shop, "p1"), stock(shop, "p3")) == (10, 4)
+
+    # Not enough monitors: the whole order is refused, with the reason on the stock update.
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        client.transact_write_items(TransactItems=place_order(name, "o21", "c3", [("p2", 1), ("p3", 5)]))
+    error = refused.value.response
+    assert error["Error"]["Code"] == "TransactionCanceledException"
+    assert error["Error"]["Message"] == (
+        "Transaction cancelled, please refer cancellation reasons for specific reasons "
+        "[None, None, None, None, None, ConditionalCheckFailed]")
+    reasons = error["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None"] * 5 + ["ConditionalCheckFailed"]
+    assert reasons[5]["Item"]["stock"] == {"N": "4"}
+    assert (stock(shop, "p2"), stock(shop, "p3")) == (40, 4)
+    assert "Item" not in client.get_item(TableName=name, Key={"pk": {"S": "ORDER#o21"}, "sk": {"S": "PRODUCT#p2"}})
+
+    # Reading an order and its lines in one snapshot.
+    got = client.transact_get_items(TransactItems=[
+        {"Get": {"TableName": name, "Key": {"pk": {"S": "CUSTOMER#c2"}, "sk": {"S": "ORDER#2026-03-01#o20"}},
+                 "ProjectionExpression": "#t", "ExpressionAttributeNames": {"#t": "total"}}},
+        {"Get": {"TableName": name, "Key": {"pk": {"S": "ORDER#o20"}, "sk": {"S": "PRODUCT#p1"}}}},
+        {"Get": {"TableName": name, "Key": {"pk": {"S": "ORDER#o21"}, "sk": {"S": "PRODUCT#p2"}}}},
+    ])
+    assert got["Responses"][0] == {"Item": {"total": {"N": str(2 * 49 + 199)}}}
+    assert got["Responses"][1]["Item"]["quantity"] == {"N": "2"}
+    assert got["Responses"][2] == {}
 
 
 def test_delete_order_disappears_from_both_gsis(client, shop):

@@ -16,6 +16,9 @@ use crate::legacy::{AttributeValueUpdate, ExpectedAttributeValue, LegacyConditio
 use serde::{Deserialize, Serialize};
 
 mod strict;
+mod transactions;
+
+pub use transactions::*;
 
 // Every request structure, at every depth, refuses a JSON list (serde's derive would read one
 // positionally): each derives with `#[serde(remote = "Self")]` and is listed here (see
@@ -713,7 +716,8 @@ pub struct BatchWriteItemInput {
     pub return_item_collection_metrics: Option<String>,
 }
 
-/// BatchWriteItem response. `UnprocessedItems` is always empty: binderdb does not throttle.
+/// BatchWriteItem response. binderdb does not throttle: `UnprocessedItems` lists only writes of
+/// items a transaction held at the time.
 /// `ItemCollectionMetrics` lists, per table with local secondary indexes, one entry per write
 /// (with ReturnItemCollectionMetrics=SIZE).
 #[derive(Debug, Default, Serialize)]

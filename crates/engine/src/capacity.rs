@@ -54,6 +54,21 @@ impl Consumed {
         }
     }
 
+    /// Twice these units: what the same work costs inside a transaction (DynamoDB bills
+    /// transactional reads and writes, on the table and on every index, at double).
+    pub fn doubled(&self) -> Consumed {
+        let double = |map: &BTreeMap<String, f64>| {
+            map.iter()
+                .map(|(name, units)| (name.clone(), units * 2.0))
+                .collect()
+        };
+        Consumed {
+            table: self.table * 2.0,
+            local: double(&self.local),
+            global: double(&self.global),
+        }
+    }
+
     /// Units spent in all.
     pub fn total(&self) -> f64 {
         self.table + self.local.values().sum::<f64>() + self.global.values().sum::<f64>()

@@ -35,6 +35,24 @@ pub enum Error {
         /// The current item, if requested and present.
         item: Option<binderdb_model::Item>,
     },
+    /// A transaction was cancelled (`TransactionCanceledException`): one reason per action, in
+    /// action order (`None` for the actions that would have succeeded).
+    #[error("{}", canceled_message(.reasons))]
+    TransactionCanceled {
+        /// The reasons, in action order.
+        reasons: Vec<crate::api::CancellationReason>,
+    },
+    /// A plain write touched an item a transaction holds (`TransactionConflictException`).
+    #[error("{0}")]
+    TransactionConflict(String),
+    /// A TransactWriteItems reused a ClientRequestToken of the last 10 minutes with other
+    /// parameters (`IdempotentParameterMismatchException`).
+    #[error("{0}")]
+    IdempotentParameterMismatch(String),
+    /// A TransactWriteItems with the ClientRequestToken of one still running
+    /// (`TransactionInProgressException`).
+    #[error("{0}")]
+    TransactionInProgress(String),
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),
@@ -61,6 +79,15 @@ impl Error {
     pub fn unsupported(what: &str) -> Self {
         Error::Validation(format!("binderdb does not support {what} yet"))
     }
+}
+
+/// DynamoDB's TransactionCanceledException message: the reason codes in action order.
+pub fn canceled_message(reasons: &[crate::api::CancellationReason]) -> String {
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+    format!(
+        "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+        codes.join(", ")
+    )
 }
 
 impl From<binderdb_model::ValueError> for Error {

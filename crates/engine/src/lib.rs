@@ -22,6 +22,7 @@ pub mod index;
 pub mod keys;
 pub mod legacy;
 mod ops;
+mod txn;
 
 use std::sync::Arc;
 
@@ -86,6 +87,8 @@ pub struct Database {
     config: Config,
     /// Background work (index backfills and deletions); stopped and joined on drop.
     workers: Workers,
+    /// Held items and idempotency tokens of transactions.
+    txn: txn::Transactions,
 }
 
 impl Database {
@@ -102,7 +105,9 @@ impl Database {
             clock,
             config,
             workers: Workers::default(),
+            txn: txn::Transactions::default(),
         };
+        txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
         for table in db.catalog.all() {
             let d = table.descriptor();
             for index in &d.indexes {

@@ -25,8 +25,10 @@ pub struct ApiError {
     /// The member carrying the message: the service framework's own errors
     /// (SerializationException) spell it `Message`, DynamoDB's errors `message`.
     pub message_key: &'static str,
-    /// The `Item` member of a ConditionalCheckFailedException (ReturnValuesOnConditionCheckFailure).
-    pub item: Option<serde_json::Value>,
+    /// An error's own extra member: the `Item` of a ConditionalCheckFailedException
+    /// (ReturnValuesOnConditionCheckFailure), the `CancellationReasons` of a
+    /// TransactionCanceledException. Boxed: errors travel in every `Result` of the server.
+    pub detail: Option<Box<(&'static str, serde_json::Value)>>,
 }
 
 impl ApiError {
@@ -36,7 +38,7 @@ impl ApiError {
             error_type: format!("{prefix}{code}"),
             message,
             message_key: "message",
-            item: None,
+            detail: None,
         }
     }
 
@@ -90,8 +92,8 @@ impl ApiError {
         if let Some(m) = &self.message {
             body.insert(self.message_key.into(), m.clone().into());
         }
-        if let Some(item) = &self.item {
-            body.insert("Item".into(), item.clone());
+        if let Some(detail) = &self.detail {
+            body.insert(detail.0.into(), detail.1.clone());
         }
         serde_json::to_vec(&body).unwrap_or_default()
     }
@@ -118,7 +120,9 @@ impl From<Error> for ApiError {
                 Some(m),
             ),
             Error::ConditionalCheckFailed { item } => ApiError {
-                item: item.and_then(|i| serde_json::to_value(i).ok()),
+                detail: item
+                    .and_then(|i| serde_json::to_value(i).ok())
+                    .map(|i| Box::new(("Item", i))),
                 ..ApiError::new(
                     DYNAMODB,
                     "ConditionalCheckFailedException",
@@ -126,10 +130,95 @@ impl From<Error> for ApiError {
                     Some("The conditional request failed".to_owned()),
                 )
             },
+            Error::TransactionCanceled { reasons } => ApiError {
+                // DynamoDB spells this exception's message member `Message`.
+                message_key: "Message",
+                detail: serde_json::to_value(&reasons)
+                    .ok()
+                    .map(|r| Box::new(("CancellationReasons", r))),
+                ..ApiError::new(
+                    DYNAMODB,
+                    "TransactionCanceledException",
+                    bad,
+                    Some(binderdb_engine::error::canceled_message(&reasons)),
+                )
+            },
+            Error::TransactionConflict(m) => {
+                ApiError::new(DYNAMODB, "TransactionConflictException", bad, Some(m))
+            }
+            Error::IdempotentParameterMismatch(m) => ApiError::new(
+                DYNAMODB,
+                "IdempotentParameterMismatchException",
+                bad,
+                Some(m),
+            ),
+            Error::TransactionInProgress(m) => {
+                ApiError::new(DYNAMODB, "TransactionInProgressException", bad, Some(m))
+            }
             e @ (Error::Storage(_) | Error::Internal(_)) => {
                 tracing::error!(error = %e, "internal error");
                 ApiError::internal(e.to_string())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use binderdb_engine::api::CancellationReason;
+
+    fn body(e: Error) -> serde_json::Value {
+        serde_json::from_slice(&ApiError::from(e).body()).unwrap()
+    }
+
+    #[test]
+    fn transaction_errors_carry_their_types_and_members() {
+        let reasons = vec![
+            CancellationReason {
+                code: "None".to_owned(),
+                ..CancellationReason::default()
+            },
+            CancellationReason {
+                code: "TransactionConflict".to_owned(),
+                message: Some("Transaction is ongoing for the item".to_owned()),
+                item: None,
+            },
+        ];
+        assert_eq!(
+            body(Error::TransactionCanceled { reasons }),
+            serde_json::json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "Message": "Transaction cancelled, please refer cancellation reasons for \
+                            specific reasons [None, TransactionConflict]",
+                "CancellationReasons": [
+                    {"Code": "None"},
+                    {"Code": "TransactionConflict",
+                     "Message": "Transaction is ongoing for the item"}
+                ]
+            })
+        );
+        for (error, code) in [
+            (
+                Error::TransactionConflict("m".to_owned()),
+                "TransactionConflictException",
+            ),
+            (
+                Error::IdempotentParameterMismatch("m".to_owned()),
+                "IdempotentParameterMismatchException",
+            ),
+            (
+                Error::TransactionInProgress("m".to_owned()),
+                "TransactionInProgressException",
+            ),
+        ] {
+            assert_eq!(
+                body(error),
+                serde_json::json!({
+                    "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
+                    "message": "m"
+                })
+            );
         }
     }
 }

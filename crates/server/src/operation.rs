@@ -43,6 +43,10 @@ pub enum Operation {
     BatchGetItem,
     /// BatchWriteItem.
     BatchWriteItem,
+    /// TransactWriteItems.
+    TransactWriteItems,
+    /// TransactGetItems.
+    TransactGetItems,
     /// DescribeEndpoints: answered by the server itself (the engine has no endpoint).
     DescribeEndpoints,
 }
@@ -66,6 +70,8 @@ impl Operation {
             "UpdateItem" => Operation::UpdateItem,
             "BatchGetItem" => Operation::BatchGetItem,
             "BatchWriteItem" => Operation::BatchWriteItem,
+            "TransactWriteItems" => Operation::TransactWriteItems,
+            "TransactGetItems" => Operation::TransactGetItems,
             "DescribeEndpoints" => Operation::DescribeEndpoints,
             _ => return None,
         })
@@ -99,6 +105,8 @@ impl Operation {
             | Operation::DeleteItem
             | Operation::UpdateItem
             | Operation::BatchWriteItem
+            | Operation::TransactWriteItems
+            | Operation::TransactGetItems
             | Operation::DescribeEndpoints => false,
         }
     }
@@ -113,13 +121,15 @@ impl Operation {
             | Operation::PutItem
             | Operation::DeleteItem
             | Operation::UpdateItem
-            | Operation::BatchWriteItem => true,
+            | Operation::BatchWriteItem
+            | Operation::TransactWriteItems => true,
             Operation::DescribeTable
             | Operation::ListTables
             | Operation::GetItem
             | Operation::Query
             | Operation::Scan
             | Operation::BatchGetItem
+            | Operation::TransactGetItems
             | Operation::DescribeEndpoints => false,
         }
     }
@@ -173,6 +183,17 @@ impl Operation {
             }
             Operation::BatchWriteItem => {
                 call.run(validate::batch_write_item, Database::batch_write_item)
+                    .await
+            }
+            Operation::TransactWriteItems => {
+                call.run(
+                    validate::transact_write_items,
+                    Database::transact_write_items,
+                )
+                .await
+            }
+            Operation::TransactGetItems => {
+                call.run(validate::transact_get_items, Database::transact_get_items)
                     .await
             }
             Operation::DescribeEndpoints => describe_endpoints(&call.body, host),

@@ -10,7 +10,8 @@ use binderdb_engine::api::{
     AttributeDefinition, BatchGetItemInput, BatchWriteItemInput, CreateTableInput, DeleteItemInput,
     GetItemInput, GlobalSecondaryIndex, KeySchemaElement, ListTablesInput, LocalSecondaryIndex,
     Projection, ProvisionedThroughput, PutItemInput, QueryInput, RequestMap, ScanInput,
-    TableNameInput, UpdateItemInput, UpdateTableInput,
+    TableNameInput, TransactGetItemsInput, TransactWriteItemsInput, UpdateItemInput,
+    UpdateTableInput,
 };
 
 use crate::echo;
@@ -726,6 +727,143 @@ pub fn batch_write_item(r: &BatchWriteItemInput) -> Result<(), ApiError> {
             }
         }
     }
+    v.finish()
+}
+
+/// DynamoDB's limit on the actions of one transaction.
+const MAX_TRANSACT_ITEMS: usize = 100;
+
+impl Violations {
+    /// A transaction's `TransactItems`: present, 1 to 100 actions (the list is not echoed).
+    fn transact_items(&mut self, len: Option<usize>) {
+        let Some(len) = len else {
+            self.push(None, "transactItems", "Member must not be null");
+            return;
+        };
+        if len == 0 {
+            self.push_unechoed(
+                "transactItems",
+                "Member must have length greater than or equal to 1",
+            );
+        } else if len > MAX_TRANSACT_ITEMS {
+            self.push_unechoed(
+                "transactItems",
+                "Member must have length less than or equal to 100",
+            );
+        }
+    }
+
+    /// The members every action of a transaction has: its table, its key (or item) and, for
+    /// writes, ReturnValuesOnConditionCheckFailure.
+    fn transact_action(
+        &mut self,
+        base: &str,
+        table_name: Option<&String>,
+        target: (&str, bool),
+        on_failure: Option<&String>,
+    ) {
+        let path = format!("{base}.tableName");
+        if self.not_null(&path, table_name) {
+            self.name(&path, table_name.map(String::as_str));
+        }
+        self.not_null(&format!("{base}.{}", target.0), target.1.then_some(&()));
+        self.one_of(
+            &format!("{base}.returnValuesOnConditionCheckFailure"),
+            on_failure,
+            RETURN_VALUES_ON_FAILURE,
+        );
+    }
+}
+
+/// TransactWriteItems.
+pub fn transact_write_items(r: &TransactWriteItemsInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.transact_items(r.transact_items.as_ref().map(Vec::len));
+    for (i, action) in r.transact_items.iter().flatten().enumerate() {
+        let base = format!("transactItems.{}.member", i + 1);
+        if let Some(c) = &action.condition_check {
+            let base = format!("{base}.conditionCheck");
+            v.transact_action(
+                &base,
+                c.table_name.as_ref(),
+                ("key", c.key.is_some()),
+                c.return_values_on_condition_check_failure.as_ref(),
+            );
+            v.not_null(
+                &format!("{base}.conditionExpression"),
+                c.condition_expression.as_ref(),
+            );
+        }
+        if let Some(p) = &action.put {
+            v.transact_action(
+                &format!("{base}.put"),
+                p.table_name.as_ref(),
+                ("item", p.item.is_some()),
+                p.return_values_on_condition_check_failure.as_ref(),
+            );
+        }
+        if let Some(d) = &action.delete {
+            v.transact_action(
+                &format!("{base}.delete"),
+                d.table_name.as_ref(),
+                ("key", d.key.is_some()),
+                d.return_values_on_condition_check_failure.as_ref(),
+            );
+        }
+        if let Some(u) = &action.update {
+            let base = format!("{base}.update");
+            v.transact_action(
+                &base,
+                u.table_name.as_ref(),
+                ("key", u.key.is_some()),
+                u.return_values_on_condition_check_failure.as_ref(),
+            );
+            v.not_null(
+                &format!("{base}.updateExpression"),
+                u.update_expression.as_ref(),
+            );
+        }
+    }
+    v.one_of(
+        "returnConsumedCapacity",
+        r.return_consumed_capacity.as_ref(),
+        RETURN_CONSUMED_CAPACITY,
+    );
+    v.one_of(
+        "returnItemCollectionMetrics",
+        r.return_item_collection_metrics.as_ref(),
+        RETURN_ITEM_COLLECTION_METRICS,
+    );
+    if let Some(token) = &r.client_request_token {
+        v.length("clientRequestToken", token, 1, 36);
+    }
+    v.finish()
+}
+
+/// TransactGetItems.
+pub fn transact_get_items(r: &TransactGetItemsInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.transact_items(r.transact_items.as_ref().map(Vec::len));
+    for (i, item) in r.transact_items.iter().flatten().enumerate() {
+        let base = format!("transactItems.{}.member.get", i + 1);
+        match &item.get {
+            None => {
+                v.push(None, &base, "Member must not be null");
+            }
+            Some(get) => {
+                let path = format!("{base}.tableName");
+                if v.not_null(&path, get.table_name.as_ref()) {
+                    v.name(&path, get.table_name.as_deref());
+                }
+                v.not_null(&format!("{base}.key"), get.key.as_ref());
+            }
+        }
+    }
+    v.one_of(
+        "returnConsumedCapacity",
+        r.return_consumed_capacity.as_ref(),
+        RETURN_CONSUMED_CAPACITY,
+    );
     v.finish()
 }
 

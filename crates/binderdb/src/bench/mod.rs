@@ -179,12 +179,12 @@ async fn bench(
         if args.workload.needs_preload() && !args.no_preload {
             preload(&endpoint, &signer, &space, args.connections).await?;
         }
-        if args.workload == Workload::Txn {
+        if args.workload.transactional() {
             // One transaction first (with keys of a connection number no loop uses), so an
             // endpoint without transactions fails the run with its error instead of answering
             // every measured request with it.
             let (operation, body) =
-                Generator::new(Workload::Txn, space.clone(), args.connections).next_request();
+                Generator::new(args.workload, space.clone(), args.connections).next_request();
             call_retrying(&mut control, operation, &body).await?;
         }
         measure(args, &endpoint, &signer, &space).await

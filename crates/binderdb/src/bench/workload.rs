@@ -31,6 +31,8 @@ use super::client::{Operation, Reply};
 pub const ITEMS_PER_PARTITION: u64 = 10;
 /// Puts in one `txn` transaction.
 pub const TXN_ITEMS: u64 = 4;
+/// Accounts of the `transfer` workload: few, so transfers contend for them.
+pub const HOT_ACCOUNTS: u64 = 10;
 /// Scan page size.
 const SCAN_LIMIT: u32 = 100;
 /// The GSI that `index-query` reads.
@@ -54,6 +56,10 @@ pub enum Workload {
     Mix,
     /// TransactWriteItems putting four new, distinct items (an operation is one transaction).
     Txn,
+    /// TransactWriteItems moving 1 from one of 10 hot accounts to another (`ADD balance`, no
+    /// condition): a contention benchmark, where every TransactionCanceledException is a
+    /// TransactionConflict.
+    Transfer,
     /// PutItem replacing random preloaded items with `index-put`'s items, on a table without
     /// indexes (`index-put`'s twin).
     Overwrite,
@@ -88,6 +94,7 @@ impl Workload {
             Workload::Scan => "scan",
             Workload::Mix => "mix",
             Workload::Txn => "txn",
+            Workload::Transfer => "transfer",
             Workload::Overwrite => "overwrite",
             Workload::IndexPut => "index-put",
             Workload::IndexQuery => "index-query",
@@ -95,9 +102,15 @@ impl Workload {
         }
     }
 
-    /// Whether the workload reads or replaces preloaded items (`put` and `txn` write their own).
+    /// Whether the workload reads or replaces preloaded items (`put`, `txn` and `transfer`
+    /// write their own).
     pub fn needs_preload(self) -> bool {
-        !matches!(self, Workload::Put | Workload::Txn)
+        !matches!(self, Workload::Put | Workload::Txn | Workload::Transfer)
+    }
+
+    /// Whether the workload sends transactions (the run starts with one probe transaction).
+    pub fn transactional(self) -> bool {
+        matches!(self, Workload::Txn | Workload::Transfer)
     }
 
     /// The table and items the workload uses.
@@ -195,6 +208,17 @@ impl KeySpace {
             })
             .collect();
         format!(r#"{{"TransactItems":[{}]}}"#, puts.join(","))
+    }
+
+    /// A TransactWriteItems moving 1 from hot account `from` to hot account `to`.
+    pub fn transfer_body(&self, from: u64, to: u64) -> String {
+        let add = |account: u64, delta: i64| {
+            format!(
+                r#"{{"Update":{{"TableName":{},"Key":{{"pk":{{"S":"acct{account}"}},"sk":{{"N":"0"}}}},"UpdateExpression":"ADD balance :d","ExpressionAttributeValues":{{":d":{{"N":"{delta}"}}}}}}}}"#,
+                self.table_json
+            )
+        };
+        format!(r#"{{"TransactItems":[{},{}]}}"#, add(from, -1), add(to, 1))
     }
 
     /// `{"TableName":..,"Key":..}` for a GetItem.
@@ -397,6 +421,14 @@ impl Generator {
                     self.space.transact_put_body(&keys),
                 )
             }
+            Workload::Transfer => {
+                let from = self.rng.u64(0..HOT_ACCOUNTS);
+                let to = (from + 1 + self.rng.u64(0..HOT_ACCOUNTS - 1)) % HOT_ACCOUNTS;
+                (
+                    Operation::TransactWriteItems,
+                    self.space.transfer_body(from, to),
+                )
+            }
             Workload::Get => self.random_get(),
             Workload::Query | Workload::IndexTableQuery => {
                 let partitions = self.space.partitions();
@@ -522,6 +554,27 @@ mod tests {
                 .len(),
             25
         );
+    }
+
+    #[test]
+    fn transfers_move_one_between_two_distinct_hot_accounts() {
+        let space = Arc::new(KeySpace::new("t", 100, 100, TableShape::Plain));
+        let mut g = Generator::new(Workload::Transfer, space, 3);
+        for _ in 0..200 {
+            let (op, body) = g.next_request();
+            assert_eq!(op, Operation::TransactWriteItems);
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let actions = v["TransactItems"].as_array().unwrap();
+            assert_eq!(actions.len(), 2);
+            let account = |i: usize| actions[i]["Update"]["Key"]["pk"]["S"].as_str().unwrap();
+            assert_ne!(account(0), account(1));
+            let delta = |i: usize| {
+                actions[i]["Update"]["ExpressionAttributeValues"][":d"]["N"]
+                    .as_str()
+                    .unwrap()
+            };
+            assert_eq!((delta(0), delta(1)), ("-1", "1"));
+        }
     }
 
     #[test]

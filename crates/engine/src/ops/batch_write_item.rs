@@ -6,7 +6,8 @@
 //! that the table exists, that each key matches the schema and that no item is written twice.
 //! The writes then apply one item at a time, each under its latch exactly as PutItem and
 //! DeleteItem apply them (the same functions), so the batch is not atomic across items — as in
-//! DynamoDB. binderdb never throttles, so `UnprocessedItems` is always empty.
+//! DynamoDB. binderdb never throttles: `UnprocessedItems` only lists the writes of items a
+//! transaction held at that moment (each write on its own is serializable with transactions).
 
 use std::collections::BTreeMap;
 
@@ -45,6 +46,14 @@ impl BatchWrite {
                 "Supplied AttributeValue has more than one datatypes set, must contain exactly \
                  one of the supported datatypes",
             )),
+        }
+    }
+
+    /// The write as a `WriteRequest` of `UnprocessedItems`, for the client to send again.
+    fn unprocessed(&self) -> serde_json::Value {
+        match self {
+            BatchWrite::Put(new) => serde_json::json!({"PutRequest": {"Item": new.item}}),
+            BatchWrite::Delete(key) => serde_json::json!({"DeleteRequest": {"Key": key}}),
         }
     }
 
@@ -105,6 +114,7 @@ impl Database {
         }
 
         let want_metrics = input.return_item_collection_metrics.as_deref();
+        let mut unprocessed = BTreeMap::new();
         let mut consumed = Vec::with_capacity(planned.len());
         let mut metrics = BTreeMap::new();
         for (name, table, descriptor, writes, keys) in planned {
@@ -113,8 +123,20 @@ impl Database {
             for (write, key) in writes.iter().zip(&keys) {
                 let key = key.storage_key(descriptor.id);
                 let outcome = match write {
-                    BatchWrite::Put(new) => self.store_item(&table, &key, new)?,
-                    BatchWrite::Delete(_) => self.remove_item(&table, &key)?,
+                    BatchWrite::Put(new) => self.store_item(&table, &key, new),
+                    BatchWrite::Delete(_) => self.remove_item(&table, &key),
+                };
+                let outcome = match outcome {
+                    // An item a transaction holds right now is left for the client to send
+                    // again, as a throttled write would be; the batch's other writes apply.
+                    Err(Error::TransactionConflict(_)) => {
+                        unprocessed
+                            .entry(name.clone())
+                            .or_insert_with(Vec::new)
+                            .push(write.unprocessed());
+                        continue;
+                    }
+                    other => other?,
                 };
                 units.merge(&outcome.consumed);
                 table_metrics.extend(outcome.collection_metrics(want_metrics, &descriptor, &key));
@@ -125,7 +147,7 @@ impl Database {
             }
         }
         Ok(BatchWriteItemOutput {
-            unprocessed_items: Default::default(),
+            unprocessed_items: unprocessed,
             consumed_capacity: consumed.into_iter().collect(),
             // Only tables with local indexes have item collections to report.
             item_collection_metrics: (!metrics.is_empty()).then_some(metrics),

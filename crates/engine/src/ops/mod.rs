@@ -13,6 +13,8 @@ mod put_item;
 mod query;
 mod read_page;
 mod scan;
+mod transact_get_items;
+mod transact_write_items;
 mod update_item;
 mod update_table;
 mod write;
@@ -261,7 +263,7 @@ fn required_request_items<V>(
 }
 
 pub(crate) use create_table::parse_key_type;
-pub(crate) use write::{Change, WriteOutcome};
+pub(crate) use write::{Change, Planned, WriteOutcome};
 
 /// `ReturnValues` of PutItem and DeleteItem: only NONE and ALL_OLD are allowed there.
 fn return_old_values(value: Option<&str>) -> Result<bool> {

@@ -8,6 +8,7 @@ use binderdb_model::{item_size, Item, MAX_ITEM_SIZE};
 
 use crate::api::{UpdateItemInput, WriteItemOutput};
 use crate::capacity::ReturnCapacity;
+use crate::catalog::KeySchema;
 use crate::conditions::{check_condition, legacy_expected, ReturnOnFailure};
 use crate::error::{Error, Result};
 use crate::expressions::{top_level_name, ExpressionTexts, Expressions};
@@ -45,6 +46,71 @@ fn only_removes(update: &UpdateExpression) -> bool {
     update.set.is_empty()
         && update.add.is_empty()
         && !(update.remove.is_empty() && update.delete.is_empty())
+}
+
+/// Refuses an update that targets a key attribute, with DynamoDB's message.
+///
+/// # Errors
+/// `ValidationException`.
+pub(super) fn check_key_updates(exprs: &Expressions, schema: &KeySchema) -> Result<()> {
+    if let Some(update) = &exprs.update {
+        for path in update.target_paths() {
+            let top = top_level_name(path, &exprs.placeholders.names);
+            if let Some(top) = top.filter(|t| schema_attributes(schema).any(|a| a.name == *t)) {
+                return Err(Error::validation(format!(
+                    "One or more parameter values were invalid: Cannot update attribute \
+                     {top}. This attribute is part of the key"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What an update does to `old` (absent: the item is made from `key_item`), once its
+/// condition holds: the change to store and the paths the update touched (for UPDATED_OLD /
+/// UPDATED_NEW). Shared by UpdateItem and a transaction's Update.
+///
+/// # Errors
+/// ConditionalCheckFailedException; `ValidationException` for a runtime update error (legacy
+/// wording for AttributeUpdates) or a result over 400 KB.
+pub(super) fn updated_item(
+    exprs: &Expressions,
+    legacy_update: bool,
+    key_item: &Item,
+    old: Option<&Item>,
+    on_failure: ReturnOnFailure,
+) -> Result<(Change<'static>, Option<UpdatedPaths>)> {
+    check_condition(exprs, old, on_failure)?;
+    let mut item = old.cloned().unwrap_or_else(|| key_item.clone());
+    let mut updated = None;
+    if let Some(update) = &exprs.update {
+        let paths = apply_update(
+            update,
+            &mut item,
+            &exprs.placeholders.names,
+            &exprs.placeholders.values,
+        )
+        .map_err(|e| {
+            if legacy_update {
+                legacy::update_error(&e)
+            } else {
+                Error::validation(e.to_string())
+            }
+        })?;
+        updated = Some(paths);
+    }
+    if old.is_none() && exprs.update.as_ref().is_some_and(only_removes) {
+        // DynamoDB creates no item from an update that only takes attributes away:
+        // the missing item stays missing (and ALL_NEW / UPDATED_NEW return nothing).
+        return Ok((Change::Delete, updated));
+    }
+    if item_size(&item) > MAX_ITEM_SIZE {
+        return Err(Error::validation(
+            "Item size to update has exceeded the maximum allowed size",
+        ));
+    }
+    Ok((Change::Put(Cow::Owned(item)), updated))
 }
 
 impl Database {
@@ -97,49 +163,13 @@ impl Database {
         let (table, descriptor) = self.active_table(ctx, name)?;
         let schema = &descriptor.key_schema;
         let key = request_key(schema, &key_item)?.storage_key(descriptor.id);
-        if let Some(update) = &exprs.update {
-            for path in update.target_paths() {
-                let top = top_level_name(path, &exprs.placeholders.names);
-                if let Some(top) = top.filter(|t| schema_attributes(schema).any(|a| a.name == *t)) {
-                    return Err(Error::validation(format!(
-                        "One or more parameter values were invalid: Cannot update attribute \
-                         {top}. This attribute is part of the key"
-                    )));
-                }
-            }
-        }
+        check_key_updates(&exprs, schema)?;
 
         let mut updated: Option<UpdatedPaths> = None;
         let outcome = self.write_item(&table, &key, &mut |old| {
-            check_condition(&exprs, old, on_failure)?;
-            let mut item = old.cloned().unwrap_or_else(|| key_item.clone());
-            if let Some(update) = &exprs.update {
-                let paths = apply_update(
-                    update,
-                    &mut item,
-                    &exprs.placeholders.names,
-                    &exprs.placeholders.values,
-                )
-                .map_err(|e| {
-                    if legacy_update {
-                        legacy::update_error(&e)
-                    } else {
-                        Error::validation(e.to_string())
-                    }
-                })?;
-                updated = Some(paths);
-            }
-            if old.is_none() && exprs.update.as_ref().is_some_and(only_removes) {
-                // DynamoDB creates no item from an update that only takes attributes away:
-                // the missing item stays missing (and ALL_NEW / UPDATED_NEW return nothing).
-                return Ok(Change::Delete);
-            }
-            if item_size(&item) > MAX_ITEM_SIZE {
-                return Err(Error::validation(
-                    "Item size to update has exceeded the maximum allowed size",
-                ));
-            }
-            Ok(Change::Put(Cow::Owned(item)))
+            let (change, paths) = updated_item(&exprs, legacy_update, &key_item, old, on_failure)?;
+            updated = paths;
+            Ok(change)
         })?;
 
         let metrics = outcome.collection_metrics(

@@ -61,8 +61,9 @@ impl WriteOutcome {
     }
 }
 
-/// What the last run of a write's decision produced.
-struct Decided {
+/// What a write's decision produced, before it commits.
+#[derive(Debug)]
+pub(crate) struct Decided {
     /// The item it was given.
     old: Option<Item>,
     /// That item's size (0 if absent).
@@ -77,6 +78,21 @@ struct Decided {
     collection_delta: i64,
 }
 
+impl Decided {
+    /// The change the write makes to its item collection (tables with local indexes).
+    pub(crate) fn collection_delta(&self) -> i64 {
+        self.collection_delta
+    }
+}
+
+/// A decided write and the storage writes that carry it out: the item's own write first, then
+/// its index entries. Empty for a delete of a missing item.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    pub(crate) decided: Decided,
+    pub(crate) writes: Vec<Write>,
+}
+
 impl Database {
     /// Reads the item at `key` under its latch, asks `decide` what to do with it, and commits
     /// that, keeping the table's statistics right.
@@ -85,8 +101,9 @@ impl Database {
     /// commit; it must be a pure function of the item it is given.
     ///
     /// # Errors
-    /// The first error `decide` returned (nothing is written then); storage failures; an
-    /// undecodable stored item.
+    /// `TransactionConflictException` while a transaction holds the item; the first error
+    /// `decide` returned (nothing is written then); storage failures; an undecodable stored
+    /// item.
     pub(crate) fn write_item<'a>(
         &self,
         table: &Table,
@@ -97,108 +114,159 @@ impl Database {
         // Held until the commit: the index set cannot change under a decided write.
         let _gate = table.write_gate.read();
         let descriptor = table.descriptor();
-        let collection = if descriptor.has_local_indexes() {
-            Some(collection_size(
-                self.store.as_ref(),
-                table,
-                &descriptor,
-                &key.partition,
-            )?)
-        } else {
-            None
-        };
-        let limit = i64::try_from(self.config.item_collection_limit_bytes).unwrap_or(i64::MAX);
+        let collection = self.collection_before(table, &descriptor, key)?;
         self.store.read_modify_write(key, &mut |current| {
-            let old = match current.map(|v| decode(&v.value)).transpose() {
-                Ok(old) => old,
+            // Checked under the item's latch: a transaction holding the item refuses the write
+            // (a try, never a wait). One that takes its hold later sees this commit through
+            // the version guard of its own commit (see `txn`).
+            if self.txn.holds.is_held(key) {
+                outcome = Some(Err(crate::txn::item_conflict()));
+                return None;
+            }
+            let planned = match current.map(|v| decode(&v.value)).transpose() {
+                Ok(old) => decide(old.as_ref())
+                    .and_then(|change| self.plan_write(&descriptor, key, old, change, collection)),
+                Err(e) => Err(e),
+            };
+            match planned {
+                Ok(Planned { decided, writes }) => {
+                    outcome = Some(Ok(decided));
+                    (!writes.is_empty()).then(|| Batch {
+                        writes,
+                        guards: Vec::new(),
+                    })
+                }
                 Err(e) => {
                     outcome = Some(Err(e));
-                    return None;
-                }
-            };
-            let change = match decide(old.as_ref()) {
-                Ok(change) => change,
-                Err(e) => {
-                    outcome = Some(Err(e));
-                    return None;
-                }
-            };
-            let has_indexes = !descriptor.indexes.is_empty();
-            let (write, new_size, new, changes) = match change {
-                Change::Put(item) => {
-                    if has_indexes {
-                        if let Err(e) = crate::index::check_item(&descriptor, &item) {
-                            outcome = Some(Err(e));
-                            return None;
-                        }
-                    }
-                    let mut value = Vec::with_capacity(256);
-                    encode_item(&item, &mut value);
-                    let changes = has_indexes.then(|| {
-                        index_changes(
-                            &descriptor,
-                            key.into(),
-                            old.as_ref(),
-                            Some(&item),
-                            Some(&value),
-                        )
-                    });
-                    (
-                        Some(Write::Put {
-                            key: key.clone(),
-                            value,
-                        }),
-                        Some(item_size(&item)),
-                        match item {
-                            Cow::Owned(item) => Some(item),
-                            Cow::Borrowed(_) => None,
-                        },
-                        changes,
-                    )
-                }
-                Change::Delete => (
-                    old.as_ref().map(|_| Write::Delete { key: key.clone() }),
-                    None,
-                    None,
-                    has_indexes
-                        .then(|| index_changes(&descriptor, key.into(), old.as_ref(), None, None)),
-                ),
-            };
-            let (index_writes, index_effects) =
-                changes.map(|c| (c.writes, c.effects)).unwrap_or_default();
-            let old_size = old.as_ref().map_or(0, item_size);
-            let mut collection_delta = 0;
-            if let Some(size) = collection {
-                collection_delta = new_size.unwrap_or(0) as i64 - old_size as i64
-                    + index_effects
-                        .iter()
-                        .filter(|e| e.kind == IndexKind::Local)
-                        .map(|e| e.bytes)
-                        .sum::<i64>();
-                // Only growth is refused: a write that shrinks a full collection goes through.
-                if collection_delta > 0 && size + collection_delta > limit {
-                    outcome = Some(Err(limit_exceeded()));
-                    return None;
+                    None
                 }
             }
-            outcome = Some(Ok(Decided {
+        })?;
+        let decided = outcome
+            .unwrap_or_else(|| Err(Error::Internal("write decision never ran".to_owned())))?;
+        Ok(self.settle_write(table, key, decided, collection.is_some()))
+    }
+
+    /// The size of the item collection `key` belongs to, on a table with local indexes.
+    ///
+    /// # Errors
+    /// Storage failures; undecodable items.
+    pub(crate) fn collection_before(
+        &self,
+        table: &Table,
+        descriptor: &TableDescriptor,
+        key: &Key,
+    ) -> Result<Option<i64>> {
+        if !descriptor.has_local_indexes() {
+            return Ok(None);
+        }
+        Ok(Some(collection_size(
+            self.store.as_ref(),
+            table,
+            descriptor,
+            &key.partition,
+        )?))
+    }
+
+    /// Turns `change` of the item `old` at `key` into storage writes (the item's and its index
+    /// entries'), refusing growth of a full item collection (`collection` is its size before).
+    ///
+    /// # Errors
+    /// Invalid index key values of a new item; ItemCollectionSizeLimitExceeded.
+    pub(crate) fn plan_write(
+        &self,
+        descriptor: &TableDescriptor,
+        key: &Key,
+        old: Option<Item>,
+        change: Change<'_>,
+        collection: Option<i64>,
+    ) -> Result<Planned> {
+        let has_indexes = !descriptor.indexes.is_empty();
+        let (write, new_size, new, changes) = match change {
+            Change::Put(item) => {
+                if has_indexes {
+                    crate::index::check_item(descriptor, &item)?;
+                }
+                let mut value = Vec::with_capacity(256);
+                encode_item(&item, &mut value);
+                let changes = has_indexes.then(|| {
+                    index_changes(
+                        descriptor,
+                        key.into(),
+                        old.as_ref(),
+                        Some(&item),
+                        Some(&value),
+                    )
+                });
+                (
+                    Some(Write::Put {
+                        key: key.clone(),
+                        value,
+                    }),
+                    Some(item_size(&item)),
+                    match item {
+                        Cow::Owned(item) => Some(item),
+                        Cow::Borrowed(_) => None,
+                    },
+                    changes,
+                )
+            }
+            Change::Delete => (
+                old.as_ref().map(|_| Write::Delete { key: key.clone() }),
+                None,
+                None,
+                has_indexes
+                    .then(|| index_changes(descriptor, key.into(), old.as_ref(), None, None)),
+            ),
+        };
+        let (index_writes, index_effects) =
+            changes.map(|c| (c.writes, c.effects)).unwrap_or_default();
+        let old_size = old.as_ref().map_or(0, item_size);
+        let mut collection_delta = 0;
+        if let Some(size) = collection {
+            collection_delta = new_size.unwrap_or(0) as i64 - old_size as i64
+                + index_effects
+                    .iter()
+                    .filter(|e| e.kind == IndexKind::Local)
+                    .map(|e| e.bytes)
+                    .sum::<i64>();
+            let limit = i64::try_from(self.config.item_collection_limit_bytes).unwrap_or(i64::MAX);
+            // Only growth is refused: a write that shrinks a full collection goes through.
+            if collection_delta > 0 && size + collection_delta > limit {
+                return Err(limit_exceeded());
+            }
+        }
+        let writes = match write {
+            Some(w) => {
+                let mut writes = Vec::with_capacity(1 + index_writes.len());
+                writes.push(w);
+                writes.extend(index_writes);
+                writes
+            }
+            None => Vec::new(),
+        };
+        Ok(Planned {
+            decided: Decided {
                 old,
                 old_size,
                 new_size,
                 new,
                 index_effects,
                 collection_delta,
-            }));
-            write.map(|w| {
-                let mut writes = Vec::with_capacity(1 + index_writes.len());
-                writes.push(w);
-                writes.extend(index_writes);
-                Batch {
-                    writes,
-                    guards: Vec::new(),
-                }
-            })
-        })?;
+            },
+            writes,
+        })
+    }
+
+    /// Records a committed write in the table's statistics (items, sizes, index entries, item
+    /// collections) and returns what it did and cost.
+    pub(crate) fn settle_write(
+        &self,
+        table: &Table,
+        key: &Key,
+        decided: Decided,
+        has_collection: bool,
+    ) -> WriteOutcome {
         let Decided {
             old,
             old_size,
@@ -206,8 +274,7 @@ impl Database {
             new,
             index_effects,
             collection_delta,
-        } = outcome
-            .unwrap_or_else(|| Err(Error::Internal("write decision never ran".to_owned())))?;
+        } = decided;
         let items = i64::from(new_size.is_some()) - i64::from(old.is_some());
         let new_size = new_size.unwrap_or(0);
         if items != 0 || old_size != new_size {
@@ -223,12 +290,12 @@ impl Database {
             consumed.add_index(effect.kind, &effect.name, effect.units);
         }
         let collection_size =
-            collection.map(|_| collections::record(table, &key.partition, collection_delta));
-        Ok(WriteOutcome {
+            has_collection.then(|| collections::record(table, &key.partition, collection_delta));
+        WriteOutcome {
             old,
             new,
             consumed,
             collection_size,
-        })
+        }
     }
 }

@@ -41,7 +41,16 @@ impl TestServer {
 
     /// A server over `store` with engine settings `config`.
     pub async fn with_config(store: Arc<dyn Store>, config: Config) -> TestServer {
-        let db = Database::open(store, config, Arc::new(SystemClock)).unwrap();
+        Self::with_clock(store, config, Arc::new(SystemClock)).await
+    }
+
+    /// A server over `store` whose time comes from `clock`.
+    pub async fn with_clock(
+        store: Arc<dyn Store>,
+        config: Config,
+        clock: Arc<dyn binderdb_engine::Clock>,
+    ) -> TestServer {
+        let db = Database::open(store, config, clock).unwrap();
         let (listener, addr) = binderdb_server::bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();

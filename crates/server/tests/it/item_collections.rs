@@ -238,3 +238,79 @@ async fn a_full_item_collection_refuses_growth_but_not_shrinking() {
     put("1", 10).await.unwrap();
     put("2", 1000).await.unwrap();
 }
+
+#[tokio::test]
+async fn transactions_report_collections_and_cancel_growth_past_the_limit() {
+    let config = Config {
+        item_collection_limit_bytes: 4096,
+        ..Config::default()
+    };
+    let server = TestServer::with_config(Arc::new(MemoryStore::new()), config).await;
+    let client = server.client();
+    create(&client, "WithLsi", true).await;
+    let put = |sk: &str, bytes: usize| {
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(
+                aws_sdk_dynamodb::types::Put::builder()
+                    .table_name("WithLsi")
+                    .set_item(Some(item(&[
+                        ("pk", s("team-1")),
+                        ("sk", n(sk)),
+                        ("rank", n(sk)),
+                        ("payload", payload(bytes)),
+                    ])))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let out = client
+        .transact_write_items()
+        .transact_items(put("1", 10))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    let metrics = &out.item_collection_metrics().unwrap()["WithLsi"];
+    assert_eq!(metrics.len(), 1);
+    assert_eq!(metrics[0].item_collection_key().unwrap()["pk"], s("team-1"));
+    assert_eq!(metrics[0].size_estimate_range_gb(), &[0.0, 1.0]);
+    // Each of these items takes about 3.1 KB with its index entry: the first fits under the
+    // 4 KB limit, the second (seeing the first's growth) does not, and neither is written.
+    let err = client
+        .transact_write_items()
+        .transact_items(put("2", 1500))
+        .transact_items(put("3", 1500))
+        .send()
+        .await
+        .unwrap_err();
+    let service = err.into_service_error();
+    let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) = &service else {
+        panic!("{service:?}");
+    };
+    let reasons: Vec<_> = e
+        .cancellation_reasons()
+        .iter()
+        .map(|r| (r.code().unwrap(), r.message()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            ("None", None),
+            (
+                "ItemCollectionSizeLimitExceeded",
+                Some("Collection size exceeded.")
+            )
+        ]
+    );
+    let count = client
+        .query()
+        .table_name("WithLsi")
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("team-1"))
+        .send()
+        .await
+        .unwrap()
+        .count();
+    assert_eq!(count, 1);
+}

@@ -23,4 +23,6 @@ mod query;
 mod query_errors;
 mod scan;
 mod tables;
+mod transactions;
+mod transactions_concurrency;
 mod update_item;

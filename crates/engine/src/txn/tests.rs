@@ -1,0 +1,224 @@
+//! Holds and version guards, driven from inside the engine where a test can hold an item or
+//! slip a write in between a transaction's read and its commit.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use binderdb_storage::{
+    Batch, EntryRef, Key, MemoryStore, PartitionRange, SegmentScan, StorageError, Store, Versioned,
+    Write,
+};
+use serde_json::json;
+
+use crate::api::{CancellationReason, CreateTableInput};
+use crate::{Config, Database, Error, RequestContext, SystemClock};
+
+fn database(store: Arc<dyn Store>) -> Database {
+    let db = Database::open(store, Config::default(), Arc::new(SystemClock)).unwrap();
+    let create: CreateTableInput = serde_json::from_value(json!({
+        "TableName": "T",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST"
+    }))
+    .unwrap();
+    db.create_table(&RequestContext::default(), create).unwrap();
+    db
+}
+
+fn storage_key(db: &Database, id: &str) -> Key {
+    let d = db.catalog.get("us-east-1", "T").unwrap().descriptor();
+    let mut item = binderdb_model::Item::new();
+    item.insert(
+        "id".to_owned(),
+        binderdb_model::AttributeValue::S(id.to_owned()),
+    );
+    crate::keys::request_key(&d.key_schema, &item)
+        .unwrap()
+        .storage_key(d.id)
+}
+
+fn transfer(db: &Database) -> Result<(), Error> {
+    let input = serde_json::from_value(json!({"TransactItems": [
+        {"Put": {"TableName": "T", "Item": {"id": {"S": "a"}, "v": {"N": "1"}}}},
+        {"Put": {"TableName": "T", "Item": {"id": {"S": "b"}, "v": {"N": "1"}}}}
+    ]}))
+    .unwrap();
+    db.transact_write_items(&RequestContext::default(), input)
+        .map(|_| ())
+}
+
+fn codes(e: Error) -> Vec<String> {
+    match e {
+        Error::TransactionCanceled { reasons } => reasons
+            .into_iter()
+            .map(|r: CancellationReason| r.code)
+            .collect(),
+        other => panic!("expected a cancellation, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_held_item_refuses_plain_writes_transactions_and_transactional_reads() {
+    let db = database(Arc::new(MemoryStore::new()));
+    let held = db.txn.holds.try_hold(&[storage_key(&db, "b")]).unwrap();
+    let ctx = RequestContext::default();
+    let put =
+        serde_json::from_value(json!({"TableName": "T", "Item": {"id": {"S": "b"}}})).unwrap();
+    match db.put_item(&ctx, put) {
+        Err(Error::TransactionConflict(m)) => assert_eq!(m, "Transaction is ongoing for the item"),
+        other => panic!("{other:?}"),
+    }
+    // Another item of the table is not held.
+    let put =
+        serde_json::from_value(json!({"TableName": "T", "Item": {"id": {"S": "c"}}})).unwrap();
+    db.put_item(&ctx, put).unwrap();
+    assert_eq!(
+        codes(transfer(&db).unwrap_err()),
+        vec!["None", "TransactionConflict"]
+    );
+    // The refused transaction took no hold of its own: "a" is free.
+    assert!(!db.txn.holds.is_held(&storage_key(&db, "a")));
+    let get = serde_json::from_value(json!({"TransactItems": [
+        {"Get": {"TableName": "T", "Key": {"id": {"S": "b"}}}}
+    ]}))
+    .unwrap();
+    assert_eq!(
+        codes(db.transact_get_items(&ctx, get).unwrap_err()),
+        vec!["TransactionConflict"]
+    );
+    drop(held);
+    transfer(&db).unwrap();
+}
+
+/// A store that, once armed, commits a plain write to every guarded key of the next guarded
+/// batch just before applying it: the write a transaction can meet between read and commit.
+#[derive(Debug)]
+struct Interloper {
+    inner: MemoryStore,
+    armed: AtomicBool,
+}
+
+impl Store for Interloper {
+    fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
+        self.inner.get(key)
+    }
+    fn range(
+        &self,
+        r: &PartitionRange<'_>,
+        visit: &mut dyn FnMut(EntryRef<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StorageError> {
+        self.inner.range(r, visit)
+    }
+    fn scan(
+        &self,
+        s: &SegmentScan<'_>,
+        visit: &mut dyn FnMut(EntryRef<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StorageError> {
+        self.inner.scan(s, visit)
+    }
+    fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
+        if !batch.guards.is_empty() && self.armed.swap(false, Ordering::SeqCst) {
+            let key = batch.guards[0].key.clone();
+            let value = batch
+                .writes
+                .iter()
+                .find_map(|w| match w {
+                    Write::Put { key: k, value } if *k == key => Some(value.clone()),
+                    _ => None,
+                })
+                .or_else(|| self.inner.get(&key).ok().flatten().map(|v| v.value))
+                .unwrap_or_default();
+            self.inner.commit(Batch {
+                writes: vec![Write::Put { key, value }],
+                guards: Vec::new(),
+            })?;
+        }
+        self.inner.commit(batch)
+    }
+    fn read_modify_write(
+        &self,
+        key: &Key,
+        f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
+    ) -> Result<Option<u64>, StorageError> {
+        self.inner.read_modify_write(key, f)
+    }
+    fn drop_table(&self, table: u64) -> Result<(), StorageError> {
+        self.inner.drop_table(table)
+    }
+    fn flush(&self) -> Result<(), StorageError> {
+        self.inner.flush()
+    }
+}
+
+#[test]
+fn a_write_between_read_and_commit_cancels_with_transaction_conflict() {
+    let store = Arc::new(Interloper {
+        inner: MemoryStore::new(),
+        armed: AtomicBool::new(false),
+    });
+    let db = database(store.clone());
+    store.armed.store(true, Ordering::SeqCst);
+    assert_eq!(
+        codes(transfer(&db).unwrap_err()),
+        vec!["TransactionConflict", "None"]
+    );
+    // Nothing of the transaction was written: "b" is still absent, and "a" holds only the
+    // interloper's write.
+    assert!(store.get(&storage_key(&db, "b")).unwrap().is_none());
+    // The reads of TransactGetItems retry past such a write and then succeed.
+    store.armed.store(true, Ordering::SeqCst);
+    let get = serde_json::from_value(json!({"TransactItems": [
+        {"Get": {"TableName": "T", "Key": {"id": {"S": "a"}}}}
+    ]}))
+    .unwrap();
+    db.transact_get_items(&RequestContext::default(), get)
+        .unwrap();
+    transfer(&db).unwrap();
+}
+
+#[test]
+fn a_token_in_flight_answers_transaction_in_progress() {
+    let db = database(Arc::new(MemoryStore::new()));
+    let token = crate::txn::tokens::token_key("us-east-1", "tok");
+    let held = db.txn.holds.try_hold(std::slice::from_ref(&token)).unwrap();
+    let input = || {
+        serde_json::from_value(json!({
+            "TransactItems": [{"Put": {"TableName": "T", "Item": {"id": {"S": "a"}}}}],
+            "ClientRequestToken": "tok"
+        }))
+        .unwrap()
+    };
+    match db.transact_write_items(&RequestContext::default(), input()) {
+        Err(Error::TransactionInProgress(m)) => assert_eq!(
+            m,
+            "Transaction with the given request token is already in progress."
+        ),
+        other => panic!("{other:?}"),
+    }
+    drop(held);
+    db.transact_write_items(&RequestContext::default(), input())
+        .unwrap();
+}
+
+#[test]
+fn batch_writes_of_held_items_come_back_unprocessed() {
+    let db = database(Arc::new(MemoryStore::new()));
+    let held = db.txn.holds.try_hold(&[storage_key(&db, "b")]).unwrap();
+    let input = serde_json::from_value(json!({"RequestItems": {"T": [
+        {"PutRequest": {"Item": {"id": {"S": "a"}, "v": {"N": "1"}}}},
+        {"PutRequest": {"Item": {"id": {"S": "b"}, "v": {"N": "2"}}}},
+        {"DeleteRequest": {"Key": {"id": {"S": "c"}}}}
+    ]}}))
+    .unwrap();
+    let out = db
+        .batch_write_item(&RequestContext::default(), input)
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&out.unprocessed_items).unwrap(),
+        json!({"T": [{"PutRequest": {"Item": {"id": {"S": "b"}, "v": {"N": "2"}}}}]})
+    );
+    assert!(db.store.get(&storage_key(&db, "a")).unwrap().is_some());
+    assert!(db.store.get(&storage_key(&db, "b")).unwrap().is_none());
+    drop(held);
+}
