@@ -734,20 +734,23 @@ pub fn batch_write_item(r: &BatchWriteItemInput) -> Result<(), ApiError> {
 const MAX_TRANSACT_ITEMS: usize = 100;
 
 impl Violations {
-    /// A transaction's `TransactItems`: present, 1 to 100 actions (the list is not echoed).
+    /// A transaction's `TransactItems`: present, 1 to 100 actions. An empty list is echoed
+    /// (`'[]'`); a long one is not, in the newer form DynamoDB's regions are moving to (why
+    /// both: `binderdb_engine`'s `check_action_count`, which words them the same).
     fn transact_items(&mut self, len: Option<usize>) {
         let Some(len) = len else {
             self.push(None, "transactItems", "Member must not be null");
             return;
         };
         if len == 0 {
-            self.push_unechoed(
+            self.push(
+                Some(quoted("[]")),
                 "transactItems",
                 "Member must have length greater than or equal to 1",
             );
         } else if len > MAX_TRANSACT_ITEMS {
             self.push_unechoed(
-                "transactItems",
+                "TransactItems",
                 "Member must have length less than or equal to 100",
             );
         }

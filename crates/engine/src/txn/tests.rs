@@ -190,10 +190,9 @@ fn a_token_in_flight_answers_transaction_in_progress() {
         .unwrap()
     };
     match db.transact_write_items(&RequestContext::default(), input()) {
-        Err(Error::TransactionInProgress(m)) => assert_eq!(
-            m,
-            "Transaction with the given request token is already in progress."
-        ),
+        Err(Error::TransactionInProgress(m)) => {
+            assert_eq!(m, "Transaction from previous request is still in progress")
+        }
         other => panic!("{other:?}"),
     }
     drop(held);

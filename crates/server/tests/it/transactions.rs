@@ -290,7 +290,7 @@ async fn malformed_transactions_are_validation_errors() {
     .assert_error(
         VALIDATION,
         Some(
-            "1 validation error detected: Value at 'transactItems' failed to satisfy \
+            "1 validation error detected: Value '[]' at 'transactItems' failed to satisfy \
                  constraint: Member must have length greater than or equal to 1",
         ),
     );
@@ -315,7 +315,7 @@ async fn malformed_transactions_are_validation_errors() {
     .assert_error(
         VALIDATION,
         Some(
-            "1 validation error detected: Value at 'transactItems' failed to satisfy \
+            "1 validation error detected: Value at 'TransactItems' failed to satisfy \
                  constraint: Member must have length less than or equal to 100",
         ),
     );
@@ -363,7 +363,8 @@ async fn malformed_transactions_are_validation_errors() {
         )
     );
     assert!(get(&client, "Txn", "z").await.is_none());
-    // More than 4 MB in all (eleven items of 390 KB), each item within its own limit.
+    // More than 4 MB in all (eleven items of 390 KB), each item within its own limit: 2 + 4 + 1
+    // + 399,360 bytes of names and values each, one more for "big10": 4,393,038.
     let big = "x".repeat(390 * 1024);
     let large: Vec<_> = (0..11)
         .map(|i| {
@@ -379,7 +380,10 @@ async fn malformed_transactions_are_validation_errors() {
     .await
     .assert_error(
         VALIDATION,
-        Some("Transaction request cannot be larger than 4 MB"),
+        Some(
+            "Transaction payload size cannot exceed 4MB. Payload Size: : Transaction payload \
+             size cannot exceed 4MB. Payload Size: 4393038",
+        ),
     );
     // Request constraints are listed as everywhere else.
     call(
