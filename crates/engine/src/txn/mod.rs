@@ -34,7 +34,8 @@
 //! item read was the current one at that instant — one consistent snapshot, with no hold that
 //! could conflict other readers. If an item changed in between, the reads are retried (a few
 //! times, then TransactionConflict); an item a write transaction holds right now cancels the
-//! read with TransactionConflict, as DynamoDB does.
+//! read with TransactionConflict, as DynamoDB does. Items totalling more than 4 MB are a
+//! ValidationException, as for a write transaction; the size is only known once they are read.
 //!
 //! # On a distributed engine
 //! Nothing above relies on the registry for atomicity or isolation — the guarded batch gives

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::GetBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Get, Put, ReturnConsumedCapacity,
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactGetItem, TransactWriteItem,
@@ -65,11 +66,18 @@ fn per_table(capacity: &[aws_sdk_dynamodb::types::ConsumedCapacity]) -> Vec<(Str
 
 /// A TransactGetItems Get of the item `id` of `table`.
 fn read(table: &str, id: &str) -> TransactGetItem {
+    read_with(table, id, |get| get)
+}
+
+/// A TransactGetItems Get of the item `id` of `table`, with more members set by `more`.
+fn read_with(
+    table: &str,
+    id: &str,
+    more: impl FnOnce(GetBuilder) -> GetBuilder,
+) -> TransactGetItem {
     TransactGetItem::builder()
         .get(
-            Get::builder()
-                .table_name(table)
-                .set_key(Some(key(id)))
+            more(Get::builder().table_name(table).set_key(Some(key(id))))
                 .build()
                 .unwrap(),
         )
@@ -564,19 +572,10 @@ async fn transact_get_items_reads_projects_and_bills_double() {
     crate::common::put(&client, "Other", &[("id", s("b")), ("v", s("3"))]).await;
     let out = client
         .transact_get_items()
-        .transact_items(
-            TransactGetItem::builder()
-                .get(
-                    Get::builder()
-                        .table_name("Txn")
-                        .set_key(Some(key("a")))
-                        .projection_expression("#v")
-                        .expression_attribute_names("#v", "v")
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .transact_items(read_with("Txn", "a", |get| {
+            get.projection_expression("#v")
+                .expression_attribute_names("#v", "v")
+        }))
         .transact_items(read("Txn", "missing"))
         .transact_items(read("Other", "b"))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -631,4 +630,50 @@ async fn transact_get_items_reads_projects_and_bills_double() {
                  to satisfy constraint: Member must not be null",
         ),
     );
+}
+
+#[tokio::test]
+async fn transact_get_items_over_4_mb_in_all_is_a_validation_error() {
+    let (_server, client) = setup().await;
+    // Eleven stored items of 390 KB: each within the item limit, 4,393,038 bytes in all (2 + 4
+    // + 1 + 399,360 each for `id`, "bigN", `v` and the value, one more for "big10").
+    let big = "x".repeat(390 * 1024);
+    for i in 0..11 {
+        crate::common::put(
+            &client,
+            "Txn",
+            &[("id", s(&format!("big{i}"))), ("v", s(&big))],
+        )
+        .await;
+    }
+    let read_first = |count: usize| {
+        (0..count).fold(client.transact_get_items(), |request, i| {
+            request.transact_items(read("Txn", &format!("big{i}")))
+        })
+    };
+    // Ten of them (3,993,670 bytes) are read.
+    let ten = read_first(10).send().await.unwrap();
+    assert_eq!(ten.responses().len(), 10);
+    assert!(ten.responses().iter().all(|r| r.item().is_some()));
+    // All eleven are refused whole, even when a projection would make the answer small.
+    let err = read_first(11).send().await.unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ValidationException".to_owned(),
+            "Transaction payload size cannot exceed 4MB. Payload Size: : Transaction payload \
+             size cannot exceed 4MB. Payload Size: 4393038"
+                .to_owned()
+        )
+    );
+    let projected = (0..11)
+        .fold(client.transact_get_items(), |request, i| {
+            request.transact_items(read_with("Txn", &format!("big{i}"), |get| {
+                get.projection_expression("id")
+            }))
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(projected).0, "ValidationException");
 }
