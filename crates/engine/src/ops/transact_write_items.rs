@@ -49,7 +49,7 @@ struct Action {
     kind: Kind,
 }
 
-/// Validates one wire action into an [`Action`].
+/// Parses a Put, Delete or ConditionCheck action's condition and its names and values.
 fn conditions(
     condition: Option<&str>,
     names: Option<HashMap<String, String>>,
@@ -58,80 +58,108 @@ fn conditions(
     WriteConditions::parse(condition, None, None, names, values)
 }
 
+/// One action as the request states it, its expressions parsed, its table not yet looked up.
+struct ParsedAction {
+    name: String,
+    key_of: KeyOf,
+    on_failure: Option<String>,
+    kind: Kind,
+}
+
+/// Parses one wire action: its member, item or key values and expressions. Every action is
+/// parsed before any table is looked up, as DynamoDB orders it: a malformed expression or an
+/// unused value on any action is reported ahead of a missing table on an earlier one
+/// (recorded in us-east-1 and eu-west-2 by paritysuite/dynamodb-conformance,
+/// `tests/tier3/validation-ordering/transactions.test.ts`).
+fn parse_action(action: TransactWriteItem) -> Result<ParsedAction> {
+    let TransactWriteItem {
+        condition_check,
+        put,
+        delete,
+        update,
+    } = action;
+    let (name, key_of, on_failure, kind) = match (condition_check, put, delete, update) {
+        (Some(c), None, None, None) => {
+            let key = wire_item(c.key.unwrap_or_default())?;
+            let conds = conditions(
+                c.condition_expression.as_deref(),
+                c.expression_attribute_names,
+                c.expression_attribute_values,
+            )?;
+            (
+                c.table_name,
+                KeyOf::Request(key),
+                c.return_values_on_condition_check_failure,
+                Kind::ConditionCheck(conds),
+            )
+        }
+        (None, Some(p), None, None) => {
+            let new = NewItem::from_wire(p.item.unwrap_or_default())?;
+            let conds = conditions(
+                p.condition_expression.as_deref(),
+                p.expression_attribute_names,
+                p.expression_attribute_values,
+            )?;
+            (
+                p.table_name,
+                KeyOf::Item,
+                p.return_values_on_condition_check_failure,
+                Kind::Put(new, conds),
+            )
+        }
+        (None, None, Some(d), None) => {
+            let key = wire_item(d.key.unwrap_or_default())?;
+            let conds = conditions(
+                d.condition_expression.as_deref(),
+                d.expression_attribute_names,
+                d.expression_attribute_values,
+            )?;
+            (
+                d.table_name,
+                KeyOf::Request(key),
+                d.return_values_on_condition_check_failure,
+                Kind::Delete(conds),
+            )
+        }
+        (None, None, None, Some(u)) => {
+            let key = wire_item(u.key.unwrap_or_default())?;
+            let exprs = Expressions::parse(
+                ExpressionTexts {
+                    update: u.update_expression.as_deref(),
+                    condition: u.condition_expression.as_deref(),
+                    value_members: "UpdateExpression and ConditionExpression are null",
+                    ..ExpressionTexts::default()
+                },
+                u.expression_attribute_names,
+                u.expression_attribute_values,
+            )?;
+            let key_item = key.clone();
+            (
+                u.table_name,
+                KeyOf::Request(key),
+                u.return_values_on_condition_check_failure,
+                Kind::Update(Box::new(exprs), key_item),
+            )
+        }
+        _ => return Err(Error::validation(ONE_ACTION)),
+    };
+    Ok(ParsedAction {
+        name: table_name(&name)?.to_owned(),
+        key_of,
+        on_failure,
+        kind,
+    })
+}
+
 impl Database {
-    fn transact_action(&self, ctx: &RequestContext, action: TransactWriteItem) -> Result<Action> {
-        let TransactWriteItem {
-            condition_check,
-            put,
-            delete,
-            update,
-        } = action;
-        let (name, key_of, on_failure, kind) = match (condition_check, put, delete, update) {
-            (Some(c), None, None, None) => {
-                let key = wire_item(c.key.unwrap_or_default())?;
-                let conds = conditions(
-                    c.condition_expression.as_deref(),
-                    c.expression_attribute_names,
-                    c.expression_attribute_values,
-                )?;
-                (
-                    c.table_name,
-                    KeyOf::Request(key),
-                    c.return_values_on_condition_check_failure,
-                    Kind::ConditionCheck(conds),
-                )
-            }
-            (None, Some(p), None, None) => {
-                let new = NewItem::from_wire(p.item.unwrap_or_default())?;
-                let conds = conditions(
-                    p.condition_expression.as_deref(),
-                    p.expression_attribute_names,
-                    p.expression_attribute_values,
-                )?;
-                (
-                    p.table_name,
-                    KeyOf::Item,
-                    p.return_values_on_condition_check_failure,
-                    Kind::Put(new, conds),
-                )
-            }
-            (None, None, Some(d), None) => {
-                let key = wire_item(d.key.unwrap_or_default())?;
-                let conds = conditions(
-                    d.condition_expression.as_deref(),
-                    d.expression_attribute_names,
-                    d.expression_attribute_values,
-                )?;
-                (
-                    d.table_name,
-                    KeyOf::Request(key),
-                    d.return_values_on_condition_check_failure,
-                    Kind::Delete(conds),
-                )
-            }
-            (None, None, None, Some(u)) => {
-                let key = wire_item(u.key.unwrap_or_default())?;
-                let exprs = Expressions::parse(
-                    ExpressionTexts {
-                        update: u.update_expression.as_deref(),
-                        condition: u.condition_expression.as_deref(),
-                        value_members: "UpdateExpression and ConditionExpression are null",
-                        ..ExpressionTexts::default()
-                    },
-                    u.expression_attribute_names,
-                    u.expression_attribute_values,
-                )?;
-                let key_item = key.clone();
-                (
-                    u.table_name,
-                    KeyOf::Request(key),
-                    u.return_values_on_condition_check_failure,
-                    Kind::Update(Box::new(exprs), key_item),
-                )
-            }
-            _ => return Err(Error::validation(ONE_ACTION)),
-        };
-        let name = table_name(&name)?.to_owned();
+    /// Looks up a parsed action's table and encodes its key into an [`Action`].
+    fn transact_action(&self, ctx: &RequestContext, parsed: ParsedAction) -> Result<Action> {
+        let ParsedAction {
+            name,
+            key_of,
+            on_failure,
+            kind,
+        } = parsed;
         let (table, descriptor) = self.active_table(ctx, &name)?;
         let schema = &descriptor.key_schema;
         let encoded = match (&key_of, &kind) {
@@ -173,10 +201,14 @@ impl Database {
         let fingerprint = token.as_ref().map(|_| fingerprint(&input));
         let items = input.transact_items.unwrap_or_default();
         check_action_count(items.len())?;
-        let mut actions = Vec::with_capacity(items.len());
+        let parsed = items
+            .into_iter()
+            .map(parse_action)
+            .collect::<Result<Vec<_>>>()?;
+        let mut actions = Vec::with_capacity(parsed.len());
         let mut size = 0usize;
-        for item in items {
-            let action = self.transact_action(ctx, item)?;
+        for parsed in parsed {
+            let action = self.transact_action(ctx, parsed)?;
             size += match &action.kind {
                 Kind::Put(new, _) => item_size(&new.item),
                 Kind::Update(_, key) => item_size(key),

@@ -371,6 +371,30 @@ async fn malformed_transactions_are_validation_errors() {
         )
     );
     assert!(get(&client, "Txn", "z").await.is_none());
+    // Every action's expressions are checked before any table is looked up: a malformed
+    // condition or an unused value on a later action is reported ahead of a missing table.
+    let missing = json!({"Put": {"TableName": "Missing", "Item": {"id": {"S": "a"}}}});
+    for (check, message) in [
+        (
+            json!({"ConditionCheck": {"TableName": "Txn", "Key": {"id": {"S": "c"}},
+                                      "ConditionExpression": "attribute_not_exists("}}),
+            "Invalid ConditionExpression: Syntax error; token: \"<EOF>\", near: \"(\"",
+        ),
+        (
+            json!({"ConditionCheck": {"TableName": "Txn", "Key": {"id": {"S": "c"}},
+                                      "ConditionExpression": "attribute_not_exists(id)",
+                                      "ExpressionAttributeValues": {":v": {"S": "x"}}}}),
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}",
+        ),
+    ] {
+        call(
+            server.addr,
+            "TransactWriteItems",
+            json!({"TransactItems": [missing.clone(), check]}),
+        )
+        .await
+        .assert_error(VALIDATION, Some(message));
+    }
     // More than 4 MB in all (eleven items of 390 KB), each item within its own limit: 2 + 4 + 1
     // + 399,360 bytes of names and values each, one more for "big10": 4,393,038.
     let big = "x".repeat(390 * 1024);
