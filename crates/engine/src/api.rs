@@ -15,9 +15,11 @@ use binderdb_model::{wire::WireValue, Item};
 use crate::legacy::{AttributeValueUpdate, ExpectedAttributeValue, LegacyCondition};
 use serde::{Deserialize, Serialize};
 
+mod control;
 mod strict;
 mod transactions;
 
+pub use control::*;
 pub use transactions::*;
 
 // Every request structure, at every depth, refuses a JSON list (serde's derive would read one
@@ -181,6 +183,8 @@ pub struct CreateTableInput {
     /// Streams arrive in a later issue; the engine rejects them explicitly until then, so
     /// their shape is not interpreted here.
     pub stream_specification: Option<serde_json::Value>,
+    /// `Tags`, checked as TagResource checks them.
+    pub tags: Option<Vec<Tag>>,
 }
 
 /// DescribeTable / DeleteTable request.

@@ -109,6 +109,23 @@ pub struct TableDescriptor {
     /// encoding when empty, so format-1 descriptors of tables without indexes are unchanged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<IndexDescriptor>,
+    /// The table's tags, by key (TagResource). Absent from the encoding when empty, like
+    /// `indexes`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The table's resource-based policy (PutResourcePolicy), stored but not enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<ResourcePolicy>,
+}
+
+/// A resource-based policy as stored: the document exactly as the client sent it and its
+/// revision (a millisecond timestamp, as DynamoDB's revision ids are).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourcePolicy {
+    /// The policy document (JSON text).
+    pub document: String,
+    /// `RevisionId`.
+    pub revision_id: String,
 }
 
 impl TableDescriptor {

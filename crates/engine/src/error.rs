@@ -53,6 +53,10 @@ pub enum Error {
     /// (`TransactionInProgressException`).
     #[error("{0}")]
     TransactionInProgress(String),
+    /// A resource-based policy operation found no policy, or one with another revision than
+    /// the request expected (`PolicyNotFoundException`).
+    #[error("{0}")]
+    PolicyNotFound(String),
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),

@@ -22,6 +22,7 @@ pub mod index;
 pub mod keys;
 pub mod legacy;
 mod ops;
+pub mod resource;
 mod txn;
 
 use std::sync::Arc;

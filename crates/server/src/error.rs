@@ -110,6 +110,9 @@ impl From<Error> for ApiError {
             Error::ResourceInUse(m) => {
                 ApiError::new(DYNAMODB, "ResourceInUseException", bad, Some(m))
             }
+            Error::PolicyNotFound(m) => {
+                ApiError::new(DYNAMODB, "PolicyNotFoundException", bad, Some(m))
+            }
             Error::LimitExceeded(m) => {
                 ApiError::new(DYNAMODB, "LimitExceededException", bad, Some(m))
             }

@@ -49,6 +49,20 @@ pub enum Operation {
     TransactGetItems,
     /// DescribeEndpoints: answered by the server itself (the engine has no endpoint).
     DescribeEndpoints,
+    /// TagResource.
+    TagResource,
+    /// UntagResource.
+    UntagResource,
+    /// ListTagsOfResource.
+    ListTagsOfResource,
+    /// DescribeLimits.
+    DescribeLimits,
+    /// PutResourcePolicy.
+    PutResourcePolicy,
+    /// GetResourcePolicy.
+    GetResourcePolicy,
+    /// DeleteResourcePolicy.
+    DeleteResourcePolicy,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -73,6 +87,13 @@ impl Operation {
             "TransactWriteItems" => Operation::TransactWriteItems,
             "TransactGetItems" => Operation::TransactGetItems,
             "DescribeEndpoints" => Operation::DescribeEndpoints,
+            "TagResource" => Operation::TagResource,
+            "UntagResource" => Operation::UntagResource,
+            "ListTagsOfResource" => Operation::ListTagsOfResource,
+            "DescribeLimits" => Operation::DescribeLimits,
+            "PutResourcePolicy" => Operation::PutResourcePolicy,
+            "GetResourcePolicy" => Operation::GetResourcePolicy,
+            "DeleteResourcePolicy" => Operation::DeleteResourcePolicy,
             _ => return None,
         })
     }
@@ -95,8 +116,15 @@ impl Operation {
             Operation::CreateTable
             | Operation::DescribeTable
             | Operation::DeleteTable
-            | Operation::UpdateTable => true,
+            | Operation::UpdateTable
+            | Operation::TagResource
+            | Operation::UntagResource
+            | Operation::PutResourcePolicy
+            | Operation::DeleteResourcePolicy => true,
             Operation::ListTables
+            | Operation::ListTagsOfResource
+            | Operation::GetResourcePolicy
+            | Operation::DescribeLimits
             | Operation::GetItem
             | Operation::Query
             | Operation::Scan
@@ -122,8 +150,15 @@ impl Operation {
             | Operation::DeleteItem
             | Operation::UpdateItem
             | Operation::BatchWriteItem
-            | Operation::TransactWriteItems => true,
-            Operation::DescribeTable
+            | Operation::TransactWriteItems
+            | Operation::TagResource
+            | Operation::UntagResource
+            | Operation::PutResourcePolicy
+            | Operation::DeleteResourcePolicy => true,
+            Operation::ListTagsOfResource
+            | Operation::GetResourcePolicy
+            | Operation::DescribeLimits
+            | Operation::DescribeTable
             | Operation::ListTables
             | Operation::GetItem
             | Operation::Query
@@ -197,6 +232,37 @@ impl Operation {
                     .await
             }
             Operation::DescribeEndpoints => describe_endpoints(&call.body, host),
+            Operation::TagResource => {
+                call.run(validate::tag_resource, Database::tag_resource)
+                    .await
+            }
+            Operation::UntagResource => {
+                call.run(validate::untag_resource, Database::untag_resource)
+                    .await
+            }
+            Operation::ListTagsOfResource => {
+                call.run(
+                    validate::list_tags_of_resource,
+                    Database::list_tags_of_resource,
+                )
+                .await
+            }
+            Operation::DescribeLimits => {
+                call.run(validate::describe_limits, Database::describe_limits)
+                    .await
+            }
+            Operation::PutResourcePolicy => {
+                call.run(validate::put_resource_policy, Database::put_resource_policy)
+                    .await
+            }
+            Operation::GetResourcePolicy => {
+                call.run(validate::resource_policy, Database::get_resource_policy)
+                    .await
+            }
+            Operation::DeleteResourcePolicy => {
+                call.run(validate::resource_policy, Database::delete_resource_policy)
+                    .await
+            }
         }
     }
 }

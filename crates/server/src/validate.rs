@@ -17,6 +17,10 @@ use binderdb_engine::api::{
 use crate::echo;
 use crate::error::ApiError;
 
+mod resource;
+
+pub use resource::*;
+
 const TABLE_NAME_PATTERN: &str = "[a-zA-Z0-9_.-]+";
 const RETURN_CONSUMED_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
 const RETURN_ITEM_COLLECTION_METRICS: &[&str] = &["SIZE", "NONE"];

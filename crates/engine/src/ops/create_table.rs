@@ -264,6 +264,8 @@ impl Database {
             input.billing_mode.as_deref(),
             input.provisioned_throughput.as_ref(),
         )?;
+        // An empty list is accepted here, unlike in TagResource.
+        let tags = crate::resource::check_tags(input.tags.as_deref().unwrap_or_default())?;
 
         let _ddl = self.catalog.lock_ddl();
         if self.catalog.get(&ctx.region, &name).is_some() {
@@ -300,6 +302,8 @@ impl Database {
             deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
             table_class: input.table_class.unwrap_or_else(|| "STANDARD".to_owned()),
             indexes,
+            tags,
+            resource_policy: None,
         };
         let table = self.catalog.put(self.store.as_ref(), descriptor)?;
         Ok(TableDescriptionOutput {

@@ -23,6 +23,7 @@ mod query;
 mod query_errors;
 mod scan;
 mod tables;
+mod tags;
 mod transactions;
 mod transactions_concurrency;
 mod update_item;

@@ -1,0 +1,31 @@
+//! GetResourcePolicy: a table's resource-based policy and its revision.
+
+use crate::api::{ResourcePolicyInput, ResourcePolicyOutput};
+use crate::error::Result;
+use crate::resource::{policy_not_found, required, ArnUse};
+use crate::{Database, RequestContext};
+
+impl Database {
+    /// GetResourcePolicy.
+    ///
+    /// # Errors
+    /// `ValidationException` for a malformed ARN; `ResourceNotFoundException` when the table
+    /// does not exist; `PolicyNotFoundException` when it has no policy.
+    pub fn get_resource_policy(
+        &self,
+        ctx: &RequestContext,
+        input: ResourcePolicyInput,
+    ) -> Result<ResourcePolicyOutput> {
+        let arn = required(input.resource_arn.as_deref(), "resourceArn")?;
+        let table = self.table_by_arn(ctx, arn, ArnUse::Policy)?;
+        let d = table.descriptor();
+        let policy = d
+            .resource_policy
+            .as_ref()
+            .ok_or_else(|| policy_not_found(arn))?;
+        Ok(ResourcePolicyOutput {
+            policy: Some(policy.document.clone()),
+            revision_id: policy.revision_id.clone(),
+        })
+    }
+}

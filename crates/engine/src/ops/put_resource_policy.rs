@@ -1,0 +1,72 @@
+//! PutResourcePolicy: attaches (or replaces) a table's resource-based policy, optionally only
+//! if the current one has an expected revision. The policy is stored, not enforced.
+
+use crate::api::{PutResourcePolicyInput, ResourcePolicyOutput};
+use crate::catalog::ResourcePolicy;
+use crate::error::{Error, Result};
+use crate::resource::{check_policy, not_found, parse_arn, required, revision_mismatch, ArnUse};
+use crate::{Database, RequestContext};
+
+/// The `ExpectedRevisionId` that asks for the table to have no policy yet.
+const NO_POLICY: &str = "NO_POLICY";
+
+impl Database {
+    /// PutResourcePolicy.
+    ///
+    /// # Errors
+    /// `ValidationException` for a malformed ARN or policy document;
+    /// `ResourceNotFoundException` when the table does not exist; `PolicyNotFoundException`
+    /// when `ExpectedRevisionId` does not match.
+    pub fn put_resource_policy(
+        &self,
+        ctx: &RequestContext,
+        input: PutResourcePolicyInput,
+    ) -> Result<ResourcePolicyOutput> {
+        let arn = required(input.resource_arn.as_deref(), "resourceArn")?;
+        let document = required(input.policy.as_deref(), "policy")?;
+        parse_arn(arn, ctx, &self.config.account_id, ArnUse::Policy)?;
+        check_policy(document)?;
+        let table = self.table_by_arn(ctx, arn, ArnUse::Policy)?;
+        let name = table.descriptor().name.clone();
+        let expected = input.expected_revision_id.as_deref();
+        let revision = self.change_descriptor(
+            ctx,
+            &table,
+            || not_found(arn, &name, ArnUse::Policy),
+            |d| {
+                let current = d.resource_policy.as_ref();
+                match (expected, current) {
+                    (Some(NO_POLICY), Some(current)) => {
+                        return Err(Error::PolicyNotFound(format!(
+                            "Resource-based policy not found for the provided ResourceArn: \
+                             Requested policy update expecting none to be present for table \
+                             {name}, but a policy exists with revision id {}.",
+                            current.revision_id
+                        )))
+                    }
+                    (Some(NO_POLICY), None) | (None, _) => {}
+                    (Some(expected), Some(current)) if expected != current.revision_id => {
+                        return Err(revision_mismatch(expected, &name, &current.revision_id))
+                    }
+                    (Some(_), Some(_)) => {}
+                    (Some(_), None) => return Err(crate::resource::policy_not_found(arn)),
+                }
+                // The same document again changes nothing and keeps its revision, as in
+                // DynamoDB.
+                if let Some(current) = current.filter(|c| c.document == document) {
+                    return Ok(current.revision_id.clone());
+                }
+                let revision_id = self.next_revision(current.map(|c| c.revision_id.as_str()));
+                d.resource_policy = Some(ResourcePolicy {
+                    document: document.to_owned(),
+                    revision_id: revision_id.clone(),
+                });
+                Ok(revision_id)
+            },
+        )?;
+        Ok(ResourcePolicyOutput {
+            policy: None,
+            revision_id: revision,
+        })
+    }
+}

@@ -1,0 +1,436 @@
+//! Table metadata addressed by resource ARN: tags and resource-based policies.
+//!
+//! Both live in the table's descriptor in the catalog, so they are as durable as the table and
+//! disappear with it; every change goes through [`Database::change_descriptor`] under the
+//! catalog's DDL lock, so two concurrent TagResource calls never lose each other's tags.
+//!
+//! The texts are DynamoDB's own, including its spellings ("ResourcArn", "Atleast"), as
+//! recorded from the service. Must not depend on: HTTP.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::api::Tag;
+use crate::catalog::{Table, TableDescriptor};
+use crate::error::{Error, Result};
+use crate::{Database, RequestContext};
+
+/// Most tags a table carries (AWS-assigned `aws:` tags, which binderdb never sets, aside).
+pub const MAX_TAGS: usize = 50;
+/// Longest tag key, in characters.
+pub const MAX_TAG_KEY: usize = 128;
+/// Longest tag value, in characters.
+pub const MAX_TAG_VALUE: usize = 256;
+/// Largest resource-based policy document, in bytes.
+pub const MAX_POLICY_BYTES: usize = 20 * 1024;
+
+/// Which family of operations reads an ARN: they word the same mistakes differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArnUse {
+    /// TagResource, UntagResource, ListTagsOfResource.
+    Tags,
+    /// PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy.
+    Policy,
+}
+
+/// What a well-formed DynamoDB ARN of this account and region names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Resource {
+    /// `table/<name>`.
+    Table(String),
+    /// `table/<name>/stream/<label>`.
+    Stream,
+}
+
+fn invalid(msg: impl std::fmt::Display) -> Error {
+    Error::validation(format!("One or more parameter values were invalid: {msg}"))
+}
+
+fn is_table_name(s: &str) -> bool {
+    (3..=255).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+/// Parses `arn` as DynamoDB does for the ARN-addressed operations, checking in its order: the
+/// `arn:` prefix, the service, the resource type (tables and streams only, never indexes), then
+/// the region and table name.
+///
+/// # Errors
+/// `ValidationException` with the text of `usage`'s operations.
+pub(crate) fn parse_arn(
+    arn: &str,
+    ctx: &RequestContext,
+    account: &str,
+    usage: ArnUse,
+) -> Result<Resource> {
+    if !arn.starts_with("arn:") {
+        return Err(invalid(format!("ARNs must start with 'arn:': {arn}")));
+    }
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let not_dynamodb = || {
+        invalid(format!(
+            "Provided Arn is not a DynamoDB resource arn: {arn}"
+        ))
+    };
+    let [_, _partition, service, region, owner, resource] = parts.as_slice() else {
+        return Err(not_dynamodb());
+    };
+    if *service != "dynamodb" {
+        return Err(not_dynamodb());
+    }
+    let Some(path) = resource.strip_prefix("table/") else {
+        return Err(not_dynamodb());
+    };
+    let segments: Vec<&str> = path.split('/').collect();
+    let resource = match segments.as_slice() {
+        [name] => Resource::Table((*name).to_owned()),
+        [_, "stream", label] if !label.is_empty() => Resource::Stream,
+        _ => {
+            return Err(invalid(format!(
+                "Invalid resource arn provided, only table or stream is accepted. Provided \
+                 resource arn: {arn}"
+            )))
+        }
+    };
+    let bad_name = segments.first().is_none_or(|n| !is_table_name(n));
+    if *region != ctx.region || bad_name || (usage == ArnUse::Tags && resource == Resource::Stream)
+    {
+        return Err(match usage {
+            ArnUse::Tags => Error::validation(format!(
+                "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+            )),
+            ArnUse::Policy => invalid(format!("Invalid resource Arn: {arn}")),
+        });
+    }
+    if *owner != account {
+        // binderdb serves one account: another account's table is simply not here.
+        return Err(not_found(arn, segments[0], usage));
+    }
+    Ok(resource)
+}
+
+/// The not-found text of each family (DynamoDB's "ResourcArn" spelling for tags).
+pub(crate) fn not_found(arn: &str, name: &str, usage: ArnUse) -> Error {
+    Error::ResourceNotFound(match usage {
+        ArnUse::Tags => format!("Requested resource not found: ResourcArn: {arn} not found"),
+        ArnUse::Policy => format!("Requested resource not found: Table: {name} not found"),
+    })
+}
+
+/// Whether `c` may appear in a tag key or value: letters and digits of any script, spaces
+/// (but not control characters such as tab), and `_ . : / = + - @` (DynamoDB's tag pattern
+/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`).
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+}
+
+/// Checks one tag key (TagResource, UntagResource, CreateTable).
+///
+/// # Errors
+/// `ValidationException` "The Tag Key provided is invalid, Key: ...".
+pub(crate) fn check_tag_key(key: Option<&str>) -> Result<&str> {
+    match key {
+        Some(k) if (1..=MAX_TAG_KEY).contains(&k.chars().count()) && k.chars().all(tag_char) => {
+            Ok(k)
+        }
+        k => Err(Error::validation(format!(
+            "The Tag Key provided is invalid, Key: {}",
+            k.unwrap_or("null")
+        ))),
+    }
+}
+
+/// Checks a list of tags to add, in request order, and returns them as a map: each key and
+/// value (length, characters), the reserved `aws:` prefix, duplicate keys, and the 50-tag
+/// limit of the list itself.
+///
+/// # Errors
+/// `ValidationException` with DynamoDB's text for the first problem.
+pub(crate) fn check_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for tag in tags {
+        let key = check_tag_key(tag.key.as_deref())?;
+        if key.starts_with("aws:") {
+            return Err(Error::validation(format!(
+                "Tag Key cannot be prefixed with aws:, Key: {key}"
+            )));
+        }
+        let value = match tag.value.as_deref() {
+            Some(v) if v.chars().count() <= MAX_TAG_VALUE && v.chars().all(tag_char) => v,
+            v => {
+                return Err(Error::validation(format!(
+                    "The Tag Value provided is invalid, Value: {}",
+                    v.unwrap_or("null")
+                )))
+            }
+        };
+        if out.insert(key.to_owned(), value.to_owned()).is_some() {
+            return Err(Error::validation(format!(
+                "Duplicate Tag Keys provided as input: Duplicate Tag Key found {key}"
+            )));
+        }
+    }
+    check_tag_count(out.len())?;
+    Ok(out)
+}
+
+/// The 50-tag limit (a ValidationException in DynamoDB, not a LimitExceededException).
+///
+/// # Errors
+/// `ValidationException` when `count` exceeds [`MAX_TAGS`].
+pub(crate) fn check_tag_count(count: usize) -> Result<()> {
+    if count > MAX_TAGS {
+        return Err(Error::validation(
+            "Number of Tags exceed the current limit for the provided ResourceArn",
+        ));
+    }
+    Ok(())
+}
+
+/// The request's `ResourceArn`: DynamoDB answers a missing one with this bare text for the tag
+/// operations.
+pub(crate) fn required_arn(arn: Option<&str>) -> Result<&str> {
+    arn.ok_or_else(|| Error::validation("Invalid TableArn"))
+}
+
+/// Checks a resource-based policy document: size, then shape (JSON object whose `Statement`,
+/// if a list, is not empty and whose statements each name an `Effect`). Policies are stored,
+/// not evaluated, so only what DynamoDB refuses as a malformed document is refused here.
+///
+/// # Errors
+/// `ValidationException` "One or more parameter values were invalid: ...".
+pub(crate) fn check_policy(document: &str) -> Result<()> {
+    if document.len() > MAX_POLICY_BYTES {
+        return Err(invalid(format!(
+            "Maximum policy size of {MAX_POLICY_BYTES} bytes exceeded"
+        )));
+    }
+    let bad = |what: &str| invalid(format!("Invalid policy document: {what}"));
+    let value: serde_json::Value =
+        serde_json::from_str(document).map_err(|_| bad("This policy contains invalid Json"))?;
+    let object = match value {
+        serde_json::Value::Object(o) => o,
+        serde_json::Value::Null => return Err(bad("This text appears not to be a policy")),
+        _ => return Err(bad("This policy contains invalid Json")),
+    };
+    let statements = match object.get("Statement") {
+        Some(serde_json::Value::Array(list)) => list.iter().collect(),
+        Some(one @ serde_json::Value::Object(_)) => vec![one],
+        Some(_) => return Err(bad("This policy contains invalid Json")),
+        None => return Err(bad("Missing required field Statement")),
+    };
+    if statements.is_empty() {
+        return Err(bad("Could not parse the policy: Statement is empty!"));
+    }
+    for statement in statements {
+        if statement.get("Effect").is_none() {
+            return Err(bad("Missing required field Effect"));
+        }
+    }
+    Ok(())
+}
+
+/// A required member of the policy operations (the server reports it first; this keeps the
+/// engine safe when embedded).
+pub(crate) fn required<'a>(member: Option<&'a str>, path: &str) -> Result<&'a str> {
+    member.ok_or_else(|| {
+        Error::validation(format!(
+            "1 validation error detected: Value null at '{path}' failed to satisfy constraint: \
+             Member must not be null"
+        ))
+    })
+}
+
+/// GetResourcePolicy / DeleteResourcePolicy on a table without a policy.
+pub(crate) fn policy_not_found(arn: &str) -> Error {
+    Error::PolicyNotFound(format!(
+        "Resource-based policy not found for the provided ResourceArn: {arn}"
+    ))
+}
+
+/// An `ExpectedRevisionId` that is not the table's current policy revision.
+pub(crate) fn revision_mismatch(expected: &str, table: &str, current: &str) -> Error {
+    Error::PolicyNotFound(format!(
+        "Resource-based policy not found for the provided ResourceArn: Requested update for \
+         policy with revision id {expected}, but the policy associated to target table {table} \
+         has revision id {current}."
+    ))
+}
+
+impl Database {
+    /// The table an ARN-addressed operation names, with the not-found text of its family.
+    pub(crate) fn table_by_arn(
+        &self,
+        ctx: &RequestContext,
+        arn: &str,
+        usage: ArnUse,
+    ) -> Result<Arc<Table>> {
+        let name = match parse_arn(arn, ctx, &self.config.account_id, usage)? {
+            Resource::Table(name) => name,
+            Resource::Stream => {
+                return Err(Error::unsupported("resource-based policies on streams"))
+            }
+        };
+        self.catalog
+            .get(&ctx.region, &name)
+            .ok_or_else(|| not_found(arn, &name, usage))
+    }
+
+    /// Applies `change` to the current descriptor of `table` and stores the result, under the
+    /// catalog's DDL lock so that concurrent changes of one table's metadata serialise. The
+    /// table is looked up again under the lock: if it was deleted (or replaced) meanwhile, the
+    /// change fails as for a missing table.
+    pub(crate) fn change_descriptor<T>(
+        &self,
+        ctx: &RequestContext,
+        table: &Table,
+        missing: impl FnOnce() -> Error,
+        change: impl FnOnce(&mut TableDescriptor) -> Result<T>,
+    ) -> Result<T> {
+        let _ddl = self.catalog.lock_ddl();
+        let current = table.descriptor();
+        if self
+            .catalog
+            .by_id(&ctx.region, &current.name, current.id)
+            .is_none()
+        {
+            return Err(missing());
+        }
+        let mut next = (*current).clone();
+        let answer = change(&mut next)?;
+        if next != *current {
+            self.catalog.put(self.store.as_ref(), next)?;
+        }
+        Ok(answer)
+    }
+
+    /// A new policy revision id: the current time in milliseconds, strictly after `previous`.
+    pub(crate) fn next_revision(&self, previous: Option<&str>) -> String {
+        let now = self.clock.now_millis();
+        let after = previous
+            .and_then(|p| p.parse::<u64>().ok())
+            .map_or(0, |p| p + 1);
+        now.max(after).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> RequestContext {
+        RequestContext::default()
+    }
+
+    #[test]
+    fn arns_are_checked_in_dynamodb_order() {
+        let parse = |arn: &str| parse_arn(arn, &ctx(), "000000000000", ArnUse::Tags);
+        assert_eq!(
+            parse("arn:aws:dynamodb:us-east-1:000000000000:table/Music").unwrap(),
+            Resource::Table("Music".to_owned())
+        );
+        let message = |arn: &str| parse(arn).unwrap_err().to_string();
+        assert_eq!(
+            message("Music"),
+            "One or more parameter values were invalid: ARNs must start with 'arn:': Music"
+        );
+        assert!(message("arn:aws:s3:::bucket").contains("not a DynamoDB resource arn"));
+        assert!(message("arn:aws:dynamodb:us-east-1:000000000000:backup/x")
+            .contains("not a DynamoDB resource arn"));
+        assert!(
+            message("arn:aws:dynamodb:us-east-1:000000000000:table/Music/index/gsi")
+                .contains("only table or stream is accepted")
+        );
+        assert_eq!(
+            message("arn:aws:dynamodb:eu-west-1:000000000000:table/Music"),
+            "Invalid TableArn: Invalid ResourceArn provided as input \
+             arn:aws:dynamodb:eu-west-1:000000000000:table/Music"
+        );
+        assert!(message("arn:aws:dynamodb:us-east-1:000000000000:table/ab")
+            .starts_with("Invalid TableArn"));
+    }
+
+    #[test]
+    fn tag_rules() {
+        let tag = |k: Option<&str>, v: Option<&str>| Tag {
+            key: k.map(str::to_owned),
+            value: v.map(str::to_owned),
+        };
+        let err = |tags: &[Tag]| check_tags(tags).unwrap_err().to_string();
+        assert!(check_tags(&[tag(Some("ключ café 表"), Some("a+b-c=d.e_f:g/h@i"))]).is_ok());
+        assert!(check_tags(&[tag(Some("k"), Some(""))]).is_ok());
+        assert_eq!(
+            err(&[tag(None, Some("v"))]),
+            "The Tag Key provided is invalid, Key: null"
+        );
+        assert_eq!(
+            err(&[tag(Some("k"), None)]),
+            "The Tag Value provided is invalid, Value: null"
+        );
+        assert_eq!(
+            err(&[tag(Some("a,b"), Some("v"))]),
+            "The Tag Key provided is invalid, Key: a,b"
+        );
+        assert_eq!(
+            err(&[tag(Some("k"), Some("100%"))]),
+            "The Tag Value provided is invalid, Value: 100%"
+        );
+        assert_eq!(
+            err(&[tag(Some("aws:x"), Some("v"))]),
+            "Tag Key cannot be prefixed with aws:, Key: aws:x"
+        );
+        assert_eq!(
+            err(&[tag(Some("d"), Some("1")), tag(Some("d"), Some("2"))]),
+            "Duplicate Tag Keys provided as input: Duplicate Tag Key found d"
+        );
+        let long_key = "k".repeat(MAX_TAG_KEY + 1);
+        assert!(err(&[tag(Some(&long_key), Some("v"))]).starts_with("The Tag Key provided"));
+        let long_value = "v".repeat(MAX_TAG_VALUE + 1);
+        assert!(err(&[tag(Some("k"), Some(&long_value))]).starts_with("The Tag Value provided"));
+        let many: Vec<Tag> = (0..=MAX_TAGS)
+            .map(|i| tag(Some(&i.to_string()), Some("v")))
+            .collect();
+        assert_eq!(
+            err(&many),
+            "Number of Tags exceed the current limit for the provided ResourceArn"
+        );
+    }
+
+    #[test]
+    fn policy_documents() {
+        let err = |d: &str| check_policy(d).unwrap_err().to_string();
+        let prefix = "One or more parameter values were invalid: Invalid policy document: ";
+        assert_eq!(
+            err("nope"),
+            format!("{prefix}This policy contains invalid Json")
+        );
+        assert_eq!(
+            err("[]"),
+            format!("{prefix}This policy contains invalid Json")
+        );
+        assert_eq!(
+            err("null"),
+            format!("{prefix}This text appears not to be a policy")
+        );
+        assert_eq!(
+            err(r#"{"Statement": []}"#),
+            format!("{prefix}Could not parse the policy: Statement is empty!")
+        );
+        assert_eq!(
+            err(r#"{"Statement": [{}]}"#),
+            format!("{prefix}Missing required field Effect")
+        );
+        assert!(
+            check_policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}"#).is_ok()
+        );
+        let big = format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Sid":"{}"}}]}}"#,
+            "x".repeat(MAX_POLICY_BYTES)
+        );
+        assert_eq!(
+            err(&big),
+            "One or more parameter values were invalid: Maximum policy size of 20480 bytes exceeded"
+        );
+    }
+}
