@@ -7,6 +7,7 @@
 mod batch;
 mod common;
 mod conditions;
+mod control_plane;
 mod durability;
 mod exactness;
 mod filters_projections;
