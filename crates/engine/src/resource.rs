@@ -258,7 +258,50 @@ pub(crate) fn revision_mismatch(expected: &str, table: &str, current: &str) -> E
     ))
 }
 
+/// The checks TagResource and UntagResource open with, in DynamoDB's order: the ARN present,
+/// the list (`member`, as DynamoDB's constraint messages name it) present, the ARN well-formed,
+/// the list not empty (`empty` is the operation's text for that).
+pub(crate) fn tag_request<'a, T>(
+    arn: Option<&'a str>,
+    list: Option<Vec<T>>,
+    member: &str,
+    empty: &str,
+    ctx: &RequestContext,
+    account: &str,
+) -> Result<(&'a str, Vec<T>)> {
+    let arn = required_arn(arn)?;
+    let list = list.ok_or_else(|| {
+        Error::validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy \
+             constraint: Member must not be null"
+        ))
+    })?;
+    parse_arn(arn, ctx, account, ArnUse::Tags)?;
+    if list.is_empty() {
+        return Err(Error::validation(empty));
+    }
+    Ok((arn, list))
+}
+
 impl Database {
+    /// Applies `change` to the tags of the table `arn` names (TagResource, UntagResource),
+    /// all or nothing.
+    pub(crate) fn change_tags(
+        &self,
+        ctx: &RequestContext,
+        arn: &str,
+        change: impl FnOnce(&mut BTreeMap<String, String>) -> Result<()>,
+    ) -> Result<()> {
+        let table = self.table_by_arn(ctx, arn, ArnUse::Tags)?;
+        let name = table.descriptor().name.clone();
+        self.change_descriptor(
+            ctx,
+            &table,
+            || not_found(arn, &name, ArnUse::Tags),
+            |d| change(&mut d.tags),
+        )
+    }
+
     /// The table an ARN-addressed operation names, with the not-found text of its family.
     pub(crate) fn table_by_arn(
         &self,
