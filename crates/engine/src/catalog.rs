@@ -521,6 +521,24 @@ mod tests {
         assert_eq!(serde_json::to_string(&d).unwrap(), FORMAT_1_FIXTURE);
     }
 
+    /// Format 1 with the members added for tags and resource policies (absent when unset, so
+    /// the fixture above is unchanged by them).
+    const FORMAT_1_TAGS_POLICY_FIXTURE: &str = r#"{"format":1,"id":9,"uuid":"6f1d8d2a-3c1e-4b7a-9a51-0d2f1c7e4b10","region":"us-east-1","name":"Tagged","attribute_definitions":[["id","S"]],"key_schema":{"hash":{"name":"id","key_type":"S"},"range":null},"billing_mode":"PayPerRequest","read_capacity":0,"write_capacity":0,"created_at_ms":1700000000000,"active_at_ms":1700000000000,"updating_until_ms":0,"last_pay_per_request_ms":1700000000000,"last_increase_ms":null,"last_decrease_ms":null,"decreases_today":0,"deletion_protection":true,"table_class":"STANDARD_INFREQUENT_ACCESS","tags":{"env":"prod","owner":"me"},"resource_policy":{"document":"{\"Statement\":[{\"Effect\":\"Allow\"}]}","revision_id":"1700000000123"}}"#;
+
+    #[test]
+    fn format_1_tags_and_policy_fixture_still_decodes() {
+        let d: TableDescriptor = serde_json::from_str(FORMAT_1_TAGS_POLICY_FIXTURE).unwrap();
+        assert_eq!(d.tags.get("env").map(String::as_str), Some("prod"));
+        assert_eq!(d.tags.len(), 2);
+        let policy = d.resource_policy.as_ref().unwrap();
+        assert_eq!(policy.revision_id, "1700000000123");
+        assert_eq!(policy.document, r#"{"Statement":[{"Effect":"Allow"}]}"#);
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            FORMAT_1_TAGS_POLICY_FIXTURE
+        );
+    }
+
     #[test]
     fn status_follows_the_clock() {
         let mut d: TableDescriptor = serde_json::from_str(FORMAT_1_FIXTURE).unwrap();
