@@ -417,3 +417,31 @@ async fn tags_survive_a_restart() {
     let client = server.client();
     assert_eq!(listed(&client, "Kept").await, pairs(&[("b", "2")]));
 }
+
+#[tokio::test]
+async fn concurrent_tagging_loses_nothing() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    create_table(&client, "Busy", ("id", ScalarAttributeType::S), None).await;
+    let writers: Vec<_> = (0..20)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .tag_resource()
+                    .resource_arn(arn("Busy"))
+                    .tags(tag(&format!("k{i:02}"), "v"))
+                    .send()
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let expected: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("k{i:02}"), "v".to_owned()))
+        .collect();
+    assert_eq!(listed(&client, "Busy").await, expected);
+}
