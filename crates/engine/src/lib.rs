@@ -22,6 +22,7 @@ pub mod index;
 pub mod keys;
 pub mod legacy;
 mod ops;
+pub mod stream;
 mod txn;
 
 use std::sync::Arc;
@@ -46,6 +47,12 @@ pub struct Config {
     /// Most table items an online index backfill reads per second; 0 for no limit. A limit
     /// leaves more of the machine to foreground requests while an index is built.
     pub backfill_items_per_second: u64,
+    /// Shards per generation of a new stream (each owns an equal range of partition hashes).
+    pub stream_shards: u16,
+    /// How long a generation of stream shards stays open before child shards succeed it, ms.
+    pub stream_shard_rotation_ms: u64,
+    /// How long stream records are kept, ms (DynamoDB: 24 hours).
+    pub stream_retention_ms: u64,
 }
 
 /// DynamoDB's item collection size limit, 10 GB.
@@ -58,6 +65,9 @@ impl Default for Config {
             create_delay_ms: 0,
             item_collection_limit_bytes: ITEM_COLLECTION_LIMIT_BYTES,
             backfill_items_per_second: 0,
+            stream_shards: 4,
+            stream_shard_rotation_ms: 4 * 60 * 60 * 1000,
+            stream_retention_ms: 24 * 60 * 60 * 1000,
         }
     }
 }
@@ -89,6 +99,8 @@ pub struct Database {
     workers: Workers,
     /// Held items and idempotency tokens of transactions.
     txn: txn::Transactions,
+    /// Sequence numbers of stream records.
+    sequencers: stream::Sequencers,
 }
 
 impl Database {
@@ -106,6 +118,7 @@ impl Database {
             config,
             workers: Workers::default(),
             txn: txn::Transactions::default(),
+            sequencers: stream::Sequencers::default(),
         };
         txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
         for table in db.catalog.all() {

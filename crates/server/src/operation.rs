@@ -47,15 +47,34 @@ pub enum Operation {
     TransactWriteItems,
     /// TransactGetItems.
     TransactGetItems,
+    /// DynamoDB Streams' ListStreams.
+    ListStreams,
+    /// DynamoDB Streams' DescribeStream.
+    DescribeStream,
+    /// DynamoDB Streams' GetShardIterator.
+    GetShardIterator,
+    /// DynamoDB Streams' GetRecords.
+    GetRecords,
     /// DescribeEndpoints: answered by the server itself (the engine has no endpoint).
     DescribeEndpoints,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+/// The DynamoDB Streams API, served on the same endpoint.
+const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Operation {
     /// The operation named by an `X-Amz-Target` header, if binderdb serves it.
     pub fn from_target(target: &str) -> Option<Operation> {
+        if let Some(op) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
+            return Some(match op {
+                "ListStreams" => Operation::ListStreams,
+                "DescribeStream" => Operation::DescribeStream,
+                "GetShardIterator" => Operation::GetShardIterator,
+                "GetRecords" => Operation::GetRecords,
+                _ => return None,
+            });
+        }
         Some(match target.strip_prefix(TARGET_PREFIX)? {
             "CreateTable" => Operation::CreateTable,
             "DescribeTable" => Operation::DescribeTable,
@@ -107,6 +126,10 @@ impl Operation {
             | Operation::BatchWriteItem
             | Operation::TransactWriteItems
             | Operation::TransactGetItems
+            | Operation::ListStreams
+            | Operation::DescribeStream
+            | Operation::GetShardIterator
+            | Operation::GetRecords
             | Operation::DescribeEndpoints => false,
         }
     }
@@ -130,6 +153,10 @@ impl Operation {
             | Operation::Scan
             | Operation::BatchGetItem
             | Operation::TransactGetItems
+            | Operation::ListStreams
+            | Operation::DescribeStream
+            | Operation::GetShardIterator
+            | Operation::GetRecords
             | Operation::DescribeEndpoints => false,
         }
     }
@@ -196,6 +223,15 @@ impl Operation {
                 call.run(validate::transact_get_items, Database::transact_get_items)
                     .await
             }
+            Operation::ListStreams => call.run(validate::nothing, Database::list_streams).await,
+            Operation::DescribeStream => {
+                call.run(validate::nothing, Database::describe_stream).await
+            }
+            Operation::GetShardIterator => {
+                call.run(validate::nothing, Database::get_shard_iterator)
+                    .await
+            }
+            Operation::GetRecords => call.run(validate::nothing, Database::get_records).await,
             Operation::DescribeEndpoints => describe_endpoints(&call.body, host),
         }
     }

@@ -22,6 +22,7 @@ mod protocol;
 mod query;
 mod query_errors;
 mod scan;
+mod streams;
 mod tables;
 mod transactions;
 mod transactions_concurrency;
