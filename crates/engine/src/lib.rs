@@ -101,6 +101,8 @@ pub struct Database {
     txn: txn::Transactions,
     /// Sequence numbers of stream records.
     sequencers: stream::Sequencers,
+    /// How far the background trimmer got in each stream.
+    trim_progress: Arc<stream::trim::TrimProgress>,
 }
 
 impl Database {
@@ -119,7 +121,28 @@ impl Database {
             workers: Workers::default(),
             txn: txn::Transactions::default(),
             sequencers: stream::Sequencers::default(),
+            trim_progress: Arc::default(),
         };
+        {
+            let (store, catalog, clock, progress) = (
+                db.store.clone(),
+                db.catalog.clone(),
+                db.clock.clone(),
+                db.trim_progress.clone(),
+            );
+            let retention = db.config.stream_retention_ms;
+            db.workers.spawn("stream-trim", move |stop| {
+                stream::trim::run(stop, || {
+                    stream::trim::trim_pass(
+                        store.as_ref(),
+                        &catalog,
+                        &progress,
+                        clock.now_millis(),
+                        retention,
+                    )
+                });
+            });
+        }
         txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
         for table in db.catalog.all() {
             let d = table.descriptor();
@@ -153,6 +176,21 @@ impl Database {
             }),
             index::BuildState::Built => {}
         }
+    }
+
+    /// Deletes every stream record older than the retention now (the background trimmer does
+    /// this every second); returns how many it deleted.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn trim_streams(&self) -> Result<usize> {
+        stream::trim::trim_pass(
+            self.store.as_ref(),
+            &self.catalog,
+            &self.trim_progress,
+            self.clock.now_millis(),
+            self.config.stream_retention_ms,
+        )
     }
 
     /// The engine settings.

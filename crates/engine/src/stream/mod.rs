@@ -32,6 +32,7 @@
 //!   whole span has aged out disappear from DescribeStream and ListStreams.
 
 pub(crate) mod records;
+pub(crate) mod trim;
 pub mod wire;
 
 use std::collections::{BTreeSet, HashMap};
