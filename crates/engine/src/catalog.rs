@@ -113,6 +113,10 @@ pub struct TableDescriptor {
     /// records aged out. Absent from the encoding when empty (format 1 unchanged).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub streams: Vec<crate::stream::StreamDescriptor>,
+    /// Time to live settings, once UpdateTimeToLive was called (absent from the encoding
+    /// before, so format 1 is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<crate::ttl::TtlDescriptor>,
 }
 
 impl TableDescriptor {

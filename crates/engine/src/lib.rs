@@ -23,6 +23,7 @@ pub mod keys;
 pub mod legacy;
 mod ops;
 pub mod stream;
+pub mod ttl;
 mod txn;
 
 use std::sync::Arc;
@@ -53,6 +54,13 @@ pub struct Config {
     pub stream_shard_rotation_ms: u64,
     /// How long stream records are kept, ms (DynamoDB: 24 hours).
     pub stream_retention_ms: u64,
+    /// How often the TTL sweeper looks for expired items, ms.
+    pub ttl_sweep_interval_ms: u64,
+    /// Most expired items the sweeper deletes per table per pass.
+    pub ttl_sweep_batch: usize,
+    /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it); for
+    /// local use.
+    pub ttl_relax_change_limit: bool,
 }
 
 /// DynamoDB's item collection size limit, 10 GB.
@@ -68,6 +76,9 @@ impl Default for Config {
             stream_shards: 4,
             stream_shard_rotation_ms: 4 * 60 * 60 * 1000,
             stream_retention_ms: 24 * 60 * 60 * 1000,
+            ttl_sweep_interval_ms: 1000,
+            ttl_sweep_batch: 5000,
+            ttl_relax_change_limit: false,
         }
     }
 }

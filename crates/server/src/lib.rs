@@ -48,6 +48,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
+    // The TTL sweeper: owned by the server, stopped with it.
+    let sweeper = tokio::spawn(sweep_expired_items(db.clone()));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -77,6 +79,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    sweeper.abort();
     graceful.shutdown().await;
     let flushed = tokio::task::spawn_blocking(move || db.flush()).await;
     match flushed {
@@ -117,6 +120,21 @@ pub fn region_of(authorization: Option<&str>) -> String {
         .filter(|r| !r.is_empty())
         .unwrap_or(DEFAULT_REGION)
         .to_owned()
+}
+
+/// Runs the TTL sweep every `Config::ttl_sweep_interval_ms` on a blocking thread (it reads and
+/// deletes through storage), until aborted.
+async fn sweep_expired_items(db: Arc<Database>) {
+    let interval = std::time::Duration::from_millis(db.config().ttl_sweep_interval_ms.max(10));
+    loop {
+        tokio::time::sleep(interval).await;
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.sweep_expired()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "TTL sweep failed; retrying"),
+            Err(e) => tracing::warn!(error = %e, "TTL sweep task failed"),
+        }
+    }
 }
 
 #[cfg(test)]

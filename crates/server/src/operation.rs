@@ -47,6 +47,10 @@ pub enum Operation {
     TransactWriteItems,
     /// TransactGetItems.
     TransactGetItems,
+    /// UpdateTimeToLive.
+    UpdateTimeToLive,
+    /// DescribeTimeToLive.
+    DescribeTimeToLive,
     /// DynamoDB Streams' ListStreams.
     ListStreams,
     /// DynamoDB Streams' DescribeStream.
@@ -92,6 +96,8 @@ impl Operation {
             "TransactWriteItems" => Operation::TransactWriteItems,
             "TransactGetItems" => Operation::TransactGetItems,
             "DescribeEndpoints" => Operation::DescribeEndpoints,
+            "UpdateTimeToLive" => Operation::UpdateTimeToLive,
+            "DescribeTimeToLive" => Operation::DescribeTimeToLive,
             _ => return None,
         })
     }
@@ -114,8 +120,10 @@ impl Operation {
             Operation::CreateTable
             | Operation::DescribeTable
             | Operation::DeleteTable
+            | Operation::UpdateTimeToLive
             | Operation::UpdateTable => true,
-            Operation::ListTables
+            Operation::DescribeTimeToLive
+            | Operation::ListTables
             | Operation::GetItem
             | Operation::Query
             | Operation::Scan
@@ -141,12 +149,14 @@ impl Operation {
             Operation::CreateTable
             | Operation::DeleteTable
             | Operation::UpdateTable
+            | Operation::UpdateTimeToLive
             | Operation::PutItem
             | Operation::DeleteItem
             | Operation::UpdateItem
             | Operation::BatchWriteItem
             | Operation::TransactWriteItems => true,
             Operation::DescribeTable
+            | Operation::DescribeTimeToLive
             | Operation::ListTables
             | Operation::GetItem
             | Operation::Query
@@ -221,6 +231,14 @@ impl Operation {
             }
             Operation::TransactGetItems => {
                 call.run(validate::transact_get_items, Database::transact_get_items)
+                    .await
+            }
+            Operation::UpdateTimeToLive => {
+                call.run(validate::nothing, Database::update_time_to_live)
+                    .await
+            }
+            Operation::DescribeTimeToLive => {
+                call.run(validate::nothing, Database::describe_time_to_live)
                     .await
             }
             Operation::ListStreams => call.run(validate::nothing, Database::list_streams).await,

@@ -304,6 +304,7 @@ impl Database {
             table_class: input.table_class.unwrap_or_else(|| "STANDARD".to_owned()),
             indexes,
             streams: Vec::new(),
+            ttl: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

@@ -14,6 +14,7 @@ mod query;
 mod read_page;
 mod scan;
 mod streams;
+mod time_to_live;
 mod transact_get_items;
 mod transact_write_items;
 mod update_item;

@@ -20,6 +20,7 @@ use crate::index::maintain::{index_changes, IndexEffect};
 use crate::index::IndexKind;
 use crate::ops::decode;
 use crate::stream::{encode_record, RecordEvent, StreamDescriptor, Ticket};
+use crate::ttl::{entry_key, expiry_of};
 use crate::Database;
 
 /// The key attributes of `item` (a record's `Keys`).
@@ -39,6 +40,9 @@ pub(crate) enum Change<'a> {
     Put(Cow<'a, Item>),
     /// Delete the item (a no-op if it does not exist).
     Delete,
+    /// Delete the item because its TTL passed: a delete whose stream record names the TTL
+    /// service as its `userIdentity`.
+    Expire,
 }
 
 /// What one item write did.
@@ -194,6 +198,22 @@ impl Database {
         collection: Option<i64>,
     ) -> Result<Planned> {
         let has_indexes = !descriptor.indexes.is_empty();
+        let by_service = matches!(change, Change::Expire);
+        let change = if by_service { Change::Delete } else { change };
+        // The expiry-index entries to drop and add (tables with TTL enabled).
+        let expiry = descriptor
+            .ttl
+            .as_ref()
+            .filter(|t| t.enabled)
+            .map(|t| {
+                let before = old.as_ref().and_then(|o| expiry_of(o, &t.attribute));
+                let after = match &change {
+                    Change::Put(item) => expiry_of(item, &t.attribute),
+                    _ => None,
+                };
+                (before, after)
+            })
+            .filter(|(before, after)| before != after);
         // Decided before the item moves into its write: the record's keys, and whether the
         // write changes anything (DynamoDB writes no record for a write that changed nothing).
         let stream = descriptor.enabled_stream().and_then(|stream| {
@@ -201,8 +221,8 @@ impl Database {
                 (Change::Put(item), Some(old)) if **item == *old => return None,
                 (Change::Put(item), Some(_)) => (&**item, RecordEvent::Modify),
                 (Change::Put(item), None) => (&**item, RecordEvent::Insert),
-                (Change::Delete, Some(old)) => (old, RecordEvent::Remove),
-                (Change::Delete, None) => return None,
+                (_, Some(old)) => (old, RecordEvent::Remove),
+                (_, None) => return None,
             };
             Some((stream, event, key_attributes(descriptor, source)))
         });
@@ -235,7 +255,7 @@ impl Database {
                     changes,
                 )
             }
-            Change::Delete => (
+            Change::Delete | Change::Expire => (
                 old.as_ref().map(|_| Write::Delete { key: key.clone() }),
                 None,
                 None,
@@ -271,8 +291,19 @@ impl Database {
                         }
                         _ => None,
                     };
-                    let (ticket, record) =
-                        self.stream_record(stream, key, event, &keys, old.as_ref(), new_image);
+                    let flags = if by_service {
+                        crate::stream::records::FLAG_SERVICE
+                    } else {
+                        0
+                    };
+                    let (ticket, record) = self.stream_record(
+                        stream,
+                        key,
+                        (event, flags),
+                        &keys,
+                        old.as_ref(),
+                        new_image,
+                    );
                     stream_ticket = Some(ticket);
                     writes.push(w);
                     writes.push(record);
@@ -280,6 +311,19 @@ impl Database {
                     writes.push(w);
                 }
                 writes.extend(index_writes);
+                if let Some((before, after)) = expiry {
+                    if let Some(at) = before {
+                        writes.push(Write::Delete {
+                            key: entry_key(descriptor.id, key, at),
+                        });
+                    }
+                    if let Some(at) = after {
+                        writes.push(Write::Put {
+                            key: entry_key(descriptor.id, key, at),
+                            value: Vec::new(),
+                        });
+                    }
+                }
                 writes
             }
             None => Vec::new(),
@@ -305,7 +349,7 @@ impl Database {
         &self,
         stream: &StreamDescriptor,
         key: &Key,
-        event: RecordEvent,
+        (event, flags): (RecordEvent, u8),
         keys: &Item,
         old: Option<&Item>,
         new_image: Option<&[u8]>,
@@ -318,7 +362,7 @@ impl Database {
             encode_item(item, &mut bytes);
             bytes
         });
-        let value = encode_record(event, now, 0, keys, old_image.as_deref(), new_image);
+        let value = encode_record(event, now, flags, keys, old_image.as_deref(), new_image);
         let write = Write::Put {
             key: stream.record_key(shard, ticket.seq),
             value,

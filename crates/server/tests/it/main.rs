@@ -26,4 +26,5 @@ mod streams;
 mod tables;
 mod transactions;
 mod transactions_concurrency;
+mod ttl;
 mod update_item;

@@ -41,6 +41,8 @@ async fn server(shards: u16) -> (TestServer, Arc<ManualClock>) {
     let config = Config {
         stream_shards: shards,
         stream_shard_rotation_ms: ROTATION,
+        ttl_sweep_interval_ms: 20,
+        ttl_relax_change_limit: true,
         ..Config::default()
     };
     let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
@@ -577,6 +579,11 @@ async fn shards_rotate_with_lineage_and_iterators_expire_and_trim() {
         .all(|s| s["ShardId"] != shard0));
 }
 
+fn clock_secs(clock: &ManualClock) -> u64 {
+    use binderdb_engine::Clock;
+    clock.now_millis() / 1000
+}
+
 fn key(i: u32) -> AttributeValue {
     s(&format!("k{i}"))
 }
@@ -599,6 +606,13 @@ async fn a_consumer_rebuilds_the_table_from_the_stream() {
         .as_str()
         .unwrap()
         .to_owned();
+    let r = call(
+        addr,
+        "UpdateTimeToLive",
+        json!({"TableName": "src", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
     // A small deterministic generator (xorshift), so failures reproduce.
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut rand = move |m: u32| {
@@ -617,14 +631,17 @@ async fn a_consumer_rebuilds_the_table_from_the_stream() {
         let k = rand(150);
         match rand(10) {
             0..=3 => {
-                client
+                let mut put = client
                     .put_item()
                     .table_name("src")
                     .item("pk", key(k))
-                    .item("v", n(&rand(5).to_string()))
-                    .send()
-                    .await
-                    .unwrap();
+                    .item("v", n(&rand(5).to_string()));
+                // A quarter of the puts expire within two minutes (of the manual clock).
+                if rand(4) == 0 {
+                    let now = clock_secs(&clock);
+                    put = put.item("exp", n(&(now + u64::from(rand(120))).to_string()));
+                }
+                put.send().await.unwrap();
                 writes += 1;
             }
             4..=5 => {
@@ -710,9 +727,39 @@ async fn a_consumer_rebuilds_the_table_from_the_stream() {
             }
         }
     }
-    clock.advance(ROTATION);
+    // Everything with a TTL expires; wait for the sweeper (it runs every 20 ms of real time).
+    clock.advance(10 * ROTATION);
+    let now = clock_secs(&clock);
+    for _ in 0..200 {
+        let scan = call(addr, "Scan", json!({"TableName": "src"})).await.json();
+        let expired = scan["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i.get("exp")
+                    .is_some_and(|e| e["N"].as_str().unwrap().parse::<u64>().unwrap() <= now)
+            })
+            .count();
+        if expired == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     let records = read_all(addr, &arn).await;
+    let by_ttl = records
+        .iter()
+        .filter(|r| r.get("userIdentity").is_some())
+        .count();
+    assert!(by_ttl >= 20, "{by_ttl} TTL deletes");
+    for r in records.iter().filter(|r| r.get("userIdentity").is_some()) {
+        assert_eq!(
+            r["userIdentity"],
+            json!({"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"})
+        );
+        assert_eq!(r["eventName"], "REMOVE");
+    }
     let mut rebuilt: BTreeMap<String, Value> = BTreeMap::new();
     for r in &records {
         let k = r["dynamodb"]["Keys"]["pk"]["S"]
