@@ -77,7 +77,7 @@ impl Default for Config {
             stream_shard_rotation_ms: 4 * 60 * 60 * 1000,
             stream_retention_ms: 24 * 60 * 60 * 1000,
             ttl_sweep_interval_ms: 1000,
-            ttl_sweep_batch: 5000,
+            ttl_sweep_batch: 1000,
             ttl_relax_change_limit: false,
         }
     }

@@ -174,3 +174,57 @@ async fn expired_items_are_swept_with_their_index_entries() {
     let d = ok(&server, "DescribeTable", json!({"TableName": "sessions"})).await;
     assert_eq!(d["Table"]["ItemCount"], 3);
 }
+
+/// The sweeper's rate on the durable engine: `cargo test --release -p binderdb-server --test it
+/// ttl::sweeper_rate -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn sweeper_rate() {
+    use binderdb_engine::api::{CreateTableInput, PutItemInput};
+    use binderdb_engine::{Database, RequestContext};
+    const ITEMS: usize = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = binderdb_storage_fjall::FjallStore::open(dir.path()).unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let config = Config {
+        ttl_sweep_batch: ITEMS,
+        ..Config::default()
+    };
+    let db = Database::open(Arc::new(store), config, clock.clone()).unwrap();
+    let ctx = RequestContext::default();
+    let create: CreateTableInput = serde_json::from_value(json!({
+        "TableName": "sessions",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    }))
+    .unwrap();
+    db.create_table(&ctx, create).unwrap();
+    db.update_time_to_live(&ctx, serde_json::from_value(spec(true)).unwrap())
+        .unwrap();
+    for i in 0..ITEMS {
+        let put: PutItemInput = serde_json::from_value(json!({"TableName": "sessions",
+            "Item": {"pk": {"S": format!("item{i}")}, "exp": {"N": (T0 / 1000 + 1).to_string()},
+                     "payload": {"S": "x".repeat(100)}}}))
+        .unwrap();
+        db.put_item(&ctx, put).unwrap();
+    }
+    clock.advance(10_000);
+    let start = std::time::Instant::now();
+    let mut deleted = 0;
+    loop {
+        let n = db.sweep_expired().unwrap();
+        if n == 0 {
+            break;
+        }
+        deleted += n;
+    }
+    db.durable().wait().unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "swept {deleted} expired items in {secs:.2} s: {:.0} items/s (durable, with a NEW_AND_OLD_IMAGES stream)",
+        deleted as f64 / secs
+    );
+    assert_eq!(deleted, ITEMS);
+}
