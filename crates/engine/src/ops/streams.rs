@@ -329,7 +329,7 @@ impl Database {
             "TRIM_HORIZON" => start.max(horizon),
             "LATEST" => {
                 if Self::shard_closed(stream, shard, now) {
-                    self.last_sequence(stream, shard)?.map_or(start, |s| s + 1)
+                    self.last_sequence(stream, shard)?.map_or(start, |s| s.saturating_add(1))
                 } else {
                     self.sequencers.next(stream.id, now)
                 }
@@ -428,7 +428,7 @@ impl Database {
                     Ok(r) => {
                         bytes += e.value.len();
                         records.push(r.into_wire(stream.id, seq, &region, stream.view_type));
-                        next = seq + 1;
+                        next = seq.saturating_add(1);
                     }
                     Err(err) => {
                         failure = Some(err);
