@@ -791,3 +791,42 @@ async fn a_consumer_rebuilds_the_table_from_the_stream() {
     assert_eq!(rebuilt, scanned);
     assert!(records.len() > 5_000, "{}", records.len());
 }
+
+#[tokio::test]
+async fn streams_and_their_records_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::durable(dir.path()).await;
+    let addr = server.addr;
+    let arn = create_with_stream(addr, "kept", "NEW_IMAGE").await["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..10 {
+        crate::common::put(&server.client(), "kept", &[("pk", s(&format!("k{i}")))]).await;
+    }
+    let shards = ok(addr, "DescribeStream", json!({"StreamArn": arn})).await["StreamDescription"]
+        ["Shards"]
+        .clone();
+    let before = read_all(addr, &arn).await;
+    assert_eq!(before.len(), 10);
+    server.stop().await;
+
+    let server = TestServer::durable(dir.path()).await;
+    let addr = server.addr;
+    let after = ok(addr, "DescribeStream", json!({"StreamArn": arn})).await["StreamDescription"]
+        ["Shards"]
+        .clone();
+    assert_eq!(after, shards);
+    assert_eq!(read_all(addr, &arn).await, before);
+    // New records sort after the old ones in their shard.
+    crate::common::put(&server.client(), "kept", &[("pk", s("k0")), ("v", n("1"))]).await;
+    let records = read_all(addr, &arn).await;
+    assert_eq!(records.len(), 11);
+    let last = records
+        .iter()
+        .filter(|r| r["dynamodb"]["Keys"]["pk"]["S"] == "k0")
+        .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(last.len(), 2);
+    assert!(last[0] < last[1]);
+}
