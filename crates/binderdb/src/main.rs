@@ -64,6 +64,19 @@ struct ServeArgs {
     /// Most table items an online index backfill reads per second (0: as fast as it can).
     #[arg(long, default_value_t = 0)]
     backfill_items_per_second: u64,
+    /// Shards of a new stream (each owns an equal range of partition hashes).
+    #[arg(long, default_value_t = 4)]
+    stream_shards: u16,
+    /// How long a generation of stream shards stays open before child shards succeed it, in
+    /// seconds.
+    #[arg(long, default_value_t = 4 * 60 * 60)]
+    stream_shard_rotation_secs: u64,
+    /// How often the TTL sweeper looks for expired items, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    ttl_sweep_interval_ms: u64,
+    /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it).
+    #[arg(long)]
+    ttl_relax_change_limit: bool,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
@@ -114,6 +127,10 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         account_id: args.account_id,
         create_delay_ms: args.create_delay_ms,
         backfill_items_per_second: args.backfill_items_per_second,
+        stream_shards: args.stream_shards.max(1),
+        stream_shard_rotation_ms: args.stream_shard_rotation_secs.max(1).saturating_mul(1000),
+        ttl_sweep_interval_ms: args.ttl_sweep_interval_ms,
+        ttl_relax_change_limit: args.ttl_relax_change_limit,
         ..Config::default()
     };
     let db = Database::open(store, config, Arc::new(SystemClock))

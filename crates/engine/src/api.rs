@@ -180,11 +180,18 @@ pub struct CreateTableInput {
     pub table_class: Option<String>,
     pub local_secondary_indexes: Option<Vec<LocalSecondaryIndex>>,
     pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndex>>,
-    /// Streams arrive in a later issue; the engine rejects them explicitly until then, so
-    /// their shape is not interpreted here.
-    pub stream_specification: Option<serde_json::Value>,
+    pub stream_specification: Option<StreamSpecification>,
     /// `Tags`, checked as TagResource checks them.
     pub tags: Option<Vec<Tag>>,
+}
+
+/// `StreamSpecification` (CreateTable, UpdateTable, and as DescribeTable shows it).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSpecification {
+    pub stream_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_view_type: Option<String>,
 }
 
 /// DescribeTable / DeleteTable request.
@@ -205,7 +212,7 @@ pub struct UpdateTableInput {
     pub deletion_protection_enabled: Option<bool>,
     pub table_class: Option<String>,
     pub global_secondary_index_updates: Option<Vec<GlobalSecondaryIndexUpdate>>,
-    pub stream_specification: Option<serde_json::Value>,
+    pub stream_specification: Option<StreamSpecification>,
 }
 
 /// ListTables request.
@@ -277,6 +284,12 @@ pub struct TableDescription {
     pub local_secondary_indexes: Option<Vec<LocalSecondaryIndexDescription>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndexDescription>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_specification: Option<StreamSpecification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_stream_label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_stream_arn: Option<String>,
 }
 
 /// A `LocalSecondaryIndexes` member of a `TableDescription`.

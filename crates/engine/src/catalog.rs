@@ -116,6 +116,14 @@ pub struct TableDescriptor {
     /// The table's resource-based policy (PutResourcePolicy), stored but not enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<ResourcePolicy>,
+    /// Streams, oldest first: at most the last one is enabled; disabled ones stay until their
+    /// records aged out. Absent from the encoding when empty (format 1 unchanged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<crate::stream::StreamDescriptor>,
+    /// Time to live settings, once UpdateTimeToLive was called (absent from the encoding
+    /// before, so format 1 is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<crate::ttl::TtlDescriptor>,
 }
 
 /// A resource-based policy as stored: the document exactly as the client sent it and its
@@ -137,6 +145,11 @@ impl TableDescriptor {
     /// Whether the table has a local secondary index (and so item collections).
     pub fn has_local_indexes(&self) -> bool {
         self.indexes.iter().any(|i| i.kind == IndexKind::Local)
+    }
+
+    /// The enabled stream, if any.
+    pub fn enabled_stream(&self) -> Option<&crate::stream::StreamDescriptor> {
+        self.streams.last().filter(|s| s.enabled())
     }
 
     /// `TableStatus` at `now_ms`.
@@ -397,6 +410,11 @@ impl Catalog {
         store.drop_table(descriptor.id)?;
         for index in &descriptor.indexes {
             store.drop_table(index.id)?;
+        }
+        // DynamoDB keeps a deleted table's stream readable for 24 hours; binderdb drops it with
+        // the table (its records go with the table's id space).
+        for stream in &descriptor.streams {
+            store.drop_table(stream.id)?;
         }
         Ok(())
     }

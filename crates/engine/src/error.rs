@@ -57,6 +57,12 @@ pub enum Error {
     /// the request expected (`PolicyNotFoundException`).
     #[error("{0}")]
     PolicyNotFound(String),
+    /// A stream shard iterator older than 15 minutes (`ExpiredIteratorException`).
+    #[error("{0}")]
+    ExpiredIterator(String),
+    /// A stream read before the oldest record kept (`TrimmedDataAccessException`).
+    #[error("{0}")]
+    TrimmedDataAccess(String),
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),

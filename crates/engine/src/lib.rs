@@ -23,6 +23,8 @@ pub mod keys;
 pub mod legacy;
 mod ops;
 pub mod resource;
+pub mod stream;
+pub mod ttl;
 mod txn;
 
 use std::sync::Arc;
@@ -47,6 +49,19 @@ pub struct Config {
     /// Most table items an online index backfill reads per second; 0 for no limit. A limit
     /// leaves more of the machine to foreground requests while an index is built.
     pub backfill_items_per_second: u64,
+    /// Shards per generation of a new stream (each owns an equal range of partition hashes).
+    pub stream_shards: u16,
+    /// How long a generation of stream shards stays open before child shards succeed it, ms.
+    pub stream_shard_rotation_ms: u64,
+    /// How long stream records are kept, ms (DynamoDB: 24 hours).
+    pub stream_retention_ms: u64,
+    /// How often the TTL sweeper looks for expired items, ms.
+    pub ttl_sweep_interval_ms: u64,
+    /// Most expired items the sweeper deletes per table per pass.
+    pub ttl_sweep_batch: usize,
+    /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it); for
+    /// local use.
+    pub ttl_relax_change_limit: bool,
 }
 
 /// DynamoDB's item collection size limit, 10 GB.
@@ -59,6 +74,12 @@ impl Default for Config {
             create_delay_ms: 0,
             item_collection_limit_bytes: ITEM_COLLECTION_LIMIT_BYTES,
             backfill_items_per_second: 0,
+            stream_shards: 4,
+            stream_shard_rotation_ms: 4 * 60 * 60 * 1000,
+            stream_retention_ms: 24 * 60 * 60 * 1000,
+            ttl_sweep_interval_ms: 1000,
+            ttl_sweep_batch: 1000,
+            ttl_relax_change_limit: false,
         }
     }
 }
@@ -90,6 +111,10 @@ pub struct Database {
     workers: Workers,
     /// Held items and idempotency tokens of transactions.
     txn: txn::Transactions,
+    /// Sequence numbers of stream records.
+    sequencers: stream::Sequencers,
+    /// How far the background trimmer got in each stream.
+    trim_progress: Arc<stream::trim::TrimProgress>,
 }
 
 impl Database {
@@ -107,7 +132,29 @@ impl Database {
             config,
             workers: Workers::default(),
             txn: txn::Transactions::default(),
+            sequencers: stream::Sequencers::default(),
+            trim_progress: Arc::default(),
         };
+        {
+            let (store, catalog, clock, progress) = (
+                db.store.clone(),
+                db.catalog.clone(),
+                db.clock.clone(),
+                db.trim_progress.clone(),
+            );
+            let retention = db.config.stream_retention_ms;
+            db.workers.spawn("stream-trim", move |stop| {
+                stream::trim::run(stop, || {
+                    stream::trim::trim_pass(
+                        store.as_ref(),
+                        &catalog,
+                        &progress,
+                        clock.now_millis(),
+                        retention,
+                    )
+                });
+            });
+        }
         txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
         for table in db.catalog.all() {
             let d = table.descriptor();
@@ -141,6 +188,21 @@ impl Database {
             }),
             index::BuildState::Built => {}
         }
+    }
+
+    /// Deletes every stream record older than the retention now (the background trimmer does
+    /// this every second); returns how many it deleted.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn trim_streams(&self) -> Result<usize> {
+        stream::trim::trim_pass(
+            self.store.as_ref(),
+            &self.catalog,
+            &self.trim_progress,
+            self.clock.now_millis(),
+            self.config.stream_retention_ms,
+        )
     }
 
     /// The engine settings.

@@ -158,6 +158,12 @@ impl From<Error> for ApiError {
             Error::TransactionInProgress(m) => {
                 ApiError::new(DYNAMODB, "TransactionInProgressException", bad, Some(m))
             }
+            Error::ExpiredIterator(m) => {
+                ApiError::new(DYNAMODB, "ExpiredIteratorException", bad, Some(m))
+            }
+            Error::TrimmedDataAccess(m) => {
+                ApiError::new(DYNAMODB, "TrimmedDataAccessException", bad, Some(m))
+            }
             e @ (Error::Storage(_) | Error::Internal(_)) => {
                 tracing::error!(error = %e, "internal error");
                 ApiError::internal(e.to_string())

@@ -48,6 +48,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
+    // The TTL sweeper: owned by the server, stopped with it.
+    let sweeper = tokio::spawn(sweep_expired_items(db.clone()));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -77,6 +79,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    sweeper.abort();
     graceful.shutdown().await;
     let flushed = tokio::task::spawn_blocking(move || db.flush()).await;
     match flushed {
@@ -117,6 +120,31 @@ pub fn region_of(authorization: Option<&str>) -> String {
         .filter(|r| !r.is_empty())
         .unwrap_or(DEFAULT_REGION)
         .to_owned()
+}
+
+/// Runs the TTL sweep every `Config::ttl_sweep_interval_ms` on a blocking thread (it reads and
+/// deletes through storage), until aborted. While a pass finds expired items the next one
+/// follows after a 1 ms pause instead of the interval: batches (`Config::ttl_sweep_batch`) keep
+/// each pass short, and the pauses leave the blocking pool and the store to foreground work.
+async fn sweep_expired_items(db: Arc<Database>) {
+    let interval = std::time::Duration::from_millis(db.config().ttl_sweep_interval_ms.max(10));
+    let mut pause = interval;
+    loop {
+        tokio::time::sleep(pause).await;
+        let db = db.clone();
+        pause = match tokio::task::spawn_blocking(move || db.sweep_expired()).await {
+            Ok(Ok(0)) => interval,
+            Ok(Ok(_)) => std::time::Duration::from_millis(1),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "TTL sweep failed; retrying");
+                interval
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "TTL sweep task failed");
+                interval
+            }
+        };
+    }
 }
 
 #[cfg(test)]

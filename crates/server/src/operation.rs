@@ -47,6 +47,18 @@ pub enum Operation {
     TransactWriteItems,
     /// TransactGetItems.
     TransactGetItems,
+    /// UpdateTimeToLive.
+    UpdateTimeToLive,
+    /// DescribeTimeToLive.
+    DescribeTimeToLive,
+    /// DynamoDB Streams' ListStreams.
+    ListStreams,
+    /// DynamoDB Streams' DescribeStream.
+    DescribeStream,
+    /// DynamoDB Streams' GetShardIterator.
+    GetShardIterator,
+    /// DynamoDB Streams' GetRecords.
+    GetRecords,
     /// DescribeEndpoints: answered by the server itself (the engine has no endpoint).
     DescribeEndpoints,
     /// TagResource.
@@ -66,10 +78,21 @@ pub enum Operation {
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+/// The DynamoDB Streams API, served on the same endpoint.
+const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
 
 impl Operation {
     /// The operation named by an `X-Amz-Target` header, if binderdb serves it.
     pub fn from_target(target: &str) -> Option<Operation> {
+        if let Some(op) = target.strip_prefix(STREAMS_TARGET_PREFIX) {
+            return Some(match op {
+                "ListStreams" => Operation::ListStreams,
+                "DescribeStream" => Operation::DescribeStream,
+                "GetShardIterator" => Operation::GetShardIterator,
+                "GetRecords" => Operation::GetRecords,
+                _ => return None,
+            });
+        }
         Some(match target.strip_prefix(TARGET_PREFIX)? {
             "CreateTable" => Operation::CreateTable,
             "DescribeTable" => Operation::DescribeTable,
@@ -94,6 +117,8 @@ impl Operation {
             "PutResourcePolicy" => Operation::PutResourcePolicy,
             "GetResourcePolicy" => Operation::GetResourcePolicy,
             "DeleteResourcePolicy" => Operation::DeleteResourcePolicy,
+            "UpdateTimeToLive" => Operation::UpdateTimeToLive,
+            "DescribeTimeToLive" => Operation::DescribeTimeToLive,
             _ => return None,
         })
     }
@@ -117,11 +142,13 @@ impl Operation {
             | Operation::DescribeTable
             | Operation::DeleteTable
             | Operation::UpdateTable
+            | Operation::UpdateTimeToLive
             | Operation::TagResource
             | Operation::UntagResource
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTables
+            | Operation::DescribeTimeToLive
             | Operation::ListTagsOfResource
             | Operation::GetResourcePolicy
             | Operation::DescribeLimits
@@ -135,6 +162,10 @@ impl Operation {
             | Operation::BatchWriteItem
             | Operation::TransactWriteItems
             | Operation::TransactGetItems
+            | Operation::ListStreams
+            | Operation::DescribeStream
+            | Operation::GetShardIterator
+            | Operation::GetRecords
             | Operation::DescribeEndpoints => false,
         }
     }
@@ -146,6 +177,7 @@ impl Operation {
             Operation::CreateTable
             | Operation::DeleteTable
             | Operation::UpdateTable
+            | Operation::UpdateTimeToLive
             | Operation::PutItem
             | Operation::DeleteItem
             | Operation::UpdateItem
@@ -159,12 +191,17 @@ impl Operation {
             | Operation::GetResourcePolicy
             | Operation::DescribeLimits
             | Operation::DescribeTable
+            | Operation::DescribeTimeToLive
             | Operation::ListTables
             | Operation::GetItem
             | Operation::Query
             | Operation::Scan
             | Operation::BatchGetItem
             | Operation::TransactGetItems
+            | Operation::ListStreams
+            | Operation::DescribeStream
+            | Operation::GetShardIterator
+            | Operation::GetRecords
             | Operation::DescribeEndpoints => false,
         }
     }
@@ -231,6 +268,23 @@ impl Operation {
                 call.run(validate::transact_get_items, Database::transact_get_items)
                     .await
             }
+            Operation::UpdateTimeToLive => {
+                call.run(validate::nothing, Database::update_time_to_live)
+                    .await
+            }
+            Operation::DescribeTimeToLive => {
+                call.run(validate::nothing, Database::describe_time_to_live)
+                    .await
+            }
+            Operation::ListStreams => call.run(validate::nothing, Database::list_streams).await,
+            Operation::DescribeStream => {
+                call.run(validate::nothing, Database::describe_stream).await
+            }
+            Operation::GetShardIterator => {
+                call.run(validate::nothing, Database::get_shard_iterator)
+                    .await
+            }
+            Operation::GetRecords => call.run(validate::nothing, Database::get_records).await,
             Operation::DescribeEndpoints => describe_endpoints(&call.body, host),
             Operation::TagResource => {
                 call.run(validate::tag_resource, Database::tag_resource)

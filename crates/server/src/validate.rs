@@ -254,6 +254,14 @@ fn table_name_first(name: Option<&String>, missing: &str) -> Result<(), ApiError
     }
 }
 
+/// For requests whose constraints the engine checks itself (the Streams API).
+///
+/// # Errors
+/// Never.
+pub fn nothing<T>(_: &T) -> Result<(), ApiError> {
+    Ok(())
+}
+
 /// CreateTable.
 pub fn create_table(r: &CreateTableInput) -> Result<(), ApiError> {
     table_name_first(
@@ -293,7 +301,25 @@ pub fn create_table(r: &CreateTableInput) -> Result<(), ApiError> {
     v.one_of("billingMode", r.billing_mode.as_ref(), BILLING_MODE);
     v.one_of("tableClass", r.table_class.as_ref(), TABLE_CLASS);
     v.throughput(r.provisioned_throughput.as_ref());
+    stream_specification(&mut v, r.stream_specification.as_ref());
     v.finish()
+}
+
+/// A `StreamSpecification`: StreamEnabled present, StreamViewType one of the four.
+fn stream_specification(
+    v: &mut Violations,
+    spec: Option<&binderdb_engine::api::StreamSpecification>,
+) {
+    let Some(spec) = spec else { return };
+    v.not_null(
+        "streamSpecification.streamEnabled",
+        spec.stream_enabled.as_ref(),
+    );
+    v.one_of(
+        "streamSpecification.streamViewType",
+        spec.stream_view_type.as_ref(),
+        &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"],
+    );
 }
 
 /// The members of one index's KeySchema: length (1 to `max`), each element's name and key type.
@@ -446,6 +472,7 @@ pub fn update_table(r: &UpdateTableInput) -> Result<(), ApiError> {
     v.one_of("billingMode", r.billing_mode.as_ref(), BILLING_MODE);
     v.one_of("tableClass", r.table_class.as_ref(), TABLE_CLASS);
     v.throughput(r.provisioned_throughput.as_ref());
+    stream_specification(&mut v, r.stream_specification.as_ref());
     v.finish()
 }
 

@@ -46,6 +46,9 @@ const GENERATIONS_PER_CONNECTION: u64 = 1_000_000_000_000;
 pub enum Workload {
     /// PutItem of new, distinct items.
     Put,
+    /// PutItem of new, distinct items on a table with a NEW_AND_OLD_IMAGES stream (`put`'s
+    /// twin: what a stream record costs a write).
+    StreamPut,
     /// GetItem of random preloaded keys.
     Get,
     /// Query of one random partition (`pk = :p`, ten items).
@@ -82,6 +85,8 @@ pub enum TableShape {
     IndexItems,
     /// Items with the index key attributes, in a table with the two LSIs and two GSIs.
     Indexed,
+    /// Plain items, in a table with a NEW_AND_OLD_IMAGES stream.
+    Streamed,
 }
 
 impl Workload {
@@ -89,6 +94,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         match self {
             Workload::Put => "put",
+            Workload::StreamPut => "stream-put",
             Workload::Get => "get",
             Workload::Query => "query",
             Workload::Scan => "scan",
@@ -105,7 +111,10 @@ impl Workload {
     /// Whether the workload reads or replaces preloaded items (`put`, `txn` and `transfer`
     /// write their own).
     pub fn needs_preload(self) -> bool {
-        !matches!(self, Workload::Put | Workload::Txn | Workload::Transfer)
+        !matches!(
+            self,
+            Workload::Put | Workload::StreamPut | Workload::Txn | Workload::Transfer
+        )
     }
 
     /// Whether the workload sends transactions (the run starts with one probe transaction).
@@ -120,6 +129,7 @@ impl Workload {
                 TableShape::Indexed
             }
             Workload::Overwrite => TableShape::IndexItems,
+            Workload::StreamPut => TableShape::Streamed,
             _ => TableShape::Plain,
         }
     }
@@ -297,8 +307,13 @@ impl KeySpace {
         } else {
             ("", "")
         };
+        let stream = if self.shape == TableShape::Streamed {
+            r#","StreamSpecification":{"StreamEnabled":true,"StreamViewType":"NEW_AND_OLD_IMAGES"}"#
+        } else {
+            ""
+        };
         format!(
-            r#"{{"TableName":{},"AttributeDefinitions":[{KEY}{attributes}],{SCHEMA}{indexes},"BillingMode":"PAY_PER_REQUEST"}}"#,
+            r#"{{"TableName":{},"AttributeDefinitions":[{KEY}{attributes}],{SCHEMA}{indexes},"BillingMode":"PAY_PER_REQUEST"{stream}}}"#,
             self.table_json
         )
     }
@@ -312,7 +327,7 @@ impl KeySpace {
     /// header) unless the items are plain.
     fn preloaded_item_json(&self, index: u64, generation: u64) -> String {
         let (pk, sk) = KeySpace::preloaded_key(index);
-        if self.shape == TableShape::Plain {
+        if matches!(self.shape, TableShape::Plain | TableShape::Streamed) {
             return self.item_json(&pk, sk, &[]);
         }
         let moved = format!("m{generation}");
@@ -410,7 +425,7 @@ impl Generator {
     /// The next request: an operation and its body.
     pub fn next_request(&mut self) -> (Operation, String) {
         match self.workload {
-            Workload::Put => {
+            Workload::Put | Workload::StreamPut => {
                 let (pk, sk) = self.new_key();
                 (Operation::PutItem, self.space.put_body(&pk, sk))
             }

@@ -183,9 +183,12 @@ impl Database {
         input: CreateTableInput,
     ) -> Result<TableDescriptionOutput> {
         let name = table_name(&input.table_name)?.to_owned();
-        if input.stream_specification.is_some() {
-            return Err(Error::unsupported("StreamSpecification"));
-        }
+        let stream_view = input
+            .stream_specification
+            .as_ref()
+            .map(crate::stream::requested)
+            .transpose()?
+            .flatten();
         let definitions = input.attribute_definitions.unwrap_or_default();
         let key_schema = input.key_schema.unwrap_or_default();
 
@@ -304,7 +307,13 @@ impl Database {
             indexes,
             tags,
             resource_policy: None,
+            streams: Vec::new(),
+            ttl: None,
         };
+        let mut descriptor = descriptor;
+        if let Some(view) = stream_view {
+            descriptor.streams.push(self.new_stream(view, now)?);
+        }
         let table = self.catalog.put(self.store.as_ref(), descriptor)?;
         Ok(TableDescriptionOutput {
             table_description: self.describe(&table, Some("CREATING"))?,

@@ -42,6 +42,9 @@ impl Database {
         }
         let description = self.describe(&table, Some("DELETING"))?;
         self.catalog.remove(self.store.as_ref(), &d)?;
+        for stream in &d.streams {
+            self.sequencers.forget(stream.id);
+        }
         Ok(DeleteTableOutput {
             table_description: description.into(),
         })

@@ -19,6 +19,8 @@ mod query;
 mod read_page;
 mod scan;
 mod tag_resource;
+mod streams;
+mod time_to_live;
 mod transact_get_items;
 mod transact_write_items;
 mod untag_resource;
@@ -175,6 +177,7 @@ impl Database {
             },
             table_size_bytes: size_bytes,
             item_count,
+            latest_stream_arn: d.streams.last().map(|s| s.arn(&table_arn)),
             table_arn,
             table_id: d.uuid.clone(),
             billing_mode_summary: BillingModeSummary {
@@ -190,7 +193,31 @@ impl Database {
             deletion_protection_enabled: d.deletion_protection,
             local_secondary_indexes: (!local.is_empty()).then_some(local),
             global_secondary_indexes: (!global.is_empty()).then_some(global),
+            stream_specification: d.enabled_stream().map(|s| crate::api::StreamSpecification {
+                stream_enabled: Some(true),
+                stream_view_type: Some(s.view_type.as_str().to_owned()),
+            }),
+            latest_stream_label: d.streams.last().map(|s| s.label()),
         }
+    }
+
+    /// A new stream's descriptor, created at `now`, with this database's shard settings.
+    ///
+    /// # Errors
+    /// Storage failures (allocating its id).
+    fn new_stream(
+        &self,
+        view: crate::stream::ViewType,
+        now: u64,
+    ) -> Result<crate::stream::StreamDescriptor> {
+        Ok(crate::stream::StreamDescriptor {
+            id: self.catalog.allocate_table_id(self.store.as_ref())?,
+            created_ms: now,
+            view_type: view,
+            disabled_ms: None,
+            shards: self.config.stream_shards.max(1),
+            rotation_ms: self.config.stream_shard_rotation_ms.max(1),
+        })
     }
 }
 

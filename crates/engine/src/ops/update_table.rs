@@ -51,9 +51,6 @@ impl Database {
         input: UpdateTableInput,
     ) -> Result<TableDescriptionOutput> {
         let name = table_name(&input.table_name)?;
-        if input.stream_specification.is_some() {
-            return Err(Error::unsupported("StreamSpecification"));
-        }
         let index_updates = input
             .global_secondary_index_updates
             .as_deref()
@@ -63,6 +60,7 @@ impl Database {
             && input.deletion_protection_enabled.is_none()
             && input.table_class.is_none()
             && index_updates.is_empty()
+            && input.stream_specification.is_none()
         {
             return Err(Error::validation(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
@@ -251,9 +249,30 @@ impl Database {
         if changes_capacity {
             next.updating_until_ms = now + self.config.create_delay_ms;
         }
-        let table = if changes_index_set {
-            // No write decided with the old set of indexes may commit after the new set is in
-            // place (a backfill starting now relies on it).
+        let mut changes_stream = false;
+        if let Some(spec) = &input.stream_specification {
+            match crate::stream::requested(spec)? {
+                Some(_) if next.enabled_stream().is_some() => {
+                    return Err(Error::validation(format!(
+                        "Table already has an enabled stream: TableName: {name}"
+                    )))
+                }
+                Some(view) => next.streams.push(self.new_stream(view, now)?),
+                None => match next.streams.last_mut().filter(|s| s.enabled()) {
+                    Some(stream) => stream.disabled_ms = Some(now),
+                    None => {
+                        return Err(Error::validation(format!(
+                            "Table does not have an enabled stream: TableName: {name}"
+                        )))
+                    }
+                },
+            }
+            changes_stream = true;
+        }
+        let table = if changes_index_set || changes_stream {
+            // No write decided with the old set of indexes (or the old stream) may commit after
+            // the new set is in place (a backfill starting now relies on it, and a new stream
+            // gets a record of every change committed after it).
             let _gate = table.write_gate.write();
             self.catalog.put(self.store.as_ref(), next)?
         } else {

@@ -19,7 +19,18 @@ use crate::index::collections::{self, collection_size, limit_exceeded};
 use crate::index::maintain::{index_changes, IndexEffect};
 use crate::index::IndexKind;
 use crate::ops::decode;
+use crate::stream::{encode_record, RecordEvent, StreamDescriptor, Ticket};
+use crate::ttl::{entry_key, expiry_of};
 use crate::Database;
+
+/// The key attributes of `item` (a record's `Keys`).
+fn key_attributes(descriptor: &TableDescriptor, item: &Item) -> Item {
+    let schema = &descriptor.key_schema;
+    std::iter::once(&schema.hash)
+        .chain(schema.range.as_ref())
+        .filter_map(|k| item.get(&k.name).map(|v| (k.name.clone(), v.clone())))
+        .collect()
+}
 
 /// What a write does to the item it read.
 #[derive(Debug)]
@@ -29,6 +40,9 @@ pub(crate) enum Change<'a> {
     Put(Cow<'a, Item>),
     /// Delete the item (a no-op if it does not exist).
     Delete,
+    /// Delete the item because its TTL passed: a delete whose stream record names the TTL
+    /// service as its `userIdentity`.
+    Expire,
 }
 
 /// What one item write did.
@@ -76,6 +90,8 @@ pub(crate) struct Decided {
     index_effects: Vec<IndexEffect>,
     /// The change to the item's collection (tables with local indexes).
     collection_delta: i64,
+    /// The sequence number of the write's stream record, in flight until the write settled.
+    stream_ticket: Option<crate::stream::Ticket>,
 }
 
 impl Decided {
@@ -182,6 +198,34 @@ impl Database {
         collection: Option<i64>,
     ) -> Result<Planned> {
         let has_indexes = !descriptor.indexes.is_empty();
+        let by_service = matches!(change, Change::Expire);
+        let change = if by_service { Change::Delete } else { change };
+        // The expiry-index entries to drop and add (tables with TTL enabled).
+        let expiry = descriptor
+            .ttl
+            .as_ref()
+            .filter(|t| t.enabled)
+            .map(|t| {
+                let before = old.as_ref().and_then(|o| expiry_of(o, &t.attribute));
+                let after = match &change {
+                    Change::Put(item) => expiry_of(item, &t.attribute),
+                    _ => None,
+                };
+                (before, after)
+            })
+            .filter(|(before, after)| before != after);
+        // Decided before the item moves into its write: the record's keys, and whether the
+        // write changes anything (DynamoDB writes no record for a write that changed nothing).
+        let stream = descriptor.enabled_stream().and_then(|stream| {
+            let (source, event) = match (&change, &old) {
+                (Change::Put(item), Some(old)) if **item == *old => return None,
+                (Change::Put(item), Some(_)) => (&**item, RecordEvent::Modify),
+                (Change::Put(item), None) => (&**item, RecordEvent::Insert),
+                (_, Some(old)) => (old, RecordEvent::Remove),
+                (_, None) => return None,
+            };
+            Some((stream, event, key_attributes(descriptor, source)))
+        });
         let (write, new_size, new, changes) = match change {
             Change::Put(item) => {
                 if has_indexes {
@@ -211,7 +255,7 @@ impl Database {
                     changes,
                 )
             }
-            Change::Delete => (
+            Change::Delete | Change::Expire => (
                 old.as_ref().map(|_| Write::Delete { key: key.clone() }),
                 None,
                 None,
@@ -236,11 +280,50 @@ impl Database {
                 return Err(limit_exceeded());
             }
         }
+        let mut stream_ticket = None;
         let writes = match write {
             Some(w) => {
-                let mut writes = Vec::with_capacity(1 + index_writes.len());
-                writes.push(w);
+                let mut writes = Vec::with_capacity(2 + index_writes.len());
+                if let Some((stream, event, keys)) = stream {
+                    let new_image = match &w {
+                        Write::Put { value, .. } if stream.view_type.keeps_new() => {
+                            Some(value.as_slice())
+                        }
+                        _ => None,
+                    };
+                    let flags = if by_service {
+                        crate::stream::records::FLAG_SERVICE
+                    } else {
+                        0
+                    };
+                    let (ticket, record) = self.stream_record(
+                        stream,
+                        key,
+                        (event, flags),
+                        &keys,
+                        old.as_ref(),
+                        new_image,
+                    );
+                    stream_ticket = Some(ticket);
+                    writes.push(w);
+                    writes.push(record);
+                } else {
+                    writes.push(w);
+                }
                 writes.extend(index_writes);
+                if let Some((before, after)) = expiry {
+                    if let Some(at) = before {
+                        writes.push(Write::Delete {
+                            key: entry_key(descriptor.id, key, at),
+                        });
+                    }
+                    if let Some(at) = after {
+                        writes.push(Write::Put {
+                            key: entry_key(descriptor.id, key, at),
+                            value: Vec::new(),
+                        });
+                    }
+                }
                 writes
             }
             None => Vec::new(),
@@ -253,9 +336,38 @@ impl Database {
                 new,
                 index_effects,
                 collection_delta,
+                stream_ticket,
             },
             writes,
         })
+    }
+
+    /// The stream record of a change of the item at `key`, with its sequence number (in
+    /// flight until the ticket drops). `new_image` is the item's encoding when the view type
+    /// keeps it; the old image is encoded here when the view type keeps it.
+    fn stream_record(
+        &self,
+        stream: &StreamDescriptor,
+        key: &Key,
+        (event, flags): (RecordEvent, u8),
+        keys: &Item,
+        old: Option<&Item>,
+        new_image: Option<&[u8]>,
+    ) -> (Ticket, Write) {
+        let now = self.clock.now_millis();
+        let shard = stream.shard_for(&key.partition, now);
+        let ticket = self.sequencers.allocate(stream.id, now);
+        let old_image = old.filter(|_| stream.view_type.keeps_old()).map(|item| {
+            let mut bytes = Vec::with_capacity(256);
+            encode_item(item, &mut bytes);
+            bytes
+        });
+        let value = encode_record(event, now, flags, keys, old_image.as_deref(), new_image);
+        let write = Write::Put {
+            key: stream.record_key(shard, ticket.seq),
+            value,
+        };
+        (ticket, write)
     }
 
     /// Records a committed write in the table's statistics (items, sizes, index entries, item
@@ -274,7 +386,10 @@ impl Database {
             new,
             index_effects,
             collection_delta,
+            stream_ticket,
         } = decided;
+        // The record committed with the item: readers may pass its sequence number now.
+        drop(stream_ticket);
         let items = i64::from(new_size.is_some()) - i64::from(old.is_some());
         let new_size = new_size.unwrap_or(0);
         if items != 0 || old_size != new_size {

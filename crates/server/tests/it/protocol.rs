@@ -111,32 +111,6 @@ async fn constraint_violations_are_combined_in_dynamodbs_form() {
 }
 
 #[tokio::test]
-async fn features_not_yet_built_are_rejected_explicitly() {
-    let server = TestServer::memory().await;
-    call(
-        server.addr,
-        "CreateTable",
-        json!({
-            "TableName": "Streamed",
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}
-        }),
-    )
-    .await
-    .assert_error(
-        VALIDATION,
-        Some("binderdb does not support StreamSpecification yet"),
-    );
-    // Nothing was created.
-    assert_eq!(
-        call(server.addr, "ListTables", json!({})).await.json(),
-        json!({"TableNames": []})
-    );
-}
-
-#[tokio::test]
 async fn health_check_answers_get() {
     let server = TestServer::memory().await;
     let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();

@@ -1,0 +1,294 @@
+//! UpdateTimeToLive and DescribeTimeToLive, and the sweep that deletes expired items (see
+//! `crate::ttl` for the expiry index).
+
+use std::ops::ControlFlow;
+
+use binderdb_storage::{Batch, Key, Keyspace, SegmentScan, Write};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ops::{decode, table_name, Change};
+use crate::ttl::{entry_key, expiry_of, TtlDescriptor, EXPIRY_PARTITION};
+use crate::{Database, RequestContext};
+
+/// One change of TTL per table per hour, as DynamoDB allows.
+const CHANGE_INTERVAL_MS: u64 = 60 * 60 * 1000;
+/// Entries written per commit while indexing a table's existing items.
+const INDEX_BATCH: usize = 512;
+
+/// `TimeToLiveSpecification`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveSpecification {
+    pub enabled: Option<bool>,
+    pub attribute_name: Option<String>,
+}
+
+/// UpdateTimeToLive request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTimeToLiveInput {
+    pub table_name: Option<String>,
+    pub time_to_live_specification: Option<TimeToLiveSpecification>,
+}
+
+/// UpdateTimeToLive response.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTimeToLiveOutput {
+    pub time_to_live_specification: TimeToLiveSpecification,
+}
+
+/// `TimeToLiveDescription`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveDescription {
+    pub time_to_live_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_name: Option<String>,
+}
+
+/// DescribeTimeToLive response.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeTimeToLiveOutput {
+    pub time_to_live_description: TimeToLiveDescription,
+}
+
+/// DescribeTimeToLive request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeTimeToLiveInput {
+    pub table_name: Option<String>,
+}
+
+fn missing(member: &str) -> Error {
+    Error::validation(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: \
+         Member must not be null"
+    ))
+}
+
+impl Database {
+    /// UpdateTimeToLive.
+    ///
+    /// # Errors
+    /// `ResourceNotFoundException`; `ValidationException` when TTL is already in the requested
+    /// state or was changed less than an hour ago (unless `Config::ttl_relax_change_limit`).
+    pub fn update_time_to_live(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateTimeToLiveInput,
+    ) -> Result<UpdateTimeToLiveOutput> {
+        let name = table_name(&input.table_name)?;
+        let spec = input
+            .time_to_live_specification
+            .ok_or_else(|| missing("timeToLiveSpecification"))?;
+        let enabled = spec
+            .enabled
+            .ok_or_else(|| missing("timeToLiveSpecification.enabled"))?;
+        let attribute = spec
+            .attribute_name
+            .clone()
+            .ok_or_else(|| missing("timeToLiveSpecification.attributeName"))?;
+        if attribute.is_empty() || attribute.len() > 255 {
+            return Err(Error::validation(
+                "1 validation error detected: Value at 'timeToLiveSpecification.attributeName' \
+                 failed to satisfy constraint: Member must have length between 1 and 255",
+            ));
+        }
+        let _ddl = self.catalog.lock_ddl();
+        let table = self.existing_table(ctx, name)?;
+        let current = table.descriptor();
+        let now = self.clock.now_millis();
+        let was_enabled = current.ttl.as_ref().is_some_and(|t| t.enabled);
+        if enabled && was_enabled {
+            return Err(Error::validation("TimeToLive is already enabled"));
+        }
+        if !enabled && !was_enabled {
+            return Err(Error::validation("TimeToLive is already disabled"));
+        }
+        if !self.config.ttl_relax_change_limit
+            && current
+                .ttl
+                .as_ref()
+                .is_some_and(|t| now.saturating_sub(t.changed_ms) < CHANGE_INTERVAL_MS)
+        {
+            return Err(Error::validation(
+                "Time to live has been modified multiple times within a fixed interval",
+            ));
+        }
+        let mut next = (*current).clone();
+        next.ttl = Some(TtlDescriptor {
+            attribute: attribute.clone(),
+            enabled,
+            changed_ms: now,
+        });
+        {
+            // No write may commit between indexing the items and the new descriptor.
+            let _gate = table.write_gate.write();
+            if enabled {
+                self.index_expiries(current.id, &attribute)?;
+            } else {
+                self.drop_expiries(current.id)?;
+            }
+            self.catalog.put(self.store.as_ref(), next)?;
+        }
+        Ok(UpdateTimeToLiveOutput {
+            time_to_live_specification: TimeToLiveSpecification {
+                enabled: Some(enabled),
+                attribute_name: Some(attribute),
+            },
+        })
+    }
+
+    /// DescribeTimeToLive.
+    ///
+    /// # Errors
+    /// `ResourceNotFoundException`.
+    pub fn describe_time_to_live(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTimeToLiveInput,
+    ) -> Result<DescribeTimeToLiveOutput> {
+        let name = table_name(&input.table_name)?;
+        let d = self.existing_table(ctx, name)?.descriptor();
+        let enabled = d.ttl.as_ref().filter(|t| t.enabled);
+        Ok(DescribeTimeToLiveOutput {
+            time_to_live_description: TimeToLiveDescription {
+                time_to_live_status: if enabled.is_some() {
+                    "ENABLED"
+                } else {
+                    "DISABLED"
+                }
+                .to_owned(),
+                attribute_name: enabled.map(|t| t.attribute.clone()),
+            },
+        })
+    }
+
+    /// Writes the expiry entries of every item of table `id` (once, when TTL is enabled).
+    fn index_expiries(&self, id: u64, attribute: &str) -> Result<()> {
+        let mut writes = Vec::new();
+        let mut failure = None;
+        self.store.scan(
+            &SegmentScan {
+                keyspace: Keyspace::Items,
+                table: id,
+                segment: 0,
+                total_segments: 1,
+                start_after: None,
+            },
+            &mut |e| match decode(e.value) {
+                Ok(item) => {
+                    if let Some(at) = expiry_of(&item, attribute) {
+                        let key = Key {
+                            keyspace: Keyspace::Items,
+                            table: id,
+                            partition: e.partition.to_vec(),
+                            sort: e.sort.to_vec(),
+                        };
+                        writes.push(Write::Put {
+                            key: entry_key(id, &key, at),
+                            value: Vec::new(),
+                        });
+                    }
+                    ControlFlow::Continue(())
+                }
+                Err(err) => {
+                    failure = Some(err);
+                    ControlFlow::Break(())
+                }
+            },
+        )?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        for chunk in writes.chunks(INDEX_BATCH) {
+            self.store.commit(Batch {
+                writes: chunk.to_vec(),
+                guards: Vec::new(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every expiry entry of table `id` (TTL disabled).
+    fn drop_expiries(&self, id: u64) -> Result<()> {
+        loop {
+            let mut writes = Vec::with_capacity(INDEX_BATCH);
+            self.store.range(
+                &binderdb_storage::PartitionRange {
+                    keyspace: Keyspace::Ttl,
+                    table: id,
+                    partition: EXPIRY_PARTITION,
+                    lower: std::ops::Bound::Unbounded,
+                    upper: std::ops::Bound::Unbounded,
+                    reverse: false,
+                },
+                &mut |e| {
+                    writes.push(Write::Delete {
+                        key: Key {
+                            keyspace: Keyspace::Ttl,
+                            table: id,
+                            partition: EXPIRY_PARTITION.to_vec(),
+                            sort: e.sort.to_vec(),
+                        },
+                    });
+                    if writes.len() >= INDEX_BATCH {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                },
+            )?;
+            if writes.is_empty() {
+                return Ok(());
+            }
+            self.store.commit(Batch {
+                writes,
+                guards: Vec::new(),
+            })?;
+        }
+    }
+
+    /// One sweep: deletes the expired items of every table with TTL enabled, at most
+    /// `Config::ttl_sweep_batch` per table; returns how many it deleted. The background sweeper
+    /// calls it every `Config::ttl_sweep_interval_ms`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn sweep_expired(&self) -> Result<usize> {
+        let now_secs = self.clock.now_millis() / 1000;
+        let mut deleted = 0;
+        for table in self.catalog.all() {
+            let d = table.descriptor();
+            let Some(ttl) = d.ttl.as_ref().filter(|t| t.enabled) else {
+                continue;
+            };
+            let attribute = ttl.attribute.clone();
+            for key in crate::ttl::due(
+                self.store.as_ref(),
+                d.id,
+                now_secs,
+                self.config.ttl_sweep_batch,
+            )? {
+                let outcome = self.write_item(&table, &key, &mut |current| {
+                    // Re-checked on the item as it is now: a later write may have moved its TTL.
+                    match current.and_then(|item| expiry_of(item, &attribute)) {
+                        Some(at) if at <= now_secs => Ok(Change::Expire),
+                        _ => Err(Error::Internal("not expired".to_owned())),
+                    }
+                });
+                match outcome {
+                    Ok(_) => deleted += 1,
+                    // Held by a transaction, or no longer expired: the next pass sees it again
+                    // (its entry moved with its TTL if it was rewritten).
+                    Err(Error::TransactionConflict(_) | Error::Internal(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
