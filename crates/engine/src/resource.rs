@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::api::Tag;
-use crate::catalog::{Table, TableDescriptor};
+use crate::catalog::{ResourcePolicy, Table, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::{Database, RequestContext};
 
@@ -38,8 +38,8 @@ pub(crate) enum ArnUse {
 pub(crate) enum Resource {
     /// `table/<name>`.
     Table(String),
-    /// `table/<name>/stream/<label>`.
-    Stream,
+    /// `table/<name>/stream/<label>`: the table's name and the stream's label.
+    Stream(String, String),
 }
 
 fn invalid(msg: impl std::fmt::Display) -> Error {
@@ -85,7 +85,9 @@ pub(crate) fn parse_arn(
     let segments: Vec<&str> = path.split('/').collect();
     let resource = match segments.as_slice() {
         [name] => Resource::Table((*name).to_owned()),
-        [_, "stream", label] if !label.is_empty() => Resource::Stream,
+        [name, "stream", label] if !label.is_empty() => {
+            Resource::Stream((*name).to_owned(), (*label).to_owned())
+        }
         _ => {
             return Err(invalid(format!(
                 "Invalid resource arn provided, only table or stream is accepted. Provided \
@@ -94,7 +96,9 @@ pub(crate) fn parse_arn(
         }
     };
     let bad_name = segments.first().is_none_or(|n| !is_table_name(n));
-    if *region != ctx.region || bad_name || (usage == ArnUse::Tags && resource == Resource::Stream)
+    if *region != ctx.region
+        || bad_name
+        || (usage == ArnUse::Tags && matches!(resource, Resource::Stream(..)))
     {
         return Err(match usage {
             ArnUse::Tags => Error::validation(format!(
@@ -309,15 +313,36 @@ impl Database {
         arn: &str,
         usage: ArnUse,
     ) -> Result<Arc<Table>> {
-        let name = match parse_arn(arn, ctx, &self.config.account_id, usage)? {
-            Resource::Table(name) => name,
-            Resource::Stream => {
-                return Err(Error::unsupported("resource-based policies on streams"))
-            }
+        Ok(self.policy_target(ctx, arn, usage)?.0)
+    }
+
+    /// The table an ARN names, and the label of the stream when it names one of the table's
+    /// streams (resource-based policies attach to tables and to streams).
+    pub(crate) fn policy_target(
+        &self,
+        ctx: &RequestContext,
+        arn: &str,
+        usage: ArnUse,
+    ) -> Result<(Arc<Table>, Option<String>)> {
+        let (name, label) = match parse_arn(arn, ctx, &self.config.account_id, usage)? {
+            Resource::Table(name) => (name, None),
+            Resource::Stream(name, label) => (name, Some(label)),
         };
-        self.catalog
+        let table = self
+            .catalog
             .get(&ctx.region, &name)
-            .ok_or_else(|| not_found(arn, &name, usage))
+            .ok_or_else(|| not_found(arn, &name, usage))?;
+        if let Some(label) = &label {
+            if !table
+                .descriptor()
+                .streams
+                .iter()
+                .any(|s| s.label() == *label)
+            {
+                return Err(not_found(arn, &name, usage));
+            }
+        }
+        Ok((table, label))
     }
 
     /// Applies `change` to the current descriptor of `table` and stores the result, under the
@@ -355,6 +380,22 @@ impl Database {
             .and_then(|p| p.parse::<u64>().ok())
             .map_or(0, |p| p + 1);
         now.max(after).to_string()
+    }
+}
+
+/// The policy slot of the table, or of its stream labelled `label`; `None` when that stream is
+/// gone.
+pub(crate) fn policy_slot<'d>(
+    d: &'d mut TableDescriptor,
+    label: Option<&str>,
+) -> Option<&'d mut Option<ResourcePolicy>> {
+    match label {
+        None => Some(&mut d.resource_policy),
+        Some(label) => d
+            .streams
+            .iter_mut()
+            .find(|s| s.label() == label)
+            .map(|s| &mut s.policy),
     }
 }
 

@@ -3,7 +3,9 @@
 
 use crate::api::{ResourcePolicyInput, ResourcePolicyOutput};
 use crate::error::Result;
-use crate::resource::{not_found, policy_not_found, required, revision_mismatch, ArnUse};
+use crate::resource::{
+    not_found, policy_not_found, policy_slot, required, revision_mismatch, ArnUse,
+};
 use crate::{Database, RequestContext};
 
 impl Database {
@@ -18,7 +20,7 @@ impl Database {
         input: ResourcePolicyInput,
     ) -> Result<ResourcePolicyOutput> {
         let arn = required(input.resource_arn.as_deref(), "resourceArn")?;
-        let table = self.table_by_arn(ctx, arn, ArnUse::Policy)?;
+        let (table, label) = self.policy_target(ctx, arn, ArnUse::Policy)?;
         let name = table.descriptor().name.clone();
         let expected = input.expected_revision_id.as_deref();
         let revision_id = self.change_descriptor(
@@ -26,10 +28,9 @@ impl Database {
             &table,
             || not_found(arn, &name, ArnUse::Policy),
             |d| {
-                let current = d
-                    .resource_policy
-                    .take()
-                    .ok_or_else(|| policy_not_found(arn))?;
+                let slot = policy_slot(d, label.as_deref())
+                    .ok_or_else(|| not_found(arn, &name, ArnUse::Policy))?;
+                let current = slot.take().ok_or_else(|| policy_not_found(arn))?;
                 if let Some(expected) = expected.filter(|e| *e != current.revision_id) {
                     return Err(revision_mismatch(expected, &name, &current.revision_id));
                 }

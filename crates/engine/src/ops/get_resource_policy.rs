@@ -2,7 +2,7 @@
 
 use crate::api::{ResourcePolicyInput, ResourcePolicyOutput};
 use crate::error::Result;
-use crate::resource::{policy_not_found, required, ArnUse};
+use crate::resource::{policy_not_found, policy_slot, required, ArnUse};
 use crate::{Database, RequestContext};
 
 impl Database {
@@ -17,11 +17,10 @@ impl Database {
         input: ResourcePolicyInput,
     ) -> Result<ResourcePolicyOutput> {
         let arn = required(input.resource_arn.as_deref(), "resourceArn")?;
-        let table = self.table_by_arn(ctx, arn, ArnUse::Policy)?;
-        let d = table.descriptor();
-        let policy = d
-            .resource_policy
-            .as_ref()
+        let (table, label) = self.policy_target(ctx, arn, ArnUse::Policy)?;
+        let mut d = (*table.descriptor()).clone();
+        let policy = policy_slot(&mut d, label.as_deref())
+            .and_then(|slot| slot.take())
             .ok_or_else(|| policy_not_found(arn))?;
         Ok(ResourcePolicyOutput {
             policy: Some(policy.document.clone()),

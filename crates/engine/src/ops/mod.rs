@@ -18,8 +18,8 @@ mod put_resource_policy;
 mod query;
 mod read_page;
 mod scan;
-mod tag_resource;
 mod streams;
+mod tag_resource;
 mod time_to_live;
 mod transact_get_items;
 mod transact_write_items;
@@ -217,6 +217,7 @@ impl Database {
             disabled_ms: None,
             shards: self.config.stream_shards.max(1),
             rotation_ms: self.config.stream_shard_rotation_ms.max(1),
+            policy: None,
         })
     }
 }

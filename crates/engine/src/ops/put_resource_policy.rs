@@ -4,7 +4,9 @@
 use crate::api::{PutResourcePolicyInput, ResourcePolicyOutput};
 use crate::catalog::ResourcePolicy;
 use crate::error::{Error, Result};
-use crate::resource::{check_policy, not_found, parse_arn, required, revision_mismatch, ArnUse};
+use crate::resource::{
+    check_policy, not_found, parse_arn, policy_slot, required, revision_mismatch, ArnUse,
+};
 use crate::{Database, RequestContext};
 
 /// The `ExpectedRevisionId` that asks for the table to have no policy yet.
@@ -26,7 +28,7 @@ impl Database {
         let document = required(input.policy.as_deref(), "policy")?;
         parse_arn(arn, ctx, &self.config.account_id, ArnUse::Policy)?;
         check_policy(document)?;
-        let table = self.table_by_arn(ctx, arn, ArnUse::Policy)?;
+        let (table, label) = self.policy_target(ctx, arn, ArnUse::Policy)?;
         let name = table.descriptor().name.clone();
         let expected = input.expected_revision_id.as_deref();
         let revision = self.change_descriptor(
@@ -34,7 +36,9 @@ impl Database {
             &table,
             || not_found(arn, &name, ArnUse::Policy),
             |d| {
-                let current = d.resource_policy.as_ref();
+                let slot = policy_slot(d, label.as_deref())
+                    .ok_or_else(|| not_found(arn, &name, ArnUse::Policy))?;
+                let current = slot.as_ref();
                 match (expected, current) {
                     (Some(NO_POLICY), Some(current)) => {
                         return Err(Error::PolicyNotFound(format!(
@@ -57,7 +61,7 @@ impl Database {
                     return Ok(current.revision_id.clone());
                 }
                 let revision_id = self.next_revision(current.map(|c| c.revision_id.as_str()));
-                d.resource_policy = Some(ResourcePolicy {
+                *slot = Some(ResourcePolicy {
                     document: document.to_owned(),
                     revision_id: revision_id.clone(),
                 });

@@ -106,6 +106,10 @@ pub struct StreamDescriptor {
     pub shards: u16,
     /// Lifetime of one generation of shards, ms.
     pub rotation_ms: u64,
+    /// The stream's resource-based policy (PutResourcePolicy on the stream's ARN), stored but
+    /// not enforced. Absent from the encoding when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::catalog::ResourcePolicy>,
 }
 
 /// A shard: generation and position in the hash space.
@@ -335,6 +339,7 @@ mod tests {
             disabled_ms: None,
             shards: 4,
             rotation_ms: 60_000,
+            policy: None,
         }
     }
 

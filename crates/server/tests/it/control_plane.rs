@@ -358,3 +358,72 @@ async fn control_plane_metadata_survives_a_restart_and_goes_with_the_table() {
         )),
     );
 }
+
+/// A stream's ARN takes a policy of its own, beside the table's; an ARN naming a stream the
+/// table does not have is not found.
+#[tokio::test]
+async fn resource_policies_attach_to_streams_too() {
+    let server = TestServer::memory().await;
+    let addr = server.addr;
+    let created = call(
+        addr,
+        "CreateTable",
+        json!({"TableName": "Streamed",
+               "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+               "BillingMode": "PAY_PER_REQUEST",
+               "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.json());
+    let stream = created.json()["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let put = call(
+        addr,
+        "PutResourcePolicy",
+        json!({"ResourceArn": stream, "Policy": policy("dynamodb:GetRecords")}),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.json());
+    let revision = put.json()["RevisionId"].as_str().unwrap().to_owned();
+    let got = call(addr, "GetResourcePolicy", json!({"ResourceArn": stream})).await;
+    assert_eq!(got.status, 200, "{}", got.json());
+    assert_eq!(got.json()["Policy"], policy("dynamodb:GetRecords").as_str());
+    assert_eq!(got.json()["RevisionId"], revision.as_str());
+
+    // The table's own policy is a separate one: still none.
+    let table = arn("Streamed");
+    call(addr, "GetResourcePolicy", json!({"ResourceArn": table}))
+        .await
+        .assert_error(
+            POLICY_NOT_FOUND,
+            Some(&format!(
+                "Resource-based policy not found for the provided ResourceArn: {table}"
+            )),
+        );
+
+    let deleted = call(addr, "DeleteResourcePolicy", json!({"ResourceArn": stream})).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.json());
+    assert_eq!(deleted.json()["RevisionId"], revision.as_str());
+    call(addr, "GetResourcePolicy", json!({"ResourceArn": stream}))
+        .await
+        .assert_error(
+            POLICY_NOT_FOUND,
+            Some(&format!(
+                "Resource-based policy not found for the provided ResourceArn: {stream}"
+            )),
+        );
+
+    let missing = format!("{table}/stream/2001-01-01T00:00:00.000");
+    let r = call(
+        addr,
+        "PutResourcePolicy",
+        json!({"ResourceArn": missing, "Policy": policy("dynamodb:GetRecords")}),
+    )
+    .await;
+    assert_eq!(r.json()["__type"], NOT_FOUND, "{}", r.json());
+    assert_eq!(r.status, 400);
+}
