@@ -148,9 +148,10 @@ impl Auth {
         if !self.enabled() {
             return Ok(());
         }
-        let authorization = headers
-            .get(AUTHORIZATION)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()));
+        let authorization = headers.get(AUTHORIZATION).map(|v| match v.to_str() {
+            Ok(v) => std::borrow::Cow::Borrowed(v),
+            Err(_) => String::from_utf8_lossy(v.as_bytes()),
+        });
         let sig = match &authorization {
             Some(value) => from_header(value, headers)?,
             None => match query.filter(|q| has_param(q, "X-Amz-Algorithm")) {
@@ -493,7 +494,11 @@ fn canonical_request(
                 canonical.push(',');
             }
             first = false;
-            let value = String::from_utf8_lossy(value.as_bytes());
+            // Header values are nearly always visible ASCII: no lossy copy for them.
+            let value = match value.to_str() {
+                Ok(v) => std::borrow::Cow::Borrowed(v),
+                Err(_) => String::from_utf8_lossy(value.as_bytes()),
+            };
             let mut words = value.split_whitespace();
             if let Some(w) = words.next() {
                 canonical.push_str(w);
@@ -506,10 +511,20 @@ fn canonical_request(
         canonical.push('\n');
     }
     canonical.push('\n');
-    canonical.push_str(&signed.join(";"));
+    push_joined(&mut canonical, signed);
     canonical.push('\n');
     canonical.push_str(payload_hash);
     Ok(canonical)
+}
+
+/// Appends `names` separated by `;` (the `SignedHeaders` form).
+fn push_joined(out: &mut String, names: &[&str]) {
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
 }
 
 /// The canonical query string: parameters (but `X-Amz-Signature`) decoded, re-encoded the
