@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use binderdb_engine::{Config, Database, SystemClock};
+use binderdb_server::Auth;
 use binderdb_storage::{MemoryStore, Store};
 use binderdb_storage_fjall::FjallStore;
 use clap::{Args, Parser, Subcommand};
@@ -77,6 +78,14 @@ struct ServeArgs {
     /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it).
     #[arg(long)]
     ttl_relax_change_limit: bool,
+    /// An access key, `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (repeatable). With any key configured,
+    /// every API call must carry a valid SigV4 signature made with one of them.
+    #[arg(long = "access-key", value_name = "ID:SECRET")]
+    access_keys: Vec<String>,
+    /// A file of access keys, one `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (or `ID SECRET`) per line;
+    /// blank lines and lines starting with `#` are ignored.
+    #[arg(long, value_name = "FILE")]
+    credentials: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
@@ -111,6 +120,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
+    let auth = Arc::new(auth(&args)?);
     let (store, storage): (Arc<dyn Store>, String) = if args.in_memory {
         (Arc::new(MemoryStore::new()), "in-memory".to_owned())
     } else {
@@ -145,17 +155,39 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         let (listener, addr) = binderdb_server::bind(SocketAddr::new(args.host, args.port))
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
+        let signatures = if auth.enabled() {
+            format!("SigV4 verified with {} keys", auth.key_count())
+        } else {
+            "any signature accepted".to_owned()
+        };
         tracing::info!(
-            "binderdb ready: listening on http://{addr} (storage: {storage}, {} tables, ready in {:.1} ms)",
+            "binderdb ready: listening on http://{addr} (storage: {storage}, {} tables, {signatures}, ready in {:.1} ms)",
             db.table_count(),
             started.elapsed().as_secs_f64() * 1000.0
         );
-        binderdb_server::serve(listener, db, shutdown_signal())
+        binderdb_server::serve_with_auth(listener, db, auth, shutdown_signal())
             .await
             .map_err(|e| format!("server failed: {e}"))?;
         tracing::info!("binderdb stopped cleanly");
         Ok(())
     })
+}
+
+/// The keys of `--access-key` and `--credentials` (none: verification off).
+fn auth(args: &ServeArgs) -> Result<Auth, String> {
+    let mut keys = Vec::new();
+    for key in &args.access_keys {
+        keys.push(Auth::parse_key(key).map_err(|e| format!("--access-key: {e}"))?);
+    }
+    if let Some(path) = &args.credentials {
+        let from_file = Auth::read_keys_file(path)?;
+        if from_file.is_empty() {
+            // An empty file would silently turn verification off: refuse it.
+            return Err(format!("{}: no access keys in the file", path.display()));
+        }
+        keys.extend(from_file);
+    }
+    Ok(Auth::with_keys(keys))
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -167,6 +167,12 @@ impl Database {
         Ok(db)
     }
 
+    /// The database's clock, in milliseconds since the Unix epoch: the server checks request
+    /// signatures' dates against the same (injectable) time the engine uses.
+    pub fn now_millis(&self) -> u64 {
+        self.clock.now_millis()
+    }
+
     /// Starts the background work an index in `Backfilling` or `Deleting` state needs.
     fn start_index_work(&self, table: &catalog::TableDescriptor, index: &index::IndexDescriptor) {
         let job = IndexJob {

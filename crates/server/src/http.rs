@@ -6,7 +6,8 @@
 //! over the limit is refused without being read (HTTP 413, and the connection is closed).
 //!
 //! Then, as DynamoDB does:
-//! - `POST` (any path) is an API call: the body is inflated per `Content-Encoding`
+//! - `POST` (any path) is an API call: its SigV4 signature is verified when keys are configured
+//!   ([`crate::auth`]), then the body is inflated per `Content-Encoding`
 //!   ([`compression`]), must be JSON (`application/x-amz-json-1.0` or `application/json`), and
 //!   `X-Amz-Target` picks the operation. The answer's body is compressed when the client's
 //!   `Accept-Encoding` allows it and it is large enough.
@@ -31,6 +32,7 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::auth::Auth;
 use crate::compression::{self, DecodeError};
 use crate::error::ApiError;
 use crate::operation::Operation;
@@ -52,13 +54,28 @@ pub(crate) type HttpResponse = Response<Full<Bytes>>;
 /// Answers one request.
 pub(crate) async fn handle(
     db: Arc<Database>,
+    auth: Arc<Auth>,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
     let (parts, body) = req.into_parts();
     let mut resp = match read_body(&parts.headers, body).await {
         Err(answer) => answer,
         Ok(body) => match parts.method {
-            Method::POST => api_call(db, &parts.headers, body).await,
+            Method::POST => {
+                // The signature covers the body as sent, so it is checked before inflating.
+                let verified = auth.verify(
+                    parts.method.as_str(),
+                    parts.uri.path(),
+                    parts.uri.query(),
+                    &parts.headers,
+                    &body,
+                    db.now_millis(),
+                );
+                match verified {
+                    Ok(()) => api_call(db, &parts.headers, body).await,
+                    Err(e) => json(e.status, e.body(), AMZ_JSON, None),
+                }
+            }
             Method::GET if parts.uri.path() == "/" => health(&parts.headers, &parts.uri),
             Method::OPTIONS if parts.headers.contains_key(ORIGIN) => {
                 let mut resp = plain(StatusCode::OK, Bytes::new(), None);

@@ -12,6 +12,7 @@
 //!
 //! Must not depend on: any concrete storage engine (the binary picks one).
 
+pub mod auth;
 pub mod compression;
 mod echo;
 pub mod error;
@@ -28,6 +29,7 @@ use binderdb_engine::Database;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+pub use crate::auth::Auth;
 pub use crate::error::ApiError;
 pub use crate::operation::Operation;
 
@@ -44,6 +46,20 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 pub async fn serve(
     listener: TcpListener,
     db: Arc<Database>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_with_auth(listener, db, Arc::new(Auth::open()), shutdown).await
+}
+
+/// [`serve`], verifying every API call's SigV4 signature against `auth`'s keys (none: every
+/// request is accepted).
+///
+/// # Errors
+/// Listener failures, or a failed final flush.
+pub async fn serve_with_auth(
+    listener: TcpListener,
+    db: Arc<Database>,
+    auth: Arc<Auth>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -63,8 +79,10 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let db = db.clone();
-                let service = hyper::service::service_fn(move |req| http::handle(db.clone(), req));
+                let (db, auth) = (db.clone(), auth.clone());
+                let service = hyper::service::service_fn(move |req| {
+                    http::handle(db.clone(), auth.clone(), req)
+                });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
                     .serve_connection(TokioIo::new(stream), service);

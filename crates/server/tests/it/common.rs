@@ -50,14 +50,29 @@ impl TestServer {
         config: Config,
         clock: Arc<dyn binderdb_engine::Clock>,
     ) -> TestServer {
+        Self::with_auth(store, config, clock, binderdb_server::Auth::open()).await
+    }
+
+    /// A server that verifies signatures against `auth`'s keys, with time from `clock`.
+    pub async fn with_auth(
+        store: Arc<dyn Store>,
+        config: Config,
+        clock: Arc<dyn binderdb_engine::Clock>,
+        auth: binderdb_server::Auth,
+    ) -> TestServer {
         let db = Database::open(store, config, clock).unwrap();
         let (listener, addr) = binderdb_server::bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(binderdb_server::serve(listener, Arc::new(db), async {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(binderdb_server::serve_with_auth(
+            listener,
+            Arc::new(db),
+            Arc::new(auth),
+            async {
+                let _ = rx.await;
+            },
+        ));
         TestServer {
             addr,
             stop: Some(tx),
@@ -76,11 +91,16 @@ impl TestServer {
 
     /// An SDK client that signs for `region`.
     pub fn client_in(&self, region: &str) -> Client {
+        self.client_with_key(region, "test", "test")
+    }
+
+    /// An SDK client that signs for `region` with the key `id`/`secret`.
+    pub fn client_with_key(&self, region: &str, id: &str, secret: &str) -> Client {
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(self.endpoint())
-            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+            .credentials_provider(Credentials::new(id, secret, None, None, "static"))
             .http_client(aws_smithy_http_client::Builder::new().build_http())
             .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
             .build();
@@ -151,9 +171,20 @@ pub async fn raw_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> RawResponse {
+    raw_request_to(addr, "/", target, headers, body).await
+}
+
+/// [`raw_request`] to `path_and_query` instead of `/`.
+pub async fn raw_request_to(
+    addr: SocketAddr,
+    path_and_query: &str,
+    target: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> RawResponse {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+        "POST {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
         body.len()
     );

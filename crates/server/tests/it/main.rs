@@ -23,6 +23,7 @@ mod protocol;
 mod query;
 mod query_errors;
 mod scan;
+mod sigv4;
 mod streams;
 mod tables;
 mod tags;
