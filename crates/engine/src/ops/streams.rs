@@ -150,18 +150,7 @@ impl Database {
         ctx: &RequestContext,
         input: ListStreamsInput,
     ) -> Result<ListStreamsOutput> {
-        let limit = input.limit.unwrap_or(100);
-        if !(1..=100).contains(&limit) {
-            return Err(Error::validation(format!(
-                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy \
-                 constraint: Member must have value {}",
-                if limit < 1 {
-                    "greater than or equal to 1"
-                } else {
-                    "less than or equal to 100"
-                }
-            )));
-        }
+        let limit = limit_in(input.limit, 100)?;
         let now = self.clock.now_millis();
         let mut all = Vec::new();
         for name in self.catalog.names(&ctx.region, None) {
@@ -210,18 +199,7 @@ impl Database {
         input: DescribeStreamInput,
     ) -> Result<DescribeStreamOutput> {
         let arn = required(input.stream_arn.as_deref(), "streamArn")?;
-        let limit = input.limit.unwrap_or(100);
-        if !(1..=100).contains(&limit) {
-            return Err(Error::validation(format!(
-                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy \
-                 constraint: Member must have value {}",
-                if limit < 1 {
-                    "greater than or equal to 1"
-                } else {
-                    "less than or equal to 100"
-                }
-            )));
-        }
+        let limit = limit_in(input.limit, 100)?;
         let found = self.find_stream(arn)?;
         let stream = &found.stream;
         let now = self.clock.now_millis();
@@ -368,18 +346,7 @@ impl Database {
         input: GetRecordsInput,
     ) -> Result<GetRecordsOutput> {
         let text = required(input.shard_iterator.as_deref(), "shardIterator")?;
-        let limit = input.limit.unwrap_or(1000);
-        if !(1..=1000).contains(&limit) {
-            return Err(Error::validation(format!(
-                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy \
-                 constraint: Member must have value {}",
-                if limit < 1 {
-                    "greater than or equal to 1"
-                } else {
-                    "less than or equal to 1000"
-                }
-            )));
-        }
+        let limit = limit_in(input.limit, 1000)?;
         let iterator = Iterator::decode(text)?;
         let now = self.clock.now_millis();
         if now.saturating_sub(iterator.issued_ms) > ITERATOR_LIFETIME_MS {
@@ -463,6 +430,26 @@ impl Database {
             }),
         })
     }
+}
+
+/// A request's `Limit`, `max` when absent; outside `1..=max` it is DynamoDB's constraint error.
+fn limit_in<T>(limit: Option<T>, max: T) -> Result<T>
+where
+    T: Copy + PartialOrd + From<u8> + std::fmt::Display,
+{
+    let limit = limit.unwrap_or(max);
+    if limit < T::from(1) || limit > max {
+        let bound = if limit < T::from(1) {
+            "greater than or equal to 1".to_owned()
+        } else {
+            format!("less than or equal to {max}")
+        };
+        return Err(Error::validation(format!(
+            "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy \
+             constraint: Member must have value {bound}"
+        )));
+    }
+    Ok(limit)
 }
 
 fn trimmed() -> Error {
