@@ -237,6 +237,18 @@ CLIENT_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientEr
                  requests.RequestException, OSError)
 
 
+def scan_all(client, table: str) -> list[dict]:
+    """Every item of `table`, read by a consistent paginated Scan."""
+    items, start = [], None
+    while True:
+        page = client.scan(TableName=table, ConsistentRead=True,
+                           **({"ExclusiveStartKey": start} if start else {}))
+        items.extend(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
 def kill_mid_load(server: Server, writers: int, seconds: float, work) -> list[str]:
     """Runs `work(writer, client)` in a loop on `writers` threads, each with its own client, for
     about `seconds`, then SIGKILLs `server` (the power cut: no chance to flush) and waits for the

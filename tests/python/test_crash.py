@@ -40,15 +40,7 @@ def normalise(item: dict) -> dict:
 
 
 def scan_all(client) -> dict:
-    items, start = {}, None
-    while True:
-        page = client.scan(TableName=TABLE, ConsistentRead=True,
-                           **({"ExclusiveStartKey": start} if start else {}))
-        for item in page["Items"]:
-            items[item["pk"]["S"]] = item
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
+    return {item["pk"]["S"]: item for item in support.scan_all(client, TABLE)}
 
 
 def test_acknowledged_writes_survive_sigkill():

@@ -38,14 +38,7 @@ def transaction(writer: int, seq: int) -> list[dict]:
 
 
 def scan_all(client) -> list[dict]:
-    items, start = [], None
-    while True:
-        page = client.scan(TableName=TABLE, ConsistentRead=True,
-                           **({"ExclusiveStartKey": start} if start else {}))
-        items.extend(page["Items"])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return items
+    return support.scan_all(client, TABLE)
 
 
 def test_transactions_are_all_or_nothing_across_sigkill():
