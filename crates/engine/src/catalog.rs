@@ -5,19 +5,24 @@
 //! partition `"<account>:<region>"`, sort key = table name, and cached in memory; the cache is the
 //! read path, the store is the truth restored on open. Table ids come from a counter kept in the
 //! catalog too, so they are never reused and a dropped table's leftovers can never reappear.
+//!
+//! Statistics (ItemCount, TableSizeBytes, and each index's) are store counters
+//! ([`binderdb_storage::counters`]): every write adds its delta in its own commit, so reading
+//! them never scans.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use binderdb_model::KeyType;
-use binderdb_storage::{Batch, Key, Keyspace, SegmentScan, Store, TableId, Write};
+use binderdb_storage::{
+    Batch, CounterId, Counts, Key, Keyspace, SegmentScan, Store, TableId, Write,
+};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::index::{IndexDescriptor, IndexKind, INDEX_ENTRY_OVERHEAD};
+use crate::index::{BuildState, IndexDescriptor, IndexKind, INDEX_ENTRY_OVERHEAD};
 
 /// The on-disk format version of [`TableDescriptor`].
 pub const DESCRIPTOR_FORMAT: u32 = 1;
@@ -147,6 +152,23 @@ impl TableDescriptor {
         self.indexes.iter().any(|i| i.kind == IndexKind::Local)
     }
 
+    /// The store counter of the table's own statistics (ItemCount, TableSizeBytes).
+    pub fn counter(&self) -> CounterId {
+        CounterId {
+            group: self.id,
+            lane: self.id,
+        }
+    }
+
+    /// The store counter of index `index`'s statistics (in the table's group, so one write's
+    /// changes to a table and its indexes are one stored record).
+    pub fn index_counter(&self, index: TableId) -> CounterId {
+        CounterId {
+            group: self.id,
+            lane: index,
+        }
+    }
+
     /// The enabled stream, if any.
     pub fn enabled_stream(&self) -> Option<&crate::stream::StreamDescriptor> {
         self.streams.last().filter(|s| s.enabled())
@@ -164,35 +186,11 @@ impl TableDescriptor {
     }
 }
 
-/// Live statistics of a table (ItemCount, TableSizeBytes).
-///
-/// DynamoDB refreshes these about every six hours; binderdb keeps them current. They are
-/// computed by one scan the first time they are asked for, then maintained by every write, so
-/// opening a large data dir costs nothing up front.
-#[derive(Debug, Default)]
-pub struct TableStats {
-    loaded: Mutex<bool>,
-    items: AtomicI64,
-    bytes: AtomicI64,
-}
-
-impl TableStats {
-    /// Records a write that changed the item count by `items` and the size by `bytes`.
-    pub fn record(&self, items: i64, bytes: i64) {
-        self.items.fetch_add(items, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-    }
-}
-
 /// A table known to the catalog.
 #[derive(Debug)]
 pub struct Table {
     /// The descriptor; replaced by UpdateTable.
     pub descriptor: RwLock<Arc<TableDescriptor>>,
-    /// Live statistics.
-    pub stats: TableStats,
-    /// Live statistics of each index, by index id; created unloaded on first use.
-    index_stats: Mutex<std::collections::HashMap<TableId, Arc<TableStats>>>,
     /// Sizes of the item collections (partition key → bytes of its items and their local
     /// index entries) of a table with local secondary indexes, each computed by one walk of
     /// its partition the first time a write touches it, then kept by every write.
@@ -205,14 +203,9 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(descriptor: TableDescriptor, loaded: bool) -> Table {
+    fn new(descriptor: TableDescriptor) -> Table {
         Table {
             descriptor: RwLock::new(Arc::new(descriptor)),
-            stats: TableStats {
-                loaded: Mutex::new(loaded),
-                ..TableStats::default()
-            },
-            index_stats: Mutex::new(std::collections::HashMap::new()),
             collections: Mutex::new(std::collections::HashMap::new()),
             write_gate: RwLock::new(()),
         }
@@ -221,32 +214,6 @@ impl Table {
     /// A snapshot of the descriptor.
     pub fn descriptor(&self) -> Arc<TableDescriptor> {
         self.descriptor.read().clone()
-    }
-
-    /// The statistics of index `id` (unloaded until first computed).
-    pub fn index_stats(&self, id: TableId) -> Arc<TableStats> {
-        self.index_stats.lock().entry(id).or_default().clone()
-    }
-
-    /// Forgets index `id`'s statistics, so they are computed again on next use (after a
-    /// backfill, which writes entries without counting them).
-    pub fn reset_index_stats(&self, id: TableId) {
-        self.index_stats.lock().remove(&id);
-    }
-
-    /// Marks the statistics of every index of a new, empty table as computed.
-    fn start_empty_index_stats(&self) {
-        let d = self.descriptor();
-        let mut stats = self.index_stats.lock();
-        for index in &d.indexes {
-            stats.insert(
-                index.id,
-                Arc::new(TableStats {
-                    loaded: Mutex::new(true),
-                    ..TableStats::default()
-                }),
-            );
-        }
     }
 }
 
@@ -293,7 +260,7 @@ impl Catalog {
             match serde_json::from_slice::<TableDescriptor>(entry.value) {
                 Ok(d) if d.format == DESCRIPTOR_FORMAT => {
                     let map_key = (d.region.clone(), d.name.clone());
-                    tables.insert(map_key, Arc::new(Table::new(d, false)));
+                    tables.insert(map_key, Arc::new(Table::new(d)));
                     ControlFlow::Continue(())
                 }
                 Ok(d) => {
@@ -369,18 +336,40 @@ impl Catalog {
         Ok(allocated)
     }
 
-    /// Persists `descriptor` and makes it visible.
+    /// Persists `descriptor` and makes it visible. A new table's statistics (and those of the
+    /// indexes it is created with) start at zero in the same commit, so they are known from
+    /// the first write on.
     ///
     /// # Errors
     /// Storage or encoding failures.
     pub fn put(&self, store: &dyn Store, descriptor: TableDescriptor) -> Result<Arc<Table>> {
         let value = serde_json::to_vec(&descriptor).map_err(|e| Error::Internal(e.to_string()))?;
         let key = catalog_key(&self.account, &descriptor.region, &descriptor.name);
+        let map_key = (descriptor.region.clone(), descriptor.name.clone());
+        let is_new = self
+            .tables
+            .read()
+            .get(&map_key)
+            .is_none_or(|t| t.descriptor().id != descriptor.id);
+        let mut writes = vec![Write::Put { key, value }];
+        if is_new {
+            let zero = |counter| Write::SetCount {
+                counter,
+                value: Counts::default(),
+            };
+            writes.push(zero(descriptor.counter()));
+            writes.extend(
+                descriptor
+                    .indexes
+                    .iter()
+                    .filter(|i| i.state == BuildState::Built)
+                    .map(|i| zero(descriptor.index_counter(i.id))),
+            );
+        }
         store.commit(Batch {
-            writes: vec![Write::Put { key, value }],
+            writes,
             guards: Vec::new(),
         })?;
-        let map_key = (descriptor.region.clone(), descriptor.name.clone());
         let mut tables = self.tables.write();
         if let Some(existing) = tables.get(&map_key) {
             if existing.descriptor().id == descriptor.id {
@@ -388,8 +377,7 @@ impl Catalog {
                 return Ok(existing.clone());
             }
         }
-        let table = Arc::new(Table::new(descriptor, true));
-        table.start_empty_index_stats();
+        let table = Arc::new(Table::new(descriptor));
         tables.insert(map_key, table.clone());
         Ok(table)
     }
@@ -440,83 +428,90 @@ impl Catalog {
     }
 }
 
-/// (ItemCount, TableSizeBytes) of `table`, computing them with one scan on first use.
+/// (ItemCount, TableSizeBytes) of `table`, read from its store counter: O(1), never a scan.
+/// While the counter is unknown (data written by a version of binderdb that kept no counters,
+/// until the background recount started at open finishes) both are 0: DynamoDB's own figures
+/// lag by up to six hours, and a request never waits for a count.
 ///
 /// # Errors
-/// Storage failures or undecodable items.
-pub fn table_stats(store: &dyn Store, table: &Table) -> Result<(i64, i64)> {
-    counted(
-        store,
-        &table.stats,
-        Keyspace::Items,
-        table.descriptor().id,
-        0,
-    )
+/// Storage failures.
+pub fn table_stats(store: &dyn Store, descriptor: &TableDescriptor) -> Result<(i64, i64)> {
+    Ok(pair(store.counts(descriptor.counter())?))
 }
 
-/// (ItemCount, IndexSizeBytes) of `index` of `table`, computing them with one scan on first use.
+/// (ItemCount, IndexSizeBytes) of `index` of `table`, read from its store counter (0 while it
+/// is unknown: during a backfill, or before the recount after an upgrade).
 ///
 /// # Errors
-/// Storage failures or undecodable entries.
+/// Storage failures.
 pub fn index_stats(
     store: &dyn Store,
-    table: &Table,
+    descriptor: &TableDescriptor,
     index: &IndexDescriptor,
 ) -> Result<(i64, i64)> {
-    let stats = table.index_stats(index.id);
-    counted(
-        store,
-        &stats,
-        index.keyspace(),
-        index.id,
-        INDEX_ENTRY_OVERHEAD,
-    )
+    Ok(pair(store.counts(descriptor.index_counter(index.id))?))
 }
 
-/// The counters of `stats`, loading them first (one scan of `id` in `keyspace`, each entry
-/// counted at its item size plus `overhead`) if they were never computed.
-fn counted(
-    store: &dyn Store,
-    stats: &TableStats,
+fn pair(counts: Option<Counts>) -> (i64, i64) {
+    let c = counts.unwrap_or_default();
+    (c.items, c.bytes)
+}
+
+/// How much an entry of `keyspace` weighs in its table's or index's statistics: its item size,
+/// plus DynamoDB's 100 bytes of per-entry overhead in an index. What recounts sum; every
+/// write's delta uses the same measure.
+///
+/// # Errors
+/// `Corrupt` for an undecodable entry.
+pub(crate) fn entry_weight(
     keyspace: Keyspace,
-    id: TableId,
-    overhead: usize,
-) -> Result<(i64, i64)> {
-    let mut loaded = stats.loaded.lock();
-    if !*loaded {
-        let (mut items, mut bytes, mut failure) = (0i64, 0i64, None);
-        let scan = SegmentScan {
-            keyspace,
-            table: id,
-            segment: 0,
-            total_segments: 1,
-            start_after: None,
-        };
-        store.scan(
-            &scan,
-            &mut |entry| match binderdb_model::decode_item(entry.value) {
-                Ok(item) => {
-                    items += 1;
-                    bytes += (binderdb_model::item_size(&item) + overhead) as i64;
-                    ControlFlow::Continue(())
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    ControlFlow::Break(())
-                }
-            },
-        )?;
-        if let Some(e) = failure {
-            return Err(e.into());
+    value: &[u8],
+) -> std::result::Result<i64, binderdb_storage::StorageError> {
+    let overhead = match keyspace {
+        Keyspace::Items => 0,
+        _ => INDEX_ENTRY_OVERHEAD,
+    };
+    binderdb_model::decode_item(value)
+        .map(|item| (binderdb_model::item_size(&item) + overhead) as i64)
+        .map_err(|e| binderdb_storage::StorageError::Corrupt(e.to_string()))
+}
+
+/// Recounts, in the background, every statistic of a table that the store does not know:
+/// those of tables written by a version of binderdb without counters, and of built indexes
+/// whose count was interrupted. Runs until done or `stop`; each recount walks one snapshot
+/// while writes go on (see [`Store::recount`]).
+///
+/// # Errors
+/// Storage failures or undecodable entries (the recount runs again at the next start).
+pub(crate) fn recount_unknown(
+    store: &dyn Store,
+    catalog: &Catalog,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<()> {
+    for table in catalog.all() {
+        let d = table.descriptor();
+        let lanes = std::iter::once((d.counter(), Keyspace::Items, d.id)).chain(
+            d.indexes
+                .iter()
+                .filter(|i| i.state == BuildState::Built)
+                .map(|i| (d.index_counter(i.id), i.keyspace(), i.id)),
+        );
+        for (counter, keyspace, id) in lanes {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(());
+            }
+            // Checked again: the table may have been deleted meanwhile.
+            if store.counts(counter)?.is_some() || catalog.by_id(&d.region, &d.name, d.id).is_none()
+            {
+                continue;
+            }
+            tracing::info!(table = %d.name, id, "counting a table's statistics once");
+            store.recount(counter, keyspace, id, &mut |e| {
+                entry_weight(keyspace, e.value)
+            })?;
         }
-        stats.items.store(items, Ordering::Relaxed);
-        stats.bytes.store(bytes, Ordering::Relaxed);
-        *loaded = true;
     }
-    Ok((
-        stats.items.load(Ordering::Relaxed),
-        stats.bytes.load(Ordering::Relaxed),
-    ))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -156,6 +156,17 @@ impl Database {
             });
         }
         txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
+        {
+            // Tables whose statistics the store does not know yet (written by a version of
+            // binderdb without counters) are counted once, off the request path.
+            let (store, catalog) = (db.store.clone(), db.catalog.clone());
+            db.workers.spawn("stats-recount", move |stop| {
+                index::backfill::log_failure(
+                    "statistics recount",
+                    catalog::recount_unknown(store.as_ref(), &catalog, stop),
+                );
+            });
+        }
         for table in db.catalog.all() {
             let d = table.descriptor();
             for index in &d.indexes {

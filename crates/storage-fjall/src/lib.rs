@@ -13,6 +13,16 @@
 //! | `high_water`             | version ceiling, u64 BE (see below)      |
 //! | `drop/` + table id u64 BE| empty: a `drop_table` still in progress  |
 //!
+//! Counters ([`binderdb_storage::counters`]) live in a keyspace of their own, `counters`, one
+//! record per group keyed by the group id (u64 BE), created by the first commit that writes a
+//! counter. A commit computes the new absolute values of the groups it changes under the
+//! version mutex it holds anyway, and adds their records to its own fjall batch: the counters
+//! are in the journal with the data they count, so journal recovery after a kill -9 restores
+//! both to the same commit. The cost is one small memtable insert per commit (whatever the
+//! number of indexes a write touches) and no extra lock. The records are read once, at open
+//! (one per table), and kept in memory. A recount takes a fjall snapshot under the same mutex,
+//! so "the snapshot" and "the deltas after it" split the commit sequence exactly.
+//!
 //! Commits: guards are checked under striped key latches (taken in ascending stripe order, so
 //! no deadlocks); the version is assigned and the fjall batch appended to the journal under one
 //! short mutex, so versions follow journal order. The writer then releases its latches and
@@ -61,10 +71,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use binderdb_storage::codec::{self, PhysicalRange};
+use binderdb_storage::counters::{self, CounterTable};
 use binderdb_storage::latch::{HeldLatches, StripedLatches};
 use binderdb_storage::{
-    Batch, EntryRef, Key, Keyspace, PartitionRange, SegmentScan, StorageError, Store, TableId,
-    Versioned, Write,
+    Batch, CounterId, Counts, EntryRef, Key, Keyspace, PartitionRange, SegmentScan, StorageError,
+    Store, TableId, Versioned, Write,
 };
 use fjall::{Database, KeyspaceCreateOptions, Readable};
 use parking_lot::Mutex;
@@ -75,6 +86,7 @@ use group_commit::GroupCommit;
 pub const STORE_FORMAT: u8 = 1;
 
 const META_KEYSPACE: &str = "meta";
+const COUNTERS_KEYSPACE: &str = "counters";
 const FORMAT_KEY: &[u8] = b"format";
 const HIGH_WATER_KEY: &[u8] = b"high_water";
 
@@ -111,6 +123,8 @@ pub struct FjallStore {
     /// Held while a full memtable is rotated, so concurrent writers rotate it once.
     rotating: Mutex<()>,
     meta: fjall::Keyspace,
+    /// The `counters` keyspace, set once it exists.
+    counter_space: OnceLock<fjall::Keyspace>,
     latches: StripedLatches,
     /// Version assignment; held while a batch is appended to fjall's journal.
     versions: Mutex<Versions>,
@@ -135,6 +149,8 @@ struct Versions {
     last: u64,
     /// No version above this one may be assigned before a new `high_water` ceiling is written.
     ceiling: u64,
+    /// Every counter, changed only under this mutex (see the module docs).
+    counters: CounterTable,
 }
 
 /// Why an internal commit did not apply.
@@ -198,6 +214,33 @@ const CEILING_REFRESH: u64 = 16;
 /// request, far from filling the worker's queue.
 const FJALL_ROTATION_BACKSTOP: u64 = 2;
 
+/// The `counters` keyspace's memtable. Every commit that writes a counter inserts one small
+/// record (about 40 bytes) here; 4 MiB rotates it about as often as the items keyspace under a
+/// PutItem load, so it does not hold journal files longer than the data does, and each flush
+/// writes a table of a few records (fjall keeps only the newest version of each).
+const COUNTERS_MEMTABLE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Opens the `counters` keyspace, creating it if it does not exist.
+fn open_counters(db: &Database) -> Result<fjall::Keyspace, StorageError> {
+    db.keyspace(COUNTERS_KEYSPACE, || {
+        KeyspaceCreateOptions::default()
+            .max_memtable_size(COUNTERS_MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP)
+    })
+    .map_err(backend)
+}
+
+/// Reads every stored counter group.
+fn load_counters(space: &fjall::Keyspace) -> Result<CounterTable, StorageError> {
+    let mut table = CounterTable::default();
+    for guard in space.iter() {
+        let (key, value) = guard.into_inner().map_err(backend)?;
+        let group = <[u8; 8]>::try_from(key.as_ref())
+            .map_err(|_| StorageError::Corrupt("malformed counter key".into()))?;
+        table.restore(u64::from_be_bytes(group), counters::decode_group(&value)?);
+    }
+    Ok(table)
+}
+
 impl FjallStore {
     /// Opens (or creates) the store in `dir`, restores the version high-water mark, finishes any
     /// interrupted `drop_table`, and starts the group-commit thread.
@@ -255,6 +298,13 @@ impl FjallStore {
             ),
             None => 0,
         };
+        let counter_space = OnceLock::new();
+        let mut counters = CounterTable::default();
+        if db.keyspace_exists(COUNTERS_KEYSPACE) {
+            let space = open_counters(&db)?;
+            counters = load_counters(&space)?;
+            let _ = counter_space.set(space);
+        }
         let group = GroupCommit::start(db.clone(), dir, high_water)?;
         let store = FjallStore {
             path: dir.to_path_buf(),
@@ -263,10 +313,12 @@ impl FjallStore {
             creating: Mutex::new(()),
             rotating: Mutex::new(()),
             meta,
+            counter_space,
             latches: StripedLatches::new(LATCH_STRIPES),
             versions: Mutex::new(Versions {
                 last: high_water,
                 ceiling: high_water,
+                counters,
             }),
             commits: AtomicU64::new(0),
             group,
@@ -323,6 +375,42 @@ impl FjallStore {
         Ok(slot.get_or_init(|| space))
     }
 
+    /// The `counters` keyspace, created if it does not exist yet (before any latch or the
+    /// version mutex is taken, as creation syncs).
+    fn counters_for_write(&self) -> Result<&fjall::Keyspace, StorageError> {
+        if let Some(space) = self.counter_space.get() {
+            return Ok(space);
+        }
+        let _creating = self.creating.lock();
+        if let Some(space) = self.counter_space.get() {
+            return Ok(space);
+        }
+        let space = open_counters(&self.db)?;
+        Ok(self.counter_space.get_or_init(|| space))
+    }
+
+    /// Adds the stored records of `groups` (deduplicated) to `batch`, from `counters`.
+    fn write_counter_records(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        counters: &CounterTable,
+        groups: &mut Vec<TableId>,
+    ) -> Result<(), StorageError> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let space = self.counters_for_write()?;
+        groups.sort_unstable();
+        groups.dedup();
+        for group in groups.iter() {
+            match counters.record(*group) {
+                Some(record) => batch.insert(space, group.to_be_bytes(), record),
+                None => batch.remove(space, group.to_be_bytes()),
+            }
+        }
+        Ok(())
+    }
+
     /// The stored bytes of a physical key (none if its keyspace does not exist yet).
     fn get_raw(&self, ks: Keyspace, physical: &[u8]) -> Result<Option<fjall::Slice>, StorageError> {
         match self.space(ks) {
@@ -360,14 +448,17 @@ impl FjallStore {
     /// not exist yet (before any latch or the version mutex is taken, as creation syncs).
     fn prepare(&self, batch: Batch) -> Result<Prepared, StorageError> {
         for write in &batch.writes {
-            self.space_for_write(write.key().keyspace)?;
+            match write.key() {
+                Some(key) => self.space_for_write(key.keyspace)?,
+                None => self.counters_for_write()?,
+            };
         }
         let stripes = self.latches.stripes_of(
             batch
                 .guards
                 .iter()
                 .map(|g| &g.key)
-                .chain(batch.writes.iter().map(Write::key)),
+                .chain(batch.writes.iter().filter_map(Write::key)),
         );
         Ok(Prepared {
             batch: codec::encode_batch(batch)?,
@@ -394,17 +485,28 @@ impl FjallStore {
                 return Err(Refused::Error(StorageError::Conflict));
             }
         }
-        if prepared.batch.writes.is_empty() {
+        if prepared.batch.writes.is_empty() && prepared.batch.counters.is_empty() {
             // What the guards observed is covered by any later commit point.
             return Ok(self.versions.lock().last);
         }
         self.group.check_failed()?;
         let mut touched = [false; Keyspace::ALL.len()];
         let mut meta_touched = false;
+        let counters_touched = !prepared.batch.counters.is_empty();
         let version = {
             let mut versions = self.versions.lock();
             let version = versions.last + 1;
             let mut batch = self.db.batch();
+            if counters_touched {
+                // Computed under the version mutex: the stored values follow journal order.
+                let mut groups: Vec<TableId> = prepared
+                    .batch
+                    .counters
+                    .iter()
+                    .filter_map(|change| change.apply(&mut versions.counters))
+                    .collect();
+                self.write_counter_records(&mut batch, &versions.counters, &mut groups)?;
+            }
             for (ks, key, value) in prepared.batch.writes {
                 touched[ks.index()] = true;
                 // `prepare` created every keyspace the batch writes to.
@@ -426,16 +528,14 @@ impl FjallStore {
                 meta_touched = true;
             }
             batch.commit().map_err(backend)?;
-            *versions = Versions {
-                last: version,
-                ceiling,
-            };
+            versions.last = version;
+            versions.ceiling = ceiling;
             self.group.appended(version);
             self.commits.fetch_add(1, Ordering::Relaxed);
             version
         };
         drop(held);
-        self.rotate_full(&touched, meta_touched)?;
+        self.rotate_full(&touched, meta_touched, counters_touched)?;
         Ok(version)
     }
 
@@ -443,7 +543,12 @@ impl FjallStore {
     /// docs): fjall then flushes it in the background. Called after the commit released its
     /// latches and the version mutex. If another writer is rotating right now, this one leaves
     /// it to that writer or to the next commit.
-    fn rotate_full(&self, touched: &[bool], meta: bool) -> Result<(), StorageError> {
+    fn rotate_full(
+        &self,
+        touched: &[bool],
+        meta: bool,
+        counters: bool,
+    ) -> Result<(), StorageError> {
         use fjall::AbstractTree;
         let full =
             |(space, limit): &(&fjall::Keyspace, u64)| space.tree.active_memtable().size() > *limit;
@@ -453,7 +558,12 @@ impl FjallStore {
             .filter_map(|ks| self.space(ks))
             .map(|space| (space, MEMTABLE_BYTES));
         let meta = meta.then_some((&self.meta, META_MEMTABLE_BYTES));
-        let mut spaces = data.chain(meta).filter(full).peekable();
+        let counters = self
+            .counter_space
+            .get()
+            .filter(|_| counters)
+            .map(|space| (space, COUNTERS_MEMTABLE_BYTES));
+        let mut spaces = data.chain(meta).chain(counters).filter(full).peekable();
         if spaces.peek().is_none() {
             return Ok(());
         }
@@ -635,6 +745,67 @@ impl Store for FjallStore {
         }
     }
 
+    fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
+        Ok(self.versions.lock().counters.get(counter))
+    }
+
+    fn recount(
+        &self,
+        counter: CounterId,
+        keyspace: Keyspace,
+        table: TableId,
+        weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
+    ) -> Result<Option<Counts>, StorageError> {
+        let scan = SegmentScan {
+            keyspace,
+            table,
+            segment: 0,
+            total_segments: 1,
+            start_after: None,
+        };
+        let range = codec::segment_range_bounds(&scan)?;
+        self.counters_for_write()?;
+        // The start and the snapshot under the version mutex: commits before it are in the
+        // snapshot, commits after it add their deltas to the recount's pending sum.
+        let (generation, snapshot) = {
+            let mut versions = self.versions.lock();
+            let Some(generation) = versions.counters.begin_recount(counter) else {
+                return Ok(None);
+            };
+            // The lane is no longer stored: a crash before the end leaves it unknown.
+            let mut batch = self.db.batch();
+            self.write_counter_records(&mut batch, &versions.counters, &mut vec![counter.group])?;
+            batch.commit().map_err(backend)?;
+            (generation, self.db.snapshot())
+        };
+        let mut counted = Counts::default();
+        if let (Some(range), Some(space)) = (range, self.space(keyspace)) {
+            for guard in snapshot.range(space, range) {
+                let (key, raw) = guard.into_inner().map_err(backend)?;
+                let (partition, sort) = codec::decode_key(&key)?;
+                let (version, value) = codec::decode_value(&raw)?;
+                counted.items += 1;
+                counted.bytes += weigh(EntryRef {
+                    partition,
+                    sort,
+                    version,
+                    value,
+                })?;
+            }
+        }
+        drop(snapshot);
+        let mut versions = self.versions.lock();
+        let value = versions
+            .counters
+            .finish_recount(counter, generation, counted);
+        if value.is_some() {
+            let mut batch = self.db.batch();
+            self.write_counter_records(&mut batch, &versions.counters, &mut vec![counter.group])?;
+            batch.commit().map_err(backend)?;
+        }
+        Ok(value)
+    }
+
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
         // The marker precedes the deletions in the journal, so a crash mid-way leaves a marker
         // that `open` finds and finishes.
@@ -642,6 +813,16 @@ impl Store for FjallStore {
         let mut batch = self.db.batch();
         batch.insert(&self.meta, marker.clone(), []);
         batch.commit().map_err(backend)?;
+        if let Some(space) = self.counter_space.get() {
+            let mut versions = self.versions.lock();
+            let mut groups = versions.counters.drop_table(table);
+            let mut batch = self.db.batch();
+            batch.remove(space, table.to_be_bytes());
+            self.write_counter_records(&mut batch, &versions.counters, &mut groups)?;
+            batch.commit().map_err(backend)?;
+        } else {
+            self.versions.lock().counters.drop_table(table);
+        }
         self.delete_table_ranges(table)?;
         let mut batch = self.db.batch();
         batch.remove(&self.meta, marker);

@@ -420,3 +420,59 @@ fn every_commit_leaves_its_memtable_within_the_limit() {
     let items = store.spaces[Keyspace::Items.index()].get().unwrap();
     assert!(items.table_count() > 0, "nothing was flushed");
 }
+
+#[test]
+fn counters_are_restored_on_open() {
+    use binderdb_storage::{CounterId, Counts};
+    let dir = tempfile::tempdir().unwrap();
+    let table = CounterId { group: 5, lane: 5 };
+    let index = CounterId { group: 5, lane: 6 };
+    let gone = CounterId { group: 5, lane: 7 };
+    let counts = |items, bytes| Counts { items, bytes };
+    {
+        let store = FjallStore::open(dir.path()).unwrap();
+        put(&store, &key(Keyspace::Gsi, 6, b"g", b""), b"entry");
+        let writes = vec![
+            Write::SetCount {
+                counter: table,
+                value: counts(0, 0),
+            },
+            Write::SetCount {
+                counter: gone,
+                value: counts(9, 9),
+            },
+        ];
+        store
+            .commit(Batch {
+                writes,
+                guards: vec![],
+            })
+            .unwrap();
+        for _ in 0..3 {
+            let writes = vec![Write::Count {
+                counter: table,
+                delta: counts(1, 100),
+            }];
+            store
+                .commit(Batch {
+                    writes,
+                    guards: vec![],
+                })
+                .unwrap();
+        }
+        let recounted = store
+            .recount(index, Keyspace::Gsi, 6, &mut |e| Ok(e.value.len() as i64))
+            .unwrap();
+        assert_eq!(recounted, Some(counts(1, 5)));
+        store.drop_table(7).unwrap();
+    }
+    let store = FjallStore::open(dir.path()).unwrap();
+    assert_eq!(store.counts(table).unwrap(), Some(counts(3, 300)));
+    assert_eq!(store.counts(index).unwrap(), Some(counts(1, 5)));
+    assert_eq!(store.counts(gone).unwrap(), None);
+    store.drop_table(5).unwrap();
+    drop(store);
+    let store = FjallStore::open(dir.path()).unwrap();
+    assert_eq!(store.counts(table).unwrap(), None);
+    assert_eq!(store.counts(index).unwrap(), None);
+}

@@ -24,8 +24,8 @@
 use std::ops::Bound;
 
 use crate::{
-    partition_hash, segment_bounds, Batch, Key, Keyspace, PartitionRange, SegmentScan,
-    StorageError, Write,
+    partition_hash, segment_bounds, Batch, CounterId, Counts, Key, Keyspace, PartitionRange,
+    SegmentScan, StorageError, TableId, Write,
 };
 
 /// Format byte leading every stored value.
@@ -137,6 +137,27 @@ pub struct EncodedBatch {
     pub guards: Vec<(Keyspace, Vec<u8>, Option<u64>)>,
     /// `(keyspace, physical key, Some(value) for a put / None for a delete)`, in batch order.
     pub writes: Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>)>,
+    /// The counter writes, in batch order.
+    pub counters: Vec<CounterWrite>,
+}
+
+/// A counter write of an [`EncodedBatch`].
+#[derive(Clone, Copy, Debug)]
+pub enum CounterWrite {
+    /// [`Write::Count`].
+    Add(CounterId, Counts),
+    /// [`Write::SetCount`].
+    Set(CounterId, Counts),
+}
+
+impl CounterWrite {
+    /// Applies this write to `table`; returns the group whose record changed, if any.
+    pub fn apply(self, table: &mut crate::counters::CounterTable) -> Option<TableId> {
+        match self {
+            CounterWrite::Add(id, delta) => table.add(id, delta),
+            CounterWrite::Set(id, value) => Some(table.set(id, value)),
+        }
+    }
 }
 
 /// Encodes every key of `batch` (values stay raw: the version is known only at commit).
@@ -149,18 +170,23 @@ pub fn encode_batch(batch: Batch) -> Result<EncodedBatch, StorageError> {
         .iter()
         .map(|g| Ok((g.key.keyspace, encode(&g.key)?, g.expected)))
         .collect::<Result<_, StorageError>>()?;
-    let writes = batch
-        .writes
-        .into_iter()
-        .map(|w| {
-            let physical = encode(w.key())?;
-            Ok(match w {
-                Write::Put { key, value } => (key.keyspace, physical, Some(value)),
-                Write::Delete { key } => (key.keyspace, physical, None),
-            })
-        })
-        .collect::<Result<_, StorageError>>()?;
-    Ok(EncodedBatch { guards, writes })
+    let mut writes = Vec::with_capacity(batch.writes.len());
+    let mut counters = Vec::new();
+    for w in batch.writes {
+        match w {
+            Write::Put { key, value } => writes.push((key.keyspace, encode(&key)?, Some(value))),
+            Write::Delete { key } => writes.push((key.keyspace, encode(&key)?, None)),
+            Write::Count { counter, delta } => counters.push(CounterWrite::Add(counter, delta)),
+            Write::SetCount { counter, value } => {
+                counters.push(CounterWrite::Set(counter, value));
+            }
+        }
+    }
+    Ok(EncodedBatch {
+        guards,
+        writes,
+        counters,
+    })
 }
 
 /// The smallest byte string greater than every string starting with `prefix`, or `None` if

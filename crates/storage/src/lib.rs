@@ -13,6 +13,8 @@
 //!   separate from committing so a server can acknowledge writes without parking threads.
 //! - [`codec`]: the physical key / value encoding shared by every engine, so all engines agree
 //!   on storage order.
+//! - [`counters`]: entry counts and sizes of tables and indexes ([`Write::Count`]), kept in the
+//!   same atomic commit as the data, so statistics cost O(1) to read and never drift.
 //! - [`conformance`]: one suite every engine must pass.
 //! - [`partition_hash`] / [`segment_bounds`]: the fixed hash that orders a Scan and defines
 //!   parallel-scan segments.
@@ -21,10 +23,12 @@ use std::ops::{Bound, ControlFlow};
 
 pub mod codec;
 pub mod conformance;
+pub mod counters;
 mod durable;
 pub mod latch;
 mod memory;
 
+pub use counters::{CounterId, Counts};
 pub use durable::{durable, Durable};
 pub use memory::MemoryStore;
 
@@ -134,13 +138,29 @@ pub enum Write {
         /// Key to remove.
         key: Key,
     },
+    /// Add `delta` to `counter`, atomically with the rest of the batch (see [`counters`]).
+    /// Ignored while the counter is unknown (never set, or being recounted).
+    Count {
+        /// The counter changed.
+        counter: CounterId,
+        /// What to add.
+        delta: Counts,
+    },
+    /// Set `counter` to `value`, making it known (e.g. zero in the commit creating a table).
+    SetCount {
+        /// The counter set.
+        counter: CounterId,
+        /// Its new value.
+        value: Counts,
+    },
 }
 
 impl Write {
-    /// The key this write touches.
-    pub fn key(&self) -> &Key {
+    /// The key this write touches; `None` for a counter write.
+    pub fn key(&self) -> Option<&Key> {
         match self {
-            Write::Put { key, .. } | Write::Delete { key } => key,
+            Write::Put { key, .. } | Write::Delete { key } => Some(key),
+            Write::Count { .. } | Write::SetCount { .. } => None,
         }
     }
 }
@@ -311,8 +331,36 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
     ) -> Result<Option<u64>, StorageError>;
 
-    /// Deletes every key of `table` in every keyspace. Afterwards nothing of the table is
-    /// visible. Table ids are never reused, so callers must not write to `table` again.
+    /// The value of a counter kept by [`Write::Count`], or `None` while it is unknown (never
+    /// set, or being recounted). Never reads entries: O(1).
+    ///
+    /// # Errors
+    /// `Closed`/`Backend` on engine failure.
+    fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError>;
+
+    /// Recounts `counter` from the entries of `table` in `keyspace`: walks one consistent
+    /// snapshot (each entry counts 1 item and `weigh(entry)` bytes) while other writers go on,
+    /// then makes the counter known as that count plus every delta committed after the
+    /// snapshot. The counter is unknown while this runs, and stays unknown if it is
+    /// interrupted (a crash): run it again then. For data written before the counter existed
+    /// and for an index filled without counting; background work, never a request's.
+    ///
+    /// Returns the counter's new value, or `None` if it was overtaken meanwhile (set, recounted
+    /// again, or its table dropped).
+    ///
+    /// # Errors
+    /// The first error `weigh` returns (the counter stays unknown); storage failures.
+    fn recount(
+        &self,
+        counter: CounterId,
+        keyspace: Keyspace,
+        table: TableId,
+        weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
+    ) -> Result<Option<Counts>, StorageError>;
+
+    /// Deletes every key of `table` in every keyspace, and the counters of group `table` and
+    /// lane `table` of every group. Afterwards nothing of the table is visible. Table ids are
+    /// never reused, so callers must not write to `table` again.
     ///
     /// # Errors
     /// `Io`/`Backend` on engine failure.

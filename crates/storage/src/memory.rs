@@ -5,7 +5,10 @@
 //! `read_modify_write` additionally holds the key's striped latch across read + closure +
 //! commit, so concurrent read-modify-writes of one hot key queue instead of spinning.
 //! Reads hold the read lock for the whole visit (that is the consistent snapshot), so a visitor
-//! must not call back into the same store.
+//! must not call back into the same store. Counters live in the same `Inner`, so a counter
+//! write applies under the same write lock as the data; a recount walks under the read lock
+//! (downgraded from the write lock that started it), so writers wait for it to finish: the
+//! in-memory engine has no snapshots to walk instead.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -13,10 +16,11 @@ use std::ops::ControlFlow;
 use parking_lot::RwLock;
 
 use crate::codec::{self, PhysicalRange};
+use crate::counters::CounterTable;
 use crate::latch::StripedLatches;
 use crate::{
-    Batch, EntryRef, Key, Keyspace, PartitionRange, SegmentScan, StorageError, Store, TableId,
-    Versioned,
+    Batch, CounterId, Counts, EntryRef, Key, Keyspace, PartitionRange, SegmentScan, StorageError,
+    Store, TableId, Versioned,
 };
 
 /// Number of read-modify-write latch stripes.
@@ -28,6 +32,7 @@ type Space = BTreeMap<Vec<u8>, Versioned>;
 struct Inner {
     spaces: [Space; 6],
     high_water: u64,
+    counters: CounterTable,
 }
 
 /// The in-memory [`Store`]: nothing survives the process.
@@ -101,10 +106,13 @@ impl MemoryStore {
                 return Err(Refused::Error(StorageError::Conflict));
             }
         }
-        if encoded.writes.is_empty() {
+        if encoded.writes.is_empty() && encoded.counters.is_empty() {
             return Ok(inner.high_water);
         }
         inner.high_water += 1;
+        for change in encoded.counters {
+            change.apply(&mut inner.counters);
+        }
         let version = inner.high_water;
         for (ks, key, value) in encoded.writes {
             let space = &mut inner.spaces[ks.index()];
@@ -198,10 +206,57 @@ impl Store for MemoryStore {
         }
     }
 
+    fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
+        Ok(self.inner.read().counters.get(counter))
+    }
+
+    fn recount(
+        &self,
+        counter: CounterId,
+        keyspace: Keyspace,
+        table: TableId,
+        weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
+    ) -> Result<Option<Counts>, StorageError> {
+        let scan = SegmentScan {
+            keyspace,
+            table,
+            segment: 0,
+            total_segments: 1,
+            start_after: None,
+        };
+        let range = codec::segment_range_bounds(&scan)?;
+        let mut inner = self.inner.write();
+        let Some(generation) = inner.counters.begin_recount(counter) else {
+            return Ok(None);
+        };
+        // Downgraded, not released: no commit can come between the start and the walk.
+        let inner = parking_lot::RwLockWriteGuard::downgrade(inner);
+        let mut counted = Counts::default();
+        if let Some(range) = range {
+            for (k, v) in inner.spaces[keyspace.index()].range::<Vec<u8>, _>(range) {
+                let (partition, sort) = codec::decode_key(k)?;
+                counted.items += 1;
+                counted.bytes += weigh(EntryRef {
+                    partition,
+                    sort,
+                    version: v.version,
+                    value: &v.value,
+                })?;
+            }
+        }
+        drop(inner);
+        Ok(self
+            .inner
+            .write()
+            .counters
+            .finish_recount(counter, generation, counted))
+    }
+
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
         let prefix = codec::table_prefix(table).to_vec();
         let end = codec::prefix_successor(&prefix);
         let mut inner = self.inner.write();
+        inner.counters.drop_table(table);
         for space in &mut inner.spaces {
             let mut dropped = space.split_off(&prefix);
             if let Some(end) = &end {

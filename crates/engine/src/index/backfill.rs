@@ -10,6 +10,12 @@
 //! - a restart resumes after the last committed chunk, and nothing is lost or done twice in a
 //!   way that matters (writing an entry again is idempotent).
 //!
+//! Writes during a backfill cannot keep the index's statistics (an item the backfill has not
+//! reached has no entry to remove yet), so the index's counter stays unknown until the last
+//! chunk; then one recount of the index's entries (a snapshot walk while writes go on, see
+//! `Store::recount`) makes it exact before the index turns ACTIVE. A crash before it ends leaves
+//! the index backfilling, and the next start counts again.
+//!
 //! Memory stays bounded by the chunk size, whatever the table's size. Workers stop when the
 //! database shuts down, when their table is deleted, or when their index is deleted.
 
@@ -172,6 +178,14 @@ impl IndexJob {
             let descriptor = table.descriptor();
             let chunk = self.read_chunk(resume.as_ref())?;
             let Some(last) = chunk.last() else {
+                // Every item has its entry now, and every write maintains it: count the
+                // entries once (writes meanwhile add their deltas), then open the index.
+                let counter = descriptor.index_counter(self.index_id);
+                let keyspace = index.keyspace();
+                self.store
+                    .recount(counter, keyspace, self.index_id, &mut |e| {
+                        crate::catalog::entry_weight(keyspace, e.value)
+                    })?;
                 return self.finish(&table);
             };
             let next = (last.partition.clone(), last.sort.clone());
@@ -301,8 +315,6 @@ impl IndexJob {
                 return self.clear_progress();
             }
             index.state = BuildState::Built;
-            // The entries were written without counting them: count them on next use.
-            table.reset_index_stats(self.index_id);
             if self
                 .catalog
                 .by_id(&self.region, &self.table_name, self.table_id)

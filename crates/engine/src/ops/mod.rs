@@ -76,11 +76,11 @@ impl Database {
     /// (CreateTable reports CREATING, DeleteTable DELETING).
     fn describe(&self, table: &Table, status: Option<&'static str>) -> Result<TableDescription> {
         let d = table.descriptor();
-        let (item_count, size_bytes) = crate::catalog::table_stats(self.store.as_ref(), table)?;
+        let (item_count, size_bytes) = crate::catalog::table_stats(self.store.as_ref(), &d)?;
         let mut index_stats = Vec::with_capacity(d.indexes.len());
         for index in &d.indexes {
             index_stats.push(if index.state == BuildState::Built {
-                crate::catalog::index_stats(self.store.as_ref(), table, index)?
+                crate::catalog::index_stats(self.store.as_ref(), &d, index)?
             } else {
                 (0, 0)
             });

@@ -3,14 +3,15 @@
 //! The item is read under its latch (the store's read-modify-write), a caller-supplied decision
 //! turns the current item into a [`Change`] — or an error, such as a failed ConditionExpression —
 //! and the change commits guarded on the version read, together with the entries of every
-//! secondary index it moves (one atomic batch). Table and index statistics and the write's cost
-//! are derived here once, from the old and new item, so PutItem, UpdateItem, DeleteItem and
-//! BatchWriteItem account for an item identically.
+//! secondary index it moves (one atomic batch). Table and index statistics (as store counter
+//! deltas in the same batch) and the write's cost are derived here once, from the old and new
+//! item, so PutItem, UpdateItem, DeleteItem, BatchWriteItem, transactions and TTL deletes
+//! account for an item identically.
 
 use std::borrow::Cow;
 
 use binderdb_model::{encode_item, item_size, Item};
-use binderdb_storage::{Batch, Key, Write};
+use binderdb_storage::{Batch, Counts, Key, Write};
 
 use crate::capacity::{write_units, Consumed};
 use crate::catalog::{Table, TableDescriptor};
@@ -107,6 +108,41 @@ impl Decided {
 pub(crate) struct Planned {
     pub(crate) decided: Decided,
     pub(crate) writes: Vec<Write>,
+}
+
+/// Adds the write's changes to the statistics of its table and of each index it touched
+/// (store counters, committed with the write itself, so they survive exactly what the write
+/// survives).
+fn push_counts(
+    writes: &mut Vec<Write>,
+    descriptor: &TableDescriptor,
+    had_old: bool,
+    old_size: usize,
+    new_size: Option<usize>,
+    index_effects: &[IndexEffect],
+) {
+    let table = Counts {
+        items: i64::from(new_size.is_some()) - i64::from(had_old),
+        bytes: new_size.unwrap_or(0) as i64 - old_size as i64,
+    };
+    if !table.is_zero() {
+        writes.push(Write::Count {
+            counter: descriptor.counter(),
+            delta: table,
+        });
+    }
+    for effect in index_effects {
+        let delta = Counts {
+            items: effect.items,
+            bytes: effect.bytes,
+        };
+        if !delta.is_zero() {
+            writes.push(Write::Count {
+                counter: descriptor.index_counter(effect.id),
+                delta,
+            });
+        }
+    }
 }
 
 impl Database {
@@ -311,6 +347,14 @@ impl Database {
                     writes.push(w);
                 }
                 writes.extend(index_writes);
+                push_counts(
+                    &mut writes,
+                    descriptor,
+                    old.is_some(),
+                    old_size,
+                    new_size,
+                    &index_effects,
+                );
                 if let Some((before, after)) = expiry {
                     if let Some(at) = before {
                         writes.push(Write::Delete {
@@ -370,8 +414,8 @@ impl Database {
         (ticket, write)
     }
 
-    /// Records a committed write in the table's statistics (items, sizes, index entries, item
-    /// collections) and returns what it did and cost.
+    /// Records a committed write in its item collection's size and returns what it did and
+    /// cost (the table's and indexes' statistics committed with the write).
     pub(crate) fn settle_write(
         &self,
         table: &Table,
@@ -390,18 +434,8 @@ impl Database {
         } = decided;
         // The record committed with the item: readers may pass its sequence number now.
         drop(stream_ticket);
-        let items = i64::from(new_size.is_some()) - i64::from(old.is_some());
-        let new_size = new_size.unwrap_or(0);
-        if items != 0 || old_size != new_size {
-            table.stats.record(items, new_size as i64 - old_size as i64);
-        }
-        let mut consumed = Consumed::table(write_units(old_size, new_size));
+        let mut consumed = Consumed::table(write_units(old_size, new_size.unwrap_or(0)));
         for effect in &index_effects {
-            if effect.items != 0 || effect.bytes != 0 {
-                table
-                    .index_stats(effect.id)
-                    .record(effect.items, effect.bytes);
-            }
             consumed.add_index(effect.kind, &effect.name, effect.units);
         }
         let collection_size =

@@ -143,6 +143,21 @@ impl Store for Interloper {
     ) -> Result<Option<u64>, StorageError> {
         self.inner.read_modify_write(key, f)
     }
+    fn counts(
+        &self,
+        counter: binderdb_storage::CounterId,
+    ) -> Result<Option<binderdb_storage::Counts>, StorageError> {
+        self.inner.counts(counter)
+    }
+    fn recount(
+        &self,
+        counter: binderdb_storage::CounterId,
+        keyspace: binderdb_storage::Keyspace,
+        table: u64,
+        weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
+    ) -> Result<Option<binderdb_storage::Counts>, StorageError> {
+        self.inner.recount(counter, keyspace, table, weigh)
+    }
     fn drop_table(&self, table: u64) -> Result<(), StorageError> {
         self.inner.drop_table(table)
     }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 use binderdb_storage::{
-    Batch, EntryRef, Key, MemoryStore, PartitionRange, SegmentScan, StorageError, Store, Versioned,
+    Batch, CounterId, Counts, EntryRef, Key, Keyspace, MemoryStore, PartitionRange, SegmentScan,
+    StorageError, Store, Versioned,
 };
 
 use crate::common::*;
@@ -191,6 +192,20 @@ impl Store for GatedStore {
             self.committed();
         }
         Ok(written)
+    }
+
+    fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
+        self.inner.counts(counter)
+    }
+
+    fn recount(
+        &self,
+        counter: CounterId,
+        keyspace: Keyspace,
+        table: u64,
+        weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
+    ) -> Result<Option<Counts>, StorageError> {
+        self.inner.recount(counter, keyspace, table, weigh)
     }
 
     fn drop_table(&self, table: u64) -> Result<(), StorageError> {

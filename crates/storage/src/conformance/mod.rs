@@ -5,12 +5,17 @@
 //! compiled into the library so that every engine crate can run it, hence the relaxed lints.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod counters;
 mod oracle;
 mod reads;
 
 use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
 
+pub use counters::{
+    concurrent_deltas_are_exact, counters_follow_their_commits, drop_table_forgets_counters,
+    recount_is_exact_under_concurrent_writes,
+};
 pub use oracle::{check_against_oracle, random_ops, OracleOp};
 pub use reads::{
     partitions_do_not_bleed, range_bounds, scan_segments, scan_start_after, storage_order,
@@ -43,6 +48,10 @@ pub fn run_all(make: MakeStore<'_>) {
     read_modify_write_guards(make);
     concurrent_guarded_commits(make);
     drop_table(make);
+    counters_follow_their_commits(make);
+    concurrent_deltas_are_exact(make);
+    recount_is_exact_under_concurrent_writes(make);
+    drop_table_forgets_counters(make);
     for seed in 0..8 {
         let store = make();
         check_against_oracle(store.as_ref(), &random_ops(seed, 300));
