@@ -471,7 +471,7 @@ impl FjallStore {
     /// is a read-modify-write's guard on the key it read, when its latch was not held throughout.
     fn apply(
         &self,
-        prepared: Prepared,
+        mut prepared: Prepared,
         held: HeldLatches<'_>,
         implicit: Option<(Keyspace, &[u8], Option<u64>)>,
     ) -> Result<u64, Refused> {
@@ -507,7 +507,7 @@ impl FjallStore {
                     .collect();
                 self.write_counter_records(&mut batch, &versions.counters, &mut groups)?;
             }
-            for (ks, key, value) in prepared.batch.writes {
+            for (ks, key, value) in prepared.batch.writes.drain(..) {
                 touched[ks.index()] = true;
                 // `prepare` created every keyspace the batch writes to.
                 let space = self.space_for_write(ks)?;
@@ -527,7 +527,15 @@ impl FjallStore {
                 batch.insert(&self.meta, HIGH_WATER_KEY, ceiling.to_be_bytes());
                 meta_touched = true;
             }
-            batch.commit().map_err(backend)?;
+            if let Err(e) = batch.commit() {
+                if counters_touched {
+                    // Nothing was written: take the batch's counter changes back.
+                    for change in &prepared.batch.counters {
+                        change.undo(&mut versions.counters);
+                    }
+                }
+                return Err(backend(e).into());
+            }
             versions.last = version;
             versions.ceiling = ceiling;
             self.group.appended(version);

@@ -158,6 +158,23 @@ impl CounterWrite {
             CounterWrite::Set(id, value) => Some(table.set(id, value)),
         }
     }
+
+    /// Takes back this write after its batch failed to apply: an add is subtracted again; a
+    /// set cannot be undone, so the counter becomes unknown (a recount restores it).
+    pub fn undo(self, table: &mut crate::counters::CounterTable) {
+        match self {
+            CounterWrite::Add(id, delta) => {
+                table.add(
+                    id,
+                    Counts {
+                        items: delta.items.saturating_neg(),
+                        bytes: delta.bytes.saturating_neg(),
+                    },
+                );
+            }
+            CounterWrite::Set(id, _) => table.forget(id),
+        }
+    }
 }
 
 /// Encodes every key of `batch` (values stay raw: the version is known only at commit).

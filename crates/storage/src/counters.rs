@@ -133,6 +133,13 @@ impl CounterTable {
         id.group
     }
 
+    /// Makes `id` unknown (its stored record is rewritten by the next change of its group).
+    pub fn forget(&mut self, id: CounterId) {
+        if let Some(lanes) = self.groups.get_mut(&id.group) {
+            lanes.remove(&id.lane);
+        }
+    }
+
     /// The value of `id`, if known.
     pub fn get(&self, id: CounterId) -> Option<Counts> {
         match self.groups.get(&id.group)?.get(&id.lane)? {
