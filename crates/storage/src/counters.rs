@@ -209,14 +209,14 @@ impl CounterTable {
     /// record).
     pub fn record(&self, group: TableId) -> Option<Vec<u8>> {
         let lanes = self.groups.get(&group)?;
-        let known: Vec<(TableId, Counts)> = lanes
-            .iter()
-            .filter_map(|(lane, state)| match state {
-                Lane::Known(c) => Some((*lane, *c)),
-                Lane::Recounting { .. } => None,
-            })
-            .collect();
-        (!known.is_empty()).then(|| encode_group(&known))
+        let mut out = Vec::with_capacity(1 + lanes.len() * LANE_BYTES);
+        out.push(COUNTER_FORMAT);
+        for (lane, state) in lanes {
+            if let Lane::Known(counts) = state {
+                encode_lane(&mut out, *lane, *counts);
+            }
+        }
+        (out.len() > 1).then_some(out)
     }
 }
 
@@ -226,11 +226,15 @@ pub fn encode_group(lanes: &[(TableId, Counts)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + lanes.len() * LANE_BYTES);
     out.push(COUNTER_FORMAT);
     for (lane, counts) in lanes {
-        out.extend_from_slice(&lane.to_be_bytes());
-        out.extend_from_slice(&counts.items.to_be_bytes());
-        out.extend_from_slice(&counts.bytes.to_be_bytes());
+        encode_lane(&mut out, *lane, *counts);
     }
     out
+}
+
+fn encode_lane(out: &mut Vec<u8>, lane: TableId, counts: Counts) {
+    out.extend_from_slice(&lane.to_be_bytes());
+    out.extend_from_slice(&counts.items.to_be_bytes());
+    out.extend_from_slice(&counts.bytes.to_be_bytes());
 }
 
 /// Decodes a group record written by [`encode_group`].
