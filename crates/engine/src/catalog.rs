@@ -476,7 +476,7 @@ pub(crate) fn entry_weight(
         .map_err(|e| binderdb_storage::StorageError::Corrupt(e.to_string()))
 }
 
-/// Recounts, in the background, every statistic of a table that the store does not know:
+/// Recounts, in the background, every statistic of `tables` that the store does not know:
 /// those of tables written by a version of binderdb without counters, and of built indexes
 /// whose count was interrupted. Runs until done or `stop`; each recount walks one snapshot
 /// while writes go on (see [`Store::recount`]).
@@ -486,9 +486,10 @@ pub(crate) fn entry_weight(
 pub(crate) fn recount_unknown(
     store: &dyn Store,
     catalog: &Catalog,
+    tables: &[Arc<Table>],
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<()> {
-    for table in catalog.all() {
+    for table in tables {
         let d = table.descriptor();
         let lanes = std::iter::once((d.counter(), Keyspace::Items, d.id)).chain(
             d.indexes

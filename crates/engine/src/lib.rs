@@ -156,14 +156,16 @@ impl Database {
             });
         }
         txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
-        {
+        let tables = db.catalog.all();
+        if !tables.is_empty() {
             // Tables whose statistics the store does not know yet (written by a version of
-            // binderdb without counters) are counted once, off the request path.
+            // binderdb without counters) are counted once, off the request path. Only tables
+            // that exist now can be such: new ones start with known statistics.
             let (store, catalog) = (db.store.clone(), db.catalog.clone());
             db.workers.spawn("stats-recount", move |stop| {
                 index::backfill::log_failure(
                     "statistics recount",
-                    catalog::recount_unknown(store.as_ref(), &catalog, stop),
+                    catalog::recount_unknown(store.as_ref(), &catalog, &tables, stop),
                 );
             });
         }
