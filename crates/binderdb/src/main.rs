@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use binderdb_engine::{Config, Database, SystemClock};
-use binderdb_server::Auth;
+use binderdb_server::{Auth, Principal};
 use binderdb_storage::{MemoryStore, Store};
 use binderdb_storage_fjall::FjallStore;
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
+mod keys;
 
 /// mimalloc instead of glibc's malloc: under a durable PutItem load glibc's allocator took about
 /// a fifth of the server's CPU (`malloc_consolidate`, `_int_malloc`, `_int_free`); measured
@@ -39,6 +40,8 @@ enum Command {
     Serve(ServeArgs),
     /// Load a DynamoDB endpoint and report throughput and latency (or run the null server).
     Bench(bench::BenchArgs),
+    /// Create, list and revoke the access keys of a credentials file.
+    Keys(keys::KeysArgs),
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +112,13 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::Keys(args) => match keys::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("binderdb keys: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -177,17 +187,18 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
 fn auth(args: &ServeArgs) -> Result<Auth, String> {
     let mut keys = Vec::new();
     for key in &args.access_keys {
-        keys.push(Auth::parse_key(key).map_err(|e| format!("--access-key: {e}"))?);
+        let (id, secret) = Auth::parse_key(key).map_err(|e| format!("--access-key: {e}"))?;
+        keys.push(Principal::new(id, secret));
     }
     if let Some(path) = &args.credentials {
-        let from_file = Auth::read_keys_file(path)?;
+        let from_file = Auth::read_credentials_file(path)?;
         if from_file.is_empty() {
             // An empty file would silently turn verification off: refuse it.
             return Err(format!("{}: no access keys in the file", path.display()));
         }
         keys.extend(from_file);
     }
-    Ok(Auth::with_keys(keys))
+    Ok(Auth::with_principals(keys))
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -32,11 +32,11 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Caller};
 use crate::compression::{self, DecodeError};
 use crate::error::ApiError;
 use crate::operation::Operation;
-use crate::{region_of, request_id, MAX_BODY_BYTES};
+use crate::{request_id, MAX_BODY_BYTES};
 
 /// DynamoDB's JSON content type; answers use it unless the request said `application/json`.
 const AMZ_JSON: &str = "application/x-amz-json-1.0";
@@ -72,7 +72,7 @@ pub(crate) async fn handle(
                     db.now_millis(),
                 );
                 match verified {
-                    Ok(()) => api_call(db, &parts.headers, body).await,
+                    Ok(caller) => api_call(db, caller, &parts.headers, body).await,
                     Err(e) => json(e.status, e.body(), AMZ_JSON, None),
                 }
             }
@@ -131,7 +131,12 @@ fn media_type(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A DynamoDB API call: inflate, check the content type, dispatch, encode.
-async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpResponse {
+async fn api_call(
+    db: Arc<Database>,
+    caller: Caller,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
     let content_encoding = headers.get(CONTENT_ENCODING).map(|v| v.to_str());
     let body = match content_encoding {
         Some(Err(_)) => Err(DecodeError::UnknownEncoding),
@@ -167,12 +172,15 @@ async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpRe
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(Operation::from_target);
+    // A key of the server's default account shares the namespace of unsigned requests.
+    let account = caller
+        .principal
+        .as_ref()
+        .and_then(|p| p.account.clone())
+        .filter(|a| *a != db.config().account_id);
     let ctx = RequestContext {
-        region: region_of(
-            headers
-                .get(hyper::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-        ),
+        region: caller.region,
+        account,
     };
     let host = headers
         .get(HOST)
@@ -180,7 +188,7 @@ async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpRe
         .unwrap_or_default();
     let result = match target {
         None => Err(ApiError::unknown_operation()),
-        Some(op) => op.execute(db, ctx, body, host).await,
+        Some(op) => op.execute(db, ctx, caller.principal, body, host).await,
     };
     match result {
         Ok(body) => json(StatusCode::OK, body, content_type, accept),

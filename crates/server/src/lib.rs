@@ -12,6 +12,7 @@
 //!
 //! Must not depend on: any concrete storage engine (the binary picks one).
 
+pub mod access;
 pub mod auth;
 pub mod compression;
 mod echo;
@@ -29,7 +30,8 @@ use binderdb_engine::Database;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-pub use crate::auth::Auth;
+pub use crate::access::Policy;
+pub use crate::auth::{Auth, Caller, Principal};
 pub use crate::error::ApiError;
 pub use crate::operation::Operation;
 
