@@ -21,6 +21,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use binderdb_engine::{Database, RequestContext};
 use bytes::Bytes;
@@ -55,10 +56,11 @@ pub(crate) type HttpResponse = Response<Full<Bytes>>;
 pub(crate) async fn handle(
     db: Arc<Database>,
     auth: Arc<Auth>,
+    body_timeout: Duration,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
     let (parts, body) = req.into_parts();
-    let mut resp = match read_body(&parts.headers, body).await {
+    let mut resp = match read_body(&parts.headers, body, body_timeout).await {
         Err(answer) => answer,
         Ok(body) => match parts.method {
             Method::POST => {
@@ -95,8 +97,13 @@ pub(crate) async fn handle(
 
 /// The whole request body, or the answer that refuses it: 413 for a body declared or found to
 /// be over the limit (without reading the rest, so the connection is closed), 400 for a body
-/// that broke off.
-async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, HttpResponse> {
+/// that broke off, 408 for one that did not arrive within `timeout` (a slow or stalled client
+/// must not hold its connection slot and buffer for ever).
+async fn read_body(
+    headers: &HeaderMap,
+    body: Incoming,
+    timeout: Duration,
+) -> Result<Bytes, HttpResponse> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -104,7 +111,13 @@ async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, HttpRes
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(closing(StatusCode::PAYLOAD_TOO_LARGE));
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    // The timer is only armed if the body is not already buffered (nearly every small request
+    // arrives with its head), so a well-behaved request pays nothing for it.
+    let collected = tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect());
+    let Ok(collected) = collected.await else {
+        return Err(closing(StatusCode::REQUEST_TIMEOUT));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(closing(StatusCode::PAYLOAD_TOO_LARGE))
