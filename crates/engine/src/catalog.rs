@@ -118,7 +118,8 @@ pub struct TableDescriptor {
     /// `indexes`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
-    /// The table's resource-based policy (PutResourcePolicy), stored but not enforced.
+    /// The table's resource-based policy (PutResourcePolicy), enforced by the server's access
+    /// control.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<ResourcePolicy>,
     /// Streams, oldest first: at most the last one is enabled; disabled ones stay until their

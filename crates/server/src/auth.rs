@@ -30,7 +30,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use hmac::{Hmac, KeyInit, Mac};
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use hyper::StatusCode;
 use sha2::{Digest, Sha256};
 
@@ -49,6 +49,9 @@ const MAX_SKEW_SECS: i64 = 15 * 60;
 /// Cached signing keys; a full cache is emptied (keys are cheap to derive again).
 const MAX_CACHED_KEYS: usize = 4096;
 const CORAL_SERVICE: &str = "com.amazon.coral.service#";
+// Header names as constants: a lookup by `&str` parses the name on every request.
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 
 /// One configured access key and what it may do.
 #[derive(Clone)]
@@ -319,7 +322,7 @@ impl Auth {
             ));
         };
         let mut body_hash = [0u8; 64];
-        let payload_hash: &[u8] = match headers.get("x-amz-content-sha256") {
+        let payload_hash: &[u8] = match headers.get(&X_AMZ_CONTENT_SHA256) {
             Some(v) if v.as_bytes() == UNSIGNED_PAYLOAD.as_bytes() => UNSIGNED_PAYLOAD.as_bytes(),
             Some(v) => {
                 hex_into(&Sha256::digest(body), &mut body_hash);
@@ -501,7 +504,7 @@ fn from_header<'a>(auth: &'a str, headers: &'a HeaderMap) -> Result<Signature<'a
         }
     }
     // `X-Amz-Date`, else the HTTP `Date` header (RFC 1123), which SigV4 accepts in its place.
-    let amz_date = match headers.get("x-amz-date") {
+    let amz_date = match headers.get(&X_AMZ_DATE) {
         Some(v) => Some((header_str(v), "x-amz-date")),
         None => headers.get(hyper::header::DATE).map(|v| {
             let text = header_str(v);
@@ -940,6 +943,44 @@ mod tests {
         );
         for bad in ["", "AKID", "AKID:", ":secret", "a b c"] {
             assert!(Auth::parse_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_lines_take_options() {
+        let base = Path::new(".");
+        let p = Auth::parse_credentials_line("AKID:secret account=111122223333 user=alice", base)
+            .unwrap();
+        assert_eq!(
+            (p.access_key_id.as_str(), p.secret(), p.user.as_str()),
+            ("AKID", "secret", "alice")
+        );
+        assert_eq!(p.account.as_deref(), Some("111122223333"));
+        let plain = Auth::parse_credentials_line("AKID secret", base).unwrap();
+        assert_eq!((plain.user.as_str(), plain.account), ("AKID", None));
+        for bad in [
+            "AKID:secret account=12",
+            "AKID:secret colour=blue",
+            "AKID:secret policy=/nonexistent/policy.json",
+            "a b c",
+        ] {
+            assert!(Auth::parse_credentials_line(bad, base).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_dates_parse() {
+        assert_eq!(
+            parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT"),
+            parse_amz_date("20150830T123600Z")
+        );
+        for bad in [
+            "",
+            "Sun, 30 Aug 2015 12:36:00",
+            "Sun, 30 Foo 2015 12:36:00 GMT",
+            "x",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
         }
     }
 

@@ -1,5 +1,6 @@
 //! PutResourcePolicy: attaches (or replaces) a table's resource-based policy, optionally only
-//! if the current one has an expected revision. The policy is stored, not enforced.
+//! if the current one has an expected revision. The server's access control enforces it when
+//! access keys are configured.
 
 use crate::api::{PutResourcePolicyInput, ResourcePolicyOutput};
 use crate::catalog::ResourcePolicy;
