@@ -9,15 +9,16 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use binderdb_engine::{Config, Database, SystemClock};
-use binderdb_server::Auth;
+use binderdb_server::{Auth, Limits, Principal, ServeOptions, Tls};
 use binderdb_storage::{MemoryStore, Store};
 use binderdb_storage_fjall::FjallStore;
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
+mod keys;
 
 /// mimalloc instead of glibc's malloc: under a durable PutItem load glibc's allocator took about
 /// a fifth of the server's CPU (`malloc_consolidate`, `_int_malloc`, `_int_free`); measured
@@ -39,6 +40,8 @@ enum Command {
     Serve(ServeArgs),
     /// Load a DynamoDB endpoint and report throughput and latency (or run the null server).
     Bench(bench::BenchArgs),
+    /// Create, list and revoke the access keys of a credentials file.
+    Keys(keys::KeysArgs),
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +89,26 @@ struct ServeArgs {
     /// blank lines and lines starting with `#` are ignored.
     #[arg(long, value_name = "FILE")]
     credentials: Option<PathBuf>,
+    /// A PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow listening on a non-loopback address without access keys (anyone who reaches the
+    /// port can then read and change every table).
+    #[arg(long)]
+    insecure: bool,
+    /// Most connections served at once (more wait until one closes).
+    #[arg(long, default_value_t = 8192)]
+    max_connections: usize,
+    /// Seconds a connection may take to send a request's headers, and may stay idle between
+    /// requests.
+    #[arg(long, default_value_t = 60)]
+    header_timeout_secs: u64,
+    /// Seconds a request's body may take to arrive.
+    #[arg(long, default_value_t = 60)]
+    body_timeout_secs: u64,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
@@ -109,6 +132,13 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::Keys(args) => match keys::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("binderdb keys: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -121,6 +151,27 @@ fn main() -> std::process::ExitCode {
 
 fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
     let auth = Arc::new(auth(&args)?);
+    if !args.host.is_loopback() && !auth.enabled() && !args.insecure {
+        return Err(format!(
+            "refusing to listen on {} without access keys: anyone who can reach it could read              and change every table (give --access-key or --credentials, or --insecure to              accept that)",
+            args.host
+        ));
+    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls::from_pem_files(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let options = ServeOptions {
+        auth: auth.clone(),
+        tls,
+        limits: Limits {
+            max_connections: args.max_connections.max(1),
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+            ..Limits::default()
+        },
+    };
     let (store, storage): (Arc<dyn Store>, String) = if args.in_memory {
         (Arc::new(MemoryStore::new()), "in-memory".to_owned())
     } else {
@@ -161,11 +212,11 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
             "any signature accepted".to_owned()
         };
         tracing::info!(
-            "binderdb ready: listening on http://{addr} (storage: {storage}, {} tables, {signatures}, ready in {:.1} ms)",
+            "binderdb ready: listening on {scheme}://{addr} (storage: {storage}, {} tables, {signatures}, ready in {:.1} ms)",
             db.table_count(),
             started.elapsed().as_secs_f64() * 1000.0
         );
-        binderdb_server::serve_with_auth(listener, db, auth, shutdown_signal())
+        binderdb_server::serve_with(listener, db, options, shutdown_signal())
             .await
             .map_err(|e| format!("server failed: {e}"))?;
         tracing::info!("binderdb stopped cleanly");
@@ -177,17 +228,18 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
 fn auth(args: &ServeArgs) -> Result<Auth, String> {
     let mut keys = Vec::new();
     for key in &args.access_keys {
-        keys.push(Auth::parse_key(key).map_err(|e| format!("--access-key: {e}"))?);
+        let (id, secret) = Auth::parse_key(key).map_err(|e| format!("--access-key: {e}"))?;
+        keys.push(Principal::new(id, secret));
     }
     if let Some(path) = &args.credentials {
-        let from_file = Auth::read_keys_file(path)?;
+        let from_file = Auth::read_credentials_file(path)?;
         if from_file.is_empty() {
             // An empty file would silently turn verification off: refuse it.
             return Err(format!("{}: no access keys in the file", path.display()));
         }
         keys.extend(from_file);
     }
-    Ok(Auth::with_keys(keys))
+    Ok(Auth::with_principals(keys))
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use binderdb_model::KeyType;
@@ -80,6 +81,11 @@ pub struct TableDescriptor {
     pub uuid: String,
     /// Region the table lives in.
     pub region: String,
+    /// The account that owns the table, when it is not the server's default account
+    /// (`Config::account_id`). Absent from the encoding for the default account, so every
+    /// descriptor written before accounts existed decodes to a table of the default account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Table name.
     pub name: String,
     /// `AttributeDefinitions`, in request order.
@@ -118,7 +124,8 @@ pub struct TableDescriptor {
     /// `indexes`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
-    /// The table's resource-based policy (PutResourcePolicy), stored but not enforced.
+    /// The table's resource-based policy (PutResourcePolicy), enforced by the server's access
+    /// control.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<ResourcePolicy>,
     /// Streams, oldest first: at most the last one is enabled; disabled ones stay until their
@@ -220,11 +227,31 @@ impl Table {
 /// The in-memory catalog over the store.
 #[derive(Debug)]
 pub struct Catalog {
+    /// The server's default account: the catalog partition of tables whose descriptor names
+    /// no account.
     account: String,
-    /// (region, name) → table; BTreeMap so ListTables walks names in order.
-    tables: RwLock<BTreeMap<(String, String), Arc<Table>>>,
+    /// (account, region, name) → table, `None` standing for the default account; BTreeMap so
+    /// ListTables walks names in order.
+    tables: RwLock<BTreeMap<TableKey, Arc<Table>>>,
     /// Serialises catalog changes (create/delete/update) so checks and writes cannot interleave.
     ddl: Mutex<()>,
+    /// Whether any table or stream has a resource-based policy, kept on every change.
+    policies: AtomicBool,
+}
+
+fn any_policy(tables: &BTreeMap<TableKey, Arc<Table>>) -> bool {
+    tables.values().any(|t| {
+        let d = t.descriptor();
+        d.resource_policy.is_some() || d.streams.iter().any(|s| s.policy.is_some())
+    })
+}
+
+/// Where the catalog keeps a table in memory: (account, region, name), `None` for the
+/// server's default account.
+type TableKey = (Option<String>, String, String);
+
+fn table_key(d: &TableDescriptor) -> TableKey {
+    (d.account.clone(), d.region.clone(), d.name.clone())
 }
 
 fn catalog_key(account: &str, region: &str, name: &str) -> Key {
@@ -259,8 +286,7 @@ impl Catalog {
             }
             match serde_json::from_slice::<TableDescriptor>(entry.value) {
                 Ok(d) if d.format == DESCRIPTOR_FORMAT => {
-                    let map_key = (d.region.clone(), d.name.clone());
-                    tables.insert(map_key, Arc::new(Table::new(d)));
+                    tables.insert(table_key(&d), Arc::new(Table::new(d)));
                     ControlFlow::Continue(())
                 }
                 Ok(d) => {
@@ -278,27 +304,45 @@ impl Catalog {
         }
         Ok(Catalog {
             account: account.to_owned(),
+            policies: AtomicBool::new(any_policy(&tables)),
             tables: RwLock::new(tables),
             ddl: Mutex::new(()),
         })
     }
 
-    /// The table `name` in `region`, if it exists.
-    pub fn get(&self, region: &str, name: &str) -> Option<Arc<Table>> {
+    /// The table `name` of `account` (`None`: the default account) in `region`, if it exists.
+    pub fn get(&self, account: Option<&str>, region: &str, name: &str) -> Option<Arc<Table>> {
         self.tables
             .read()
-            .get(&(region.to_owned(), name.to_owned()))
+            .get(&(
+                account.map(str::to_owned),
+                region.to_owned(),
+                name.to_owned(),
+            ))
             .cloned()
     }
 
-    /// Table names of `region` in ascending order, strictly after `after` if given.
-    pub fn names(&self, region: &str, after: Option<&str>) -> Vec<String> {
+    /// Table names of `account` in `region` in ascending order, strictly after `after` if
+    /// given.
+    pub fn names(&self, account: Option<&str>, region: &str, after: Option<&str>) -> Vec<String> {
         self.tables
             .read()
             .keys()
-            .filter(|(r, n)| r == region && after.is_none_or(|a| n.as_str() > a))
-            .map(|(_, n)| n.clone())
+            .filter(|(acc, r, n)| {
+                acc.as_deref() == account && r == region && after.is_none_or(|a| n.as_str() > a)
+            })
+            .map(|(_, _, n)| n.clone())
             .collect()
+    }
+
+    /// Whether any table or stream has a resource-based policy.
+    pub fn has_policies(&self) -> bool {
+        self.policies.load(Ordering::Relaxed)
+    }
+
+    /// The catalog partition of `descriptor`'s account.
+    fn account_of<'a>(&'a self, descriptor: &'a TableDescriptor) -> &'a str {
+        descriptor.account.as_deref().unwrap_or(&self.account)
     }
 
     /// Holds the catalog's change lock for the duration of a DDL operation.
@@ -344,8 +388,12 @@ impl Catalog {
     /// Storage or encoding failures.
     pub fn put(&self, store: &dyn Store, descriptor: TableDescriptor) -> Result<Arc<Table>> {
         let value = serde_json::to_vec(&descriptor).map_err(|e| Error::Internal(e.to_string()))?;
-        let key = catalog_key(&self.account, &descriptor.region, &descriptor.name);
-        let map_key = (descriptor.region.clone(), descriptor.name.clone());
+        let key = catalog_key(
+            self.account_of(&descriptor),
+            &descriptor.region,
+            &descriptor.name,
+        );
+        let map_key = table_key(&descriptor);
         let is_new = self
             .tables
             .read()
@@ -374,11 +422,14 @@ impl Catalog {
         if let Some(existing) = tables.get(&map_key) {
             if existing.descriptor().id == descriptor.id {
                 *existing.descriptor.write() = Arc::new(descriptor);
-                return Ok(existing.clone());
+                let existing = existing.clone();
+                self.policies.store(any_policy(&tables), Ordering::Relaxed);
+                return Ok(existing);
             }
         }
         let table = Arc::new(Table::new(descriptor));
         tables.insert(map_key, table.clone());
+        self.policies.store(any_policy(&tables), Ordering::Relaxed);
         Ok(table)
     }
 
@@ -387,14 +438,20 @@ impl Catalog {
     /// # Errors
     /// Storage failures.
     pub fn remove(&self, store: &dyn Store, descriptor: &TableDescriptor) -> Result<()> {
-        let key = catalog_key(&self.account, &descriptor.region, &descriptor.name);
+        let key = catalog_key(
+            self.account_of(descriptor),
+            &descriptor.region,
+            &descriptor.name,
+        );
         store.commit(Batch {
             writes: vec![Write::Delete { key }],
             guards: Vec::new(),
         })?;
-        self.tables
-            .write()
-            .remove(&(descriptor.region.clone(), descriptor.name.clone()));
+        {
+            let mut tables = self.tables.write();
+            tables.remove(&table_key(descriptor));
+            self.policies.store(any_policy(&tables), Ordering::Relaxed);
+        }
         store.drop_table(descriptor.id)?;
         for index in &descriptor.indexes {
             store.drop_table(index.id)?;
@@ -412,9 +469,14 @@ impl Catalog {
         self.tables.read().values().cloned().collect()
     }
 
-    /// The live table whose storage id is `id`, if it still exists.
-    pub fn by_id(&self, region: &str, name: &str, id: TableId) -> Option<Arc<Table>> {
-        self.get(region, name).filter(|t| t.descriptor().id == id)
+    /// The live table whose storage id is `id`, if it still exists (a walk over the tables:
+    /// background workers ask once per chunk of work, never per request).
+    pub fn by_id(&self, id: TableId) -> Option<Arc<Table>> {
+        self.tables
+            .read()
+            .values()
+            .find(|t| t.descriptor().id == id)
+            .cloned()
     }
 
     /// All tables (for shutdown and diagnostics).
@@ -502,8 +564,7 @@ pub(crate) fn recount_unknown(
                 return Ok(());
             }
             // Checked again: the table may have been deleted meanwhile.
-            if store.counts(counter)?.is_some() || catalog.by_id(&d.region, &d.name, d.id).is_none()
-            {
+            if store.counts(counter)?.is_some() || catalog.by_id(d.id).is_none() {
                 continue;
             }
             tracing::info!(table = %d.name, id, "counting a table's statistics once");
@@ -550,6 +611,45 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&d).unwrap(),
             FORMAT_1_TAGS_POLICY_FIXTURE
+        );
+    }
+
+    /// A table of another account: its descriptor names the account and lives in that
+    /// account's catalog partition; reopening the catalog puts it back in that namespace only,
+    /// beside the default account's table of the same name.
+    #[test]
+    fn tables_of_other_accounts_reopen_in_their_namespace() {
+        let store = binderdb_storage::MemoryStore::new();
+        let catalog = Catalog::open(&store, "000000000000").unwrap();
+        let mut d: TableDescriptor = serde_json::from_str(FORMAT_1_FIXTURE).unwrap();
+        catalog.put(&store, d.clone()).unwrap();
+        d.id = 8;
+        d.account = Some("111122223333".to_owned());
+        catalog.put(&store, d.clone()).unwrap();
+        assert!(serde_json::to_string(&d)
+            .unwrap()
+            .contains(r#""account":"111122223333""#));
+
+        let reopened = Catalog::open(&store, "000000000000").unwrap();
+        let found = |account| {
+            reopened
+                .get(account, "us-east-1", "PokerHands")
+                .map(|t| t.descriptor().id)
+        };
+        assert_eq!(found(None), Some(7));
+        assert_eq!(found(Some("111122223333")), Some(8));
+        assert_eq!(found(Some("444455556666")), None);
+        assert_eq!(
+            reopened.names(Some("111122223333"), "us-east-1", None),
+            ["PokerHands"]
+        );
+        assert!(!reopened.has_policies());
+        assert_eq!(
+            reopened
+                .by_id(8)
+                .map(|t| t.descriptor().name.clone())
+                .as_deref(),
+            Some("PokerHands")
         );
     }
 

@@ -31,10 +31,11 @@ use std::sync::Arc;
 
 use binderdb_storage::Store;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, TableDescriptor};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::error::{Error, Result};
 use crate::index::backfill::{IndexJob, Workers};
+pub use crate::ops::time_to_live::{DescribeTimeToLiveInput, UpdateTimeToLiveInput};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -84,18 +85,30 @@ impl Default for Config {
     }
 }
 
-/// Who is asking: the region a request is addressed to (from its SigV4 credential scope).
-/// Tables live in one namespace per region.
+/// Who is asking: the account and the region a request is addressed to (from its SigV4
+/// credential scope and the access key that signed it). Tables live in one namespace per
+/// (account, region), as in DynamoDB.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     /// AWS region, e.g. `us-east-1`.
     pub region: String,
+    /// The caller's account, or `None` for the server's default account
+    /// ([`Config::account_id`]): unsigned requests, and keys without an account of their own.
+    pub account: Option<String>,
+}
+
+impl RequestContext {
+    /// The caller's account, `None` for the default account.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
 }
 
 impl Default for RequestContext {
     fn default() -> Self {
         RequestContext {
             region: "us-east-1".to_owned(),
+            account: None,
         }
     }
 }
@@ -192,7 +205,6 @@ impl Database {
             store: self.store.clone(),
             catalog: self.catalog.clone(),
             clock: self.clock.clone(),
-            region: table.region.clone(),
             table_name: table.name.clone(),
             table_id: table.id,
             index_id: index.id,
@@ -227,6 +239,49 @@ impl Database {
     /// The engine settings.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The id of the caller's account (the default account's for `ctx.account == None`).
+    pub fn account_id<'a>(&'a self, ctx: &'a RequestContext) -> &'a str {
+        ctx.account().unwrap_or(&self.config.account_id)
+    }
+
+    /// A table's ARN, `arn:aws:dynamodb:<region>:<account>:table/<name>`.
+    pub(crate) fn table_arn(&self, d: &TableDescriptor) -> String {
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{}",
+            d.region,
+            d.account.as_deref().unwrap_or(&self.config.account_id),
+            d.name
+        )
+    }
+
+    /// Whether any table or stream of any account has a resource-based policy (access control
+    /// skips its per-request walk while none has).
+    pub fn has_resource_policies(&self) -> bool {
+        self.catalog.has_policies()
+    }
+
+    /// The table's resource-based policy document, or the policy of one of its streams
+    /// (`stream_label`), as stored by PutResourcePolicy: what access control evaluates beside
+    /// the caller's own policy. `None` when the table (or stream) or the policy does not exist.
+    pub fn resource_policy(
+        &self,
+        ctx: &RequestContext,
+        table_name: &str,
+        stream_label: Option<&str>,
+    ) -> Option<String> {
+        let table = self.catalog.get(ctx.account(), &ctx.region, table_name)?;
+        let d = table.descriptor();
+        match stream_label {
+            None => d.resource_policy.as_ref().map(|p| p.document.clone()),
+            Some(label) => d
+                .streams
+                .iter()
+                .find(|s| s.label() == label)
+                .and_then(|s| s.policy.as_ref())
+                .map(|p| p.document.clone()),
+        }
     }
 
     /// Number of tables across all regions.

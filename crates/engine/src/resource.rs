@@ -108,7 +108,7 @@ pub(crate) fn parse_arn(
         });
     }
     if *owner != account {
-        // binderdb serves one account: another account's table is simply not here.
+        // Another account's tables are not visible to this caller.
         return Err(not_found(arn, segments[0], usage));
     }
     Ok(resource)
@@ -299,7 +299,6 @@ impl Database {
         let table = self.table_by_arn(ctx, arn, ArnUse::Tags)?;
         let name = table.descriptor().name.clone();
         self.change_descriptor(
-            ctx,
             &table,
             || not_found(arn, &name, ArnUse::Tags),
             |d| change(&mut d.tags),
@@ -324,13 +323,13 @@ impl Database {
         arn: &str,
         usage: ArnUse,
     ) -> Result<(Arc<Table>, Option<String>)> {
-        let (name, label) = match parse_arn(arn, ctx, &self.config.account_id, usage)? {
+        let (name, label) = match parse_arn(arn, ctx, self.account_id(ctx), usage)? {
             Resource::Table(name) => (name, None),
             Resource::Stream(name, label) => (name, Some(label)),
         };
         let table = self
             .catalog
-            .get(&ctx.region, &name)
+            .get(ctx.account(), &ctx.region, &name)
             .ok_or_else(|| not_found(arn, &name, usage))?;
         if let Some(label) = &label {
             if !table
@@ -351,18 +350,13 @@ impl Database {
     /// change fails as for a missing table.
     pub(crate) fn change_descriptor<T>(
         &self,
-        ctx: &RequestContext,
         table: &Table,
         missing: impl FnOnce() -> Error,
         change: impl FnOnce(&mut TableDescriptor) -> Result<T>,
     ) -> Result<T> {
         let _ddl = self.catalog.lock_ddl();
         let current = table.descriptor();
-        if self
-            .catalog
-            .by_id(&ctx.region, &current.name, current.id)
-            .is_none()
-        {
+        if self.catalog.by_id(current.id).is_none() {
             return Err(missing());
         }
         let mut next = (*current).clone();

@@ -24,15 +24,17 @@
 //!
 //! Must not depend on: the engine or the operations (it sees only the HTTP request).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, RwLock};
 
 use hmac::{Hmac, KeyInit, Mac};
-use hyper::header::{HeaderMap, AUTHORIZATION};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use hyper::StatusCode;
 use sha2::{Digest, Sha256};
 
+use crate::access::Policy;
 use crate::error::ApiError;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -47,14 +49,74 @@ const MAX_SKEW_SECS: i64 = 15 * 60;
 /// Cached signing keys; a full cache is emptied (keys are cheap to derive again).
 const MAX_CACHED_KEYS: usize = 4096;
 const CORAL_SERVICE: &str = "com.amazon.coral.service#";
+// Header names as constants: a lookup by `&str` parses the name on every request.
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+
+/// One configured access key and what it may do.
+#[derive(Clone)]
+pub struct Principal {
+    /// The access key id.
+    pub access_key_id: String,
+    secret: String,
+    /// The key's account, `None` for the server's default account (`--account-id`).
+    pub account: Option<String>,
+    /// The IAM user name in the key's principal ARN (`arn:aws:iam::<account>:user/<user>`);
+    /// the access key id unless the credentials file names one.
+    pub user: String,
+    /// The key's identity-based policy; `None` means every action on its own account's
+    /// resources (like an account's administrator), still subject to resource-based denies.
+    pub policy: Option<Arc<Policy>>,
+}
+
+impl std::fmt::Debug for Principal {
+    // Never print a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("access_key_id", &self.access_key_id)
+            .field("account", &self.account)
+            .field("user", &self.user)
+            .field("policy", &self.policy.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Principal {
+    /// A key of the default account with full access.
+    pub fn new(access_key_id: impl Into<String>, secret: impl Into<String>) -> Principal {
+        let access_key_id = access_key_id.into();
+        Principal {
+            user: access_key_id.clone(),
+            access_key_id,
+            secret: secret.into(),
+            account: None,
+            policy: None,
+        }
+    }
+
+    /// The key's secret access key (for `binderdb keys list --show-secrets` and tests).
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+/// Who sent a request: the region it addresses and, when verification is on, the verified key.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The region of the credential scope ([`crate::DEFAULT_REGION`] when unsigned).
+    pub region: String,
+    /// The key that signed the request; `None` when verification is off.
+    pub principal: Option<Arc<Principal>>,
+}
 
 /// The configured access keys, or none (accept everything).
 #[derive(Default)]
 pub struct Auth {
-    /// Access key id → secret access key. Empty: verification off.
-    keys: HashMap<String, String>,
-    /// Credential (`key/date/region/service/terminator`) → derived signing key.
-    signing_keys: Mutex<HashMap<String, [u8; 32]>>,
+    /// Access key id → its principal. Empty: verification off.
+    keys: HashMap<String, Arc<Principal>>,
+    /// Credential (`key/date/region/service/terminator`) → HMAC keyed with the derived signing
+    /// key (its inner and outer pads already hashed, so a request pays for its own bytes only).
+    signing_keys: RwLock<HashMap<String, HmacSha256>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -72,11 +134,20 @@ impl Auth {
         Auth::default()
     }
 
-    /// Verification with these `(access key id, secret access key)` pairs.
+    /// Verification with these `(access key id, secret access key)` pairs, all of the default
+    /// account with full access.
     pub fn with_keys(keys: impl IntoIterator<Item = (String, String)>) -> Auth {
+        Auth::with_principals(keys.into_iter().map(|(id, s)| Principal::new(id, s)))
+    }
+
+    /// Verification with these keys (a later key with the same id replaces an earlier one).
+    pub fn with_principals(principals: impl IntoIterator<Item = Principal>) -> Auth {
         Auth {
-            keys: keys.into_iter().collect(),
-            signing_keys: Mutex::default(),
+            keys: principals
+                .into_iter()
+                .map(|p| (p.access_key_id.clone(), Arc::new(p)))
+                .collect(),
+            signing_keys: RwLock::default(),
         }
     }
 
@@ -90,8 +161,8 @@ impl Auth {
         self.keys.len()
     }
 
-    /// Parses one key as written on the command line or in a credentials file:
-    /// `ACCESS_KEY_ID:SECRET_ACCESS_KEY` or `ACCESS_KEY_ID SECRET_ACCESS_KEY`.
+    /// Parses one key as written on the command line: `ACCESS_KEY_ID:SECRET_ACCESS_KEY` or
+    /// `ACCESS_KEY_ID SECRET_ACCESS_KEY`.
     ///
     /// # Errors
     /// A line without both parts, or with more than two.
@@ -108,28 +179,73 @@ impl Auth {
         Ok((id.to_owned(), secret.to_owned()))
     }
 
-    /// Reads a credentials file: one key per line in [`Auth::parse_key`]'s form; blank lines
-    /// and lines starting with `#` are ignored.
+    /// Parses one line of a credentials file: a key in [`Auth::parse_key`]'s form, then
+    /// optional `account=<12 digits>`, `user=<name>` and `policy=<file>` (a policy document,
+    /// relative to `base`, the credentials file's folder; see [`crate::access`]).
+    ///
+    /// # Errors
+    /// A malformed key or option, an account that is not 12 digits, an unreadable or invalid
+    /// policy.
+    pub fn parse_credentials_line(line: &str, base: &Path) -> Result<Principal, String> {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        let key = match first.split_once(':') {
+            Some(_) => first.to_owned(),
+            None => format!("{first}:{}", words.next().unwrap_or_default()),
+        };
+        let (id, secret) = Auth::parse_key(&key)?;
+        let mut principal = Principal::new(id, secret);
+        for word in words {
+            match word.split_once('=') {
+                Some(("account", a)) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
+                    principal.account = Some(a.to_owned());
+                }
+                Some(("account", a)) => {
+                    return Err(format!("account must be 12 digits, got '{a}'"))
+                }
+                Some(("user", u)) if !u.is_empty() => principal.user = u.to_owned(),
+                Some(("policy", file)) if !file.is_empty() => {
+                    let path = base.join(file);
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read policy {}: {e}", path.display()))?;
+                    let policy = Policy::parse(&text)
+                        .map_err(|e| format!("policy {}: {e}", path.display()))?;
+                    principal.policy = Some(Arc::new(policy));
+                }
+                _ => {
+                    return Err(format!(
+                        "unexpected '{word}' (options are account=, user= and policy=)"
+                    ))
+                }
+            }
+        }
+        Ok(principal)
+    }
+
+    /// Reads a credentials file: one key per line in [`Auth::parse_credentials_line`]'s form;
+    /// blank lines and lines starting with `#` are ignored.
     ///
     /// # Errors
     /// An unreadable file, or a line that is not a key (named by its number).
-    pub fn read_keys_file(path: &Path) -> Result<Vec<(String, String)>, String> {
+    pub fn read_credentials_file(path: &Path) -> Result<Vec<Principal>, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
         let mut keys = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let key =
-                Auth::parse_key(line).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+            let key = Auth::parse_credentials_line(line, base)
+                .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
             keys.push(key);
         }
         Ok(keys)
     }
 
-    /// Checks one request's signature; `Ok` when verification is off.
+    /// Checks one request's signature and says who sent it; with verification off every
+    /// request passes, and its region is read from whatever credential scope it carries.
     ///
     /// `path` and `query` are the request target as received; `now_millis` is the server's
     /// clock.
@@ -144,14 +260,18 @@ impl Auth {
         headers: &HeaderMap,
         body: &[u8],
         now_millis: u64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Caller, ApiError> {
+        let authorization = headers.get(AUTHORIZATION).map(header_str);
         if !self.enabled() {
-            return Ok(());
+            let region = match &authorization {
+                Some(value) => crate::region_of(Some(value)),
+                None => presigned_region(query),
+            };
+            return Ok(Caller {
+                region,
+                principal: None,
+            });
         }
-        let authorization = headers.get(AUTHORIZATION).map(|v| match v.to_str() {
-            Ok(v) => std::borrow::Cow::Borrowed(v),
-            Err(_) => String::from_utf8_lossy(v.as_bytes()),
-        });
         let sig = match &authorization {
             Some(value) => from_header(value, headers)?,
             None => match query.filter(|q| has_param(q, "X-Amz-Algorithm")) {
@@ -182,96 +302,143 @@ impl Auth {
                 sig.amz_date
             )));
         }
-        let signed: Vec<&str> = sig.signed_headers.split(';').collect();
-        if !signed.contains(&"host") {
+        let is_signed = |name: &str| sig.signed_headers.split(';').any(|h| h == name);
+        if !is_signed("host") {
             return Err(invalid(
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
             ));
         }
-        if sig.presigned_query.is_none() && !signed.contains(&"x-amz-date") {
-            return Err(invalid(
-                "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.",
-            ));
+        if sig.presigned_query.is_none() && !is_signed(sig.date_header) {
+            return Err(invalid(if sig.date_header == "date" {
+                "'Date' must be a 'SignedHeader' in the AWS Authorization."
+            } else {
+                "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."
+            }));
         }
-        let Some(secret) = self.keys.get(scope.key_id) else {
+        let Some(principal) = self.keys.get(scope.key_id) else {
             return Err(error(
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
             ));
         };
-        let payload_hash = match headers.get("x-amz-content-sha256") {
-            Some(v) if v.as_bytes() == UNSIGNED_PAYLOAD.as_bytes() => UNSIGNED_PAYLOAD.to_owned(),
+        let mut body_hash = [0u8; 64];
+        let payload_hash: &[u8] = match headers.get(&X_AMZ_CONTENT_SHA256) {
+            Some(v) if v.as_bytes() == UNSIGNED_PAYLOAD.as_bytes() => UNSIGNED_PAYLOAD.as_bytes(),
             Some(v) => {
-                let claimed = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                if claimed != hex(&Sha256::digest(body)) {
+                hex_into(&Sha256::digest(body), &mut body_hash);
+                if v.as_bytes() != body_hash {
                     return Err(mismatch());
                 }
-                claimed
+                &body_hash
             }
-            None => hex(&Sha256::digest(body)),
+            None => {
+                hex_into(&Sha256::digest(body), &mut body_hash);
+                &body_hash
+            }
         };
-        let canonical_query = canonical_query(sig.presigned_query.or(query).unwrap_or_default());
-        let canonical = canonical_request(
-            method,
-            path,
-            &canonical_query,
-            &signed,
-            headers,
-            &payload_hash,
-        )?;
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{}\n{}\n{}",
-            sig.amz_date,
+        let raw_query = sig.presigned_query.or(query).unwrap_or_default();
+        let canonical_query = canonical_query(raw_query);
+        let mut canonical_hash = [0u8; 64];
+        hex_into(
+            &canonical_request_hash(
+                method,
+                path,
+                &canonical_query,
+                &sig.signed_headers,
+                headers,
+                payload_hash,
+            )?,
+            &mut canonical_hash,
+        );
+        let mut provided = [0u8; 32];
+        if !unhex_into(sig.signature, &mut provided) {
+            return Err(mismatch());
+        }
+        let mut mac = self.signing_mac(&sig.credential, &scope, &principal.secret);
+        for part in [
+            ALGORITHM.as_bytes(),
+            b"\n",
+            sig.amz_date.as_bytes(),
+            b"\n",
             sig.credential
                 .split_once('/')
                 .map(|(_, s)| s)
-                .unwrap_or_default(),
-            hex(&Sha256::digest(canonical.as_bytes()))
-        );
-        let key = self.signing_key(&sig.credential, &scope, secret);
-        let Some(provided) = unhex(sig.signature) else {
-            return Err(mismatch());
-        };
-        let Ok(mut mac) = HmacSha256::new_from_slice(&key) else {
-            return Err(mismatch());
-        };
-        mac.update(string_to_sign.as_bytes());
+                .unwrap_or_default()
+                .as_bytes(),
+            b"\n",
+            &canonical_hash,
+        ] {
+            mac.update(part);
+        }
         // Constant time: a timing difference must not reveal how much of a guess was right.
-        mac.verify_slice(&provided).map_err(|_| mismatch())
+        mac.verify_slice(&provided).map_err(|_| mismatch())?;
+        Ok(Caller {
+            region: scope.region.to_owned(),
+            principal: Some(principal.clone()),
+        })
     }
 
-    /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), terminator),
-    /// cached per credential.
-    fn signing_key(&self, credential: &str, scope: &Scope<'_>, secret: &str) -> [u8; 32] {
-        if let Some(key) = self.cache().get(credential) {
-            return *key;
+    /// HMAC keyed with kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region),
+    /// service), terminator), cached per credential.
+    fn signing_mac(&self, credential: &str, scope: &Scope<'_>, secret: &str) -> HmacSha256 {
+        let cache = self
+            .signing_keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(mac) = cache.get(credential) {
+            return mac.clone();
         }
+        drop(cache);
         let k_date = hmac(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
         let k_region = hmac(&k_date, scope.region.as_bytes());
         let k_service = hmac(&k_region, SERVICE.as_bytes());
         let key = hmac(&k_service, TERMINATOR.as_bytes());
-        let mut cache = self.cache();
+        // HMAC takes keys of any length: this cannot fail.
+        let mac = HmacSha256::new_from_slice(&key).unwrap_or_else(|_| unreachable!());
+        // A poisoned cache only holds derived keys; keep using it.
+        let mut cache = self
+            .signing_keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= MAX_CACHED_KEYS {
             cache.clear();
         }
-        cache.insert(credential.to_owned(), key);
-        key
+        cache.insert(credential.to_owned(), mac.clone());
+        mac
     }
+}
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, [u8; 32]>> {
-        // A poisoned cache only holds derived keys; keep using it.
-        self.signing_keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// A header's value as text, without a copy when it is visible ASCII (nearly always).
+fn header_str(value: &HeaderValue) -> Cow<'_, str> {
+    match value.to_str() {
+        Ok(v) => Cow::Borrowed(v),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    }
+}
+
+/// The region of a presigned request's `X-Amz-Credential`, when verification is off.
+fn presigned_region(query: Option<&str>) -> String {
+    let credential = query.and_then(|q| {
+        q.split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(n, _)| *n == "X-Amz-Credential")
+            .map(|(_, v)| percent_decode(v))
+    });
+    match credential.as_deref().and_then(|c| c.split('/').nth(2)) {
+        Some(region) if !region.is_empty() => region.to_owned(),
+        _ => crate::DEFAULT_REGION.to_owned(),
     }
 }
 
 /// The parts of a signature, from the header or the query string.
 struct Signature<'a> {
-    credential: String,
-    signed_headers: String,
+    credential: Cow<'a, str>,
+    signed_headers: Cow<'a, str>,
     signature: &'a str,
-    amz_date: String,
+    /// The request's date in ISO-8601 basic form (`X-Amz-Date`, or `Date` converted).
+    amz_date: Cow<'a, str>,
+    /// The header the date came from: `x-amz-date` or `date`.
+    date_header: &'static str,
     /// The query string without `X-Amz-Signature`, for a presigned request.
     presigned_query: Option<&'a str>,
     /// `X-Amz-Expires` of a presigned request, in seconds.
@@ -319,7 +486,7 @@ impl Signature<'_> {
 
 /// The signature of an `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
 /// Signature=...` header; the date comes from `x-amz-date`.
-fn from_header<'a>(auth: &'a str, headers: &HeaderMap) -> Result<Signature<'a>, ApiError> {
+fn from_header<'a>(auth: &'a str, headers: &'a HeaderMap) -> Result<Signature<'a>, ApiError> {
     let (algorithm, rest) = auth.trim().split_once(' ').unwrap_or((auth.trim(), ""));
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for part in rest.split([',', ' ']).filter(|p| !p.is_empty()) {
@@ -336,9 +503,19 @@ fn from_header<'a>(auth: &'a str, headers: &HeaderMap) -> Result<Signature<'a>, 
             _ => {}
         }
     }
-    let amz_date = headers
-        .get("x-amz-date")
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    // `X-Amz-Date`, else the HTTP `Date` header (RFC 1123), which SigV4 accepts in its place.
+    let amz_date = match headers.get(&X_AMZ_DATE) {
+        Some(v) => Some((header_str(v), "x-amz-date")),
+        None => headers.get(hyper::header::DATE).map(|v| {
+            let text = header_str(v);
+            let date = match parse_http_date(&text) {
+                Some(secs) => Cow::Owned(amz_date(secs)),
+                // Left as sent: the ISO-8601 check reports it.
+                None => text,
+            };
+            (date, "date")
+        }),
+    };
     let mut missing = String::new();
     for (name, value) in [
         ("Credential", credential),
@@ -358,19 +535,23 @@ fn from_header<'a>(auth: &'a str, headers: &HeaderMap) -> Result<Signature<'a>, 
         );
     }
     match (credential, signed_headers, signature, amz_date) {
-        (Some(credential), Some(signed_headers), Some(signature), Some(amz_date))
-            if missing.is_empty() =>
-        {
+        (
+            Some(credential),
+            Some(signed_headers),
+            Some(signature),
+            Some((amz_date, date_header)),
+        ) if missing.is_empty() => {
             if algorithm != ALGORITHM {
                 return Err(incomplete(format!(
                     "Unsupported AWS 'algorithm': '{algorithm}'."
                 )));
             }
             Ok(Signature {
-                credential: credential.to_owned(),
-                signed_headers: signed_headers.to_owned(),
+                credential: Cow::Borrowed(credential),
+                signed_headers: Cow::Borrowed(signed_headers),
                 signature,
                 amz_date,
+                date_header,
                 presigned_query: None,
                 expires: None,
             })
@@ -418,10 +599,11 @@ fn from_query(query: &str) -> Result<Signature<'_>, ApiError> {
             }
             // The scope's slashes and the header list's semicolons are percent-encoded in a URL.
             Ok(Signature {
-                credential: percent_decode(credential),
-                signed_headers: percent_decode(signed),
+                credential: Cow::Owned(percent_decode(credential)),
+                signed_headers: Cow::Owned(percent_decode(signed)),
                 signature,
-                amz_date: percent_decode(date),
+                amz_date: Cow::Owned(percent_decode(date)),
+                date_header: "x-amz-date",
                 presigned_query: Some(query),
                 expires: param("X-Amz-Expires").and_then(|e| e.parse().ok()),
             })
@@ -463,68 +645,50 @@ fn check_skew(request_secs: i64, sig: &Signature<'_>, now_millis: u64) -> Result
     Ok(())
 }
 
-/// The canonical request of SigV4: method, path, query, the signed headers (values trimmed,
-/// inner spaces collapsed, repeated headers joined by `,`), the header list and the payload
-/// hash.
-fn canonical_request(
+/// The SHA-256 of SigV4's canonical request: method, path, query, the signed headers (values
+/// trimmed, inner spaces collapsed, repeated headers joined by `,`), the header list and the
+/// payload hash. The request is hashed as it is walked, never built as a string.
+fn canonical_request_hash(
     method: &str,
     path: &str,
     query: &str,
-    signed: &[&str],
+    signed_headers: &str,
     headers: &HeaderMap,
-    payload_hash: &str,
-) -> Result<String, ApiError> {
-    let mut canonical = String::with_capacity(512);
+    payload_hash: &[u8],
+) -> Result<[u8; 32], ApiError> {
+    let mut hash = Sha256::new();
     for part in [method, path, query] {
-        canonical.push_str(part);
-        canonical.push('\n');
+        hash.update(part.as_bytes());
+        hash.update(b"\n");
     }
-    for name in signed {
-        canonical.push_str(name);
-        canonical.push(':');
-        let mut values = headers.get_all(*name).iter().peekable();
+    for name in signed_headers.split(';') {
+        hash.update(name.as_bytes());
+        hash.update(b":");
+        let mut values = headers.get_all(name).iter().peekable();
         if values.peek().is_none() {
             return Err(incomplete(format!(
                 "'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
             )));
         }
-        let mut first = true;
-        for value in values {
-            if !first {
-                canonical.push(',');
+        for (i, value) in values.enumerate() {
+            if i > 0 {
+                hash.update(b",");
             }
-            first = false;
-            // Header values are nearly always visible ASCII: no lossy copy for them.
-            let value = match value.to_str() {
-                Ok(v) => std::borrow::Cow::Borrowed(v),
-                Err(_) => String::from_utf8_lossy(value.as_bytes()),
-            };
-            let mut words = value.split_whitespace();
-            if let Some(w) = words.next() {
-                canonical.push_str(w);
-            }
-            for w in words {
-                canonical.push(' ');
-                canonical.push_str(w);
+            let value = header_str(value);
+            for (j, word) in value.split_whitespace().enumerate() {
+                if j > 0 {
+                    hash.update(b" ");
+                }
+                hash.update(word.as_bytes());
             }
         }
-        canonical.push('\n');
+        hash.update(b"\n");
     }
-    canonical.push('\n');
-    push_joined(&mut canonical, signed);
-    canonical.push('\n');
-    canonical.push_str(payload_hash);
-    Ok(canonical)
-}
-
-/// Appends `names` separated by `;` (the `SignedHeaders` form).
-fn push_joined(out: &mut String, names: &[&str]) {
-    for (i, name) in names.iter().enumerate() {
-        if i > 0 {
-            out.push(';');
-        }
-        out.push_str(name);
-    }
+    hash.update(b"\n");
+    hash.update(signed_headers.as_bytes());
+    hash.update(b"\n");
+    hash.update(payload_hash);
+    Ok(hash.finalize().into())
 }
 
 /// The canonical query string: parameters (but `X-Amz-Signature`) decoded, re-encoded the
@@ -600,24 +764,66 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of a SHA-256 digest, into a buffer on the stack.
+fn hex_into(bytes: &[u8], out: &mut [u8; 64]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    for (i, b) in bytes.iter().take(32).enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
     }
-    out
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+/// Decodes a 64-digit hex signature; `false` for anything else.
+fn unhex_into(s: &str, out: &mut [u8; 32]) -> bool {
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let b = s.as_bytes();
+    if b.len() != 64 {
+        return false;
+    }
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(hi), Some(lo)) => out[i] = hi << 4 | lo,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Seconds since the epoch of an HTTP date (RFC 1123: `Sun, 06 Nov 1994 08:49:37 GMT`).
+fn parse_http_date(s: &str) -> Option<i64> {
+    let mut parts = s.split_whitespace();
+    let _weekday = parts.next()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':');
+    let mut field = |max: i64| -> Option<i64> {
+        let v: i64 = clock.next()?.parse().ok()?;
+        (0..=max).contains(&v).then_some(v)
+    };
+    let (hour, minute, second) = (field(23)?, field(59)?, field(60)?);
+    if parts.next()? != "GMT" || parts.next().is_some() || !(1..=31).contains(&day) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// Seconds since the epoch of `YYYYMMDDTHHMMSSZ`.
@@ -737,6 +943,44 @@ mod tests {
         );
         for bad in ["", "AKID", "AKID:", ":secret", "a b c"] {
             assert!(Auth::parse_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_lines_take_options() {
+        let base = Path::new(".");
+        let p = Auth::parse_credentials_line("AKID:secret account=111122223333 user=alice", base)
+            .unwrap();
+        assert_eq!(
+            (p.access_key_id.as_str(), p.secret(), p.user.as_str()),
+            ("AKID", "secret", "alice")
+        );
+        assert_eq!(p.account.as_deref(), Some("111122223333"));
+        let plain = Auth::parse_credentials_line("AKID secret", base).unwrap();
+        assert_eq!((plain.user.as_str(), plain.account), ("AKID", None));
+        for bad in [
+            "AKID:secret account=12",
+            "AKID:secret colour=blue",
+            "AKID:secret policy=/nonexistent/policy.json",
+            "a b c",
+        ] {
+            assert!(Auth::parse_credentials_line(bad, base).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_dates_parse() {
+        assert_eq!(
+            parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT"),
+            parse_amz_date("20150830T123600Z")
+        );
+        for bad in [
+            "",
+            "Sun, 30 Aug 2015 12:36:00",
+            "Sun, 30 Foo 2015 12:36:00 GMT",
+            "x",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
         }
     }
 

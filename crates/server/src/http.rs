@@ -21,6 +21,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use binderdb_engine::{Database, RequestContext};
 use bytes::Bytes;
@@ -32,11 +33,11 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Caller};
 use crate::compression::{self, DecodeError};
 use crate::error::ApiError;
 use crate::operation::Operation;
-use crate::{region_of, request_id, MAX_BODY_BYTES};
+use crate::{request_id, MAX_BODY_BYTES};
 
 /// DynamoDB's JSON content type; answers use it unless the request said `application/json`.
 const AMZ_JSON: &str = "application/x-amz-json-1.0";
@@ -55,10 +56,11 @@ pub(crate) type HttpResponse = Response<Full<Bytes>>;
 pub(crate) async fn handle(
     db: Arc<Database>,
     auth: Arc<Auth>,
+    body_timeout: Duration,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
     let (parts, body) = req.into_parts();
-    let mut resp = match read_body(&parts.headers, body).await {
+    let mut resp = match read_body(&parts.headers, body, body_timeout).await {
         Err(answer) => answer,
         Ok(body) => match parts.method {
             Method::POST => {
@@ -72,7 +74,7 @@ pub(crate) async fn handle(
                     db.now_millis(),
                 );
                 match verified {
-                    Ok(()) => api_call(db, &parts.headers, body).await,
+                    Ok(caller) => api_call(db, caller, &parts.headers, body).await,
                     Err(e) => json(e.status, e.body(), AMZ_JSON, None),
                 }
             }
@@ -95,8 +97,13 @@ pub(crate) async fn handle(
 
 /// The whole request body, or the answer that refuses it: 413 for a body declared or found to
 /// be over the limit (without reading the rest, so the connection is closed), 400 for a body
-/// that broke off.
-async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, HttpResponse> {
+/// that broke off, 408 for one that did not arrive within `timeout` (a slow or stalled client
+/// must not hold its connection slot and buffer for ever).
+async fn read_body(
+    headers: &HeaderMap,
+    body: Incoming,
+    timeout: Duration,
+) -> Result<Bytes, HttpResponse> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -104,7 +111,13 @@ async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, HttpRes
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(closing(StatusCode::PAYLOAD_TOO_LARGE));
     }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    // The timer is only armed if the body is not already buffered (nearly every small request
+    // arrives with its head), so a well-behaved request pays nothing for it.
+    let collected = tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect());
+    let Ok(collected) = collected.await else {
+        return Err(closing(StatusCode::REQUEST_TIMEOUT));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(closing(StatusCode::PAYLOAD_TOO_LARGE))
@@ -131,7 +144,12 @@ fn media_type(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A DynamoDB API call: inflate, check the content type, dispatch, encode.
-async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpResponse {
+async fn api_call(
+    db: Arc<Database>,
+    caller: Caller,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
     let content_encoding = headers.get(CONTENT_ENCODING).map(|v| v.to_str());
     let body = match content_encoding {
         Some(Err(_)) => Err(DecodeError::UnknownEncoding),
@@ -167,12 +185,15 @@ async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpRe
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(Operation::from_target);
+    // A key of the server's default account shares the namespace of unsigned requests.
+    let account = caller
+        .principal
+        .as_ref()
+        .and_then(|p| p.account.clone())
+        .filter(|a| *a != db.config().account_id);
     let ctx = RequestContext {
-        region: region_of(
-            headers
-                .get(hyper::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-        ),
+        region: caller.region,
+        account,
     };
     let host = headers
         .get(HOST)
@@ -180,7 +201,7 @@ async fn api_call(db: Arc<Database>, headers: &HeaderMap, body: Bytes) -> HttpRe
         .unwrap_or_default();
     let result = match target {
         None => Err(ApiError::unknown_operation()),
-        Some(op) => op.execute(db, ctx, body, host).await,
+        Some(op) => op.execute(db, ctx, caller.principal, body, host).await,
     };
     match result {
         Ok(body) => json(StatusCode::OK, body, content_type, accept),

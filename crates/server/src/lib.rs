@@ -12,11 +12,13 @@
 //!
 //! Must not depend on: any concrete storage engine (the binary picks one).
 
+pub mod access;
 pub mod auth;
 pub mod compression;
 mod echo;
 pub mod error;
 mod http;
+pub mod listen;
 mod operation;
 pub mod serialization;
 pub mod validate;
@@ -29,8 +31,10 @@ use binderdb_engine::Database;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-pub use crate::auth::Auth;
+pub use crate::access::Policy;
+pub use crate::auth::{Auth, Caller, Principal};
 pub use crate::error::ApiError;
+pub use crate::listen::{Limits, ServeOptions, Tls};
 pub use crate::operation::Operation;
 
 /// DynamoDB's request size limit.
@@ -62,11 +66,49 @@ pub async fn serve_with_auth(
     auth: Arc<Auth>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let options = ServeOptions {
+        auth,
+        ..ServeOptions::default()
+    };
+    serve_with(listener, db, options, shutdown).await
+}
+
+/// [`serve`] with every option: verification and access control, TLS, connection limits.
+///
+/// # Errors
+/// Listener failures, or a failed final flush.
+pub async fn serve_with(
+    listener: TcpListener,
+    db: Arc<Database>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     // The TTL sweeper: owned by the server, stopped with it.
     let sweeper = tokio::spawn(sweep_expired_items(db.clone()));
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        options.limits.max_connections.max(1),
+    ));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .keep_alive(true)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(options.limits.header_timeout)
+        .max_header_size(options.limits.max_header_bytes)
+        .max_buf_size(options.limits.max_header_bytes.max(128 * 1024));
+    let builder = Arc::new(builder);
+    let body_timeout = options.limits.body_timeout;
     loop {
+        // A free connection slot first: at the limit, the server stops accepting until a
+        // connection closes, so the ones it serves keep their speed.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
@@ -79,16 +121,38 @@ pub async fn serve_with_auth(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (db, auth) = (db.clone(), auth.clone());
+                let (db, auth) = (db.clone(), options.auth.clone());
                 let service = hyper::service::service_fn(move |req| {
-                    http::handle(db.clone(), auth.clone(), req)
+                    http::handle(db.clone(), auth.clone(), body_timeout, req)
                 });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                let (builder, watcher) = (builder.clone(), graceful.watcher());
+                let tls = options.tls.clone();
+                let handshake_timeout = options.limits.handshake_timeout;
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let _slot = slot;
+                    let served = match tls {
+                        None => {
+                            let conn = builder.serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(conn).await
+                        }
+                        Some(tls) => {
+                            let handshake = tls.acceptor.accept(stream);
+                            let stream = match tokio::time::timeout(handshake_timeout, handshake).await {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!("TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                            let conn = builder.serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(conn).await
+                        }
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(error = %e, "connection closed with error");
                     }
                 });

@@ -11,6 +11,8 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::access::{self, Permissions};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::{serialization, validate};
 
@@ -123,6 +125,42 @@ impl Operation {
         })
     }
 
+    /// The IAM action that authorises the operation, `dynamodb:<Operation>` (the Streams API's
+    /// actions are in the `dynamodb` namespace too).
+    pub fn action(self) -> &'static str {
+        match self {
+            Operation::CreateTable => "dynamodb:CreateTable",
+            Operation::DescribeTable => "dynamodb:DescribeTable",
+            Operation::ListTables => "dynamodb:ListTables",
+            Operation::DeleteTable => "dynamodb:DeleteTable",
+            Operation::UpdateTable => "dynamodb:UpdateTable",
+            Operation::PutItem => "dynamodb:PutItem",
+            Operation::GetItem => "dynamodb:GetItem",
+            Operation::DeleteItem => "dynamodb:DeleteItem",
+            Operation::Query => "dynamodb:Query",
+            Operation::Scan => "dynamodb:Scan",
+            Operation::UpdateItem => "dynamodb:UpdateItem",
+            Operation::BatchGetItem => "dynamodb:BatchGetItem",
+            Operation::BatchWriteItem => "dynamodb:BatchWriteItem",
+            Operation::TransactWriteItems => "dynamodb:TransactWriteItems",
+            Operation::TransactGetItems => "dynamodb:TransactGetItems",
+            Operation::DescribeEndpoints => "dynamodb:DescribeEndpoints",
+            Operation::TagResource => "dynamodb:TagResource",
+            Operation::UntagResource => "dynamodb:UntagResource",
+            Operation::ListTagsOfResource => "dynamodb:ListTagsOfResource",
+            Operation::DescribeLimits => "dynamodb:DescribeLimits",
+            Operation::PutResourcePolicy => "dynamodb:PutResourcePolicy",
+            Operation::GetResourcePolicy => "dynamodb:GetResourcePolicy",
+            Operation::DeleteResourcePolicy => "dynamodb:DeleteResourcePolicy",
+            Operation::UpdateTimeToLive => "dynamodb:UpdateTimeToLive",
+            Operation::DescribeTimeToLive => "dynamodb:DescribeTimeToLive",
+            Operation::ListStreams => "dynamodb:ListStreams",
+            Operation::DescribeStream => "dynamodb:DescribeStream",
+            Operation::GetShardIterator => "dynamodb:GetShardIterator",
+            Operation::GetRecords => "dynamodb:GetRecords",
+        }
+    }
+
     /// Whether the operation may run long enough (walking a whole table, or waiting for a sync
     /// inside the store) that it must not occupy a runtime worker: table administration, and
     /// DescribeTable (its first call per table scans for the statistics). Item operations
@@ -215,12 +253,15 @@ impl Operation {
         self,
         db: Arc<Database>,
         ctx: RequestContext,
+        principal: Option<Arc<Principal>>,
         body: Bytes,
         host: &str,
     ) -> Result<Vec<u8>, ApiError> {
         let call = Call {
             db,
             ctx,
+            principal,
+            action: self.action(),
             body,
             may_block: self.may_block(),
             durable: self.acknowledges_writes(),
@@ -326,6 +367,10 @@ impl Operation {
 struct Call {
     db: Arc<Database>,
     ctx: RequestContext,
+    /// The verified key, when verification is on: its permissions are checked.
+    principal: Option<Arc<Principal>>,
+    /// The operation's IAM action, `dynamodb:<Operation>`.
+    action: &'static str,
     body: Bytes,
     /// See [`Operation::may_block`].
     may_block: bool,
@@ -343,18 +388,23 @@ impl Call {
         operation: fn(&Database, &RequestContext, I) -> binderdb_engine::Result<O>,
     ) -> Result<Vec<u8>, ApiError>
     where
-        I: DeserializeOwned + Send + 'static,
+        I: DeserializeOwned + Permissions + Send + 'static,
         O: Serialize + Send + 'static,
     {
         let Call {
             db,
             ctx,
+            principal,
+            action,
             body,
             may_block,
             durable,
         } = self;
         let input: I = serialization::decode(&body)?;
         check(&input)?;
+        if let Some(principal) = &principal {
+            access::authorize(&db, &ctx, principal, &input.needs(action))?;
+        }
         let result = if may_block {
             let db = Arc::clone(&db);
             tokio::task::spawn_blocking(move || operation(&db, &ctx, input))

@@ -88,8 +88,9 @@ pub struct PutResourcePolicyInput {
     pub resource_arn: Option<String>,
     pub policy: Option<String>,
     pub expected_revision_id: Option<String>,
-    /// Accepted and ignored: policies are stored, not enforced, so a policy cannot lock its
-    /// author out.
+    /// Accepted and ignored: binderdb does not check whether a new policy would lock its author
+    /// out (a key without a policy of its own, or the default account's unsigned requests on
+    /// a server without keys, can always replace or delete it unless the policy denies them).
     pub confirm_remove_self_resource_access: Option<bool>,
 }
 

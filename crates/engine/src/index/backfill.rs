@@ -80,7 +80,6 @@ pub(crate) struct IndexJob {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) region: String,
     pub(crate) table_name: String,
     pub(crate) table_id: TableId,
     pub(crate) index_id: TableId,
@@ -125,9 +124,7 @@ struct ChunkItem {
 impl IndexJob {
     /// The table and index this job works on, while both still exist.
     fn current(&self) -> Option<(Arc<Table>, IndexDescriptor)> {
-        let table = self
-            .catalog
-            .by_id(&self.region, &self.table_name, self.table_id)?;
+        let table = self.catalog.by_id(self.table_id)?;
         let index = table
             .descriptor()
             .indexes
@@ -315,11 +312,7 @@ impl IndexJob {
                 return self.clear_progress();
             }
             index.state = BuildState::Built;
-            if self
-                .catalog
-                .by_id(&self.region, &self.table_name, self.table_id)
-                .is_some()
-            {
+            if self.catalog.by_id(self.table_id).is_some() {
                 self.catalog.put(self.store.as_ref(), next)?;
             }
         }
@@ -366,11 +359,7 @@ impl IndexJob {
         let _ddl = self.catalog.lock_ddl();
         let mut next = (*table.descriptor()).clone();
         next.indexes.retain(|i| i.id != self.index_id);
-        if self
-            .catalog
-            .by_id(&self.region, &self.table_name, self.table_id)
-            .is_some()
-        {
+        if self.catalog.by_id(self.table_id).is_some() {
             self.catalog.put(self.store.as_ref(), next)?;
         }
         Ok(())

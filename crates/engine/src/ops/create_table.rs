@@ -271,7 +271,11 @@ impl Database {
         let tags = crate::resource::check_tags(input.tags.as_deref().unwrap_or_default())?;
 
         let _ddl = self.catalog.lock_ddl();
-        if self.catalog.get(&ctx.region, &name).is_some() {
+        if self
+            .catalog
+            .get(ctx.account(), &ctx.region, &name)
+            .is_some()
+        {
             return Err(Error::ResourceInUse(format!(
                 "Table already exists: {name}"
             )));
@@ -289,6 +293,7 @@ impl Database {
             id,
             uuid: uuid::Uuid::new_v4().to_string(),
             region: ctx.region.clone(),
+            account: ctx.account.clone(),
             name,
             attribute_definitions: defs,
             key_schema,

@@ -24,7 +24,6 @@ impl Database {
         let name = table.descriptor().name.clone();
         let expected = input.expected_revision_id.as_deref();
         let revision_id = self.change_descriptor(
-            ctx,
             &table,
             || not_found(arn, &name, ArnUse::Policy),
             |d| {

@@ -20,9 +20,11 @@ impl Database {
         let limit = input
             .limit
             .map_or(MAX_LIMIT, |l| (l.max(1) as usize).min(MAX_LIMIT));
-        let mut names = self
-            .catalog
-            .names(&ctx.region, input.exclusive_start_table_name.as_deref());
+        let mut names = self.catalog.names(
+            ctx.account(),
+            &ctx.region,
+            input.exclusive_start_table_name.as_deref(),
+        );
         let more = names.len() > limit;
         names.truncate(limit);
         Ok(ListTablesOutput {

@@ -20,7 +20,7 @@ mod read_page;
 mod scan;
 mod streams;
 mod tag_resource;
-mod time_to_live;
+pub(crate) mod time_to_live;
 mod transact_get_items;
 mod transact_write_items;
 mod untag_resource;
@@ -54,7 +54,7 @@ impl Database {
     ) -> Result<(Arc<Table>, Arc<TableDescriptor>)> {
         let table = self
             .catalog
-            .get(&ctx.region, name)
+            .get(ctx.account(), &ctx.region, name)
             .ok_or_else(Error::table_not_found)?;
         let descriptor = table.descriptor();
         if descriptor.status(self.clock.now_millis()) == "CREATING" {
@@ -65,11 +65,13 @@ impl Database {
 
     /// The table a DDL operation addresses, with DescribeTable's not-found message.
     fn existing_table(&self, ctx: &RequestContext, name: &str) -> Result<Arc<Table>> {
-        self.catalog.get(&ctx.region, name).ok_or_else(|| {
-            Error::ResourceNotFound(format!(
-                "Requested resource not found: Table: {name} not found"
-            ))
-        })
+        self.catalog
+            .get(ctx.account(), &ctx.region, name)
+            .ok_or_else(|| {
+                Error::ResourceNotFound(format!(
+                    "Requested resource not found: Table: {name} not found"
+                ))
+            })
     }
 
     /// The `TableDescription` of `table` as of now, with `status` overriding the computed status
@@ -101,10 +103,7 @@ impl Database {
             std::iter::once(&d.key_schema.hash),
             d.key_schema.range.iter(),
         );
-        let table_arn = format!(
-            "arn:aws:dynamodb:{}:{}:table/{}",
-            d.region, self.config.account_id, d.name
-        );
+        let table_arn = self.table_arn(d);
         let mut local = Vec::new();
         let mut global = Vec::new();
         for (index, (count, bytes)) in d.indexes.iter().zip(index_stats) {

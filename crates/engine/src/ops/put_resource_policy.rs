@@ -1,5 +1,6 @@
 //! PutResourcePolicy: attaches (or replaces) a table's resource-based policy, optionally only
-//! if the current one has an expected revision. The policy is stored, not enforced.
+//! if the current one has an expected revision. The server's access control enforces it when
+//! access keys are configured.
 
 use crate::api::{PutResourcePolicyInput, ResourcePolicyOutput};
 use crate::catalog::ResourcePolicy;
@@ -26,13 +27,12 @@ impl Database {
     ) -> Result<ResourcePolicyOutput> {
         let arn = required(input.resource_arn.as_deref(), "resourceArn")?;
         let document = required(input.policy.as_deref(), "policy")?;
-        parse_arn(arn, ctx, &self.config.account_id, ArnUse::Policy)?;
+        parse_arn(arn, ctx, self.account_id(ctx), ArnUse::Policy)?;
         check_policy(document)?;
         let (table, label) = self.policy_target(ctx, arn, ArnUse::Policy)?;
         let name = table.descriptor().name.clone();
         let expected = input.expected_revision_id.as_deref();
         let revision = self.change_descriptor(
-            ctx,
             &table,
             || not_found(arn, &name, ArnUse::Policy),
             |d| {

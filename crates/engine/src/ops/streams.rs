@@ -38,13 +38,6 @@ fn stream_not_found(arn: &str) -> Error {
 }
 
 impl Database {
-    fn table_arn(&self, d: &TableDescriptor) -> String {
-        format!(
-            "arn:aws:dynamodb:{}:{}:table/{}",
-            d.region, self.config.account_id, d.name
-        )
-    }
-
     /// Whether any of `stream`'s records can still be read at `now`.
     fn stream_alive(&self, stream: &StreamDescriptor, now: u64) -> bool {
         stream
@@ -52,20 +45,20 @@ impl Database {
             .is_none_or(|d| d.saturating_add(self.config.stream_retention_ms) > now)
     }
 
-    /// The stream an ARN names, if it exists and has not aged out.
-    fn find_stream(&self, arn: &str) -> Result<Found> {
+    /// The stream an ARN names, if it exists in the caller's account and has not aged out.
+    fn find_stream(&self, ctx: &RequestContext, arn: &str) -> Result<Found> {
         let parsed = (|| {
             let rest = arn.strip_prefix("arn:aws:dynamodb:")?;
             let (region, rest) = rest.split_once(':')?;
             let (account, rest) = rest.split_once(':')?;
             let rest = rest.strip_prefix("table/")?;
             let (name, label) = rest.split_once("/stream/")?;
-            (account == self.config.account_id).then_some((region, name, label))
+            (account == self.account_id(ctx)).then_some((region, name, label))
         })();
         let (region, name, label) = parsed.ok_or_else(|| stream_not_found(arn))?;
         let table = self
             .catalog
-            .get(region, name)
+            .get(ctx.account(), region, name)
             .ok_or_else(|| stream_not_found(arn))?;
         let d = table.descriptor();
         let now = self.clock.now_millis();
@@ -153,11 +146,11 @@ impl Database {
         let limit = limit_in(input.limit, 100)?;
         let now = self.clock.now_millis();
         let mut all = Vec::new();
-        for name in self.catalog.names(&ctx.region, None) {
+        for name in self.catalog.names(ctx.account(), &ctx.region, None) {
             if input.table_name.as_ref().is_some_and(|t| *t != name) {
                 continue;
             }
-            let Some(table) = self.catalog.get(&ctx.region, &name) else {
+            let Some(table) = self.catalog.get(ctx.account(), &ctx.region, &name) else {
                 continue;
             };
             let d = table.descriptor();
@@ -195,12 +188,12 @@ impl Database {
     /// ARN or a Limit outside 1..=100.
     pub fn describe_stream(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         input: DescribeStreamInput,
     ) -> Result<DescribeStreamOutput> {
         let arn = required(input.stream_arn.as_deref(), "streamArn")?;
         let limit = limit_in(input.limit, 100)?;
-        let found = self.find_stream(arn)?;
+        let found = self.find_stream(ctx, arn)?;
         let stream = &found.stream;
         let now = self.clock.now_millis();
         let mut refs = Vec::new();
@@ -275,13 +268,13 @@ impl Database {
     /// malformed sequence number.
     pub fn get_shard_iterator(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         input: GetShardIteratorInput,
     ) -> Result<GetShardIteratorOutput> {
         let arn = required(input.stream_arn.as_deref(), "streamArn")?;
         let shard_id = required(input.shard_id.as_deref(), "shardId")?;
         let kind = required(input.shard_iterator_type.as_deref(), "shardIteratorType")?;
-        let found = self.find_stream(arn)?;
+        let found = self.find_stream(ctx, arn)?;
         let stream = &found.stream;
         let now = self.clock.now_millis();
         let shard = self.live_shard(stream, shard_id, now)?;
@@ -342,7 +335,7 @@ impl Database {
     /// malformed iterator or a Limit outside 1..=1000.
     pub fn get_records(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         input: GetRecordsInput,
     ) -> Result<GetRecordsOutput> {
         let text = required(input.shard_iterator.as_deref(), "shardIterator")?;
@@ -358,7 +351,7 @@ impl Database {
                 crate::stream::iso_millis(now)
             )));
         }
-        let found = self.find_stream(&iterator.stream_arn)?;
+        let found = self.find_stream(ctx, &iterator.stream_arn)?;
         let stream = &found.stream;
         // A position before the horizon is trimmed data, even once its whole shard aged out.
         if stream.parse_shard_id(&iterator.shard_id).is_some()

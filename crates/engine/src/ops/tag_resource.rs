@@ -23,7 +23,7 @@ impl Database {
             "tags",
             "Atleast one Tag needs to be provided as Input.",
             ctx,
-            &self.config.account_id,
+            self.account_id(ctx),
         )?;
         let tags = check_tags(&tags)?;
         self.change_tags(ctx, arn, |current| {

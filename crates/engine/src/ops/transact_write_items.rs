@@ -228,7 +228,7 @@ impl Database {
         let mut token_state = None;
         let _token_hold = match (&token, fingerprint) {
             (Some(token), Some(fingerprint)) => {
-                let key = token_key(&ctx.region, token);
+                let key = token_key(ctx, token);
                 let hold = self
                     .txn
                     .holds

@@ -22,7 +22,7 @@ impl Database {
             "tagKeys",
             "Atleast one Tag Key needs to be provided as Input.",
             ctx,
-            &self.config.account_id,
+            self.account_id(ctx),
         )?;
         // DynamoDB applies the tag-count limit to the list of keys to remove, too.
         check_tag_count(keys.len())?;

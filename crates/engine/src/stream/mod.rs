@@ -327,6 +327,12 @@ impl Sequencers {
     }
 }
 
+/// The stream ARN a GetRecords shard iterator reads, if `iterator` is one binderdb issued:
+/// access control authorises GetRecords on that stream before the engine runs.
+pub fn shard_iterator_stream_arn(iterator: &str) -> Option<String> {
+    wire::Iterator::decode(iterator).ok().map(|i| i.stream_arn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -226,7 +226,7 @@ mod tests {
         }
         let stream = db
             .catalog
-            .get("us-east-1", "T")
+            .get(None, "us-east-1", "T")
             .unwrap()
             .descriptor()
             .streams[0]

@@ -27,7 +27,7 @@ fn database(store: Arc<dyn Store>) -> Database {
 }
 
 fn storage_key(db: &Database, id: &str) -> Key {
-    let d = db.catalog.get("us-east-1", "T").unwrap().descriptor();
+    let d = db.catalog.get(None, "us-east-1", "T").unwrap().descriptor();
     let mut item = binderdb_model::Item::new();
     item.insert(
         "id".to_owned(),
@@ -195,7 +195,7 @@ fn a_write_between_read_and_commit_cancels_with_transaction_conflict() {
 #[test]
 fn a_token_in_flight_answers_transaction_in_progress() {
     let db = database(Arc::new(MemoryStore::new()));
-    let token = crate::txn::tokens::token_key("us-east-1", "tok");
+    let token = crate::txn::tokens::token_key(&crate::RequestContext::default(), "tok");
     let held = db.txn.holds.try_hold(std::slice::from_ref(&token)).unwrap();
     let input = || {
         serde_json::from_value(json!({

@@ -30,12 +30,17 @@ pub(crate) const WINDOW_MS: u64 = 10 * 60 * 1000;
 const FORMAT: u8 = 1;
 const RECORD_LEN: usize = 1 + 8 + 16;
 
-/// The storage key of `token` in `region`.
-pub(crate) fn token_key(region: &str, token: &str) -> Key {
+/// The storage key of `token` in the caller's namespace: the region for the default account
+/// (as before accounts existed), `<account>:<region>` for another account.
+pub(crate) fn token_key(ctx: &crate::RequestContext, token: &str) -> Key {
+    let partition = match ctx.account() {
+        None => ctx.region.as_bytes().to_vec(),
+        Some(account) => format!("{account}:{}", ctx.region).into_bytes(),
+    };
     Key {
         keyspace: Keyspace::Catalog,
         table: TOKENS_TABLE,
-        partition: region.as_bytes().to_vec(),
+        partition,
         sort: token.as_bytes().to_vec(),
     }
 }

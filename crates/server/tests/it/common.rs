@@ -60,15 +60,29 @@ impl TestServer {
         clock: Arc<dyn binderdb_engine::Clock>,
         auth: binderdb_server::Auth,
     ) -> TestServer {
+        let options = binderdb_server::ServeOptions {
+            auth: Arc::new(auth),
+            ..binderdb_server::ServeOptions::default()
+        };
+        Self::with_options(store, config, clock, options).await
+    }
+
+    /// A server with every serving option (TLS, limits, keys).
+    pub async fn with_options(
+        store: Arc<dyn Store>,
+        config: Config,
+        clock: Arc<dyn binderdb_engine::Clock>,
+        options: binderdb_server::ServeOptions,
+    ) -> TestServer {
         let db = Database::open(store, config, clock).unwrap();
         let (listener, addr) = binderdb_server::bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(binderdb_server::serve_with_auth(
+        let task = tokio::spawn(binderdb_server::serve_with(
             listener,
             Arc::new(db),
-            Arc::new(auth),
+            options,
             async {
                 let _ = rx.await;
             },

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access_control;
 mod batch;
 mod common;
 mod conditions;
@@ -11,6 +12,7 @@ mod control_plane;
 mod durability;
 mod exactness;
 mod filters_projections;
+mod hostile_clients;
 mod http_protocol;
 mod indexes_ddl;
 mod indexes_online;
@@ -28,6 +30,7 @@ mod statistics;
 mod streams;
 mod tables;
 mod tags;
+mod tls;
 mod transactions;
 mod transactions_concurrency;
 mod ttl;

@@ -457,3 +457,130 @@ async fn without_keys_any_signature_is_accepted() {
         200
     );
 }
+
+/// A presigned request for `target` in `region`, signed with the test-suite date.
+async fn presigned(
+    server: &TestServer,
+    region: &str,
+    target: &str,
+    body: &[u8],
+) -> crate::common::RawResponse {
+    let host = server.addr.to_string();
+    let credential = format!("{ID}%2F20150830%2F{region}%2Fdynamodb%2Faws4_request");
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}&X-Amz-Date={NOW}\
+         &X-Amz-Expires=300&X-Amz-SignedHeaders=host%3Bx-amz-target"
+    );
+    let headers = [("host", host.as_str()), ("x-amz-target", target)];
+    let sig = signature(SECRET, region, &query, &headers, body);
+    let url = format!("/?{query}&X-Amz-Signature={sig}");
+    raw_request_to(server.addr, &url, Some(target), &[], body).await
+}
+
+#[tokio::test]
+async fn presigned_requests_address_the_region_of_their_scope() {
+    let server = server_at(NOW_MILLIS).await;
+    let create = br#"{"TableName":"Presigned","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}"#;
+    let resp = presigned(
+        &server,
+        "eu-west-1",
+        "DynamoDB_20120810.CreateTable",
+        create,
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    assert!(resp.json()["TableDescription"]["TableArn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:dynamodb:eu-west-1:"));
+    let listed = |region: &'static str| {
+        let server = &server;
+        async move {
+            let resp = presigned(server, region, TARGET, b"{}").await;
+            assert_eq!(resp.status, 200);
+            resp.json()["TableNames"].clone()
+        }
+    };
+    assert_eq!(listed("eu-west-1").await, serde_json::json!(["Presigned"]));
+    assert_eq!(listed("us-east-1").await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn presigned_requests_without_keys_address_their_region_too() {
+    let server = TestServer::memory().await;
+    let client = server.client_in("ap-south-1");
+    crate::common::create_table(&client, "Here", ("pk", ScalarAttributeType::S), None).await;
+    let credential = "AKID%2F20150830%2Fap-south-1%2Fdynamodb%2Faws4_request";
+    let url = format!("/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}");
+    let resp = raw_request_to(server.addr, &url, Some(TARGET), &[], b"{}").await;
+    assert_eq!(resp.json()["TableNames"], serde_json::json!(["Here"]));
+}
+
+#[tokio::test]
+async fn the_date_header_can_stand_in_for_x_amz_date() {
+    let server = server_at(NOW_MILLIS).await;
+    let host = server.addr.to_string();
+    let body = b"{}";
+    let date = "Sun, 30 Aug 2015 12:36:00 GMT";
+    let headers = [
+        ("content-type", "application/x-amz-json-1.0"),
+        ("date", date),
+        ("host", host.as_str()),
+        ("x-amz-target", TARGET),
+    ];
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={ID}/20150830/us-east-1/dynamodb/aws4_request, \
+         SignedHeaders=content-type;date;host;x-amz-target, Signature={}",
+        signature(SECRET, "us-east-1", "", &headers, body)
+    );
+    let resp = raw_request(
+        server.addr,
+        Some(TARGET),
+        &[("Authorization", &auth), ("Date", date)],
+        body,
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+
+    // The header that carries the date must be signed, whichever it is.
+    let unsigned = auth.replace("content-type;date;host", "content-type;host");
+    raw_request(
+        server.addr,
+        Some(TARGET),
+        &[("Authorization", &unsigned), ("Date", date)],
+        body,
+    )
+    .await
+    .assert_error(
+        &format!("{SERVICE}InvalidSignatureException"),
+        Some("'Date' must be a 'SignedHeader' in the AWS Authorization."),
+    );
+    // A Date that is not an HTTP date is reported as DynamoDB reports a bad X-Amz-Date.
+    raw_request(
+        server.addr,
+        Some(TARGET),
+        &[("Authorization", &auth), ("Date", "yesterday")],
+        body,
+    )
+    .await
+    .assert_error(
+        &format!("{SERVICE}IncompleteSignatureException"),
+        Some(
+            "Date must be in ISO-8601 'basic format'. Got 'yesterday'. See \
+             http://en.wikipedia.org/wiki/ISO_8601",
+        ),
+    );
+    // Stale, in the Date header too.
+    let stale = "Sun, 30 Aug 2015 11:00:00 GMT";
+    let resp = raw_request(
+        server.addr,
+        Some(TARGET),
+        &[("Authorization", &auth), ("Date", stale)],
+        body,
+    )
+    .await;
+    assert!(resp.json()["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Signature expired: 20150830T110000Z is now earlier than"));
+}
