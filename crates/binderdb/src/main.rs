@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use binderdb_engine::consistency::LagMode;
+use binderdb_engine::faults::FaultConfig;
 use binderdb_engine::{Config, Database, SystemClock};
 use binderdb_server::Auth;
 use binderdb_storage::{MemoryStore, Store};
@@ -18,6 +20,7 @@ use binderdb_storage_fjall::FjallStore;
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
+mod bill;
 
 /// mimalloc instead of glibc's malloc: under a durable PutItem load glibc's allocator took about
 /// a fifth of the server's CPU (`malloc_consolidate`, `_int_malloc`, `_int_free`); measured
@@ -39,6 +42,8 @@ enum Command {
     Serve(ServeArgs),
     /// Load a DynamoDB endpoint and report throughput and latency (or run the null server).
     Bench(bench::BenchArgs),
+    /// Print what a server's traffic (or one command's, after `--`) would cost on DynamoDB.
+    Bill(bill::BillArgs),
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +91,29 @@ struct ServeArgs {
     /// blank lines and lines starting with `#` are ignored.
     #[arg(long, value_name = "FILE")]
     credentials: Option<PathBuf>,
+    /// Throttle requests by each table's capacity, as DynamoDB does (provisioned buckets with
+    /// burst, partition limits, the on-demand ceiling). A table's `binderdb:throttling` tag
+    /// (`on` or `off`) overrides this.
+    #[arg(long)]
+    throttling: bool,
+    /// Let eventually consistent reads see the data as it was up to this many milliseconds
+    /// ago (0: off).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    consistency_lag: u64,
+    /// Draw each eventually consistent read's staleness within the lag (from `--seed`)
+    /// instead of always the whole lag.
+    #[arg(long)]
+    consistency_lag_random: bool,
+    /// Seed of the random choices made for realism (lag draws).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A JSON file of fault-injection rules (also settable at `/binderdb/faults`).
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
+    /// A JSON file of prices for the bill (any of the members of `GET /bill`'s `prices`;
+    /// the others keep their us-east-1 defaults).
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
@@ -109,6 +137,13 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::Bill(args) => match bill::run(args) {
+            Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => {
+                eprintln!("binderdb bill: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -141,10 +176,32 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         stream_shard_rotation_ms: args.stream_shard_rotation_secs.max(1).saturating_mul(1000),
         ttl_sweep_interval_ms: args.ttl_sweep_interval_ms,
         ttl_relax_change_limit: args.ttl_relax_change_limit,
+        throttling: args.throttling,
+        consistency_lag_ms: args.consistency_lag,
+        consistency_lag_mode: if args.consistency_lag_random {
+            LagMode::Random
+        } else {
+            LagMode::Fixed
+        },
+        seed: args.seed,
+        prices: match &args.prices {
+            Some(path) => serde_json::from_slice(&read(path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+            None => Default::default(),
+        },
         ..Config::default()
+    };
+    let faults = match &args.faults {
+        Some(path) => {
+            Some(FaultConfig::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
     };
     let db = Database::open(store, config, Arc::new(SystemClock))
         .map_err(|e| format!("cannot open database: {e}"))?;
+    if let Some(faults) = faults {
+        db.faults().set(faults);
+    }
     let db = Arc::new(db);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -171,6 +228,11 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         tracing::info!("binderdb stopped cleanly");
         Ok(())
     })
+}
+
+/// The contents of a file named on the command line.
+fn read(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// The keys of `--access-key` and `--credentials` (none: verification off).

@@ -202,6 +202,8 @@ pub struct Table {
     /// returns, no write decided with the old set can still commit. An online index backfill
     /// relies on this (every write after its start maintains the new index).
     pub write_gate: RwLock<()>,
+    /// The table's bill counters and throttling buckets, created on first use (`capacity`).
+    pub(crate) capacity: std::sync::OnceLock<Arc<crate::capacity::bill::TableCapacity>>,
 }
 
 impl Table {
@@ -215,6 +217,7 @@ impl Table {
             index_stats: Mutex::new(std::collections::HashMap::new()),
             collections: Mutex::new(std::collections::HashMap::new()),
             write_gate: RwLock::new(()),
+            capacity: std::sync::OnceLock::new(),
         }
     }
 

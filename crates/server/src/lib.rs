@@ -18,6 +18,7 @@ mod echo;
 pub mod error;
 mod http;
 mod operation;
+pub mod realism;
 pub mod serialization;
 pub mod validate;
 

@@ -25,17 +25,31 @@ struct ThroughputHistory<'a> {
 /// Records a provisioned-throughput change from `old` to `new` (read, write) at `now`: an
 /// increase of either stamps LastIncreaseDateTime; a decrease of either stamps
 /// LastDecreaseDateTime and counts toward NumberOfDecreasesToday (reset on a new UTC day).
-fn throughput_history(old: (i64, i64), new: (i64, i64), now: u64, h: ThroughputHistory<'_>) {
+///
+/// With `limit_decreases` (throttling on), a decrease past DynamoDB's daily allowance is refused
+/// (`capacity::decreases`) and nothing is recorded.
+fn throughput_history(
+    old: (i64, i64),
+    new: (i64, i64),
+    now: u64,
+    h: ThroughputHistory<'_>,
+    limit_decreases: bool,
+) -> Result<()> {
+    let decrease = new.0 < old.0 || new.1 < old.1;
+    if decrease && limit_decreases {
+        crate::capacity::decreases::check_decrease(*h.last_decrease_ms, *h.decreases_today, now)?;
+    }
     if new.0 > old.0 || new.1 > old.1 {
         *h.last_increase_ms = Some(now);
     }
-    if new.0 < old.0 || new.1 < old.1 {
+    if decrease {
         let same_day = h
             .last_decrease_ms
             .is_some_and(|t| t / DAY_MS == now / DAY_MS);
         *h.decreases_today = if same_day { *h.decreases_today + 1 } else { 1 };
         *h.last_decrease_ms = Some(now);
     }
+    Ok(())
 }
 
 impl Database {
@@ -89,6 +103,7 @@ impl Database {
             )));
         }
         let mut next = (*current).clone();
+        let limit_decreases = self.throttles(&current);
         let mut changes_capacity = false;
         if input.billing_mode.is_some() || input.provisioned_throughput.is_some() {
             let mode = input
@@ -129,7 +144,8 @@ impl Database {
                         last_decrease_ms: &mut next.last_decrease_ms,
                         decreases_today: &mut next.decreases_today,
                     },
-                );
+                    limit_decreases,
+                )?;
             }
             if mode == BillingMode::PayPerRequest && current.billing_mode != mode {
                 next.last_pay_per_request_ms = Some(now);
@@ -202,7 +218,8 @@ impl Database {
                                 last_decrease_ms: &mut index.last_decrease_ms,
                                 decreases_today: &mut index.decreases_today,
                             },
-                        );
+                            limit_decreases,
+                        )?;
                         index.read_capacity = r;
                         index.write_capacity = w;
                         index.updating_until_ms = now + self.config.create_delay_ms;

@@ -390,6 +390,10 @@ impl Database {
         } = decided;
         // The record committed with the item: readers may pass its sequence number now.
         drop(stream_ticket);
+        if self.history.enabled() {
+            self.history
+                .record(key, old.as_ref(), self.clock.now_millis());
+        }
         let items = i64::from(new_size.is_some()) - i64::from(old.is_some());
         let new_size = new_size.unwrap_or(0);
         if items != 0 || old_size != new_size {
