@@ -124,6 +124,13 @@ pub struct TableDescriptor {
     /// before, so format 1 is unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<crate::ttl::TtlDescriptor>,
+    /// The table's `OnDemandThroughput` maximum of read request units per second (absent
+    /// from the encoding when unset, so earlier descriptors are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_read_request_units: Option<i64>,
+    /// Its maximum of write request units per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_write_request_units: Option<i64>,
 }
 
 /// A resource-based policy as stored: the document exactly as the client sent it and its

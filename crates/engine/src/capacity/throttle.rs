@@ -28,7 +28,7 @@
 //!   12,000 RCU and 4,000 WCU, as a new on-demand table has), at most the per-table quota
 //!   (40,000 units each). A new peak raises the ceiling only once it is 30 minutes old,
 //!   which is how DynamoDB throttles traffic that more than doubles its previous peak within
-//!   30 minutes. A global index's `OnDemandThroughput` maximum caps its reads.
+//!   30 minutes. The table's and each global index's `OnDemandThroughput` maximum caps them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -340,8 +340,17 @@ impl Throttle {
                         Direction::Write => (&mut b.on_demand_write, ON_DEMAND_INITIAL_WRITE),
                     };
                     od.roll(now);
-                    if od.used + min > od.ceiling(initial, None) {
-                        return Some((None, Limit::Account));
+                    let max = positive(match direction {
+                        Direction::Read => d.max_read_request_units,
+                        Direction::Write => d.max_write_request_units,
+                    });
+                    if od.used + min > od.ceiling(initial, max) {
+                        let limit = if max.is_some_and(|m| od.used + min > m) {
+                            Limit::MaxOnDemand
+                        } else {
+                            Limit::Account
+                        };
+                        return Some((None, limit));
                     }
                     if direction == Direction::Write {
                         for i in globals {

@@ -75,6 +75,7 @@ impl Database {
             && input.table_class.is_none()
             && index_updates.is_empty()
             && input.stream_specification.is_none()
+            && input.on_demand_throughput.is_none()
         {
             return Err(Error::validation(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
@@ -154,6 +155,15 @@ impl Database {
             next.read_capacity = read;
             next.write_capacity = write;
             changes_capacity = true;
+        }
+        if let Some(on_demand) = &input.on_demand_throughput {
+            // -1 removes a maximum; an absent member keeps it, as in DynamoDB.
+            if let Some(max) = on_demand.max_read_request_units {
+                next.max_read_request_units = (max != -1).then_some(max);
+            }
+            if let Some(max) = on_demand.max_write_request_units {
+                next.max_write_request_units = (max != -1).then_some(max);
+            }
         }
         let (index_changes, definitions) =
             updates::plan(&current, &input, index_updates, next.billing_mode, now)?;

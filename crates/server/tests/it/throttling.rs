@@ -326,3 +326,53 @@ async fn throughput_decreases_are_limited_per_day() {
     clock.advance(3_600_000);
     assert_eq!(update(50).await.status, 200);
 }
+
+#[tokio::test]
+async fn an_on_demand_maximum_is_described_and_enforced() {
+    let (server, clock) = server(true).await;
+    let r = call(
+        server.addr,
+        "CreateTable",
+        json!({
+            "TableName": "tbl",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "OnDemandThroughput": {"MaxWriteRequestUnits": 2}
+        }),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json()["TableDescription"]["OnDemandThroughput"],
+        json!({"MaxWriteRequestUnits": 2})
+    );
+    assert_eq!(put(&server, "a").await.status, 200);
+    assert_eq!(put(&server, "b").await.status, 200);
+    let r = put(&server, "c").await;
+    r.assert_error(
+        THROTTLING,
+        Some("Throughput exceeds the maximum OnDemandThroughput configured on table or index"),
+    );
+    assert_eq!(
+        reasons(&r)[0]["reason"],
+        "TableWriteMaxOnDemandThroughputExceeded"
+    );
+    // The next second has room again.
+    clock.advance(1000);
+    assert_eq!(put(&server, "c").await.status, 200);
+    // -1 removes the maximum.
+    let r = call(
+        server.addr,
+        "UpdateTable",
+        json!({"TableName": "tbl", "OnDemandThroughput": {"MaxWriteRequestUnits": -1}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json());
+    assert!(r.json()["TableDescription"]
+        .get("OnDemandThroughput")
+        .is_none());
+    for pk in ["d", "e", "f"] {
+        assert_eq!(put(&server, pk).await.status, 200);
+    }
+}
