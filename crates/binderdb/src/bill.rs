@@ -147,7 +147,7 @@ fn difference(before: &Value, after: &Value) -> Value {
 fn table(bill: &Value) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<40} {:>16} {:>12} {:>12} {:>10} {:>10} {:>12}\n",
+        "{:<40} {:>16} {:>12} {:>12} {:>10} {:>10} {:>14}\n",
         "table / index", "mode", "RCU", "WCU", "txn WCU", "throttled", "cost USD"
     ));
     let empty = Vec::new();
@@ -161,7 +161,7 @@ fn table(bill: &Value) -> String {
         }
         let n = |k: &str| line[k].as_f64().unwrap_or(0.0);
         out.push_str(&format!(
-            "{:<40} {:>16} {:>12} {:>12} {:>10} {:>10} {:>12.6}\n",
+            "{:<40} {:>16} {:>12} {:>12} {:>10} {:>10} {:>14.8}\n",
             name,
             line["billing_mode"].as_str().unwrap_or_default(),
             n("read_units"),
@@ -172,7 +172,7 @@ fn table(bill: &Value) -> String {
         ));
     }
     out.push_str(&format!(
-        "total: {:.6} USD (list prices; see GET /bill for the prices used)\n",
+        "total: {:.8} USD (list prices; see GET /bill for the prices used)\n",
         bill["total_cost"].as_f64().unwrap_or(0.0)
     ));
     out

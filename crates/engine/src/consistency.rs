@@ -9,10 +9,12 @@
 //! the window (`ConsistencyLag::Random`).
 //!
 //! Where it applies: GetItem and BatchGetItem without ConsistentRead, and the items of an
-//! eventually consistent Query or Scan of the table (each item read is replaced by its state
-//! at that moment, or left out if it did not exist then). Not modelled: a Query or Scan does
-//! not bring back items deleted within the window, and global secondary index reads are not
-//! delayed (their entries are written with the item).
+//! eventually consistent Query or Scan, of the table or of an index (every global index read
+//! is eventually consistent): each item or index entry read is replaced by its state at that
+//! moment, or left out if it did not exist then (or, in an index, had other index key
+//! values). So global index propagation lags by the same window. Not modelled: a Query or
+//! Scan does not bring back items deleted (or moved out of an index partition) within the
+//! window.
 //!
 //! With the lag off (the default) a write pays one branch for this.
 

@@ -324,19 +324,8 @@ impl Database {
     ) -> Result<ReadPageOutput> {
         let consistent = source.consistent;
         let table_name = &source.table.name;
-        if !consistent && source.index.is_none() && self.history.enabled() {
-            // Eventual consistency on demand: each item as it was a moment ago.
-            let moment = self.history.read_moment(self.clock.now_millis());
-            let schema = &source.table.key_schema;
-            let mut lagged = Vec::with_capacity(page.read.len());
-            for item in std::mem::take(&mut page.read) {
-                let key = crate::keys::item_key(schema, &item)?.storage_key(source.table.id);
-                match self.history.as_of(&key, moment) {
-                    Some(old) => lagged.extend(old),
-                    None => lagged.push(item),
-                }
-            }
-            page.read = lagged;
+        if !consistent && self.history.enabled() {
+            page.read = self.lagged(source, std::mem::take(&mut page.read))?;
         }
         let (output, consumed) =
             page.finish(table_name, source.index, capacity, consistent, &|entry| {
@@ -356,6 +345,40 @@ impl Database {
             partition,
         );
         Ok(output)
+    }
+
+    /// Eventual consistency on demand (`consistency`): the items (or index entries) a page
+    /// read, each as it was a moment ago. An entry whose item changed since is replaced by the
+    /// item as it was (projected, for an index), or dropped when the item did not exist then
+    /// or had other index key values.
+    ///
+    /// # Errors
+    /// An entry without the table's key attributes (a corrupt store).
+    fn lagged(&self, source: &ReadSource<'_>, read: Vec<Item>) -> Result<Vec<Item>> {
+        let moment = self.history.read_moment(self.clock.now_millis());
+        let table = source.table;
+        let mut lagged = Vec::with_capacity(read.len());
+        for entry in read {
+            // Index entries carry the table's key too.
+            let key = crate::keys::item_key(&table.key_schema, &entry)?.storage_key(table.id);
+            let Some(old) = self.history.as_of(&key, moment) else {
+                lagged.push(entry);
+                continue;
+            };
+            let Some(old) = old else { continue };
+            match source.index {
+                None => lagged.push(old),
+                Some(index) => {
+                    let same_keys = index
+                        .key_attributes()
+                        .all(|a| old.get(&a.name) == entry.get(&a.name));
+                    if same_keys {
+                        lagged.push(index.project(table, &old).into_owned());
+                    }
+                }
+            }
+        }
+        Ok(lagged)
     }
 
     /// Refuses a Query or Scan of `source` its buckets cannot take now: the global index's

@@ -268,3 +268,62 @@ async fn eventually_consistent_reads_lag_when_asked_to() {
     clock.advance(1);
     assert_eq!(get(false).await.json()["Item"]["v"]["S"], "2");
 }
+
+#[tokio::test]
+async fn global_index_reads_lag_like_the_table() {
+    let config = Config {
+        consistency_lag_ms: 500,
+        ..Config::default()
+    };
+    let (server, clock) = server(config).await;
+    let r = call(
+        server.addr,
+        "CreateTable",
+        json!({
+            "TableName": "tbl",
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "gk", "AttributeType": "S"}
+            ],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "GlobalSecondaryIndexes": [{
+                "IndexName": "gsi",
+                "KeySchema": [{"AttributeName": "gk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["v"]}
+            }]
+        }),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let put = |v: &str| {
+        call(
+            server.addr,
+            "PutItem",
+            json!({"TableName": "tbl", "Item": {"pk": {"S": "a"}, "gk": {"S": "g"}, "v": {"S": v}, "w": {"S": "x"}}}),
+        )
+    };
+    let query = || {
+        call(
+            server.addr,
+            "Query",
+            json!({
+                "TableName": "tbl",
+                "IndexName": "gsi",
+                "KeyConditionExpression": "gk = :g",
+                "ExpressionAttributeValues": {":g": {"S": "g"}}
+            }),
+        )
+    };
+    assert_eq!(put("1").await.status, 200);
+    assert_eq!(query().await.json()["Count"], 0);
+    clock.advance(500);
+    assert_eq!(put("2").await.status, 200);
+    let r = query().await.json();
+    assert_eq!(
+        r["Items"],
+        json!([{"pk": {"S": "a"}, "gk": {"S": "g"}, "v": {"S": "1"}}])
+    );
+    clock.advance(500);
+    assert_eq!(query().await.json()["Items"][0]["v"]["S"], "2");
+}
