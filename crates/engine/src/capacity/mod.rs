@@ -83,8 +83,7 @@ impl Database {
 
 impl Database {
     /// One item write, admitted by the table's buckets first and counted on the bill after:
-    /// PutItem, UpdateItem, DeleteItem and BatchWriteItem's requests. A write refused by its
-    /// condition consumes nothing here.
+    /// PutItem, UpdateItem, DeleteItem and BatchWriteItem's requests.
     ///
     /// # Errors
     /// Throttling errors; those of [`Database::write_item`].
@@ -105,9 +104,29 @@ impl Database {
                 partition: Some(partition),
             },
         )?;
-        let outcome = self.write_item(table, key, decide)?;
-        self.charge(table, d, Usage::Write, &outcome.consumed, Some(partition));
-        Ok(outcome)
+        // A write refused by its condition still consumes capacity in DynamoDB (the item it
+        // read, at least 1 WCU); sized only on that path, so writes that go ahead pay nothing.
+        let mut refused_size = None;
+        let written = self.write_item(table, key, &mut |old| {
+            let change = decide(old);
+            if matches!(change, Err(Error::ConditionalCheckFailed { .. })) {
+                refused_size = Some(old.map_or(0, binderdb_model::item_size));
+            }
+            change
+        });
+        match written {
+            Ok(outcome) => {
+                self.charge(table, d, Usage::Write, &outcome.consumed, Some(partition));
+                Ok(outcome)
+            }
+            Err(e) => {
+                if let (Error::ConditionalCheckFailed { .. }, Some(size)) = (&e, refused_size) {
+                    let consumed = Consumed::table(write_units(size, 0));
+                    self.charge(table, d, Usage::Write, &consumed, Some(partition));
+                }
+                Err(e)
+            }
+        }
     }
 
     /// One point read, admitted first and counted after (GetItem, BatchGetItem).

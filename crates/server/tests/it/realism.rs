@@ -74,6 +74,14 @@ async fn the_bill_adds_up_a_fixed_workload_as_dynamodb_would() {
     )
     .await;
     assert_eq!(r.status, 200);
+    // A write refused by its condition still consumes: 1 WCU for the small item it read.
+    let r = call(
+        server.addr,
+        "PutItem",
+        json!({"TableName": "orders", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(pk)"}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
     // A minute later, one more write.
     clock.advance(60_000);
     assert_eq!(put("c", 10).await.status, 200);
@@ -81,14 +89,14 @@ async fn the_bill_adds_up_a_fixed_workload_as_dynamodb_would() {
     let bill = bill(&server).await;
     let orders = line(&bill, "orders", None);
     assert_eq!(orders["billing_mode"], "PAY_PER_REQUEST");
-    assert_eq!(orders["write_units"], 1.0 + 2.0 + 2.0 + 4.0 + 1.0);
+    assert_eq!(orders["write_units"], 1.0 + 2.0 + 2.0 + 4.0 + 1.0 + 1.0);
     assert_eq!(orders["transactional_write_units"], 4.0);
     assert_eq!(orders["read_units"], 0.5 + 1.0 + 0.5);
-    let cost = (2.0 * 0.125 + 10.0 * 0.625) / 1_000_000.0;
+    let cost = (2.0 * 0.125 + 11.0 * 0.625) / 1_000_000.0;
     assert!((orders["request_cost"].as_f64().unwrap() - cost).abs() < 1e-15);
     let minutes = orders["minutes"].as_array().unwrap();
     assert_eq!(minutes.len(), 2, "{minutes:?}");
-    assert_eq!(minutes[0]["write_units"], 9.0);
+    assert_eq!(minutes[0]["write_units"], 10.0);
     assert_eq!(minutes[0]["minute"], START_MS / 1000);
     assert_eq!(minutes[1]["write_units"], 1.0);
 
@@ -96,7 +104,7 @@ async fn the_bill_adds_up_a_fixed_workload_as_dynamodb_would() {
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(
         text.contains(
-            "binderdb_consumed_write_units_total{region=\"us-east-1\",table=\"orders\",index=\"\"} 10"
+            "binderdb_consumed_write_units_total{region=\"us-east-1\",table=\"orders\",index=\"\"} 11"
         ),
         "{text}"
     );
