@@ -4,9 +4,11 @@
 //!   table and per global index, units consumed since start (read, write, transactional,
 //!   stream reads, throttled requests), per-minute figures for the last hour, and the
 //!   estimated cost at the configured prices. The console reads it.
-//! - `GET /metrics`: the same counters in Prometheus' text format
-//!   (`binderdb_consumed_read_units_total{region,table,index}` and friends, and
-//!   `binderdb_estimated_cost_dollars`).
+//! - `GET /metrics`: the same counters in Prometheus' text format, under CloudWatch's
+//!   DynamoDB names and dimensions where they exist (`ConsumedReadCapacityUnits`,
+//!   `ConsumedWriteCapacityUnits`, `ThrottledRequests`, labelled `TableName` and
+//!   `GlobalSecondaryIndexName`, plus `Region`), binderdb's own otherwise
+//!   (`binderdb_transactional_write_units_total`, `binderdb_estimated_cost_dollars`, ...).
 //! - `GET /binderdb/faults`: the fault rules in force and how often each matched and fired;
 //!   `PUT` or `POST` replaces them (a JSON rule set, see `binderdb_engine::faults`);
 //!   `DELETE` removes them all.
@@ -95,12 +97,12 @@ fn prometheus(bill: &binderdb_engine::capacity::bill::BillReport) -> String {
     let mut out = String::new();
     let metrics: [Metric; 7] = [
         (
-            "binderdb_consumed_read_units_total",
+            "ConsumedReadCapacityUnits",
             "Read capacity units consumed (transactional ones included).",
             |l| l.totals.read_units,
         ),
         (
-            "binderdb_consumed_write_units_total",
+            "ConsumedWriteCapacityUnits",
             "Write capacity units consumed (transactional ones included).",
             |l| l.totals.write_units,
         ),
@@ -120,7 +122,7 @@ fn prometheus(bill: &binderdb_engine::capacity::bill::BillReport) -> String {
             |l| l.totals.stream_read_requests as f64,
         ),
         (
-            "binderdb_throttled_requests_total",
+            "ThrottledRequests",
             "Requests refused by throttling.",
             |l| l.totals.throttled_requests as f64,
         ),
@@ -131,19 +133,22 @@ fn prometheus(bill: &binderdb_engine::capacity::bill::BillReport) -> String {
         ),
     ];
     for (name, help, value) in metrics {
-        let kind = if name.ends_with("_total") {
-            "counter"
-        } else {
+        let kind = if name.ends_with("_dollars") {
             "gauge"
+        } else {
+            "counter"
         };
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for line in &bill.tables {
+            let index = match &line.index_name {
+                Some(index) => format!(",GlobalSecondaryIndexName=\"{index}\""),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{name}{{region=\"{}\",table=\"{}\",index=\"{}\"}} {}",
+                "{name}{{Region=\"{}\",TableName=\"{}\"{index}}} {}",
                 line.region,
                 line.table_name,
-                line.index_name.as_deref().unwrap_or(""),
                 value(line)
             );
         }

@@ -103,9 +103,7 @@ async fn the_bill_adds_up_a_fixed_workload_as_dynamodb_would() {
     let metrics = raw_http(server.addr, "GET", "/metrics", b"").await;
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(
-        text.contains(
-            "binderdb_consumed_write_units_total{region=\"us-east-1\",table=\"orders\",index=\"\"} 11"
-        ),
+        text.contains("ConsumedWriteCapacityUnits{Region=\"us-east-1\",TableName=\"orders\"} 11"),
         "{text}"
     );
 }
