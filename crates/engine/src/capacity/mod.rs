@@ -94,14 +94,15 @@ impl Database {
         key: &binderdb_storage::Key,
         decide: &mut dyn FnMut(Option<&binderdb_model::Item>) -> Result<crate::ops::Change<'a>>,
     ) -> Result<crate::ops::WriteOutcome> {
-        let partition = partition_of(key);
+        // Hashed only where the buckets need it: unthrottled requests skip it.
+        let partition = self.throttles(d).then(|| partition_of(key));
         self.admit(
             table,
             d,
             Ask {
                 direction: Direction::Write,
                 index: None,
-                partition: Some(partition),
+                partition,
             },
         )?;
         // A write refused by its condition still consumes capacity in DynamoDB (the item it
@@ -116,13 +117,13 @@ impl Database {
         });
         match written {
             Ok(outcome) => {
-                self.charge(table, d, Usage::Write, &outcome.consumed, Some(partition));
+                self.charge(table, d, Usage::Write, &outcome.consumed, partition);
                 Ok(outcome)
             }
             Err(e) => {
                 if let (Error::ConditionalCheckFailed { .. }, Some(size)) = (&e, refused_size) {
                     let consumed = Consumed::table(write_units(size, 0));
-                    self.charge(table, d, Usage::Write, &consumed, Some(partition));
+                    self.charge(table, d, Usage::Write, &consumed, partition);
                 }
                 Err(e)
             }
@@ -140,24 +141,19 @@ impl Database {
         key: &binderdb_storage::Key,
         consistent: bool,
     ) -> Result<(Option<binderdb_model::Item>, f64)> {
-        let partition = partition_of(key);
+        // Hashed only where the buckets need it: unthrottled requests skip it.
+        let partition = self.throttles(d).then(|| partition_of(key));
         self.admit(
             table,
             d,
             Ask {
                 direction: Direction::Read,
                 index: None,
-                partition: Some(partition),
+                partition,
             },
         )?;
         let (item, units) = self.read_item(key, consistent)?;
-        self.charge(
-            table,
-            d,
-            Usage::Read,
-            &Consumed::table(units),
-            Some(partition),
-        );
+        self.charge(table, d, Usage::Read, &Consumed::table(units), partition);
         Ok((item, units))
     }
 }
