@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use binderdb_engine::consistency::LagMode;
+use binderdb_engine::faults::FaultConfig;
 use binderdb_engine::{Config, Database, SystemClock};
 use binderdb_server::{Auth, Limits, Principal, ServeOptions, Tls};
 use binderdb_storage::{MemoryStore, Store};
@@ -18,6 +20,7 @@ use binderdb_storage_fjall::FjallStore;
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
+mod bill;
 mod keys;
 
 /// mimalloc instead of glibc's malloc: under a durable PutItem load glibc's allocator took about
@@ -42,6 +45,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Create, list and revoke the access keys of a credentials file.
     Keys(keys::KeysArgs),
+    /// Print what a server's traffic (or one command's, after `--`) would cost on DynamoDB.
+    Bill(bill::BillArgs),
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +114,29 @@ struct ServeArgs {
     /// Seconds a request's body may take to arrive.
     #[arg(long, default_value_t = 60)]
     body_timeout_secs: u64,
+    /// Throttle requests by each table's capacity, as DynamoDB does (provisioned buckets with
+    /// burst, partition limits, the on-demand ceiling). A table's `binderdb:throttling` tag
+    /// (`on` or `off`) overrides this.
+    #[arg(long)]
+    throttling: bool,
+    /// Let eventually consistent reads see the data as it was up to this many milliseconds
+    /// ago (0: off).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    consistency_lag: u64,
+    /// Draw each eventually consistent read's staleness within the lag (from `--seed`)
+    /// instead of always the whole lag.
+    #[arg(long)]
+    consistency_lag_random: bool,
+    /// Seed of the random choices made for realism (lag draws).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A JSON file of fault-injection rules (also settable at `/binderdb/faults`).
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
+    /// A JSON file of prices for the bill (any of the members of `GET /bill`'s `prices`;
+    /// the others keep their us-east-1 defaults).
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
@@ -136,6 +164,13 @@ fn main() -> std::process::ExitCode {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("binderdb keys: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Bill(args) => match bill::run(args) {
+            Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => {
+                eprintln!("binderdb bill: {e}");
                 std::process::ExitCode::FAILURE
             }
         },
@@ -192,10 +227,32 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         stream_shard_rotation_ms: args.stream_shard_rotation_secs.max(1).saturating_mul(1000),
         ttl_sweep_interval_ms: args.ttl_sweep_interval_ms,
         ttl_relax_change_limit: args.ttl_relax_change_limit,
+        throttling: args.throttling,
+        consistency_lag_ms: args.consistency_lag,
+        consistency_lag_mode: if args.consistency_lag_random {
+            LagMode::Random
+        } else {
+            LagMode::Fixed
+        },
+        seed: args.seed,
+        prices: match &args.prices {
+            Some(path) => serde_json::from_slice(&read(path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+            None => Default::default(),
+        },
         ..Config::default()
+    };
+    let faults = match &args.faults {
+        Some(path) => {
+            Some(FaultConfig::parse(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
     };
     let db = Database::open(store, config, Arc::new(SystemClock))
         .map_err(|e| format!("cannot open database: {e}"))?;
+    if let Some(faults) = faults {
+        db.faults().set(faults);
+    }
     let db = Arc::new(db);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -222,6 +279,11 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         tracing::info!("binderdb stopped cleanly");
         Ok(())
     })
+}
+
+/// The contents of a file named on the command line.
+fn read(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// The keys of `--access-key` and `--credentials` (none: verification off).

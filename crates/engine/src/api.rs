@@ -181,6 +181,8 @@ pub struct CreateTableInput {
     pub local_secondary_indexes: Option<Vec<LocalSecondaryIndex>>,
     pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndex>>,
     pub stream_specification: Option<StreamSpecification>,
+    /// `OnDemandThroughput`: the table's maximum request units per second (on-demand tables).
+    pub on_demand_throughput: Option<OnDemandThroughput>,
     /// `Tags`, checked as TagResource checks them.
     pub tags: Option<Vec<Tag>>,
 }
@@ -213,6 +215,8 @@ pub struct UpdateTableInput {
     pub table_class: Option<String>,
     pub global_secondary_index_updates: Option<Vec<GlobalSecondaryIndexUpdate>>,
     pub stream_specification: Option<StreamSpecification>,
+    /// `OnDemandThroughput`; -1 removes a maximum.
+    pub on_demand_throughput: Option<OnDemandThroughput>,
 }
 
 /// ListTables request.
@@ -290,6 +294,8 @@ pub struct TableDescription {
     pub latest_stream_label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_stream_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_throughput: Option<OnDemandThroughput>,
 }
 
 /// A `LocalSecondaryIndexes` member of a `TableDescription`.

@@ -136,6 +136,13 @@ pub struct TableDescriptor {
     /// before, so format 1 is unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<crate::ttl::TtlDescriptor>,
+    /// The table's `OnDemandThroughput` maximum of read request units per second (absent
+    /// from the encoding when unset, so earlier descriptors are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_read_request_units: Option<i64>,
+    /// Its maximum of write request units per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_write_request_units: Option<i64>,
 }
 
 /// A resource-based policy as stored: the document exactly as the client sent it and its
@@ -207,6 +214,8 @@ pub struct Table {
     /// returns, no write decided with the old set can still commit. An online index backfill
     /// relies on this (every write after its start maintains the new index).
     pub write_gate: RwLock<()>,
+    /// The table's bill counters and throttling buckets, created on first use (`capacity`).
+    pub(crate) capacity: std::sync::OnceLock<Arc<crate::capacity::bill::TableCapacity>>,
 }
 
 impl Table {
@@ -215,6 +224,7 @@ impl Table {
             descriptor: RwLock::new(Arc::new(descriptor)),
             collections: Mutex::new(std::collections::HashMap::new()),
             write_gate: RwLock::new(()),
+            capacity: std::sync::OnceLock::new(),
         }
     }
 

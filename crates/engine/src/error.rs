@@ -63,6 +63,32 @@ pub enum Error {
     /// A stream read before the oldest record kept (`TrimmedDataAccessException`).
     #[error("{0}")]
     TrimmedDataAccess(String),
+    /// A provisioned table's or index's throughput (or a partition's) was exceeded
+    /// (`ProvisionedThroughputExceededException`); see `capacity::throttle`.
+    #[error("{message}")]
+    ProvisionedThroughputExceeded {
+        /// DynamoDB's message.
+        message: String,
+        /// `ThrottlingReasons`.
+        reasons: Vec<crate::api::ThrottlingReason>,
+    },
+    /// An on-demand table's ceiling or maximum was reached (`ThrottlingException`).
+    #[error("{message}")]
+    Throttling {
+        /// The message.
+        message: String,
+        /// `ThrottlingReasons`.
+        reasons: Vec<crate::api::ThrottlingReason>,
+    },
+    /// A fault injected by a rule (`binderdb faults`): the error named by the rule, with its
+    /// wire code, HTTP status and message chosen there.
+    #[error("{message}")]
+    Injected {
+        /// The error code, e.g. `InternalServerError`.
+        code: String,
+        /// The message.
+        message: String,
+    },
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),

@@ -16,8 +16,10 @@ pub mod capacity;
 pub mod catalog;
 pub mod clock;
 mod conditions;
+pub mod consistency;
 pub mod error;
 mod expressions;
+pub mod faults;
 pub mod index;
 pub mod keys;
 pub mod legacy;
@@ -63,6 +65,17 @@ pub struct Config {
     /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it); for
     /// local use.
     pub ttl_relax_change_limit: bool,
+    /// Throttle every table by its capacity (`capacity::throttle`); a table's
+    /// `binderdb:throttling` tag overrides it. Off by default.
+    pub throttling: bool,
+    /// Prices of the bill.
+    pub prices: capacity::bill::Prices,
+    /// How stale an eventually consistent read may be, ms (0: never; `consistency`).
+    pub consistency_lag_ms: u64,
+    /// Whether that staleness is the whole lag or drawn within it.
+    pub consistency_lag_mode: consistency::LagMode,
+    /// Seed of every random choice made for realism (lag draws).
+    pub seed: u64,
 }
 
 /// DynamoDB's item collection size limit, 10 GB.
@@ -81,6 +94,11 @@ impl Default for Config {
             ttl_sweep_interval_ms: 1000,
             ttl_sweep_batch: 1000,
             ttl_relax_change_limit: false,
+            throttling: false,
+            prices: capacity::bill::Prices::default(),
+            consistency_lag_ms: 0,
+            consistency_lag_mode: consistency::LagMode::Fixed,
+            seed: 0,
         }
     }
 }
@@ -128,6 +146,12 @@ pub struct Database {
     sequencers: stream::Sequencers,
     /// How far the background trimmer got in each stream.
     trim_progress: Arc<stream::trim::TrimProgress>,
+    /// Every table's bill counters and throttling buckets.
+    capacity: capacity::bill::Registry,
+    /// Items as they were before recent writes (eventual consistency on demand).
+    history: consistency::History,
+    /// Injected faults.
+    faults: faults::Faults,
 }
 
 impl Database {
@@ -138,6 +162,11 @@ impl Database {
     /// Storage failures or an undecodable catalog.
     pub fn open(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Arc::new(Catalog::open(store.as_ref(), &config.account_id)?);
+        let history = consistency::History::new(
+            config.consistency_lag_ms,
+            config.consistency_lag_mode,
+            config.seed,
+        );
         let db = Database {
             store,
             catalog,
@@ -147,6 +176,9 @@ impl Database {
             txn: txn::Transactions::default(),
             sequencers: stream::Sequencers::default(),
             trim_progress: Arc::default(),
+            capacity: capacity::bill::Registry::default(),
+            history,
+            faults: faults::Faults::default(),
         };
         {
             let (store, catalog, clock, progress) = (
@@ -234,6 +266,11 @@ impl Database {
             self.clock.now_millis(),
             self.config.stream_retention_ms,
         )
+    }
+
+    /// The fault-injection rules (set by the server's `/binderdb/faults` or `--faults`).
+    pub fn faults(&self) -> &faults::Faults {
+        &self.faults
     }
 
     /// The engine settings.

@@ -12,6 +12,29 @@ use hyper::StatusCode;
 const CORAL_SERVICE: &str = "com.amazon.coral.service#";
 const CORAL_VALIDATE: &str = "com.amazon.coral.validate#";
 const DYNAMODB: &str = "com.amazonaws.dynamodb.v20120810#";
+const CORAL_AVAILABILITY: &str = "com.amazon.coral.availability#";
+
+/// The `ThrottlingReasons` member of a throttling exception.
+fn throttling_reasons(
+    reasons: &[binderdb_engine::api::ThrottlingReason],
+) -> Option<Box<(&'static str, serde_json::Value)>> {
+    (!reasons.is_empty())
+        .then(|| serde_json::to_value(reasons).ok())
+        .flatten()
+        .map(|r| Box::new(("ThrottlingReasons", r)))
+}
+
+/// The wire form of an injected fault: the code's own namespace and status (500 for
+/// InternalServerError and ServiceUnavailable, 400 otherwise).
+fn injected(code: &str, message: String) -> ApiError {
+    let (prefix, status) = match code {
+        "InternalServerError" => (DYNAMODB, StatusCode::INTERNAL_SERVER_ERROR),
+        "ServiceUnavailable" => (CORAL_SERVICE, StatusCode::SERVICE_UNAVAILABLE),
+        "ThrottlingException" => (CORAL_AVAILABILITY, StatusCode::BAD_REQUEST),
+        _ => (DYNAMODB, StatusCode::BAD_REQUEST),
+    };
+    ApiError::new(prefix, code, status, Some(message))
+}
 
 /// An error response: `{"__type": ..., "message": ...}` with an HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +187,27 @@ impl From<Error> for ApiError {
             Error::TrimmedDataAccess(m) => {
                 ApiError::new(DYNAMODB, "TrimmedDataAccessException", bad, Some(m))
             }
+            Error::ProvisionedThroughputExceeded { message, reasons } => ApiError {
+                detail: throttling_reasons(&reasons),
+                ..ApiError::new(
+                    DYNAMODB,
+                    "ProvisionedThroughputExceededException",
+                    bad,
+                    Some(message),
+                )
+            },
+            // DynamoDB's ThrottlingException comes from the service framework's availability
+            // namespace; SDKs retry it as a throttle.
+            Error::Throttling { message, reasons } => ApiError {
+                detail: throttling_reasons(&reasons),
+                ..ApiError::new(
+                    CORAL_AVAILABILITY,
+                    "ThrottlingException",
+                    bad,
+                    Some(message),
+                )
+            },
+            Error::Injected { code, message } => injected(&code, message),
             e @ (Error::Storage(_) | Error::Internal(_)) => {
                 tracing::error!(error = %e, "internal error");
                 ApiError::internal(e.to_string())

@@ -62,6 +62,16 @@ pub(crate) async fn handle(
     let (parts, body) = req.into_parts();
     let mut resp = match read_body(&parts.headers, body, body_timeout).await {
         Err(answer) => answer,
+        Ok(body) if parts.uri.path() != "/" && realism_path(parts.uri.path()) => {
+            match crate::realism::handle(&db, &parts.method, parts.uri.path(), &body).await {
+                Some(answer) => answer,
+                None => plain(
+                    StatusCode::NOT_FOUND,
+                    Bytes::from_static(NOT_FOUND_BODY),
+                    None,
+                ),
+            }
+        }
         Ok(body) => match parts.method {
             Method::POST => {
                 // The signature covers the body as sent, so it is checked before inflating.
@@ -93,6 +103,11 @@ pub(crate) async fn handle(
     };
     cors(&parts.headers, &mut resp);
     Ok(resp)
+}
+
+/// Whether `path` is one of binderdb's own endpoints ([`crate::realism`]) rather than the API.
+fn realism_path(path: &str) -> bool {
+    matches!(path, "/bill" | "/metrics" | crate::realism::FAULTS_PATH)
 }
 
 /// The whole request body, or the answer that refuses it: 413 for a body declared or found to
@@ -201,12 +216,60 @@ async fn api_call(
         .unwrap_or_default();
     let result = match target {
         None => Err(ApiError::unknown_operation()),
-        Some(op) => op.execute(db, ctx, caller.principal, body, host).await,
+        Some(op) => match inject_fault(&db, headers, &body).await {
+            Some(e) => Err(e),
+            None => op.execute(db, ctx, caller.principal, body, host).await,
+        },
     };
     match result {
         Ok(body) => json(StatusCode::OK, body, content_type, accept),
         Err(e) => json(e.status, e.body(), content_type, accept),
     }
+}
+
+/// Applies the fault rules to an API call (`binderdb_engine::faults`): waits out an injected
+/// latency, and returns the injected error, if any. Costs one atomic load without rules.
+async fn inject_fault(db: &Database, headers: &HeaderMap, body: &[u8]) -> Option<ApiError> {
+    if !db.faults().active() {
+        return None;
+    }
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or_default();
+    let table = table_of(body);
+    let injection = db.faults().decide(operation, table.as_deref())?;
+    if injection.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(injection.latency_ms)).await;
+    }
+    injection.error.map(ApiError::from)
+}
+
+/// The table a request names: its `TableName`, else the first table of a batch's
+/// `RequestItems` or of a transaction's first action.
+fn table_of(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if let Some(name) = v.get("TableName").and_then(|n| n.as_str()) {
+        return Some(name.to_owned());
+    }
+    if let Some(first) = v
+        .get("RequestItems")
+        .and_then(|r| r.as_object())
+        .and_then(|r| r.keys().next())
+    {
+        return Some(first.clone());
+    }
+    v.get("TransactItems")?
+        .get(0)?
+        .as_object()?
+        .values()
+        .find_map(|a| a.get("TableName")?.as_str().map(str::to_owned))
+}
+
+/// A non-API answer (binderdb's own endpoints) with the headers every answer carries.
+pub(crate) fn text(status: StatusCode, body: Bytes, content_type: &'static str) -> HttpResponse {
+    plain(status, body, Some(content_type))
 }
 
 /// A JSON answer with DynamoDB's headers, compressed when it is large and the client's

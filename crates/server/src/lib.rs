@@ -20,6 +20,7 @@ pub mod error;
 mod http;
 pub mod listen;
 mod operation;
+pub mod realism;
 pub mod serialization;
 pub mod validate;
 

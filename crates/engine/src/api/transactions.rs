@@ -160,3 +160,13 @@ pub struct CancellationReason {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<Item>,
 }
+
+/// One member of a throttling exception's `ThrottlingReasons`: what was throttled
+/// (`TableWriteProvisionedThroughputExceeded`, ...) and the ARN of the table or index.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ThrottlingReason {
+    /// `reason`: resource type, operation type and limit type, concatenated.
+    pub reason: String,
+    /// `resource`: the ARN of the throttled table or index.
+    pub resource: String,
+}

@@ -77,22 +77,27 @@ impl Database {
             });
         }
 
-        let mut storage_keys: Vec<Vec<Key>> = Vec::with_capacity(tables.len());
+        let mut storage_keys = Vec::with_capacity(tables.len());
         for table in &tables {
-            let (_, descriptor) = self.active_table(ctx, &table.name)?;
+            let (handle, descriptor) = self.active_table(ctx, &table.name)?;
             let keys = table
                 .keys
                 .iter()
                 .map(|k| Ok(request_key(&descriptor.key_schema, k)?.storage_key(descriptor.id)))
-                .collect::<Result<Vec<_>>>()?;
-            storage_keys.push(keys);
+                .collect::<Result<Vec<Key>>>()?;
+            storage_keys.push((handle, descriptor, keys));
         }
 
         let mut output = BatchGetItemOutput::default();
         let mut consumed = Vec::with_capacity(tables.len());
         let mut response_bytes = 0;
         let mut full = false;
-        for (table, keys) in tables.into_iter().zip(storage_keys) {
+        // A key its table's buckets refuse is left unprocessed, like one past the size limit;
+        // only when every key was refused does the whole call fail with the throttling error,
+        // as DynamoDB's does.
+        let mut throttled: Option<Error> = None;
+        let mut processed = 0usize;
+        for (table, (handle, descriptor, keys)) in tables.into_iter().zip(storage_keys) {
             let consistent = table.consistent_read.unwrap_or(false);
             let mut items = Vec::new();
             let mut unprocessed = Vec::new();
@@ -101,6 +106,23 @@ impl Database {
                 if full {
                     unprocessed.push(key_item);
                     continue;
+                }
+                let partition = crate::capacity::partition_of(key);
+                let ask = crate::capacity::Ask {
+                    direction: crate::capacity::Direction::Read,
+                    index: None,
+                    partition: Some(partition),
+                };
+                match self.admit(&handle, &descriptor, ask) {
+                    Err(
+                        e
+                        @ (Error::ProvisionedThroughputExceeded { .. } | Error::Throttling { .. }),
+                    ) => {
+                        throttled = Some(e);
+                        unprocessed.push(key_item);
+                        continue;
+                    }
+                    other => other?,
                 }
                 let (item, cost) = self.read_item(key, consistent)?;
                 let size = item.as_ref().map_or(0, item_size);
@@ -111,6 +133,14 @@ impl Database {
                     unprocessed.push(key_item);
                     continue;
                 }
+                processed += 1;
+                self.charge(
+                    &handle,
+                    &descriptor,
+                    crate::capacity::Usage::Read,
+                    &crate::capacity::Consumed::table(cost),
+                    Some(partition),
+                );
                 response_bytes += size;
                 units += cost;
                 items.extend(match (item, &table.projection) {
@@ -129,6 +159,9 @@ impl Database {
             }
             consumed.push(capacity.report(&table.name, units));
             output.responses.insert(table.name, items);
+        }
+        if let (Some(e), 0) = (throttled, processed) {
+            return Err(e);
         }
         output.consumed_capacity = consumed.into_iter().collect();
         Ok(output)

@@ -117,16 +117,31 @@ impl Database {
         let mut unprocessed = BTreeMap::new();
         let mut consumed = Vec::with_capacity(planned.len());
         let mut metrics = BTreeMap::new();
+        let mut throttled: Option<Error> = None;
+        let mut processed = 0usize;
         for (name, table, descriptor, writes, keys) in planned {
             let mut units = Consumed::default();
             let mut table_metrics = Vec::new();
             for (write, key) in writes.iter().zip(&keys) {
                 let key = key.storage_key(descriptor.id);
                 let outcome = match write {
-                    BatchWrite::Put(new) => self.store_item(&table, &key, new),
-                    BatchWrite::Delete(_) => self.remove_item(&table, &key),
+                    BatchWrite::Put(new) => self.store_item(&table, &descriptor, &key, new),
+                    BatchWrite::Delete(_) => self.remove_item(&table, &descriptor, &key),
                 };
                 let outcome = match outcome {
+                    // A write its table's buckets refuse is left for the client to send again
+                    // (the whole call fails only when every write was refused, below).
+                    Err(
+                        e
+                        @ (Error::ProvisionedThroughputExceeded { .. } | Error::Throttling { .. }),
+                    ) => {
+                        throttled = Some(e);
+                        unprocessed
+                            .entry(name.clone())
+                            .or_insert_with(Vec::new)
+                            .push(write.unprocessed());
+                        continue;
+                    }
                     // An item a transaction holds right now is left for the client to send
                     // again, as a throttled write would be; the batch's other writes apply.
                     Err(Error::TransactionConflict(_)) => {
@@ -138,6 +153,7 @@ impl Database {
                     }
                     other => other?,
                 };
+                processed += 1;
                 units.merge(&outcome.consumed);
                 table_metrics.extend(outcome.collection_metrics(want_metrics, &descriptor, &key));
             }
@@ -145,6 +161,9 @@ impl Database {
             if !table_metrics.is_empty() {
                 metrics.insert(name, table_metrics);
             }
+        }
+        if let (Some(e), 0) = (throttled, processed) {
+            return Err(e);
         }
         Ok(BatchWriteItemOutput {
             unprocessed_items: unprocessed,

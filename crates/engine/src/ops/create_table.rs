@@ -288,6 +288,7 @@ impl Database {
             let index_id = self.catalog.allocate_table_id(self.store.as_ref())?;
             indexes.push(definition.into_descriptor(index_id, BuildState::Built, active_at_ms));
         }
+        let on_demand = input.on_demand_throughput.clone();
         let descriptor = TableDescriptor {
             format: DESCRIPTOR_FORMAT,
             id,
@@ -314,6 +315,14 @@ impl Database {
             resource_policy: None,
             streams: Vec::new(),
             ttl: None,
+            max_read_request_units: on_demand
+                .as_ref()
+                .and_then(|o| o.max_read_request_units)
+                .filter(|v| *v != -1),
+            max_write_request_units: on_demand
+                .as_ref()
+                .and_then(|o| o.max_write_request_units)
+                .filter(|v| *v != -1),
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

@@ -4,7 +4,7 @@ use binderdb_storage::Key;
 
 use crate::api::{DeleteItemInput, WriteItemOutput};
 use crate::capacity::ReturnCapacity;
-use crate::catalog::Table;
+use crate::catalog::{Table, TableDescriptor};
 use crate::conditions::{ReturnOnFailure, WriteConditions};
 use crate::error::Result;
 use crate::keys::request_key;
@@ -37,7 +37,7 @@ impl Database {
         )?;
         let (table, descriptor) = self.active_table(ctx, name)?;
         let key = request_key(&descriptor.key_schema, &key_item)?.storage_key(descriptor.id);
-        let outcome = self.write_item(&table, &key, &mut |old| {
+        let outcome = self.metered_write(&table, &descriptor, &key, &mut |old| {
             conditions.check(old, on_failure)?;
             Ok(Change::Delete)
         })?;
@@ -57,7 +57,12 @@ impl Database {
     ///
     /// # Errors
     /// Storage failures; an undecodable stored item.
-    pub(super) fn remove_item(&self, table: &Table, key: &Key) -> Result<WriteOutcome> {
-        self.write_item(table, key, &mut |_| Ok(Change::Delete))
+    pub(super) fn remove_item(
+        &self,
+        table: &Table,
+        descriptor: &TableDescriptor,
+        key: &Key,
+    ) -> Result<WriteOutcome> {
+        self.metered_write(table, descriptor, key, &mut |_| Ok(Change::Delete))
     }
 }

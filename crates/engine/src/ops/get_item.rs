@@ -25,9 +25,14 @@ impl Database {
             input.expression_attribute_names,
         )?;
         let key_item = wire_item(input.key.unwrap_or_default())?;
-        let (_, descriptor) = self.active_table(ctx, name)?;
+        let (table, descriptor) = self.active_table(ctx, name)?;
         let key = request_key(&descriptor.key_schema, &key_item)?.storage_key(descriptor.id);
-        let (item, units) = self.read_item(&key, input.consistent_read.unwrap_or(false))?;
+        let (item, units) = self.metered_read(
+            &table,
+            &descriptor,
+            &key,
+            input.consistent_read.unwrap_or(false),
+        )?;
         // The whole item is read (and billed); the projection only shapes the response.
         Ok(GetItemOutput {
             item: match (item, &projection) {
@@ -43,8 +48,14 @@ impl Database {
     ///
     /// # Errors
     /// Storage failures; an undecodable stored item.
-    pub(super) fn read_item(&self, key: &Key, consistent: bool) -> Result<(Option<Item>, f64)> {
-        let item = self.store.get(key)?.map(|v| decode(&v.value)).transpose()?;
+    pub(crate) fn read_item(&self, key: &Key, consistent: bool) -> Result<(Option<Item>, f64)> {
+        let mut item = self.store.get(key)?.map(|v| decode(&v.value)).transpose()?;
+        if !consistent && self.history.enabled() {
+            let moment = self.history.read_moment(self.clock.now_millis());
+            if let Some(old) = self.history.as_of(key, moment) {
+                item = old;
+            }
+        }
         let size = item.as_ref().map_or(0, item_size);
         Ok((item, read_units(size, consistent)))
     }

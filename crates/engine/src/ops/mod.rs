@@ -197,6 +197,12 @@ impl Database {
                 stream_view_type: Some(s.view_type.as_str().to_owned()),
             }),
             latest_stream_label: d.streams.last().map(|s| s.label()),
+            on_demand_throughput: (d.max_read_request_units.is_some()
+                || d.max_write_request_units.is_some())
+            .then_some(OnDemandThroughput {
+                max_read_request_units: d.max_read_request_units,
+                max_write_request_units: d.max_write_request_units,
+            }),
         }
     }
 

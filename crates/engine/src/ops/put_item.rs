@@ -8,7 +8,7 @@ use binderdb_storage::Key;
 
 use crate::api::{PutItemInput, WireItem, WriteItemOutput};
 use crate::capacity::ReturnCapacity;
-use crate::catalog::Table;
+use crate::catalog::{Table, TableDescriptor};
 use crate::conditions::{ReturnOnFailure, WriteConditions};
 use crate::error::{Error, Result};
 use crate::keys::item_key;
@@ -62,7 +62,7 @@ impl Database {
         let key = item_key(&descriptor.key_schema, &new.item)?.storage_key(descriptor.id);
         // Index key values are part of validation: refused before any condition is evaluated.
         crate::index::check_item(&descriptor, &new.item)?;
-        let outcome = self.write_item(&table, &key, &mut |old| {
+        let outcome = self.metered_write(&table, &descriptor, &key, &mut |old| {
             conditions.check(old, on_failure)?;
             Ok(Change::Put(Cow::Borrowed(&new.item)))
         })?;
@@ -85,10 +85,11 @@ impl Database {
     pub(super) fn store_item(
         &self,
         table: &Table,
+        descriptor: &TableDescriptor,
         key: &Key,
         new: &NewItem,
     ) -> Result<WriteOutcome> {
-        self.write_item(table, key, &mut |_| {
+        self.metered_write(table, descriptor, key, &mut |_| {
             Ok(Change::Put(Cow::Borrowed(&new.item)))
         })
     }

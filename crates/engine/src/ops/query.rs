@@ -288,7 +288,7 @@ impl Database {
         )?;
         let start = input.exclusive_start_key.map(wire_item).transpose()?;
 
-        let (_, descriptor) = self.active_table(ctx, name)?;
+        let (table, descriptor) = self.active_table(ctx, name)?;
         let consistent = input.consistent_read.unwrap_or(false);
         let source = self.read_source(
             &descriptor,
@@ -357,8 +357,10 @@ impl Database {
             upper: bound(&bounds.upper),
             reverse: !forward,
         };
+        let partition_hash = Some(binderdb_storage::partition_hash(&partition));
+        self.admit_page(&table, &source, partition_hash)?;
         // An empty or inverted range (e.g. `sk < :a` resumed past it) reads nothing.
         self.store.range(&walk, &mut |entry| page.visit(entry))?;
-        self.finish_page(page, name, &source, capacity, consistent)
+        self.finish_page(page, &table, &source, capacity, partition_hash)
     }
 }

@@ -235,7 +235,7 @@ impl<'a> PageBuilder<'a> {
         capacity: ReturnCapacity,
         consistent: bool,
         fetch: &dyn Fn(&Item) -> Result<Option<Item>>,
-    ) -> Result<ReadPageOutput> {
+    ) -> Result<(ReadPageOutput, Consumed)> {
         if let Some(e) = self.failure {
             return Err(e);
         }
@@ -278,13 +278,14 @@ impl<'a> PageBuilder<'a> {
                 }
             }
         }
-        Ok(ReadPageOutput {
+        let output = ReadPageOutput {
             items: (!self.shape.count_only).then_some(items),
             count,
             scanned_count: self.scanned as i64,
             last_evaluated_key: self.last_key,
             consumed_capacity: capacity.report_consumed(table_name, &consumed),
-        })
+        };
+        Ok((output, consumed))
     }
 }
 
@@ -315,21 +316,95 @@ impl Database {
     /// As [`PageBuilder::finish`].
     pub(crate) fn finish_page(
         &self,
-        page: PageBuilder<'_>,
-        table_name: &str,
+        mut page: PageBuilder<'_>,
+        table: &crate::catalog::Table,
         source: &ReadSource<'_>,
         capacity: ReturnCapacity,
-        consistent: bool,
+        partition: Option<u64>,
     ) -> Result<ReadPageOutput> {
-        page.finish(table_name, source.index, capacity, consistent, &|entry| {
-            // The entry always carries the table's key.
-            let key = crate::keys::item_key(&source.table.key_schema, entry)?
-                .storage_key(source.table.id);
-            self.store
-                .get(&key)?
-                .map(|v| crate::ops::decode(&v.value))
-                .transpose()
-        })
+        let consistent = source.consistent;
+        let table_name = &source.table.name;
+        if !consistent && self.history.enabled() {
+            page.read = self.lagged(source, std::mem::take(&mut page.read))?;
+        }
+        let (output, consumed) =
+            page.finish(table_name, source.index, capacity, consistent, &|entry| {
+                // The entry always carries the table's key.
+                let key = crate::keys::item_key(&source.table.key_schema, entry)?
+                    .storage_key(source.table.id);
+                self.store
+                    .get(&key)?
+                    .map(|v| crate::ops::decode(&v.value))
+                    .transpose()
+            })?;
+        self.charge(
+            table,
+            source.table,
+            crate::capacity::Usage::Read,
+            &consumed,
+            partition,
+        );
+        Ok(output)
+    }
+
+    /// Eventual consistency on demand (`consistency`): the items (or index entries) a page
+    /// read, each as it was a moment ago. An entry whose item changed since is replaced by the
+    /// item as it was (projected, for an index), or dropped when the item did not exist then
+    /// or had other index key values.
+    ///
+    /// # Errors
+    /// An entry without the table's key attributes (a corrupt store).
+    fn lagged(&self, source: &ReadSource<'_>, read: Vec<Item>) -> Result<Vec<Item>> {
+        let moment = self.history.read_moment(self.clock.now_millis());
+        let table = source.table;
+        let mut lagged = Vec::with_capacity(read.len());
+        for entry in read {
+            // Index entries carry the table's key too.
+            let key = crate::keys::item_key(&table.key_schema, &entry)?.storage_key(table.id);
+            let Some(old) = self.history.as_of(&key, moment) else {
+                lagged.push(entry);
+                continue;
+            };
+            let Some(old) = old else { continue };
+            match source.index {
+                None => lagged.push(old),
+                Some(index) => {
+                    let same_keys = index
+                        .key_attributes()
+                        .all(|a| old.get(&a.name) == entry.get(&a.name));
+                    if same_keys {
+                        lagged.push(index.project(table, &old).into_owned());
+                    }
+                }
+            }
+        }
+        Ok(lagged)
+    }
+
+    /// Refuses a Query or Scan of `source` its buckets cannot take now: the global index's
+    /// read bucket for an index, else the table's (and the queried partition's).
+    ///
+    /// # Errors
+    /// Throttling errors.
+    pub(crate) fn admit_page(
+        &self,
+        table: &crate::catalog::Table,
+        source: &ReadSource<'_>,
+        partition: Option<u64>,
+    ) -> Result<()> {
+        let index = source
+            .index
+            .filter(|i| i.kind == crate::index::IndexKind::Global)
+            .map(|i| i.name.as_str());
+        self.admit(
+            table,
+            source.table,
+            crate::capacity::Ask {
+                direction: crate::capacity::Direction::Read,
+                index,
+                partition: partition.filter(|_| source.index.is_none()),
+            },
+        )
     }
 }
 
@@ -338,6 +413,8 @@ impl Database {
 pub(crate) struct ReadSource<'a> {
     pub(crate) table: &'a TableDescriptor,
     pub(crate) index: Option<&'a IndexDescriptor>,
+    /// Whether the read is strongly consistent.
+    pub(crate) consistent: bool,
 }
 
 impl<'a> ReadSource<'a> {
@@ -353,7 +430,11 @@ impl<'a> ReadSource<'a> {
         now_ms: u64,
     ) -> Result<Self> {
         let Some(name) = index_name else {
-            return Ok(ReadSource { table, index: None });
+            return Ok(ReadSource {
+                table,
+                index: None,
+                consistent,
+            });
         };
         let index = table
             .index(name)
@@ -376,6 +457,7 @@ impl<'a> ReadSource<'a> {
         Ok(ReadSource {
             table,
             index: Some(index),
+            consistent,
         })
     }
 

@@ -69,7 +69,7 @@ impl Database {
                 )),
             };
         let start = input.exclusive_start_key.map(wire_item).transpose()?;
-        let (_, descriptor) = self.active_table(ctx, name)?;
+        let (table, descriptor) = self.active_table(ctx, name)?;
         let consistent = input.consistent_read.unwrap_or(false);
         let source = self.read_source(
             &descriptor,
@@ -112,7 +112,8 @@ impl Database {
                 .as_ref()
                 .map(|(partition, sort)| (partition.as_slice(), sort.as_slice())),
         };
+        self.admit_page(&table, &source, None)?;
         self.store.scan(&scan, &mut |entry| page.visit(entry))?;
-        self.finish_page(page, name, &source, capacity, consistent)
+        self.finish_page(page, &table, &source, capacity, None)
     }
 }

@@ -352,6 +352,7 @@ impl Database {
             )));
         }
         let found = self.find_stream(ctx, &iterator.stream_arn)?;
+        self.charge_stream_read(&found.table);
         let stream = &found.stream;
         // A position before the horizon is trimmed data, even once its whole shard aged out.
         if stream.parse_shard_id(&iterator.shard_id).is_some()

@@ -22,6 +22,7 @@ const SNAPSHOT_ATTEMPTS: usize = 8;
 /// One validated Get.
 struct Read {
     name: String,
+    table: std::sync::Arc<crate::catalog::Table>,
     key: Key,
     projection: Option<binderdb_expr::Projection>,
 }
@@ -41,10 +42,11 @@ impl Database {
             get.expression_attribute_names,
         )?;
         let key_item = wire_item(get.key.unwrap_or_default())?;
-        let (_, descriptor) = self.active_table(ctx, &name)?;
+        let (table, descriptor) = self.active_table(ctx, &name)?;
         let key = request_key(&descriptor.key_schema, &key_item)?.storage_key(descriptor.id);
         Ok(Read {
             name,
+            table,
             key,
             projection,
         })
@@ -73,6 +75,10 @@ impl Database {
             }
             reads.push(read);
         }
+        self.admit_transaction(
+            crate::capacity::Direction::Read,
+            reads.iter().map(|r| (r.table.as_ref(), &r.key)),
+        )?;
         let held: Vec<usize> = (0..reads.len())
             .filter(|&i| self.txn.holds.is_held(&reads[i].key))
             .collect();
@@ -124,6 +130,13 @@ impl Database {
         let mut responses = Vec::with_capacity(reads.len());
         for ((read, item), size) in reads.iter().zip(items).zip(sizes) {
             let units = read_units(size, true) * 2.0;
+            self.charge(
+                &read.table,
+                &read.table.descriptor(),
+                crate::capacity::Usage::TransactionalRead,
+                &Consumed::table(units),
+                Some(crate::capacity::partition_of(&read.key)),
+            );
             match per_table.iter_mut().find(|(name, _)| *name == read.name) {
                 Some((_, total)) => total.table += units,
                 None => per_table.push((read.name.clone(), Consumed::table(units))),

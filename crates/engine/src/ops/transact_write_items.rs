@@ -262,6 +262,10 @@ impl Database {
             _ => None,
         };
 
+        self.admit_transaction(
+            crate::capacity::Direction::Write,
+            actions.iter().map(|a| (a.table.as_ref(), &a.key)),
+        )?;
         let keys: Vec<Key> = actions.iter().map(|a| a.key.clone()).collect();
         let _held = self
             .txn
@@ -372,7 +376,15 @@ impl Database {
                 }
                 Decision::Checked(size) => Consumed::table(write_units(size, 0)),
             };
-            add_consumed(&mut per_table, &action.name, &consumed.doubled());
+            let consumed = consumed.doubled();
+            self.charge(
+                &action.table,
+                &descriptor,
+                crate::capacity::Usage::TransactionalWrite,
+                &consumed,
+                Some(crate::capacity::partition_of(&action.key)),
+            );
+            add_consumed(&mut per_table, &action.name, &consumed);
         }
         Ok(TransactWriteItemsOutput {
             consumed_capacity: report(capacity, &per_table),

@@ -166,7 +166,7 @@ impl Database {
         check_key_updates(&exprs, schema)?;
 
         let mut updated: Option<UpdatedPaths> = None;
-        let outcome = self.write_item(&table, &key, &mut |old| {
+        let outcome = self.metered_write(&table, &descriptor, &key, &mut |old| {
             let (change, paths) = updated_item(&exprs, legacy_update, &key_item, old, on_failure)?;
             updated = paths;
             Ok(change)

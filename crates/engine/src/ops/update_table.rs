@@ -25,17 +25,31 @@ struct ThroughputHistory<'a> {
 /// Records a provisioned-throughput change from `old` to `new` (read, write) at `now`: an
 /// increase of either stamps LastIncreaseDateTime; a decrease of either stamps
 /// LastDecreaseDateTime and counts toward NumberOfDecreasesToday (reset on a new UTC day).
-fn throughput_history(old: (i64, i64), new: (i64, i64), now: u64, h: ThroughputHistory<'_>) {
+///
+/// With `limit_decreases` (throttling on), a decrease past DynamoDB's daily allowance is refused
+/// (`capacity::decreases`) and nothing is recorded.
+fn throughput_history(
+    old: (i64, i64),
+    new: (i64, i64),
+    now: u64,
+    h: ThroughputHistory<'_>,
+    limit_decreases: bool,
+) -> Result<()> {
+    let decrease = new.0 < old.0 || new.1 < old.1;
+    if decrease && limit_decreases {
+        crate::capacity::decreases::check_decrease(*h.last_decrease_ms, *h.decreases_today, now)?;
+    }
     if new.0 > old.0 || new.1 > old.1 {
         *h.last_increase_ms = Some(now);
     }
-    if new.0 < old.0 || new.1 < old.1 {
+    if decrease {
         let same_day = h
             .last_decrease_ms
             .is_some_and(|t| t / DAY_MS == now / DAY_MS);
         *h.decreases_today = if same_day { *h.decreases_today + 1 } else { 1 };
         *h.last_decrease_ms = Some(now);
     }
+    Ok(())
 }
 
 impl Database {
@@ -61,6 +75,7 @@ impl Database {
             && input.table_class.is_none()
             && index_updates.is_empty()
             && input.stream_specification.is_none()
+            && input.on_demand_throughput.is_none()
         {
             return Err(Error::validation(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
@@ -89,6 +104,7 @@ impl Database {
             )));
         }
         let mut next = (*current).clone();
+        let limit_decreases = self.throttles(&current);
         let mut changes_capacity = false;
         if input.billing_mode.is_some() || input.provisioned_throughput.is_some() {
             let mode = input
@@ -129,7 +145,8 @@ impl Database {
                         last_decrease_ms: &mut next.last_decrease_ms,
                         decreases_today: &mut next.decreases_today,
                     },
-                );
+                    limit_decreases,
+                )?;
             }
             if mode == BillingMode::PayPerRequest && current.billing_mode != mode {
                 next.last_pay_per_request_ms = Some(now);
@@ -138,6 +155,15 @@ impl Database {
             next.read_capacity = read;
             next.write_capacity = write;
             changes_capacity = true;
+        }
+        if let Some(on_demand) = &input.on_demand_throughput {
+            // -1 removes a maximum; an absent member keeps it, as in DynamoDB.
+            if let Some(max) = on_demand.max_read_request_units {
+                next.max_read_request_units = (max != -1).then_some(max);
+            }
+            if let Some(max) = on_demand.max_write_request_units {
+                next.max_write_request_units = (max != -1).then_some(max);
+            }
         }
         let (index_changes, definitions) =
             updates::plan(&current, &input, index_updates, next.billing_mode, now)?;
@@ -202,7 +228,8 @@ impl Database {
                                 last_decrease_ms: &mut index.last_decrease_ms,
                                 decreases_today: &mut index.decreases_today,
                             },
-                        );
+                            limit_decreases,
+                        )?;
                         index.read_capacity = r;
                         index.write_capacity = w;
                         index.updating_until_ms = now + self.config.create_delay_ms;

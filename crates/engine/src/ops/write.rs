@@ -434,6 +434,10 @@ impl Database {
         } = decided;
         // The record committed with the item: readers may pass its sequence number now.
         drop(stream_ticket);
+        if self.history.enabled() {
+            self.history
+                .record(key, old.as_ref(), self.clock.now_millis());
+        }
         let mut consumed = Consumed::table(write_units(old_size, new_size.unwrap_or(0)));
         for effect in &index_effects {
             consumed.add_index(effect.kind, &effect.name, effect.units);

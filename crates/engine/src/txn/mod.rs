@@ -127,6 +127,8 @@ pub(crate) fn reason_of(e: Error) -> Result<CancellationReason, Error> {
         Error::Validation(m) => ("ValidationError", m, None),
         Error::ItemCollectionSizeLimitExceeded(m) => ("ItemCollectionSizeLimitExceeded", m, None),
         Error::TransactionConflict(m) => ("TransactionConflict", m, None),
+        Error::ProvisionedThroughputExceeded { message, .. }
+        | Error::Throttling { message, .. } => ("ThrottlingError", message, None),
         other => return Err(other),
     };
     Ok(CancellationReason {

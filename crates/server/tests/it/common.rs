@@ -372,3 +372,24 @@ pub fn tags(items: &[Item]) -> Vec<String> {
         .map(|i| i["tag"].as_s().unwrap().clone())
         .collect()
 }
+
+/// Sends `method path` with `body` (binderdb's own endpoints: `/bill`, `/binderdb/faults`).
+pub async fn raw_http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> RawResponse {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await.unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8(buf[..split].to_vec()).unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    RawResponse {
+        status,
+        headers: Vec::new(),
+        body: buf[split + 4..].to_vec(),
+    }
+}

@@ -1,4 +1,8 @@
-//! Capacity-unit arithmetic, exactly as DynamoDB bills.
+//! Capacity: the unit arithmetic (exactly as DynamoDB bills), throttling ([`throttle`]) and
+//! the bill ([`meter`], [`bill`]).
+//!
+//! Operations compute what they consumed; they call [`Database::admit`] before touching
+//! storage and [`Database::charge`] after, and never see buckets or counters.
 //!
 //! - A write costs 1 WCU per started KB (1024 bytes) of the larger of the old and the new item,
 //!   at least 1.
@@ -7,11 +11,198 @@
 //! - Query and Scan add up the sizes of every item they read (before any filter) and round up
 //!   once for the page, so many small items share one unit.
 
+pub mod bill;
+pub mod decreases;
+pub mod meter;
+pub mod throttle;
+
 use std::collections::BTreeMap;
 
 use crate::api::{Capacity, ConsumedCapacity};
+use crate::catalog::{Table, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::index::IndexKind;
+use crate::Database;
+pub use meter::Usage;
+pub use throttle::{Ask, Direction};
+
+impl Database {
+    /// Whether requests on the table are throttled: the server's `--throttling`, unless the
+    /// table's [`throttle::THROTTLING_TAG`] says otherwise.
+    pub(crate) fn throttles(&self, d: &TableDescriptor) -> bool {
+        if d.tags.is_empty() {
+            return self.config.throttling;
+        }
+        match d.tags.get(throttle::THROTTLING_TAG).map(String::as_str) {
+            Some("on" | "true" | "enabled") => true,
+            Some("off" | "false" | "disabled") => false,
+            _ => self.config.throttling,
+        }
+    }
+
+    /// Refuses a request the table's buckets cannot take now (nothing when throttling is off).
+    ///
+    /// # Errors
+    /// `ProvisionedThroughputExceededException` or `ThrottlingException`.
+    pub(crate) fn admit(&self, table: &Table, d: &TableDescriptor, ask: Ask<'_>) -> Result<()> {
+        if !self.throttles(d) {
+            return Ok(());
+        }
+        let capacity = self.table_capacity(table);
+        let now = self.clock.now_millis();
+        let admitted = capacity.throttle.admit(d, &capacity.arn, ask, now);
+        if admitted.is_err() {
+            capacity.meter.record_throttled(now);
+        }
+        admitted
+    }
+
+    /// Counts what a request consumed on the bill and pays it from the table's buckets.
+    pub(crate) fn charge(
+        &self,
+        table: &Table,
+        d: &TableDescriptor,
+        usage: Usage,
+        consumed: &Consumed,
+        partition: Option<u64>,
+    ) {
+        let capacity = self.table_capacity(table);
+        let now = self.clock.now_millis();
+        capacity.meter.record(usage, consumed, now);
+        if self.throttles(d) {
+            let direction = match usage {
+                Usage::Read | Usage::TransactionalRead => Direction::Read,
+                Usage::Write | Usage::TransactionalWrite => Direction::Write,
+            };
+            capacity
+                .throttle
+                .pay(d, direction, consumed, partition, now);
+        }
+    }
+}
+
+impl Database {
+    /// One item write, admitted by the table's buckets first and counted on the bill after:
+    /// PutItem, UpdateItem, DeleteItem and BatchWriteItem's requests.
+    ///
+    /// # Errors
+    /// Throttling errors; those of [`Database::write_item`].
+    pub(crate) fn metered_write<'a>(
+        &self,
+        table: &Table,
+        d: &TableDescriptor,
+        key: &binderdb_storage::Key,
+        decide: &mut dyn FnMut(Option<&binderdb_model::Item>) -> Result<crate::ops::Change<'a>>,
+    ) -> Result<crate::ops::WriteOutcome> {
+        // Hashed only where the buckets need it: unthrottled requests skip it.
+        let partition = self.throttles(d).then(|| partition_of(key));
+        self.admit(
+            table,
+            d,
+            Ask {
+                direction: Direction::Write,
+                index: None,
+                partition,
+            },
+        )?;
+        // A write refused by its condition still consumes capacity in DynamoDB (the item it
+        // read, at least 1 WCU); sized only on that path, so writes that go ahead pay nothing.
+        let mut refused_size = None;
+        let written = self.write_item(table, key, &mut |old| {
+            let change = decide(old);
+            if matches!(change, Err(Error::ConditionalCheckFailed { .. })) {
+                refused_size = Some(old.map_or(0, binderdb_model::item_size));
+            }
+            change
+        });
+        match written {
+            Ok(outcome) => {
+                self.charge(table, d, Usage::Write, &outcome.consumed, partition);
+                Ok(outcome)
+            }
+            Err(e) => {
+                if let (Error::ConditionalCheckFailed { .. }, Some(size)) = (&e, refused_size) {
+                    let consumed = Consumed::table(write_units(size, 0));
+                    self.charge(table, d, Usage::Write, &consumed, partition);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// One point read, admitted first and counted after (GetItem, BatchGetItem).
+    ///
+    /// # Errors
+    /// Throttling errors; storage failures.
+    pub(crate) fn metered_read(
+        &self,
+        table: &Table,
+        d: &TableDescriptor,
+        key: &binderdb_storage::Key,
+        consistent: bool,
+    ) -> Result<(Option<binderdb_model::Item>, f64)> {
+        // Hashed only where the buckets need it: unthrottled requests skip it.
+        let partition = self.throttles(d).then(|| partition_of(key));
+        self.admit(
+            table,
+            d,
+            Ask {
+                direction: Direction::Read,
+                index: None,
+                partition,
+            },
+        )?;
+        let (item, units) = self.read_item(key, consistent)?;
+        self.charge(table, d, Usage::Read, &Consumed::table(units), partition);
+        Ok((item, units))
+    }
+}
+
+impl Database {
+    /// Admits every item of a transaction (TransactWriteItems or TransactGetItems) before any
+    /// is touched: a throttled item cancels the transaction with `ThrottlingError` as its
+    /// reason, as DynamoDB's do.
+    ///
+    /// # Errors
+    /// `TransactionCanceledException`; other errors of admission.
+    pub(crate) fn admit_transaction<'a>(
+        &self,
+        direction: Direction,
+        items: impl ExactSizeIterator<Item = (&'a Table, &'a binderdb_storage::Key)>,
+    ) -> Result<()> {
+        let n = items.len();
+        for (i, (table, key)) in items.enumerate() {
+            let d = table.descriptor();
+            let ask = Ask {
+                direction,
+                index: None,
+                partition: Some(partition_of(key)),
+            };
+            if let Err(e) = self.admit(table, &d, ask) {
+                let mut reasons = vec![crate::txn::no_reason(); n];
+                reasons[i] = crate::txn::reason_of(e)?;
+                return Err(Error::TransactionCanceled { reasons });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Database {
+    /// Counts one GetRecords call (one stream read request unit) on the table's bill.
+    pub(crate) fn charge_stream_read(&self, d: &TableDescriptor) {
+        if let Some(table) = self.catalog.get(d.account.as_deref(), &d.region, &d.name) {
+            self.table_capacity(&table)
+                .meter
+                .record_stream_read(self.clock.now_millis());
+        }
+    }
+}
+
+/// The partition hash of an item key, for per-partition throttling.
+pub(crate) fn partition_of(key: &binderdb_storage::Key) -> u64 {
+    binderdb_storage::partition_hash(&key.partition)
+}
 
 /// Capacity one request consumed on one table, split by where it was spent: the table itself
 /// and each index (ReturnConsumedCapacity=INDEXES reports the split).
