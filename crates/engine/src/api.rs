@@ -16,10 +16,12 @@ use crate::legacy::{AttributeValueUpdate, ExpectedAttributeValue, LegacyConditio
 use serde::{Deserialize, Serialize};
 
 mod control;
+mod partiql;
 mod strict;
 mod transactions;
 
 pub use control::*;
+pub use partiql::*;
 pub use transactions::*;
 
 // Every request structure, at every depth, refuses a JSON list (serde's derive would read one

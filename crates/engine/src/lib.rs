@@ -22,6 +22,7 @@ pub mod index;
 pub mod keys;
 pub mod legacy;
 mod ops;
+mod partiql;
 pub mod resource;
 pub mod stream;
 pub mod ttl;
@@ -115,6 +116,8 @@ pub struct Database {
     sequencers: stream::Sequencers,
     /// How far the background trimmer got in each stream.
     trim_progress: Arc<stream::trim::TrimProgress>,
+    /// Parsed PartiQL statements by text.
+    statements: partiql::StatementCache,
 }
 
 impl Database {
@@ -134,6 +137,7 @@ impl Database {
             txn: txn::Transactions::default(),
             sequencers: stream::Sequencers::default(),
             trim_progress: Arc::default(),
+            statements: partiql::StatementCache::default(),
         };
         {
             let (store, catalog, clock, progress) = (

@@ -9,9 +9,34 @@ use crate::ParseError;
 
 /// Words that end an expression or start a clause; never read as attribute names.
 const RESERVED: [&str; 28] = [
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "INSERT", "INTO", "VALUE", "VALUES", "UPDATE",
-    "SET", "REMOVE", "DELETE", "RETURNING", "BETWEEN", "IN", "IS", "ORDER", "BY", "ASC", "DESC",
-    "EXISTS", "TRUE", "FALSE", "NULL", "MISSING", "LIMIT",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "INSERT",
+    "INTO",
+    "VALUE",
+    "VALUES",
+    "UPDATE",
+    "SET",
+    "REMOVE",
+    "DELETE",
+    "RETURNING",
+    "BETWEEN",
+    "IN",
+    "IS",
+    "ORDER",
+    "BY",
+    "ASC",
+    "DESC",
+    "EXISTS",
+    "TRUE",
+    "FALSE",
+    "NULL",
+    "MISSING",
+    "LIMIT",
 ];
 
 /// A parsed statement and how many `?` parameters it has.

@@ -40,7 +40,11 @@ fn select_with_index_projection_where_and_order() {
     let terms = filter.conjuncts();
     assert_eq!(
         terms[0],
-        &Expr::Compare(Box::new(path("pk")), CompareOp::Eq, Box::new(Expr::Param(0)))
+        &Expr::Compare(
+            Box::new(path("pk")),
+            CompareOp::Eq,
+            Box::new(Expr::Param(0))
+        )
     );
 }
 
@@ -68,8 +72,10 @@ fn literals_of_every_type() {
 
 #[test]
 fn update_and_delete_with_returning() {
-    let p = parse("UPDATE t SET a = a + 1, b = 'x' REMOVE c SET d = ? WHERE pk = 'k' RETURNING ALL NEW *")
-        .unwrap();
+    let p = parse(
+        "UPDATE t SET a = a + 1, b = 'x' REMOVE c SET d = ? WHERE pk = 'k' RETURNING ALL NEW *",
+    )
+    .unwrap();
     let Statement::Update(u) = p.statement else {
         panic!()
     };
@@ -107,12 +113,21 @@ fn exists_and_trailing_semicolon() {
 #[test]
 fn errors_in_dynamodb_words() {
     assert_eq!(syntax("GET * FROM t"), "Expected data manipulation");
-    assert_eq!(syntax("SELECT * FROM t WHERE"), "Unexpected end of statement");
+    assert_eq!(
+        syntax("SELECT * FROM t WHERE"),
+        "Unexpected end of statement"
+    );
     assert_eq!(syntax("SELECT * FROM WHERE a = 1"), "Unexpected keyword");
     assert_eq!(syntax("SELECT * FROM t WHERE a = = 1"), "Unexpected token");
     assert_eq!(syntax("SELECT * FROM t x"), "Unexpected term");
-    assert_eq!(syntax("SELECT * FROM t WHERE a = 'x"), "Unterminated string literal");
-    assert_eq!(syntax("SELECT * FROM t WHERE a = #"), "Unexpected character");
+    assert_eq!(
+        syntax("SELECT * FROM t WHERE a = 'x"),
+        "Unterminated string literal"
+    );
+    assert_eq!(
+        syntax("SELECT * FROM t WHERE a = #"),
+        "Unexpected character"
+    );
     assert!(matches!(
         parse("INSERT INTO t VALUES ('a')"),
         Err(ParseError::Unsupported(_))
@@ -125,8 +140,19 @@ fn errors_in_dynamodb_words() {
 
 #[test]
 fn never_panics_on_odd_input() {
-    for text in ["", "é", "'", "\"", "SELECT", "SELECT * FROM t WHERE a[", "a[99999999999]",
-        "UPDATE t SET a[99999999999] = 1 WHERE k = 1", "<<", "{", "SELECT * FROM t WHERE ((((a"] {
+    for text in [
+        "",
+        "é",
+        "'",
+        "\"",
+        "SELECT",
+        "SELECT * FROM t WHERE a[",
+        "a[99999999999]",
+        "UPDATE t SET a[99999999999] = 1 WHERE k = 1",
+        "<<",
+        "{",
+        "SELECT * FROM t WHERE ((((a",
+    ] {
         let _ = parse(text);
     }
 }

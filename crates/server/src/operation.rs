@@ -75,6 +75,12 @@ pub enum Operation {
     GetResourcePolicy,
     /// DeleteResourcePolicy.
     DeleteResourcePolicy,
+    /// ExecuteStatement (PartiQL).
+    ExecuteStatement,
+    /// BatchExecuteStatement (PartiQL).
+    BatchExecuteStatement,
+    /// ExecuteTransaction (PartiQL).
+    ExecuteTransaction,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -119,6 +125,9 @@ impl Operation {
             "DeleteResourcePolicy" => Operation::DeleteResourcePolicy,
             "UpdateTimeToLive" => Operation::UpdateTimeToLive,
             "DescribeTimeToLive" => Operation::DescribeTimeToLive,
+            "ExecuteStatement" => Operation::ExecuteStatement,
+            "BatchExecuteStatement" => Operation::BatchExecuteStatement,
+            "ExecuteTransaction" => Operation::ExecuteTransaction,
             _ => return None,
         })
     }
@@ -153,6 +162,9 @@ impl Operation {
             | Operation::GetResourcePolicy
             | Operation::DescribeLimits
             | Operation::GetItem
+            | Operation::ExecuteStatement
+            | Operation::BatchExecuteStatement
+            | Operation::ExecuteTransaction
             | Operation::Query
             | Operation::Scan
             | Operation::BatchGetItem
@@ -183,6 +195,9 @@ impl Operation {
             | Operation::UpdateItem
             | Operation::BatchWriteItem
             | Operation::TransactWriteItems
+            | Operation::ExecuteStatement
+            | Operation::BatchExecuteStatement
+            | Operation::ExecuteTransaction
             | Operation::TagResource
             | Operation::UntagResource
             | Operation::PutResourcePolicy
@@ -315,6 +330,21 @@ impl Operation {
             }
             Operation::DeleteResourcePolicy => {
                 call.run(validate::resource_policy, Database::delete_resource_policy)
+                    .await
+            }
+            Operation::ExecuteStatement => {
+                call.run(validate::execute_statement, Database::execute_statement)
+                    .await
+            }
+            Operation::BatchExecuteStatement => {
+                call.run(
+                    validate::batch_execute_statement,
+                    Database::batch_execute_statement,
+                )
+                .await
+            }
+            Operation::ExecuteTransaction => {
+                call.run(validate::execute_transaction, Database::execute_transaction)
                     .await
             }
         }
