@@ -525,6 +525,11 @@ pub struct QueryInput {
     pub key_conditions: Option<HashMap<String, LegacyCondition>>,
     pub query_filter: Option<HashMap<String, LegacyCondition>>,
     pub conditional_operator: Option<String>,
+    /// Not a request member (never read from the wire): lets the FilterExpression name key
+    /// attributes, which a PartiQL SELECT's WHERE may (`SongTitle <> 'B'` beside the key
+    /// condition) while the Query API refuses it.
+    #[serde(skip)]
+    pub filter_may_read_keys: bool,
 }
 
 /// Scan request.

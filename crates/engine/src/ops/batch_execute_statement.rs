@@ -110,7 +110,7 @@ impl Database {
         let planned = plan(statement, &table, &params, options)?;
         match planned {
             Plan::Get(_) | Plan::Put(_) | Plan::Update(_) | Plan::Delete(_) => {}
-            Plan::Query(_) | Plan::Scan(_) => {
+            Plan::Query(_) | Plan::Scan(_) | Plan::Many(_) => {
                 return Err(Error::validation(
                     "Where clause does not contain a mandatory equality on all key attributes",
                 ))

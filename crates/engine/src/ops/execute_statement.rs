@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use binderdb_model::{wire::WireValue, AttributeValue};
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::api::{ExecuteStatementInput, ExecuteStatementOutput, WireItem};
+use crate::api::{ExecuteStatementInput, ExecuteStatementOutput, QueryInput, WireItem};
 use crate::error::{Error, Result};
 use crate::partiql::{check_parameters, plan, CallOptions, Plan};
 use crate::{Database, RequestContext};
@@ -101,6 +101,51 @@ impl Database {
                     "EXISTS can only be used in ExecuteTransaction write requests.",
                 ))
             }
+            Plan::Many(plans) => self.run_reads(ctx, plans)?,
+        })
+    }
+
+    /// The reads of a partition-key `IN`, each to its end, answered as one list of items with
+    /// their capacity added up. There is no NextToken: the reads are few (at most 100) and
+    /// each stops at DynamoDB's 1 MB page only to go on.
+    fn run_reads(&self, ctx: &RequestContext, plans: Vec<Plan>) -> Result<ExecuteStatementOutput> {
+        let mut items = Vec::new();
+        let mut consumed = Vec::new();
+        let mut add = |c: Option<crate::api::ConsumedCapacity>| {
+            if let Some(c) = c {
+                super::batch_execute_statement::merge_capacity(&mut consumed, c);
+            }
+        };
+        for plan in plans {
+            match plan {
+                Plan::Get(input) => {
+                    let out = self.get_item(ctx, input)?;
+                    items.extend(out.item);
+                    add(out.consumed_capacity);
+                }
+                Plan::Query(mut input) => loop {
+                    let again = QueryInput {
+                        exclusive_start_key: None,
+                        ..clone_query(&input)
+                    };
+                    let page = self.query(ctx, input)?;
+                    items.extend(page.items.unwrap_or_default());
+                    add(page.consumed_capacity);
+                    match page.last_evaluated_key {
+                        Some(key) => {
+                            input = again;
+                            input.exclusive_start_key = Some(to_wire(&key)?);
+                        }
+                        None => break,
+                    }
+                },
+                _ => return Err(Error::Internal("unexpected read plan".to_owned())),
+            }
+        }
+        Ok(ExecuteStatementOutput {
+            items,
+            consumed_capacity: consumed.pop(),
+            ..ExecuteStatementOutput::default()
         })
     }
 
@@ -179,4 +224,30 @@ fn decode_next_token(token: &str, text: &str, params: &[WireValue]) -> Result<Wi
         return Err(Error::validation("NextToken does not match request"));
     }
     Ok(body.k)
+}
+
+/// A copy of a Query request (the request type is not `Clone`: it is read once elsewhere).
+fn clone_query(q: &QueryInput) -> QueryInput {
+    QueryInput {
+        table_name: q.table_name.clone(),
+        index_name: q.index_name.clone(),
+        limit: q.limit,
+        consistent_read: q.consistent_read,
+        scan_index_forward: q.scan_index_forward,
+        return_consumed_capacity: q.return_consumed_capacity.clone(),
+        key_condition_expression: q.key_condition_expression.clone(),
+        filter_expression: q.filter_expression.clone(),
+        projection_expression: q.projection_expression.clone(),
+        expression_attribute_names: q.expression_attribute_names.clone(),
+        expression_attribute_values: q.expression_attribute_values.clone(),
+        filter_may_read_keys: q.filter_may_read_keys,
+        ..QueryInput::default()
+    }
+}
+
+/// A key as the wire form a request takes.
+fn to_wire(key: &BTreeMap<String, AttributeValue>) -> Result<WireItem> {
+    serde_json::to_value(key)
+        .and_then(serde_json::from_value)
+        .map_err(|e| Error::Internal(e.to_string()))
 }

@@ -165,7 +165,7 @@ fn write_action(p: Plan) -> TransactWriteItem {
         }
         Plan::Check(c) => action.condition_check = Some(c),
         // Reads were handled before; a SELECT never reaches a write transaction.
-        Plan::Get(_) | Plan::Query(_) | Plan::Scan(_) => {}
+        Plan::Get(_) | Plan::Query(_) | Plan::Scan(_) | Plan::Many(_) => {}
     }
     action
 }

@@ -15,6 +15,9 @@
 //!   the other terms as FilterExpression. Anything else → Scan with the WHERE as filter. So
 //!   capacity is charged as DynamoDB charges it: a Scan reads the whole table.
 //!   `ORDER BY` needs the partition key pinned and names key attributes only.
+//! - `partition-key IN [...]` without an equality on it → one GetItem or Query per value (at
+//!   most 100), answered together in list order (key order with `ORDER BY` the partition key),
+//!   capacity added up, without a NextToken.
 //! - `INSERT` → PutItem with `attribute_not_exists(<partition key>)`: an existing item is
 //!   DuplicateItemException, never overwritten.
 //! - `UPDATE` → UpdateItem with `attribute_exists(<partition key>)` and the other WHERE terms as
@@ -87,7 +90,13 @@ pub(crate) enum Plan {
     Update(UpdateItemInput),
     Delete(DeleteItemInput),
     Check(ConditionCheck),
+    /// `partition-key IN [...]`: one read per value, answered in this order.
+    Many(Vec<Plan>),
 }
+
+/// Most partition-key values one `IN` may read (DynamoDB's limit is not documented; its
+/// error text is "Too many decomposed read operations for a given query.").
+const MAX_IN_READS: usize = 100;
 
 /// The request members a plan carries over from the call.
 #[derive(Debug, Default, Clone)]
@@ -252,6 +261,11 @@ fn plan_select(
         split_key(&b, s.filter.as_ref(), &hash)?
     };
     let Some(partition) = partition else {
+        if let [hash] = hash.as_slice() {
+            if let Some(plan) = plan_partition_in(s, table, params, &options, hash, range)? {
+                return Ok(plan);
+            }
+        }
         if !s.order_by.is_empty() {
             return Err(Error::validation(
                 "Must have at least one non-optional hash key condition in WHERE clause when \
@@ -318,8 +332,109 @@ fn plan_select(
         projection_expression: projection,
         expression_attribute_names: names,
         expression_attribute_values: values,
+        filter_may_read_keys: true,
         ..QueryInput::default()
     }))
+}
+
+/// A SELECT whose WHERE has `hash IN [...]` (and no equality on it) as one read per value,
+/// in the order of the list (in key order with `ORDER BY` the partition key), as DynamoDB
+/// decomposes it. `None` when the WHERE has no such term.
+fn plan_partition_in(
+    s: &Select,
+    table: &TableDescriptor,
+    params: &[WireValue],
+    options: &CallOptions,
+    hash: &str,
+    range: Option<&str>,
+) -> Result<Option<Plan>> {
+    let Some(filter) = &s.filter else {
+        return Ok(None);
+    };
+    let terms = filter.conjuncts();
+    let b = Builder::new(params);
+    let mut found = None;
+    for (i, term) in terms.iter().enumerate() {
+        if let Expr::In(left, items) = term {
+            if matches!(left.as_ref(), Expr::Path(p) if p.attribute() == Some(hash)) {
+                let values: Option<Vec<WireValue>> =
+                    items.iter().map(|e| b.constant(e)).collect::<Result<_>>()?;
+                if let Some(values) = values {
+                    found = Some((i, values));
+                    break;
+                }
+            }
+        }
+    }
+    let Some((at, mut values)) = found else {
+        return Ok(None);
+    };
+    if values.len() > MAX_IN_READS {
+        return Err(Error::validation(
+            "Too many decomposed read operations for a given query.",
+        ));
+    }
+    // ORDER BY the partition key sorts the reads; the sort key orders within each.
+    if let Some(position) = s.order_by.iter().position(|(n, _)| n == hash) {
+        values.sort_by(key_order);
+        values.dedup();
+        if s.order_by[position].1 {
+            values.reverse();
+        }
+    }
+    let order_by: Vec<(String, bool)> = s
+        .order_by
+        .iter()
+        .filter(|(n, _)| n != hash && Some(n.as_str()) == range)
+        .cloned()
+        .collect();
+    let mut plans = Vec::with_capacity(values.len());
+    for value in values {
+        let mut bound = params.to_vec();
+        bound.push(value);
+        let pinned = Expr::Compare(
+            Box::new(Expr::Path(binderdb_partiql::ast::Path {
+                name: hash.to_owned(),
+                steps: Vec::new(),
+            })),
+            CompareOp::Eq,
+            Box::new(Expr::Param(bound.len() - 1)),
+        );
+        let filter = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if i == at {
+                    pinned.clone()
+                } else {
+                    (*t).clone()
+                }
+            })
+            .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+        let one = Select {
+            projection: s.projection.clone(),
+            source: s.source.clone(),
+            filter,
+            order_by: order_by.clone(),
+        };
+        let options = CallOptions {
+            exclusive_start_key: None,
+            ..options.clone()
+        };
+        plans.push(plan_select(&one, table, &bound, options)?);
+    }
+    Ok(Some(Plan::Many(plans)))
+}
+
+/// DynamoDB's key order for two key values of one type (numbers numerically).
+fn key_order(a: &WireValue, b: &WireValue) -> std::cmp::Ordering {
+    use binderdb_model::AttributeValue as V;
+    match (V::from_wire(a.clone()), V::from_wire(b.clone())) {
+        (Ok(V::N(x)), Ok(V::N(y))) => x.cmp(&y),
+        (Ok(V::S(x)), Ok(V::S(y))) => x.cmp(&y),
+        (Ok(V::B(x)), Ok(V::B(y))) => x.cmp(&y),
+        _ => std::cmp::Ordering::Equal,
+    }
 }
 
 /// `term` as a sort-key condition on `range`, if it is one a KeyConditionExpression takes.

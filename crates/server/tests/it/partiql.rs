@@ -166,6 +166,44 @@ async fn select_by_key_partition_and_scan() {
 }
 
 #[tokio::test]
+async fn partition_key_in_reads_each_partition() {
+    let (_server, client) = setup().await;
+    create_table(&client, "Orders", ("OrderID", ScalarAttributeType::N), None).await;
+    for (id, total) in [("1", "10"), ("2", "600"), ("3", "30"), ("4", "40")] {
+        put(
+            &client,
+            "Orders",
+            &[("OrderID", n(id)), ("Total", n(total))],
+        )
+        .await;
+    }
+    let out = client
+        .execute_statement()
+        .statement(r#"SELECT OrderID, Total FROM "Orders" WHERE OrderID IN [1, 3, 2, 9] ORDER BY OrderID DESC"#)
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = out
+        .items()
+        .iter()
+        .map(|i| i["OrderID"].as_n().unwrap().as_str())
+        .collect();
+    assert_eq!(ids, ["3", "2", "1"]);
+    // Four reads by full key, half a unit each.
+    assert_eq!(out.consumed_capacity().unwrap().capacity_units(), Some(2.0));
+    songs(&client).await;
+    let titles = exec(
+        &client,
+        "SELECT SongTitle FROM Music WHERE Artist IN ('Other', 'Acme') AND SongTitle <> 'B'",
+        vec![],
+    )
+    .await;
+    assert_eq!(titles.len(), 3);
+    assert_eq!(titles[0]["SongTitle"], s("Z"));
+}
+
+#[tokio::test]
 async fn select_reads_an_index() {
     let server = TestServer::memory().await;
     let client = server.client();
