@@ -58,6 +58,7 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
         tokens,
         pos: 0,
         params: 0,
+        depth: 0,
     };
     let statement = p.statement()?;
     p.eat_punct(";");
@@ -70,10 +71,17 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
     })
 }
 
+/// How deep parentheses, NOT, lists, maps and sets may nest. A statement has at most 8192
+/// characters, which could otherwise nest thousands of levels deep and exhaust the stack of
+/// the thread parsing it; DynamoDB documents no limit, and 100 is far beyond any real query
+/// (document values nest at most 32 levels).
+const MAX_DEPTH: usize = 100;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     params: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -384,9 +392,21 @@ impl Parser {
 
     fn negation(&mut self) -> Result<Expr, ParseError> {
         if self.eat_keyword("NOT") {
-            return Ok(Expr::Not(Box::new(self.negation()?)));
+            self.enter()?;
+            let inner = self.negation();
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner?)));
         }
         self.predicate()
+    }
+
+    /// One level deeper, or the error past [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError::new("Expression is nested too deeply"));
+        }
+        Ok(())
     }
 
     fn predicate(&mut self) -> Result<Expr, ParseError> {
@@ -484,6 +504,13 @@ impl Parser {
     }
 
     fn primary(&mut self) -> Result<Expr, ParseError> {
+        self.enter()?;
+        let result = self.primary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn primary_inner(&mut self) -> Result<Expr, ParseError> {
         let Some(token) = self.peek().cloned() else {
             return Err(self.unexpected());
         };

@@ -155,4 +155,24 @@ fn never_panics_on_odd_input() {
     ] {
         let _ = parse(text);
     }
+    let deep = format!(
+        "SELECT * FROM t WHERE {}a = 1{}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    assert_eq!(syntax(&deep), "Expression is nested too deeply");
+    let nots = format!("SELECT * FROM t WHERE {}a = 1", "NOT ".repeat(2000));
+    assert_eq!(syntax(&nots), "Expression is nested too deeply");
+    let lists = format!(
+        "INSERT INTO t VALUE {{'a': {}1{}}}",
+        "[".repeat(3000),
+        "]".repeat(3000)
+    );
+    assert_eq!(syntax(&lists), "Expression is nested too deeply");
+    let fine = format!(
+        "SELECT * FROM t WHERE {}a = 1{}",
+        "(".repeat(50),
+        ")".repeat(50)
+    );
+    assert!(parse(&fine).is_ok());
 }
