@@ -176,3 +176,91 @@ fn never_panics_on_odd_input() {
     );
     assert!(parse(&fine).is_ok());
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use crate::parse;
+
+    /// Fragments of the dialect, so random statements get past the first token often.
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "SELECT",
+            "*",
+            "FROM",
+            "\"t\"",
+            ".",
+            "\"i\"",
+            "WHERE",
+            "a",
+            "b.c",
+            "[1]",
+            "=",
+            "<>",
+            "<",
+            ">=",
+            "AND",
+            "OR",
+            "NOT",
+            "(",
+            ")",
+            "'x'",
+            "''",
+            "1",
+            "-2.5e3",
+            "?",
+            "BETWEEN",
+            "IN",
+            "[",
+            "]",
+            "{",
+            "}",
+            "<<",
+            ">>",
+            ":",
+            ",",
+            "IS",
+            "MISSING",
+            "NULL",
+            "INSERT",
+            "INTO",
+            "VALUE",
+            "UPDATE",
+            "SET",
+            "REMOVE",
+            "DELETE",
+            "RETURNING",
+            "ALL",
+            "OLD",
+            "NEW",
+            "EXISTS",
+            "ORDER",
+            "BY",
+            "DESC",
+            "begins_with",
+            "size",
+            "+",
+            ";",
+            "é",
+            "\"",
+        ])
+    }
+
+    proptest! {
+        /// No input makes the parser panic; a statement that parses counts its `?`s.
+        #[test]
+        fn any_token_soup_parses_or_fails_cleanly(parts in prop::collection::vec(fragment(), 0..40)) {
+            let text = parts.join(" ");
+            // (A `?` inside a quoted name or string is no placeholder.)
+            let quoted = text.contains('"') || text.contains('\'');
+            if let (Ok(parsed), false) = (parse(&text), quoted) {
+                prop_assert_eq!(parsed.parameters, text.matches('?').count());
+            }
+        }
+
+        #[test]
+        fn any_text_parses_or_fails_cleanly(text in ".{0,200}") {
+            let _ = parse(&text);
+        }
+    }
+}
