@@ -418,6 +418,11 @@ pub struct PutItemInput {
     pub expression_attribute_values: Option<WireItem>,
     pub expected: Option<HashMap<String, ExpectedAttributeValue>>,
     pub conditional_operator: Option<String>,
+    /// Not a request member (never read from the wire): store the item only if none has its
+    /// key, else ConditionalCheckFailed — a PartiQL INSERT, without parsing an
+    /// `attribute_not_exists` condition on every call.
+    #[serde(skip)]
+    pub only_if_absent: bool,
 }
 
 /// GetItem request.

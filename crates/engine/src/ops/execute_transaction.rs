@@ -57,7 +57,21 @@ impl Database {
                 ..CallOptions::default()
             };
             inserts.push(matches!(statement, Statement::Insert(_)));
-            plans.push(plan(statement, &table, &params, options)?);
+            let mut planned = plan(statement, &table, &params, options)?;
+            if let Plan::Put(put) = &mut planned {
+                // A transaction's Put says it as a condition, which its checks and its
+                // idempotency fingerprint read.
+                if put.only_if_absent {
+                    put.only_if_absent = false;
+                    put.condition_expression = Some("attribute_not_exists(#k)".to_owned());
+                    put.expression_attribute_names = Some(
+                        [("#k".to_owned(), table.key_schema.hash.name.clone())]
+                            .into_iter()
+                            .collect(),
+                    );
+                }
+            }
+            plans.push(planned);
         }
         if reads > 0 && reads < plans.len() {
             return Err(Error::validation(MIXED));

@@ -18,7 +18,8 @@
 //! - `partition-key IN [...]` without an equality on it → one GetItem or Query per value (at
 //!   most 100), answered together in list order (key order with `ORDER BY` the partition key),
 //!   capacity added up, without a NextToken.
-//! - `INSERT` → PutItem with `attribute_not_exists(<partition key>)`: an existing item is
+//! - `INSERT` → PutItem that stores only if no item has the key (`only_if_absent`; in a
+//!   transaction the Put's `attribute_not_exists(<partition key>)`): an existing item is
 //!   DuplicateItemException, never overwritten.
 //! - `UPDATE` → UpdateItem with `attribute_exists(<partition key>)` and the other WHERE terms as
 //!   condition: PartiQL updates existing items only (a missing one is
@@ -482,7 +483,7 @@ fn plan_insert(
     options: CallOptions,
 ) -> Result<Plan> {
     no_index(&i.source)?;
-    let mut b = Builder::new(params);
+    let b = Builder::new(params);
     let item = match b.constant(&i.item)? {
         Some(WireValue { m: Some(m), .. }) => m,
         _ => {
@@ -492,14 +493,11 @@ fn plan_insert(
             ))
         }
     };
-    let hash = b.name(&table.key_schema.hash.name);
-    let (names, _) = b.finish();
     Ok(Plan::Put(PutItemInput {
         table_name: Some(table.name.clone()),
         item: Some(item),
         return_consumed_capacity: options.return_consumed_capacity,
-        condition_expression: Some(format!("attribute_not_exists({hash})")),
-        expression_attribute_names: names,
+        only_if_absent: true,
         ..PutItemInput::default()
     }))
 }
