@@ -16,10 +16,12 @@ use crate::legacy::{AttributeValueUpdate, ExpectedAttributeValue, LegacyConditio
 use serde::{Deserialize, Serialize};
 
 mod control;
+mod partiql;
 mod strict;
 mod transactions;
 
 pub use control::*;
+pub use partiql::*;
 pub use transactions::*;
 
 // Every request structure, at every depth, refuses a JSON list (serde's derive would read one
@@ -422,6 +424,11 @@ pub struct PutItemInput {
     pub expression_attribute_values: Option<WireItem>,
     pub expected: Option<HashMap<String, ExpectedAttributeValue>>,
     pub conditional_operator: Option<String>,
+    /// Not a request member (never read from the wire): store the item only if none has its
+    /// key, else ConditionalCheckFailed — a PartiQL INSERT, without parsing an
+    /// `attribute_not_exists` condition on every call.
+    #[serde(skip)]
+    pub only_if_absent: bool,
 }
 
 /// GetItem request.
@@ -529,6 +536,11 @@ pub struct QueryInput {
     pub key_conditions: Option<HashMap<String, LegacyCondition>>,
     pub query_filter: Option<HashMap<String, LegacyCondition>>,
     pub conditional_operator: Option<String>,
+    /// Not a request member (never read from the wire): lets the FilterExpression name key
+    /// attributes, which a PartiQL SELECT's WHERE may (`SongTitle <> 'B'` beside the key
+    /// condition) while the Query API refuses it.
+    #[serde(skip)]
+    pub filter_may_read_keys: bool,
 }
 
 /// Scan request.

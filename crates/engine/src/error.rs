@@ -35,6 +35,9 @@ pub enum Error {
         /// The current item, if requested and present.
         item: Option<binderdb_model::Item>,
     },
+    /// A PartiQL INSERT of an item whose key exists (`DuplicateItemException`).
+    #[error("{0}")]
+    DuplicateItem(String),
     /// A transaction was cancelled (`TransactionCanceledException`): one reason per action, in
     /// action order (`None` for the actions that would have succeeded).
     #[error("{}", canceled_message(.reasons))]

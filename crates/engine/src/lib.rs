@@ -24,6 +24,7 @@ pub mod index;
 pub mod keys;
 pub mod legacy;
 mod ops;
+mod partiql;
 pub mod resource;
 pub mod stream;
 pub mod ttl;
@@ -152,6 +153,8 @@ pub struct Database {
     history: consistency::History,
     /// Injected faults.
     faults: faults::Faults,
+    /// Parsed PartiQL statements by text.
+    statements: partiql::StatementCache,
 }
 
 impl Database {
@@ -179,6 +182,7 @@ impl Database {
             capacity: capacity::bill::Registry::default(),
             history,
             faults: faults::Faults::default(),
+            statements: partiql::StatementCache::default(),
         };
         {
             let (store, catalog, clock, progress) = (

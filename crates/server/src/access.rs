@@ -29,12 +29,15 @@
 use std::sync::Arc;
 
 use binderdb_engine::api::{
+    BatchExecuteStatementInput, DescribeLimitsInput, ExecuteStatementInput,
+    ExecuteTransactionInput, ListTagsOfResourceInput,
+};
+use binderdb_engine::api::{
     BatchGetItemInput, BatchWriteItemInput, CreateTableInput, DeleteItemInput, GetItemInput,
     ListTablesInput, PutItemInput, PutResourcePolicyInput, QueryInput, ResourcePolicyInput,
     ScanInput, TableNameInput, TagResourceInput, TransactGetItemsInput, TransactWriteItemsInput,
     UntagResourceInput, UpdateItemInput, UpdateTableInput,
 };
-use binderdb_engine::api::{DescribeLimitsInput, ListTagsOfResourceInput};
 use binderdb_engine::stream::wire::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -356,6 +359,52 @@ impl Permissions for TransactWriteItemsInput {
             needs.extend(table(action, name));
         }
         needs
+    }
+}
+
+/// The permission one PartiQL statement needs: `dynamodb:PartiQLSelect` (also for `EXISTS`),
+/// `PartiQLInsert`, `PartiQLUpdate` or `PartiQLDelete` on its table, or on its index for a
+/// SELECT from `"table"."index"`. A statement that does not parse needs nothing: the engine
+/// refuses it before it touches any table.
+fn statement_needs(statement: Option<&String>) -> Vec<Need> {
+    use binderdb_partiql::ast::Statement;
+    let Some(Ok(parsed)) = statement.map(|s| binderdb_partiql::parse(s)) else {
+        return Vec::new();
+    };
+    let (action, source) = match &parsed.statement {
+        Statement::Select(s) | Statement::Exists(s) => ("dynamodb:PartiQLSelect", &s.source),
+        Statement::Insert(i) => ("dynamodb:PartiQLInsert", &i.source),
+        Statement::Update(u) => ("dynamodb:PartiQLUpdate", &u.source),
+        Statement::Delete(d) => ("dynamodb:PartiQLDelete", &d.source),
+    };
+    let target = match &source.index {
+        Some(index) => Target::Index(source.table.clone(), index.clone()),
+        None => Target::Table(source.table.clone()),
+    };
+    one(action, target)
+}
+
+impl Permissions for ExecuteStatementInput {
+    fn needs(&self, _action: &'static str) -> Vec<Need> {
+        statement_needs(self.statement.as_ref())
+    }
+}
+
+impl Permissions for BatchExecuteStatementInput {
+    fn needs(&self, _action: &'static str) -> Vec<Need> {
+        let statements = self.statements.iter().flatten();
+        statements
+            .flat_map(|s| statement_needs(s.statement.as_ref()))
+            .collect()
+    }
+}
+
+impl Permissions for ExecuteTransactionInput {
+    fn needs(&self, _action: &'static str) -> Vec<Need> {
+        let statements = self.transact_statements.iter().flatten();
+        statements
+            .flat_map(|s| statement_needs(s.statement.as_ref()))
+            .collect()
     }
 }
 

@@ -172,6 +172,9 @@ impl From<Error> for ApiError {
             Error::TransactionConflict(m) => {
                 ApiError::new(DYNAMODB, "TransactionConflictException", bad, Some(m))
             }
+            Error::DuplicateItem(m) => {
+                ApiError::new(DYNAMODB, "DuplicateItemException", bad, Some(m))
+            }
             Error::IdempotentParameterMismatch(m) => ApiError::new(
                 DYNAMODB,
                 "IdempotentParameterMismatchException",

@@ -77,6 +77,12 @@ pub enum Operation {
     GetResourcePolicy,
     /// DeleteResourcePolicy.
     DeleteResourcePolicy,
+    /// ExecuteStatement (PartiQL).
+    ExecuteStatement,
+    /// BatchExecuteStatement (PartiQL).
+    BatchExecuteStatement,
+    /// ExecuteTransaction (PartiQL).
+    ExecuteTransaction,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -121,6 +127,9 @@ impl Operation {
             "DeleteResourcePolicy" => Operation::DeleteResourcePolicy,
             "UpdateTimeToLive" => Operation::UpdateTimeToLive,
             "DescribeTimeToLive" => Operation::DescribeTimeToLive,
+            "ExecuteStatement" => Operation::ExecuteStatement,
+            "BatchExecuteStatement" => Operation::BatchExecuteStatement,
+            "ExecuteTransaction" => Operation::ExecuteTransaction,
             _ => return None,
         })
     }
@@ -158,6 +167,10 @@ impl Operation {
             Operation::DescribeStream => "dynamodb:DescribeStream",
             Operation::GetShardIterator => "dynamodb:GetShardIterator",
             Operation::GetRecords => "dynamodb:GetRecords",
+            // Not checked as such: each statement needs its PartiQL action (access.rs).
+            Operation::ExecuteStatement => "dynamodb:ExecuteStatement",
+            Operation::BatchExecuteStatement => "dynamodb:BatchExecuteStatement",
+            Operation::ExecuteTransaction => "dynamodb:ExecuteTransaction",
         }
     }
 
@@ -191,6 +204,9 @@ impl Operation {
             | Operation::GetResourcePolicy
             | Operation::DescribeLimits
             | Operation::GetItem
+            | Operation::ExecuteStatement
+            | Operation::BatchExecuteStatement
+            | Operation::ExecuteTransaction
             | Operation::Query
             | Operation::Scan
             | Operation::BatchGetItem
@@ -221,6 +237,9 @@ impl Operation {
             | Operation::UpdateItem
             | Operation::BatchWriteItem
             | Operation::TransactWriteItems
+            | Operation::ExecuteStatement
+            | Operation::BatchExecuteStatement
+            | Operation::ExecuteTransaction
             | Operation::TagResource
             | Operation::UntagResource
             | Operation::PutResourcePolicy
@@ -356,6 +375,21 @@ impl Operation {
             }
             Operation::DeleteResourcePolicy => {
                 call.run(validate::resource_policy, Database::delete_resource_policy)
+                    .await
+            }
+            Operation::ExecuteStatement => {
+                call.run(validate::execute_statement, Database::execute_statement)
+                    .await
+            }
+            Operation::BatchExecuteStatement => {
+                call.run(
+                    validate::batch_execute_statement,
+                    Database::batch_execute_statement,
+                )
+                .await
+            }
+            Operation::ExecuteTransaction => {
+                call.run(validate::execute_transaction, Database::execute_transaction)
                     .await
             }
         }

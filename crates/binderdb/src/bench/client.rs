@@ -112,6 +112,8 @@ pub enum Operation {
     BatchWriteItem,
     /// TransactWriteItems.
     TransactWriteItems,
+    /// ExecuteStatement (PartiQL).
+    ExecuteStatement,
 }
 
 impl Operation {
@@ -127,6 +129,7 @@ impl Operation {
             Operation::Scan => "DynamoDB_20120810.Scan",
             Operation::BatchWriteItem => "DynamoDB_20120810.BatchWriteItem",
             Operation::TransactWriteItems => "DynamoDB_20120810.TransactWriteItems",
+            Operation::ExecuteStatement => "DynamoDB_20120810.ExecuteStatement",
         }
     }
 }

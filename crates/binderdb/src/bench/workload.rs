@@ -74,6 +74,10 @@ pub enum Workload {
     /// Query of one random table partition of the `index-query` table (`pk = :p`, ten items;
     /// `index-query`'s twin).
     IndexTableQuery,
+    /// PartiQL `SELECT * ... WHERE pk = ? AND sk = ?` of random preloaded keys (`get`'s twin).
+    Select,
+    /// PartiQL `INSERT INTO ... VALUE {...}` of new, distinct items (`put`'s twin).
+    Insert,
 }
 
 /// What the bench table and its items look like.
@@ -105,6 +109,8 @@ impl Workload {
             Workload::IndexPut => "index-put",
             Workload::IndexQuery => "index-query",
             Workload::IndexTableQuery => "index-table-query",
+            Workload::Select => "select",
+            Workload::Insert => "insert",
         }
     }
 
@@ -113,7 +119,11 @@ impl Workload {
     pub fn needs_preload(self) -> bool {
         !matches!(
             self,
-            Workload::Put | Workload::StreamPut | Workload::Txn | Workload::Transfer
+            Workload::Put
+                | Workload::StreamPut
+                | Workload::Txn
+                | Workload::Transfer
+                | Workload::Insert
         )
     }
 
@@ -140,6 +150,8 @@ impl Workload {
 pub struct KeySpace {
     /// The table name as a JSON string literal, quotes included.
     table_json: String,
+    /// The table name as a PartiQL quoted identifier.
+    table_partiql: String,
     items: u64,
     item_size: usize,
     /// `item_size` letters; a payload is a prefix of it.
@@ -156,6 +168,7 @@ impl KeySpace {
             .collect();
         KeySpace {
             table_json: serde_json::Value::from(table).to_string(),
+            table_partiql: format!("\"{}\"", table.replace('"', "\"\"")),
             items,
             item_size,
             payload,
@@ -236,6 +249,36 @@ impl KeySpace {
         format!(
             r#"{{"TableName":{},"Key":{{"pk":{{"S":"{pk}"}},"sk":{{"N":"{sk}"}}}}}}"#,
             self.table_json
+        )
+    }
+
+    /// A PartiQL SELECT of the item at (`pk`, `sk`): one statement text, the key as
+    /// Parameters, as applications send it.
+    pub fn select_body(&self, pk: &str, sk: u64) -> String {
+        let statement = format!(
+            "SELECT * FROM {} WHERE pk = ? AND sk = ?",
+            self.table_partiql
+        );
+        format!(
+            r#"{{"Statement":{},"Parameters":[{{"S":"{pk}"}},{{"N":"{sk}"}}]}}"#,
+            serde_json::Value::from(statement)
+        )
+    }
+
+    /// A PartiQL INSERT of the item `put_body` would put, its values as Parameters.
+    pub fn insert_body(&self, pk: &str, sk: u64) -> String {
+        let statement = format!(
+            "INSERT INTO {} VALUE {{'pk': ?, 'sk': ?, 'payload': ?}}",
+            self.table_partiql
+        );
+        let item: serde_json::Value =
+            serde_json::from_str(&self.item_json(pk, sk, &[])).unwrap_or_default();
+        format!(
+            r#"{{"Statement":{},"Parameters":[{},{},{}]}}"#,
+            serde_json::Value::from(statement),
+            item["pk"],
+            item["sk"],
+            item["payload"]
         )
     }
 
@@ -445,6 +488,14 @@ impl Generator {
                 )
             }
             Workload::Get => self.random_get(),
+            Workload::Select => {
+                let (pk, sk) = self.random_key();
+                (Operation::ExecuteStatement, self.space.select_body(&pk, sk))
+            }
+            Workload::Insert => {
+                let (pk, sk) = self.new_key();
+                (Operation::ExecuteStatement, self.space.insert_body(&pk, sk))
+            }
             Workload::Query | Workload::IndexTableQuery => {
                 let partitions = self.space.partitions();
                 let (pk, _) =
@@ -551,6 +602,8 @@ mod tests {
         assert_eq!(item_size(&put["Item"]), 200);
         for body in [
             space.get_body("p000000001", 2),
+            space.select_body("p000000001", 2),
+            space.insert_body("p000000001", 2),
             space.query_body("p000000001"),
             space.scan_body(None),
             space.scan_body(Some(r#"{"pk":{"S":"a"},"sk":{"N":"1"}}"#)),

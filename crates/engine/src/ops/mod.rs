@@ -1,6 +1,7 @@
 //! One file per DynamoDB operation, each an `impl Database` block of the same shape:
 //! validate → execute → build the response. Shared lookups and response builders live here.
 
+mod batch_execute_statement;
 mod batch_get_item;
 mod batch_write_item;
 mod create_table;
@@ -9,6 +10,8 @@ mod delete_resource_policy;
 mod delete_table;
 mod describe_limits;
 mod describe_table;
+mod execute_statement;
+mod execute_transaction;
 mod get_item;
 mod get_resource_policy;
 mod list_tables;
@@ -47,7 +50,7 @@ use crate::{Database, RequestContext};
 impl Database {
     /// The table an item operation addresses. Missing tables, and tables still `CREATING`, are
     /// DynamoDB's "Requested resource not found".
-    fn active_table(
+    pub(crate) fn active_table(
         &self,
         ctx: &RequestContext,
         name: &str,

@@ -62,7 +62,11 @@ impl Database {
         let key = item_key(&descriptor.key_schema, &new.item)?.storage_key(descriptor.id);
         // Index key values are part of validation: refused before any condition is evaluated.
         crate::index::check_item(&descriptor, &new.item)?;
+        let only_if_absent = input.only_if_absent;
         let outcome = self.metered_write(&table, &descriptor, &key, &mut |old| {
+            if only_if_absent && old.is_some() {
+                return Err(Error::ConditionalCheckFailed { item: None });
+            }
             conditions.check(old, on_failure)?;
             Ok(Change::Put(Cow::Borrowed(&new.item)))
         })?;

@@ -307,7 +307,11 @@ impl Database {
             .check_count(hash.len() + range.len())
             .map_err(|e| Error::validation(e.to_string()))?;
         let resolved = resolve_key(&parts, &hash, &range, placeholders)?;
-        if let Some(filter) = &exprs.filter {
+        if let Some(filter) = exprs
+            .filter
+            .as_ref()
+            .filter(|_| !input.filter_may_read_keys)
+        {
             let mut read = Vec::new();
             top_level_names(filter, &placeholders.names, &mut read);
             if let Some(key_attr) = read

@@ -21,6 +21,7 @@ mod indexes_writes;
 mod item_collections;
 mod items;
 mod legacy_reads;
+mod partiql;
 mod protocol;
 mod query;
 mod query_errors;
