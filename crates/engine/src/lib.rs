@@ -16,6 +16,7 @@ pub mod capacity;
 pub mod catalog;
 pub mod clock;
 mod conditions;
+pub mod disk_usage;
 pub mod error;
 mod expressions;
 pub mod index;

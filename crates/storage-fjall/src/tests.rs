@@ -1,5 +1,6 @@
 //! Tests of the fjall engine: the shared conformance suite plus durability-specific checks.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
 use binderdb_storage::conformance::{self, key, put};
@@ -111,14 +112,84 @@ fn interrupted_drop_table_is_finished_on_open() {
         put(&store, &kept, b"y");
         // Simulate a crash right after the marker was written.
         let mut batch = store.db.batch();
-        batch.insert(&store.meta, FjallStore::drop_marker(5), []);
+        batch.insert(&store.meta, drop_marker(5), []);
         batch.commit().unwrap();
         store.flush().unwrap();
     }
     let store = FjallStore::open(dir.path()).unwrap();
+    // Hidden at once; removed by the background dropper, not by `open`.
     assert_eq!(store.get(&gone).unwrap(), None);
+    store.wait_for_drops();
+    let raw = |k: &Key| {
+        store
+            .get_raw(k.keyspace, &codec::encode(k).unwrap())
+            .unwrap()
+    };
+    assert!(raw(&gone).is_none());
+    assert!(raw(&kept).is_some());
     assert!(store.get(&kept).unwrap().is_some());
     assert_eq!(store.meta.prefix(DROP_PREFIX).count(), 0);
+}
+
+#[test]
+fn a_dropped_table_gives_its_files_back_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    let value = vec![7u8; 500];
+    for table in [5, 6] {
+        let writes = (0..2000u32)
+            .map(|i| Write::Put {
+                key: key(Keyspace::Items, table, &i.to_be_bytes(), b""),
+                value: value.clone(),
+            })
+            .collect();
+        store
+            .commit(Batch {
+                writes,
+                guards: vec![],
+            })
+            .unwrap();
+    }
+    store
+        .space(Keyspace::Items)
+        .unwrap()
+        .rotate_memtable_and_wait()
+        .unwrap();
+    let on_disk = |table| {
+        let usage = store.disk_usage().unwrap().unwrap();
+        assert!(usage.total >= usage.journal);
+        usage.by_table.get(&table).copied().unwrap_or(0)
+    };
+    // One flushed file holds both tables: each is counted half of it.
+    assert!(on_disk(5) > 2000 * 250, "{}", on_disk(5));
+    assert_eq!(on_disk(5), on_disk(6));
+    store.drop_table(5).unwrap();
+    store.wait_for_drops();
+    let gone = key(Keyspace::Items, 5, &7u32.to_be_bytes(), b"");
+    assert!(store
+        .get_raw(Keyspace::Items, &codec::encode(&gone).unwrap())
+        .unwrap()
+        .is_none());
+    assert!(store
+        .get(&key(Keyspace::Items, 6, &7u32.to_be_bytes(), b""))
+        .unwrap()
+        .is_some());
+    assert_eq!(store.meta.prefix(DROP_PREFIX).count(), 0);
+    // A table alone in its files gets them back whole, without tombstones.
+    let items = store.space(Keyspace::Items).unwrap();
+    items.rotate_memtable_and_wait().unwrap();
+    for i in 0..2000u32 {
+        put(
+            &store,
+            &key(Keyspace::Items, 9, &i.to_be_bytes(), b""),
+            &value,
+        );
+    }
+    items.rotate_memtable_and_wait().unwrap();
+    assert!(on_disk(9) > 2000 * 500, "{}", on_disk(9));
+    store.drop_table(9).unwrap();
+    store.wait_for_drops();
+    assert_eq!(on_disk(9), 0);
 }
 
 #[test]

@@ -24,6 +24,7 @@ mod query;
 mod query_errors;
 mod scan;
 mod sigv4;
+mod storage_report;
 mod streams;
 mod tables;
 mod tags;
