@@ -491,3 +491,61 @@ fn every_commit_leaves_its_memtable_within_the_limit() {
     let items = store.spaces[Keyspace::Items.index()].get().unwrap();
     assert!(items.table_count() > 0, "nothing was flushed");
 }
+
+/// A keyspace written once (the catalog) does not keep every journal alive: once fjall starts a
+/// new journal, the next memtable rotation also flushes the catalog's memtable, so the journal
+/// before can be deleted. Without it, every journal written since the catalog's last flush
+/// stayed on disk (and was replayed at each start) until fjall's own `max_journaling_size`.
+#[test]
+fn rarely_written_keyspaces_do_not_keep_old_journals() {
+    use fjall::AbstractTree;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    put(
+        &store,
+        &key(Keyspace::Catalog, 0, b"table", b""),
+        b"descriptor",
+    );
+    let catalog = store.space(Keyspace::Catalog).unwrap();
+    assert!(catalog.tree.active_memtable().size() > 0);
+    // Incompressible values: fjall compresses large journal entries.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut noise = || {
+        (0..64 * 1024 / 8)
+            .flat_map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed.to_le_bytes()
+            })
+            .collect::<Vec<u8>>()
+    };
+    let mut written = 0u64;
+    let mut i = 0u32;
+    while catalog.tree.active_memtable().size() > 0 {
+        // Far below fjall's own limit (MAX_JOURNALING_BYTES), which would flush it too.
+        assert!(
+            written < 128 << 20,
+            "the catalog still holds the first journal after {written} bytes"
+        );
+        let writes = (0..16)
+            .map(|_| {
+                i += 1;
+                Write::Put {
+                    key: key(Keyspace::Items, 1, &i.to_be_bytes(), b""),
+                    value: noise(),
+                }
+            })
+            .collect();
+        store
+            .commit(Batch {
+                writes,
+                guards: vec![],
+            })
+            .unwrap();
+        // Syncs follow fjall's journal rotations (see `group_commit`).
+        store.flush().unwrap();
+        written += 16 * 64 * 1024;
+    }
+    assert!(store.group.active_journal_id() >= Some(1));
+}
