@@ -16,12 +16,15 @@ use binderdb_engine::faults::FaultConfig;
 use binderdb_engine::{Config, Database, SystemClock};
 use binderdb_server::{Auth, Limits, Principal, ServeOptions, Tls};
 use binderdb_storage::{MemoryStore, Store};
-use binderdb_storage_fjall::FjallStore;
+use binderdb_storage_fjall::{FjallOptions, FjallStore, DEFAULT_CACHE_BYTES};
 use clap::{Args, Parser, Subcommand};
 
 mod bench;
 mod bill;
 mod keys;
+
+/// `--cache-size`'s default: the store's own default block cache.
+const DEFAULT_CACHE_MIB: u64 = DEFAULT_CACHE_BYTES >> 20;
 
 /// mimalloc instead of glibc's malloc: under a durable PutItem load glibc's allocator took about
 /// a fifth of the server's CPU (`malloc_consolidate`, `_int_malloc`, `_int_free`); measured
@@ -63,6 +66,10 @@ struct ServeArgs {
     /// Keep everything in memory (nothing survives a restart).
     #[arg(long)]
     in_memory: bool,
+    /// The durable store's block cache, in MiB (decompressed data blocks; bloom filters and
+    /// index blocks are kept in memory besides it).
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_CACHE_MIB)]
+    cache_size: u64,
     /// Account id used in ARNs.
     #[arg(long, default_value = "000000000000")]
     account_id: String,
@@ -212,7 +219,10 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
     } else {
         std::fs::create_dir_all(&args.data_dir)
             .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
-        let store = FjallStore::open(&args.data_dir)
+        let options = FjallOptions {
+            cache_bytes: args.cache_size.saturating_mul(1 << 20),
+        };
+        let store = FjallStore::open_with(&args.data_dir, &options)
             .map_err(|e| format!("cannot open {}: {e}", args.data_dir.display()))?;
         (
             Arc::new(store),

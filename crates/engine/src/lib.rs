@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod clock;
 mod conditions;
 pub mod consistency;
+pub mod disk_usage;
 pub mod error;
 mod expressions;
 pub mod faults;

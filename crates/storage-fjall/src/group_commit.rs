@@ -217,8 +217,7 @@ impl GroupCommit {
     }
 
     /// The id of the journal file the syncer last synced (`None` before any sync that used its
-    /// own handle). For tests.
-    #[cfg(test)]
+    /// own handle): it follows fjall's journal rotations.
     pub(crate) fn active_journal_id(&self) -> Option<u64> {
         self.shared
             .journal_id

@@ -11,7 +11,7 @@
 //! |--------------------------|------------------------------------------|
 //! | `format`                 | `[STORE_FORMAT u8]` (currently 1)        |
 //! | `high_water`             | version ceiling, u64 BE (see below)      |
-//! | `drop/` + table id u64 BE| empty: a `drop_table` still in progress  |
+//! | `drop/` + table id u64 BE| empty: a `drop_table` still in progress (see `drops`) |
 //!
 //! Counters ([`binderdb_storage::counters`]) live in a keyspace of their own, `counters`, one
 //! record per group keyed by the group id (u64 BE), created by the first commit that writes a
@@ -63,9 +63,10 @@
 //! memtables cannot be flushed fast enough (it then sleeps in the commit); `flush` and
 //! `drop_table` block until a sync finishes.
 
+mod drops;
 mod group_commit;
 
-use std::ops::{Bound, ControlFlow};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -74,12 +75,14 @@ use binderdb_storage::codec::{self, PhysicalRange};
 use binderdb_storage::counters::{self, CounterTable};
 use binderdb_storage::latch::{HeldLatches, StripedLatches};
 use binderdb_storage::{
-    Batch, CounterId, Counts, EntryRef, Key, Keyspace, PartitionRange, SegmentScan, StorageError,
-    Store, TableId, Versioned, Write,
+    Batch, CounterId, Counts, DiskUsage, EntryRef, Key, Keyspace, PartitionRange, SegmentScan,
+    StorageError, Store, TableId, Versioned, Write,
 };
-use fjall::{Database, KeyspaceCreateOptions, Readable};
+use fjall::config::PinningPolicy;
+use fjall::{AbstractTree, Database, KeyspaceCreateOptions, Readable};
 use parking_lot::Mutex;
 
+use drops::{drop_marker, Dropper, Job, DROP_PREFIX};
 use group_commit::GroupCommit;
 
 /// Version of the store layout (keyspace set + meta keys), kept under `meta/format`.
@@ -92,21 +95,57 @@ const HIGH_WATER_KEY: &[u8] = b"high_water";
 
 /// How far past the current version a new `high_water` ceiling is set.
 pub const VERSION_LEASE: u64 = 1 << 20;
-const DROP_PREFIX: &[u8] = b"drop/";
 
 /// Number of key-latch stripes.
 const LATCH_STRIPES: usize = 4096;
-/// Keys removed per fjall batch while dropping a table.
-const DROP_CHUNK: usize = 4096;
 
-fn backend(e: fjall::Error) -> StorageError {
+/// The block cache's default size (`--cache-size`), 64 MiB: fjall's default is 32 MiB.
+///
+/// The cache holds decompressed data blocks; the table files themselves stay in the operating
+/// system's page cache, so a data set larger than this cache but smaller than the machine's
+/// memory is still read without disk I/O. Filters and index blocks do not depend on it: they
+/// are pinned in memory (see [`open_keyspace`]).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Settings of a [`FjallStore`].
+#[derive(Clone, Debug)]
+pub struct FjallOptions {
+    /// Bytes of the block cache (see [`DEFAULT_CACHE_BYTES`]).
+    pub cache_bytes: u64,
+}
+
+impl Default for FjallOptions {
+    fn default() -> Self {
+        FjallOptions {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+/// fjall's `max_journaling_size`: when its journals pass this, fjall itself asks the keyspaces
+/// pinning the oldest journal to flush (512 MiB by default). binderdb flushes those stragglers
+/// as soon as fjall starts a new journal ([`FjallStore::rotate_full`]), so this is only a
+/// backstop.
+const MAX_JOURNALING_BYTES: u64 = 192 * 1024 * 1024;
+
+pub(crate) fn backend(e: fjall::Error) -> StorageError {
     StorageError::Backend(Box::new(e))
 }
 
 /// Opens the data keyspace `ks`, creating it if it does not exist.
+///
+/// Bloom filters and index blocks of every level are pinned in memory (fjall pins filters of
+/// level 0 and index blocks of levels 0 and 1 only): a point read of a large table then costs
+/// one data block read, not up to three, and the block cache serves data blocks alone. Their
+/// memory grows with the data (about 1.3 bytes of filter per key, and one index entry per 4 KiB
+/// data block: under 30 MB for 10,000,000 ~200-byte items). The options are stored with a
+/// keyspace when it is created; keyspaces created by older builds keep theirs.
 fn open_keyspace(db: &Database, ks: Keyspace) -> Result<fjall::Keyspace, StorageError> {
     db.keyspace(ks.name(), || {
-        KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP)
+        KeyspaceCreateOptions::default()
+            .max_memtable_size(MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP)
+            .filter_block_pinning_policy(PinningPolicy::all(true))
+            .index_block_pinning_policy(PinningPolicy::all(true))
     })
     .map_err(backend)
 }
@@ -129,6 +168,10 @@ pub struct FjallStore {
     /// Version assignment; held while a batch is appended to fjall's journal.
     versions: Mutex<Versions>,
     commits: AtomicU64,
+    /// The journal whose stragglers were last flushed (see [`FjallStore::rotate_full`]).
+    stragglers_flushed_for: AtomicU64,
+    /// Stopped before the group commit's final sync (fields drop in order).
+    dropper: Dropper,
     group: GroupCommit,
 }
 
@@ -256,10 +299,20 @@ impl FjallStore {
     /// `Backend`/`Io` if fjall cannot open the directory (e.g. it is locked by another
     /// process); `Corrupt` if it holds an unknown store format.
     pub fn open(dir: &Path) -> Result<FjallStore, StorageError> {
+        Self::open_with(dir, &FjallOptions::default())
+    }
+
+    /// [`FjallStore::open`] with `options`.
+    ///
+    /// # Errors
+    /// As [`FjallStore::open`].
+    pub fn open_with(dir: &Path, options: &FjallOptions) -> Result<FjallStore, StorageError> {
         // Durability is the group-commit thread's job: fjall must not flush or fsync per batch.
         let db = Database::builder(dir)
             .manual_journal_persist(true)
             .worker_threads(FJALL_WORKERS)
+            .cache_size(options.cache_bytes)
+            .max_journaling_size(MAX_JOURNALING_BYTES)
             .open()
             .map_err(backend)?;
         let spaces: [OnceLock<fjall::Keyspace>; 6] = Default::default();
@@ -306,6 +359,7 @@ impl FjallStore {
             let _ = counter_space.set(space);
         }
         let group = GroupCommit::start(db.clone(), dir, high_water)?;
+        let dropper = Dropper::start(db.clone(), meta.clone())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
@@ -321,6 +375,8 @@ impl FjallStore {
                 counters,
             }),
             commits: AtomicU64::new(0),
+            stragglers_flushed_for: AtomicU64::new(0),
+            dropper,
             group,
         };
         store.resume_drops()?;
@@ -557,7 +613,6 @@ impl FjallStore {
         meta: bool,
         counters: bool,
     ) -> Result<(), StorageError> {
-        use fjall::AbstractTree;
         let full =
             |(space, limit): &(&fjall::Keyspace, u64)| space.tree.active_memtable().size() > *limit;
         let data = Keyspace::ALL
@@ -584,7 +639,93 @@ impl FjallStore {
                 entry.0.rotate_memtable().map_err(backend)?;
             }
         }
+        self.flush_stragglers()
+    }
+
+    /// Once per journal fjall starts, rotates every memtable that still holds writes, so that
+    /// the journal before it can be deleted once they are flushed. Called by
+    /// [`FjallStore::rotate_full`] under its lock, after a full memtable was rotated.
+    ///
+    /// fjall deletes a journal only when every keyspace has flushed what it wrote to it. A
+    /// keyspace written rarely (the catalog, `meta`, an index of a quiet table) never fills its
+    /// memtable, so it kept every journal since its last flush alive: about 320 MB of journals
+    /// after a 1,000,000-item load, all read again at the next start (1.8 s), until fjall's own
+    /// limit (`max_journaling_size`) made it flush them. Now at most the active journal and the
+    /// one before it (while its last memtables are being flushed) are kept.
+    fn flush_stragglers(&self) -> Result<(), StorageError> {
+        let Some(active) = self.group.active_journal_id() else {
+            return Ok(());
+        };
+        if self.db.journal_count() < 2
+            || self.stragglers_flushed_for.load(Ordering::Relaxed) > active
+        {
+            return Ok(());
+        }
+        self.stragglers_flushed_for
+            .store(active + 1, Ordering::Relaxed);
+        let spaces = self.spaces.iter().filter_map(OnceLock::get);
+        let counters = self.counter_space.get();
+        for space in spaces.chain([&self.meta]).chain(counters) {
+            if space.tree.active_memtable().size() > 0 {
+                space.rotate_memtable().map_err(backend)?;
+            }
+        }
         Ok(())
+    }
+
+    /// Bytes on disk: everything, the journals, and table files by table id (from file
+    /// metadata: each file knows its smallest and largest key; a file whose keys span several
+    /// tables counts half for the first and half for the last). Memtables are not on disk yet
+    /// and are not counted.
+    fn usage(&self) -> Result<DiskUsage, StorageError> {
+        let table_of = |key: &[u8]| {
+            key.get(..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+        };
+        let mut by_table = std::collections::BTreeMap::new();
+        for space in self.spaces.iter().filter_map(OnceLock::get) {
+            for file in space.tree.current_version().iter_tables() {
+                let range = &file.metadata.key_range;
+                let size = file.metadata.file_size;
+                match (table_of(range.min()), table_of(range.max())) {
+                    (Some(first), Some(last)) if first == last => {
+                        *by_table.entry(first).or_insert(0) += size;
+                    }
+                    (first, last) => {
+                        for table in [first, last].into_iter().flatten() {
+                            *by_table.entry(table).or_insert(0) += size / 2;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(DiskUsage {
+            total: self.db.disk_space().map_err(backend)?,
+            journal: self.db.journal_disk_space().map_err(backend)?,
+            by_table,
+        })
+    }
+
+    /// Writes every memtable to a table file and waits until they are all flushed: what was
+    /// written is then counted by [`Store::disk_usage`], and nothing needs to be replayed into
+    /// memory from the journal at the next start.
+    ///
+    /// # Errors
+    /// `Backend` if a rotation fails.
+    pub fn flush_memtables(&self) -> Result<(), StorageError> {
+        let spaces = self.spaces.iter().filter_map(OnceLock::get);
+        let counters = self.counter_space.get();
+        for space in spaces.chain([&self.meta]).chain(counters) {
+            space.rotate_memtable_and_wait().map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// Blocks until every dropped table's keys are removed (drops run in the background, see
+    /// `drops`). For tests and measurements.
+    pub fn wait_for_drops(&self) {
+        self.dropper.wait_idle();
     }
 
     fn walk(
@@ -626,40 +767,8 @@ impl FjallStore {
         Ok(())
     }
 
-    fn drop_marker(table: TableId) -> Vec<u8> {
-        let mut key = DROP_PREFIX.to_vec();
-        key.extend_from_slice(&table.to_be_bytes());
-        key
-    }
-
-    /// Removes every key of `table` in chunks, resuming after the last removed key so each
-    /// chunk does not re-walk earlier tombstones.
-    fn delete_table_ranges(&self, table: TableId) -> Result<(), StorageError> {
-        let prefix = codec::table_prefix(table).to_vec();
-        let end = codec::prefix_successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
-        for space in self.spaces.iter().filter_map(OnceLock::get) {
-            let mut lower = Bound::Included(prefix.clone());
-            loop {
-                let range: PhysicalRange = (lower.clone(), end.clone());
-                if codec::is_empty_range(&range.0, &range.1) {
-                    break;
-                }
-                let mut batch = self.db.batch();
-                let mut last = None;
-                for guard in space.range(range).take(DROP_CHUNK) {
-                    let key = guard.key().map_err(backend)?;
-                    batch.remove(space, key.clone());
-                    last = Some(key);
-                }
-                let Some(last) = last else { break };
-                batch.commit().map_err(backend)?;
-                lower = Bound::Excluded(last.to_vec());
-            }
-        }
-        Ok(())
-    }
-
-    /// Finishes `drop_table`s interrupted by a crash.
+    /// Queues the `drop_table`s interrupted by a crash or a shutdown (without doing their work
+    /// here: see `drops`).
     fn resume_drops(&self) -> Result<(), StorageError> {
         let mut pending = Vec::new();
         for guard in self.meta.prefix(DROP_PREFIX) {
@@ -671,15 +780,30 @@ impl FjallStore {
             pending.push(u64::from_be_bytes(id));
         }
         for table in pending {
-            tracing::info!(table, "resuming interrupted drop_table");
-            self.drop_table(table)?;
+            tracing::info!(
+                table,
+                "resuming an interrupted drop_table in the background"
+            );
+            self.enqueue_drop(table);
         }
         Ok(())
+    }
+
+    /// Hides `table` from reads and queues the removal of its keys.
+    fn enqueue_drop(&self, table: TableId) {
+        let spaces = self.spaces.iter().filter_map(OnceLock::get).cloned();
+        self.dropper.enqueue(Job {
+            table,
+            spaces: spaces.collect(),
+        });
     }
 }
 
 impl Store for FjallStore {
     fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
+        if self.dropper.hides(key.table) {
+            return Ok(None);
+        }
         self.read_latest(key.keyspace, &codec::encode(key)?)
     }
 
@@ -688,6 +812,9 @@ impl Store for FjallStore {
         r: &PartitionRange<'_>,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StorageError> {
+        if self.dropper.hides(r.table) {
+            return Ok(());
+        }
         self.walk(
             r.keyspace,
             codec::partition_range_bounds(r)?,
@@ -701,7 +828,12 @@ impl Store for FjallStore {
         s: &SegmentScan<'_>,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StorageError> {
-        self.walk(s.keyspace, codec::segment_range_bounds(s)?, false, visit)
+        // Validated first: an invalid segment is an error even for a dropped table.
+        let bounds = codec::segment_range_bounds(s)?;
+        if self.dropper.hides(s.table) {
+            return Ok(());
+        }
+        self.walk(s.keyspace, bounds, false, visit)
     }
 
     fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
@@ -815,11 +947,10 @@ impl Store for FjallStore {
     }
 
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
-        // The marker precedes the deletions in the journal, so a crash mid-way leaves a marker
-        // that `open` finds and finishes.
-        let marker = Self::drop_marker(table);
+        // The marker precedes the deletions in the journal and is durable before this returns,
+        // so a crash at any point leaves a marker that `open` finds and queues again.
         let mut batch = self.db.batch();
-        batch.insert(&self.meta, marker.clone(), []);
+        batch.insert(&self.meta, drop_marker(table), []);
         batch.commit().map_err(backend)?;
         if let Some(space) = self.counter_space.get() {
             let mut versions = self.versions.lock();
@@ -831,10 +962,7 @@ impl Store for FjallStore {
         } else {
             self.versions.lock().counters.drop_table(table);
         }
-        self.delete_table_ranges(table)?;
-        let mut batch = self.db.batch();
-        batch.remove(&self.meta, marker);
-        batch.commit().map_err(backend)?;
+        self.enqueue_drop(table);
         self.group.flush()
     }
 
@@ -844,6 +972,10 @@ impl Store for FjallStore {
 
     fn commit_point(&self) -> u64 {
         self.group.commit_point()
+    }
+
+    fn disk_usage(&self) -> Result<Option<DiskUsage>, StorageError> {
+        Ok(Some(self.usage()?))
     }
 
     fn poll_durable(

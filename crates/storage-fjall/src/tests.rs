@@ -1,5 +1,6 @@
 //! Tests of the fjall engine: the shared conformance suite plus durability-specific checks.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
 use binderdb_storage::conformance::{self, key, put};
@@ -111,14 +112,84 @@ fn interrupted_drop_table_is_finished_on_open() {
         put(&store, &kept, b"y");
         // Simulate a crash right after the marker was written.
         let mut batch = store.db.batch();
-        batch.insert(&store.meta, FjallStore::drop_marker(5), []);
+        batch.insert(&store.meta, drop_marker(5), []);
         batch.commit().unwrap();
         store.flush().unwrap();
     }
     let store = FjallStore::open(dir.path()).unwrap();
+    // Hidden at once; removed by the background dropper, not by `open`.
     assert_eq!(store.get(&gone).unwrap(), None);
+    store.wait_for_drops();
+    let raw = |k: &Key| {
+        store
+            .get_raw(k.keyspace, &codec::encode(k).unwrap())
+            .unwrap()
+    };
+    assert!(raw(&gone).is_none());
+    assert!(raw(&kept).is_some());
     assert!(store.get(&kept).unwrap().is_some());
     assert_eq!(store.meta.prefix(DROP_PREFIX).count(), 0);
+}
+
+#[test]
+fn a_dropped_table_gives_its_files_back_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    let value = vec![7u8; 500];
+    for table in [5, 6] {
+        let writes = (0..2000u32)
+            .map(|i| Write::Put {
+                key: key(Keyspace::Items, table, &i.to_be_bytes(), b""),
+                value: value.clone(),
+            })
+            .collect();
+        store
+            .commit(Batch {
+                writes,
+                guards: vec![],
+            })
+            .unwrap();
+    }
+    store
+        .space(Keyspace::Items)
+        .unwrap()
+        .rotate_memtable_and_wait()
+        .unwrap();
+    let on_disk = |table| {
+        let usage = store.disk_usage().unwrap().unwrap();
+        assert!(usage.total >= usage.journal);
+        usage.by_table.get(&table).copied().unwrap_or(0)
+    };
+    // One flushed file holds both tables: each is counted half of it.
+    assert!(on_disk(5) > 2000 * 250, "{}", on_disk(5));
+    assert_eq!(on_disk(5), on_disk(6));
+    store.drop_table(5).unwrap();
+    store.wait_for_drops();
+    let gone = key(Keyspace::Items, 5, &7u32.to_be_bytes(), b"");
+    assert!(store
+        .get_raw(Keyspace::Items, &codec::encode(&gone).unwrap())
+        .unwrap()
+        .is_none());
+    assert!(store
+        .get(&key(Keyspace::Items, 6, &7u32.to_be_bytes(), b""))
+        .unwrap()
+        .is_some());
+    assert_eq!(store.meta.prefix(DROP_PREFIX).count(), 0);
+    // A table alone in its files gets them back whole, without tombstones.
+    let items = store.space(Keyspace::Items).unwrap();
+    items.rotate_memtable_and_wait().unwrap();
+    for i in 0..2000u32 {
+        put(
+            &store,
+            &key(Keyspace::Items, 9, &i.to_be_bytes(), b""),
+            &value,
+        );
+    }
+    items.rotate_memtable_and_wait().unwrap();
+    assert!(on_disk(9) > 2000 * 500, "{}", on_disk(9));
+    store.drop_table(9).unwrap();
+    store.wait_for_drops();
+    assert_eq!(on_disk(9), 0);
 }
 
 #[test]
@@ -419,6 +490,64 @@ fn every_commit_leaves_its_memtable_within_the_limit() {
     store.flush().unwrap();
     let items = store.spaces[Keyspace::Items.index()].get().unwrap();
     assert!(items.table_count() > 0, "nothing was flushed");
+}
+
+/// A keyspace written once (the catalog) does not keep every journal alive: once fjall starts a
+/// new journal, the next memtable rotation also flushes the catalog's memtable, so the journal
+/// before can be deleted. Without it, every journal written since the catalog's last flush
+/// stayed on disk (and was replayed at each start) until fjall's own `max_journaling_size`.
+#[test]
+fn rarely_written_keyspaces_do_not_keep_old_journals() {
+    use fjall::AbstractTree;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    put(
+        &store,
+        &key(Keyspace::Catalog, 0, b"table", b""),
+        b"descriptor",
+    );
+    let catalog = store.space(Keyspace::Catalog).unwrap();
+    assert!(catalog.tree.active_memtable().size() > 0);
+    // Incompressible values: fjall compresses large journal entries.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut noise = || {
+        (0..64 * 1024 / 8)
+            .flat_map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed.to_le_bytes()
+            })
+            .collect::<Vec<u8>>()
+    };
+    let mut written = 0u64;
+    let mut i = 0u32;
+    while catalog.tree.active_memtable().size() > 0 {
+        // Far below fjall's own limit (MAX_JOURNALING_BYTES), which would flush it too.
+        assert!(
+            written < 128 << 20,
+            "the catalog still holds the first journal after {written} bytes"
+        );
+        let writes = (0..16)
+            .map(|_| {
+                i += 1;
+                Write::Put {
+                    key: key(Keyspace::Items, 1, &i.to_be_bytes(), b""),
+                    value: noise(),
+                }
+            })
+            .collect();
+        store
+            .commit(Batch {
+                writes,
+                guards: vec![],
+            })
+            .unwrap();
+        // Syncs follow fjall's journal rotations (see `group_commit`).
+        store.flush().unwrap();
+        written += 16 * 64 * 1024;
+    }
+    assert!(store.group.active_journal_id() >= Some(1));
 }
 
 #[test]

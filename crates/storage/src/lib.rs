@@ -359,7 +359,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Counts>, StorageError>;
 
     /// Deletes every key of `table` in every keyspace, and the counters of group `table` and
-    /// lane `table` of every group. Afterwards nothing of the table is visible. Table ids are
+    /// lane `table` of every group. Afterwards nothing of the table is visible; a durable engine
+    /// may reclaim the space in the background (and finish after a restart). Table ids are
     /// never reused, so callers must not write to `table` again.
     ///
     /// # Errors
@@ -393,6 +394,27 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         let _ = (point, cx);
         std::task::Poll::Ready(Ok(()))
     }
+
+    /// What the engine's files take on disk, for engines that keep files (`None` otherwise).
+    /// Cheap: computed from file metadata, never by reading data.
+    ///
+    /// # Errors
+    /// `Io`/`Backend` if the engine cannot list its files.
+    fn disk_usage(&self) -> Result<Option<DiskUsage>, StorageError> {
+        Ok(None)
+    }
+}
+
+/// Bytes on disk of a durable engine ([`Store::disk_usage`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiskUsage {
+    /// Everything: table files, journals and the engine's own metadata.
+    pub total: u64,
+    /// The write-ahead journals (replayed at start-up).
+    pub journal: u64,
+    /// Bytes of table files by table id, an estimate: a file holding keys of several tables is
+    /// shared between the first and the last of them.
+    pub by_table: std::collections::BTreeMap<TableId, u64>,
 }
 
 #[cfg(test)]

@@ -266,6 +266,12 @@ async fn ensure_table(
 
 /// Writes the preloaded items with `connections` concurrent writers: BatchWriteItem of 25 when
 /// the endpoint serves it (tried once on the first batch), otherwise one PutItem per item.
+///
+/// The preload is a bulk load worth measuring: it ends with a line on stderr giving its items/s
+/// and the latency percentiles of its requests (each BatchWriteItem or PutItem, from sending it
+/// to its answer; resending UnprocessedItems counts as further requests), then the same as JSON
+/// (`bench: preload {"workload":"preload",..,"p999_ms":..,"max_ms":..,"items":..,
+/// "items_per_s":..}`).
 async fn preload(
     endpoint: &Arc<Endpoint>,
     signer: &Signer,
@@ -300,6 +306,7 @@ async fn preload(
     };
     let next = Arc::new(next);
     let mut writers = JoinSet::new();
+    let load_started = Instant::now();
     for _ in 0..u64::from(connections).min(units) {
         let (endpoint, signer, space, next) = (
             endpoint.clone(),
@@ -309,35 +316,53 @@ async fn preload(
         );
         writers.spawn(async move {
             let mut conn = Connection::open(endpoint, signer).await?;
+            let mut recorder = Recorder::new()?;
             loop {
                 let unit = next.fetch_add(1, Ordering::Relaxed);
                 if unit >= units {
-                    return Ok::<(), String>(());
+                    return Ok::<Recorder, String>(recorder);
                 }
+                let sent = Instant::now();
                 if use_batches {
                     let range: Range<u64> = unit * BATCH_SIZE..((unit + 1) * BATCH_SIZE).min(total);
                     let body = space.batch_write_body(range);
                     let reply = call_retrying(&mut conn, Operation::BatchWriteItem, &body).await?;
+                    recorder.ok(sent.elapsed());
                     finish_batch(&mut conn, reply).await?;
                 } else {
                     let (pk, sk) = KeySpace::preloaded_key(unit);
                     call_retrying(&mut conn, Operation::PutItem, &space.put_body(&pk, sk)).await?;
+                    recorder.ok(sent.elapsed());
                 }
             }
         });
     }
+    let mut recorded = Recorder::new()?;
     while let Some(joined) = writers.join_next().await {
-        joined.map_err(|e| format!("preload task failed: {e}"))??;
+        recorded.merge(&joined.map_err(|e| format!("preload task failed: {e}"))??);
     }
+    let loading = load_started.elapsed();
+    let summary = Summary::new("preload", connections, loading, &recorded);
+    let items_per_s = total as f64 / started.elapsed().as_secs_f64();
     eprintln!(
-        "bench: preloaded {total} items in {:.1} s ({})",
+        "bench: preloaded {total} items in {:.1} s ({}): {items_per_s:.0} items/s, request \
+         latency ms p50 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}",
         started.elapsed().as_secs_f64(),
         if use_batches {
             "BatchWriteItem"
         } else {
             "PutItem"
-        }
+        },
+        summary.p50_ms,
+        summary.p99_ms,
+        summary.p999_ms,
+        summary.max_ms,
     );
+    let mut json: serde_json::Value =
+        serde_json::from_str(&summary.json_line()).map_err(|e| format!("preload summary: {e}"))?;
+    json["items"] = total.into();
+    json["items_per_s"] = ((items_per_s * 10.0).round() / 10.0).into();
+    eprintln!("bench: preload {json}");
     Ok(())
 }
 

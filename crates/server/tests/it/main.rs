@@ -29,6 +29,7 @@ mod realism;
 mod scan;
 mod sigv4;
 mod statistics;
+mod storage_report;
 mod streams;
 mod tables;
 mod tags;

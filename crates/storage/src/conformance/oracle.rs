@@ -85,10 +85,11 @@ impl Rng {
 const PARTITIONS: [&[u8]; 6] = [b"", b"a", b"ab", b"b", b"\0", b"\xff"];
 const SORTS: [&[u8]; 6] = [b"", b"a", b"a\0", b"b", b"ba", b"\xff"];
 
-fn random_key(rng: &mut Rng) -> Key {
+/// A random key of table 1 or 2, whose current ids are `tables[1]` and `tables[2]`.
+fn random_key(rng: &mut Rng, tables: &[TableId; 4]) -> Key {
     Key {
         keyspace: rng.pick(&[Keyspace::Items, Keyspace::Gsi]),
-        table: rng.pick(&[1, 2]),
+        table: tables[rng.pick(&[1, 2])],
         partition: rng.pick(&PARTITIONS).to_vec(),
         sort: rng.pick(&SORTS).to_vec(),
     }
@@ -104,20 +105,29 @@ fn random_bound(rng: &mut Rng) -> Bound<Vec<u8>> {
 }
 
 /// A deterministic random sequence of `len` operations from `seed`.
+///
+/// The operations use tables 1, 2 and 3; a dropped table comes back under a new id (the next
+/// one congruent to it modulo 10), as the contract says a dropped id is never written again.
 pub fn random_ops(seed: u64, len: usize) -> Vec<OracleOp> {
     let mut rng = Rng(seed);
+    let mut tables: [TableId; 4] = [0, 1, 2, 3];
     (0..len)
         .map(|_| match rng.below(20) {
-            0..=5 => OracleOp::Put(random_key(&mut rng), vec![rng.next() as u8]),
-            6..=7 => OracleOp::Delete(random_key(&mut rng)),
+            0..=5 => OracleOp::Put(random_key(&mut rng, &tables), vec![rng.next() as u8]),
+            6..=7 => OracleOp::Delete(random_key(&mut rng, &tables)),
             8..=9 => {
                 let kind = rng.pick(&[GuardKind::Current, GuardKind::Wrong]);
-                OracleOp::Guarded(random_key(&mut rng), random_key(&mut rng), vec![7], kind)
+                OracleOp::Guarded(
+                    random_key(&mut rng, &tables),
+                    random_key(&mut rng, &tables),
+                    vec![7],
+                    kind,
+                )
             }
-            10..=11 => OracleOp::Append(random_key(&mut rng), rng.next() as u8),
-            12..=13 => OracleOp::Get(random_key(&mut rng)),
+            10..=11 => OracleOp::Append(random_key(&mut rng, &tables), rng.next() as u8),
+            12..=13 => OracleOp::Get(random_key(&mut rng, &tables)),
             14..=16 => {
-                let k = random_key(&mut rng);
+                let k = random_key(&mut rng, &tables);
                 let (lower, upper) = (random_bound(&mut rng), random_bound(&mut rng));
                 let limit = rng.pick(&[1, 2, 100]);
                 OracleOp::Range(
@@ -131,7 +141,7 @@ pub fn random_ops(seed: u64, len: usize) -> Vec<OracleOp> {
                 )
             }
             17..=18 => {
-                let k = random_key(&mut rng);
+                let k = random_key(&mut rng, &tables);
                 let total = rng.pick(&[1, 2, 3, 7]);
                 let segment = rng.below(total as usize) as u32;
                 let after = (rng.below(2) == 1).then(|| (k.partition.clone(), k.sort.clone()));
@@ -144,7 +154,12 @@ pub fn random_ops(seed: u64, len: usize) -> Vec<OracleOp> {
                     rng.pick(&[1, 5, 100]),
                 )
             }
-            _ => OracleOp::DropTable(rng.pick(&[1, 2, 3])),
+            _ => {
+                let logical = rng.pick(&[1, 2, 3]);
+                let dropped = tables[logical];
+                tables[logical] += 10;
+                OracleOp::DropTable(dropped)
+            }
         })
         .collect()
 }

@@ -1,0 +1,117 @@
+//! binderdb's storage report (`GET /binderdb/storage`): bytes on disk per table, from a real
+//! durable server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::ScalarAttributeType;
+use binderdb_engine::{Config, SystemClock};
+use binderdb_storage_fjall::FjallStore;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::*;
+
+/// `GET /binderdb/storage` without a signature: (status, body).
+async fn get_report(addr: SocketAddr) -> (u16, serde_json::Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head =
+        format!("GET /binderdb/storage HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await.unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let status = String::from_utf8_lossy(&buf[..split])
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    (status, serde_json::from_slice(&buf[split + 4..]).unwrap())
+}
+
+#[tokio::test]
+async fn the_report_shows_each_tables_bytes_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FjallStore::open(dir.path()).unwrap());
+    let server = TestServer::with_store(store.clone()).await;
+    let client = server.client();
+    for table in ["Big", "Small"] {
+        create_table(&client, table, ("pk", ScalarAttributeType::S), None).await;
+    }
+    for i in 0..300 {
+        put(
+            &client,
+            "Big",
+            &[
+                ("pk", s(&format!("k{i}"))),
+                ("payload", s(&"x".repeat(1000))),
+            ],
+        )
+        .await;
+    }
+    put(&client, "Small", &[("pk", s("only"))]).await;
+    store.flush_memtables().unwrap();
+
+    let (status, report) = get_report(server.addr).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["Durable"], true);
+    let tables = report["Tables"].as_array().unwrap();
+    let names: Vec<&str> = tables
+        .iter()
+        .map(|t| t["TableName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Big", "Small"]);
+    let big = &tables[0];
+    assert_eq!(big["Region"], "us-east-1");
+    let on_disk = big["OnDiskBytes"].as_u64().unwrap();
+    assert!(on_disk >= 300 * 1000 / 2, "{report}");
+    assert_eq!(on_disk, big["TableBytes"].as_u64().unwrap());
+    assert!(report["TotalBytes"].as_u64().unwrap() >= on_disk);
+    assert!(report["JournalBytes"].as_u64().is_some());
+
+    client
+        .delete_table()
+        .table_name("Big")
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = get_report(server.addr).await;
+    let names: Vec<&str> = report["Tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["TableName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Small"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_in_memory_server_has_nothing_on_disk() {
+    let server = TestServer::memory().await;
+    let (status, report) = get_report(server.addr).await;
+    assert_eq!(
+        (status, report),
+        (200, serde_json::json!({ "Durable": false }))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn with_access_keys_the_report_needs_a_signature() {
+    let auth = binderdb_server::Auth::with_keys(vec![("AKID".to_owned(), "secret".to_owned())]);
+    let server = TestServer::with_auth(
+        Arc::new(binderdb_storage::MemoryStore::new()),
+        Config::default(),
+        Arc::new(SystemClock),
+        auth,
+    )
+    .await;
+    let (status, body) = get_report(server.addr).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["__type"],
+        "com.amazon.coral.service#MissingAuthenticationTokenException"
+    );
+    server.stop().await;
+}
