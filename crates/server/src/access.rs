@@ -22,7 +22,9 @@
 //! does. Which action a request needs follows AWS: one per operation, transactions need the
 //! action of each item (`dynamodb:GetItem` for TransactGetItems; `PutItem`, `UpdateItem`,
 //! `DeleteItem` or `ConditionCheckItem` for TransactWriteItems), batches the batch action on
-//! every table, Query and Scan with `IndexName` the index's ARN, and listings `*`.
+//! every table, Query and Scan with `IndexName` the index's ARN, PartiQL statements the
+//! `dynamodb:PartiQL<Select|Insert|Update|Delete>` action of each statement on its table or
+//! index (`EXISTS` needs `PartiQLSelect`), and listings `*`.
 //!
 //! Must not depend on: storage (it reads stored resource policies through the engine).
 

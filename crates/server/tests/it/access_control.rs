@@ -333,3 +333,69 @@ async fn resource_policies_grant_and_deny_too() {
         .unwrap();
     assert!(get(&reader).await.is_err());
 }
+
+/// A PartiQL statement needs the PartiQL action of its kind on its table (or index), whatever
+/// the operation that carries it.
+#[tokio::test]
+async fn partiql_statements_need_their_partiql_actions() {
+    let policy = r#"{"Statement":[
+        {"Effect":"Allow","Action":"dynamodb:PartiQLSelect","Resource":"*"},
+        {"Effect":"Allow","Action":"dynamodb:PartiQLInsert","Resource":"arn:aws:dynamodb:*:*:table/Open"}
+    ]}"#;
+    let server = server(policy).await;
+    let (admin, reader) = (client(&server, ADMIN), client(&server, READER));
+    for name in ["Open", "Closed"] {
+        crate::common::create_table(&admin, name, ("pk", ScalarAttributeType::S), None).await;
+    }
+    let arn = |t: &str| format!("arn:aws:dynamodb:us-east-1:000000000000:table/{t}");
+    let out = reader
+        .execute_statement()
+        .statement(r#"SELECT * FROM "Closed" WHERE pk = 'a'"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.items().is_empty());
+    reader
+        .execute_statement()
+        .statement(r#"INSERT INTO "Open" VALUE {'pk': 'a'}"#)
+        .send()
+        .await
+        .unwrap();
+    let e = reader
+        .execute_statement()
+        .statement(r#"INSERT INTO "Closed" VALUE {'pk': 'a'}"#)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(&e),
+        denied(
+            READER,
+            "000000000000",
+            "PartiQLInsert",
+            &arn("Closed"),
+            &format!("{NO_ALLOW} dynamodb:PartiQLInsert action")
+        )
+    );
+    let e = reader
+        .execute_transaction()
+        .transact_statements(
+            aws_sdk_dynamodb::types::ParameterizedStatement::builder()
+                .statement(r#"DELETE FROM "Open" WHERE pk = 'a'"#)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(&e),
+        denied(
+            READER,
+            "000000000000",
+            "PartiQLDelete",
+            &arn("Open"),
+            &format!("{NO_ALLOW} dynamodb:PartiQLDelete action")
+        )
+    );
+}
