@@ -126,6 +126,35 @@ pub struct TableDescriptor {
     pub ttl: Option<crate::ttl::TtlDescriptor>,
 }
 
+/// A stream of a deleted table. DynamoDB keeps it readable (DISABLED) for 24 hours after the
+/// deletion; the catalog keeps it, under its own `#streams` partition, until the trimmer found
+/// all of it aged out and dropped its records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetiredStream {
+    /// Always [`DESCRIPTOR_FORMAT`] when written by this version.
+    pub format: u32,
+    /// Region the table lived in.
+    pub region: String,
+    /// The deleted table's name.
+    pub table_name: String,
+    /// The deleted table's key schema (DescribeStream shows it).
+    pub key_schema: KeySchema,
+    /// The stream, disabled at the deletion at the latest.
+    pub stream: crate::stream::StreamDescriptor,
+}
+
+/// Catalog partition of retired streams (sort key: the stream id).
+const RETIRED_PARTITION: &[u8] = b"#streams";
+
+fn retired_key(id: TableId) -> Key {
+    Key {
+        keyspace: Keyspace::Catalog,
+        table: CATALOG_TABLE,
+        partition: RETIRED_PARTITION.to_vec(),
+        sort: id.to_be_bytes().to_vec(),
+    }
+}
+
 /// A resource-based policy as stored: the document exactly as the client sent it and its
 /// revision (a millisecond timestamp, as DynamoDB's revision ids are).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +287,8 @@ pub struct Catalog {
     tables: RwLock<BTreeMap<(String, String), Arc<Table>>>,
     /// Serialises catalog changes (create/delete/update) so checks and writes cannot interleave.
     ddl: Mutex<()>,
+    /// Streams of deleted tables still readable, by stream id.
+    retired: RwLock<BTreeMap<TableId, Arc<RetiredStream>>>,
 }
 
 fn catalog_key(account: &str, region: &str, name: &str) -> Key {
@@ -276,6 +307,7 @@ impl Catalog {
     /// Storage failures, or a descriptor that cannot be decoded.
     pub fn open(store: &dyn Store, account: &str) -> Result<Catalog> {
         let mut tables = BTreeMap::new();
+        let mut retired = BTreeMap::new();
         let mut failure = None;
         let scan = SegmentScan {
             keyspace: Keyspace::Catalog,
@@ -287,6 +319,22 @@ impl Catalog {
         store.scan(&scan, &mut |entry| {
             // `#`-partitions hold the catalog's own records (the table-id counter, backfill
             // progress); descriptors live under `<account>:<region>`.
+            if entry.partition == RETIRED_PARTITION {
+                return match serde_json::from_slice::<RetiredStream>(entry.value) {
+                    Ok(r) if r.format == DESCRIPTOR_FORMAT => {
+                        retired.insert(r.stream.id, Arc::new(r));
+                        ControlFlow::Continue(())
+                    }
+                    Ok(r) => {
+                        failure = Some(format!("unknown retired stream format {}", r.format));
+                        ControlFlow::Break(())
+                    }
+                    Err(e) => {
+                        failure = Some(format!("corrupt retired stream: {e}"));
+                        ControlFlow::Break(())
+                    }
+                };
+            }
             if entry.partition.starts_with(b"#") {
                 return ControlFlow::Continue(());
             }
@@ -313,6 +361,7 @@ impl Catalog {
             account: account.to_owned(),
             tables: RwLock::new(tables),
             ddl: Mutex::new(()),
+            retired: RwLock::new(retired),
         })
     }
 
@@ -394,16 +443,57 @@ impl Catalog {
         Ok(table)
     }
 
-    /// Removes the table from the catalog and drops its data.
+    /// Removes the table from the catalog and drops its data. Its streams that still have
+    /// readable records at `now_ms` (with `retention_ms`) are retired instead: disabled now,
+    /// kept in the catalog and readable until they age out, as in DynamoDB.
     ///
     /// # Errors
     /// Storage failures.
-    pub fn remove(&self, store: &dyn Store, descriptor: &TableDescriptor) -> Result<()> {
+    pub fn remove(
+        &self,
+        store: &dyn Store,
+        descriptor: &TableDescriptor,
+        now_ms: u64,
+        retention_ms: u64,
+    ) -> Result<()> {
         let key = catalog_key(&self.account, &descriptor.region, &descriptor.name);
+        let mut writes = vec![Write::Delete { key }];
+        let mut retired = Vec::new();
+        let mut dropped = Vec::new();
+        for stream in &descriptor.streams {
+            let disabled = stream.disabled_ms.map_or(now_ms, |d| d.min(now_ms));
+            if disabled.saturating_add(retention_ms) <= now_ms {
+                dropped.push(stream.id);
+                continue;
+            }
+            let r = RetiredStream {
+                format: DESCRIPTOR_FORMAT,
+                region: descriptor.region.clone(),
+                table_name: descriptor.name.clone(),
+                key_schema: descriptor.key_schema.clone(),
+                stream: crate::stream::StreamDescriptor {
+                    disabled_ms: Some(disabled),
+                    ..stream.clone()
+                },
+            };
+            let value = serde_json::to_vec(&r).map_err(|e| Error::Internal(e.to_string()))?;
+            writes.push(Write::Put {
+                key: retired_key(stream.id),
+                value,
+            });
+            retired.push(r);
+        }
+        // One commit: the table is gone exactly when its streams are retired.
         store.commit(Batch {
-            writes: vec![Write::Delete { key }],
+            writes,
             guards: Vec::new(),
         })?;
+        {
+            let mut map = self.retired.write();
+            for r in retired {
+                map.insert(r.stream.id, Arc::new(r));
+            }
+        }
         self.tables
             .write()
             .remove(&(descriptor.region.clone(), descriptor.name.clone()));
@@ -411,11 +501,31 @@ impl Catalog {
         for index in &descriptor.indexes {
             store.drop_table(index.id)?;
         }
-        // DynamoDB keeps a deleted table's stream readable for 24 hours; binderdb drops it with
-        // the table (its records go with the table's id space).
-        for stream in &descriptor.streams {
-            store.drop_table(stream.id)?;
+        for id in dropped {
+            store.drop_table(id)?;
         }
+        Ok(())
+    }
+
+    /// The streams of deleted tables still kept, oldest stream first.
+    pub fn retired_streams(&self) -> Vec<Arc<RetiredStream>> {
+        self.retired.read().values().cloned().collect()
+    }
+
+    /// Forgets the retired stream `id` for good and drops its records (it aged out).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn drop_retired(&self, store: &dyn Store, id: TableId) -> Result<()> {
+        // Records first: a crash in between leaves the entry, and the next pass drops again.
+        store.drop_table(id)?;
+        store.commit(Batch {
+            writes: vec![Write::Delete {
+                key: retired_key(id),
+            }],
+            guards: Vec::new(),
+        })?;
+        self.retired.write().remove(&id);
         Ok(())
     }
 

@@ -53,6 +53,11 @@ pub struct Config {
     pub stream_shards: u16,
     /// How long a generation of stream shards stays open before child shards succeed it, ms.
     pub stream_shard_rotation_ms: u64,
+    /// Most records in one stream shard before a child shard succeeds it (0: no limit).
+    pub stream_shard_max_records: u64,
+    /// Most bytes of records in one stream shard before a child shard succeeds it (0: no
+    /// limit).
+    pub stream_shard_max_bytes: u64,
     /// How long stream records are kept, ms (DynamoDB: 24 hours).
     pub stream_retention_ms: u64,
     /// How often the TTL sweeper looks for expired items, ms.
@@ -76,6 +81,8 @@ impl Default for Config {
             backfill_items_per_second: 0,
             stream_shards: 4,
             stream_shard_rotation_ms: 4 * 60 * 60 * 1000,
+            stream_shard_max_records: 1_000_000,
+            stream_shard_max_bytes: 0,
             stream_retention_ms: 24 * 60 * 60 * 1000,
             ttl_sweep_interval_ms: 1000,
             ttl_sweep_batch: 1000,
@@ -111,8 +118,8 @@ pub struct Database {
     workers: Workers,
     /// Held items and idempotency tokens of transactions.
     txn: txn::Transactions,
-    /// Sequence numbers of stream records.
-    sequencers: stream::Sequencers,
+    /// Sequence numbers of stream records and size successions of their shards.
+    sequencers: Arc<stream::Sequencers>,
     /// How far the background trimmer got in each stream.
     trim_progress: Arc<stream::trim::TrimProgress>,
 }
@@ -125,6 +132,13 @@ impl Database {
     /// Storage failures or an undecodable catalog.
     pub fn open(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Arc::new(Catalog::open(store.as_ref(), &config.account_id)?);
+        let sequencers = Arc::new(stream::Sequencers::new(
+            store.clone(),
+            stream::ShardLimits {
+                max_records: config.stream_shard_max_records,
+                max_bytes: config.stream_shard_max_bytes,
+            },
+        ));
         let db = Database {
             store,
             catalog,
@@ -132,15 +146,16 @@ impl Database {
             config,
             workers: Workers::default(),
             txn: txn::Transactions::default(),
-            sequencers: stream::Sequencers::default(),
+            sequencers,
             trim_progress: Arc::default(),
         };
         {
-            let (store, catalog, clock, progress) = (
+            let (store, catalog, clock, progress, sequencers) = (
                 db.store.clone(),
                 db.catalog.clone(),
                 db.clock.clone(),
                 db.trim_progress.clone(),
+                db.sequencers.clone(),
             );
             let retention = db.config.stream_retention_ms;
             db.workers.spawn("stream-trim", move |stop| {
@@ -148,6 +163,7 @@ impl Database {
                     stream::trim::trim_pass(
                         store.as_ref(),
                         &catalog,
+                        &sequencers,
                         &progress,
                         clock.now_millis(),
                         retention,
@@ -205,6 +221,7 @@ impl Database {
         stream::trim::trim_pass(
             self.store.as_ref(),
             &self.catalog,
+            &self.sequencers,
             &self.trim_progress,
             self.clock.now_millis(),
             self.config.stream_retention_ms,

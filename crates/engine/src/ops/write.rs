@@ -296,17 +296,18 @@ impl Database {
                     } else {
                         0
                     };
-                    let (ticket, record) = self.stream_record(
+                    let (ticket, record, marker) = self.stream_record(
                         stream,
                         key,
                         (event, flags),
                         &keys,
                         old.as_ref(),
                         new_image,
-                    );
+                    )?;
                     stream_ticket = Some(ticket);
                     writes.push(w);
                     writes.push(record);
+                    writes.extend(marker);
                 } else {
                     writes.push(w);
                 }
@@ -343,8 +344,12 @@ impl Database {
     }
 
     /// The stream record of a change of the item at `key`, with its sequence number (in
-    /// flight until the ticket drops). `new_image` is the item's encoding when the view type
-    /// keeps it; the old image is encoded here when the view type keeps it.
+    /// flight until the ticket drops) and the shard marker its batch must carry, if any (see
+    /// `stream::shards`). `new_image` is the item's encoding when the view type keeps it; the
+    /// old image is encoded here when the view type keeps it.
+    ///
+    /// # Errors
+    /// Storage failures reading the stream's shard successions.
     fn stream_record(
         &self,
         stream: &StreamDescriptor,
@@ -353,21 +358,25 @@ impl Database {
         keys: &Item,
         old: Option<&Item>,
         new_image: Option<&[u8]>,
-    ) -> (Ticket, Write) {
+    ) -> Result<(Ticket, Write, Option<Write>)> {
         let now = self.clock.now_millis();
-        let shard = stream.shard_for(&key.partition, now);
-        let ticket = self.sequencers.allocate(stream.id, now);
         let old_image = old.filter(|_| stream.view_type.keeps_old()).map(|item| {
             let mut bytes = Vec::with_capacity(256);
             encode_item(item, &mut bytes);
             bytes
         });
         let value = encode_record(event, now, flags, keys, old_image.as_deref(), new_image);
+        let (ticket, marker) = self.sequencers.allocate(
+            stream,
+            stream.shard_index(&key.partition),
+            self.clock.as_ref(),
+            value.len() as u64,
+        )?;
         let write = Write::Put {
-            key: stream.record_key(shard, ticket.seq),
+            key: stream.record_key(ticket.shard, ticket.seq),
             value,
         };
-        (ticket, write)
+        Ok((ticket, write, marker))
     }
 
     /// Records a committed write in the table's statistics (items, sizes, index entries, item
@@ -389,7 +398,9 @@ impl Database {
             stream_ticket,
         } = decided;
         // The record committed with the item: readers may pass its sequence number now.
-        drop(stream_ticket);
+        if let Some(ticket) = stream_ticket {
+            ticket.committed();
+        }
         let items = i64::from(new_size.is_some()) - i64::from(old.is_some());
         let new_size = new_size.unwrap_or(0);
         if items != 0 || old_size != new_size {
