@@ -383,6 +383,12 @@ impl Catalog {
             .collect()
     }
 
+    /// The storage key of the descriptor of table `name` in `region` (background workers guard
+    /// their commits on its version: a DDL change in between makes them look again).
+    pub(crate) fn descriptor_key(&self, region: &str, name: &str) -> Key {
+        catalog_key(&self.account, region, name)
+    }
+
     /// Holds the catalog's change lock for the duration of a DDL operation.
     pub fn lock_ddl(&self) -> parking_lot::MutexGuard<'_, ()> {
         self.ddl.lock()

@@ -180,6 +180,32 @@ impl Database {
                 }
             }
         }
+        // TTL backfills a previous run left unfinished resume where they stopped; records of
+        // an enabling that is no longer the table's (or of a deleted table) are dropped.
+        for (id, progress) in ttl::backfill::unfinished(db.store.as_ref())? {
+            let table = db
+                .catalog
+                .all()
+                .into_iter()
+                .map(|t| t.descriptor())
+                .find(|d| d.id == id)
+                .filter(|d| {
+                    d.ttl
+                        .as_ref()
+                        .is_some_and(|t| t.enabled && t.changed_ms == progress.changed_ms)
+                });
+            match table {
+                Some(d) => db.start_ttl_backfill(&d, progress.after),
+                None => {
+                    db.store.commit(binderdb_storage::Batch {
+                        writes: vec![binderdb_storage::Write::Delete {
+                            key: ttl::backfill::progress_key(id),
+                        }],
+                        guards: Vec::new(),
+                    })?;
+                }
+            }
+        }
         Ok(db)
     }
 

@@ -308,5 +308,20 @@ mod tests {
         db.trim_streams().unwrap();
         assert_eq!(stream_records(&db, stream.id), 10);
         assert_eq!(db.trim_streams().unwrap(), 0);
+
+        // A deleted table's stream is kept until it all aged out, then dropped with its entry.
+        for i in 0..5 {
+            put(format!("last{i}"));
+        }
+        let delete = serde_json::from_value(json!({"TableName": "T"})).unwrap();
+        db.delete_table(&ctx, delete).unwrap();
+        clock.advance(23 * 60 * 60 * 1000);
+        db.trim_streams().unwrap();
+        assert_eq!(stream_records(&db, stream.id), 5);
+        assert_eq!(db.catalog.retired_streams().len(), 1);
+        clock.advance(60 * 60 * 1000);
+        db.trim_streams().unwrap();
+        assert_eq!(stream_records(&db, stream.id), 0);
+        assert!(db.catalog.retired_streams().is_empty());
     }
 }

@@ -11,9 +11,13 @@
 //!   never the table. (A distributed engine would spread it by a bucket prefix.)
 //! - **Other values never expire**: a String, an absent attribute, a negative number or one too
 //!   large for u64 seconds has no entry.
-//! - **Enabling** walks the table once to index the items that exist (under the table's write
-//!   gate, so no write slips between the walk and the new descriptor); disabling drops the
-//!   table's entries.
+//! - **Enabling** swaps the descriptor under the table's write gate (every write committed
+//!   after it keeps its item's entry), then a background backfill (`backfill`) writes the
+//!   entries of the items that existed, chunk by chunk, while writes go on; it resumes after a
+//!   restart. **Disabling** swaps the descriptor the same way, then drops the table's entries
+//!   (writes go on meanwhile: none touches them any more).
+//! - **Stale entries** cannot arise from these paths, but the sweeper deletes any entry whose
+//!   item no longer expires at that time (under the item's latch), so one could never block it.
 //! - **Sweeper.** A background worker deletes, every `Config::ttl_sweep_interval_ms`, the items
 //!   whose expiry passed, each through the write path as a delete re-checked on the item as it
 //!   is then (an item whose TTL moved since is left alone): its index entries, its expiry entry
@@ -21,6 +25,8 @@
 //!   most `Config::ttl_sweep_batch` items per pass and yields between batches, so foreground
 //!   writes keep their latency. It is billed nothing.
 //! - Expired items not yet swept are still returned by reads, as in DynamoDB.
+
+pub(crate) mod backfill;
 
 use std::ops::{Bound, ControlFlow};
 
@@ -94,7 +100,8 @@ pub(crate) fn parse_entry(table: TableId, sort: &[u8]) -> Option<(u64, Key)> {
     ))
 }
 
-/// The expiry entries of `table` due at `now_secs` (expiry ≤ now), at most `limit`.
+/// The expiry entries of `table` due at `now_secs` (expiry ≤ now), at most `limit`: (expiry,
+/// item key).
 ///
 /// # Errors
 /// Storage failures.
@@ -103,7 +110,7 @@ pub(crate) fn due(
     table: TableId,
     now_secs: u64,
     limit: usize,
-) -> crate::Result<Vec<Key>> {
+) -> crate::Result<Vec<(u64, Key)>> {
     let upper = now_secs.saturating_add(1).to_be_bytes();
     let mut keys = Vec::new();
     store.range(
@@ -116,8 +123,8 @@ pub(crate) fn due(
             reverse: false,
         },
         &mut |e| {
-            if let Some((_, key)) = parse_entry(table, e.sort) {
-                keys.push(key);
+            if let Some(entry) = parse_entry(table, e.sort) {
+                keys.push(entry);
             }
             if keys.len() >= limit {
                 ControlFlow::Break(())
