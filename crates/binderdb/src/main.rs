@@ -83,6 +83,13 @@ struct ServeArgs {
     /// How often the TTL sweeper looks for expired items, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     ttl_sweep_interval_ms: u64,
+    /// Most expired items the TTL sweeper deletes per second (0: no limit), so a mass expiry
+    /// leaves foreground latency alone.
+    #[arg(long, default_value_t = 25_000)]
+    ttl_sweep_items_per_second: u64,
+    /// Most expired items the TTL sweeper deletes per table in one pass.
+    #[arg(long, default_value_t = 100)]
+    ttl_sweep_batch: usize,
     /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it).
     #[arg(long)]
     ttl_relax_change_limit: bool,
@@ -150,6 +157,8 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         stream_shard_max_records: args.stream_shard_max_records,
         stream_shard_max_bytes: args.stream_shard_max_bytes,
         ttl_sweep_interval_ms: args.ttl_sweep_interval_ms,
+        ttl_sweep_items_per_second: args.ttl_sweep_items_per_second,
+        ttl_sweep_batch: args.ttl_sweep_batch.max(1),
         ttl_relax_change_limit: args.ttl_relax_change_limit,
         ..Config::default()
     };

@@ -64,6 +64,9 @@ pub struct Config {
     pub ttl_sweep_interval_ms: u64,
     /// Most expired items the sweeper deletes per table per pass.
     pub ttl_sweep_batch: usize,
+    /// Most expired items the sweeper deletes per second (0: no limit); keeps a mass expiry
+    /// from taking the CPU foreground requests need.
+    pub ttl_sweep_items_per_second: u64,
     /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it); for
     /// local use.
     pub ttl_relax_change_limit: bool,
@@ -85,7 +88,8 @@ impl Default for Config {
             stream_shard_max_bytes: 0,
             stream_retention_ms: 24 * 60 * 60 * 1000,
             ttl_sweep_interval_ms: 1000,
-            ttl_sweep_batch: 1000,
+            ttl_sweep_batch: 100,
+            ttl_sweep_items_per_second: 25_000,
             ttl_relax_change_limit: false,
         }
     }
@@ -120,6 +124,8 @@ pub struct Database {
     txn: txn::Transactions,
     /// Sequence numbers of stream records and size successions of their shards.
     sequencers: Arc<stream::Sequencers>,
+    /// Where the TTL sweeper's current round stands in each table's expiry index.
+    ttl_cursors: parking_lot::Mutex<std::collections::HashMap<binderdb_storage::TableId, Vec<u8>>>,
     /// How far the background trimmer got in each stream.
     trim_progress: Arc<stream::trim::TrimProgress>,
 }
@@ -148,6 +154,7 @@ impl Database {
             txn: txn::Transactions::default(),
             sequencers,
             trim_progress: Arc::default(),
+            ttl_cursors: parking_lot::Mutex::default(),
         };
         {
             let (store, catalog, clock, progress, sequencers) = (

@@ -270,12 +270,34 @@ impl Database {
                 continue;
             };
             let attribute = ttl.attribute.clone();
-            for (at, key) in crate::ttl::due(
+            let batch = self.config.ttl_sweep_batch.max(1);
+            let cursor = self.ttl_cursors.lock().get(&d.id).cloned();
+            let due = crate::ttl::due(
                 self.store.as_ref(),
                 d.id,
                 now_secs,
-                self.config.ttl_sweep_batch,
-            )? {
+                batch,
+                cursor.as_deref(),
+            )?;
+            match due.last() {
+                Some((at, key)) if due.len() >= batch => {
+                    self.ttl_cursors
+                        .lock()
+                        .insert(d.id, entry_key(d.id, key, *at).sort);
+                }
+                _ => {
+                    self.ttl_cursors.lock().remove(&d.id);
+                }
+            }
+            // Commonly the whole batch goes in one guarded commit; an item written meanwhile
+            // (the guard fails) sends the batch through the one-item path instead.
+            if !d.has_local_indexes() {
+                if let Some(n) = self.expire_together(&table, &due, now_secs, &attribute)? {
+                    deleted += n;
+                    continue;
+                }
+            }
+            for (at, key) in due {
                 let outcome = self.write_item(&table, &key, &mut |current| {
                     // Re-checked on the item as it is now: a later write may have moved its TTL.
                     match current.and_then(|item| expiry_of(item, &attribute)) {
@@ -295,6 +317,71 @@ impl Database {
             }
         }
         Ok(deleted)
+    }
+
+    /// Deletes the expired items among `due` of `table` in one commit, guarded on the version
+    /// of every item read (the one-item path's latch, batched): returns how many, or `None`
+    /// when a guard failed and nothing was written. Items held by a transaction are left for a
+    /// later pass; stale entries are dropped.
+    ///
+    /// # Errors
+    /// Storage failures; undecodable items.
+    fn expire_together(
+        &self,
+        table: &crate::catalog::Table,
+        due: &[(u64, Key)],
+        now_secs: u64,
+        attribute: &str,
+    ) -> Result<Option<usize>> {
+        let mut stale = Vec::new();
+        let settled = {
+            // Held until the commit, as by every write: the index set cannot change under it.
+            let _gate = table.write_gate.read();
+            let descriptor = table.descriptor();
+            let mut batch = Batch::default();
+            let mut decided = Vec::with_capacity(due.len());
+            for (at, key) in due {
+                // A transaction holding it (or taking its hold after this check, whose own
+                // guard then sees this commit) is left alone.
+                if self.txn.holds.is_held(key) {
+                    continue;
+                }
+                let Some(current) = self.store.get(key)? else {
+                    stale.push((*at, key));
+                    continue;
+                };
+                let item = decode(&current.value)?;
+                if expiry_of(&item, attribute).is_none_or(|e| e > now_secs) {
+                    stale.push((*at, key));
+                    continue;
+                }
+                let planned =
+                    self.plan_write(&descriptor, key, Some(item), Change::Expire, None)?;
+                batch.writes.extend(planned.writes);
+                batch.guards.push(binderdb_storage::Guard {
+                    key: key.clone(),
+                    expected: Some(current.version),
+                });
+                decided.push((key, planned.decided));
+            }
+            if batch.writes.is_empty() {
+                Vec::new()
+            } else {
+                match self.store.commit(batch) {
+                    Ok(_) => decided,
+                    Err(binderdb_storage::StorageError::Conflict) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let n = settled.len();
+        for (key, decided) in settled {
+            self.settle_write(table, key, decided, false);
+        }
+        for (at, key) in stale {
+            self.drop_stale_entry(table.descriptor().id, key, at, attribute)?;
+        }
+        Ok(Some(n))
     }
 
     /// Deletes the expiry entry of the item at `key` expiring at `at`, unless the item (read

@@ -41,6 +41,8 @@ async fn server(shards: u16) -> (TestServer, Arc<ManualClock>) {
     let config = Config {
         stream_shards: shards,
         stream_shard_rotation_ms: ROTATION,
+        // Busy shards split by size too, so consumers follow both kinds of lineage.
+        stream_shard_max_records: 200,
         ttl_sweep_interval_ms: 20,
         ttl_relax_change_limit: true,
         ..Config::default()
