@@ -162,8 +162,12 @@ async fn sweep_expired_items(db: Arc<Database>) {
                 if rate == 0 {
                     std::time::Duration::from_millis(1)
                 } else {
-                    next_at = next_at.max(started)
-                        + std::time::Duration::from_secs_f64(n as f64 / rate as f64);
+                    // Time lost to oversleeping is made up, but not after a long stall (a
+                    // burst would follow it).
+                    if started > next_at + std::time::Duration::from_millis(100) {
+                        next_at = started;
+                    }
+                    next_at += std::time::Duration::from_secs_f64(n as f64 / rate as f64);
                     next_at.saturating_duration_since(std::time::Instant::now())
                 }
             }
