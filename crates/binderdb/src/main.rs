@@ -87,9 +87,24 @@ struct ServeArgs {
     /// seconds.
     #[arg(long, default_value_t = 4 * 60 * 60)]
     stream_shard_rotation_secs: u64,
+    /// Most records in one stream shard before a child shard succeeds it, so a busy stream
+    /// splits sooner (0: no limit).
+    #[arg(long, default_value_t = 1_000_000)]
+    stream_shard_max_records: u64,
+    /// Most bytes of records in one stream shard before a child shard succeeds it (0: no
+    /// limit).
+    #[arg(long, default_value_t = 0)]
+    stream_shard_max_bytes: u64,
     /// How often the TTL sweeper looks for expired items, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     ttl_sweep_interval_ms: u64,
+    /// Most expired items the TTL sweeper deletes per second (0: no limit), so a mass expiry
+    /// leaves foreground latency alone.
+    #[arg(long, default_value_t = 25_000)]
+    ttl_sweep_items_per_second: u64,
+    /// Most expired items the TTL sweeper deletes per table in one pass.
+    #[arg(long, default_value_t = 100)]
+    ttl_sweep_batch: usize,
     /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it).
     #[arg(long)]
     ttl_relax_change_limit: bool,
@@ -235,7 +250,11 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         backfill_items_per_second: args.backfill_items_per_second,
         stream_shards: args.stream_shards.max(1),
         stream_shard_rotation_ms: args.stream_shard_rotation_secs.max(1).saturating_mul(1000),
+        stream_shard_max_records: args.stream_shard_max_records,
+        stream_shard_max_bytes: args.stream_shard_max_bytes,
         ttl_sweep_interval_ms: args.ttl_sweep_interval_ms,
+        ttl_sweep_items_per_second: args.ttl_sweep_items_per_second,
+        ttl_sweep_batch: args.ttl_sweep_batch.max(1),
         ttl_relax_change_limit: args.ttl_relax_change_limit,
         throttling: args.throttling,
         consistency_lag_ms: args.consistency_lag,

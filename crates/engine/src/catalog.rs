@@ -145,6 +145,38 @@ pub struct TableDescriptor {
     pub max_write_request_units: Option<i64>,
 }
 
+/// A stream of a deleted table. DynamoDB keeps it readable (DISABLED) for 24 hours after the
+/// deletion; the catalog keeps it, under its own `#streams` partition, until the trimmer found
+/// all of it aged out and dropped its records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetiredStream {
+    /// Always [`DESCRIPTOR_FORMAT`] when written by this version.
+    pub format: u32,
+    /// The account of the deleted table (`None`: the server's default account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Region the table lived in.
+    pub region: String,
+    /// The deleted table's name.
+    pub table_name: String,
+    /// The deleted table's key schema (DescribeStream shows it).
+    pub key_schema: KeySchema,
+    /// The stream, disabled at the deletion at the latest.
+    pub stream: crate::stream::StreamDescriptor,
+}
+
+/// Catalog partition of retired streams (sort key: the stream id).
+const RETIRED_PARTITION: &[u8] = b"#streams";
+
+fn retired_key(id: TableId) -> Key {
+    Key {
+        keyspace: Keyspace::Catalog,
+        table: CATALOG_TABLE,
+        partition: RETIRED_PARTITION.to_vec(),
+        sort: id.to_be_bytes().to_vec(),
+    }
+}
+
 /// A resource-based policy as stored: the document exactly as the client sent it and its
 /// revision (a millisecond timestamp, as DynamoDB's revision ids are).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +279,8 @@ pub struct Catalog {
     ddl: Mutex<()>,
     /// Whether any table or stream has a resource-based policy, kept on every change.
     policies: AtomicBool,
+    /// Streams of deleted tables still readable, by stream id.
+    retired: RwLock<BTreeMap<TableId, Arc<RetiredStream>>>,
 }
 
 fn any_policy(tables: &BTreeMap<TableKey, Arc<Table>>) -> bool {
@@ -280,6 +314,7 @@ impl Catalog {
     /// Storage failures, or a descriptor that cannot be decoded.
     pub fn open(store: &dyn Store, account: &str) -> Result<Catalog> {
         let mut tables = BTreeMap::new();
+        let mut retired = BTreeMap::new();
         let mut failure = None;
         let scan = SegmentScan {
             keyspace: Keyspace::Catalog,
@@ -291,6 +326,22 @@ impl Catalog {
         store.scan(&scan, &mut |entry| {
             // `#`-partitions hold the catalog's own records (the table-id counter, backfill
             // progress); descriptors live under `<account>:<region>`.
+            if entry.partition == RETIRED_PARTITION {
+                return match serde_json::from_slice::<RetiredStream>(entry.value) {
+                    Ok(r) if r.format == DESCRIPTOR_FORMAT => {
+                        retired.insert(r.stream.id, Arc::new(r));
+                        ControlFlow::Continue(())
+                    }
+                    Ok(r) => {
+                        failure = Some(format!("unknown retired stream format {}", r.format));
+                        ControlFlow::Break(())
+                    }
+                    Err(e) => {
+                        failure = Some(format!("corrupt retired stream: {e}"));
+                        ControlFlow::Break(())
+                    }
+                };
+            }
             if entry.partition.starts_with(b"#") {
                 return ControlFlow::Continue(());
             }
@@ -317,6 +368,7 @@ impl Catalog {
             policies: AtomicBool::new(any_policy(&tables)),
             tables: RwLock::new(tables),
             ddl: Mutex::new(()),
+            retired: RwLock::new(retired),
         })
     }
 
@@ -353,6 +405,13 @@ impl Catalog {
     /// The catalog partition of `descriptor`'s account.
     fn account_of<'a>(&'a self, descriptor: &'a TableDescriptor) -> &'a str {
         descriptor.account.as_deref().unwrap_or(&self.account)
+    }
+
+    /// The storage key of the descriptor of table `name` of `account` (`None`: the default
+    /// account) in `region` (background workers guard their commits on its version: a DDL
+    /// change in between makes them look again).
+    pub(crate) fn descriptor_key(&self, account: Option<&str>, region: &str, name: &str) -> Key {
+        catalog_key(account.unwrap_or(&self.account), region, name)
     }
 
     /// Holds the catalog's change lock for the duration of a DDL operation.
@@ -443,20 +502,62 @@ impl Catalog {
         Ok(table)
     }
 
-    /// Removes the table from the catalog and drops its data.
+    /// Removes the table from the catalog and drops its data. Its streams that still have
+    /// readable records at `now_ms` (with `retention_ms`) are retired instead: disabled now,
+    /// kept in the catalog and readable until they age out, as in DynamoDB.
     ///
     /// # Errors
     /// Storage failures.
-    pub fn remove(&self, store: &dyn Store, descriptor: &TableDescriptor) -> Result<()> {
+    pub fn remove(
+        &self,
+        store: &dyn Store,
+        descriptor: &TableDescriptor,
+        now_ms: u64,
+        retention_ms: u64,
+    ) -> Result<()> {
         let key = catalog_key(
             self.account_of(descriptor),
             &descriptor.region,
             &descriptor.name,
         );
+        let mut writes = vec![Write::Delete { key }];
+        let mut retired = Vec::new();
+        let mut dropped = Vec::new();
+        for stream in &descriptor.streams {
+            let disabled = stream.disabled_ms.map_or(now_ms, |d| d.min(now_ms));
+            if disabled.saturating_add(retention_ms) <= now_ms {
+                dropped.push(stream.id);
+                continue;
+            }
+            let r = RetiredStream {
+                format: DESCRIPTOR_FORMAT,
+                account: descriptor.account.clone(),
+                region: descriptor.region.clone(),
+                table_name: descriptor.name.clone(),
+                key_schema: descriptor.key_schema.clone(),
+                stream: crate::stream::StreamDescriptor {
+                    disabled_ms: Some(disabled),
+                    ..stream.clone()
+                },
+            };
+            let value = serde_json::to_vec(&r).map_err(|e| Error::Internal(e.to_string()))?;
+            writes.push(Write::Put {
+                key: retired_key(stream.id),
+                value,
+            });
+            retired.push(r);
+        }
+        // One commit: the table is gone exactly when its streams are retired.
         store.commit(Batch {
-            writes: vec![Write::Delete { key }],
+            writes,
             guards: Vec::new(),
         })?;
+        {
+            let mut map = self.retired.write();
+            for r in retired {
+                map.insert(r.stream.id, Arc::new(r));
+            }
+        }
         {
             let mut tables = self.tables.write();
             tables.remove(&table_key(descriptor));
@@ -466,11 +567,31 @@ impl Catalog {
         for index in &descriptor.indexes {
             store.drop_table(index.id)?;
         }
-        // DynamoDB keeps a deleted table's stream readable for 24 hours; binderdb drops it with
-        // the table (its records go with the table's id space).
-        for stream in &descriptor.streams {
-            store.drop_table(stream.id)?;
+        for id in dropped {
+            store.drop_table(id)?;
         }
+        Ok(())
+    }
+
+    /// The streams of deleted tables still kept, oldest stream first.
+    pub fn retired_streams(&self) -> Vec<Arc<RetiredStream>> {
+        self.retired.read().values().cloned().collect()
+    }
+
+    /// Forgets the retired stream `id` for good and drops its records (it aged out).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn drop_retired(&self, store: &dyn Store, id: TableId) -> Result<()> {
+        // Records first: a crash in between leaves the entry, and the next pass drops again.
+        store.drop_table(id)?;
+        store.commit(Batch {
+            writes: vec![Write::Delete {
+                key: retired_key(id),
+            }],
+            guards: Vec::new(),
+        })?;
+        self.retired.write().remove(&id);
         Ok(())
     }
 

@@ -58,12 +58,20 @@ pub struct Config {
     pub stream_shards: u16,
     /// How long a generation of stream shards stays open before child shards succeed it, ms.
     pub stream_shard_rotation_ms: u64,
+    /// Most records in one stream shard before a child shard succeeds it (0: no limit).
+    pub stream_shard_max_records: u64,
+    /// Most bytes of records in one stream shard before a child shard succeeds it (0: no
+    /// limit).
+    pub stream_shard_max_bytes: u64,
     /// How long stream records are kept, ms (DynamoDB: 24 hours).
     pub stream_retention_ms: u64,
     /// How often the TTL sweeper looks for expired items, ms.
     pub ttl_sweep_interval_ms: u64,
     /// Most expired items the sweeper deletes per table per pass.
     pub ttl_sweep_batch: usize,
+    /// Most expired items the sweeper deletes per second (0: no limit); keeps a mass expiry
+    /// from taking the CPU foreground requests need.
+    pub ttl_sweep_items_per_second: u64,
     /// Allow more than one UpdateTimeToLive per table per hour (DynamoDB refuses it); for
     /// local use.
     pub ttl_relax_change_limit: bool,
@@ -92,9 +100,12 @@ impl Default for Config {
             backfill_items_per_second: 0,
             stream_shards: 4,
             stream_shard_rotation_ms: 4 * 60 * 60 * 1000,
+            stream_shard_max_records: 1_000_000,
+            stream_shard_max_bytes: 0,
             stream_retention_ms: 24 * 60 * 60 * 1000,
             ttl_sweep_interval_ms: 1000,
-            ttl_sweep_batch: 1000,
+            ttl_sweep_batch: 100,
+            ttl_sweep_items_per_second: 25_000,
             ttl_relax_change_limit: false,
             throttling: false,
             prices: capacity::bill::Prices::default(),
@@ -144,8 +155,10 @@ pub struct Database {
     workers: Workers,
     /// Held items and idempotency tokens of transactions.
     txn: txn::Transactions,
-    /// Sequence numbers of stream records.
-    sequencers: stream::Sequencers,
+    /// Sequence numbers of stream records and size successions of their shards.
+    sequencers: Arc<stream::Sequencers>,
+    /// Where the TTL sweeper's current round stands in each table's expiry index.
+    ttl_cursors: parking_lot::Mutex<std::collections::HashMap<binderdb_storage::TableId, Vec<u8>>>,
     /// How far the background trimmer got in each stream.
     trim_progress: Arc<stream::trim::TrimProgress>,
     /// Every table's bill counters and throttling buckets.
@@ -171,6 +184,13 @@ impl Database {
             config.consistency_lag_mode,
             config.seed,
         );
+        let sequencers = Arc::new(stream::Sequencers::new(
+            store.clone(),
+            stream::ShardLimits {
+                max_records: config.stream_shard_max_records,
+                max_bytes: config.stream_shard_max_bytes,
+            },
+        ));
         let db = Database {
             store,
             catalog,
@@ -178,19 +198,21 @@ impl Database {
             config,
             workers: Workers::default(),
             txn: txn::Transactions::default(),
-            sequencers: stream::Sequencers::default(),
+            sequencers,
             trim_progress: Arc::default(),
             capacity: capacity::bill::Registry::default(),
             history,
             faults: faults::Faults::default(),
             statements: partiql::StatementCache::default(),
+            ttl_cursors: parking_lot::Mutex::default(),
         };
         {
-            let (store, catalog, clock, progress) = (
+            let (store, catalog, clock, progress, sequencers) = (
                 db.store.clone(),
                 db.catalog.clone(),
                 db.clock.clone(),
                 db.trim_progress.clone(),
+                db.sequencers.clone(),
             );
             let retention = db.config.stream_retention_ms;
             db.workers.spawn("stream-trim", move |stop| {
@@ -198,6 +220,7 @@ impl Database {
                     stream::trim::trim_pass(
                         store.as_ref(),
                         &catalog,
+                        &sequencers,
                         &progress,
                         clock.now_millis(),
                         retention,
@@ -224,6 +247,32 @@ impl Database {
             for index in &d.indexes {
                 if index.state != index::BuildState::Built {
                     db.start_index_work(&d, index);
+                }
+            }
+        }
+        // TTL backfills a previous run left unfinished resume where they stopped; records of
+        // an enabling that is no longer the table's (or of a deleted table) are dropped.
+        for (id, progress) in ttl::backfill::unfinished(db.store.as_ref())? {
+            let table = db
+                .catalog
+                .all()
+                .into_iter()
+                .map(|t| t.descriptor())
+                .find(|d| d.id == id)
+                .filter(|d| {
+                    d.ttl
+                        .as_ref()
+                        .is_some_and(|t| t.enabled && t.changed_ms == progress.changed_ms)
+                });
+            match table {
+                Some(d) => db.start_ttl_backfill(&d, progress.after),
+                None => {
+                    db.store.commit(binderdb_storage::Batch {
+                        writes: vec![binderdb_storage::Write::Delete {
+                            key: ttl::backfill::progress_key(id),
+                        }],
+                        guards: Vec::new(),
+                    })?;
                 }
             }
         }
@@ -267,6 +316,7 @@ impl Database {
         stream::trim::trim_pass(
             self.store.as_ref(),
             &self.catalog,
+            &self.sequencers,
             &self.trim_progress,
             self.clock.now_millis(),
             self.config.stream_retention_ms,

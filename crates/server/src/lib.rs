@@ -207,17 +207,35 @@ pub fn region_of(authorization: Option<&str>) -> String {
 
 /// Runs the TTL sweep every `Config::ttl_sweep_interval_ms` on a blocking thread (it reads and
 /// deletes through storage), until aborted. While a pass finds expired items the next one
-/// follows after a 1 ms pause instead of the interval: batches (`Config::ttl_sweep_batch`) keep
-/// each pass short, and the pauses leave the blocking pool and the store to foreground work.
+/// follows sooner: after a pause that holds the rate to `Config::ttl_sweep_items_per_second`
+/// (at least 1 ms). Batches (`Config::ttl_sweep_batch`) keep each pass short, and the pauses
+/// leave the CPU, the blocking pool and the store to foreground work.
 async fn sweep_expired_items(db: Arc<Database>) {
     let interval = std::time::Duration::from_millis(db.config().ttl_sweep_interval_ms.max(10));
+    let rate = db.config().ttl_sweep_items_per_second;
     let mut pause = interval;
+    // When the next pass may start at the configured rate: advanced by each pass's share, so
+    // the rate holds on average whatever the timer's granularity.
+    let mut next_at = std::time::Instant::now();
     loop {
         tokio::time::sleep(pause).await;
         let db = db.clone();
+        let started = std::time::Instant::now();
         pause = match tokio::task::spawn_blocking(move || db.sweep_expired()).await {
             Ok(Ok(0)) => interval,
-            Ok(Ok(_)) => std::time::Duration::from_millis(1),
+            Ok(Ok(n)) => {
+                if rate == 0 {
+                    std::time::Duration::from_millis(1)
+                } else {
+                    // Time lost to oversleeping is made up, but not after a long stall (a
+                    // burst would follow it).
+                    if started > next_at + std::time::Duration::from_millis(100) {
+                        next_at = started;
+                    }
+                    next_at += std::time::Duration::from_secs_f64(n as f64 / rate as f64);
+                    next_at.saturating_duration_since(std::time::Instant::now())
+                }
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "TTL sweep failed; retrying");
                 interval

@@ -320,7 +320,8 @@ fn stream_specification(
     v.one_of(
         "streamSpecification.streamViewType",
         spec.stream_view_type.as_ref(),
-        &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"],
+        // In the order DynamoDB lists them.
+        &["OLD_IMAGE", "KEYS_ONLY", "NEW_AND_OLD_IMAGES", "NEW_IMAGE"],
     );
 }
 

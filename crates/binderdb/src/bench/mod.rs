@@ -73,6 +73,10 @@ pub struct BenchArgs {
     /// The table to create and load.
     #[arg(long, default_value = "bench")]
     table: String,
+    /// Give the preloaded items a TTL attribute `exp` of this many epoch seconds (for measuring
+    /// the TTL sweeper: enable TTL on `exp` first, then they expire together).
+    #[arg(long, value_name = "EPOCH_SECONDS")]
+    expire_at: Option<u64>,
     /// Also report every interval of the measured window (e.g. 1s, 100ms) as it ends.
     #[arg(long, value_parser = parse_duration)]
     interval: Option<Duration>,
@@ -140,12 +144,15 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let endpoint =
         Arc::new(Endpoint::parse(url)?.with_accept_encoding(args.accept_encoding.as_deref())?);
     let signer = Signer::new(Credentials::from_env(), &args.region, "dynamodb");
-    let space = Arc::new(KeySpace::new(
-        &args.table,
-        args.items,
-        args.item_size,
-        args.workload.shape(),
-    ));
+    let space = Arc::new(
+        KeySpace::new(
+            &args.table,
+            args.items,
+            args.item_size,
+            args.workload.shape(),
+        )
+        .expiring_at(args.expire_at),
+    );
 
     let runtime = if args.threads == 1 {
         tokio::runtime::Builder::new_current_thread()

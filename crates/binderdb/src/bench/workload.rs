@@ -157,6 +157,8 @@ pub struct KeySpace {
     /// `item_size` letters; a payload is a prefix of it.
     payload: String,
     shape: TableShape,
+    /// The `exp` (TTL) attribute of plain preloaded items, if any.
+    expire_at: Option<u64>,
 }
 
 impl KeySpace {
@@ -173,7 +175,13 @@ impl KeySpace {
             item_size,
             payload,
             shape,
+            expire_at: None,
         }
+    }
+
+    /// The same key space whose plain preloaded items carry `exp` = `expire_at` (epoch seconds).
+    pub fn expiring_at(self, expire_at: Option<u64>) -> KeySpace {
+        KeySpace { expire_at, ..self }
     }
 
     /// Whether the table has the secondary indexes.
@@ -371,7 +379,10 @@ impl KeySpace {
     fn preloaded_item_json(&self, index: u64, generation: u64) -> String {
         let (pk, sk) = KeySpace::preloaded_key(index);
         if matches!(self.shape, TableShape::Plain | TableShape::Streamed) {
-            return self.item_json(&pk, sk, &[]);
+            return match self.expire_at {
+                Some(at) => self.item_json(&pk, sk, &[("exp", Extra::N(at))]),
+                None => self.item_json(&pk, sk, &[]),
+            };
         }
         let moved = format!("m{generation}");
         let group = format!("g{:09}", index % self.partitions());

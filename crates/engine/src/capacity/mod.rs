@@ -190,8 +190,9 @@ impl Database {
 
 impl Database {
     /// Counts one GetRecords call (one stream read request unit) on the table's bill.
-    pub(crate) fn charge_stream_read(&self, d: &TableDescriptor) {
-        if let Some(table) = self.catalog.get(d.account.as_deref(), &d.region, &d.name) {
+    /// (A deleted table's stream is read for free: its bill line is closed.)
+    pub(crate) fn charge_stream_read(&self, account: Option<&str>, region: &str, name: &str) {
+        if let Some(table) = self.catalog.get(account, region, name) {
             self.table_capacity(&table)
                 .meter
                 .record_stream_read(self.clock.now_millis());

@@ -186,7 +186,7 @@ impl Database {
         let stream_view = input
             .stream_specification
             .as_ref()
-            .map(crate::stream::requested)
+            .map(|spec| crate::stream::requested(spec, true))
             .transpose()?
             .flatten();
         let definitions = input.attribute_definitions.unwrap_or_default();

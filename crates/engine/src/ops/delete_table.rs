@@ -41,10 +41,14 @@ impl Database {
             ));
         }
         let description = self.describe(&table, Some("DELETING"))?;
-        self.catalog.remove(self.store.as_ref(), &d)?;
-        for stream in &d.streams {
-            self.sequencers.forget(stream.id);
-        }
+        // Its streams stay readable (DISABLED) for 24 hours, as in DynamoDB; the trimmer drops
+        // them once they aged out.
+        self.catalog.remove(
+            self.store.as_ref(),
+            &d,
+            self.clock.now_millis(),
+            self.config.stream_retention_ms,
+        )?;
         Ok(DeleteTableOutput {
             table_description: description.into(),
         })

@@ -4,11 +4,10 @@
 //! `crate::stream` for the shard and sequence-number design), so they live together.
 
 use std::ops::{Bound, ControlFlow};
-use std::sync::Arc;
 
 use binderdb_storage::{Keyspace, PartitionRange};
 
-use crate::catalog::TableDescriptor;
+use crate::catalog::KeySchema;
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
 use crate::ops::key_schema_elements;
@@ -24,11 +23,56 @@ use crate::{Database, RequestContext};
 /// Shard iterators expire after 15 minutes, as in DynamoDB.
 const ITERATOR_LIFETIME_MS: u64 = 15 * 60 * 1000;
 
-/// A stream found by its ARN.
+/// A stream found by its ARN: of a live table, or of a deleted one (retired).
 struct Found {
-    table: Arc<TableDescriptor>,
+    region: String,
+    table_name: String,
+    key_schema: KeySchema,
     stream: StreamDescriptor,
     arn: String,
+}
+
+/// One shard as readers see it.
+#[derive(Debug, Clone, Copy)]
+struct ShardView {
+    shard: ShardRef,
+    /// Its first sequence number.
+    start: u64,
+    /// Every record of it numbers below this.
+    end: u64,
+    /// Whether it was closed when the view was taken.
+    closed: bool,
+}
+
+/// The view of epoch `epoch` of slot `(generation, index)` whose later epochs start at
+/// `starts` (see `stream::shards`), at `now`.
+fn shard_view(
+    stream: &StreamDescriptor,
+    generation: u32,
+    index: u16,
+    epoch: usize,
+    starts: &[u64],
+    now: u64,
+) -> ShardView {
+    let generation_end = stream.generation_end(generation);
+    ShardView {
+        shard: ShardRef {
+            generation,
+            index,
+            epoch: epoch as u16,
+        },
+        start: match epoch {
+            0 => stream
+                .generation_start(generation)
+                .saturating_mul(SEQ_PER_MS),
+            e => starts[e - 1],
+        },
+        end: starts
+            .get(epoch)
+            .copied()
+            .unwrap_or(generation_end.saturating_mul(SEQ_PER_MS)),
+        closed: epoch < starts.len() || now >= generation_end,
+    }
 }
 
 fn stream_not_found(arn: &str) -> Error {
@@ -37,7 +81,20 @@ fn stream_not_found(arn: &str) -> Error {
     ))
 }
 
+/// DynamoDB's text names no shard (consumers such as the Kinesis Client Library match it).
+fn shard_not_found() -> Error {
+    Error::ResourceNotFound("Requested resource not found: Shard does not exist".to_owned())
+}
+
 impl Database {
+    /// The ARN of table `name` of `account` (`None`: the server's default account) in `region`.
+    fn arn_of_table(&self, account: Option<&str>, region: &str, name: &str) -> String {
+        format!(
+            "arn:aws:dynamodb:{region}:{}:table/{name}",
+            account.unwrap_or(&self.config.account_id)
+        )
+    }
+
     /// Whether any of `stream`'s records can still be read at `now`.
     fn stream_alive(&self, stream: &StreamDescriptor, now: u64) -> bool {
         stream
@@ -45,7 +102,22 @@ impl Database {
             .is_none_or(|d| d.saturating_add(self.config.stream_retention_ms) > now)
     }
 
-    /// The stream an ARN names, if it exists in the caller's account and has not aged out.
+    /// `StreamStatus` at `now`: ENABLING and DISABLING last as long as a table's CREATING
+    /// (`Config::create_delay_ms`, by the injected clock), as DynamoDB shows them for a few
+    /// seconds. Records are written from the moment the stream was enabled and stop the moment
+    /// it was disabled; only the status lags.
+    fn stream_status(&self, stream: &StreamDescriptor, now: u64) -> &'static str {
+        let delay = self.config.create_delay_ms;
+        match stream.disabled_ms {
+            None if now < stream.created_ms.saturating_add(delay) => "ENABLING",
+            None => "ENABLED",
+            Some(d) if now < d.saturating_add(delay) => "DISABLING",
+            Some(_) => "DISABLED",
+        }
+    }
+
+    /// The stream an ARN names, if it exists in the caller's account and has not aged out: one of a live table's, or
+    /// of a deleted table's (kept readable for the retention after the deletion).
     fn find_stream(&self, ctx: &RequestContext, arn: &str) -> Result<Found> {
         let parsed = (|| {
             let rest = arn.strip_prefix("arn:aws:dynamodb:")?;
@@ -56,23 +128,36 @@ impl Database {
             (account == self.account_id(ctx)).then_some((region, name, label))
         })();
         let (region, name, label) = parsed.ok_or_else(|| stream_not_found(arn))?;
-        let table = self
-            .catalog
-            .get(ctx.account(), region, name)
-            .ok_or_else(|| stream_not_found(arn))?;
-        let d = table.descriptor();
         let now = self.clock.now_millis();
-        let stream = d
-            .streams
-            .iter()
-            .find(|s| s.label() == label && self.stream_alive(s, now))
-            .cloned()
-            .ok_or_else(|| stream_not_found(arn))?;
-        Ok(Found {
-            table: d,
-            stream,
+        let found = |key_schema: &KeySchema, stream: &StreamDescriptor| Found {
+            region: region.to_owned(),
+            table_name: name.to_owned(),
+            key_schema: key_schema.clone(),
+            stream: stream.clone(),
             arn: arn.to_owned(),
-        })
+        };
+        if let Some(table) = self.catalog.get(ctx.account(), region, name) {
+            let d = table.descriptor();
+            if let Some(stream) = d
+                .streams
+                .iter()
+                .find(|s| s.label() == label && self.stream_alive(s, now))
+            {
+                return Ok(found(&d.key_schema, stream));
+            }
+        }
+        self.catalog
+            .retired_streams()
+            .iter()
+            .find(|r| {
+                r.account.as_deref() == ctx.account()
+                    && r.region == region
+                    && r.table_name == name
+                    && r.stream.label() == label
+                    && self.stream_alive(&r.stream, now)
+            })
+            .map(|r| found(&r.key_schema, &r.stream))
+            .ok_or_else(|| stream_not_found(arn))
     }
 
     /// The oldest sequence number still readable at `now`.
@@ -96,21 +181,27 @@ impl Database {
         first.min(last)..=last
     }
 
-    /// Whether `shard` is closed at `now` (its generation ended).
-    fn shard_closed(stream: &StreamDescriptor, shard: ShardRef, now: u64) -> bool {
-        now >= stream.generation_end(shard.generation)
-    }
-
     /// The shard `id` of `stream`, if it exists at `now`.
-    fn live_shard(&self, stream: &StreamDescriptor, id: &str, now: u64) -> Result<ShardRef> {
-        stream
+    fn live_shard(&self, stream: &StreamDescriptor, id: &str, now: u64) -> Result<ShardView> {
+        let shard = stream
             .parse_shard_id(id)
             .filter(|s| self.live_generations(stream, now).contains(&s.generation))
-            .ok_or_else(|| {
-                Error::ResourceNotFound(format!(
-                    "Requested resource not found: Shard does not exist: {id}"
-                ))
-            })
+            .ok_or_else(shard_not_found)?;
+        let starts = self
+            .sequencers
+            .epoch_starts(stream.id, shard.generation, shard.index)?;
+        let epoch = usize::from(shard.epoch);
+        if epoch > starts.len() {
+            return Err(shard_not_found());
+        }
+        Ok(shard_view(
+            stream,
+            shard.generation,
+            shard.index,
+            epoch,
+            &starts,
+            now,
+        ))
     }
 
     /// The last record's sequence number in `shard`, if it has records.
@@ -145,24 +236,44 @@ impl Database {
     ) -> Result<ListStreamsOutput> {
         let limit = limit_in(input.limit, 100)?;
         let now = self.clock.now_millis();
-        let mut all = Vec::new();
+        // (table name, creation time, summary): streams of live and of deleted tables, by table
+        // name, oldest first within a table.
+        let mut all: Vec<(String, u64, StreamSummary)> = Vec::new();
+        let wanted = |name: &str| input.table_name.as_ref().is_none_or(|t| t == name);
+        let mut add = |name: &str, s: &StreamDescriptor| {
+            all.push((
+                name.to_owned(),
+                s.created_ms,
+                StreamSummary {
+                    stream_arn: s.arn(&self.arn_of_table(ctx.account(), &ctx.region, name)),
+                    table_name: name.to_owned(),
+                    stream_label: s.label(),
+                },
+            ));
+        };
         for name in self.catalog.names(ctx.account(), &ctx.region, None) {
-            if input.table_name.as_ref().is_some_and(|t| *t != name) {
+            if !wanted(&name) {
                 continue;
             }
             let Some(table) = self.catalog.get(ctx.account(), &ctx.region, &name) else {
                 continue;
             };
             let d = table.descriptor();
-            let table_arn = self.table_arn(&d);
             for s in d.streams.iter().filter(|s| self.stream_alive(s, now)) {
-                all.push(StreamSummary {
-                    stream_arn: s.arn(&table_arn),
-                    table_name: d.name.clone(),
-                    stream_label: s.label(),
-                });
+                add(&name, s);
             }
         }
+        for r in self.catalog.retired_streams() {
+            if r.account.as_deref() == ctx.account()
+                && r.region == ctx.region
+                && wanted(&r.table_name)
+                && self.stream_alive(&r.stream, now)
+            {
+                add(&r.table_name, &r.stream);
+            }
+        }
+        all.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let all: Vec<StreamSummary> = all.into_iter().map(|(_, _, s)| s).collect();
         let start = match &input.exclusive_start_stream_arn {
             Some(arn) => all
                 .iter()
@@ -196,63 +307,80 @@ impl Database {
         let found = self.find_stream(ctx, arn)?;
         let stream = &found.stream;
         let now = self.clock.now_millis();
-        let mut refs = Vec::new();
-        for generation in self.live_generations(stream, now) {
+        let generations = self.live_generations(stream, now);
+        let (first, last) = (*generations.start(), *generations.end());
+        // Successions of the generation before the first too: its last epochs are parents.
+        let epochs = self
+            .sequencers
+            .epochs_between(stream.id, first.saturating_sub(1), last)?;
+        let starts_of = |generation: u32, index: u16| -> &[u64] {
+            epochs.get(&(generation, index)).map_or(&[], Vec::as_slice)
+        };
+        let horizon = self.trim_horizon(now);
+        // Every live shard, parents before children: by generation, slot, then epoch.
+        let mut views = Vec::new();
+        for generation in generations {
             for index in 0..stream.shards {
-                refs.push(ShardRef { generation, index });
+                let starts = starts_of(generation, index);
+                for epoch in 0..=starts.len() {
+                    let view = shard_view(stream, generation, index, epoch, starts, now);
+                    // An epoch whose records all aged out is gone, like a whole generation.
+                    if view.end > horizon {
+                        views.push(view);
+                    }
+                }
             }
         }
         let start = match &input.exclusive_start_shard_id {
             Some(id) => stream
                 .parse_shard_id(id)
-                .and_then(|s| refs.iter().position(|r| *r == s))
+                .and_then(|s| views.iter().position(|v| v.shard == s))
                 .map_or(0, |i| i + 1),
             None => 0,
         };
         let mut shards = Vec::new();
-        for &shard in refs.iter().skip(start).take(limit as usize) {
-            let starting = stream
-                .generation_start(shard.generation)
-                .saturating_mul(SEQ_PER_MS);
-            let ending = if Self::shard_closed(stream, shard, now) {
-                Some(self.last_sequence(stream, shard)?.unwrap_or(starting))
+        for view in views.iter().skip(start).take(limit as usize) {
+            let shard = view.shard;
+            let ending = if view.closed {
+                Some(self.last_sequence(stream, shard)?.unwrap_or(view.start))
             } else {
                 None
+            };
+            let parent = match (shard.epoch, shard.generation) {
+                (0, 0) => None,
+                (0, generation) => Some(ShardRef {
+                    generation: generation - 1,
+                    index: shard.index,
+                    epoch: starts_of(generation - 1, shard.index).len() as u16,
+                }),
+                (epoch, _) => Some(ShardRef {
+                    epoch: epoch - 1,
+                    ..shard
+                }),
             };
             shards.push(Shard {
                 shard_id: stream.shard_id(shard),
                 sequence_number_range: SequenceNumberRange {
-                    starting_sequence_number: format_seq(starting),
+                    starting_sequence_number: format_seq(view.start),
                     ending_sequence_number: ending.map(format_seq),
                 },
-                parent_shard_id: shard.generation.checked_sub(1).map(|generation| {
-                    stream.shard_id(ShardRef {
-                        generation,
-                        index: shard.index,
-                    })
-                }),
+                parent_shard_id: parent.map(|p| stream.shard_id(p)),
             });
         }
-        let last_evaluated_shard_id = (start + shards.len() < refs.len())
+        let last_evaluated_shard_id = (start + shards.len() < views.len())
             .then(|| shards.last().map(|s| s.shard_id.clone()))
             .flatten();
-        let d = &found.table;
         Ok(DescribeStreamOutput {
             stream_description: StreamDescription {
                 stream_arn: found.arn.clone(),
                 stream_label: stream.label(),
-                stream_status: if stream.enabled() {
-                    "ENABLED"
-                } else {
-                    "DISABLED"
-                }
-                .to_owned(),
+                stream_status: self.stream_status(stream, now).to_owned(),
                 stream_view_type: stream.view_type.as_str().to_owned(),
                 creation_request_date_time: epoch_seconds(stream.created_ms),
-                table_name: d.name.clone(),
+                table_name: found.table_name.clone(),
                 key_schema: key_schema_elements(
-                    std::iter::once(&d.key_schema.hash),
-                    d.key_schema.range.iter(),
+                    std::iter::once(&found.key_schema.hash),
+                    found.key_schema.range.iter(),
                 ),
                 shards,
                 last_evaluated_shard_id,
@@ -277,10 +405,8 @@ impl Database {
         let found = self.find_stream(ctx, arn)?;
         let stream = &found.stream;
         let now = self.clock.now_millis();
-        let shard = self.live_shard(stream, shard_id, now)?;
-        let start = stream
-            .generation_start(shard.generation)
-            .saturating_mul(SEQ_PER_MS);
+        let view = self.live_shard(stream, shard_id, now)?;
+        let start = view.start;
         let horizon = self.trim_horizon(now);
         let sequence = || -> Result<u64> {
             let text = input.sequence_number.as_deref().ok_or_else(|| {
@@ -299,8 +425,9 @@ impl Database {
         let position = match kind {
             "TRIM_HORIZON" => start.max(horizon),
             "LATEST" => {
-                if Self::shard_closed(stream, shard, now) {
-                    self.last_sequence(stream, shard)?.map_or(start, |s| s.saturating_add(1))
+                if view.closed {
+                    self.last_sequence(stream, view.shard)?
+                        .map_or(start, |s| s.saturating_add(1))
                 } else {
                     self.sequencers.next(stream.id, now)
                 }
@@ -347,12 +474,12 @@ impl Database {
                 "Iterator expired. The iterator was created at time {} while right now it is {} \
                  which is further in the future than the tolerated delay of {ITERATOR_LIFETIME_MS} \
                  milliseconds.",
-                crate::stream::iso_millis(iterator.issued_ms),
-                crate::stream::iso_millis(now)
+                crate::stream::java_date(iterator.issued_ms),
+                crate::stream::java_date(now)
             )));
         }
         let found = self.find_stream(ctx, &iterator.stream_arn)?;
-        self.charge_stream_read(&found.table);
+        self.charge_stream_read(ctx.account(), &found.region, &found.table_name);
         let stream = &found.stream;
         // A position before the horizon is trimmed data, even once its whole shard aged out.
         if stream.parse_shard_id(&iterator.shard_id).is_some()
@@ -360,17 +487,17 @@ impl Database {
         {
             return Err(trimmed());
         }
-        let shard = self.live_shard(stream, &iterator.shard_id, now)?;
+        let view = self.live_shard(stream, &iterator.shard_id, now)?;
         // Never past a number still in flight: a record below it may yet commit.
         let visible = self.sequencers.visible_below(stream.id);
-        let partition = shard_partition(shard);
+        let partition = shard_partition(view.shard);
         let lower = iterator.position.to_be_bytes();
         let upper = visible.to_be_bytes();
         let mut records = Vec::new();
         let mut next = iterator.position;
         let mut failure = None;
         let mut bytes = 0usize;
-        let region = found.table.region.clone();
+        let region = found.region.clone();
         self.store.range(
             &PartitionRange {
                 keyspace: Keyspace::Stream,
@@ -407,11 +534,8 @@ impl Database {
         if let Some(e) = failure {
             return Err(e);
         }
-        let end = stream
-            .generation_end(shard.generation)
-            .saturating_mul(SEQ_PER_MS);
-        let drained =
-            records.is_empty() && Self::shard_closed(stream, shard, now) && visible >= end;
+        // Drained: closed, nothing left to read, and no record of it still in flight.
+        let drained = records.is_empty() && view.closed && visible >= view.end;
         Ok(GetRecordsOutput {
             records,
             next_shard_iterator: (!drained).then(|| {

@@ -3,17 +3,17 @@
 
 use std::ops::ControlFlow;
 
-use binderdb_storage::{Batch, Key, Keyspace, SegmentScan, Write};
+use binderdb_storage::{Batch, Key, Keyspace, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ops::{decode, table_name, Change};
-use crate::ttl::{entry_key, expiry_of, TtlDescriptor, EXPIRY_PARTITION};
+use crate::ttl::{backfill, entry_key, expiry_of, TtlDescriptor, EXPIRY_PARTITION};
 use crate::{Database, RequestContext};
 
 /// One change of TTL per table per hour, as DynamoDB allows.
 const CHANGE_INTERVAL_MS: u64 = 60 * 60 * 1000;
-/// Entries written per commit while indexing a table's existing items.
+/// Entries deleted per commit while disabling.
 const INDEX_BATCH: usize = 512;
 
 /// `TimeToLiveSpecification`.
@@ -101,11 +101,20 @@ impl Database {
         let table = self.existing_table(ctx, name)?;
         let current = table.descriptor();
         let now = self.clock.now_millis();
-        let was_enabled = current.ttl.as_ref().is_some_and(|t| t.enabled);
-        if enabled && was_enabled {
+        let active = current.ttl.as_ref().filter(|t| t.enabled);
+        // DynamoDB names the attribute TTL is on when asked to change TTL on another one. (Its
+        // answer is documented for enabling; disabling by another name is refused the same way,
+        // as nothing would be disabled.)
+        if let Some(t) = active.filter(|t| t.attribute != attribute) {
+            return Err(Error::validation(format!(
+                "TimeToLive is active on a different AttributeName: current AttributeName is {}",
+                t.attribute
+            )));
+        }
+        if enabled && active.is_some() {
             return Err(Error::validation("TimeToLive is already enabled"));
         }
-        if !enabled && !was_enabled {
+        if !enabled && active.is_none() {
             return Err(Error::validation("TimeToLive is already disabled"));
         }
         if !self.config.ttl_relax_change_limit
@@ -124,15 +133,25 @@ impl Database {
             enabled,
             changed_ms: now,
         });
-        {
-            // No write may commit between indexing the items and the new descriptor.
+        if enabled {
+            // The backfill's record first: a restart before the descriptor finds a record
+            // whose enabling never happened, and drops it.
+            self.store.commit(Batch {
+                writes: vec![backfill::start_write(current.id, now)],
+                guards: Vec::new(),
+            })?;
+        }
+        let table = {
+            // No write decided with the old settings commits after the new ones are in place:
+            // from here on every write keeps (or no longer keeps) its item's expiry entry.
             let _gate = table.write_gate.write();
-            if enabled {
-                self.index_expiries(current.id, &attribute)?;
-            } else {
-                self.drop_expiries(current.id)?;
-            }
-            self.catalog.put(self.store.as_ref(), next)?;
+            self.catalog.put(self.store.as_ref(), next)?
+        };
+        if enabled {
+            // The items that exist are indexed in the background, while writes go on.
+            self.start_ttl_backfill(&table.descriptor(), None);
+        } else {
+            self.drop_expiries(current.id)?;
         }
         Ok(UpdateTimeToLiveOutput {
             time_to_live_specification: TimeToLiveSpecification {
@@ -153,6 +172,12 @@ impl Database {
     ) -> Result<DescribeTimeToLiveOutput> {
         let name = table_name(&input.table_name)?;
         let d = self.existing_table(ctx, name)?.descriptor();
+        if d.status(self.clock.now_millis()) == "CREATING" {
+            return Err(Error::validation(
+                "Cannot describe time to live while table is in CREATING state: Current table \
+                 state is CREATING",
+            ));
+        }
         let enabled = d.ttl.as_ref().filter(|t| t.enabled);
         Ok(DescribeTimeToLiveOutput {
             time_to_live_description: TimeToLiveDescription {
@@ -167,50 +192,28 @@ impl Database {
         })
     }
 
-    /// Writes the expiry entries of every item of table `id` (once, when TTL is enabled).
-    fn index_expiries(&self, id: u64, attribute: &str) -> Result<()> {
-        let mut writes = Vec::new();
-        let mut failure = None;
-        self.store.scan(
-            &SegmentScan {
-                keyspace: Keyspace::Items,
-                table: id,
-                segment: 0,
-                total_segments: 1,
-                start_after: None,
-            },
-            &mut |e| match decode(e.value) {
-                Ok(item) => {
-                    if let Some(at) = expiry_of(&item, attribute) {
-                        let key = Key {
-                            keyspace: Keyspace::Items,
-                            table: id,
-                            partition: e.partition.to_vec(),
-                            sort: e.sort.to_vec(),
-                        };
-                        writes.push(Write::Put {
-                            key: entry_key(id, &key, at),
-                            value: Vec::new(),
-                        });
-                    }
-                    ControlFlow::Continue(())
-                }
-                Err(err) => {
-                    failure = Some(err);
-                    ControlFlow::Break(())
-                }
-            },
-        )?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        for chunk in writes.chunks(INDEX_BATCH) {
-            self.store.commit(Batch {
-                writes: chunk.to_vec(),
-                guards: Vec::new(),
-            })?;
-        }
-        Ok(())
+    /// Starts (or, after a restart, resumes after `after`) the backfill of the expiry entries of
+    /// the items `table` held when its TTL was enabled.
+    pub(crate) fn start_ttl_backfill(
+        &self,
+        table: &crate::catalog::TableDescriptor,
+        after: Option<(Vec<u8>, Vec<u8>)>,
+    ) {
+        let Some(ttl) = table.ttl.as_ref().filter(|t| t.enabled) else {
+            return;
+        };
+        let job = backfill::TtlBackfill {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            region: table.region.clone(),
+            table_name: table.name.clone(),
+            table_id: table.id,
+            changed_ms: ttl.changed_ms,
+            attribute: ttl.attribute.clone(),
+        };
+        self.workers.spawn("ttl-backfill", move |stop| {
+            crate::index::backfill::log_failure("TTL backfill", job.run(after, stop));
+        });
     }
 
     /// Deletes every expiry entry of table `id` (TTL disabled).
@@ -267,12 +270,34 @@ impl Database {
                 continue;
             };
             let attribute = ttl.attribute.clone();
-            for key in crate::ttl::due(
+            let batch = self.config.ttl_sweep_batch.max(1);
+            let cursor = self.ttl_cursors.lock().get(&d.id).cloned();
+            let due = crate::ttl::due(
                 self.store.as_ref(),
                 d.id,
                 now_secs,
-                self.config.ttl_sweep_batch,
-            )? {
+                batch,
+                cursor.as_deref(),
+            )?;
+            match due.last() {
+                Some((at, key)) if due.len() >= batch => {
+                    self.ttl_cursors
+                        .lock()
+                        .insert(d.id, entry_key(d.id, key, *at).sort);
+                }
+                _ => {
+                    self.ttl_cursors.lock().remove(&d.id);
+                }
+            }
+            // Commonly the whole batch goes in one guarded commit; an item written meanwhile
+            // (the guard fails) sends the batch through the one-item path instead.
+            if !d.has_local_indexes() {
+                if let Some(n) = self.expire_together(&table, &due, now_secs, &attribute)? {
+                    deleted += n;
+                    continue;
+                }
+            }
+            for (at, key) in due {
                 let outcome = self.write_item(&table, &key, &mut |current| {
                     // Re-checked on the item as it is now: a later write may have moved its TTL.
                     match current.and_then(|item| expiry_of(item, &attribute)) {
@@ -282,13 +307,96 @@ impl Database {
                 });
                 match outcome {
                     Ok(_) => deleted += 1,
-                    // Held by a transaction, or no longer expired: the next pass sees it again
-                    // (its entry moved with its TTL if it was rewritten).
-                    Err(Error::TransactionConflict(_) | Error::Internal(_)) => {}
+                    // Held by a transaction: the next pass sees it again.
+                    Err(Error::TransactionConflict(_)) => {}
+                    // No longer expired: the entry is stale (its item moved on); it goes, so
+                    // that it can never hold the sweeper back.
+                    Err(Error::Internal(_)) => self.drop_stale_entry(d.id, &key, at, &attribute)?,
                     Err(e) => return Err(e),
                 }
             }
         }
         Ok(deleted)
+    }
+
+    /// Deletes the expired items among `due` of `table` in one commit, guarded on the version
+    /// of every item read (the one-item path's latch, batched): returns how many, or `None`
+    /// when a guard failed and nothing was written. Items held by a transaction are left for a
+    /// later pass; stale entries are dropped.
+    ///
+    /// # Errors
+    /// Storage failures; undecodable items.
+    fn expire_together(
+        &self,
+        table: &crate::catalog::Table,
+        due: &[(u64, Key)],
+        now_secs: u64,
+        attribute: &str,
+    ) -> Result<Option<usize>> {
+        let mut stale = Vec::new();
+        let settled = {
+            // Held until the commit, as by every write: the index set cannot change under it.
+            let _gate = table.write_gate.read();
+            let descriptor = table.descriptor();
+            let mut batch = Batch::default();
+            let mut decided = Vec::with_capacity(due.len());
+            for (at, key) in due {
+                // A transaction holding it (or taking its hold after this check, whose own
+                // guard then sees this commit) is left alone.
+                if self.txn.holds.is_held(key) {
+                    continue;
+                }
+                let Some(current) = self.store.get(key)? else {
+                    stale.push((*at, key));
+                    continue;
+                };
+                let item = decode(&current.value)?;
+                if expiry_of(&item, attribute).is_none_or(|e| e > now_secs) {
+                    stale.push((*at, key));
+                    continue;
+                }
+                let planned =
+                    self.plan_write(&descriptor, key, Some(item), Change::Expire, None)?;
+                batch.writes.extend(planned.writes);
+                batch.guards.push(binderdb_storage::Guard {
+                    key: key.clone(),
+                    expected: Some(current.version),
+                });
+                decided.push((key, planned.decided));
+            }
+            if batch.writes.is_empty() {
+                Vec::new()
+            } else {
+                match self.store.commit(batch) {
+                    Ok(_) => decided,
+                    Err(binderdb_storage::StorageError::Conflict) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let n = settled.len();
+        for (key, decided) in settled {
+            self.settle_write(table, key, decided, false);
+        }
+        for (at, key) in stale {
+            self.drop_stale_entry(table.descriptor().id, key, at, attribute)?;
+        }
+        Ok(Some(n))
+    }
+
+    /// Deletes the expiry entry of the item at `key` expiring at `at`, unless the item (read
+    /// under its latch, where every write keeps its entry) expires at exactly that time.
+    fn drop_stale_entry(&self, table: u64, key: &Key, at: u64, attribute: &str) -> Result<()> {
+        let entry = entry_key(table, key, at);
+        self.store.read_modify_write(key, &mut |current| {
+            let expiry = current
+                .and_then(|v| decode(&v.value).ok())
+                .and_then(|item| expiry_of(&item, attribute));
+            (expiry != Some(at)).then(|| Batch {
+                writes: vec![Write::Delete { key: entry.clone() }],
+                guards: Vec::new(),
+            })
+        })?;
+        Ok(())
     }
 }

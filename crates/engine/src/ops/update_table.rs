@@ -77,9 +77,13 @@ impl Database {
             && input.stream_specification.is_none()
             && input.on_demand_throughput.is_none()
         {
+            // DynamoDB's current text (it names every member an UpdateTable can change).
             return Err(Error::validation(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
-                 GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+                 GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, \
+                 MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, \
+                 DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is \
+                 required",
             ));
         }
         if input.global_secondary_index_updates.is_some() && index_updates.is_empty() {
@@ -278,7 +282,13 @@ impl Database {
         }
         let mut changes_stream = false;
         if let Some(spec) = &input.stream_specification {
-            match crate::stream::requested(spec)? {
+            if changes_index_set {
+                return Err(Error::validation(
+                    "One or more parameter values were invalid: You cannot create or delete \
+                     index while changing stream status",
+                ));
+            }
+            match crate::stream::requested(spec, false)? {
                 Some(_) if next.enabled_stream().is_some() => {
                     return Err(Error::validation(format!(
                         "Table already has an enabled stream: TableName: {name}"
@@ -289,12 +299,15 @@ impl Database {
                     Some(stream) => stream.disabled_ms = Some(now),
                     None => {
                         return Err(Error::validation(format!(
-                            "Table does not have an enabled stream: TableName: {name}"
+                            "Table has no stream to disable: TableName: {name}"
                         )))
                     }
                 },
             }
             changes_stream = true;
+            // Enabling or disabling a stream puts the table in UPDATING for a few seconds, as
+            // in DynamoDB (the stream is ENABLING or DISABLING as long).
+            next.updating_until_ms = now + self.config.create_delay_ms;
         }
         let table = if changes_index_set || changes_stream {
             // No write decided with the old set of indexes (or the old stream) may commit after

@@ -332,17 +332,18 @@ impl Database {
                     } else {
                         0
                     };
-                    let (ticket, record) = self.stream_record(
+                    let (ticket, record, marker) = self.stream_record(
                         stream,
                         key,
                         (event, flags),
                         &keys,
                         old.as_ref(),
                         new_image,
-                    );
+                    )?;
                     stream_ticket = Some(ticket);
                     writes.push(w);
                     writes.push(record);
+                    writes.extend(marker);
                 } else {
                     writes.push(w);
                 }
@@ -387,8 +388,12 @@ impl Database {
     }
 
     /// The stream record of a change of the item at `key`, with its sequence number (in
-    /// flight until the ticket drops). `new_image` is the item's encoding when the view type
-    /// keeps it; the old image is encoded here when the view type keeps it.
+    /// flight until the ticket drops) and the shard marker its batch must carry, if any (see
+    /// `stream::shards`). `new_image` is the item's encoding when the view type keeps it; the
+    /// old image is encoded here when the view type keeps it.
+    ///
+    /// # Errors
+    /// Storage failures reading the stream's shard successions.
     fn stream_record(
         &self,
         stream: &StreamDescriptor,
@@ -397,21 +402,25 @@ impl Database {
         keys: &Item,
         old: Option<&Item>,
         new_image: Option<&[u8]>,
-    ) -> (Ticket, Write) {
+    ) -> Result<(Ticket, Write, Option<Write>)> {
         let now = self.clock.now_millis();
-        let shard = stream.shard_for(&key.partition, now);
-        let ticket = self.sequencers.allocate(stream.id, now);
         let old_image = old.filter(|_| stream.view_type.keeps_old()).map(|item| {
             let mut bytes = Vec::with_capacity(256);
             encode_item(item, &mut bytes);
             bytes
         });
         let value = encode_record(event, now, flags, keys, old_image.as_deref(), new_image);
+        let (ticket, marker) = self.sequencers.allocate(
+            stream,
+            stream.shard_index(&key.partition),
+            self.clock.as_ref(),
+            value.len() as u64,
+        )?;
         let write = Write::Put {
-            key: stream.record_key(shard, ticket.seq),
+            key: stream.record_key(ticket.shard, ticket.seq),
             value,
         };
-        (ticket, write)
+        Ok((ticket, write, marker))
     }
 
     /// Records a committed write in its item collection's size and returns what it did and
@@ -433,7 +442,9 @@ impl Database {
             stream_ticket,
         } = decided;
         // The record committed with the item: readers may pass its sequence number now.
-        drop(stream_ticket);
+        if let Some(ticket) = stream_ticket {
+            ticket.committed();
+        }
         if self.history.enabled() {
             self.history
                 .record(key, old.as_ref(), self.clock.now_millis());

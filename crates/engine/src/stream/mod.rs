@@ -32,17 +32,16 @@
 //!   whole span has aged out disappear from DescribeStream and ListStreams.
 
 pub(crate) mod records;
+pub(crate) mod shards;
 pub(crate) mod trim;
 pub mod wire;
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
-
 use binderdb_storage::{partition_hash, Key, Keyspace, TableId};
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use records::{encode_record, RecordEvent};
+pub use shards::ShardLimits;
+pub(crate) use shards::{Sequencers, Ticket};
 
 /// Sequence numbers per millisecond of the clock (see the module docs).
 pub(crate) const SEQ_PER_MS: u64 = 1_000_000;
@@ -112,11 +111,13 @@ pub struct StreamDescriptor {
     pub policy: Option<crate::catalog::ResourcePolicy>,
 }
 
-/// A shard: generation and position in the hash space.
+/// A shard: generation, position in the hash space, and epoch (size successions within the
+/// generation, see `shards`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct ShardRef {
     pub(crate) generation: u32,
     pub(crate) index: u16,
+    pub(crate) epoch: u16,
 }
 
 impl StreamDescriptor {
@@ -142,14 +143,11 @@ impl StreamDescriptor {
         u32::try_from(elapsed / self.rotation_ms.max(1)).unwrap_or(u32::MAX)
     }
 
-    /// The shard a change of the item with partition bytes `partition` at `now_ms` goes to.
-    pub(crate) fn shard_for(&self, partition: &[u8], now_ms: u64) -> ShardRef {
+    /// The hash slot (shard index within a generation) of the item with partition bytes
+    /// `partition`.
+    pub(crate) fn shard_index(&self, partition: &[u8]) -> u16 {
         let hash = u128::from(partition_hash(partition));
-        let index = ((hash * u128::from(self.shards.max(1))) >> 64) as u16;
-        ShardRef {
-            generation: self.generation_at(now_ms),
-            index,
-        }
+        ((hash * u128::from(self.shards.max(1))) >> 64) as u16
     }
 
     /// When generation `g` starts.
@@ -172,26 +170,42 @@ impl StreamDescriptor {
         self.generation_at(until.min(now_ms.max(self.created_ms)))
     }
 
-    /// The `ShardId` of `shard`.
+    /// The `ShardId` of `shard`: its generation's start, then generation, slot and (after a
+    /// size succession) epoch in hex. Epoch 0 keeps the shorter form ids had before epochs.
     pub(crate) fn shard_id(&self, shard: ShardRef) -> String {
-        format!(
-            "shardId-{:020}-{:08x}{:04x}",
-            self.generation_start(shard.generation),
-            shard.generation,
-            shard.index
-        )
+        let start = self.generation_start(shard.generation);
+        if shard.epoch == 0 {
+            format!(
+                "shardId-{start:020}-{:08x}{:04x}",
+                shard.generation, shard.index
+            )
+        } else {
+            format!(
+                "shardId-{start:020}-{:08x}{:04x}{:04x}",
+                shard.generation, shard.index, shard.epoch
+            )
+        }
     }
 
-    /// The shard a `ShardId` names, if it is one of this stream's.
+    /// The shard a `ShardId` names, if it can be one of this stream's (whether that epoch
+    /// exists is for the caller to check).
     pub(crate) fn parse_shard_id(&self, id: &str) -> Option<ShardRef> {
         let rest = id.strip_prefix("shardId-")?;
         let (start, tail) = rest.split_once('-')?;
-        if tail.len() != 12 || start.len() != 20 {
+        if (tail.len() != 12 && tail.len() != 16) || start.len() != 20 {
             return None;
         }
         let generation = u32::from_str_radix(tail.get(..8)?, 16).ok()?;
-        let index = u16::from_str_radix(tail.get(8..)?, 16).ok()?;
-        let shard = ShardRef { generation, index };
+        let index = u16::from_str_radix(tail.get(8..12)?, 16).ok()?;
+        let epoch = match tail.get(12..) {
+            Some("") | None => 0,
+            Some(e) => u16::from_str_radix(e, 16).ok().filter(|e| *e > 0)?,
+        };
+        let shard = ShardRef {
+            generation,
+            index,
+            epoch,
+        };
         (index < self.shards && self.shard_id(shard) == id).then_some(shard)
     }
 
@@ -206,36 +220,56 @@ impl StreamDescriptor {
     }
 }
 
-/// What a `StreamSpecification` asks for: `Some(view)` to enable a stream, `None` to disable.
+/// What a `StreamSpecification` asks for: `Some(view)` to enable a stream, `None` to disable
+/// (or, on CreateTable, to create none). `creating` picks CreateTable's wording of the errors.
 ///
 /// # Errors
-/// `ValidationException` for an enabled stream without a view type.
-pub(crate) fn requested(spec: &crate::api::StreamSpecification) -> crate::Result<Option<ViewType>> {
-    if spec.stream_enabled != Some(true) {
-        return Ok(None);
+/// `ValidationException` for an enabled stream without a view type or a disabled one with a
+/// view type, with DynamoDB's texts (which call the view type `UpdateViewType`).
+pub(crate) fn requested(
+    spec: &crate::api::StreamSpecification,
+    creating: bool,
+) -> crate::Result<Option<ViewType>> {
+    let invalid = |what: &str| {
+        crate::Error::validation(format!("One or more parameter values were invalid: {what}"))
+    };
+    let view = spec.stream_view_type.as_deref();
+    match (spec.stream_enabled == Some(true), view) {
+        (true, Some(v)) => ViewType::parse(v)
+            .map(Some)
+            .ok_or_else(|| invalid(&format!("Unknown StreamViewType: {v}"))),
+        (true, None) if creating => Err(invalid(
+            "Table is being created with a stream enabled, UpdateViewType is required",
+        )),
+        (true, None) => Err(invalid(
+            "If stream is being enabled then UpdateViewType is required",
+        )),
+        (false, Some(_)) if creating => Err(invalid(
+            "Table is being created with a stream disabled, UpdateViewType should not be specified",
+        )),
+        (false, Some(_)) => Err(invalid(
+            "If stream is being disabled, then UpdateViewType must not be specified",
+        )),
+        (false, None) => Ok(None),
     }
-    let view = spec.stream_view_type.as_deref().and_then(ViewType::parse);
-    view.map(Some).ok_or_else(|| {
-        crate::Error::validation(
-            "One or more parameter values were invalid: StreamViewType is required when \
-             StreamEnabled is true",
-        )
-    })
 }
 
-/// The storage partition of `shard`.
+/// The storage partition of `shard`: `[generation u32][slot u16]` for epoch 0 (the layout
+/// before size successions, so older records stay where they are), `[generation][slot][epoch
+/// u16]` after.
 pub(crate) fn shard_partition(shard: ShardRef) -> Vec<u8> {
-    let mut p = Vec::with_capacity(6);
+    let mut p = Vec::with_capacity(8);
     p.extend_from_slice(&shard.generation.to_be_bytes());
     p.extend_from_slice(&shard.index.to_be_bytes());
+    if shard.epoch > 0 {
+        p.extend_from_slice(&shard.epoch.to_be_bytes());
+    }
     p
 }
 
-/// Formats ms since the epoch as `YYYY-MM-DDTHH:MM:SS.mmm` (UTC).
-pub(crate) fn iso_millis(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
+/// The UTC calendar date of `ms` since the epoch: (year, month, day, weekday with Sunday 0).
+fn civil(ms: u64) -> (i64, i64, i64, u64) {
+    let days = (ms / 1000 / 86_400) as i64;
     // Civil-from-days (proleptic Gregorian), after Howard Hinnant's date algorithms.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -246,85 +280,41 @@ pub(crate) fn iso_millis(ms: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    // 1970-01-01 was a Thursday.
+    (year, month, day, (ms / 1000 / 86_400 + 4) % 7)
+}
+
+/// `HH:MM:SS` of `ms` since the epoch (UTC).
+fn clock_time(ms: u64) -> String {
+    let rem = ms / 1000 % 86_400;
+    format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Formats ms since the epoch as `YYYY-MM-DDTHH:MM:SS.mmm` (UTC).
+pub(crate) fn iso_millis(ms: u64) -> String {
+    let (year, month, day, _) = civil(ms);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
+        "{year:04}-{month:02}-{day:02}T{}.{:03}",
+        clock_time(ms),
         ms % 1000
     )
 }
 
-/// Sequence allocation of one stream.
-#[derive(Debug, Default)]
-struct Allocator {
-    last: u64,
-    in_flight: BTreeSet<u64>,
-}
-
-/// The sequence allocators of every stream, created on first use.
-#[derive(Debug, Default)]
-pub(crate) struct Sequencers {
-    streams: Mutex<HashMap<TableId, Arc<Mutex<Allocator>>>>,
-}
-
-/// A sequence number in flight: readers stop before it until it is dropped (after the commit
-/// that carries its record returned, or once the write gave up).
-#[derive(Debug)]
-pub(crate) struct Ticket {
-    allocator: Arc<Mutex<Allocator>>,
-    pub(crate) seq: u64,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        self.allocator.lock().in_flight.remove(&self.seq);
-    }
-}
-
-impl Sequencers {
-    fn allocator(&self, stream: TableId) -> Arc<Mutex<Allocator>> {
-        self.streams.lock().entry(stream).or_default().clone()
-    }
-
-    /// A new sequence number of `stream` at `now_ms`, in flight until the ticket drops.
-    pub(crate) fn allocate(&self, stream: TableId, now_ms: u64) -> Ticket {
-        let allocator = self.allocator(stream);
-        let seq = {
-            let mut a = allocator.lock();
-            let seq = a
-                .last
-                .saturating_add(1)
-                .max(now_ms.saturating_mul(SEQ_PER_MS));
-            a.last = seq;
-            a.in_flight.insert(seq);
-            seq
-        };
-        Ticket { allocator, seq }
-    }
-
-    /// The first sequence number of `stream` that may still be in flight: every record below
-    /// it that will ever exist is committed.
-    pub(crate) fn visible_below(&self, stream: TableId) -> u64 {
-        let allocator = self.allocator(stream);
-        let a = allocator.lock();
-        a.in_flight.first().copied().unwrap_or(u64::MAX)
-    }
-
-    /// The sequence number the next record of `stream` at `now_ms` would get at least (where
-    /// a LATEST iterator starts).
-    pub(crate) fn next(&self, stream: TableId, now_ms: u64) -> u64 {
-        let allocator = self.allocator(stream);
-        let a = allocator.lock();
-        a.last
-            .saturating_add(1)
-            .max(now_ms.saturating_mul(SEQ_PER_MS))
-    }
-
-    /// Forgets a stream whose table was deleted.
-    pub(crate) fn forget(&self, stream: TableId) {
-        self.streams.lock().remove(&stream);
-    }
+/// Formats ms since the epoch as Java's `Date.toString` does in UTC (`Tue Nov 14 22:13:20 UTC
+/// 2023`), the form the Streams service's ExpiredIteratorException text uses (as Kinesis',
+/// whose iterator-expiry message it shares).
+pub(crate) fn java_date(ms: u64) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (year, month, day, weekday) = civil(ms);
+    format!(
+        "{} {} {day:02} {} UTC {year}",
+        DAYS[weekday as usize],
+        MONTHS[(month - 1) as usize],
+        clock_time(ms)
+    )
 }
 
 /// The stream ARN a GetRecords shard iterator reads, if `iterator` is one binderdb issued:
@@ -354,6 +344,8 @@ mod tests {
         assert_eq!(iso_millis(0), "1970-01-01T00:00:00.000");
         assert_eq!(iso_millis(1_700_000_000_123), "2023-11-14T22:13:20.123");
         assert_eq!(iso_millis(951_782_400_000), "2000-02-29T00:00:00.000");
+        assert_eq!(java_date(1_700_000_000_123), "Tue Nov 14 22:13:20 UTC 2023");
+        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
     }
 
     #[test]
@@ -362,10 +354,19 @@ mod tests {
         let shard = ShardRef {
             generation: 3,
             index: 2,
+            epoch: 0,
         };
         let id = s.shard_id(shard);
         assert_eq!(id, "shardId-00000001700000180000-000000030002");
         assert_eq!(s.parse_shard_id(&id), Some(shard));
+        let child = ShardRef { epoch: 5, ..shard };
+        let id = s.shard_id(child);
+        assert_eq!(id, "shardId-00000001700000180000-0000000300020005");
+        assert_eq!(s.parse_shard_id(&id), Some(child));
+        assert_eq!(
+            s.parse_shard_id("shardId-00000001700000180000-0000000300020000"),
+            None
+        );
         assert_eq!(s.parse_shard_id("shardId-x"), None);
         assert_eq!(
             s.parse_shard_id("shardId-00000001700000180000-000000030009"),
@@ -382,20 +383,5 @@ mod tests {
         s.disabled_ms = Some(s.created_ms + 90_000);
         assert_eq!(s.last_generation(s.created_ms + 500_000), 1);
         assert_eq!(s.generation_end(1), s.created_ms + 90_000);
-    }
-
-    #[test]
-    fn sequence_numbers_grow_and_stay_in_flight_until_dropped() {
-        let seqs = Sequencers::default();
-        let a = seqs.allocate(1, 5);
-        let b = seqs.allocate(1, 5);
-        assert_eq!(a.seq, 5 * SEQ_PER_MS);
-        assert_eq!(b.seq, a.seq + 1);
-        assert_eq!(seqs.visible_below(1), a.seq);
-        drop(a);
-        assert_eq!(seqs.visible_below(1), b.seq);
-        drop(b);
-        assert_eq!(seqs.visible_below(1), u64::MAX);
-        assert_eq!(seqs.allocate(1, 9).seq, 9 * SEQ_PER_MS);
     }
 }

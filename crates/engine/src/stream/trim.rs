@@ -3,9 +3,11 @@
 //! Readers never see a record past the retention (GetRecords compares sequence numbers, which
 //! carry their time, with the horizon), so trimming only reclaims space and can run lazily:
 //! a pass walks, for every stream, the shards of each generation not yet wholly trimmed and
-//! deletes their records below the horizon in bounded batches. A generation whose end is past
-//! the horizon is remembered as done (in memory: after a restart the first pass walks it once
-//! more and finds it empty).
+//! deletes their records below the horizon in bounded batches (every epoch of every slot, see
+//! `shards`). A generation whose end is past the horizon is remembered as done (in memory:
+//! after a restart the first pass walks it once more and finds it empty), and its shard markers
+//! are deleted. Streams of deleted tables are trimmed the same way and dropped whole once all of
+//! them aged out.
 
 use std::collections::HashMap;
 use std::ops::{Bound, ControlFlow};
@@ -15,7 +17,8 @@ use std::time::Duration;
 use binderdb_storage::{Batch, Key, Keyspace, PartitionRange, Store, TableId, Write};
 use parking_lot::Mutex;
 
-use super::{shard_partition, ShardRef, StreamDescriptor, SEQ_PER_MS};
+use super::shards::{marker_key, MARKER_PARTITION};
+use super::{shard_partition, Sequencers, ShardRef, StreamDescriptor, SEQ_PER_MS};
 use crate::catalog::Catalog;
 use crate::error::Result;
 
@@ -30,7 +33,8 @@ pub(crate) struct TrimProgress {
     first_untrimmed: Mutex<HashMap<TableId, u32>>,
 }
 
-/// One trimming pass over every stream of every table at `now_ms`. Returns the number of
+/// One trimming pass over every stream of every table, and over the retired streams of
+/// deleted tables (dropping those that aged out entirely), at `now_ms`. Returns the number of
 /// records deleted.
 ///
 /// # Errors
@@ -38,6 +42,7 @@ pub(crate) struct TrimProgress {
 pub(crate) fn trim_pass(
     store: &dyn Store,
     catalog: &Catalog,
+    sequencers: &Sequencers,
     progress: &TrimProgress,
     now_ms: u64,
     retention_ms: u64,
@@ -47,7 +52,18 @@ pub(crate) fn trim_pass(
     for table in catalog.all() {
         let d = table.descriptor();
         for stream in &d.streams {
-            deleted += trim_stream(store, progress, stream, now_ms, horizon_ms)?;
+            deleted += trim_stream(store, sequencers, progress, stream, now_ms, horizon_ms)?;
+        }
+    }
+    for retired in catalog.retired_streams() {
+        let stream = &retired.stream;
+        if stream.disabled_ms.is_some_and(|d| d <= horizon_ms) {
+            // Nothing of it is readable any more: its records go at once, with its entry.
+            catalog.drop_retired(store, stream.id)?;
+            sequencers.forget(stream.id);
+            progress.first_untrimmed.lock().remove(&stream.id);
+        } else {
+            deleted += trim_stream(store, sequencers, progress, stream, now_ms, horizon_ms)?;
         }
     }
     Ok(deleted)
@@ -55,6 +71,7 @@ pub(crate) fn trim_pass(
 
 fn trim_stream(
     store: &dyn Store,
+    sequencers: &Sequencers,
     progress: &TrimProgress,
     stream: &StreamDescriptor,
     now_ms: u64,
@@ -78,22 +95,74 @@ fn trim_stream(
             break;
         }
         for index in 0..stream.shards {
-            deleted += trim_shard(
-                store,
-                stream.id,
-                ShardRef { generation, index },
-                horizon_seq,
-            )?;
+            let epochs = sequencers.epoch_starts(stream.id, generation, index)?.len();
+            for epoch in 0..=epochs {
+                let shard = ShardRef {
+                    generation,
+                    index,
+                    epoch: epoch as u16,
+                };
+                deleted += trim_shard(store, stream.id, shard, horizon_seq)?;
+            }
         }
         if stream.generation_end(generation) <= horizon_ms && done_until == generation {
             done_until = generation + 1;
         }
+    }
+    if done_until > first {
+        // Whole generations aged out: their size successions are no longer needed.
+        drop_markers_below(store, stream.id, done_until)?;
+        sequencers.forget_generations_below(stream.id, done_until);
     }
     progress
         .first_untrimmed
         .lock()
         .insert(stream.id, done_until);
     Ok(deleted)
+}
+
+/// Deletes the shard markers of generations below `generation`.
+fn drop_markers_below(store: &dyn Store, stream: TableId, generation: u32) -> Result<()> {
+    let upper = marker_key(stream, generation, 0, 0).sort;
+    loop {
+        let mut keys = Vec::new();
+        store.range(
+            &PartitionRange {
+                keyspace: Keyspace::Stream,
+                table: stream,
+                partition: MARKER_PARTITION,
+                lower: Bound::Unbounded,
+                upper: Bound::Excluded(&upper),
+                reverse: false,
+            },
+            &mut |e| {
+                keys.push(e.sort.to_vec());
+                if keys.len() >= BATCH {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )?;
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let writes = keys
+            .into_iter()
+            .map(|sort| Write::Delete {
+                key: Key {
+                    keyspace: Keyspace::Stream,
+                    table: stream,
+                    partition: MARKER_PARTITION.to_vec(),
+                    sort,
+                },
+            })
+            .collect();
+        store.commit(Batch {
+            writes,
+            guards: Vec::new(),
+        })?;
+    }
 }
 
 /// Deletes the records of `shard` below `horizon_seq`, a batch at a time.
@@ -239,5 +308,20 @@ mod tests {
         db.trim_streams().unwrap();
         assert_eq!(stream_records(&db, stream.id), 10);
         assert_eq!(db.trim_streams().unwrap(), 0);
+
+        // A deleted table's stream is kept until it all aged out, then dropped with its entry.
+        for i in 0..5 {
+            put(format!("last{i}"));
+        }
+        let delete = serde_json::from_value(json!({"TableName": "T"})).unwrap();
+        db.delete_table(&ctx, delete).unwrap();
+        clock.advance(23 * 60 * 60 * 1000);
+        db.trim_streams().unwrap();
+        assert_eq!(stream_records(&db, stream.id), 5);
+        assert_eq!(db.catalog.retired_streams().len(), 1);
+        clock.advance(60 * 60 * 1000);
+        db.trim_streams().unwrap();
+        assert_eq!(stream_records(&db, stream.id), 0);
+        assert!(db.catalog.retired_streams().is_empty());
     }
 }

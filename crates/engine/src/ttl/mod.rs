@@ -11,16 +11,28 @@
 //!   never the table. (A distributed engine would spread it by a bucket prefix.)
 //! - **Other values never expire**: a String, an absent attribute, a negative number or one too
 //!   large for u64 seconds has no entry.
-//! - **Enabling** walks the table once to index the items that exist (under the table's write
-//!   gate, so no write slips between the walk and the new descriptor); disabling drops the
-//!   table's entries.
+//! - **Enabling** swaps the descriptor under the table's write gate (every write committed
+//!   after it keeps its item's entry), then a background backfill (`backfill`) writes the
+//!   entries of the items that existed, chunk by chunk, while writes go on; it resumes after a
+//!   restart. **Disabling** swaps the descriptor the same way, then drops the table's entries
+//!   (writes go on meanwhile: none touches them any more).
+//! - **Stale entries** cannot arise from these paths, but the sweeper deletes any entry whose
+//!   item no longer expires at that time (under the item's latch), so one could never block it.
 //! - **Sweeper.** A background worker deletes, every `Config::ttl_sweep_interval_ms`, the items
 //!   whose expiry passed, each through the write path as a delete re-checked on the item as it
 //!   is then (an item whose TTL moved since is left alone): its index entries, its expiry entry
 //!   and a REMOVE stream record with the service `userIdentity` commit together. It deletes at
-//!   most `Config::ttl_sweep_batch` items per pass and yields between batches, so foreground
-//!   writes keep their latency. It is billed nothing.
+//!   most `Config::ttl_sweep_batch` items per pass and at most
+//!   `Config::ttl_sweep_items_per_second` (its owner paces the passes), so foreground requests
+//!   keep their latency. It is billed nothing.
+//! - **Cursor.** Within a round of passes, each pass starts after the last entry the previous
+//!   one handled, so it never walks again over the deletions it just made (an LSM range would
+//!   step over every one of their tombstones); a pass that reaches the end of what is due ends
+//!   the round, and the next round starts from the first entry again (an item held by a
+//!   transaction, or written with a past expiry, is found then).
 //! - Expired items not yet swept are still returned by reads, as in DynamoDB.
+
+pub(crate) mod backfill;
 
 use std::ops::{Bound, ControlFlow};
 
@@ -94,7 +106,8 @@ pub(crate) fn parse_entry(table: TableId, sort: &[u8]) -> Option<(u64, Key)> {
     ))
 }
 
-/// The expiry entries of `table` due at `now_secs` (expiry ≤ now), at most `limit`.
+/// The expiry entries of `table` due at `now_secs` (expiry ≤ now), at most `limit`, after the
+/// entry `after` (exclusive) if given: (expiry, item key).
 ///
 /// # Errors
 /// Storage failures.
@@ -103,21 +116,23 @@ pub(crate) fn due(
     table: TableId,
     now_secs: u64,
     limit: usize,
-) -> crate::Result<Vec<Key>> {
+    after: Option<&[u8]>,
+) -> crate::Result<Vec<(u64, Key)>> {
     let upper = now_secs.saturating_add(1).to_be_bytes();
+    let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
     let mut keys = Vec::new();
     store.range(
         &binderdb_storage::PartitionRange {
             keyspace: Keyspace::Ttl,
             table,
             partition: EXPIRY_PARTITION,
-            lower: Bound::Unbounded,
+            lower,
             upper: Bound::Excluded(&upper),
             reverse: false,
         },
         &mut |e| {
-            if let Some((_, key)) = parse_entry(table, e.sort) {
-                keys.push(key);
+            if let Some(entry) = parse_entry(table, e.sort) {
+                keys.push(entry);
             }
             if keys.len() >= limit {
                 ControlFlow::Break(())

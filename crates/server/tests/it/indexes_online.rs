@@ -696,7 +696,10 @@ async fn global_secondary_index_update_errors() {
         VALIDATION,
         Some(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
-             GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+             GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, \
+             MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, \
+             DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is \
+             required",
         ),
     );
 

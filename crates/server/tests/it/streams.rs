@@ -41,6 +41,8 @@ async fn server(shards: u16) -> (TestServer, Arc<ManualClock>) {
     let config = Config {
         stream_shards: shards,
         stream_shard_rotation_ms: ROTATION,
+        // Busy shards split by size too, so consumers follow both kinds of lineage.
+        stream_shard_max_records: 200,
         ttl_sweep_interval_ms: 20,
         ttl_relax_change_limit: true,
         ..Config::default()
@@ -161,7 +163,7 @@ async fn stream_specification_is_validated_described_and_replaced() {
     .await;
     r.assert_error(
         VALIDATION,
-        Some("One or more parameter values were invalid: StreamViewType is required when StreamEnabled is true"),
+        Some("One or more parameter values were invalid: Table is being created with a stream enabled, UpdateViewType is required"),
     );
     let r = call(
         addr,
@@ -171,7 +173,7 @@ async fn stream_specification_is_validated_described_and_replaced() {
     .await;
     r.assert_error(
         VALIDATION,
-        Some("1 validation error detected: Value 'ALL' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]"),
+        Some("1 validation error detected: Value 'ALL' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [OLD_IMAGE, KEYS_ONLY, NEW_AND_OLD_IMAGES, NEW_IMAGE]"),
     );
     let r = call(
         addr,
@@ -204,7 +206,7 @@ async fn stream_specification_is_validated_described_and_replaced() {
     .await;
     r.assert_error(
         VALIDATION,
-        Some("Table does not have an enabled stream: TableName: orders"),
+        Some("Table has no stream to disable: TableName: orders"),
     );
     let old = ok(addr, "DescribeStream", json!({"StreamArn": arn})).await;
     assert_eq!(old["StreamDescription"]["StreamStatus"], "DISABLED");
@@ -275,21 +277,247 @@ async fn stream_specification_is_validated_described_and_replaced() {
     .await;
     r.assert_error(
         NOT_FOUND,
-        Some("Requested resource not found: Shard does not exist: shardId-1"),
+        Some("Requested resource not found: Shard does not exist"),
     );
     let r = streams(addr, "GetRecords", json!({"ShardIterator": "garbage"})).await;
     r.assert_error(VALIDATION, Some("Invalid ShardIterator"));
 
-    // DeleteTable drops its streams.
-    call(addr, "DeleteTable", json!({"TableName": "orders"})).await;
-    let r = streams(addr, "DescribeStream", json!({"StreamArn": arn})).await;
-    assert_eq!(r.status, 400);
+    // DeleteTable leaves its streams readable (DISABLED) for 24 hours, as DynamoDB does.
+    crate::common::put(&server.client(), "orders", &[("pk", s("last"))]).await;
+    let r = call(addr, "DeleteTable", json!({"TableName": "orders"})).await;
+    assert_eq!(r.status, 200);
+    let gone = ok(addr, "DescribeStream", json!({"StreamArn": new_arn})).await;
+    assert_eq!(gone["StreamDescription"]["StreamStatus"], "DISABLED");
+    assert_eq!(gone["StreamDescription"]["TableName"], "orders");
     assert_eq!(
-        ok(addr, "ListStreams", json!({})).await["Streams"]
-            .as_array()
+        gone["StreamDescription"]["KeySchema"],
+        json!([{"AttributeName": "pk", "KeyType": "HASH"}])
+    );
+    for shard in gone["StreamDescription"]["Shards"].as_array().unwrap() {
+        assert!(shard["SequenceNumberRange"]["EndingSequenceNumber"].is_string());
+    }
+    let records = read_all(addr, new_arn).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["dynamodb"]["Keys"]["pk"]["S"], "last");
+    // A new table of the same name lists its stream beside the deleted one's.
+    clock.advance(1_000);
+    create_with_stream(addr, "orders", "KEYS_ONLY").await;
+    let listed = ok(addr, "ListStreams", json!({"TableName": "orders"})).await;
+    assert_eq!(listed["Streams"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["Streams"][0]["StreamArn"], arn.as_str());
+    assert_eq!(listed["Streams"][1]["StreamArn"], new_arn);
+    // 24 hours after the deletion they are gone.
+    clock.advance(24 * 60 * 60 * 1000);
+    let r = streams(addr, "DescribeStream", json!({"StreamArn": new_arn})).await;
+    r.assert_error(
+        NOT_FOUND,
+        Some(&format!(
+            "Requested resource not found: Stream: {new_arn} not found"
+        )),
+    );
+    let listed = ok(addr, "ListStreams", json!({"TableName": "orders"})).await;
+    assert_eq!(listed["Streams"].as_array().unwrap().len(), 1);
+    assert_ne!(listed["Streams"][0]["StreamArn"], new_arn);
+}
+
+#[tokio::test]
+async fn stream_status_moves_through_enabling_and_disabling_by_the_clock() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let config = Config {
+        create_delay_ms: 5_000,
+        ..Config::default()
+    };
+    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let addr = server.addr;
+    let status = |arn: String| async move {
+        ok(addr, "DescribeStream", json!({"StreamArn": arn})).await["StreamDescription"]
+            ["StreamStatus"]
+            .as_str()
             .unwrap()
-            .len(),
-        1
+            .to_owned()
+    };
+    let arn = create_with_stream(addr, "tbl", "KEYS_ONLY").await["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(status(arn.clone()).await, "ENABLING");
+    clock.advance(5_000);
+    assert_eq!(status(arn.clone()).await, "ENABLED");
+    let r = call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "tbl", "StreamSpecification": {"StreamEnabled": false}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // Changing the stream puts the table in UPDATING for the same delay, as in DynamoDB.
+    assert_eq!(r.json()["TableDescription"]["TableStatus"], "UPDATING");
+    assert_eq!(status(arn.clone()).await, "DISABLING");
+    clock.advance(4_999);
+    assert_eq!(status(arn.clone()).await, "DISABLING");
+    clock.advance(1);
+    assert_eq!(status(arn.clone()).await, "DISABLED");
+    let r = call(addr, "DescribeTable", json!({"TableName": "tbl"})).await;
+    assert_eq!(r.json()["Table"]["TableStatus"], "ACTIVE");
+    let r = call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "tbl", "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}}),
+    )
+    .await;
+    let new_arn = r.json()["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(status(new_arn.clone()).await, "ENABLING");
+    assert_eq!(status(arn).await, "DISABLED");
+    clock.advance(5_000);
+    assert_eq!(status(new_arn).await, "ENABLED");
+}
+
+/// A reader that follows lineage sees every record once, each key's records in write order,
+/// and every shard's parent listed (and so read) before it.
+fn assert_lineage(shards: &[Value], records: &[Value], writes: &[(String, u32)]) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for shard in shards {
+        if let Some(parent) = shard["ParentShardId"].as_str() {
+            assert!(
+                seen.contains(parent),
+                "parent {parent} listed after its child"
+            );
+        }
+        seen.insert(shard["ShardId"].as_str().unwrap());
+    }
+    let mut by_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for r in records {
+        let key = r["dynamodb"]["Keys"]["pk"]["S"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let v = r["dynamodb"]["NewImage"]["v"]["N"].as_str().unwrap();
+        by_key.entry(key).or_default().push(v.parse().unwrap());
+    }
+    let mut expected: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for (key, v) in writes {
+        expected.entry(key.clone()).or_default().push(*v);
+    }
+    assert_eq!(by_key, expected);
+}
+
+#[tokio::test]
+async fn busy_shards_split_by_size_and_a_consumer_follows_their_lineage() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let config = Config {
+        stream_shards: 2,
+        stream_shard_rotation_ms: ROTATION,
+        stream_shard_max_records: 4,
+        ..Config::default()
+    };
+    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let addr = server.addr;
+    let client = server.client();
+    let arn = create_with_stream(addr, "busy", "NEW_IMAGE").await["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut writes = Vec::new();
+    // Two generations (an age rotation between them), each writing 30 records over 6 keys.
+    for round in 0..2u32 {
+        for i in 0..30u32 {
+            let key = format!("k{}", i % 6);
+            let v = round * 100 + i;
+            crate::common::put(
+                &client,
+                "busy",
+                &[("pk", s(&key)), ("v", n(&v.to_string()))],
+            )
+            .await;
+            writes.push((key, v));
+        }
+        if round == 0 {
+            clock.advance(ROTATION);
+        }
+    }
+    let mut shards = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let mut body = json!({"StreamArn": arn, "Limit": 4});
+        if let Some(s) = &start {
+            body["ExclusiveStartShardId"] = json!(s);
+        }
+        let d = ok(addr, "DescribeStream", body).await["StreamDescription"].clone();
+        shards.extend(d["Shards"].as_array().unwrap().iter().cloned());
+        match d.get("LastEvaluatedShardId") {
+            Some(id) => start = Some(id.as_str().unwrap().to_owned()),
+            None => break,
+        }
+    }
+    // 60 records in shards of at most 4: at least 15 shards, most of them size successions
+    // (a child of a shard of the same generation, with a longer id).
+    assert!(shards.len() >= 15, "{}", shards.len());
+    let children_by_size = shards
+        .iter()
+        .filter(|s| s["ShardId"].as_str().unwrap().len() > 41)
+        .count();
+    assert!(children_by_size >= 11, "{children_by_size}");
+    // Every closed shard holds at most 4 records, and its range is inside its parent's future.
+    let records = read_all(addr, &arn).await;
+    assert_eq!(records.len(), 60);
+    assert_lineage(&shards, &records, &writes);
+    let open: Vec<&Value> = shards
+        .iter()
+        .filter(|s| {
+            s["SequenceNumberRange"]
+                .get("EndingSequenceNumber")
+                .is_none()
+        })
+        .collect();
+    assert_eq!(open.len(), 2, "one open shard per hash slot");
+    for shard in &shards {
+        let id = shard["ShardId"].as_str().unwrap();
+        let it = ok(
+            addr,
+            "GetShardIterator",
+            json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"}),
+        )
+        .await["ShardIterator"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let page = ok(addr, "GetRecords", json!({"ShardIterator": it})).await;
+        let n = page["Records"].as_array().unwrap().len();
+        assert!(n <= 4, "{id} holds {n} records");
+        if let Some(end) = shard["SequenceNumberRange"]["EndingSequenceNumber"].as_str() {
+            let start = shard["SequenceNumberRange"]["StartingSequenceNumber"]
+                .as_str()
+                .unwrap();
+            assert!(start <= end);
+            // A drained closed shard ends its lineage: no next iterator.
+            let next = page["NextShardIterator"].as_str().unwrap_or_default();
+            if !next.is_empty() {
+                let page = ok(addr, "GetRecords", json!({"ShardIterator": next})).await;
+                assert_eq!(page["Records"], json!([]));
+                assert!(page.get("NextShardIterator").is_none());
+            }
+        }
+    }
+    // An epoch that does not exist (yet) is not a shard.
+    let last_id = open[0]["ShardId"].as_str().unwrap();
+    let (head, epoch) = last_id.split_at(last_id.len() - 4);
+    let beyond = if last_id.len() > 41 {
+        format!("{head}{:04x}", u16::from_str_radix(epoch, 16).unwrap() + 1)
+    } else {
+        format!("{last_id}0001")
+    };
+    let r = streams(
+        addr,
+        "GetShardIterator",
+        json!({"StreamArn": arn, "ShardId": beyond, "ShardIteratorType": "TRIM_HORIZON"}),
+    )
+    .await;
+    r.assert_error(
+        NOT_FOUND,
+        Some("Requested resource not found: Shard does not exist"),
     );
 }
 
@@ -536,10 +764,9 @@ async fn shards_rotate_with_lineage_and_iterators_expire_and_trim() {
         r.json()["__type"],
         "com.amazonaws.dynamodb.v20120810#ExpiredIteratorException"
     );
-    assert!(r.json()["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("Iterator expired. The iterator was created at time 2023-11-14T22:14:20.000"));
+    assert!(r.json()["message"].as_str().unwrap().starts_with(
+        "Iterator expired. The iterator was created at time Tue Nov 14 22:14:20 UTC 2023"
+    ));
 
     // 24 hours on, half of the first generation is trimmed: TRIM_HORIZON starts at the
     // horizon, and once that passes too the iterator points at trimmed data.
@@ -795,38 +1022,67 @@ async fn a_consumer_rebuilds_the_table_from_the_stream() {
 #[tokio::test]
 async fn streams_and_their_records_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::durable(dir.path()).await;
+    // Shards of at most 3 records: the size successions must survive the restart too.
+    let config = Config {
+        stream_shards: 2,
+        stream_shard_max_records: 3,
+        ..Config::default()
+    };
+    let start = |config: Config| {
+        let store = binderdb_storage_fjall::FjallStore::open(dir.path()).unwrap();
+        TestServer::with_config(Arc::new(store), config)
+    };
+    let server = start(config.clone()).await;
     let addr = server.addr;
     let arn = create_with_stream(addr, "kept", "NEW_IMAGE").await["LatestStreamArn"]
         .as_str()
         .unwrap()
         .to_owned();
+    let mut writes = Vec::new();
     for i in 0..10 {
-        crate::common::put(&server.client(), "kept", &[("pk", s(&format!("k{i}")))]).await;
+        let key = format!("k{i}");
+        crate::common::put(&server.client(), "kept", &[("pk", s(&key)), ("v", n("0"))]).await;
+        writes.push((key, 0));
     }
     let shards = ok(addr, "DescribeStream", json!({"StreamArn": arn})).await["StreamDescription"]
         ["Shards"]
         .clone();
+    assert!(shards.as_array().unwrap().len() >= 4, "{shards}");
     let before = read_all(addr, &arn).await;
     assert_eq!(before.len(), 10);
     server.stop().await;
 
-    let server = TestServer::durable(dir.path()).await;
+    let server = start(config).await;
     let addr = server.addr;
     let after = ok(addr, "DescribeStream", json!({"StreamArn": arn})).await["StreamDescription"]
         ["Shards"]
         .clone();
     assert_eq!(after, shards);
     assert_eq!(read_all(addr, &arn).await, before);
-    // New records sort after the old ones in their shard.
-    crate::common::put(&server.client(), "kept", &[("pk", s("k0")), ("v", n("1"))]).await;
+    // New records sort after the old ones, in the open shard of their slot (which still
+    // counts the records it had before the restart).
+    for v in 1..=4 {
+        crate::common::put(
+            &server.client(),
+            "kept",
+            &[("pk", s("k0")), ("v", n(&v.to_string()))],
+        )
+        .await;
+        writes.push(("k0".to_owned(), v));
+    }
     let records = read_all(addr, &arn).await;
-    assert_eq!(records.len(), 11);
+    assert_eq!(records.len(), 14);
+    let shards = ok(addr, "DescribeStream", json!({"StreamArn": arn})).await["StreamDescription"]
+        ["Shards"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_lineage(&shards, &records, &writes);
     let last = records
         .iter()
         .filter(|r| r["dynamodb"]["Keys"]["pk"]["S"] == "k0")
         .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned())
         .collect::<Vec<_>>();
-    assert_eq!(last.len(), 2);
-    assert!(last[0] < last[1]);
+    assert_eq!(last.len(), 5);
+    assert!(last.windows(2).all(|w| w[0] < w[1]));
 }

@@ -69,6 +69,16 @@ async fn time_to_live_is_described_and_changes_follow_dynamodb_rules() {
             Some("Time to live has been modified multiple times within a fixed interval"),
         );
     clock.advance(60 * 60 * 1000);
+    call(
+        server.addr,
+        "UpdateTimeToLive",
+        json!({"TableName": "sessions", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "other"}}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some("TimeToLive is active on a different AttributeName: current AttributeName is exp"),
+    );
     ok(&server, "UpdateTimeToLive", spec(false)).await;
     call(
         server.addr,
@@ -173,6 +183,195 @@ async fn expired_items_are_swept_with_their_index_entries() {
     assert_eq!(keys(&by_index), ["later", "moved", "string"]);
     let d = ok(&server, "DescribeTable", json!({"TableName": "sessions"})).await;
     assert_eq!(d["Table"]["ItemCount"], 3);
+}
+
+/// Waits (for the background backfill and sweeper) until the table holds exactly `expected`
+/// keys, or gives up after a few seconds; returns the keys left.
+async fn settle(server: &TestServer, table: &str, expected: usize) -> Vec<String> {
+    let mut left = Vec::new();
+    for _ in 0..500 {
+        let mut keys = Vec::new();
+        let mut start: Option<Value> = None;
+        loop {
+            let mut body = json!({"TableName": table});
+            if let Some(k) = &start {
+                body["ExclusiveStartKey"] = k.clone();
+            }
+            let page = ok(server, "Scan", body).await;
+            keys.extend(
+                page["Items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["pk"]["S"].as_str().unwrap().to_owned()),
+            );
+            match page.get("LastEvaluatedKey") {
+                Some(k) => start = Some(k.clone()),
+                None => break,
+            }
+        }
+        keys.sort();
+        left = keys;
+        if left.len() == expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    left
+}
+
+/// Enabling TTL on a table full of items indexes them in the background while writes go on:
+/// items written before, during and after the backfill all expire exactly when they should.
+async fn ttl_backfill_round(server: &TestServer, clock: &ManualClock) {
+    let client = server.client();
+    crate::common::create_table(
+        &client,
+        "sessions",
+        ("pk", aws_sdk_dynamodb::types::ScalarAttributeType::S),
+        None,
+    )
+    .await;
+    let now = clock_secs(clock);
+    let put = |pk: String, exp: Option<Value>| {
+        let mut item = json!({"pk": {"S": pk}});
+        if let Some(exp) = exp {
+            item["exp"] = exp;
+        }
+        json!({"PutRequest": {"Item": item}})
+    };
+    // 3,000 items before: a third expire soon, a third later, a third never (no or a
+    // non-number attribute).
+    let mut survivors = Vec::new();
+    for chunk in 0..120 {
+        let mut requests = Vec::new();
+        for j in 0..25 {
+            let i = chunk * 25 + j;
+            let pk = format!("before{i:05}");
+            let exp = match i % 3 {
+                0 => Some(json!({"N": (now + 10).to_string()})),
+                1 => Some(json!({"N": (now + 100_000).to_string()})),
+                _ if i % 2 == 0 => Some(json!({"S": (now - 10).to_string()})),
+                _ => None,
+            };
+            if i % 3 != 0 {
+                survivors.push(pk.clone());
+            }
+            requests.push(put(pk, exp));
+        }
+        ok(
+            server,
+            "BatchWriteItem",
+            json!({"RequestItems": {"sessions": requests}}),
+        )
+        .await;
+    }
+    ok(server, "UpdateTimeToLive", spec(true)).await;
+    // Written while the backfill runs (it walks the table in storage order, so these land
+    // both behind and ahead of it): moves of TTL in both directions, deletes, new items.
+    for i in (0..3000).step_by(7) {
+        let pk = format!("before{i:05}");
+        let update = |exp: u64| {
+            json!({"TableName": "sessions", "Key": {"pk": {"S": pk.clone()}},
+                   "UpdateExpression": "SET exp = :e", "ExpressionAttributeValues": {":e": {"N": exp.to_string()}}})
+        };
+        match i % 3 {
+            // Expiring soon → later: survives.
+            0 => {
+                ok(server, "UpdateItem", update(now + 100_000)).await;
+                survivors.push(pk);
+            }
+            // Later → soon: expires.
+            1 => {
+                ok(server, "UpdateItem", update(now + 10)).await;
+                survivors.retain(|s| *s != pk);
+            }
+            // Never → deleted.
+            _ => {
+                ok(
+                    server,
+                    "DeleteItem",
+                    json!({"TableName": "sessions", "Key": {"pk": {"S": pk.clone()}}}),
+                )
+                .await;
+                survivors.retain(|s| *s != pk);
+            }
+        }
+    }
+    for i in 0..50 {
+        let exp = if i % 2 == 0 { now + 10 } else { now + 100_000 };
+        ok(
+            server,
+            "PutItem",
+            json!({"TableName": "sessions", "Item": {"pk": {"S": format!("during{i:02}")}, "exp": {"N": exp.to_string()}}}),
+        )
+        .await;
+        if i % 2 == 1 {
+            survivors.push(format!("during{i:02}"));
+        }
+    }
+    survivors.sort();
+    clock.advance(20_000);
+    let left = settle(server, "sessions", survivors.len()).await;
+    assert_eq!(left.len(), survivors.len());
+    assert_eq!(left, survivors);
+}
+
+fn clock_secs(clock: &ManualClock) -> u64 {
+    use binderdb_engine::Clock;
+    clock.now_millis() / 1000
+}
+
+#[tokio::test]
+async fn enabling_ttl_on_a_full_table_backfills_while_writes_go_on() {
+    let (server, clock) = ttl_server().await;
+    ttl_backfill_round(&server, &clock).await;
+}
+
+/// A backfill cut short by a stop resumes at the next start (durable engine), and one whose
+/// enabling was undone is dropped.
+#[tokio::test]
+async fn a_ttl_backfill_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let config = Config {
+        ttl_sweep_interval_ms: 20,
+        ..Config::default()
+    };
+    let start = || {
+        let store = binderdb_storage_fjall::FjallStore::open(dir.path()).unwrap();
+        TestServer::with_clock(Arc::new(store), config.clone(), clock.clone())
+    };
+    let server = start().await;
+    let client = server.client();
+    crate::common::create_table(
+        &client,
+        "sessions",
+        ("pk", aws_sdk_dynamodb::types::ScalarAttributeType::S),
+        None,
+    )
+    .await;
+    let now = clock_secs(&clock);
+    for chunk in 0..200 {
+        let requests: Vec<Value> = (0..25u32)
+            .map(|j| {
+                json!({"PutRequest": {"Item": {"pk": {"S": format!("k{:05}", chunk * 25 + j)},
+                       "exp": {"N": (now + 10 + u64::from(j % 2) * 100_000).to_string()}}}})
+            })
+            .collect();
+        ok(
+            &server,
+            "BatchWriteItem",
+            json!({"RequestItems": {"sessions": requests}}),
+        )
+        .await;
+    }
+    // Stopped right after enabling: the backfill has had little or no time.
+    ok(&server, "UpdateTimeToLive", spec(true)).await;
+    server.stop().await;
+    let server = start().await;
+    clock.advance(20_000);
+    let left = settle(&server, "sessions", 2_400).await;
+    assert_eq!(left.len(), 2_400);
 }
 
 /// The sweeper's rate on the durable engine: `cargo test --release -p binderdb-server --test it
