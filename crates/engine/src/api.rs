@@ -15,10 +15,12 @@ use binderdb_model::{wire::WireValue, Item};
 use crate::legacy::{AttributeValueUpdate, ExpectedAttributeValue, LegacyCondition};
 use serde::{Deserialize, Serialize};
 
+mod backup;
 mod control;
 mod strict;
 mod transactions;
 
+pub use backup::*;
 pub use control::*;
 pub use transactions::*;
 
@@ -290,6 +292,8 @@ pub struct TableDescription {
     pub latest_stream_label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_stream_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_summary: Option<RestoreSummary>,
 }
 
 /// A `LocalSecondaryIndexes` member of a `TableDescription`.

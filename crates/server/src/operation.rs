@@ -75,6 +75,16 @@ pub enum Operation {
     GetResourcePolicy,
     /// DeleteResourcePolicy.
     DeleteResourcePolicy,
+    /// CreateBackup.
+    CreateBackup,
+    /// DescribeBackup.
+    DescribeBackup,
+    /// ListBackups.
+    ListBackups,
+    /// DeleteBackup.
+    DeleteBackup,
+    /// RestoreTableFromBackup.
+    RestoreTableFromBackup,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -119,6 +129,11 @@ impl Operation {
             "DeleteResourcePolicy" => Operation::DeleteResourcePolicy,
             "UpdateTimeToLive" => Operation::UpdateTimeToLive,
             "DescribeTimeToLive" => Operation::DescribeTimeToLive,
+            "CreateBackup" => Operation::CreateBackup,
+            "DescribeBackup" => Operation::DescribeBackup,
+            "ListBackups" => Operation::ListBackups,
+            "DeleteBackup" => Operation::DeleteBackup,
+            "RestoreTableFromBackup" => Operation::RestoreTableFromBackup,
             _ => return None,
         })
     }
@@ -139,6 +154,11 @@ impl Operation {
     pub fn may_block(self) -> bool {
         match self {
             Operation::CreateTable
+            | Operation::CreateBackup
+            | Operation::DescribeBackup
+            | Operation::ListBackups
+            | Operation::DeleteBackup
+            | Operation::RestoreTableFromBackup
             | Operation::DescribeTable
             | Operation::DeleteTable
             | Operation::UpdateTable
@@ -175,6 +195,9 @@ impl Operation {
     pub fn acknowledges_writes(self) -> bool {
         match self {
             Operation::CreateTable
+            | Operation::CreateBackup
+            | Operation::DeleteBackup
+            | Operation::RestoreTableFromBackup
             | Operation::DeleteTable
             | Operation::UpdateTable
             | Operation::UpdateTimeToLive
@@ -188,6 +211,8 @@ impl Operation {
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTagsOfResource
+            | Operation::DescribeBackup
+            | Operation::ListBackups
             | Operation::GetResourcePolicy
             | Operation::DescribeLimits
             | Operation::DescribeTable
@@ -316,6 +341,29 @@ impl Operation {
             Operation::DeleteResourcePolicy => {
                 call.run(validate::resource_policy, Database::delete_resource_policy)
                     .await
+            }
+            Operation::CreateBackup => {
+                call.run(validate::create_backup, Database::create_backup)
+                    .await
+            }
+            Operation::DescribeBackup => {
+                call.run(validate::backup_arn, Database::describe_backup)
+                    .await
+            }
+            Operation::ListBackups => {
+                call.run(validate::list_backups, Database::list_backups)
+                    .await
+            }
+            Operation::DeleteBackup => {
+                call.run(validate::backup_arn, Database::delete_backup)
+                    .await
+            }
+            Operation::RestoreTableFromBackup => {
+                call.run(
+                    validate::restore_table_from_backup,
+                    Database::restore_table_from_backup,
+                )
+                .await
             }
         }
     }

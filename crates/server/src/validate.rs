@@ -17,8 +17,10 @@ use binderdb_engine::api::{
 use crate::echo;
 use crate::error::ApiError;
 
+mod backup;
 mod resource;
 
+pub use backup::*;
 pub use resource::*;
 
 const TABLE_NAME_PATTERN: &str = "[a-zA-Z0-9_.-]+";

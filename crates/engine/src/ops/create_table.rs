@@ -309,6 +309,7 @@ impl Database {
             resource_policy: None,
             streams: Vec::new(),
             ttl: None,
+            restored_from: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

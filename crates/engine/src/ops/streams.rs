@@ -38,7 +38,7 @@ fn stream_not_found(arn: &str) -> Error {
 }
 
 impl Database {
-    fn table_arn(&self, d: &TableDescriptor) -> String {
+    pub(crate) fn table_arn(&self, d: &TableDescriptor) -> String {
         format!(
             "arn:aws:dynamodb:{}:{}:table/{}",
             d.region, self.config.account_id, d.name
