@@ -38,7 +38,7 @@ pub const BACKUP_FORMAT: u32 = 1;
 const BACKUP_PARTITION: &[u8] = b"#backups";
 
 /// Entries per commit when copying items (into a backup or a restored table).
-const COPY_CHUNK: usize = 1000;
+const COPY_CHUNK: usize = 4096;
 
 /// Everything stored about one backup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,7 +241,7 @@ pub fn snapshot(store: &dyn Store, table: TableId) -> Result<Vec<Entry>> {
 pub fn copy(
     store: &dyn Store,
     dest: TableId,
-    entries: &[Entry],
+    entries: Vec<Entry>,
     indexed: Option<&TableDescriptor>,
 ) -> Result<(Counts, Vec<(binderdb_storage::CounterId, Counts)>)> {
     let mut total = Counts::default();
@@ -253,15 +253,20 @@ pub fn copy(
                 .collect()
         })
         .unwrap_or_default();
-    for chunk in entries.chunks(COPY_CHUNK) {
-        let mut writes = Vec::with_capacity(chunk.len() * 2);
-        for (partition, sort, value) in chunk {
-            let item = decode_item(value)?;
+    let mut entries = entries.into_iter().peekable();
+    while entries.peek().is_some() {
+        let mut writes = Vec::with_capacity(COPY_CHUNK * 2);
+        // Entries are moved into their writes, so the copy allocates nothing per item.
+        for (partition, sort, value) in entries.by_ref().take(COPY_CHUNK) {
+            let item = decode_item(&value)?;
             total.items += 1;
             total.bytes += item_size(&item) as i64;
             if let Some(d) = indexed {
-                let base = BaseKey { partition, sort };
-                let changes = index_changes(d, base, None, Some(&item), Some(value));
+                let base = BaseKey {
+                    partition: &partition,
+                    sort: &sort,
+                };
+                let changes = index_changes(d, base, None, Some(&item), Some(&value));
                 writes.extend(changes.writes);
                 for effect in changes.effects {
                     if let Some((_, c)) = index_counts.iter_mut().find(|(c, _)| c.lane == effect.id)
@@ -275,10 +280,10 @@ pub fn copy(
                 key: Key {
                     keyspace: Keyspace::Items,
                     table: dest,
-                    partition: partition.clone(),
-                    sort: sort.clone(),
+                    partition,
+                    sort,
                 },
-                value: value.clone(),
+                value,
             });
         }
         store.commit(Batch {

@@ -148,8 +148,7 @@ impl Database {
         let now = self.clock.now_millis();
         let data_id = self.catalog.allocate_table_id(self.store.as_ref())?;
         let entries = backup::snapshot(self.store.as_ref(), descriptor.id)?;
-        let (counts, _) = backup::copy(self.store.as_ref(), data_id, &entries, None)?;
-        drop(entries);
+        let (counts, _) = backup::copy(self.store.as_ref(), data_id, entries, None)?;
         let arn = format!(
             "{}/backup/{now:014}-{}",
             self.table_arn(&descriptor),
@@ -400,10 +399,9 @@ impl Database {
         let (counts, mut initial) = backup::copy(
             self.store.as_ref(),
             descriptor.id,
-            &entries,
+            entries,
             Some(&descriptor),
         )?;
-        drop(entries);
         initial.push((descriptor.counter(), counts));
         let table = self
             .catalog
