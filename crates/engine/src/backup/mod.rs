@@ -320,4 +320,16 @@ mod tests {
         let round = decode_record(&serde_json::to_vec(&record).unwrap()).unwrap();
         assert_eq!(round, record);
     }
+
+    /// A backup record as format 1 writes it. If this stops decoding, the stored format
+    /// changed: bump [`BACKUP_FORMAT`] and migrate instead of editing the fixture.
+    const FORMAT_1_FIXTURE: &str = r#"{"format":1,"arn":"arn:aws:dynamodb:us-east-1:000000000000:table/T/backup/01700000000000-0a1b2c3d","name":"nightly","data_id":12,"created_at_ms":1700000000000,"available_at_ms":1700000000000,"item_count":3,"size_bytes":42,"table":{"format":1,"id":7,"uuid":"u","region":"us-east-1","name":"T","attribute_definitions":[["k","S"]],"key_schema":{"hash":{"name":"k","key_type":"S"},"range":null},"billing_mode":"PayPerRequest","read_capacity":0,"write_capacity":0,"created_at_ms":0,"active_at_ms":0,"updating_until_ms":0,"last_pay_per_request_ms":null,"last_increase_ms":null,"last_decrease_ms":null,"decreases_today":0,"deletion_protection":false,"table_class":"STANDARD"}}"#;
+
+    #[test]
+    fn format_1_record_fixture_still_decodes() {
+        let record = decode_record(FORMAT_1_FIXTURE.as_bytes()).unwrap();
+        assert_eq!(record.data_id, 12);
+        assert_eq!(record.table.name, "T");
+        assert_eq!(serde_json::to_string(&record).unwrap(), FORMAT_1_FIXTURE);
+    }
 }
