@@ -179,7 +179,7 @@ def test_connection_survives_error_answers(endpoint):
         big = b" " * 200_000
         headers = {"Content-Type": "application/x-amz-json-1.0"}
         for target, body, status in [
-            ("DynamoDB_20120810.CreateBackup", big, 400),
+            ("DynamoDB_20120810.DescribeKinesisStreamingDestination", big, 400),
             ("DynamoDB_20120810.ListTables", b"{", 400),
             ("DynamoDB_20120810.ListTables", b"{}", 200),
             ("DynamoDB_20120810.NoSuchThing", big, 400),

@@ -15,11 +15,13 @@ use binderdb_model::{wire::WireValue, Item};
 use crate::legacy::{AttributeValueUpdate, ExpectedAttributeValue, LegacyCondition};
 use serde::{Deserialize, Serialize};
 
+mod backup;
 mod control;
 mod partiql;
 mod strict;
 mod transactions;
 
+pub use backup::*;
 pub use control::*;
 pub use partiql::*;
 pub use transactions::*;
@@ -298,6 +300,8 @@ pub struct TableDescription {
     pub latest_stream_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_summary: Option<RestoreSummary>,
 }
 
 /// A `LocalSecondaryIndexes` member of a `TableDescription`.

@@ -143,6 +143,10 @@ pub struct TableDescriptor {
     /// Its maximum of write request units per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_write_request_units: Option<i64>,
+    /// Where a table restored from a backup came from (absent otherwise, so format 1 is
+    /// unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_from: Option<crate::backup::RestoreSource>,
 }
 
 /// A stream of a deleted table. DynamoDB keeps it readable (DISABLED) for 24 hours after the
@@ -456,6 +460,20 @@ impl Catalog {
     /// # Errors
     /// Storage or encoding failures.
     pub fn put(&self, store: &dyn Store, descriptor: TableDescriptor) -> Result<Arc<Table>> {
+        self.put_with_counts(store, descriptor, &[])
+    }
+
+    /// [`Catalog::put`], where a new table's statistics start at `initial` (by counter) instead
+    /// of zero: a restored table is visible only once its items are in, with their counts.
+    ///
+    /// # Errors
+    /// Storage or encoding failures.
+    pub fn put_with_counts(
+        &self,
+        store: &dyn Store,
+        descriptor: TableDescriptor,
+        initial: &[(CounterId, Counts)],
+    ) -> Result<Arc<Table>> {
         let value = serde_json::to_vec(&descriptor).map_err(|e| Error::Internal(e.to_string()))?;
         let key = catalog_key(
             self.account_of(&descriptor),
@@ -472,7 +490,11 @@ impl Catalog {
         if is_new {
             let zero = |counter| Write::SetCount {
                 counter,
-                value: Counts::default(),
+                value: initial
+                    .iter()
+                    .find(|(c, _)| *c == counter)
+                    .map(|(_, v)| *v)
+                    .unwrap_or_default(),
             };
             writes.push(zero(descriptor.counter()));
             writes.extend(

@@ -92,6 +92,19 @@ pub enum Error {
         /// The message.
         message: String,
     },
+    /// No backup has the given ARN (`BackupNotFoundException`).
+    #[error("{0}")]
+    BackupNotFound(String),
+    /// The backup is still being created, or another backup operation conflicts
+    /// (`BackupInUseException`).
+    #[error("{0}")]
+    BackupInUse(String),
+    /// A backup operation names a table that does not exist (`TableNotFoundException`).
+    #[error("{0}")]
+    TableNotFound(String),
+    /// A restore's target table exists already (`TableAlreadyExistsException`).
+    #[error("{0}")]
+    TableAlreadyExists(String),
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),

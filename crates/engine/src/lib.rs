@@ -12,6 +12,7 @@
 //! blocking threads.
 
 pub mod api;
+pub mod backup;
 pub mod capacity;
 pub mod catalog;
 pub mod clock;

@@ -31,6 +31,9 @@
 use std::sync::Arc;
 
 use binderdb_engine::api::{
+    BackupArnInput, CreateBackupInput, ListBackupsInput, RestoreTableFromBackupInput,
+};
+use binderdb_engine::api::{
     BatchExecuteStatementInput, DescribeLimitsInput, ExecuteStatementInput,
     ExecuteTransactionInput, ListTagsOfResourceInput,
 };
@@ -272,7 +275,21 @@ by_table_name!(
     UpdateItemInput,
     UpdateTimeToLiveInput,
     DescribeTimeToLiveInput,
+    CreateBackupInput,
 );
+
+impl Permissions for BackupArnInput {
+    fn needs(&self, action: &'static str) -> Vec<Need> {
+        arn(action, self.backup_arn.as_ref())
+    }
+}
+
+/// RestoreTableFromBackup creates its target table: the action on the target table's ARN.
+impl Permissions for RestoreTableFromBackupInput {
+    fn needs(&self, action: &'static str) -> Vec<Need> {
+        table(action, self.target_table_name.as_ref())
+    }
+}
 
 macro_rules! by_resource_arn {
     ($($t:ty),* $(,)?) => {$(
@@ -302,7 +319,12 @@ macro_rules! account_wide {
     )*};
 }
 
-account_wide!(ListTablesInput, DescribeLimitsInput, ListStreamsInput);
+account_wide!(
+    ListTablesInput,
+    DescribeLimitsInput,
+    ListStreamsInput,
+    ListBackupsInput
+);
 
 macro_rules! maybe_index {
     ($($t:ty),* $(,)?) => {$(

@@ -136,6 +136,16 @@ impl From<Error> for ApiError {
             Error::PolicyNotFound(m) => {
                 ApiError::new(DYNAMODB, "PolicyNotFoundException", bad, Some(m))
             }
+            Error::BackupNotFound(m) => {
+                ApiError::new(DYNAMODB, "BackupNotFoundException", bad, Some(m))
+            }
+            Error::BackupInUse(m) => ApiError::new(DYNAMODB, "BackupInUseException", bad, Some(m)),
+            Error::TableNotFound(m) => {
+                ApiError::new(DYNAMODB, "TableNotFoundException", bad, Some(m))
+            }
+            Error::TableAlreadyExists(m) => {
+                ApiError::new(DYNAMODB, "TableAlreadyExistsException", bad, Some(m))
+            }
             Error::LimitExceeded(m) => {
                 ApiError::new(DYNAMODB, "LimitExceededException", bad, Some(m))
             }

@@ -83,6 +83,16 @@ pub enum Operation {
     BatchExecuteStatement,
     /// ExecuteTransaction (PartiQL).
     ExecuteTransaction,
+    /// CreateBackup.
+    CreateBackup,
+    /// DescribeBackup.
+    DescribeBackup,
+    /// ListBackups.
+    ListBackups,
+    /// DeleteBackup.
+    DeleteBackup,
+    /// RestoreTableFromBackup.
+    RestoreTableFromBackup,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -130,6 +140,11 @@ impl Operation {
             "ExecuteStatement" => Operation::ExecuteStatement,
             "BatchExecuteStatement" => Operation::BatchExecuteStatement,
             "ExecuteTransaction" => Operation::ExecuteTransaction,
+            "CreateBackup" => Operation::CreateBackup,
+            "DescribeBackup" => Operation::DescribeBackup,
+            "ListBackups" => Operation::ListBackups,
+            "DeleteBackup" => Operation::DeleteBackup,
+            "RestoreTableFromBackup" => Operation::RestoreTableFromBackup,
             _ => return None,
         })
     }
@@ -171,6 +186,11 @@ impl Operation {
             Operation::ExecuteStatement => "dynamodb:ExecuteStatement",
             Operation::BatchExecuteStatement => "dynamodb:BatchExecuteStatement",
             Operation::ExecuteTransaction => "dynamodb:ExecuteTransaction",
+            Operation::CreateBackup => "dynamodb:CreateBackup",
+            Operation::DescribeBackup => "dynamodb:DescribeBackup",
+            Operation::ListBackups => "dynamodb:ListBackups",
+            Operation::DeleteBackup => "dynamodb:DeleteBackup",
+            Operation::RestoreTableFromBackup => "dynamodb:RestoreTableFromBackup",
         }
     }
 
@@ -190,6 +210,11 @@ impl Operation {
     pub fn may_block(self) -> bool {
         match self {
             Operation::CreateTable
+            | Operation::CreateBackup
+            | Operation::DescribeBackup
+            | Operation::ListBackups
+            | Operation::DeleteBackup
+            | Operation::RestoreTableFromBackup
             | Operation::DescribeTable
             | Operation::DeleteTable
             | Operation::UpdateTable
@@ -229,6 +254,9 @@ impl Operation {
     pub fn acknowledges_writes(self) -> bool {
         match self {
             Operation::CreateTable
+            | Operation::CreateBackup
+            | Operation::DeleteBackup
+            | Operation::RestoreTableFromBackup
             | Operation::DeleteTable
             | Operation::UpdateTable
             | Operation::UpdateTimeToLive
@@ -245,6 +273,8 @@ impl Operation {
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTagsOfResource
+            | Operation::DescribeBackup
+            | Operation::ListBackups
             | Operation::GetResourcePolicy
             | Operation::DescribeLimits
             | Operation::DescribeTable
@@ -391,6 +421,29 @@ impl Operation {
             Operation::ExecuteTransaction => {
                 call.run(validate::execute_transaction, Database::execute_transaction)
                     .await
+            }
+            Operation::CreateBackup => {
+                call.run(validate::create_backup, Database::create_backup)
+                    .await
+            }
+            Operation::DescribeBackup => {
+                call.run(validate::backup_arn, Database::describe_backup)
+                    .await
+            }
+            Operation::ListBackups => {
+                call.run(validate::list_backups, Database::list_backups)
+                    .await
+            }
+            Operation::DeleteBackup => {
+                call.run(validate::backup_arn, Database::delete_backup)
+                    .await
+            }
+            Operation::RestoreTableFromBackup => {
+                call.run(
+                    validate::restore_table_from_backup,
+                    Database::restore_table_from_backup,
+                )
+                .await
             }
         }
     }

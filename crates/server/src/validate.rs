@@ -17,9 +17,11 @@ use binderdb_engine::api::{
 use crate::echo;
 use crate::error::ApiError;
 
+mod backup;
 mod partiql;
 mod resource;
 
+pub use backup::*;
 pub use partiql::*;
 pub use resource::*;
 

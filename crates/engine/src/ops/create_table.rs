@@ -323,6 +323,7 @@ impl Database {
                 .as_ref()
                 .and_then(|o| o.max_write_request_units)
                 .filter(|v| *v != -1),
+            restored_from: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

@@ -1,6 +1,7 @@
 //! One file per DynamoDB operation, each an `impl Database` block of the same shape:
 //! validate → execute → build the response. Shared lookups and response builders live here.
 
+mod backups;
 mod batch_execute_statement;
 mod batch_get_item;
 mod batch_write_item;
@@ -206,6 +207,10 @@ impl Database {
                 max_read_request_units: d.max_read_request_units,
                 max_write_request_units: d.max_write_request_units,
             }),
+            restore_summary: d
+                .restored_from
+                .as_ref()
+                .map(|r| r.summary(status.unwrap_or_else(|| d.status(now)) == "CREATING")),
         }
     }
 
@@ -231,7 +236,7 @@ impl Database {
 }
 
 /// A key schema as DynamoDB lists it: the HASH attributes, then the RANGE ones.
-fn key_schema_elements<'a>(
+pub(crate) fn key_schema_elements<'a>(
     hash: impl Iterator<Item = &'a KeyAttribute>,
     range: impl Iterator<Item = &'a KeyAttribute>,
 ) -> Vec<KeySchemaElement> {
@@ -246,7 +251,7 @@ fn key_schema_elements<'a>(
 
 /// The request's `TableName`; the server guarantees it is present, this keeps the engine safe
 /// when embedded.
-fn table_name(name: &Option<String>) -> Result<&str> {
+pub(crate) fn table_name(name: &Option<String>) -> Result<&str> {
     name.as_deref().ok_or_else(|| {
         Error::validation(
             "1 validation error detected: Value null at 'tableName' failed to satisfy \

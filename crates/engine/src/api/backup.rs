@@ -1,0 +1,177 @@
+//! Request and response shapes of the on-demand backup operations: CreateBackup,
+//! DescribeBackup, ListBackups, DeleteBackup and RestoreTableFromBackup.
+//!
+//! As everywhere in [`crate::api`], every request member is optional and enums are plain
+//! strings; the server checks request constraints, the engine the semantics.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    GlobalSecondaryIndex, KeySchemaElement, LocalSecondaryIndex, OnDemandThroughput,
+    ProvisionedThroughput, TableDescription,
+};
+
+super::strict::structures!(
+    CreateBackupInput,
+    BackupArnInput,
+    ListBackupsInput,
+    RestoreTableFromBackupInput;
+    serialize:
+);
+
+/// CreateBackup request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", remote = "Self")]
+pub struct CreateBackupInput {
+    pub table_name: Option<String>,
+    pub backup_name: Option<String>,
+}
+
+/// DescribeBackup / DeleteBackup request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", remote = "Self")]
+pub struct BackupArnInput {
+    pub backup_arn: Option<String>,
+}
+
+/// ListBackups request. The time bounds are epoch seconds, as every DynamoDB timestamp.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", remote = "Self")]
+pub struct ListBackupsInput {
+    pub table_name: Option<String>,
+    pub limit: Option<i64>,
+    pub time_range_lower_bound: Option<f64>,
+    pub time_range_upper_bound: Option<f64>,
+    pub exclusive_start_backup_arn: Option<String>,
+    pub backup_type: Option<String>,
+}
+
+/// RestoreTableFromBackup request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", remote = "Self")]
+pub struct RestoreTableFromBackupInput {
+    pub target_table_name: Option<String>,
+    pub backup_arn: Option<String>,
+    pub billing_mode_override: Option<String>,
+    pub global_secondary_index_override: Option<Vec<GlobalSecondaryIndex>>,
+    pub local_secondary_index_override: Option<Vec<LocalSecondaryIndex>>,
+    pub provisioned_throughput_override: Option<ProvisionedThroughput>,
+    pub on_demand_throughput_override: Option<OnDemandThroughput>,
+    /// Accepted and ignored: binderdb stores no encryption settings.
+    #[serde(rename = "SSESpecificationOverride")]
+    pub sse_specification_override: Option<serde_json::Value>,
+}
+
+/// `BackupDetails`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BackupDetails {
+    pub backup_arn: String,
+    pub backup_name: String,
+    pub backup_size_bytes: i64,
+    pub backup_status: String,
+    pub backup_type: String,
+    pub backup_creation_date_time: f64,
+}
+
+/// `{"BackupDetails": ...}` (CreateBackup).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateBackupOutput {
+    pub backup_details: BackupDetails,
+}
+
+/// `ProvisionedThroughput` of a backup's source table (no dates, unlike a table's).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SourceThroughput {
+    pub read_capacity_units: i64,
+    pub write_capacity_units: i64,
+}
+
+/// `SourceTableDetails`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SourceTableDetails {
+    pub table_name: String,
+    pub table_id: String,
+    pub table_arn: String,
+    pub table_size_bytes: i64,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub table_creation_date_time: f64,
+    pub provisioned_throughput: SourceThroughput,
+    pub item_count: i64,
+    pub billing_mode: String,
+}
+
+/// `SourceTableFeatureDetails`: the source table's indexes, stream and TTL at backup time,
+/// as its `TableDescription` listed them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SourceTableFeatureDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_secondary_indexes: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_description: Option<super::StreamSpecification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_live_description: Option<serde_json::Value>,
+}
+
+/// `BackupDescription`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BackupDescription {
+    pub backup_details: BackupDetails,
+    pub source_table_details: SourceTableDetails,
+    pub source_table_feature_details: SourceTableFeatureDetails,
+}
+
+/// `{"BackupDescription": ...}` (DescribeBackup, DeleteBackup).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BackupDescriptionOutput {
+    pub backup_description: BackupDescription,
+}
+
+/// One `BackupSummaries` member of ListBackups.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BackupSummary {
+    pub table_name: String,
+    pub table_id: String,
+    pub table_arn: String,
+    pub backup_arn: String,
+    pub backup_name: String,
+    pub backup_creation_date_time: f64,
+    pub backup_status: String,
+    pub backup_type: String,
+    pub backup_size_bytes: i64,
+}
+
+/// ListBackups response.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListBackupsOutput {
+    pub backup_summaries: Vec<BackupSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_evaluated_backup_arn: Option<String>,
+}
+
+/// `RestoreSummary` of a table restored from a backup (in its `TableDescription`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestoreSummary {
+    pub source_backup_arn: String,
+    pub source_table_arn: String,
+    pub restore_date_time: f64,
+    pub restore_in_progress: bool,
+}
+
+/// `{"TableDescription": ...}` of RestoreTableFromBackup.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestoreTableOutput {
+    pub table_description: TableDescription,
+}

@@ -1,0 +1,421 @@
+//! The on-demand backup operations: CreateBackup, DescribeBackup, ListBackups, DeleteBackup and
+//! RestoreTableFromBackup. Records and copies live in [`crate::backup`].
+//!
+//! Decisions where DynamoDB's documentation is silent:
+//! - CreateBackup copies the table before it answers, so the backup is complete when it
+//!   returns; the answer says `CREATING`, as DynamoDB's does, and the backup reads `AVAILABLE`
+//!   once `--create-delay-ms` has passed (at once by default).
+//! - ListBackups lists in ARN order (table name, then creation time); `LastEvaluatedBackupArn`
+//!   is present only when more backups match.
+//! - A restore rebuilds every index from the items, under the catalog's DDL lock (other table
+//!   changes wait for it). It restores neither stream nor TTL settings, tags, policies nor
+//!   deletion protection, which DynamoDB's documentation lists as settings to set again.
+//!   `OnDemandThroughputOverride` is accepted and not kept: binderdb keeps no table-level
+//!   on-demand maximums.
+
+use crate::api::{
+    BackupArnInput, BackupDescription, BackupDescriptionOutput, BackupDetails, BackupSummary,
+    CreateBackupInput, CreateBackupOutput, ListBackupsInput, ListBackupsOutput,
+    ProvisionedThroughput, RestoreTableFromBackupInput, RestoreTableOutput, SourceTableDetails,
+    SourceTableFeatureDetails, SourceThroughput,
+};
+use crate::backup::{self, BackupRecord, RestoreSource, BACKUP_FORMAT};
+use crate::catalog::{BillingMode, TableDescriptor};
+use crate::clock::epoch_seconds;
+use crate::error::{Error, Result};
+use crate::index::define::{duplicate_name, DefinitionContext};
+use crate::index::{BuildState, IndexKind};
+use crate::ops::create_table::billing;
+use crate::ops::table_name;
+use crate::{Database, RequestContext};
+
+/// Only on-demand backups made by the user exist in binderdb: `USER`.
+const BACKUP_TYPE: &str = "USER";
+
+fn required<'a>(value: &'a Option<String>, member: &str) -> Result<&'a str> {
+    value.as_deref().ok_or_else(|| {
+        Error::validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy \
+             constraint: Member must not be null"
+        ))
+    })
+}
+
+impl Database {
+    /// The backup `arn` of the caller's account (another account's backup is not found).
+    fn backup_record(&self, ctx: &RequestContext, arn: &str) -> Result<BackupRecord> {
+        backup::load(self.store.as_ref(), arn)?
+            .filter(|r| r.table.account.as_deref() == ctx.account())
+            .ok_or_else(|| Error::BackupNotFound(format!("Backup not found: {arn}")))
+    }
+
+    fn backup_details(&self, r: &BackupRecord, status: Option<&str>) -> BackupDetails {
+        BackupDetails {
+            backup_arn: r.arn.clone(),
+            backup_name: r.name.clone(),
+            backup_size_bytes: r.size_bytes,
+            backup_status: status
+                .unwrap_or_else(|| r.status(self.clock.now_millis()))
+                .to_owned(),
+            backup_type: BACKUP_TYPE.to_owned(),
+            backup_creation_date_time: epoch_seconds(r.created_at_ms),
+        }
+    }
+
+    fn backup_description(&self, r: &BackupRecord, status: Option<&str>) -> BackupDescription {
+        let d = &r.table;
+        let features = self.description(
+            d,
+            None,
+            r.item_count,
+            r.size_bytes,
+            &vec![(0, 0); d.indexes.len()],
+        );
+        let strip = |v: serde_json::Value| -> serde_json::Value {
+            // The feature details list each index's schema and throughput, not its live state.
+            let mut v = v;
+            if let Some(o) = v.as_object_mut() {
+                for member in [
+                    "IndexStatus",
+                    "Backfilling",
+                    "IndexSizeBytes",
+                    "ItemCount",
+                    "IndexArn",
+                ] {
+                    o.remove(member);
+                }
+            }
+            v
+        };
+        let list = |v: Option<serde_json::Value>| -> Option<Vec<serde_json::Value>> {
+            v.and_then(|v| v.as_array().cloned())
+                .map(|a| a.into_iter().map(strip).collect())
+        };
+        let local = list(
+            features
+                .local_secondary_indexes
+                .as_ref()
+                .and_then(|l| serde_json::to_value(l).ok()),
+        );
+        let global = list(
+            features
+                .global_secondary_indexes
+                .as_ref()
+                .and_then(|g| serde_json::to_value(g).ok()),
+        );
+        BackupDescription {
+            backup_details: self.backup_details(r, status),
+            source_table_details: SourceTableDetails {
+                table_name: d.name.clone(),
+                table_id: d.uuid.clone(),
+                table_arn: self.table_arn(d),
+                table_size_bytes: r.size_bytes,
+                key_schema: features.key_schema,
+                table_creation_date_time: epoch_seconds(d.created_at_ms),
+                provisioned_throughput: SourceThroughput {
+                    read_capacity_units: d.read_capacity,
+                    write_capacity_units: d.write_capacity,
+                },
+                item_count: r.item_count,
+                billing_mode: d.billing_mode.as_str().to_owned(),
+            },
+            source_table_feature_details: SourceTableFeatureDetails {
+                local_secondary_indexes: local,
+                global_secondary_indexes: global,
+                stream_description: features.stream_specification,
+                time_to_live_description: d.ttl.as_ref().filter(|t| t.enabled).map(|t| {
+                    serde_json::json!({"TimeToLiveStatus": "ENABLED", "AttributeName": t.attribute})
+                }),
+            },
+        }
+    }
+
+    /// CreateBackup: copies the table's items from one consistent snapshot, without blocking
+    /// its writers, into storage of the backup's own.
+    ///
+    /// # Errors
+    /// `TableNotFoundException` if the table does not exist in the region; storage failures.
+    pub fn create_backup(
+        &self,
+        ctx: &RequestContext,
+        input: CreateBackupInput,
+    ) -> Result<CreateBackupOutput> {
+        let name = table_name(&input.table_name)?;
+        let backup_name = required(&input.backup_name, "backupName")?.to_owned();
+        let table = self
+            .catalog
+            .get(ctx.account(), &ctx.region, name)
+            .ok_or_else(|| Error::TableNotFound(format!("Table not found: {name}")))?;
+        let descriptor = table.descriptor();
+        let now = self.clock.now_millis();
+        let data_id = self.catalog.allocate_table_id(self.store.as_ref())?;
+        let entries = backup::snapshot(self.store.as_ref(), descriptor.id)?;
+        let (counts, _) = backup::copy(self.store.as_ref(), data_id, entries, None)?;
+        let arn = format!(
+            "{}/backup/{now:014}-{}",
+            self.table_arn(&descriptor),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let record = BackupRecord {
+            format: BACKUP_FORMAT,
+            arn,
+            name: backup_name,
+            data_id,
+            created_at_ms: now,
+            available_at_ms: now + self.config.create_delay_ms,
+            item_count: counts.items,
+            size_bytes: counts.bytes,
+            table: (*descriptor).clone(),
+        };
+        backup::save(self.store.as_ref(), &record)?;
+        Ok(CreateBackupOutput {
+            backup_details: self.backup_details(&record, Some("CREATING")),
+        })
+    }
+
+    /// DescribeBackup.
+    ///
+    /// # Errors
+    /// `BackupNotFoundException`.
+    pub fn describe_backup(
+        &self,
+        ctx: &RequestContext,
+        input: BackupArnInput,
+    ) -> Result<BackupDescriptionOutput> {
+        let record = self.backup_record(ctx, required(&input.backup_arn, "backupArn")?)?;
+        Ok(BackupDescriptionOutput {
+            backup_description: self.backup_description(&record, None),
+        })
+    }
+
+    /// DeleteBackup: forgets the backup and drops its copy; the answer describes it `DELETED`.
+    ///
+    /// # Errors
+    /// `BackupNotFoundException`; `BackupInUseException` while it is being created.
+    pub fn delete_backup(
+        &self,
+        ctx: &RequestContext,
+        input: BackupArnInput,
+    ) -> Result<BackupDescriptionOutput> {
+        let arn = required(&input.backup_arn, "backupArn")?;
+        let _ddl = self.catalog.lock_ddl();
+        let record = self.backup_record(ctx, arn)?;
+        if record.status(self.clock.now_millis()) == "CREATING" {
+            return Err(Error::BackupInUse(format!(
+                "Backup is being created: {arn}"
+            )));
+        }
+        backup::remove(self.store.as_ref(), &record)?;
+        Ok(BackupDescriptionOutput {
+            backup_description: self.backup_description(&record, Some("DELETED")),
+        })
+    }
+
+    /// ListBackups: the region's backups matching the filters, in ARN order, `Limit` at a time.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn list_backups(
+        &self,
+        ctx: &RequestContext,
+        input: ListBackupsInput,
+    ) -> Result<ListBackupsOutput> {
+        let wanted_type = input.backup_type.as_deref().unwrap_or(BACKUP_TYPE);
+        if !matches!(wanted_type, "USER" | "ALL") {
+            // SYSTEM and AWS_BACKUP backups are never made by binderdb.
+            return Ok(ListBackupsOutput {
+                backup_summaries: Vec::new(),
+                last_evaluated_backup_arn: None,
+            });
+        }
+        let limit = input
+            .limit
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(usize::MAX);
+        let (lower, upper) = (input.time_range_lower_bound, input.time_range_upper_bound);
+        let keep = |r: &BackupRecord| {
+            let created = epoch_seconds(r.created_at_ms);
+            r.table.account.as_deref() == ctx.account()
+                && r.table.region == ctx.region
+                && input
+                    .table_name
+                    .as_deref()
+                    .is_none_or(|n| r.table.name == n)
+                // The lower bound is inclusive, the upper one exclusive (DynamoDB's API reference).
+                && lower.is_none_or(|l| created >= l)
+                && upper.is_none_or(|u| created < u)
+        };
+        let (records, more) = backup::list(
+            self.store.as_ref(),
+            input.exclusive_start_backup_arn.as_deref(),
+            limit,
+            &keep,
+        )?;
+        let now = self.clock.now_millis();
+        Ok(ListBackupsOutput {
+            last_evaluated_backup_arn: more
+                .then(|| records.last().map(|r| r.arn.clone()))
+                .flatten(),
+            backup_summaries: records
+                .iter()
+                .map(|r| BackupSummary {
+                    table_name: r.table.name.clone(),
+                    table_id: r.table.uuid.clone(),
+                    table_arn: self.table_arn(&r.table),
+                    backup_arn: r.arn.clone(),
+                    backup_name: r.name.clone(),
+                    backup_creation_date_time: epoch_seconds(r.created_at_ms),
+                    backup_status: r.status(now).to_owned(),
+                    backup_type: BACKUP_TYPE.to_owned(),
+                    backup_size_bytes: r.size_bytes,
+                })
+                .collect(),
+        })
+    }
+
+    /// RestoreTableFromBackup: a new table with the backup's schema (and the overrides), its
+    /// items and freshly built indexes, `CREATING` with a `RestoreSummary`.
+    ///
+    /// # Errors
+    /// `BackupNotFoundException`; `BackupInUseException` while the backup is being created;
+    /// `TableAlreadyExistsException`; `ValidationException` for inconsistent overrides.
+    pub fn restore_table_from_backup(
+        &self,
+        ctx: &RequestContext,
+        input: RestoreTableFromBackupInput,
+    ) -> Result<RestoreTableOutput> {
+        let target = required(&input.target_table_name, "targetTableName")?.to_owned();
+        let arn = required(&input.backup_arn, "backupArn")?;
+        let record = self.backup_record(ctx, arn)?;
+        let now = self.clock.now_millis();
+        if record.status(now) == "CREATING" {
+            return Err(Error::BackupInUse(format!(
+                "Backup is being created: {arn}"
+            )));
+        }
+        let source = &record.table;
+        let mode = input
+            .billing_mode_override
+            .as_deref()
+            .unwrap_or(source.billing_mode.as_str());
+        let source_throughput = ProvisionedThroughput {
+            read_capacity_units: Some(source.read_capacity),
+            write_capacity_units: Some(source.write_capacity),
+        };
+        let throughput = match (&input.provisioned_throughput_override, mode) {
+            (Some(t), _) => Some(t),
+            (None, "PROVISIONED") if source.billing_mode == BillingMode::Provisioned => {
+                Some(&source_throughput)
+            }
+            (None, _) => None,
+        };
+        let (billing_mode, read_capacity, write_capacity) = billing(Some(mode), throughput)?;
+        let context = DefinitionContext {
+            definitions: &source.attribute_definitions,
+            table_key: &source.key_schema,
+            billing_mode,
+        };
+        let mut definitions = Vec::new();
+        let local_override = input.local_secondary_index_override.as_deref();
+        let global_override = input.global_secondary_index_override.as_deref();
+        for lsi in local_override.into_iter().flatten() {
+            definitions.push(context.local(lsi)?);
+        }
+        for gsi in global_override.into_iter().flatten() {
+            definitions.push(context.global(gsi)?);
+        }
+        let _ddl = self.catalog.lock_ddl();
+        if self
+            .catalog
+            .get(ctx.account(), &ctx.region, &target)
+            .is_some()
+        {
+            return Err(Error::TableAlreadyExists(format!(
+                "Table already exists: {target}"
+            )));
+        }
+        let active_at_ms = now + self.config.create_delay_ms;
+        let mut indexes = Vec::new();
+        for index in source.indexes.iter().filter(|i| i.maintained()) {
+            let overridden = match index.kind {
+                IndexKind::Local => local_override.is_some(),
+                IndexKind::Global => global_override.is_some(),
+            };
+            if overridden {
+                continue;
+            }
+            let mut index = index.clone();
+            index.id = self.catalog.allocate_table_id(self.store.as_ref())?;
+            index.state = BuildState::Built;
+            index.active_at_ms = active_at_ms;
+            index.updating_until_ms = 0;
+            if index.kind == IndexKind::Global {
+                match billing_mode {
+                    BillingMode::PayPerRequest => {
+                        index.read_capacity = 0;
+                        index.write_capacity = 0;
+                    }
+                    // An on-demand source's indexes take the restored table's throughput.
+                    BillingMode::Provisioned if index.read_capacity == 0 => {
+                        index.read_capacity = read_capacity;
+                        index.write_capacity = write_capacity;
+                    }
+                    BillingMode::Provisioned => {}
+                }
+            }
+            indexes.push(index);
+        }
+        for definition in definitions {
+            if indexes.iter().any(|i| i.name == definition.name) {
+                return Err(duplicate_name(&definition.name));
+            }
+            let id = self.catalog.allocate_table_id(self.store.as_ref())?;
+            indexes.push(definition.into_descriptor(id, BuildState::Built, active_at_ms));
+        }
+        // Local indexes first, as CreateTable orders them.
+        indexes.sort_by_key(|i| i.kind != IndexKind::Local);
+        let descriptor = TableDescriptor {
+            id: self.catalog.allocate_table_id(self.store.as_ref())?,
+            uuid: uuid::Uuid::new_v4().to_string(),
+            account: ctx.account.clone(),
+            region: ctx.region.clone(),
+            name: target,
+            billing_mode,
+            read_capacity,
+            write_capacity,
+            created_at_ms: now,
+            active_at_ms,
+            updating_until_ms: 0,
+            last_pay_per_request_ms: (billing_mode == BillingMode::PayPerRequest).then_some(now),
+            last_increase_ms: None,
+            last_decrease_ms: None,
+            decreases_today: 0,
+            deletion_protection: false,
+            indexes,
+            tags: Default::default(),
+            resource_policy: None,
+            streams: Vec::new(),
+            ttl: None,
+            restored_from: Some(RestoreSource {
+                backup_arn: record.arn.clone(),
+                source_table_arn: self.table_arn(source),
+                restored_at_ms: now,
+            }),
+            ..source.clone()
+        };
+        let entries = backup::snapshot(self.store.as_ref(), record.data_id)?;
+        let (counts, mut initial) = backup::copy(
+            self.store.as_ref(),
+            descriptor.id,
+            entries,
+            Some(&descriptor),
+        )?;
+        initial.push((descriptor.counter(), counts));
+        let table = self
+            .catalog
+            .put_with_counts(self.store.as_ref(), descriptor, &initial)?;
+        Ok(RestoreTableOutput {
+            table_description: self.describe(&table, Some("CREATING"))?,
+        })
+    }
+}

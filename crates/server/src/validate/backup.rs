@@ -1,0 +1,85 @@
+//! Request constraints of the on-demand backup operations, from DynamoDB's API model: table
+//! and backup names (pattern, 3 to 255 characters), backup ARNs (37 to 1024 characters),
+//! ListBackups' Limit (1 to 100) and the enums.
+
+use binderdb_engine::api::{
+    BackupArnInput, CreateBackupInput, ListBackupsInput, RestoreTableFromBackupInput,
+};
+
+use super::{Violations, BILLING_MODE};
+use crate::error::ApiError;
+
+const BACKUP_TYPE_FILTER: &[&str] = &["USER", "SYSTEM", "AWS_BACKUP", "ALL"];
+
+impl Violations {
+    fn backup_arn(&mut self, path: &str, v: Option<&String>) {
+        if let Some(arn) = v {
+            self.length(path, arn, 37, 1024);
+        }
+    }
+}
+
+/// CreateBackup.
+pub fn create_backup(r: &CreateBackupInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.table_name(r.table_name.as_ref());
+    if v.not_null("backupName", r.backup_name.as_ref()) {
+        v.name("backupName", r.backup_name.as_deref());
+    }
+    v.finish()
+}
+
+/// DescribeBackup and DeleteBackup.
+pub fn backup_arn(r: &BackupArnInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    if v.not_null("backupArn", r.backup_arn.as_ref()) {
+        v.backup_arn("backupArn", r.backup_arn.as_ref());
+    }
+    v.finish()
+}
+
+/// ListBackups.
+pub fn list_backups(r: &ListBackupsInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.name("tableName", r.table_name.as_deref());
+    v.range("limit", r.limit, 1, Some(100));
+    v.backup_arn(
+        "exclusiveStartBackupArn",
+        r.exclusive_start_backup_arn.as_ref(),
+    );
+    v.one_of("backupType", r.backup_type.as_ref(), BACKUP_TYPE_FILTER);
+    v.finish()
+}
+
+/// RestoreTableFromBackup.
+pub fn restore_table_from_backup(r: &RestoreTableFromBackupInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    if v.not_null("targetTableName", r.target_table_name.as_ref()) {
+        v.name("targetTableName", r.target_table_name.as_deref());
+    }
+    if v.not_null("backupArn", r.backup_arn.as_ref()) {
+        v.backup_arn("backupArn", r.backup_arn.as_ref());
+    }
+    v.one_of(
+        "billingModeOverride",
+        r.billing_mode_override.as_ref(),
+        BILLING_MODE,
+    );
+    if let Some(t) = &r.provisioned_throughput_override {
+        for (path, value) in [
+            (
+                "provisionedThroughputOverride.writeCapacityUnits",
+                t.write_capacity_units,
+            ),
+            (
+                "provisionedThroughputOverride.readCapacityUnits",
+                t.read_capacity_units,
+            ),
+        ] {
+            if v.not_null(path, value.as_ref()) {
+                v.range(path, value, 1, None);
+            }
+        }
+    }
+    v.finish()
+}

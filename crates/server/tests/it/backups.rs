@@ -1,0 +1,627 @@
+//! On-demand backups: a restore equals the table at backup time, indexes included (writes after
+//! the backup are not in it); backups survive DeleteTable and a restart; ListBackups' filters
+//! and pages; statuses (CREATING → AVAILABLE, the restored table's RestoreSummary); overrides;
+//! and the errors with DynamoDB's types.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::BackupStatus;
+use binderdb_engine::{Config, ManualClock};
+use binderdb_storage::MemoryStore;
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::indexes_ddl::{
+    all, create_indexed, describe, include, index, keys_only, ok, scan_index,
+};
+
+const BACKUP_NOT_FOUND: &str = "com.amazonaws.dynamodb.v20120810#BackupNotFoundException";
+const BACKUP_IN_USE: &str = "com.amazonaws.dynamodb.v20120810#BackupInUseException";
+
+/// An error answer's `__type`, whatever its message.
+trait ErrorType {
+    fn assert_type(&self, error_type: &str);
+}
+
+impl ErrorType for RawResponse {
+    fn assert_type(&self, error_type: &str) {
+        assert_eq!(
+            self.status,
+            400,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.json()["__type"], error_type);
+    }
+}
+
+/// Table `name`: `pk`/`sk` (S); LSI `byRank` on `rank` (N, ALL); GSI `byTeam` on `team` (S) +
+/// `score` (N), INCLUDE `tag`.
+async fn indexed_table(addr: std::net::SocketAddr, name: &str) {
+    create_indexed(
+        addr,
+        name,
+        &[("team", "S"), ("score", "N"), ("rank", "N")],
+        json!([index("byRank", &[("pk", "HASH"), ("rank", "RANGE")], all())]),
+        json!([index(
+            "byTeam",
+            &[("team", "HASH"), ("score", "RANGE")],
+            include(&["tag"])
+        )]),
+    )
+    .await;
+}
+
+async fn put_row(addr: std::net::SocketAddr, table: &str, i: u32) {
+    ok(
+        addr,
+        "PutItem",
+        json!({"TableName": table, "Item": {
+            "pk": {"S": format!("p{}", i % 7)}, "sk": {"S": format!("s{i:03}")},
+            "team": {"S": format!("t{}", i % 3)}, "score": {"N": (i * 13 % 50).to_string()},
+            "rank": {"N": i.to_string()}, "tag": {"S": format!("tag{i}")},
+            "other": {"S": "x".repeat(i as usize % 20)}
+        }}),
+    )
+    .await;
+}
+
+/// Every item of `table` (or of one of its indexes), sorted, for comparisons.
+async fn contents(addr: std::net::SocketAddr, table: &str, idx: Option<&str>) -> Vec<String> {
+    let items = match idx {
+        Some(i) => scan_index(addr, table, i).await,
+        None => {
+            let mut items = Vec::new();
+            let mut start: Option<Value> = None;
+            loop {
+                let mut body = json!({"TableName": table});
+                if let Some(s) = start.take() {
+                    body["ExclusiveStartKey"] = s;
+                }
+                let out = ok(addr, "Scan", body).await;
+                items.extend(out["Items"].as_array().unwrap().iter().cloned());
+                match out.get("LastEvaluatedKey") {
+                    Some(k) => start = Some(k.clone()),
+                    None => break items,
+                }
+            }
+        }
+    };
+    let mut texts: Vec<String> = items.iter().map(Value::to_string).collect();
+    texts.sort();
+    texts
+}
+
+#[tokio::test]
+async fn restore_equals_the_table_at_backup_time_with_its_indexes() {
+    let server = TestServer::memory().await;
+    let addr = server.addr;
+    let client = server.client();
+    indexed_table(addr, "Scores").await;
+    for i in 0..60 {
+        put_row(addr, "Scores", i).await;
+    }
+    let table_before = contents(addr, "Scores", None).await;
+    let gsi_before = contents(addr, "Scores", Some("byTeam")).await;
+    let lsi_before = contents(addr, "Scores", Some("byRank")).await;
+
+    let created = client
+        .create_backup()
+        .table_name("Scores")
+        .backup_name("nightly")
+        .send()
+        .await
+        .unwrap();
+    let details = created.backup_details().unwrap();
+    assert_eq!(details.backup_status(), &BackupStatus::Creating);
+    assert_eq!(details.backup_name(), "nightly");
+    let arn = details.backup_arn().to_owned();
+    assert!(
+        arn.starts_with("arn:aws:dynamodb:us-east-1:000000000000:table/Scores/backup/"),
+        "{arn}"
+    );
+
+    // Writes after the backup: a new item, a changed one (moving its index entries), a
+    // deleted one. None of them may appear in the restore.
+    put_row(addr, "Scores", 100).await;
+    ok(
+        addr,
+        "UpdateItem",
+        json!({"TableName": "Scores", "Key": {"pk": {"S": "p1"}, "sk": {"S": "s001"}},
+               "UpdateExpression": "SET team = :t, score = :s",
+               "ExpressionAttributeValues": {":t": {"S": "zz"}, ":s": {"N": "99"}}}),
+    )
+    .await;
+    ok(
+        addr,
+        "DeleteItem",
+        json!({"TableName": "Scores", "Key": {"pk": {"S": "p2"}, "sk": {"S": "s002"}}}),
+    )
+    .await;
+
+    let described = client
+        .describe_backup()
+        .backup_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let description = described.backup_description().unwrap();
+    let details = description.backup_details().unwrap();
+    assert_eq!(details.backup_status(), &BackupStatus::Available);
+    let source = description.source_table_details().unwrap();
+    assert_eq!(source.table_name(), "Scores");
+    assert_eq!(source.item_count(), Some(60));
+    assert!(details.backup_size_bytes().unwrap() > 0);
+    let features = description.source_table_feature_details().unwrap();
+    assert_eq!(features.global_secondary_indexes().len(), 1);
+    assert_eq!(features.local_secondary_indexes().len(), 1);
+
+    let restored = ok(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "Restored", "BackupArn": arn}),
+    )
+    .await["TableDescription"]
+        .clone();
+    assert_eq!(restored["TableStatus"], "CREATING");
+    assert_eq!(restored["RestoreSummary"]["SourceBackupArn"], arn.as_str());
+    assert_eq!(restored["RestoreSummary"]["RestoreInProgress"], true);
+
+    let table = describe(addr, "Restored").await;
+    assert_eq!(table["TableStatus"], "ACTIVE");
+    assert_eq!(table["ItemCount"], 60);
+    assert_eq!(table["RestoreSummary"]["RestoreInProgress"], false);
+    assert_eq!(
+        table["RestoreSummary"]["SourceTableArn"],
+        "arn:aws:dynamodb:us-east-1:000000000000:table/Scores"
+    );
+    assert_eq!(table["GlobalSecondaryIndexes"][0]["IndexStatus"], "ACTIVE");
+    assert_eq!(
+        table["GlobalSecondaryIndexes"][0]["ItemCount"],
+        gsi_before.len()
+    );
+    assert_eq!(
+        table["LocalSecondaryIndexes"][0]["ItemCount"],
+        lsi_before.len()
+    );
+    assert_eq!(contents(addr, "Restored", None).await, table_before);
+    assert_eq!(contents(addr, "Restored", Some("byTeam")).await, gsi_before);
+    assert_eq!(contents(addr, "Restored", Some("byRank")).await, lsi_before);
+    // The source went on: it differs from its backup.
+    assert_ne!(contents(addr, "Scores", None).await, table_before);
+
+    // The restored table is an ordinary table: its indexes are maintained by writes.
+    put_row(addr, "Restored", 200).await;
+    let q = ok(
+        addr,
+        "Query",
+        json!({"TableName": "Restored", "IndexName": "byTeam",
+               "KeyConditionExpression": "team = :t AND score = :s",
+               "ExpressionAttributeValues": {":t": {"S": "t2"}, ":s": {"N": (200 * 13 % 50).to_string()}}}),
+    )
+    .await;
+    assert!(q["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["tag"]["S"] == "tag200"));
+}
+
+#[tokio::test]
+async fn a_backup_survives_delete_table_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::durable(dir.path()).await;
+    let addr = server.addr;
+    indexed_table(addr, "Gone").await;
+    for i in 0..25 {
+        put_row(addr, "Gone", i).await;
+    }
+    let before = contents(addr, "Gone", None).await;
+    let gsi_before = contents(addr, "Gone", Some("byTeam")).await;
+    let arn = ok(
+        addr,
+        "CreateBackup",
+        json!({"TableName": "Gone", "BackupName": "keep-me"}),
+    )
+    .await["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(addr, "DeleteTable", json!({"TableName": "Gone"})).await;
+    server.stop().await;
+
+    let server = TestServer::durable(dir.path()).await;
+    let addr = server.addr;
+    let listed = ok(addr, "ListBackups", json!({})).await;
+    assert_eq!(listed["BackupSummaries"][0]["BackupArn"], arn.as_str());
+    assert_eq!(listed["BackupSummaries"][0]["BackupStatus"], "AVAILABLE");
+    // Restored under the deleted table's own name.
+    ok(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "Gone", "BackupArn": arn}),
+    )
+    .await;
+    assert_eq!(contents(addr, "Gone", None).await, before);
+    assert_eq!(contents(addr, "Gone", Some("byTeam")).await, gsi_before);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn list_backups_filters_by_table_time_and_type_and_pages() {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let server = TestServer::with_clock(
+        Arc::new(MemoryStore::new()),
+        Config::default(),
+        clock.clone(),
+    )
+    .await;
+    let addr = server.addr;
+    let client = server.client();
+    for name in ["Alpha", "Beta"] {
+        create_table(
+            &client,
+            name,
+            ("pk", aws_sdk_dynamodb::types::ScalarAttributeType::S),
+            None,
+        )
+        .await;
+    }
+    let mut arns = Vec::new();
+    for (table, backup) in [
+        ("Alpha", "bk-a1"),
+        ("Beta", "bk-b1"),
+        ("Alpha", "bk-a2"),
+        ("Alpha", "bk-a3"),
+    ] {
+        clock.advance(10_000);
+        let out = ok(
+            addr,
+            "CreateBackup",
+            json!({"TableName": table, "BackupName": backup}),
+        )
+        .await;
+        arns.push(
+            out["BackupDetails"]["BackupArn"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let names = |out: &Value| -> Vec<String> {
+        out["BackupSummaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["BackupName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let everything = ok(addr, "ListBackups", json!({})).await;
+    assert_eq!(names(&everything), ["bk-a1", "bk-a2", "bk-a3", "bk-b1"]);
+    assert!(everything.get("LastEvaluatedBackupArn").is_none());
+    let alpha = ok(addr, "ListBackups", json!({"TableName": "Alpha"})).await;
+    assert_eq!(names(&alpha), ["bk-a1", "bk-a2", "bk-a3"]);
+    assert_eq!(alpha["BackupSummaries"][0]["BackupType"], "USER");
+    assert_eq!(alpha["BackupSummaries"][0]["TableName"], "Alpha");
+
+    // Lower bound inclusive, upper bound exclusive: a2 was made at +30 s, a3 at +40 s.
+    let start = 1_700_000_000.0;
+    let window = ok(
+        addr,
+        "ListBackups",
+        json!({"TableName": "Alpha", "TimeRangeLowerBound": start + 30.0,
+               "TimeRangeUpperBound": start + 40.0}),
+    )
+    .await;
+    assert_eq!(names(&window), ["bk-a2"]);
+
+    for kind in ["SYSTEM", "AWS_BACKUP"] {
+        let none = ok(addr, "ListBackups", json!({"BackupType": kind})).await;
+        assert!(names(&none).is_empty());
+    }
+    assert_eq!(
+        names(&ok(addr, "ListBackups", json!({"BackupType": "ALL"})).await).len(),
+        4
+    );
+
+    // Pages of one, resumed by ExclusiveStartBackupArn.
+    let mut seen = Vec::new();
+    let mut start_arn: Option<String> = None;
+    loop {
+        let mut body = json!({"Limit": 1});
+        if let Some(a) = start_arn.take() {
+            body["ExclusiveStartBackupArn"] = json!(a);
+        }
+        let page = ok(addr, "ListBackups", body).await;
+        seen.extend(names(&page));
+        match page.get("LastEvaluatedBackupArn") {
+            Some(a) => start_arn = Some(a.as_str().unwrap().to_owned()),
+            None => break,
+        }
+        assert!(seen.len() <= 4, "pagination does not end");
+    }
+    assert_eq!(seen, ["bk-a1", "bk-a2", "bk-a3", "bk-b1"]);
+
+    // The SDK's paginator agrees.
+    let summaries = client
+        .list_backups()
+        .table_name("Beta")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(summaries.backup_summaries().len(), 1);
+    assert_eq!(
+        summaries.backup_summaries()[0].backup_arn(),
+        Some(arns[1].as_str())
+    );
+}
+
+#[tokio::test]
+async fn backup_status_follows_the_create_delay() {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let config = Config {
+        create_delay_ms: 5_000,
+        ..Config::default()
+    };
+    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let addr = server.addr;
+    ok(
+        addr,
+        "CreateTable",
+        json!({
+        "TableName": "Slow", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}),
+    )
+    .await;
+    clock.advance(5_000);
+    let arn = ok(
+        addr,
+        "CreateBackup",
+        json!({"TableName": "Slow", "BackupName": "bk-b1"}),
+    )
+    .await["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status = |v: Value| v["BackupDescription"]["BackupDetails"]["BackupStatus"].clone();
+    assert_eq!(
+        status(ok(addr, "DescribeBackup", json!({"BackupArn": arn})).await),
+        "CREATING"
+    );
+    call(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "Copy", "BackupArn": arn}),
+    )
+    .await
+    .assert_type(BACKUP_IN_USE);
+    call(addr, "DeleteBackup", json!({"BackupArn": arn}))
+        .await
+        .assert_type(BACKUP_IN_USE);
+    clock.advance(5_000);
+    assert_eq!(
+        status(ok(addr, "DescribeBackup", json!({"BackupArn": arn})).await),
+        "AVAILABLE"
+    );
+    let restored = ok(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "Copy", "BackupArn": arn}),
+    )
+    .await;
+    assert_eq!(restored["TableDescription"]["TableStatus"], "CREATING");
+    assert_eq!(
+        describe(addr, "Copy").await["RestoreSummary"]["RestoreInProgress"],
+        true
+    );
+    clock.advance(5_000);
+    let table = describe(addr, "Copy").await;
+    assert_eq!(table["TableStatus"], "ACTIVE");
+    assert_eq!(table["RestoreSummary"]["RestoreInProgress"], false);
+}
+
+#[tokio::test]
+async fn restore_overrides_billing_and_indexes() {
+    let server = TestServer::memory().await;
+    let addr = server.addr;
+    indexed_table(addr, "Src").await;
+    for i in 0..10 {
+        put_row(addr, "Src", i).await;
+    }
+    let arn = ok(
+        addr,
+        "CreateBackup",
+        json!({"TableName": "Src", "BackupName": "bkp"}),
+    )
+    .await["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Provisioned, without the GSI, with another LSI.
+    let out = ok(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "Prov", "BackupArn": arn,
+               "BillingModeOverride": "PROVISIONED",
+               "ProvisionedThroughputOverride": {"ReadCapacityUnits": 7, "WriteCapacityUnits": 3},
+               "GlobalSecondaryIndexOverride": [],
+               "LocalSecondaryIndexOverride": [
+                   index("byScore", &[("pk", "HASH"), ("score", "RANGE")], keys_only())]}),
+    )
+    .await["TableDescription"]
+        .clone();
+    assert_eq!(out["BillingModeSummary"]["BillingMode"], "PROVISIONED");
+    assert_eq!(out["ProvisionedThroughput"]["ReadCapacityUnits"], 7);
+    assert!(out.get("GlobalSecondaryIndexes").is_none());
+    assert_eq!(out["LocalSecondaryIndexes"][0]["IndexName"], "byScore");
+    assert_eq!(contents(addr, "Prov", Some("byScore")).await.len(), 10);
+    let scores = ok(
+        addr,
+        "Query",
+        json!({"TableName": "Prov", "IndexName": "byScore",
+               "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p0"}}}),
+    )
+    .await;
+    assert_eq!(scores["Count"], 2);
+
+    // PROVISIONED from an on-demand source needs a throughput.
+    call(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "NoThroughput", "BackupArn": arn,
+               "BillingModeOverride": "PROVISIONED"}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits \
+             must both be specified when BillingMode is PROVISIONED",
+        ),
+    );
+    // An index override is checked like CreateTable's indexes.
+    let bad = call(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "BadIndex", "BackupArn": arn,
+               "GlobalSecondaryIndexOverride": [
+                   index("byNothing", &[("undefined", "HASH")], all())]}),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["__type"], VALIDATION);
+    call(addr, "DescribeTable", json!({"TableName": "BadIndex"}))
+        .await
+        .assert_type(NOT_FOUND);
+}
+
+#[tokio::test]
+async fn backup_errors_carry_dynamodb_types_and_texts() {
+    let server = TestServer::memory().await;
+    let addr = server.addr;
+    let client = server.client();
+    let missing =
+        "arn:aws:dynamodb:us-east-1:000000000000:table/Nope/backup/01700000000000-abcdef12";
+    for op in ["DescribeBackup", "DeleteBackup"] {
+        call(addr, op, json!({"BackupArn": missing}))
+            .await
+            .assert_error(
+                BACKUP_NOT_FOUND,
+                Some(&format!("Backup not found: {missing}")),
+            );
+    }
+    call(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "Tgt", "BackupArn": missing}),
+    )
+    .await
+    .assert_error(
+        BACKUP_NOT_FOUND,
+        Some(&format!("Backup not found: {missing}")),
+    );
+    call(
+        addr,
+        "CreateBackup",
+        json!({"TableName": "Nope", "BackupName": "bk-b1"}),
+    )
+    .await
+    .assert_error(
+        "com.amazonaws.dynamodb.v20120810#TableNotFoundException",
+        Some("Table not found: Nope"),
+    );
+
+    create_table(
+        &client,
+        "Here",
+        ("pk", aws_sdk_dynamodb::types::ScalarAttributeType::S),
+        None,
+    )
+    .await;
+    let arn = ok(
+        addr,
+        "CreateBackup",
+        json!({"TableName": "Here", "BackupName": "bk-b1"}),
+    )
+    .await["BackupDetails"]["BackupArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "Here", "BackupArn": arn}),
+    )
+    .await
+    .assert_error(
+        "com.amazonaws.dynamodb.v20120810#TableAlreadyExistsException",
+        Some("Table already exists: Here"),
+    );
+    // Through the SDK too: its typed error.
+    let err = client
+        .restore_table_from_backup()
+        .target_table_name("Here")
+        .backup_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_table_already_exists_exception());
+
+    // DeleteBackup answers DELETED, then the backup is gone.
+    let deleted = ok(addr, "DeleteBackup", json!({"BackupArn": arn})).await;
+    assert_eq!(
+        deleted["BackupDescription"]["BackupDetails"]["BackupStatus"],
+        "DELETED"
+    );
+    call(addr, "DescribeBackup", json!({"BackupArn": arn}))
+        .await
+        .assert_type(BACKUP_NOT_FOUND);
+
+    // Request constraints.
+    call(
+        addr,
+        "CreateBackup",
+        json!({"TableName": "Here", "BackupName": "b"}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(
+            "1 validation error detected: Value 'b' at 'backupName' failed to satisfy \
+                 constraint: Member must have length greater than or equal to 3",
+        ),
+    );
+    call(addr, "CreateBackup", json!({"TableName": "Here"}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(
+                "1 validation error detected: Value null at 'backupName' failed to satisfy \
+                 constraint: Member must not be null",
+            ),
+        );
+    call(addr, "ListBackups", json!({"Limit": 0}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(
+                "1 validation error detected: Value '0' at 'limit' failed to satisfy \
+                 constraint: Member must have value greater than or equal to 1",
+            ),
+        );
+    call(addr, "ListBackups", json!({"BackupType": "MINE"}))
+        .await
+        .assert_type(VALIDATION);
+    call(addr, "DescribeBackup", json!({"BackupArn": "short"}))
+        .await
+        .assert_type(VALIDATION);
+    call(
+        addr,
+        "DescribeBackup",
+        json!({"BackupArn": ["not", "a", "string"]}),
+    )
+    .await
+    .assert_type(SERIALIZATION);
+}
