@@ -399,3 +399,48 @@ async fn partiql_statements_need_their_partiql_actions() {
         )
     );
 }
+
+/// Backups belong to their table's account: another account neither lists nor finds them.
+#[tokio::test]
+async fn backups_stay_in_their_account() {
+    let server = server(r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#).await;
+    let (admin, other) = (client(&server, ADMIN), client(&server, OTHER));
+    crate::common::create_table(&admin, "Kept", ("pk", ScalarAttributeType::S), None).await;
+    let arn = admin
+        .create_backup()
+        .table_name("Kept")
+        .backup_name("nightly")
+        .send()
+        .await
+        .unwrap()
+        .backup_details()
+        .unwrap()
+        .backup_arn()
+        .to_owned();
+    assert!(arn.starts_with("arn:aws:dynamodb:us-east-1:000000000000:table/Kept/backup/"));
+    let listed = admin.list_backups().send().await.unwrap();
+    assert_eq!(listed.backup_summaries().len(), 1);
+    let listed = other.list_backups().send().await.unwrap();
+    assert!(listed.backup_summaries().is_empty());
+    let e = other
+        .describe_backup()
+        .backup_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(&e),
+        (
+            "BackupNotFoundException".to_owned(),
+            format!("Backup not found: {arn}")
+        )
+    );
+    let e = other
+        .restore_table_from_backup()
+        .backup_arn(&arn)
+        .target_table_name("Copy")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&e).0, "BackupNotFoundException");
+}
