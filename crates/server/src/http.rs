@@ -67,13 +67,34 @@ pub(crate) async fn handle(
     let mut resp = match read_body(&parts.headers, body, body_timeout).await {
         Err(answer) => answer,
         Ok(body) if parts.uri.path() != "/" && realism_path(parts.uri.path()) => {
-            match crate::realism::handle(&db, &parts.method, parts.uri.path(), &body).await {
-                Some(answer) => answer,
-                None => plain(
-                    StatusCode::NOT_FOUND,
-                    Bytes::from_static(NOT_FOUND_BODY),
-                    None,
-                ),
+            // Fault rules change how the server answers everyone: with access keys configured
+            // they take a valid signature, like the API. The bill and the metrics stay readable
+            // without one (a Prometheus scraper cannot sign), as the README says.
+            let verified = if parts.uri.path() == crate::realism::FAULTS_PATH {
+                auth.verify(
+                    parts.method.as_str(),
+                    parts.uri.path(),
+                    parts.uri.query(),
+                    &parts.headers,
+                    &body,
+                    db.now_millis(),
+                )
+                .map(|_| ())
+            } else {
+                Ok(())
+            };
+            match verified {
+                Err(e) => json(e.status, e.body(), AMZ_JSON, None),
+                Ok(()) => match crate::realism::handle(&db, &parts.method, parts.uri.path(), &body)
+                    .await
+                {
+                    Some(answer) => answer,
+                    None => plain(
+                        StatusCode::NOT_FOUND,
+                        Bytes::from_static(NOT_FOUND_BODY),
+                        None,
+                    ),
+                },
             }
         }
         Ok(body) => match parts.method {

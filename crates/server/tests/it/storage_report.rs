@@ -1,5 +1,6 @@
 //! binderdb's storage report (`GET /binderdb/storage`): bytes on disk per table, from a real
-//! durable server.
+//! durable server; and which of binderdb's own endpoints take a signature when access keys are
+//! configured.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -113,5 +114,45 @@ async fn with_access_keys_the_report_needs_a_signature() {
         body["__type"],
         "com.amazon.coral.service#MissingAuthenticationTokenException"
     );
+    server.stop().await;
+}
+
+/// With access keys, nobody unsigned may change the fault rules (they change every client's
+/// answers); the bill stays readable for scrapers.
+#[tokio::test]
+async fn with_access_keys_fault_rules_need_a_signature() {
+    let auth = binderdb_server::Auth::with_keys(vec![("AKID".to_owned(), "secret".to_owned())]);
+    let server = TestServer::with_auth(
+        Arc::new(binderdb_storage::MemoryStore::new()),
+        Config::default(),
+        Arc::new(SystemClock),
+        auth,
+    )
+    .await;
+    let send = |head: String| async move {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        stream.read_to_end(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf).into_owned()
+    };
+    let rules = r#"{"rules":[{"operation":"GetItem","error":"InternalServerError","every":1}]}"#;
+    let put = send(format!(
+        "PUT /binderdb/faults HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Content-Length: {}\r\n\r\n{rules}",
+        rules.len()
+    ))
+    .await;
+    assert!(put.starts_with("HTTP/1.1 400"), "{put}");
+    assert!(
+        put.contains("com.amazon.coral.service#MissingAuthenticationTokenException"),
+        "{put}"
+    );
+    let rules_now =
+        send("GET /binderdb/faults HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned())
+            .await;
+    assert!(rules_now.starts_with("HTTP/1.1 400"), "{rules_now}");
+    let bill = send("GET /bill HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned()).await;
+    assert!(bill.starts_with("HTTP/1.1 200"), "{bill}");
     server.stop().await;
 }
