@@ -339,6 +339,15 @@ impl Database {
         ctx.account().unwrap_or(&self.config.account_id)
     }
 
+    /// The parsed PartiQL statement `text`, from the cache ExecuteStatement and its batch and
+    /// transaction forms use (so an access check and the execution parse it once).
+    ///
+    /// # Errors
+    /// DynamoDB's ValidationException for a statement that does not parse.
+    pub fn parse_statement(&self, text: &str) -> Result<Arc<binderdb_partiql::Parsed>> {
+        self.statements.parse(text)
+    }
+
     /// A table's ARN, `arn:aws:dynamodb:<region>:<account>:table/<name>`.
     pub(crate) fn table_arn(&self, d: &TableDescriptor) -> String {
         format!(

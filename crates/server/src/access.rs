@@ -239,7 +239,8 @@ pub(crate) struct Need {
 
 /// The permissions a decoded request needs; `action` is its operation's IAM action.
 pub(crate) trait Permissions {
-    fn needs(&self, action: &'static str) -> Vec<Need>;
+    /// The permissions the request needs (`db` parses PartiQL statements through its cache).
+    fn needs(&self, db: &Database, action: &'static str) -> Vec<Need>;
 }
 
 fn one(action: &'static str, target: Target) -> Vec<Need> {
@@ -258,7 +259,7 @@ fn arn(action: &'static str, arn: Option<&String>) -> Vec<Need> {
 macro_rules! by_table_name {
     ($($t:ty),* $(,)?) => {$(
         impl Permissions for $t {
-            fn needs(&self, action: &'static str) -> Vec<Need> {
+            fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
                 table(action, self.table_name.as_ref())
             }
         }
@@ -279,14 +280,14 @@ by_table_name!(
 );
 
 impl Permissions for BackupArnInput {
-    fn needs(&self, action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         arn(action, self.backup_arn.as_ref())
     }
 }
 
 /// RestoreTableFromBackup creates its target table: the action on the target table's ARN.
 impl Permissions for RestoreTableFromBackupInput {
-    fn needs(&self, action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         table(action, self.target_table_name.as_ref())
     }
 }
@@ -294,7 +295,7 @@ impl Permissions for RestoreTableFromBackupInput {
 macro_rules! by_resource_arn {
     ($($t:ty),* $(,)?) => {$(
         impl Permissions for $t {
-            fn needs(&self, action: &'static str) -> Vec<Need> {
+            fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
                 arn(action, self.resource_arn.as_ref())
             }
         }
@@ -312,7 +313,7 @@ by_resource_arn!(
 macro_rules! account_wide {
     ($($t:ty),* $(,)?) => {$(
         impl Permissions for $t {
-            fn needs(&self, action: &'static str) -> Vec<Need> {
+            fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
                 one(action, Target::Any)
             }
         }
@@ -329,7 +330,7 @@ account_wide!(
 macro_rules! maybe_index {
     ($($t:ty),* $(,)?) => {$(
         impl Permissions for $t {
-            fn needs(&self, action: &'static str) -> Vec<Need> {
+            fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
                 match (&self.table_name, &self.index_name) {
                     (Some(t), Some(i)) => one(action, Target::Index(t.clone(), i.clone())),
                     (t, _) => table(action, t.as_ref()),
@@ -342,21 +343,21 @@ macro_rules! maybe_index {
 maybe_index!(QueryInput, ScanInput);
 
 impl Permissions for BatchGetItemInput {
-    fn needs(&self, action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         let tables = self.request_items.iter().flat_map(|m| m.0.iter());
         tables.flat_map(|(t, _)| table(action, Some(t))).collect()
     }
 }
 
 impl Permissions for BatchWriteItemInput {
-    fn needs(&self, action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         let tables = self.request_items.iter().flat_map(|m| m.0.iter());
         tables.flat_map(|(t, _)| table(action, Some(t))).collect()
     }
 }
 
 impl Permissions for TransactGetItemsInput {
-    fn needs(&self, _action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, _action: &'static str) -> Vec<Need> {
         let items = self.transact_items.iter().flatten();
         items
             .filter_map(|i| i.get.as_ref())
@@ -366,7 +367,7 @@ impl Permissions for TransactGetItemsInput {
 }
 
 impl Permissions for TransactWriteItemsInput {
-    fn needs(&self, _action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, _action: &'static str) -> Vec<Need> {
         let mut needs = Vec::new();
         for item in self.transact_items.iter().flatten() {
             let (action, name) = if let Some(p) = &item.put {
@@ -390,9 +391,9 @@ impl Permissions for TransactWriteItemsInput {
 /// `PartiQLInsert`, `PartiQLUpdate` or `PartiQLDelete` on its table, or on its index for a
 /// SELECT from `"table"."index"`. A statement that does not parse needs nothing: the engine
 /// refuses it before it touches any table.
-fn statement_needs(statement: Option<&String>) -> Vec<Need> {
+fn statement_needs(db: &Database, statement: Option<&String>) -> Vec<Need> {
     use binderdb_partiql::ast::Statement;
-    let Some(Ok(parsed)) = statement.map(|s| binderdb_partiql::parse(s)) else {
+    let Some(Ok(parsed)) = statement.map(|s| db.parse_statement(s)) else {
         return Vec::new();
     };
     let (action, source) = match &parsed.statement {
@@ -409,43 +410,43 @@ fn statement_needs(statement: Option<&String>) -> Vec<Need> {
 }
 
 impl Permissions for ExecuteStatementInput {
-    fn needs(&self, _action: &'static str) -> Vec<Need> {
-        statement_needs(self.statement.as_ref())
+    fn needs(&self, db: &Database, _action: &'static str) -> Vec<Need> {
+        statement_needs(db, self.statement.as_ref())
     }
 }
 
 impl Permissions for BatchExecuteStatementInput {
-    fn needs(&self, _action: &'static str) -> Vec<Need> {
+    fn needs(&self, db: &Database, _action: &'static str) -> Vec<Need> {
         let statements = self.statements.iter().flatten();
         statements
-            .flat_map(|s| statement_needs(s.statement.as_ref()))
+            .flat_map(|s| statement_needs(db, s.statement.as_ref()))
             .collect()
     }
 }
 
 impl Permissions for ExecuteTransactionInput {
-    fn needs(&self, _action: &'static str) -> Vec<Need> {
+    fn needs(&self, db: &Database, _action: &'static str) -> Vec<Need> {
         let statements = self.transact_statements.iter().flatten();
         statements
-            .flat_map(|s| statement_needs(s.statement.as_ref()))
+            .flat_map(|s| statement_needs(db, s.statement.as_ref()))
             .collect()
     }
 }
 
 impl Permissions for DescribeStreamInput {
-    fn needs(&self, action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         arn(action, self.stream_arn.as_ref())
     }
 }
 
 impl Permissions for GetShardIteratorInput {
-    fn needs(&self, action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         arn(action, self.stream_arn.as_ref())
     }
 }
 
 impl Permissions for GetRecordsInput {
-    fn needs(&self, action: &'static str) -> Vec<Need> {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         let stream = self
             .shard_iterator
             .as_deref()

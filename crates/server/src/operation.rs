@@ -490,7 +490,7 @@ impl Call {
         let input: I = serialization::decode(&body)?;
         check(&input)?;
         if let Some(principal) = &principal {
-            access::authorize(&db, &ctx, principal, &input.needs(action))?;
+            access::authorize(&db, &ctx, principal, &input.needs(&db, action))?;
         }
         let result = if may_block {
             let db = Arc::clone(&db);
