@@ -71,15 +71,7 @@ pub(crate) async fn handle(
             // they take a valid signature, like the API. The bill and the metrics stay readable
             // without one (a Prometheus scraper cannot sign), as the README says.
             let verified = if parts.uri.path() == crate::realism::FAULTS_PATH {
-                auth.verify(
-                    parts.method.as_str(),
-                    parts.uri.path(),
-                    parts.uri.query(),
-                    &parts.headers,
-                    &body,
-                    db.now_millis(),
-                )
-                .map(|_| ())
+                verify(&auth, &db, &parts, &body).map(|_| ())
             } else {
                 Ok(())
             };
@@ -100,14 +92,7 @@ pub(crate) async fn handle(
         Ok(body) => match parts.method {
             Method::POST => {
                 // The signature covers the body as sent, so it is checked before inflating.
-                let verified = auth.verify(
-                    parts.method.as_str(),
-                    parts.uri.path(),
-                    parts.uri.query(),
-                    &parts.headers,
-                    &body,
-                    db.now_millis(),
-                );
+                let verified = verify(&auth, &db, &parts, &body);
                 match verified {
                     Ok(caller) => api_call(db, caller, &parts.headers, body).await,
                     Err(e) => json(e.status, e.body(), AMZ_JSON, None),
@@ -115,14 +100,7 @@ pub(crate) async fn handle(
             }
             Method::GET if parts.uri.path() == "/" => health(&parts.headers, &parts.uri),
             Method::GET if parts.uri.path() == STORAGE_REPORT_PATH => {
-                let verified = auth.verify(
-                    parts.method.as_str(),
-                    parts.uri.path(),
-                    parts.uri.query(),
-                    &parts.headers,
-                    &body,
-                    db.now_millis(),
-                );
+                let verified = verify(&auth, &db, &parts, &body);
                 match verified {
                     Ok(_) => storage_report(db).await,
                     Err(e) => json(e.status, e.body(), AMZ_JSON, None),
@@ -142,6 +120,24 @@ pub(crate) async fn handle(
     };
     cors(&parts.headers, &mut resp);
     Ok(resp)
+}
+
+/// The signature check of a request to `parts` with `body` (accepts everything when no access
+/// keys are configured).
+fn verify(
+    auth: &Auth,
+    db: &Database,
+    parts: &hyper::http::request::Parts,
+    body: &Bytes,
+) -> Result<crate::auth::Caller, ApiError> {
+    auth.verify(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query(),
+        &parts.headers,
+        body,
+        db.now_millis(),
+    )
 }
 
 /// Whether `path` is one of binderdb's own endpoints ([`crate::realism`]) rather than the API.
