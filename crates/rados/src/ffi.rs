@@ -112,4 +112,30 @@ extern "C" {
     ) -> c_int;
     pub fn rados_nobjects_list_close(ctx: ListCtxT);
     pub fn rados_remove(io: IoCtxT, oid: *const c_char) -> c_int;
+    pub fn rados_lock_exclusive(
+        io: IoCtxT,
+        oid: *const c_char,
+        name: *const c_char,
+        cookie: *const c_char,
+        desc: *const c_char,
+        duration: *mut Timeval,
+        flags: u8,
+    ) -> c_int;
+    pub fn rados_unlock(
+        io: IoCtxT,
+        oid: *const c_char,
+        name: *const c_char,
+        cookie: *const c_char,
+    ) -> c_int;
 }
+
+/// `struct timeval` (Linux, 64-bit).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Timeval {
+    pub tv_sec: i64,
+    pub tv_usec: i64,
+}
+
+/// `LIBRADOS_LOCK_FLAG_MAY_RENEW`: taking a lock we already hold extends it.
+pub const LOCK_FLAG_MAY_RENEW: u8 = 1;

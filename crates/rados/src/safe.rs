@@ -417,4 +417,63 @@ impl IoCtx {
         }
         check("rados_remove", rc).map(|_| true)
     }
+
+    /// Takes (or, with `renew`, extends) the exclusive advisory lock `name` on object `oid` for
+    /// `duration`, as the holder `cookie`. The lock lapses by itself if not renewed in time, so
+    /// a holder that dies releases it.
+    ///
+    /// # Errors
+    /// `EBUSY` (or `EEXIST`) while another holder has it; cluster failures.
+    pub fn lock_exclusive(
+        &self,
+        oid: &str,
+        name: &str,
+        cookie: &str,
+        duration: std::time::Duration,
+        renew: bool,
+    ) -> Result<(), RadosError> {
+        let call = "rados_lock_exclusive";
+        let (oid, name, cookie) = (
+            c_string(call, oid)?,
+            c_string(call, name)?,
+            c_string(call, cookie)?,
+        );
+        let desc = c_string(call, "binderdb")?;
+        let mut timeout = ffi::Timeval {
+            tv_sec: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX),
+            tv_usec: i64::from(duration.subsec_micros()),
+        };
+        let flags = if renew { ffi::LOCK_FLAG_MAY_RENEW } else { 0 };
+        // SAFETY: `io` is live; every string is NUL-terminated and `timeout` a valid timeval,
+        // all outliving the call.
+        let rc = unsafe {
+            ffi::rados_lock_exclusive(
+                self.io,
+                oid.as_ptr(),
+                name.as_ptr(),
+                cookie.as_ptr(),
+                desc.as_ptr(),
+                &mut timeout,
+                flags,
+            )
+        };
+        check(call, rc).map(|_| ())
+    }
+
+    /// Releases the lock `name` on `oid` held as `cookie`.
+    ///
+    /// # Errors
+    /// `ENOENT` if it is not held by `cookie`; cluster failures.
+    pub fn unlock(&self, oid: &str, name: &str, cookie: &str) -> Result<(), RadosError> {
+        let call = "rados_unlock";
+        let (oid, name, cookie) = (
+            c_string(call, oid)?,
+            c_string(call, name)?,
+            c_string(call, cookie)?,
+        );
+        // SAFETY: `io` is live; the strings are NUL-terminated and outlive the call.
+        let rc =
+            unsafe { ffi::rados_unlock(self.io, oid.as_ptr(), name.as_ptr(), cookie.as_ptr()) };
+        check(call, rc).map(|_| ())
+    }
 }

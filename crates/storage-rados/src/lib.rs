@@ -38,10 +38,13 @@
 #![cfg(feature = "rados")]
 
 pub mod layout;
+mod lease;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Bound, ControlFlow};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use binderdb_rados::{Cluster, IoCtx, KeyValue, RadosError, WriteOp, ECANCELED, EEXIST, ENOENT};
 use binderdb_storage::codec::{self, CounterWrite};
@@ -76,7 +79,11 @@ pub struct RadosOptions {
     /// Prefix of every object name, so several stores can share a pool (tests); empty in
     /// production.
     pub prefix: String,
+    /// How long opening waits for another process's pool lease to lapse (see [`LEASE`]).
+    pub wait_for_lease: Duration,
 }
+
+pub use lease::LEASE;
 
 #[derive(Debug, Default)]
 struct State {
@@ -94,7 +101,8 @@ struct State {
 /// The RADOS [`Store`].
 #[derive(Debug)]
 pub struct RadosStore {
-    io: IoCtx,
+    io: Arc<IoCtx>,
+    lease: lease::Lease,
     prefix: String,
     state: RwLock<State>,
     latches: StripedLatches,
@@ -174,8 +182,15 @@ impl RadosStore {
                 backend(e)
             }
         })?;
+        let io = Arc::new(io);
+        let lease = lease::Lease::acquire(
+            Arc::clone(&io),
+            format!("{}binderdb.lease", options.prefix),
+            options.wait_for_lease,
+        )?;
         let store = RadosStore {
             io,
+            lease,
             prefix: options.prefix.clone(),
             state: RwLock::new(State::default()),
             latches: StripedLatches::new(LATCH_STRIPES),
@@ -320,7 +335,7 @@ impl RadosStore {
         batch: Batch,
         implicit: Option<(&Key, Option<u64>)>,
     ) -> Result<u64, Refused> {
-        if state.failed {
+        if state.failed || self.lease.lost() {
             return Err(Refused::Error(StorageError::Closed));
         }
         // Guards by object: (omap key, expected version, is the implicit guard).

@@ -24,6 +24,7 @@ fn options() -> Option<RadosOptions> {
         user: None,
         // Every store gets its own object-name prefix, so each starts empty in a shared pool.
         prefix: format!("t{:016x}.", fastrand::u64(..)),
+        wait_for_lease: std::time::Duration::ZERO,
     })
 }
 
@@ -71,4 +72,18 @@ fn reopening_keeps_data_versions_and_counters() {
     );
     let second = conformance::put(&store, &key, b"w");
     assert!(second > first, "versions keep increasing across reopening");
+}
+
+#[test]
+fn a_second_node_is_refused_while_the_first_holds_the_pool() {
+    let Some(options) = options() else { return };
+    let first = RadosStore::open(&options).unwrap();
+    let second = RadosStore::open(&options);
+    assert!(
+        matches!(&second, Err(binderdb_storage::StorageError::InvalidArgument(m)) if m.contains("another binderdb node")),
+        "{second:?}"
+    );
+    drop(first);
+    // A node that stops cleanly releases the pool at once.
+    RadosStore::open(&options).unwrap();
 }
