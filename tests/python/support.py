@@ -106,7 +106,7 @@ class Server:
             cmd += ["--data-dir", str(self.data_dir)]
         return cmd + self.extra_args
 
-    def start(self) -> "Server":
+    def start(self, ready_timeout: float = READY_TIMEOUT_S) -> "Server":
         binary = binary_path()
         if not binary.exists():
             raise RuntimeError(f"binderdb binary not found at {binary}; run `cargo build --workspace` "
@@ -124,12 +124,12 @@ class Server:
         )
         self._reader = threading.Thread(target=self._drain_stderr, daemon=True)
         self._reader.start()
-        if not self._ready.wait(READY_TIMEOUT_S) or self.endpoint is None:
+        if not self._ready.wait(ready_timeout) or self.endpoint is None:
             code = self.proc.poll()
             self.proc.kill()
             self.proc.wait()
             raise RuntimeError(
-                f"binderdb did not print 'listening on http://...' within {READY_TIMEOUT_S:.0f}s "
+                f"binderdb did not print 'listening on http://...' within {ready_timeout:.0f}s "
                 f"(exit code {code}); stderr:\n{self.log()}"
             )
         return self
