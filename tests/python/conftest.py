@@ -10,6 +10,9 @@ import support
 
 
 def _start(mode: str) -> tuple[support.Server, object]:
+    if mode == "rados":
+        pool = support.new_rados_pool()
+        return support.Server(in_memory=False, rados_pool=pool).start(), pool
     if mode == "memory":
         return support.Server(in_memory=True).start(), None
     data_dir = support.new_data_dir()
@@ -21,13 +24,21 @@ def _stop(server: support.Server, scratch) -> None:
         code = server.stop()
         assert code == 0, f"binderdb exited with {code} after SIGTERM; stderr:\n{server.log()}"
     finally:
-        if scratch is not None:
+        if isinstance(scratch, str):
+            support.drop_rados_pool(scratch)
+        elif scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=["memory", "durable"])
+# With a test Ceph cluster (BINDERDB_CEPH_CONF, set by scripts/test), every module also runs
+# against a server on RADOS (`-k rados` selects just those).
+ENGINES = ["memory", "durable"] + (["rados"] if support.ceph_conf() else [])
+
+
+@pytest.fixture(scope="module", params=ENGINES)
 def server(request):
-    """A server per test module, once in memory and once on a temp data dir (the default engine)."""
+    """A server per test module, once in memory, once on a temp data dir (the default engine) and,
+    with a test Ceph cluster, once on a fresh RADOS pool."""
     srv, scratch = _start(request.param)
     yield srv
     _stop(srv, scratch)

@@ -49,6 +49,33 @@ def binary_path() -> Path:
     return Path(override) if override else REPO_ROOT / "target" / "debug" / "binderdb"
 
 
+def ceph_conf() -> str | None:
+    """The test Ceph cluster's ceph.conf ($BINDERDB_CEPH_CONF, set by scripts/test), if any."""
+    return os.environ.get("BINDERDB_CEPH_CONF")
+
+
+_pool_serial = iter(range(1 << 30))
+
+
+def new_rados_pool() -> str:
+    """A fresh pool on the test cluster, so a RADOS server starts empty (3 replicas, 8 PGs)."""
+    conf = ceph_conf()
+    assert conf, "BINDERDB_CEPH_CONF is not set"
+    name = f"binderdb-test-{os.getpid()}-{next(_pool_serial)}"
+    subprocess.run(["ceph", "-c", conf, "osd", "pool", "create", name, "8", "8"],
+                   check=True, capture_output=True, timeout=60)
+    # A write returns once the pool's placement groups are active.
+    subprocess.run(["rados", "-c", conf, "-p", name, "put", "ready", "-"], input=b"x",
+                   check=True, capture_output=True, timeout=120)
+    subprocess.run(["rados", "-c", conf, "-p", name, "rm", "ready"], check=True, capture_output=True, timeout=60)
+    return name
+
+
+def drop_rados_pool(name: str) -> None:
+    subprocess.run(["ceph", "-c", str(ceph_conf()), "osd", "pool", "rm", name, name,
+                    "--yes-i-really-really-mean-it"], capture_output=True, timeout=60)
+
+
 class Server:
     """One binderdb process.
 
@@ -56,8 +83,10 @@ class Server:
     server's logging), and kept so a failing test can show it.
     """
 
-    def __init__(self, *, in_memory: bool, data_dir: Path | None = None, extra_args: list[str] | None = None):
+    def __init__(self, *, in_memory: bool, data_dir: Path | None = None, extra_args: list[str] | None = None,
+                 rados_pool: str | None = None):
         self.in_memory = in_memory
+        self.rados_pool = rados_pool
         self.data_dir = data_dir
         self.extra_args = list(extra_args or [])
         self.proc: subprocess.Popen | None = None
@@ -68,14 +97,16 @@ class Server:
 
     def command(self) -> list[str]:
         cmd = [str(binary_path()), "serve", "--host", "127.0.0.1", "--port", "0"]
-        if self.in_memory:
+        if self.rados_pool:
+            cmd += ["--storage", "rados", "--ceph-conf", str(ceph_conf()), "--pool", self.rados_pool]
+        elif self.in_memory:
             cmd.append("--in-memory")
         else:
             assert self.data_dir is not None, "a durable server needs a data dir"
             cmd += ["--data-dir", str(self.data_dir)]
         return cmd + self.extra_args
 
-    def start(self) -> "Server":
+    def start(self, ready_timeout: float = READY_TIMEOUT_S) -> "Server":
         binary = binary_path()
         if not binary.exists():
             raise RuntimeError(f"binderdb binary not found at {binary}; run `cargo build --workspace` "
@@ -93,12 +124,12 @@ class Server:
         )
         self._reader = threading.Thread(target=self._drain_stderr, daemon=True)
         self._reader.start()
-        if not self._ready.wait(READY_TIMEOUT_S) or self.endpoint is None:
+        if not self._ready.wait(ready_timeout) or self.endpoint is None:
             code = self.proc.poll()
             self.proc.kill()
             self.proc.wait()
             raise RuntimeError(
-                f"binderdb did not print 'listening on http://...' within {READY_TIMEOUT_S:.0f}s "
+                f"binderdb did not print 'listening on http://...' within {ready_timeout:.0f}s "
                 f"(exit code {code}); stderr:\n{self.log()}"
             )
         return self

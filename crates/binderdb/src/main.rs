@@ -17,7 +17,7 @@ use binderdb_engine::{Config, Database, SystemClock};
 use binderdb_server::{Auth, Limits, Principal, ServeOptions, Tls};
 use binderdb_storage::{MemoryStore, Store};
 use binderdb_storage_fjall::{FjallOptions, FjallStore, DEFAULT_CACHE_BYTES};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod bill;
@@ -66,6 +66,17 @@ struct ServeArgs {
     /// Keep everything in memory (nothing survives a restart).
     #[arg(long)]
     in_memory: bool,
+    /// Where the data lives: `fjall` (the durable store in `--data-dir`), `memory` (as
+    /// `--in-memory`) or `rados` (a Ceph pool: `--ceph-conf` and `--pool`; needs a build with
+    /// the `rados` feature).
+    #[arg(long, value_enum, default_value_t = StorageKind::Fjall)]
+    storage: StorageKind,
+    /// With `--storage rados`: the Ceph configuration file (monitors and keyring).
+    #[arg(long, value_name = "FILE")]
+    ceph_conf: Option<PathBuf>,
+    /// With `--storage rados`: the RADOS pool holding the data (it must exist).
+    #[arg(long, value_name = "NAME", default_value = "binderdb")]
+    pool: String,
     /// The durable store's block cache, in MiB (decompressed data blocks; bloom filters and
     /// index blocks are kept in memory besides it).
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_CACHE_MIB)]
@@ -229,7 +240,9 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
             ..Limits::default()
         },
     };
-    let (store, storage): (Arc<dyn Store>, String) = if args.in_memory {
+    let (store, storage): (Arc<dyn Store>, String) = if args.storage == StorageKind::Rados {
+        open_rados(args.ceph_conf.as_deref(), &args.pool)?
+    } else if args.in_memory || args.storage == StorageKind::Memory {
         (Arc::new(MemoryStore::new()), "in-memory".to_owned())
     } else {
         std::fs::create_dir_all(&args.data_dir)
@@ -348,4 +361,48 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, shutting down"),
         _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
     }
+}
+
+/// The storage engine `binderdb serve` runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StorageKind {
+    /// The durable embedded store in `--data-dir`.
+    Fjall,
+    /// Memory only.
+    Memory,
+    /// A Ceph RADOS pool.
+    Rados,
+}
+
+/// Opens the RADOS engine on `pool` of the cluster `conf` describes.
+#[cfg(feature = "rados")]
+fn open_rados(
+    conf: Option<&std::path::Path>,
+    pool: &str,
+) -> Result<(Arc<dyn Store>, String), String> {
+    let conf = conf.ok_or("--storage rados needs --ceph-conf FILE")?;
+    let options = binderdb_storage_rados::RadosOptions {
+        conf: conf.to_path_buf(),
+        pool: pool.to_owned(),
+        user: None,
+        prefix: String::new(),
+        // A node restarted after a crash waits for its old lease to lapse.
+        wait_for_lease: binderdb_storage_rados::LEASE + std::time::Duration::from_secs(5),
+    };
+    let store = binderdb_storage_rados::RadosStore::open(&options)
+        .map_err(|e| format!("cannot open RADOS pool {pool} ({}): {e}", conf.display()))?;
+    Ok((Arc::new(store), format!("RADOS pool {pool}")))
+}
+
+/// Without the `rados` feature there is no RADOS engine to open.
+#[cfg(not(feature = "rados"))]
+fn open_rados(
+    _conf: Option<&std::path::Path>,
+    _pool: &str,
+) -> Result<(Arc<dyn Store>, String), String> {
+    Err(
+        "this binderdb was built without RADOS support: build it with \
+         `cargo build --release -p binderdb --features rados` (needs librados-dev)"
+            .to_owned(),
+    )
 }

@@ -1,0 +1,314 @@
+//! How the storage contract's keys map onto RADOS objects and omap keys, and the format of a
+//! commit intent. Pure functions, no I/O.
+//!
+//! # Objects
+//! One object per `(table, keyspace group, partition)`:
+//! `{prefix}p.{table:016x}.{group}.{hash:016x}.{len:04x}.{partition}` where `group` is `i` for
+//! items and their local-index entries (they share the table's partition, so an item and its
+//! LSI entries change in one atomic object operation), `g` for GSI entries, `s` stream,
+//! `t` TTL, `c` catalog; `hash` is [`partition_hash`], `len` the partition's length and
+//! `partition` its bytes in lowercase hex (or, above [`MAX_NAMED_PARTITION`] bytes, `h` and the
+//! hex of a 128-bit digest, keeping names under RADOS' limit). Sorting names as strings
+//! therefore sorts partitions by hash, then length, then bytes: the contract's Scan order.
+//! (Two partitions longer than [`MAX_NAMED_PARTITION`] bytes with equal 64-bit hashes and
+//! lengths are ordered by their digests instead: a Scan still visits both exactly once.)
+//!
+//! # Omap keys
+//! An entry's omap key is the keyspace's letter (`a` + tag) followed by its sort bytes escaped
+//! to contain no NUL (librados passes range starts as C strings): `00` → `01 01`, `01` →
+//! `01 02`, any other byte unchanged. The escape is prefix-free and monotone, so omap order is
+//! sort-byte order. The key `!` holds the partition's raw bytes. Values are
+//! [`codec::encode_value`] (format byte, commit version, bytes).
+
+use binderdb_storage::{partition_hash, Keyspace, StorageError, TableId};
+
+/// Longest partition spelled out in an object name; longer ones are named by digest.
+pub const MAX_NAMED_PARTITION: usize = 200;
+
+/// The omap key holding a partition object's raw partition bytes.
+pub const PARTITION_KEY: &[u8] = b"!";
+
+/// The letter of a keyspace's object group.
+fn group(keyspace: Keyspace) -> char {
+    match keyspace {
+        Keyspace::Items | Keyspace::Lsi => 'i',
+        Keyspace::Gsi => 'g',
+        Keyspace::Stream => 's',
+        Keyspace::Ttl => 't',
+        Keyspace::Catalog => 'c',
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// The names of a store's objects all start with this.
+pub fn table_objects(prefix: &str, table: TableId) -> String {
+    format!("{prefix}p.{table:016x}.")
+}
+
+/// The name prefix of one table's objects of one keyspace group.
+pub fn group_objects(prefix: &str, table: TableId, keyspace: Keyspace) -> String {
+    format!("{}{}.", table_objects(prefix, table), group(keyspace))
+}
+
+/// The object holding `partition` of `table` in `keyspace`.
+///
+/// # Errors
+/// `InvalidArgument` for a partition longer than the key codec allows.
+pub fn object_name(
+    prefix: &str,
+    table: TableId,
+    keyspace: Keyspace,
+    partition: &[u8],
+) -> Result<String, StorageError> {
+    let len = u16::try_from(partition.len()).map_err(|_| {
+        StorageError::InvalidArgument(format!(
+            "partition of {} bytes exceeds {}",
+            partition.len(),
+            binderdb_storage::codec::MAX_PARTITION_LEN
+        ))
+    })?;
+    let spelled = if partition.len() <= MAX_NAMED_PARTITION {
+        hex(partition)
+    } else {
+        format!(
+            "h{}",
+            hex(&xxhash_rust::xxh3::xxh3_128(partition).to_be_bytes())
+        )
+    };
+    Ok(format!(
+        "{}{:016x}.{len:04x}.{spelled}",
+        group_objects(prefix, table, keyspace),
+        partition_hash(partition)
+    ))
+}
+
+/// The partition hash spelled in a partition object's name (after its group prefix).
+pub fn hash_of_name(rest: &str) -> Option<u64> {
+    u64::from_str_radix(rest.get(..16)?, 16).ok()
+}
+
+/// The one-byte omap-key prefix of a keyspace's entries.
+pub fn keyspace_prefix(keyspace: Keyspace) -> u8 {
+    b'a' + keyspace as u8
+}
+
+/// The omap key of `sort` in `keyspace`.
+pub fn omap_key(keyspace: Keyspace, sort: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(sort.len() + 4);
+    out.push(keyspace_prefix(keyspace));
+    for &b in sort {
+        match b {
+            0 => out.extend_from_slice(&[1, 1]),
+            1 => out.extend_from_slice(&[1, 2]),
+            b => out.push(b),
+        }
+    }
+    out
+}
+
+/// The sort bytes of an omap key made by [`omap_key`] (its keyspace byte dropped).
+///
+/// # Errors
+/// `Corrupt` for a key that [`omap_key`] cannot have produced.
+pub fn sort_of(key: &[u8]) -> Result<Vec<u8>, StorageError> {
+    let corrupt = || StorageError::Corrupt("malformed omap key".into());
+    let mut out = Vec::with_capacity(key.len());
+    let mut bytes = key.get(1..).ok_or_else(corrupt)?.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            0 => return Err(corrupt()),
+            1 => match bytes.next() {
+                Some(1) => out.push(0),
+                Some(2) => out.push(1),
+                _ => return Err(corrupt()),
+            },
+            b => out.push(b),
+        }
+    }
+    Ok(out)
+}
+
+/// The omap key of a counter group in the counters object: its id in hex (NUL-free, ordered).
+pub fn counter_key(group: TableId) -> Vec<u8> {
+    format!("{group:016x}").into_bytes()
+}
+
+/// One object's share of a commit: keys to set and keys to remove.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectWrites {
+    /// Object name.
+    pub object: String,
+    /// Omap keys to set, with their values.
+    pub set: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Omap keys to remove.
+    pub remove: Vec<Vec<u8>>,
+}
+
+/// Format byte of an encoded intent.
+pub const INTENT_FORMAT: u8 = 1;
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Encodes the writes of a commit spanning several objects: `[INTENT_FORMAT]`, then per object
+/// its name, its sets and its removals, each length-prefixed (u32, big-endian).
+pub fn encode_intent(objects: &[ObjectWrites]) -> Vec<u8> {
+    let mut out = vec![INTENT_FORMAT];
+    out.extend_from_slice(
+        &u32::try_from(objects.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    for o in objects {
+        put_bytes(&mut out, o.object.as_bytes());
+        out.extend_from_slice(&u32::try_from(o.set.len()).unwrap_or(u32::MAX).to_be_bytes());
+        for (k, v) in &o.set {
+            put_bytes(&mut out, k);
+            put_bytes(&mut out, v);
+        }
+        out.extend_from_slice(
+            &u32::try_from(o.remove.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        for k in &o.remove {
+            put_bytes(&mut out, k);
+        }
+    }
+    out
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], StorageError> {
+        if self.0.len() < n {
+            return Err(StorageError::Corrupt("truncated commit intent".into()));
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+
+    fn count(&mut self) -> Result<usize, StorageError> {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(self.take(4)?);
+        usize::try_from(u32::from_be_bytes(b))
+            .map_err(|_| StorageError::Corrupt("commit intent count".into()))
+    }
+
+    fn bytes(&mut self) -> Result<Vec<u8>, StorageError> {
+        let n = self.count()?;
+        Ok(self.take(n)?.to_vec())
+    }
+}
+
+/// Decodes [`encode_intent`].
+///
+/// # Errors
+/// `Corrupt` for an unknown format or truncated bytes.
+pub fn decode_intent(bytes: &[u8]) -> Result<Vec<ObjectWrites>, StorageError> {
+    let mut r = Reader(bytes);
+    if r.take(1)? != [INTENT_FORMAT] {
+        return Err(StorageError::Corrupt("unknown commit intent format".into()));
+    }
+    let objects = r.count()?;
+    let mut out = Vec::new();
+    for _ in 0..objects {
+        let object = String::from_utf8(r.bytes()?)
+            .map_err(|_| StorageError::Corrupt("commit intent object name".into()))?;
+        let mut set = Vec::new();
+        for _ in 0..r.count()? {
+            set.push((r.bytes()?, r.bytes()?));
+        }
+        let mut remove = Vec::new();
+        for _ in 0..r.count()? {
+            remove.push(r.bytes()?);
+        }
+        out.push(ObjectWrites {
+            object,
+            set,
+            remove,
+        });
+    }
+    if !r.0.is_empty() {
+        return Err(StorageError::Corrupt(
+            "trailing bytes in commit intent".into(),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn omap_keys_keep_sort_order_and_round_trip() {
+        let sorts: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0],
+            vec![0, 0],
+            vec![0, 5],
+            vec![1],
+            vec![1, 0],
+            vec![2],
+            vec![2, 0, 1],
+            vec![255],
+        ];
+        for (i, a) in sorts.iter().enumerate() {
+            let ka = omap_key(Keyspace::Items, a);
+            assert!(!ka.contains(&0));
+            assert_eq!(sort_of(&ka).ok().as_ref(), Some(a));
+            for b in &sorts[i + 1..] {
+                assert!(ka < omap_key(Keyspace::Items, b), "{a:?} < {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn object_names_sort_by_hash_length_bytes() {
+        let mut parts: Vec<Vec<u8>> = (0u16..300).map(|i| i.to_be_bytes().to_vec()).collect();
+        parts.push(vec![7; 300]);
+        let mut by_name: Vec<(String, Vec<u8>)> = parts
+            .iter()
+            .map(|p| {
+                (
+                    object_name("x", 1, Keyspace::Items, p).unwrap_or_default(),
+                    p.clone(),
+                )
+            })
+            .collect();
+        by_name.sort();
+        let mut by_contract = parts.clone();
+        by_contract.sort_by_key(|p| (partition_hash(p), p.len(), p.clone()));
+        let named: Vec<Vec<u8>> = by_name.into_iter().map(|(_, p)| p).collect();
+        assert_eq!(named, by_contract);
+    }
+
+    #[test]
+    fn intents_round_trip() {
+        let objects = vec![
+            ObjectWrites {
+                object: "a".into(),
+                set: vec![(b"k".to_vec(), vec![0, 1, 2])],
+                remove: vec![b"r".to_vec()],
+            },
+            ObjectWrites::default(),
+        ];
+        assert_eq!(decode_intent(&encode_intent(&objects)).ok(), Some(objects));
+        assert!(decode_intent(&[9]).is_err());
+    }
+}
