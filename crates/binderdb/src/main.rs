@@ -191,6 +191,8 @@ fn main() -> std::process::ExitCode {
             let logs = tracing_subscriber::fmt()
                 .with_max_level(args.log_level)
                 .with_writer(std::io::stderr)
+                // Colours only on a terminal: piped or collected logs stay plain text.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_target(false);
             match args.log_format {
                 LogFormat::Text => logs.init(),
