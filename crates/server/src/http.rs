@@ -20,12 +20,14 @@
 //! - Anything else is HTTP 404 with the body `<UnknownOperationException/>` (recorded from
 //!   DynamoDB by dynalite's connection tests).
 //!
-//! Every answer carries `x-amzn-RequestId` and `Server: Server`; a request with `Origin` gets
+//! Every answer carries `x-amzn-RequestId` (its id is drawn when the request arrives, and the
+//! request's `request` span and any slow-request log line carry the same id) and
+//! `Server: Server`; a request with `Origin` gets
 //! `Access-Control-Allow-Origin: *` and the headers DynamoDB exposes to scripts.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use binderdb_engine::metrics::TouchedTable;
 use binderdb_engine::{Database, RequestContext};
@@ -37,7 +39,6 @@ use hyper::header::{
     CONTENT_TYPE, HOST, ORIGIN, SERVER,
 };
 use hyper::{Method, Request, Response, StatusCode};
-use std::time::Instant;
 use tracing::Instrument;
 
 use crate::auth::{Auth, Caller};
