@@ -88,6 +88,38 @@ def test_an_injected_fault_fires_on_the_nth_call(memory_server):
         requests.delete(memory_server.endpoint + "/binderdb/faults", timeout=10)
 
 
+def test_metrics_count_what_boto3_did_and_health_answers(memory_server):
+    client = no_retries(memory_server.endpoint)
+    client.create_table(
+        TableName="py_metrics",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for i in range(3):
+        client.put_item(TableName="py_metrics", Item={"pk": {"S": f"k{i}"}})
+    assert client.scan(TableName="py_metrics")["Count"] == 3
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        client.put_item(TableName="py_metrics", Item={"pk": {"S": "k0"}},
+                        ConditionExpression="attribute_not_exists(pk)")
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    r = requests.get(memory_server.endpoint + "/metrics", timeout=10)
+    assert r.status_code == 200
+    series = {}
+    for line in r.text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            series[name] = float(value)
+    table = 'Region="us-east-1",TableName="py_metrics"'
+    assert series[f'SuccessfulRequestLatency_count{{{table},Operation="PutItem"}}'] == 3
+    assert series[f'SuccessfulRequestLatency_count{{{table},Operation="Scan"}}'] == 1
+    assert series[f'ReturnedItemCount{{{table},Operation="Scan"}}'] == 3
+    assert series[f"ConditionalCheckFailedRequests{{{table}}}"] == 1
+    assert series[f"ConsumedWriteCapacityUnits{{{table}}}"] == 4
+    r = requests.get(memory_server.endpoint + "/health", timeout=10)
+    assert (r.status_code, r.text) == (200, "ok\n")
+
+
 def test_binderdb_bill_prices_what_a_command_did(memory_server):
     script = (
         "import boto3\n"

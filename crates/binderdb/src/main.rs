@@ -173,6 +173,25 @@ struct ServeArgs {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
+    /// Log format: `text` (one readable line per event) or `json` (one JSON object per line,
+    /// with the request's span and its `request_id`).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log every API call that takes at least this many milliseconds (with its operation,
+    /// table, duration and request id) at WARN level (0 logs every call).
+    #[arg(long, value_name = "MS")]
+    slow_request_ms: Option<u64>,
+    /// Do not count API calls for `GET /metrics` (per-table latency, errors, throttles); the
+    /// bill's counters stay.
+    #[arg(long)]
+    no_metrics: bool,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 fn main() -> std::process::ExitCode {
@@ -180,11 +199,22 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
-            tracing_subscriber::fmt()
+            let logs = tracing_subscriber::fmt()
                 .with_max_level(args.log_level)
                 .with_writer(std::io::stderr)
-                .with_target(false)
-                .init();
+                // Colours only on a terminal: piped or collected logs stay plain text.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_target(false);
+            match args.log_format {
+                LogFormat::Text => logs.init(),
+                // One object per line: level, message, fields, the request span (its
+                // `request_id`) flattened into `span`.
+                LogFormat::Json => logs
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .init(),
+            }
             match serve(args, started) {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {
@@ -239,6 +269,10 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
             body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
             ..Limits::default()
         },
+        observer: Arc::new(binderdb_server::Observer::new(
+            !args.no_metrics,
+            args.slow_request_ms.map(Duration::from_millis),
+        )),
     };
     let (store, storage): (Arc<dyn Store>, String) = if args.storage == StorageKind::Rados {
         open_rados(args.ceph_conf.as_deref(), &args.pool)?

@@ -25,6 +25,7 @@ pub mod faults;
 pub mod index;
 pub mod keys;
 pub mod legacy;
+pub mod metrics;
 mod ops;
 mod partiql;
 pub mod resource;
@@ -127,6 +128,9 @@ pub struct RequestContext {
     /// The caller's account, or `None` for the server's default account
     /// ([`Config::account_id`]): unsigned requests, and keys without an account of their own.
     pub account: Option<String>,
+    /// The table the request touched first, noted by the engine for the server's request
+    /// metrics.
+    pub touched: metrics::TouchedTable,
 }
 
 impl RequestContext {
@@ -141,6 +145,7 @@ impl Default for RequestContext {
         RequestContext {
             region: "us-east-1".to_owned(),
             account: None,
+            touched: metrics::TouchedTable::default(),
         }
     }
 }

@@ -20,13 +20,16 @@
 //! - Anything else is HTTP 404 with the body `<UnknownOperationException/>` (recorded from
 //!   DynamoDB by dynalite's connection tests).
 //!
-//! Every answer carries `x-amzn-RequestId` and `Server: Server`; a request with `Origin` gets
+//! Every answer carries `x-amzn-RequestId` (its id is drawn when the request arrives, and the
+//! request's `request` span and any slow-request log line carry the same id) and
+//! `Server: Server`; a request with `Origin` gets
 //! `Access-Control-Allow-Origin: *` and the headers DynamoDB exposes to scripts.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use binderdb_engine::metrics::TouchedTable;
 use binderdb_engine::{Database, RequestContext};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -36,10 +39,12 @@ use hyper::header::{
     CONTENT_TYPE, HOST, ORIGIN, SERVER,
 };
 use hyper::{Method, Request, Response, StatusCode};
+use tracing::Instrument;
 
 use crate::auth::{Auth, Caller};
 use crate::compression::{self, DecodeError};
 use crate::error::ApiError;
+use crate::metrics::{Observer, Outcome};
 use crate::operation::Operation;
 use crate::{request_id, MAX_BODY_BYTES};
 
@@ -56,13 +61,70 @@ const CORS_MAX_AGE: &str = "172800";
 /// The response type of every exchange.
 pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
-/// Answers one request.
+/// What one API call tells the metrics and the slow-request log.
+#[derive(Debug, Default)]
+struct Observed {
+    /// The operation, when `X-Amz-Target` named one binderdb serves.
+    operation: Option<Operation>,
+    /// The table the engine noted (see `binderdb_engine::metrics`).
+    touched: TouchedTable,
+    /// How the call ended; `None` for a request that was no API call.
+    outcome: Option<Outcome>,
+    /// Whether the metrics are on (the items a Query returns are counted then).
+    counting: bool,
+}
+
+/// Answers one request, inside a `request` span carrying the id its answer's
+/// `x-amzn-RequestId` header gets, so every log line of the request names it.
 pub(crate) async fn handle(
     db: Arc<Database>,
     auth: Arc<Auth>,
+    observer: Arc<Observer>,
     body_timeout: Duration,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
+    let started = Instant::now();
+    let id = request_id();
+    let span = tracing::error_span!("request", request_id = %id);
+    let mut observed = Observed {
+        counting: observer.enabled,
+        ..Observed::default()
+    };
+    let mut resp = answer(db, auth, &observer, body_timeout, req, &mut observed)
+        .instrument(span.clone())
+        .await;
+    if let Some(outcome) = observed.outcome {
+        let elapsed = started.elapsed();
+        if observer.enabled {
+            observer.record(observed.operation, &observed.touched, outcome, elapsed);
+        }
+        if observer.slow_request.is_some_and(|limit| elapsed >= limit) {
+            let _entered = span.enter();
+            tracing::warn!(
+                operation = observed.operation.map_or("unknown", Operation::name),
+                table = observed.touched.table_name().as_deref().unwrap_or(""),
+                duration_ms = elapsed.as_secs_f64() * 1000.0,
+                status = resp.status().as_u16(),
+                request_id = %id,
+                "slow request"
+            );
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    Ok(resp)
+}
+
+/// The answer to one request (without its request id).
+async fn answer(
+    db: Arc<Database>,
+    auth: Arc<Auth>,
+    observer: &Arc<Observer>,
+    body_timeout: Duration,
+    req: Request<Incoming>,
+    observed: &mut Observed,
+) -> HttpResponse {
     let (parts, body) = req.into_parts();
     let mut resp = match read_body(&parts.headers, body, body_timeout).await {
         Err(answer) => answer,
@@ -77,8 +139,14 @@ pub(crate) async fn handle(
             };
             match verified {
                 Err(e) => json(e.status, e.body(), AMZ_JSON, None),
-                Ok(()) => match crate::realism::handle(&db, &parts.method, parts.uri.path(), &body)
-                    .await
+                Ok(()) => match crate::realism::handle(
+                    &db,
+                    observer,
+                    &parts.method,
+                    parts.uri.path(),
+                    &body,
+                )
+                .await
                 {
                     Some(answer) => answer,
                     None => plain(
@@ -94,8 +162,11 @@ pub(crate) async fn handle(
                 // The signature covers the body as sent, so it is checked before inflating.
                 let verified = verify(&auth, &db, &parts, &body);
                 match verified {
-                    Ok(caller) => api_call(db, caller, &parts.headers, body).await,
-                    Err(e) => json(e.status, e.body(), AMZ_JSON, None),
+                    Ok(caller) => api_call(db, caller, &parts.headers, body, observed).await,
+                    Err(e) => {
+                        observed.outcome = Some(Outcome::of(&e));
+                        json(e.status, e.body(), AMZ_JSON, None)
+                    }
                 }
             }
             Method::GET if parts.uri.path() == "/" => health(&parts.headers, &parts.uri),
@@ -119,7 +190,7 @@ pub(crate) async fn handle(
         },
     };
     cors(&parts.headers, &mut resp);
-    Ok(resp)
+    resp
 }
 
 /// The signature check of a request to `parts` with `body` (accepts everything when no access
@@ -142,7 +213,10 @@ fn verify(
 
 /// Whether `path` is one of binderdb's own endpoints ([`crate::realism`]) rather than the API.
 fn realism_path(path: &str) -> bool {
-    matches!(path, "/bill" | "/metrics" | crate::realism::FAULTS_PATH)
+    matches!(
+        path,
+        "/bill" | "/metrics" | crate::realism::HEALTH_PATH | crate::realism::FAULTS_PATH
+    )
 }
 
 /// The whole request body, or the answer that refuses it: 413 for a body declared or found to
@@ -199,7 +273,27 @@ async fn api_call(
     caller: Caller,
     headers: &HeaderMap,
     body: Bytes,
+    observed: &mut Observed,
 ) -> HttpResponse {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Operation::from_target);
+    observed.operation = target;
+    let (resp, outcome) = api_answer(db, caller, headers, body, target, observed).await;
+    observed.outcome = Some(outcome);
+    resp
+}
+
+/// [`api_call`]'s answer and how it ended.
+async fn api_answer(
+    db: Arc<Database>,
+    caller: Caller,
+    headers: &HeaderMap,
+    body: Bytes,
+    target: Option<Operation>,
+    observed: &mut Observed,
+) -> (HttpResponse, Outcome) {
     let content_encoding = headers.get(CONTENT_ENCODING).map(|v| v.to_str());
     let body = match content_encoding {
         Some(Err(_)) => Err(DecodeError::UnknownEncoding),
@@ -208,12 +302,17 @@ async fn api_call(
     };
     let body = match body {
         Ok(body) => body,
-        Err(DecodeError::TooLarge) => return closing(StatusCode::PAYLOAD_TOO_LARGE),
+        Err(DecodeError::TooLarge) => {
+            return (closing(StatusCode::PAYLOAD_TOO_LARGE), Outcome::UserError)
+        }
         // DynamoDB answers an encoding it cannot read, or a stream that does not inflate,
         // with a server error (recorded by Alternator's tests against DynamoDB).
         Err(DecodeError::UnknownEncoding | DecodeError::Corrupt) => {
             let e = ApiError::internal("The server encountered an internal error");
-            return json(e.status, e.body(), AMZ_JSON, None);
+            return (
+                json(e.status, e.body(), AMZ_JSON, None),
+                Outcome::SystemError,
+            );
         }
     };
     let content_type = match media_type(headers) {
@@ -222,28 +321,28 @@ async fn api_call(
         // Without a JSON content type a body is not an API call at all; an empty body
         // still reaches the target check, as in DynamoDB.
         _ if !body.is_empty() => {
-            return plain(
-                StatusCode::NOT_FOUND,
-                Bytes::from_static(NOT_FOUND_BODY),
-                None,
+            return (
+                plain(
+                    StatusCode::NOT_FOUND,
+                    Bytes::from_static(NOT_FOUND_BODY),
+                    None,
+                ),
+                Outcome::UserError,
             )
         }
         _ => PLAIN_JSON,
     };
     let accept = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(Operation::from_target);
     // A key of the server's default account shares the namespace of unsigned requests.
     let account = caller
         .principal
         .as_ref()
         .and_then(|p| p.account.clone())
         .filter(|a| *a != db.config().account_id);
-    let ctx = RequestContext {
+    let mut ctx = RequestContext {
         region: caller.region,
         account,
+        touched: TouchedTable::default(),
     };
     let host = headers
         .get(HOST)
@@ -253,12 +352,24 @@ async fn api_call(
         None => Err(ApiError::unknown_operation()),
         Some(op) => match inject_fault(&db, headers, &body).await {
             Some(e) => Err(e),
-            None => op.execute(db, ctx, caller.principal, body, host).await,
+            None => {
+                let counting = observed.counting;
+                let counted = op.execute(db, &mut ctx, caller.principal, body, host, counting);
+                let result = counted.await;
+                observed.touched = ctx.touched;
+                result
+            }
         },
     };
     match result {
-        Ok(body) => json(StatusCode::OK, body, content_type, accept),
-        Err(e) => json(e.status, e.body(), content_type, accept),
+        Ok(body) => (
+            json(StatusCode::OK, body, content_type, accept),
+            Outcome::Success,
+        ),
+        Err(e) => (
+            json(e.status, e.body(), content_type, accept),
+            Outcome::of(&e),
+        ),
     }
 }
 
@@ -344,9 +455,6 @@ fn plain(status: StatusCode, body: Bytes, content_type: Option<&'static str>) ->
     let headers = resp.headers_mut();
     if let Some(t) = content_type {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(t));
-    }
-    if let Ok(v) = HeaderValue::from_str(&request_id()) {
-        headers.insert("x-amzn-requestid", v);
     }
     headers.insert(SERVER, HeaderValue::from_static("Server"));
     headers.insert("x-amz-crc32", HeaderValue::from(crc));

@@ -19,6 +19,7 @@ mod echo;
 pub mod error;
 mod http;
 pub mod listen;
+pub mod metrics;
 mod operation;
 pub mod realism;
 pub mod serialization;
@@ -36,6 +37,7 @@ pub use crate::access::Policy;
 pub use crate::auth::{Auth, Caller, Principal};
 pub use crate::error::ApiError;
 pub use crate::listen::{Limits, ServeOptions, Tls};
+pub use crate::metrics::Observer;
 pub use crate::operation::Operation;
 
 /// DynamoDB's request size limit.
@@ -123,8 +125,9 @@ pub async fn serve_with(
                 };
                 let _ = stream.set_nodelay(true);
                 let (db, auth) = (db.clone(), options.auth.clone());
+                let observer = options.observer.clone();
                 let service = hyper::service::service_fn(move |req| {
-                    http::handle(db.clone(), auth.clone(), body_timeout, req)
+                    http::handle(db.clone(), auth.clone(), observer.clone(), body_timeout, req)
                 });
                 let (builder, watcher) = (builder.clone(), graceful.watcher());
                 let tls = options.tls.clone();

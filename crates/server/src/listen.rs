@@ -65,6 +65,8 @@ pub struct ServeOptions {
     pub tls: Option<Tls>,
     /// Connection limits.
     pub limits: Limits,
+    /// Request metrics and the slow-request log.
+    pub observer: Arc<crate::metrics::Observer>,
 }
 
 /// A TLS configuration: a certificate chain and its private key.

@@ -95,6 +95,60 @@ pub enum Operation {
     RestoreTableFromBackup,
 }
 
+impl Operation {
+    /// Every operation, in declaration order: `Operation::ALL[op.slot()] == op`.
+    pub const ALL: [Operation; 37] = [
+        Operation::CreateTable,
+        Operation::DescribeTable,
+        Operation::ListTables,
+        Operation::DeleteTable,
+        Operation::UpdateTable,
+        Operation::PutItem,
+        Operation::GetItem,
+        Operation::DeleteItem,
+        Operation::Query,
+        Operation::Scan,
+        Operation::UpdateItem,
+        Operation::BatchGetItem,
+        Operation::BatchWriteItem,
+        Operation::TransactWriteItems,
+        Operation::TransactGetItems,
+        Operation::UpdateTimeToLive,
+        Operation::DescribeTimeToLive,
+        Operation::ListStreams,
+        Operation::DescribeStream,
+        Operation::GetShardIterator,
+        Operation::GetRecords,
+        Operation::DescribeEndpoints,
+        Operation::TagResource,
+        Operation::UntagResource,
+        Operation::ListTagsOfResource,
+        Operation::DescribeLimits,
+        Operation::PutResourcePolicy,
+        Operation::GetResourcePolicy,
+        Operation::DeleteResourcePolicy,
+        Operation::ExecuteStatement,
+        Operation::BatchExecuteStatement,
+        Operation::ExecuteTransaction,
+        Operation::CreateBackup,
+        Operation::DescribeBackup,
+        Operation::ListBackups,
+        Operation::DeleteBackup,
+        Operation::RestoreTableFromBackup,
+    ];
+
+    /// The operation's number among [`Operation::ALL`]: its slot in the per-table metrics.
+    pub fn slot(self) -> usize {
+        self as usize
+    }
+
+    /// The operation's name, as in `X-Amz-Target` and CloudWatch's `Operation` dimension.
+    pub fn name(self) -> &'static str {
+        let action = self.action();
+        action.strip_prefix("dynamodb:").unwrap_or(action)
+    }
+}
+
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 /// The DynamoDB Streams API, served on the same endpoint.
 const STREAMS_TARGET_PREFIX: &str = "DynamoDBStreams_20120810.";
@@ -298,13 +352,18 @@ impl Operation {
     ///
     /// # Errors
     /// The operation's error, ready for the wire.
+    ///
+    /// The engine notes in `ctx` the table the request touched (its `touched` member), which
+    /// the caller reads afterwards for the request metrics; Query, Scan and ExecuteStatement
+    /// count the items they return there when `count_returned` is set.
     pub async fn execute(
         self,
         db: Arc<Database>,
-        ctx: RequestContext,
+        ctx: &mut RequestContext,
         principal: Option<Arc<Principal>>,
         body: Bytes,
         host: &str,
+        count_returned: bool,
     ) -> Result<Vec<u8>, ApiError> {
         let call = Call {
             db,
@@ -314,6 +373,7 @@ impl Operation {
             body,
             may_block: self.may_block(),
             durable: self.acknowledges_writes(),
+            returned: count_returned.then_some(self.slot()),
         };
         match self {
             Operation::CreateTable => {
@@ -336,8 +396,14 @@ impl Operation {
             Operation::PutItem => call.run(validate::put_item, Database::put_item).await,
             Operation::GetItem => call.run(validate::get_item, Database::get_item).await,
             Operation::DeleteItem => call.run(validate::delete_item, Database::delete_item).await,
-            Operation::Query => call.run(validate::query, Database::query).await,
-            Operation::Scan => call.run(validate::scan, Database::scan).await,
+            Operation::Query => {
+                call.run_counting(validate::query, Database::query, page_count)
+                    .await
+            }
+            Operation::Scan => {
+                call.run_counting(validate::scan, Database::scan, page_count)
+                    .await
+            }
             Operation::UpdateItem => call.run(validate::update_item, Database::update_item).await,
             Operation::BatchGetItem => {
                 call.run(validate::batch_get_item, Database::batch_get_item)
@@ -408,8 +474,12 @@ impl Operation {
                     .await
             }
             Operation::ExecuteStatement => {
-                call.run(validate::execute_statement, Database::execute_statement)
-                    .await
+                call.run_counting(
+                    validate::execute_statement,
+                    Database::execute_statement,
+                    |out| out.items.len() as u64,
+                )
+                .await
             }
             Operation::BatchExecuteStatement => {
                 call.run(
@@ -449,11 +519,16 @@ impl Operation {
     }
 }
 
+/// The items a Query or Scan page returned (its `Count`).
+fn page_count(page: &binderdb_engine::api::ReadPageOutput) -> u64 {
+    u64::try_from(page.count).unwrap_or(0)
+}
+
 /// One request on its way through the shared pipeline.
 #[derive(Debug)]
-struct Call {
+struct Call<'c> {
     db: Arc<Database>,
-    ctx: RequestContext,
+    ctx: &'c mut RequestContext,
     /// The verified key, when verification is on: its permissions are checked.
     principal: Option<Arc<Principal>>,
     /// The operation's IAM action, `dynamodb:<Operation>`.
@@ -463,16 +538,47 @@ struct Call {
     may_block: bool,
     /// See [`Operation::acknowledges_writes`].
     durable: bool,
+    /// The operation's metrics slot, when the items it returns are counted.
+    returned: Option<usize>,
 }
 
-impl Call {
-    /// The shared pipeline of every operation: decode, check request constraints, run the engine
-    /// operation (on a blocking thread when it may run long, inline otherwise), wait until its
-    /// writes are durable, encode.
+impl Call<'_> {
+    /// [`Call::run`] for an operation whose answer returns items (ReturnedItemCount):
+    /// `count` tells how many, counted on the table the request touched.
+    async fn run_counting<I, O>(
+        self,
+        check: fn(&I) -> Result<(), ApiError>,
+        operation: fn(&Database, &RequestContext, I) -> binderdb_engine::Result<O>,
+        count: fn(&O) -> u64,
+    ) -> Result<Vec<u8>, ApiError>
+    where
+        I: DeserializeOwned + Permissions + Send + 'static,
+        O: Serialize + Send + 'static,
+    {
+        self.run_with(check, operation, Some(count)).await
+    }
+
+    /// The shared pipeline for an operation whose returned items are not counted.
     async fn run<I, O>(
         self,
         check: fn(&I) -> Result<(), ApiError>,
         operation: fn(&Database, &RequestContext, I) -> binderdb_engine::Result<O>,
+    ) -> Result<Vec<u8>, ApiError>
+    where
+        I: DeserializeOwned + Permissions + Send + 'static,
+        O: Serialize + Send + 'static,
+    {
+        self.run_with(check, operation, None).await
+    }
+
+    /// The shared pipeline of every operation: decode, check request constraints, run the engine
+    /// operation (on a blocking thread when it may run long, inline otherwise), wait until its
+    /// writes are durable, encode.
+    async fn run_with<I, O>(
+        self,
+        check: fn(&I) -> Result<(), ApiError>,
+        operation: fn(&Database, &RequestContext, I) -> binderdb_engine::Result<O>,
+        count: Option<fn(&O) -> u64>,
     ) -> Result<Vec<u8>, ApiError>
     where
         I: DeserializeOwned + Permissions + Send + 'static,
@@ -486,29 +592,47 @@ impl Call {
             body,
             may_block,
             durable,
+            returned,
         } = self;
         let input: I = serialization::decode(&body)?;
         check(&input)?;
         if let Some(principal) = &principal {
-            access::authorize(&db, &ctx, principal, &input.needs(&db, action))?;
+            access::authorize(&db, ctx, principal, &input.needs(&db, action))?;
         }
         let result = if may_block {
             let db = Arc::clone(&db);
-            tokio::task::spawn_blocking(move || operation(&db, &ctx, input))
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "operation task failed");
-                    internal_error()
-                })?
+            // The context goes to the blocking thread and comes back with what the engine
+            // noted in it.
+            let owned = std::mem::take(ctx);
+            let (result, owned) = tokio::task::spawn_blocking(move || {
+                let result = operation(&db, &owned, input);
+                (result, owned)
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "operation task failed");
+                internal_error()
+            })?;
+            *ctx = owned;
+            result
         } else {
             // Item operations only touch memory (or the page cache): running them inline saves
             // two thread hand-offs per request. A panic is still contained to this request.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| operation(&db, &ctx, input)))
+            let ctx = &*ctx;
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| operation(&db, ctx, input)))
                 .map_err(|_| {
-                tracing::error!("operation panicked");
-                internal_error()
-            })?
+                    tracing::error!("operation panicked");
+                    internal_error()
+                })?
         };
+        if let (Ok(output), Some(count), Some(slot)) = (&result, count, returned) {
+            if let Some(metrics) = ctx.touched.metrics() {
+                metrics
+                    .operation(slot)
+                    .returned_items
+                    .fetch_add(count(output), std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         if durable {
             // Also when the operation failed: a refused condition was decided on what it read,
             // which must not be lost either. The wait parks no thread: the group-commit thread

@@ -92,6 +92,8 @@ struct Shared {
     /// Mirrors `SyncState::failed.is_some()` for the commit path, which must not take the lock.
     failed: AtomicBool,
     syncs: AtomicU64,
+    /// How long each sync took (the metrics' group-commit sync latency).
+    sync_latency: binderdb_storage::LatencyHistogram,
     fallback_syncs: AtomicU64,
     /// One more than the id of the journal the syncer's handle points at (0: no handle), for
     /// tests.
@@ -216,6 +218,11 @@ impl GroupCommit {
         self.shared.syncs.load(Ordering::Relaxed)
     }
 
+    /// How long the syncs took so far.
+    pub(crate) fn sync_latency(&self) -> binderdb_storage::HistogramSnapshot {
+        self.shared.sync_latency.snapshot()
+    }
+
     /// The id of the journal file the syncer last synced (`None` before any sync that used its
     /// own handle): it follows fjall's journal rotations.
     pub(crate) fn active_journal_id(&self) -> Option<u64> {
@@ -329,7 +336,9 @@ fn run_syncer(shared: &Shared, db: &Database, mut journal: Option<ActiveJournal>
         if journal.is_none() {
             shared.fallback_syncs.fetch_add(1, Ordering::Relaxed);
         }
+        let sync_began = Instant::now();
         let result = sync(db, journal.as_mut());
+        shared.sync_latency.record(sync_began.elapsed());
         if let Some(journal) = &journal {
             shared.journal_id.store(journal.id + 1, Ordering::Relaxed);
         }

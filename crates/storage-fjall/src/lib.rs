@@ -974,6 +974,19 @@ impl Store for FjallStore {
         self.group.commit_point()
     }
 
+    fn metrics(&self) -> binderdb_storage::StoreMetrics {
+        let count = |n: usize| Some(n as u64);
+        binderdb_storage::StoreMetrics {
+            sync_latency: Some(self.group.sync_latency()),
+            disk_bytes: self.db.disk_space().ok(),
+            write_buffer_bytes: Some(self.db.write_buffer_size()),
+            journal_files: count(self.db.journal_count()),
+            pending_flushes: count(self.db.outstanding_flushes()),
+            active_compactions: count(self.db.active_compactions()),
+            compactions_completed: count(self.db.compactions_completed()),
+        }
+    }
+
     fn disk_usage(&self) -> Result<Option<DiskUsage>, StorageError> {
         Ok(Some(self.usage()?))
     }

@@ -16,6 +16,8 @@
 //! - [`counters`]: entry counts and sizes of tables and indexes ([`Write::Count`]), kept in the
 //!   same atomic commit as the data, so statistics cost O(1) to read and never drift.
 //! - [`conformance`]: one suite every engine must pass.
+//! - [`metrics`]: what a store reports about itself ([`Store::metrics`]) and the lock-free
+//!   latency histogram used for it.
 //! - [`partition_hash`] / [`segment_bounds`]: the fixed hash that orders a Scan and defines
 //!   parallel-scan segments.
 
@@ -27,10 +29,12 @@ pub mod counters;
 mod durable;
 pub mod latch;
 mod memory;
+pub mod metrics;
 
 pub use counters::{CounterId, Counts};
 pub use durable::{durable, Durable};
 pub use memory::MemoryStore;
+pub use metrics::{HistogramSnapshot, LatencyHistogram, StoreMetrics};
 
 /// Identifier of a table. Table ids are never reused, so a dropped table's ranges can be
 /// removed lazily.
@@ -373,6 +377,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// `Io`/`Backend` on engine failure.
     fn flush(&self) -> Result<(), StorageError>;
+
+    /// What the store reports about itself for the server's metrics (sync latency, disk bytes,
+    /// flushes and compactions). Cheap: counters and in-memory figures, no file walk. The
+    /// default reports nothing.
+    fn metrics(&self) -> StoreMetrics {
+        StoreMetrics::default()
+    }
 
     /// A point in the commit sequence at or after every commit that has returned so far.
     /// [`durable`] waits for it. Engines without a log return 0.

@@ -80,6 +80,8 @@ impl Default for Prices {
 pub struct TableCapacity {
     pub meter: Meter,
     pub throttle: Throttle,
+    /// The table's request metrics (`crate::metrics`).
+    pub metrics: crate::metrics::TableMetrics,
     /// The table's ARN, for throttling reasons.
     pub arn: String,
     /// The table as last seen (kept for the bill after the table is deleted).
@@ -107,6 +109,7 @@ impl Registry {
             let capacity = Arc::new(TableCapacity {
                 meter: Meter::default(),
                 throttle: Throttle::default(),
+                metrics: crate::metrics::TableMetrics::default(),
                 arn: format!("arn:aws:dynamodb:{}:{account}:table/{}", d.region, d.name),
                 started_ms: now.max(d.created_at_ms),
                 last_seen: Mutex::new(d),
@@ -114,6 +117,20 @@ impl Registry {
             self.tables.lock().push(capacity.clone());
             capacity
         })
+    }
+}
+
+impl Registry {
+    /// Every table's capacity state, in order of first use.
+    pub(crate) fn all(&self) -> Vec<Arc<TableCapacity>> {
+        self.tables.lock().clone()
+    }
+}
+
+impl TableCapacity {
+    /// The table as last seen (refreshed by [`Database::refresh_capacity`]).
+    pub fn descriptor(&self) -> Arc<TableDescriptor> {
+        self.last_seen.lock().clone()
     }
 }
 
@@ -169,17 +186,22 @@ impl Database {
             .of(table, &self.config.account_id, self.clock.now_millis())
     }
 
+    /// Gives every live table a capacity state, so idle ones appear on the bill (and pay for
+    /// storage) and in the metrics, and records each one's current descriptor.
+    pub(crate) fn refresh_capacity(&self) {
+        for table in self.catalog.all() {
+            let capacity = self.table_capacity(&table);
+            *capacity.last_seen.lock() = table.descriptor();
+        }
+    }
+
     /// The bill so far, priced with the configured prices.
     ///
     /// # Errors
     /// Storage failures (sizes of tables).
     pub fn bill(&self) -> crate::Result<BillReport> {
         let now = self.clock.now_millis();
-        // Every live table gets a meter, so idle ones appear (and pay for storage).
-        for table in self.catalog.all() {
-            let capacity = self.table_capacity(&table);
-            *capacity.last_seen.lock() = table.descriptor();
-        }
+        self.refresh_capacity();
         let prices = &self.config.prices;
         let mut lines = Vec::new();
         let mut total = Totals::default();

@@ -50,7 +50,9 @@ impl Database {
         }
         let capacity = self.table_capacity(table);
         let now = self.clock.now_millis();
-        let admitted = capacity.throttle.admit(d, &capacity.arn, ask, now);
+        let admitted = capacity
+            .throttle
+            .admit(d, &capacity.arn, ask, now, &capacity.metrics);
         if admitted.is_err() {
             capacity.meter.record_throttled(now);
         }
@@ -115,6 +117,9 @@ impl Database {
             }
             change
         });
+        if let Err(Error::TransactionConflict(_)) = &written {
+            self.count_conflict(table);
+        }
         match written {
             Ok(outcome) => {
                 self.charge(table, d, Usage::Write, &outcome.consumed, partition);

@@ -31,7 +31,6 @@
 //!   30 minutes. The table's and each global index's `OnDemandThroughput` maximum caps them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -211,9 +210,6 @@ const PARTITION_SHARD_CAPACITY: usize = 4096;
 pub struct Throttle {
     buckets: Mutex<Buckets>,
     partitions: [Mutex<HashMap<u64, (Bucket, Bucket)>>; PARTITION_SHARDS],
-    /// Requests refused, for the bill and the metrics.
-    pub throttled_reads: AtomicU64,
-    pub throttled_writes: AtomicU64,
 }
 
 impl Default for Throttle {
@@ -221,8 +217,6 @@ impl Default for Throttle {
         Throttle {
             buckets: Mutex::default(),
             partitions: std::array::from_fn(|_| Mutex::default()),
-            throttled_reads: AtomicU64::new(0),
-            throttled_writes: AtomicU64::new(0),
         }
     }
 }
@@ -249,14 +243,13 @@ impl Throttle {
         arn: &str,
         ask: Ask<'_>,
         now: u64,
+        events: &crate::metrics::TableMetrics,
     ) -> Result<(), Error> {
         let refused = self.check(d, ask, now);
         if let Some((resource, limit)) = refused {
-            let counter = match ask.direction {
-                Direction::Read => &self.throttled_reads,
-                Direction::Write => &self.throttled_writes,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            // On the resource that refused: the table, or the global index (CloudWatch's
+            // Read/WriteThrottleEvents with GlobalSecondaryIndexName).
+            events.throttle_event(resource.as_deref(), ask.direction == Direction::Write);
             return Err(throttling_error(d, arn, ask.direction, resource, limit));
         }
         Ok(())

@@ -330,6 +330,7 @@ impl Database {
             descriptor.streams.push(self.new_stream(view, now)?);
         }
         let table = self.catalog.put(self.store.as_ref(), descriptor)?;
+        ctx.touched.note(self.table_capacity(&table));
         Ok(TableDescriptionOutput {
             table_description: self.describe(&table, Some("CREATING"))?,
         })

@@ -60,6 +60,7 @@ impl Database {
             .catalog
             .get(ctx.account(), &ctx.region, name)
             .ok_or_else(Error::table_not_found)?;
+        ctx.touched.note(self.table_capacity(&table));
         let descriptor = table.descriptor();
         if descriptor.status(self.clock.now_millis()) == "CREATING" {
             return Err(Error::table_not_found());
@@ -69,13 +70,16 @@ impl Database {
 
     /// The table a DDL operation addresses, with DescribeTable's not-found message.
     fn existing_table(&self, ctx: &RequestContext, name: &str) -> Result<Arc<Table>> {
-        self.catalog
+        let table = self
+            .catalog
             .get(ctx.account(), &ctx.region, name)
             .ok_or_else(|| {
                 Error::ResourceNotFound(format!(
                     "Requested resource not found: Table: {name} not found"
                 ))
-            })
+            })?;
+        ctx.touched.note(self.table_capacity(&table));
+        Ok(table)
     }
 
     /// The `TableDescription` of `table` as of now, with `status` overriding the computed status

@@ -137,6 +137,7 @@ impl Database {
             arn: arn.to_owned(),
         };
         if let Some(table) = self.catalog.get(ctx.account(), region, name) {
+            ctx.touched.note(self.table_capacity(&table));
             let d = table.descriptor();
             if let Some(stream) = d
                 .streams

@@ -293,10 +293,12 @@ impl Database {
             // (the guard fails) sends the batch through the one-item path instead.
             if !d.has_local_indexes() {
                 if let Some(n) = self.expire_together(&table, &due, now_secs, &attribute)? {
+                    self.count_ttl_deletes(&table, n);
                     deleted += n;
                     continue;
                 }
             }
+            let mut deleted_here = 0;
             for (at, key) in due {
                 let outcome = self.write_item(&table, &key, &mut |current| {
                     // Re-checked on the item as it is now: a later write may have moved its TTL.
@@ -306,17 +308,32 @@ impl Database {
                     }
                 });
                 match outcome {
-                    Ok(_) => deleted += 1,
+                    Ok(_) => deleted_here += 1,
                     // Held by a transaction: the next pass sees it again.
                     Err(Error::TransactionConflict(_)) => {}
                     // No longer expired: the entry is stale (its item moved on); it goes, so
                     // that it can never hold the sweeper back.
                     Err(Error::Internal(_)) => self.drop_stale_entry(d.id, &key, at, &attribute)?,
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        self.count_ttl_deletes(&table, deleted_here);
+                        return Err(e);
+                    }
                 }
             }
+            self.count_ttl_deletes(&table, deleted_here);
+            deleted += deleted_here;
         }
         Ok(deleted)
+    }
+
+    /// Counts `n` items the sweeper deleted from `table` (TimeToLiveDeletedItemCount).
+    fn count_ttl_deletes(&self, table: &crate::catalog::Table, n: usize) {
+        if n > 0 {
+            self.table_capacity(table)
+                .metrics
+                .ttl_deleted
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Deletes the expired items among `due` of `table` in one commit, guarded on the version

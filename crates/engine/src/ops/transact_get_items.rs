@@ -83,6 +83,9 @@ impl Database {
             .filter(|&i| self.txn.holds.is_held(&reads[i].key))
             .collect();
         if !held.is_empty() {
+            for &i in &held {
+                self.count_conflict(&reads[i].table);
+            }
             return Err(conflicts_at(reads.len(), &held));
         }
         let mut values = Vec::with_capacity(reads.len());
@@ -106,7 +109,11 @@ impl Database {
                 Ok(_) => break,
                 Err(StorageError::Conflict) if attempt < SNAPSHOT_ATTEMPTS => {}
                 Err(StorageError::Conflict) => {
-                    return Err(conflicts_at(reads.len(), &self.moved_since(&guards)?));
+                    let moved = self.moved_since(&guards)?;
+                    for &i in &moved {
+                        self.count_conflict(&reads[i].table);
+                    }
+                    return Err(conflicts_at(reads.len(), &moved));
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -267,11 +267,12 @@ impl Database {
             actions.iter().map(|a| (a.table.as_ref(), &a.key)),
         )?;
         let keys: Vec<Key> = actions.iter().map(|a| a.key.clone()).collect();
-        let _held = self
-            .txn
-            .holds
-            .try_hold(&keys)
-            .map_err(|conflicts| conflicts_at(actions.len(), &conflicts))?;
+        let _held = self.txn.holds.try_hold(&keys).map_err(|conflicts| {
+            for &i in &conflicts {
+                self.count_conflict(&actions[i].table);
+            }
+            conflicts_at(actions.len(), &conflicts)
+        })?;
         // Shared write gates in table-id order: the index sets cannot change until the commit.
         let mut tables: Vec<&Arc<Table>> = actions.iter().map(|a| &a.table).collect();
         tables.sort_by_key(|t| t.descriptor().id);
@@ -341,7 +342,17 @@ impl Database {
         let item_guards = guards[..actions.len()].to_vec();
         match self.store.commit(Batch { writes, guards }) {
             Ok(_) => {}
-            Err(StorageError::Conflict) => return Err(self.moved_items(&item_guards)?),
+            Err(StorageError::Conflict) => {
+                let e = self.moved_items(&item_guards)?;
+                if let Error::TransactionCanceled { reasons } = &e {
+                    for (action, reason) in actions.iter().zip(reasons) {
+                        if reason.code == "TransactionConflict" {
+                            self.count_conflict(&action.table);
+                        }
+                    }
+                }
+                return Err(e);
+            }
             Err(e) => return Err(e.into()),
         }
         if token_state.is_some() && self.txn.token_written() {

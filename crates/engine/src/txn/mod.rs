@@ -101,6 +101,17 @@ pub(crate) fn conflict_reason() -> CancellationReason {
     }
 }
 
+impl crate::Database {
+    /// Counts one item-level request refused by a transactional conflict on `table`
+    /// (CloudWatch's TransactionConflict).
+    pub(crate) fn count_conflict(&self, table: &crate::catalog::Table) {
+        self.table_capacity(table)
+            .metrics
+            .transaction_conflicts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// TransactionCanceledException for `n` actions, with `TransactionConflict` at `conflicts`.
 pub(crate) fn conflicts_at(n: usize, conflicts: &[usize]) -> Error {
     let mut reasons = vec![no_reason(); n];

@@ -387,9 +387,15 @@ pub async fn raw_http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -
     let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8(buf[..split].to_vec()).unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
     RawResponse {
         status,
-        headers: Vec::new(),
+        headers,
         body: buf[split + 4..].to_vec(),
     }
 }

@@ -22,6 +22,7 @@ mod indexes_writes;
 mod item_collections;
 mod items;
 mod legacy_reads;
+mod metrics;
 mod partiql;
 mod protocol;
 mod query;

@@ -1,0 +1,217 @@
+//! Request metrics of each table, for `GET /metrics` (CloudWatch's DynamoDB metrics).
+//!
+//! Every table's [`TableMetrics`] lives in its capacity state (beside its bill counters,
+//! reached through the table the request already looked up), so counting takes no lock and no
+//! extra lookup: relaxed atomic additions on the table's own counters. The engine counts what
+//! only it sees (TTL deletes, transaction conflicts per item, throttle events per table and
+//! index); the server counts per request what it sees at the end (latency of successful
+//! requests, throttled requests, system errors, conditional check failures, returned items),
+//! on the table a request touched first, which the engine notes in the request's
+//! [`TouchedTable`].
+//!
+//! Operations are told apart by a slot number the server gives them (below
+//! [`OPERATION_SLOTS`]); each slot's counters are allocated on the first request of that
+//! operation on that table.
+//!
+//! Must not depend on: HTTP (the server names the operations and renders the text format).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use binderdb_storage::{HistogramSnapshot, LatencyHistogram};
+use parking_lot::Mutex;
+
+use crate::capacity::bill::TableCapacity;
+use crate::Database;
+
+/// How many operations the per-table metrics tell apart.
+pub const OPERATION_SLOTS: usize = 64;
+
+/// The counters of one operation on one table.
+#[derive(Debug, Default)]
+pub struct OperationMetrics {
+    /// Latency of successful requests (CloudWatch's SuccessfulRequestLatency).
+    pub latency: LatencyHistogram,
+    /// Requests refused whole by throttling (ThrottledRequests).
+    pub throttled: AtomicU64,
+    /// Requests answered with HTTP 5xx (SystemErrors).
+    pub system_errors: AtomicU64,
+    /// Items returned by Query, Scan and ExecuteStatement (ReturnedItemCount).
+    pub returned_items: AtomicU64,
+}
+
+/// The request metrics of one table.
+#[derive(Debug)]
+pub struct TableMetrics {
+    operations: [OnceLock<Box<OperationMetrics>>; OPERATION_SLOTS],
+    /// Writes refused by their condition (ConditionalCheckFailedRequests).
+    pub conditional_check_failed: AtomicU64,
+    /// Item-level requests refused because a transaction held the item (TransactionConflict).
+    pub transaction_conflicts: AtomicU64,
+    /// Items the TTL sweeper deleted (TimeToLiveDeletedItemCount).
+    pub ttl_deleted: AtomicU64,
+    /// Read and write requests (or batch items) the table's own limits refused.
+    pub read_throttle_events: AtomicU64,
+    pub write_throttle_events: AtomicU64,
+    /// The same for each global secondary index that refused one: (reads, writes). Touched only
+    /// when a request is throttled.
+    index_throttle_events: Mutex<BTreeMap<String, (u64, u64)>>,
+}
+
+impl Default for TableMetrics {
+    fn default() -> Self {
+        TableMetrics {
+            operations: std::array::from_fn(|_| OnceLock::new()),
+            conditional_check_failed: AtomicU64::new(0),
+            transaction_conflicts: AtomicU64::new(0),
+            ttl_deleted: AtomicU64::new(0),
+            read_throttle_events: AtomicU64::new(0),
+            write_throttle_events: AtomicU64::new(0),
+            index_throttle_events: Mutex::default(),
+        }
+    }
+}
+
+impl TableMetrics {
+    /// The counters of operation `slot` (a slot past [`OPERATION_SLOTS`] shares the last one).
+    pub fn operation(&self, slot: usize) -> &OperationMetrics {
+        self.operations[slot.min(OPERATION_SLOTS - 1)].get_or_init(Box::default)
+    }
+
+    /// Counts one throttle event on the table (`index: None`) or one of its global indexes.
+    pub(crate) fn throttle_event(&self, index: Option<&str>, write: bool) {
+        match index {
+            None if write => {
+                self.write_throttle_events.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                self.read_throttle_events.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(name) => {
+                let mut indexes = self.index_throttle_events.lock();
+                let counts = indexes.entry(name.to_owned()).or_default();
+                if write {
+                    counts.1 += 1;
+                } else {
+                    counts.0 += 1;
+                }
+            }
+        }
+    }
+
+    fn snapshot(&self) -> TableMetricsSnapshot {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        TableMetricsSnapshot {
+            operations: self
+                .operations
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, m)| {
+                    let m = m.get()?;
+                    Some((
+                        slot,
+                        OperationSnapshot {
+                            latency: m.latency.snapshot(),
+                            throttled: load(&m.throttled),
+                            system_errors: load(&m.system_errors),
+                            returned_items: load(&m.returned_items),
+                        },
+                    ))
+                })
+                .collect(),
+            conditional_check_failed: load(&self.conditional_check_failed),
+            transaction_conflicts: load(&self.transaction_conflicts),
+            ttl_deleted: load(&self.ttl_deleted),
+            read_throttle_events: load(&self.read_throttle_events),
+            write_throttle_events: load(&self.write_throttle_events),
+            index_throttle_events: self.index_throttle_events.lock().clone(),
+        }
+    }
+}
+
+/// A reading of one operation's counters on one table.
+#[derive(Debug, Clone, Default)]
+pub struct OperationSnapshot {
+    pub latency: HistogramSnapshot,
+    pub throttled: u64,
+    pub system_errors: u64,
+    pub returned_items: u64,
+}
+
+/// A reading of one table's request metrics.
+#[derive(Debug, Clone, Default)]
+pub struct TableMetricsSnapshot {
+    /// By operation slot, for the operations the table has seen.
+    pub operations: Vec<(usize, OperationSnapshot)>,
+    pub conditional_check_failed: u64,
+    pub transaction_conflicts: u64,
+    pub ttl_deleted: u64,
+    pub read_throttle_events: u64,
+    pub write_throttle_events: u64,
+    /// By global index name: (read, write) throttle events.
+    pub index_throttle_events: BTreeMap<String, (u64, u64)>,
+}
+
+/// One table's line of the metrics: who it is and its counters.
+#[derive(Debug, Clone)]
+pub struct TableMetricsLine {
+    pub region: String,
+    pub table_name: String,
+    /// The table's global secondary indexes (deleted ones' lines keep their last set).
+    pub global_indexes: Vec<String>,
+    pub metrics: TableMetricsSnapshot,
+}
+
+/// The table a request touched first (set by the engine when it looks the table up), so the
+/// server can count the request on that table without looking it up again.
+#[derive(Debug, Clone, Default)]
+pub struct TouchedTable(OnceLock<Arc<TableCapacity>>);
+
+impl TouchedTable {
+    /// Notes `capacity`'s table, unless a table was noted before.
+    pub(crate) fn note(&self, capacity: &Arc<TableCapacity>) {
+        self.0.get_or_init(|| Arc::clone(capacity));
+    }
+
+    /// The metrics of the table touched, if one was.
+    pub fn metrics(&self) -> Option<&TableMetrics> {
+        self.0.get().map(|c| &c.metrics)
+    }
+
+    /// The name of the table touched, if one was.
+    pub fn table_name(&self) -> Option<String> {
+        self.0.get().map(|c| c.descriptor().name.clone())
+    }
+}
+
+impl Database {
+    /// The request metrics of every table the server has served (deleted ones included, so
+    /// counters never go back), in order of first use.
+    pub fn request_metrics(&self) -> Vec<TableMetricsLine> {
+        self.refresh_capacity();
+        self.capacity
+            .all()
+            .iter()
+            .map(|capacity| {
+                let d = capacity.descriptor();
+                TableMetricsLine {
+                    region: d.region.clone(),
+                    table_name: d.name.clone(),
+                    global_indexes: d
+                        .indexes
+                        .iter()
+                        .filter(|i| i.kind == crate::index::IndexKind::Global)
+                        .map(|i| i.name.clone())
+                        .collect(),
+                    metrics: capacity.metrics.snapshot(),
+                }
+            })
+            .collect()
+    }
+
+    /// What the store reports about itself (sync latency, disk bytes, compactions).
+    pub fn store_metrics(&self) -> binderdb_storage::StoreMetrics {
+        self.store.metrics()
+    }
+}
