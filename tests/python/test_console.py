@@ -268,6 +268,10 @@ def test_console_end_to_end(memory_server, browser):
     page.click("Add global index")
     page.type("Index name", "by_status")
     page.type("Index partition key", "status")
+    page.click("Add local index")
+    page.type("Local index name", "by_price")
+    page.type("Local index sort key", "price")
+    page.select("Local index sort key type", "N")
     page.select("Stream", "NEW_AND_OLD_IMAGES")
     page.type("TTL attribute", "expires")
     page.click("Add tag")
@@ -286,6 +290,8 @@ def test_console_end_to_end(memory_server, browser):
     page.shot("table-overview")
     described = client.describe_table(TableName=table)["Table"]
     assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["by_status"]
+    assert [i["IndexName"] for i in described["LocalSecondaryIndexes"]] == ["by_price"]
+    assert {"AttributeName": "price", "AttributeType": "N"} in described["AttributeDefinitions"]
     assert described["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["AttributeName"] == "expires"
 
@@ -358,12 +364,26 @@ def test_console_end_to_end(memory_server, browser):
     page.click("Next page ▶")
     page.until_text("main", "Scan: page 3, 1 items")
 
-    # PartiQL: the edited item comes back.
-    page.go("#/partiql")
+    # The local index, by price, keyboard only: "/" focuses the first field, Ctrl+Enter runs.
+    from selenium.webdriver.common.keys import Keys
+
+    page.select("Operation", "Query")
+    page.select("Table or index", "by_price")
+    page.type("Page size", "25")
+    page.type("Partition key pk", "p1")
+    page.select("Sort key price condition", ">=")
+    page.type("Sort key price", "50")
+    page.field("Filter expression").send_keys(Keys.CONTROL, Keys.ENTER)
+    page.until_text("main", "Query: page 1, 1 items (1 scanned)")
+
+    # PartiQL, reached with the "g p" shortcut: the edited item comes back.
+    page.find("main h1").click()
+    page.driver.switch_to.active_element.send_keys("g", "p")
+    page.until_text("main h1", "PartiQL")
     statement = page.find("#statement")
     statement.clear()
     statement.send_keys(f"SELECT * FROM \"{table}\" WHERE pk = 'p1' AND sk = 's1'")
-    page.click("Run")
+    statement.send_keys(Keys.CONTROL, Keys.ENTER)
     page.until_text("main", "1 items")
     page.until_text("table[aria-label=Items]", "shipped")
     page.shot("partiql")
@@ -482,3 +502,98 @@ def test_console_signs_its_calls_when_the_server_has_keys(keyed_server, browser)
     # Signing out forgets the key: the next page asks again.
     page.click("Sign out")
     page.find("#signin")
+
+
+def test_console_shows_an_online_index_backfill(browser):
+    # A slow backfill (100 table items a second, in chunks of 512) of 600 items, so the new
+    # index is seen CREATING and Backfilling before it turns ACTIVE.
+    server = support.Server(in_memory=True, extra_args=["--backfill-items-per-second", "100"]).start()
+    try:
+        client = support.make_client(server.endpoint)
+        support.create_pk_table(client, "backfilled")
+        for start in range(0, 600, 25):
+            client.batch_write_item(RequestItems={"backfilled": [
+                {"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "color": {"S": ["red", "blue"][i % 2]}}}}
+                for i in range(start, start + 25)]})
+        page = Page(browser, server.endpoint, "backfill")
+        page.go("#/tables/backfilled")
+        page.until_text("main", "No secondary indexes.")
+        page.click("Create global index")
+        dialog = page.dialog()
+        page.type("Index name", "by_color", dialog)
+        page.type("Partition key", "color", dialog)
+        page.click("Create index", dialog)
+        page.no_dialog()
+        page.until_text("table[aria-label=Indexes]", "Backfilling")
+        page.find("table[aria-label=Indexes] [role=progressbar]")
+        assert "CREATING" in page.find("table[aria-label=Indexes]").text
+        page.shot("backfilling")
+        # The page follows the index until it is ACTIVE, with its item count.
+        page.until_text("table[aria-label=Indexes]", "ACTIVE", timeout=60)
+        assert not page.all("table[aria-label=Indexes] [role=progressbar]")
+        page.until_text("table[aria-label=Indexes]", "600")
+        page.shot("backfilled")
+    finally:
+        assert server.stop() == 0
+
+
+# What the console's modules compute, checked in the browser that runs them.
+MODULE_CHECKS = """
+const done = arguments[arguments.length - 1];
+const [cap, dj, sig] = await Promise.all([
+  import("/console/capacity.js"), import("/console/ddbjson.js"), import("/console/sigv4.js")]);
+const out = {};
+// Two /metrics samples 5 s apart: GetItem took 3 more requests and 0.006 s more in all.
+const metrics = (count, sum) => cap.parsePrometheus([
+  "# HELP SuccessfulRequestLatency_seconds Latency of successful requests, seconds.",
+  "# TYPE SuccessfulRequestLatency_seconds histogram",
+  `SuccessfulRequestLatency_seconds_bucket{TableName="t",Operation="GetItem",le="0.01"} ${count}`,
+  `SuccessfulRequestLatency_seconds_sum{TableName="t",Operation="GetItem"} ${sum}`,
+  `SuccessfulRequestLatency_seconds_count{TableName="t",Operation="GetItem"} ${count}`,
+  `SuccessfulRequestLatency_seconds_sum{TableName="other",Operation="GetItem"} 9`,
+  `SuccessfulRequestLatency_seconds_count{TableName="other",Operation="GetItem"} 9`,
+].join("\\n"));
+out.latency = cap.latencyPoints([{ t: 100, series: metrics(10, 0.02) }, { t: 105, series: metrics(13, 0.026) }], "t", "us-east-1");
+const plain = dj.parseExact('{"n": 12345678901234567890123456789012345678, "f": -1.5E-130, "l": [true, null, "x"]}');
+out.item = dj.itemFromPlain(plain);
+out.printed = dj.stringifyExact(dj.itemToPlain(out.item), 0);
+out.sets = dj.itemHasSetsOrBinary({ a: { L: [{ M: { b: { SS: ["x"] } } }] } });
+try { dj.parseExact('{"a": 1,}'); out.trailing = "accepted"; } catch (e) { out.trailing = e.name; }
+out.signed = await sig.sign({ accessKeyId: "AKID", secretAccessKey: "SECRET/key", region: "eu-west-1",
+  host: "127.0.0.1:8000", path: "/", body: '{"TableName": "t"}',
+  headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.DescribeTable" },
+  now: new Date(Date.UTC(2026, 11, 6, 5, 15, 0)) });
+done(out);
+"""
+
+
+def test_console_modules_compute_what_they_should(memory_server, browser):
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+
+    browser.get(memory_server.endpoint + "/console")
+    browser.set_script_timeout(20)
+    out = browser.execute_async_script(f"(async () => {{ {MODULE_CHECKS} }})().catch((e) => arguments[arguments.length - 1]({{error: String(e)}}));")
+    assert "error" not in out, out
+    # 0.006 s over 3 requests: 2 ms each, at the second sample's time; the other table ignored.
+    [series] = out["latency"]
+    assert series["name"] == "GetItem"
+    [[t, ms]] = series["points"]
+    assert t == 105 and abs(ms - 2.0) < 1e-9
+    assert out["item"] == {"n": {"N": "12345678901234567890123456789012345678"}, "f": {"N": "-1.5E-130"},
+                           "l": {"L": [{"BOOL": True}, {"NULL": True}, {"S": "x"}]}}
+    assert out["printed"] == '{"n":12345678901234567890123456789012345678,"f":-1.5E-130,"l":[true,null,"x"]}'
+    assert out["sets"] is True
+    assert out["trailing"] == "SyntaxError"
+    # The browser's signature is botocore's for the same request.
+    stamp = "20261206T051500Z"
+    assert out["signed"]["x-amz-date"] == stamp
+    request = botocore.awsrequest.AWSRequest(method="POST", url="http://127.0.0.1:8000/", data=b'{"TableName": "t"}', headers={
+        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.DescribeTable", "X-Amz-Date": stamp})
+    request.context["timestamp"] = stamp
+    auth = botocore.auth.SigV4Auth(botocore.credentials.Credentials("AKID", "SECRET/key"), "dynamodb", "eu-west-1")
+    signature = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+    assert out["signed"]["authorization"] == (
+        "AWS4-HMAC-SHA256 Credential=AKID/20261206/eu-west-1/dynamodb/aws4_request, "
+        f"SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={signature}")

@@ -14,16 +14,20 @@ const MAX_SAMPLES = 720;
 // /metrics samples kept for the tab's life: [{t, series: Map(key → value)}].
 const samples = [];
 
-// Prometheus text → Map("name{labels}" → {name, labels, value}).
+// Prometheus text → [{name, labels, value, help}] (`help`: the HELP text of the sample's family).
 export function parsePrometheus(text) {
   const out = [];
+  const help = new Map();
   for (const line of text.split("\n")) {
+    const doc = /^# HELP (\S+) (.*)$/.exec(line);
+    if (doc) help.set(doc[1], doc[2]);
     if (!line || line.startsWith("#")) continue;
     const m = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!m) continue;
     const labels = {};
     for (const l of (m[2] || "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, "$1");
-    out.push({ name: m[1], labels, value: Number(m[3]) });
+    const family = m[1].replace(/_(sum|count|bucket)$/, "");
+    out.push({ name: m[1], labels, value: Number(m[3]), help: help.get(family) || "" });
   }
   return out;
 }
@@ -36,16 +40,21 @@ async function sampleMetrics() {
   } catch { /* the charts say when there is nothing */ }
 }
 
-// Average latency per operation of `table` between consecutive samples, in milliseconds.
-function latencySeries(table) {
+// Average latency per operation of `table` in `region` between consecutive samples, in
+// milliseconds: the growth of SuccessfulRequestLatency's _sum over that of its _count (a
+// histogram or a summary; CloudWatch's unit is milliseconds, and a family whose name or HELP
+// says seconds is converted). Index-level series are left out.
+export function latencyPoints(samples, table, region) {
   const sums = (sample) => {
     const acc = new Map();
     for (const s of sample.series) {
-      const m = /^SuccessfulRequestLatency(_\w+)?_(sum|count)$/.exec(s.name);
-      if (!m || s.labels.TableName !== table || (s.labels.Region && s.labels.Region !== session.region)) continue;
+      const m = /^(SuccessfulRequestLatency\w*?)_(sum|count)$/.exec(s.name);
+      if (!m || s.labels.TableName !== table || (s.labels.Region && s.labels.Region !== region)) continue;
       if (s.labels.GlobalSecondaryIndexName) continue;
       const op = s.labels.Operation || "all";
-      const a = acc.get(op) || { sum: 0, count: 0, scale: /seconds/.test(m[1] || "") ? 1000 : 1 };
+      const text = `${m[1]} ${s.help}`;
+      const scale = /second/i.test(text) && !/milli/i.test(text) ? 1000 : 1;
+      const a = acc.get(op) || { sum: 0, count: 0, scale };
       a[m[2]] += s.value;
       acc.set(op, a);
     }
@@ -119,7 +128,7 @@ function charts(line, table, now) {
       series: [{ name: "Throttled", points: perMinute(minutes, "throttled_requests", from, now), color: "#b3261e" }],
     }),
     (() => {
-      const lat = line ? latencySeries(line.table_name) : [];
+      const lat = line ? latencyPoints(samples, line.table_name, session.region) : [];
       const t0 = samples.length ? Math.max(from, samples[0].t) : from;
       const chart = lineChart({ id: "chart-latency", title: "Request latency", unit: "ms, average per sample", from: t0, to: Math.max(now, t0 + 60), series: lat });
       if (!lat.length) {

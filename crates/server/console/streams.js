@@ -94,5 +94,7 @@ export async function streamsTab(body, table) {
       ["ARN", (s) => s.StreamArn],
     ], streams, { empty: "This table has no stream. Enable one on the Overview tab.", label: "Streams" }),
     detail);
-  if (streams.length) await open(streams[0].StreamArn);
+  // The table's current stream first (older, disabled ones stay readable for a day).
+  const latest = streams.find((s) => s.StreamArn === table.LatestStreamArn) || streams[0];
+  if (latest) await open(latest.StreamArn);
 }
