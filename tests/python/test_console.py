@@ -376,8 +376,12 @@ def test_console_end_to_end(memory_server, browser):
     page.field("Filter expression").send_keys(Keys.CONTROL, Keys.ENTER)
     page.until_text("main", "Query: page 1, 1 items (1 scanned)")
 
-    # PartiQL, reached with the "g p" shortcut: the edited item comes back.
+    # "?" lists the shortcuts; PartiQL is reached with "g p": the edited item comes back.
     page.find("main h1").click()
+    page.driver.switch_to.active_element.send_keys("?")
+    page.until_text("#shortcuts", "PartiQL editor")
+    page.click("Close", page.find("#shortcuts"))
+    page.no_dialog()
     page.driver.switch_to.active_element.send_keys("g", "p")
     page.until_text("main h1", "PartiQL")
     statement = page.find("#statement")

@@ -64,7 +64,10 @@ export function editItem(table, item) {
   if (item && form === "plain" && itemHasSetsOrBinary(item)) form = "ddb";
   return modal(item ? "Edit item" : "Create item", (close) => {
     const text = h("textarea.tall", { "aria-label": "Item JSON", spellcheck: "false", autofocus: true });
-    text.value = item ? formatItem(item, form) : formatItem(Object.fromEntries(keys.map((k) => [k, { S: "" }])), form);
+    // A new item starts with its key attributes, each of its defined type.
+    const types = Object.fromEntries((table.AttributeDefinitions || []).map((d) => [d.AttributeName, d.AttributeType]));
+    const blank = { S: { S: "" }, N: { N: "0" }, B: { B: "" } };
+    text.value = formatItem(item || Object.fromEntries(keys.map((k) => [k, blank[types[k]] || blank.S])), form);
     const which = h("select", { "aria-label": "Notation" }, h("option", { value: "plain" }, "Plain JSON"), h("option", { value: "ddb" }, "DynamoDB JSON"));
     which.value = form;
     const err = h("div");
