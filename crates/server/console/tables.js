@@ -1,7 +1,7 @@
 // The tables of the region: status, billing mode, item count and size, indexes, stream; delete.
 
 import { call, callAll } from "./api.js";
-import { badge, busy, clear, confirmDialog, errorBox, formatBytes, formatNumber, grid, h, keyLabel } from "./ui.js";
+import { badge, busy, clear, confirmDialog, formatBytes, formatNumber, grid, h, keyLabel } from "./ui.js";
 
 export async function describeAll() {
   const names = await callAll("ListTables", {}, "TableNames", "LastEvaluatedTableName", "ExclusiveStartTableName");
@@ -63,4 +63,3 @@ export async function tablesPage(main) {
   return () => clearTimeout(timer);
 }
 
-export { errorBox };
