@@ -16,6 +16,7 @@
 //!   disk of the data directory, its journals and each table (its items, indexes and streams),
 //!   as JSON ([`storage_report`]). With access keys configured it must be signed like an API
 //!   call (service `dynamodb`).
+//! - `GET /console` (and the files under it) is the web console ([`crate::console`]).
 //! - `OPTIONS` from a browser (with `Origin`) is a CORS preflight, answered empty.
 //! - Anything else is HTTP 404 with the body `<UnknownOperationException/>` (recorded from
 //!   DynamoDB by dynalite's connection tests).
@@ -170,6 +171,15 @@ async fn answer(
                 }
             }
             Method::GET if parts.uri.path() == "/" => health(&parts.headers, &parts.uri),
+            Method::GET | Method::HEAD if crate::console::is_console_path(parts.uri.path()) => {
+                crate::console::serve(parts.uri.path()).unwrap_or_else(|| {
+                    plain(
+                        StatusCode::NOT_FOUND,
+                        Bytes::from_static(NOT_FOUND_BODY),
+                        None,
+                    )
+                })
+            }
             Method::GET if parts.uri.path() == STORAGE_REPORT_PATH => {
                 let verified = verify(&auth, &db, &parts, &body);
                 match verified {

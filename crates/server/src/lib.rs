@@ -15,6 +15,7 @@
 pub mod access;
 pub mod auth;
 pub mod compression;
+pub mod console;
 mod echo;
 pub mod error;
 mod http;
