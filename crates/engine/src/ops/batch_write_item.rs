@@ -4,22 +4,35 @@
 //! whole batch, in dynalite's recorded order (`validations/batchWriteItem.js`,
 //! `actions/batchWriteItem.js`): first the values and sizes of every request, then per table
 //! that the table exists, that each key matches the schema and that no item is written twice.
-//! The writes then apply one item at a time, each under its latch exactly as PutItem and
-//! DeleteItem apply them (the same functions), so the batch is not atomic across items — as in
-//! DynamoDB. binderdb never throttles: `UnprocessedItems` only lists the writes of items a
-//! transaction held at that moment (each write on its own is serializable with transactions).
+//!
+//! The writes then apply together: each is planned on its item as read, by the same write path
+//! PutItem and DeleteItem use, and all of them commit in ONE storage batch guarded on the
+//! version of every item read (one journal append and one shared fsync per request, not one
+//! per item: bulk loads are what BatchWriteItem is for). Each write keeps its own semantics —
+//! its index entries, stream record, TTL entry, statistics, item collection size and consumed
+//! capacity are exactly those of the same write made alone, and a write of an item a
+//! transaction holds is left unprocessed while the others apply. The batch is not a
+//! transaction in DynamoDB, and nothing here makes it one for clients to rely on: if a
+//! concurrent writer moves one of the items between its read and the commit, nothing is
+//! committed and every write goes alone, one item at a time under its latch. Tables with
+//! throttling on go item by item too, so each write's admission sees what the writes before it
+//! paid. binderdb never throttles otherwise: `UnprocessedItems` then only lists the writes of
+//! items a transaction held at that moment.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use binderdb_model::Item;
+use binderdb_storage::{Batch, Guard, Key, StorageError};
 
 use crate::api::{BatchWriteItemInput, BatchWriteItemOutput, WriteRequest};
-use crate::capacity::{Consumed, ReturnCapacity};
-use crate::catalog::KeySchema;
+use crate::capacity::{Consumed, ReturnCapacity, Usage};
+use crate::catalog::{KeySchema, Table, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::keys::{batch_item_key, request_key, EncodedKey};
 use crate::ops::put_item::NewItem;
-use crate::ops::{required_request_items, wire_item};
+use crate::ops::{decode, required_request_items, wire_item, Change, Planned, WriteOutcome};
 use crate::{Database, RequestContext};
 
 /// DynamoDB's limit on requests in one BatchWriteItem, across all tables.
@@ -57,12 +70,48 @@ impl BatchWrite {
         }
     }
 
+    /// What the write does to its item.
+    fn change(&self) -> Change<'_> {
+        match self {
+            BatchWrite::Put(new) => Change::Put(Cow::Borrowed(&new.item)),
+            BatchWrite::Delete(_) => Change::Delete,
+        }
+    }
+
     fn key(&self, schema: &KeySchema) -> Result<EncodedKey> {
         match self {
             BatchWrite::Put(new) => batch_item_key(schema, &new.item),
             BatchWrite::Delete(key) => request_key(schema, key),
         }
     }
+}
+
+/// One table's writes of the batch, validated, with their storage keys.
+struct TableWrites {
+    name: String,
+    table: Arc<Table>,
+    descriptor: Arc<TableDescriptor>,
+    writes: Vec<BatchWrite>,
+    keys: Vec<Key>,
+}
+
+/// Where one write of the batch stands after [`Database::write_together`].
+enum Step {
+    /// Done (committed, refused, or failed).
+    Done(Result<WriteOutcome>),
+    /// To be written alone.
+    Alone,
+}
+
+/// Each table's writes' steps.
+type Outcomes = Vec<Vec<Step>>;
+
+/// Every write of `planned` to be written alone.
+fn alone(planned: &[TableWrites]) -> Outcomes {
+    planned
+        .iter()
+        .map(|t| t.writes.iter().map(|_| Step::Alone).collect())
+        .collect()
 }
 
 impl Database {
@@ -96,9 +145,11 @@ impl Database {
         let mut planned = Vec::with_capacity(tables.len());
         for (name, writes) in tables {
             let (table, descriptor) = self.active_table(ctx, &name)?;
-            let mut keys: Vec<EncodedKey> = Vec::with_capacity(writes.len());
+            let mut keys: Vec<Key> = Vec::with_capacity(writes.len());
             for write in &writes {
-                let key = write.key(&descriptor.key_schema)?;
+                let key = write
+                    .key(&descriptor.key_schema)?
+                    .storage_key(descriptor.id);
                 // A put whose index key values are invalid refuses the whole batch.
                 if let BatchWrite::Put(new) = write {
                     crate::index::check_item(&descriptor, &new.item)?;
@@ -110,23 +161,40 @@ impl Database {
                 }
                 keys.push(key);
             }
-            planned.push((name, table, descriptor, writes, keys));
+            planned.push(TableWrites {
+                name,
+                table,
+                descriptor,
+                writes,
+                keys,
+            });
         }
 
         let want_metrics = input.return_item_collection_metrics.as_deref();
+        let mut outcomes = self.write_together(&planned)?;
         let mut unprocessed = BTreeMap::new();
         let mut consumed = Vec::with_capacity(planned.len());
         let mut metrics = BTreeMap::new();
         let mut throttled: Option<Error> = None;
         let mut processed = 0usize;
-        for (name, table, descriptor, writes, keys) in planned {
+        for (tw, outcomes) in planned.iter().zip(&mut outcomes) {
+            let TableWrites {
+                name,
+                table,
+                descriptor,
+                writes,
+                keys,
+            } = tw;
             let mut units = Consumed::default();
             let mut table_metrics = Vec::new();
-            for (write, key) in writes.iter().zip(&keys) {
-                let key = key.storage_key(descriptor.id);
-                let outcome = match write {
-                    BatchWrite::Put(new) => self.store_item(&table, &descriptor, &key, new),
-                    BatchWrite::Delete(_) => self.remove_item(&table, &descriptor, &key),
+            for ((write, key), outcome) in writes.iter().zip(keys).zip(outcomes) {
+                let outcome = match std::mem::replace(outcome, Step::Alone) {
+                    Step::Done(outcome) => outcome,
+                    // Exactly as PutItem and DeleteItem write: admitted by the table's buckets,
+                    // under the item's latch.
+                    Step::Alone => {
+                        self.metered_write(table, descriptor, key, &mut |_| Ok(write.change()))
+                    }
                 };
                 let outcome = match outcome {
                     // A write its table's buckets refuse is left for the client to send again
@@ -155,11 +223,11 @@ impl Database {
                 };
                 processed += 1;
                 units.merge(&outcome.consumed);
-                table_metrics.extend(outcome.collection_metrics(want_metrics, &descriptor, &key));
+                table_metrics.extend(outcome.collection_metrics(want_metrics, descriptor, key));
             }
-            consumed.push(capacity.report_consumed(&name, &units));
+            consumed.push(capacity.report_consumed(name, &units));
             if !table_metrics.is_empty() {
-                metrics.insert(name, table_metrics);
+                metrics.insert(name.clone(), table_metrics);
             }
         }
         if let (Some(e), 0) = (throttled, processed) {
@@ -171,5 +239,115 @@ impl Database {
             // Only tables with local indexes have item collections to report.
             item_collection_metrics: (!metrics.is_empty()).then_some(metrics),
         })
+    }
+
+    /// Applies every write of the batch in ONE guarded storage commit (one journal append and
+    /// one group-commit wait for the request, instead of one per item), with each write's
+    /// semantics exactly as if it went alone.
+    ///
+    /// Each write is checked against the transactions' holds first (a held item is left
+    /// unprocessed, the others go ahead), then its item is read with its version and the write
+    /// is planned on it by the one write path every operation uses (index entries, stream
+    /// record, TTL entry, statistics, item collections: [`Database::plan_write`]), and the
+    /// batch is guarded on every version read. Writes of one item collection see each other's
+    /// growth, as they would one after the other. If a concurrent writer moved an item between
+    /// its read and the commit, nothing was written and every write is left [`Step::Alone`]. If
+    /// planning a write fails (a full item collection, an undecodable item), the writes before
+    /// it commit and it carries the error, as when each write went alone.
+    ///
+    /// Tables whose requests are throttled are left to go item by item: each write's admission
+    /// must see what the writes before it paid, as DynamoDB admits a batch's writes.
+    ///
+    /// # Errors
+    /// Storage failures other than a failed guard.
+    fn write_together(&self, planned: &[TableWrites]) -> Result<Outcomes> {
+        let mut outcomes = alone(planned);
+        // Shared write gates in table-id order, as a transaction takes them: the index sets
+        // cannot change between the plans and the commit.
+        let mut gated: Vec<&Table> = planned.iter().map(|t| t.table.as_ref()).collect();
+        gated.sort_by_key(|t| t.descriptor().id);
+        let _gates: Vec<_> = gated.iter().map(|t| t.write_gate.read()).collect();
+
+        let mut writes = Vec::new();
+        let mut guards = Vec::new();
+        let mut decided = Vec::new();
+        // Item collections several writes grow: each sees the others' growth.
+        let mut growth: HashMap<(u64, &[u8]), i64> = HashMap::new();
+        'tables: for (t, tw) in planned.iter().enumerate() {
+            let descriptor = tw.table.descriptor();
+            if self.throttles(&descriptor) {
+                continue;
+            }
+            for (i, (write, key)) in tw.writes.iter().zip(&tw.keys).enumerate() {
+                // A write the batch's commit would put under a transaction's feet; one whose
+                // hold comes later sees this commit through its own version guards.
+                if self.txn.holds.is_held(key) {
+                    outcomes[t][i] = Step::Done(Err(crate::txn::item_conflict()));
+                    continue;
+                }
+                let plan = (|| {
+                    let current = self.store.get(key)?;
+                    guards.push(Guard {
+                        key: key.clone(),
+                        expected: current.as_ref().map(|v| v.version),
+                    });
+                    let old = current.map(|v| decode(&v.value)).transpose()?;
+                    let collection =
+                        self.collection_before(&tw.table, &descriptor, key)?
+                            .map(|size| {
+                                size + growth
+                                    .get(&(descriptor.id, key.partition.as_slice()))
+                                    .copied()
+                                    .unwrap_or(0)
+                            });
+                    let planned =
+                        self.plan_write(&descriptor, key, old, write.change(), collection)?;
+                    Ok::<_, Error>((planned, collection.is_some()))
+                })();
+                match plan {
+                    Ok((
+                        Planned {
+                            decided: d,
+                            writes: w,
+                        },
+                        has_collection,
+                    )) => {
+                        if has_collection {
+                            *growth
+                                .entry((descriptor.id, key.partition.as_slice()))
+                                .or_default() += d.collection_delta();
+                        }
+                        writes.extend(w);
+                        decided.push((t, i, d, has_collection));
+                    }
+                    Err(e) => {
+                        outcomes[t][i] = Step::Done(Err(e));
+                        break 'tables;
+                    }
+                }
+            }
+        }
+        if !guards.is_empty() {
+            match self.store.commit(Batch { writes, guards }) {
+                Ok(_) => {}
+                // Nothing was written: every write goes alone (a failed plan too: it is planned
+                // again on the item as it is now; a held item is checked again).
+                Err(StorageError::Conflict) => return Ok(alone(planned)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for (t, i, d, has_collection) in decided {
+            let tw = &planned[t];
+            let outcome = self.settle_write(&tw.table, &tw.keys[i], d, has_collection);
+            self.charge(
+                &tw.table,
+                &tw.descriptor,
+                Usage::Write,
+                &outcome.consumed,
+                None,
+            );
+            outcomes[t][i] = Step::Done(Ok(outcome));
+        }
+        Ok(outcomes)
     }
 }

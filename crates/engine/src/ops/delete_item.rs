@@ -1,14 +1,12 @@
 //! DeleteItem: remove the item under its latch; deleting a missing item still costs 1 WCU.
 
-use binderdb_storage::Key;
-
 use crate::api::{DeleteItemInput, WriteItemOutput};
 use crate::capacity::ReturnCapacity;
-use crate::catalog::{Table, TableDescriptor};
+
 use crate::conditions::{ReturnOnFailure, WriteConditions};
 use crate::error::Result;
 use crate::keys::request_key;
-use crate::ops::{return_old_values, table_name, wire_item, Change, WriteOutcome};
+use crate::ops::{return_old_values, table_name, wire_item, Change};
 use crate::{Database, RequestContext};
 
 impl Database {
@@ -51,18 +49,5 @@ impl Database {
             consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
             item_collection_metrics: metrics,
         })
-    }
-
-    /// Deletes the item at `key` (if any), unconditionally (BatchWriteItem's DeleteRequest).
-    ///
-    /// # Errors
-    /// Storage failures; an undecodable stored item.
-    pub(super) fn remove_item(
-        &self,
-        table: &Table,
-        descriptor: &TableDescriptor,
-        key: &Key,
-    ) -> Result<WriteOutcome> {
-        self.metered_write(table, descriptor, key, &mut |_| Ok(Change::Delete))
     }
 }

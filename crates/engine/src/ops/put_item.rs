@@ -4,15 +4,14 @@
 use std::borrow::Cow;
 
 use binderdb_model::{item_size, Item, MAX_ITEM_SIZE};
-use binderdb_storage::Key;
 
 use crate::api::{PutItemInput, WireItem, WriteItemOutput};
 use crate::capacity::ReturnCapacity;
-use crate::catalog::{Table, TableDescriptor};
+
 use crate::conditions::{ReturnOnFailure, WriteConditions};
 use crate::error::{Error, Result};
 use crate::keys::item_key;
-use crate::ops::{return_old_values, table_name, wire_item, Change, WriteOutcome};
+use crate::ops::{return_old_values, table_name, wire_item, Change};
 use crate::{Database, RequestContext};
 
 /// An item a client asks to store, with its values validated and its size within DynamoDB's
@@ -79,22 +78,6 @@ impl Database {
             attributes: if return_old { outcome.old } else { None },
             consumed_capacity: capacity.report_consumed(name, &outcome.consumed),
             item_collection_metrics: metrics,
-        })
-    }
-
-    /// Replaces the item at `key` by `new`, unconditionally (BatchWriteItem's PutRequest).
-    ///
-    /// # Errors
-    /// Storage failures; an undecodable stored item.
-    pub(super) fn store_item(
-        &self,
-        table: &Table,
-        descriptor: &TableDescriptor,
-        key: &Key,
-        new: &NewItem,
-    ) -> Result<WriteOutcome> {
-        self.metered_write(table, descriptor, key, &mut |_| {
-            Ok(Change::Put(Cow::Borrowed(&new.item)))
         })
     }
 }

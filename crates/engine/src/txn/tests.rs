@@ -93,10 +93,27 @@ fn a_held_item_refuses_plain_writes_transactions_and_transactional_reads() {
 
 /// A store that, once armed, commits a plain write to every guarded key of the next guarded
 /// batch just before applying it: the write a transaction can meet between read and commit.
-#[derive(Debug)]
+/// With a `writer`, that write is the writer's (a real operation through the engine) instead.
 struct Interloper {
     inner: MemoryStore,
     armed: AtomicBool,
+    writer: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Interloper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interloper").finish_non_exhaustive()
+    }
+}
+
+impl Interloper {
+    fn new() -> Interloper {
+        Interloper {
+            inner: MemoryStore::new(),
+            armed: AtomicBool::new(false),
+            writer: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 impl Store for Interloper {
@@ -119,6 +136,10 @@ impl Store for Interloper {
     }
     fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
         if !batch.guards.is_empty() && self.armed.swap(false, Ordering::SeqCst) {
+            if let Some(writer) = self.writer.get() {
+                writer();
+                return self.inner.commit(batch);
+            }
             let key = batch.guards[0].key.clone();
             let value = batch
                 .writes
@@ -168,10 +189,7 @@ impl Store for Interloper {
 
 #[test]
 fn a_write_between_read_and_commit_cancels_with_transaction_conflict() {
-    let store = Arc::new(Interloper {
-        inner: MemoryStore::new(),
-        armed: AtomicBool::new(false),
-    });
+    let store = Arc::new(Interloper::new());
     let db = database(store.clone());
     store.armed.store(true, Ordering::SeqCst);
     assert_eq!(
@@ -235,4 +253,70 @@ fn batch_writes_of_held_items_come_back_unprocessed() {
     assert!(db.store.get(&storage_key(&db, "a")).unwrap().is_some());
     assert!(db.store.get(&storage_key(&db, "b")).unwrap().is_none());
     drop(held);
+}
+
+#[test]
+fn a_batch_whose_item_moved_before_its_commit_writes_each_item_alone() {
+    let store = Arc::new(Interloper::new());
+    let db =
+        Arc::new(Database::open(store.clone(), Config::default(), Arc::new(SystemClock)).unwrap());
+    let ctx = RequestContext::default();
+    let create: CreateTableInput = serde_json::from_value(json!({
+        "TableName": "G",
+        "AttributeDefinitions": [
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"}
+        ],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [{
+            "IndexName": "byG",
+            "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"}
+        }],
+        "BillingMode": "PAY_PER_REQUEST"
+    }))
+    .unwrap();
+    db.create_table(&ctx, create).unwrap();
+    let put = |id: &str, g: &str| -> crate::api::PutItemInput {
+        serde_json::from_value(json!({"TableName": "G", "Item": {"id": {"S": id}, "g": {"S": g}}}))
+            .unwrap()
+    };
+    db.put_item(&ctx, put("a", "old")).unwrap();
+    // Between the batch's read of "a" and its commit, a PutItem moves "a" to another index key.
+    let weak = Arc::downgrade(&db);
+    let _ = store.writer.set(Box::new(move || {
+        let db = weak.upgrade().unwrap();
+        db.put_item(&RequestContext::default(), put("a", "interloper"))
+            .unwrap();
+    }));
+    store.armed.store(true, Ordering::SeqCst);
+    let batch = serde_json::from_value(json!({"RequestItems": {"G": [
+        {"PutRequest": {"Item": {"id": {"S": "a"}, "g": {"S": "batch"}}}},
+        {"PutRequest": {"Item": {"id": {"S": "b"}, "g": {"S": "batch"}}}}
+    ]}}))
+    .unwrap();
+    let out = db.batch_write_item(&ctx, batch).unwrap();
+    assert!(out.unprocessed_items.is_empty());
+    assert!(!store.armed.load(Ordering::SeqCst), "the interloper ran");
+    // The batch's writes went alone after the interloper's: the index holds exactly the
+    // entries of the items as they are, and the statistics count each item once.
+    let scan: crate::api::ScanInput =
+        serde_json::from_value(json!({"TableName": "G", "IndexName": "byG"})).unwrap();
+    let entries = serde_json::to_value(db.scan(&ctx, scan).unwrap().items).unwrap();
+    let mut entries: Vec<String> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}={}", e["id"]["S"], e["g"]["S"]))
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["\"a\"=\"batch\"", "\"b\"=\"batch\""]);
+    let describe: crate::api::TableNameInput =
+        serde_json::from_value(json!({"TableName": "G"})).unwrap();
+    let table = serde_json::to_value(db.describe_table(&ctx, describe).unwrap()).unwrap();
+    assert_eq!(table["Table"]["ItemCount"], 2, "{table}");
+    assert_eq!(
+        table["Table"]["GlobalSecondaryIndexes"][0]["ItemCount"], 2,
+        "{table}"
+    );
 }

@@ -7,6 +7,7 @@
 mod access_control;
 mod backups;
 mod batch;
+mod batch_writes;
 mod common;
 mod conditions;
 mod control_plane;

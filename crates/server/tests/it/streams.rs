@@ -70,7 +70,7 @@ async fn create_with_stream(addr: SocketAddr, name: &str, view: &str) -> Value {
 
 /// Every record of the stream, following shard lineage (parents before children), as a
 /// consumer such as the Kinesis Client Library does.
-async fn read_all(addr: SocketAddr, arn: &str) -> Vec<Value> {
+pub(crate) async fn read_all(addr: SocketAddr, arn: &str) -> Vec<Value> {
     let mut shards = Vec::new();
     let mut start: Option<String> = None;
     loop {
