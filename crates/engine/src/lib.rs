@@ -27,6 +27,7 @@ pub mod keys;
 pub mod legacy;
 mod ops;
 mod partiql;
+pub mod pitr;
 pub mod resource;
 pub mod stream;
 pub mod ttl;

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use binderdb_engine::api::{
     BackupArnInput, CreateBackupInput, ListBackupsInput, RestoreTableFromBackupInput,
+    UpdateContinuousBackupsInput,
 };
 use binderdb_engine::api::{
     BatchExecuteStatementInput, DescribeLimitsInput, ExecuteStatementInput,
@@ -277,6 +278,7 @@ by_table_name!(
     UpdateTimeToLiveInput,
     DescribeTimeToLiveInput,
     CreateBackupInput,
+    UpdateContinuousBackupsInput,
 );
 
 impl Permissions for BackupArnInput {

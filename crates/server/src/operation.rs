@@ -93,6 +93,10 @@ pub enum Operation {
     DeleteBackup,
     /// RestoreTableFromBackup.
     RestoreTableFromBackup,
+    /// UpdateContinuousBackups.
+    UpdateContinuousBackups,
+    /// DescribeContinuousBackups.
+    DescribeContinuousBackups,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -145,6 +149,8 @@ impl Operation {
             "ListBackups" => Operation::ListBackups,
             "DeleteBackup" => Operation::DeleteBackup,
             "RestoreTableFromBackup" => Operation::RestoreTableFromBackup,
+            "UpdateContinuousBackups" => Operation::UpdateContinuousBackups,
+            "DescribeContinuousBackups" => Operation::DescribeContinuousBackups,
             _ => return None,
         })
     }
@@ -191,6 +197,8 @@ impl Operation {
             Operation::ListBackups => "dynamodb:ListBackups",
             Operation::DeleteBackup => "dynamodb:DeleteBackup",
             Operation::RestoreTableFromBackup => "dynamodb:RestoreTableFromBackup",
+            Operation::UpdateContinuousBackups => "dynamodb:UpdateContinuousBackups",
+            Operation::DescribeContinuousBackups => "dynamodb:DescribeContinuousBackups",
         }
     }
 
@@ -215,6 +223,7 @@ impl Operation {
             | Operation::ListBackups
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
+            | Operation::UpdateContinuousBackups
             | Operation::DescribeTable
             | Operation::DeleteTable
             | Operation::UpdateTable
@@ -224,6 +233,7 @@ impl Operation {
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTables
+            | Operation::DescribeContinuousBackups
             | Operation::DescribeTimeToLive
             | Operation::ListTagsOfResource
             | Operation::GetResourcePolicy
@@ -257,6 +267,7 @@ impl Operation {
             | Operation::CreateBackup
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
+            | Operation::UpdateContinuousBackups
             | Operation::DeleteTable
             | Operation::UpdateTable
             | Operation::UpdateTimeToLive
@@ -273,6 +284,7 @@ impl Operation {
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTagsOfResource
+            | Operation::DescribeContinuousBackups
             | Operation::DescribeBackup
             | Operation::ListBackups
             | Operation::GetResourcePolicy
@@ -442,6 +454,20 @@ impl Operation {
                 call.run(
                     validate::restore_table_from_backup,
                     Database::restore_table_from_backup,
+                )
+                .await
+            }
+            Operation::UpdateContinuousBackups => {
+                call.run(
+                    validate::update_continuous_backups,
+                    Database::update_continuous_backups,
+                )
+                .await
+            }
+            Operation::DescribeContinuousBackups => {
+                call.run(
+                    validate::describe_continuous_backups,
+                    Database::describe_continuous_backups,
                 )
                 .await
             }

@@ -78,11 +78,14 @@ impl BackupRecord {
 /// `RestoreSummary`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestoreSource {
-    /// `SourceBackupArn`.
-    pub backup_arn: String,
+    /// `SourceBackupArn` (absent after a point-in-time restore; written as a plain string
+    /// when present, so format 1 is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_arn: Option<String>,
     /// `SourceTableArn`.
     pub source_table_arn: String,
-    /// `RestoreDateTime`, ms since the epoch.
+    /// `RestoreDateTime`, ms since the epoch: when the restore ran (from a backup) or the
+    /// point in time restored to.
     pub restored_at_ms: u64,
 }
 

@@ -5,6 +5,7 @@ mod backups;
 mod batch_execute_statement;
 mod batch_get_item;
 mod batch_write_item;
+mod continuous_backups;
 mod create_table;
 mod delete_item;
 mod delete_resource_policy;
