@@ -149,8 +149,7 @@ impl Database {
         let descriptor = table.descriptor();
         let now = self.clock.now_millis();
         let data_id = self.catalog.allocate_table_id(self.store.as_ref())?;
-        let entries = backup::snapshot(self.store.as_ref(), descriptor.id)?;
-        let (counts, _) = backup::copy(self.store.as_ref(), data_id, entries, None)?;
+        let (counts, _) = backup::copy_table(self.store.as_ref(), descriptor.id, data_id, None)?;
         let arn = format!(
             "{}/backup/{now:014}-{}",
             self.table_arn(&descriptor),
@@ -312,11 +311,10 @@ impl Database {
                 restored_at_ms: now,
             },
         )?;
-        let entries = backup::snapshot(self.store.as_ref(), record.data_id)?;
-        let (counts, mut initial) = backup::copy(
+        let (counts, mut initial) = backup::copy_table(
             self.store.as_ref(),
+            record.data_id,
             descriptor.id,
-            entries,
             Some(&descriptor),
         )?;
         initial.push((descriptor.counter(), counts));

@@ -1,7 +1,7 @@
 //! One file per DynamoDB operation, each an `impl Database` block of the same shape:
 //! validate → execute → build the response. Shared lookups and response builders live here.
 
-mod backups;
+pub(crate) mod backups;
 mod batch_execute_statement;
 mod batch_get_item;
 mod batch_write_item;

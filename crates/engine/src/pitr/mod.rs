@@ -2,9 +2,16 @@
 //!
 //! A table with point-in-time recovery enabled carries a [`PitrDescriptor`] in its catalog
 //! entry: the recovery period (1 to 35 days), the storage id of its change log and the instant
-//! from which that log is complete. The log itself is in [`log`].
+//! from which that log is complete. The log itself, its design and its cost are in [`log`];
+//! its reading API is [`log::items_at`] (the table at an instant) and [`log::changes`] (the
+//! changes between two instants, with old and new images), also offered on
+//! [`crate::Database`] as `pitr_items_at` and `pitr_changes`.
 //!
 //! Must not depend on: HTTP or a concrete storage engine.
+
+#[cfg(test)]
+mod history_tests;
+pub mod log;
 
 use binderdb_storage::TableId;
 use serde::{Deserialize, Serialize};
@@ -14,6 +21,13 @@ pub const DEFAULT_RECOVERY_PERIOD_DAYS: u32 = 35;
 
 /// Milliseconds in a day.
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// `PointInTimeRecoveryUnavailableException` for table `name`.
+pub fn unavailable(name: &str) -> crate::error::Error {
+    crate::error::Error::PointInTimeRecoveryUnavailable(format!(
+        "Point in time recovery is not enabled for table '{name}'"
+    ))
+}
 
 /// Point-in-time recovery settings of a table (present only while it is enabled).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +40,8 @@ pub struct PitrDescriptor {
     /// The log holds every change committed after this instant (ms since the epoch): the
     /// enabling, or where a shorter recovery period pruned it to before a longer one was set.
     pub complete_since_ms: u64,
+    /// When this log was started (the enabling), ms: nothing of it is older.
+    pub enabled_ms: u64,
 }
 
 impl PitrDescriptor {
@@ -49,6 +65,7 @@ impl PitrDescriptor {
             recovery_period_days: days,
             log_id: self.log_id,
             complete_since_ms: self.earliest_ms(now_ms),
+            enabled_ms: self.enabled_ms,
         }
     }
 }
@@ -63,6 +80,7 @@ mod tests {
             recovery_period_days: 1,
             log_id: 5,
             complete_since_ms: 10 * DAY_MS,
+            enabled_ms: 10 * DAY_MS,
         };
         assert_eq!(d.earliest_ms(10 * DAY_MS + 5), 10 * DAY_MS);
         assert_eq!(d.earliest_ms(12 * DAY_MS), 11 * DAY_MS);
