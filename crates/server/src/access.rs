@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use binderdb_engine::api::{
     BackupArnInput, CreateBackupInput, ListBackupsInput, RestoreTableFromBackupInput,
-    UpdateContinuousBackupsInput,
+    RestoreTableToPointInTimeInput, UpdateContinuousBackupsInput,
 };
 use binderdb_engine::api::{
     BatchExecuteStatementInput, DescribeLimitsInput, ExecuteStatementInput,
@@ -289,6 +289,13 @@ impl Permissions for BackupArnInput {
 
 /// RestoreTableFromBackup creates its target table: the action on the target table's ARN.
 impl Permissions for RestoreTableFromBackupInput {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
+        table(action, self.target_table_name.as_ref())
+    }
+}
+
+/// RestoreTableToPointInTime creates its target table: the action on the target table's ARN.
+impl Permissions for RestoreTableToPointInTimeInput {
     fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         table(action, self.target_table_name.as_ref())
     }

@@ -97,6 +97,8 @@ pub enum Operation {
     UpdateContinuousBackups,
     /// DescribeContinuousBackups.
     DescribeContinuousBackups,
+    /// RestoreTableToPointInTime.
+    RestoreTableToPointInTime,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -151,6 +153,7 @@ impl Operation {
             "RestoreTableFromBackup" => Operation::RestoreTableFromBackup,
             "UpdateContinuousBackups" => Operation::UpdateContinuousBackups,
             "DescribeContinuousBackups" => Operation::DescribeContinuousBackups,
+            "RestoreTableToPointInTime" => Operation::RestoreTableToPointInTime,
             _ => return None,
         })
     }
@@ -199,6 +202,7 @@ impl Operation {
             Operation::RestoreTableFromBackup => "dynamodb:RestoreTableFromBackup",
             Operation::UpdateContinuousBackups => "dynamodb:UpdateContinuousBackups",
             Operation::DescribeContinuousBackups => "dynamodb:DescribeContinuousBackups",
+            Operation::RestoreTableToPointInTime => "dynamodb:RestoreTableToPointInTime",
         }
     }
 
@@ -224,6 +228,7 @@ impl Operation {
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
             | Operation::UpdateContinuousBackups
+            | Operation::RestoreTableToPointInTime
             | Operation::DescribeTable
             | Operation::DeleteTable
             | Operation::UpdateTable
@@ -268,6 +273,7 @@ impl Operation {
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
             | Operation::UpdateContinuousBackups
+            | Operation::RestoreTableToPointInTime
             | Operation::DeleteTable
             | Operation::UpdateTable
             | Operation::UpdateTimeToLive
@@ -461,6 +467,13 @@ impl Operation {
                 call.run(
                     validate::update_continuous_backups,
                     Database::update_continuous_backups,
+                )
+                .await
+            }
+            Operation::RestoreTableToPointInTime => {
+                call.run(
+                    validate::restore_table_to_point_in_time,
+                    Database::restore_table_to_point_in_time,
                 )
                 .await
             }

@@ -4,7 +4,8 @@
 
 use binderdb_engine::api::{
     BackupArnInput, CreateBackupInput, ListBackupsInput, ProvisionedThroughput,
-    RestoreTableFromBackupInput, TableNameInput, UpdateContinuousBackupsInput,
+    RestoreTableFromBackupInput, RestoreTableToPointInTimeInput, TableNameInput,
+    UpdateContinuousBackupsInput,
 };
 
 use super::{Violations, BILLING_MODE};
@@ -123,5 +124,22 @@ pub fn update_continuous_backups(r: &UpdateContinuousBackupsInput) -> Result<(),
             );
         }
     }
+    v.finish()
+}
+
+/// RestoreTableToPointInTime: the target's name, the source's name or ARN, the overrides.
+pub fn restore_table_to_point_in_time(r: &RestoreTableToPointInTimeInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.name("sourceTableName", r.source_table_name.as_deref());
+    if let Some(arn) = &r.source_table_arn {
+        v.length("sourceTableArn", arn, 1, 1024);
+    }
+    if v.not_null("targetTableName", r.target_table_name.as_ref()) {
+        v.name("targetTableName", r.target_table_name.as_deref());
+    }
+    v.restore_overrides(
+        r.billing_mode_override.as_ref(),
+        r.provisioned_throughput_override.as_ref(),
+    );
     v.finish()
 }

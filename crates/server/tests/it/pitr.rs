@@ -10,8 +10,9 @@ use binderdb_engine::{Config, ManualClock};
 use binderdb_storage::MemoryStore;
 use serde_json::json;
 
+use crate::backups::{contents, indexed_table, put_row};
 use crate::common::*;
-use crate::indexes_ddl::ok;
+use crate::indexes_ddl::{describe, ok};
 
 /// 2026-01-01T00:00:00Z, ms.
 const T0: u64 = 1_767_225_600_000;
@@ -207,4 +208,236 @@ async fn continuous_backups_errors() {
     .await;
     assert_eq!(refused.status, 400);
     assert_eq!(refused.json()["__type"], VALIDATION);
+}
+
+/// The table and both its indexes, for comparisons.
+async fn snapshot(addr: std::net::SocketAddr, table: &str) -> [Vec<String>; 3] {
+    [
+        contents(addr, table, None).await,
+        contents(addr, table, Some("byTeam")).await,
+        contents(addr, table, Some("byRank")).await,
+    ]
+}
+
+fn restore_body(target: &str, at_ms: u64) -> serde_json::Value {
+    json!({"SourceTableName": "Scores", "TargetTableName": target,
+           "RestoreDateTime": at_ms as f64 / 1000.0})
+}
+
+#[tokio::test]
+async fn restores_to_several_instants_of_a_scripted_history_equal_the_table_then() {
+    let (server, clock) = clocked().await;
+    let addr = server.addr;
+    indexed_table(addr, "Scores").await;
+    for i in 0..10 {
+        put_row(addr, "Scores", i).await;
+    }
+    ok(
+        addr,
+        "UpdateContinuousBackups",
+        json!({"TableName": "Scores", "PointInTimeRecoverySpecification":
+               {"PointInTimeRecoveryEnabled": true}}),
+    )
+    .await;
+    let mut history = vec![(T0, snapshot(addr, "Scores").await)];
+    // Second by second: puts, updates moving index entries, deletes, a batch, a
+    // transaction, a PartiQL statement.
+    let steps: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "PutItem",
+            json!({"TableName": "Scores", "Item": {"pk": {"S": "new"}, "sk": {"S": "n1"},
+            "team": {"S": "t9"}, "score": {"N": "5"}, "rank": {"N": "500"}}}),
+        ),
+        (
+            "UpdateItem",
+            json!({"TableName": "Scores", "Key": {"pk": {"S": "p1"}, "sk": {"S": "s001"}},
+            "UpdateExpression": "SET team = :t, score = :s REMOVE #r",
+            "ExpressionAttributeNames": {"#r": "rank"},
+            "ExpressionAttributeValues": {":t": {"S": "zz"}, ":s": {"N": "99"}}}),
+        ),
+        (
+            "DeleteItem",
+            json!({"TableName": "Scores", "Key": {"pk": {"S": "p2"}, "sk": {"S": "s002"}}}),
+        ),
+        (
+            "BatchWriteItem",
+            json!({"RequestItems": {"Scores": [
+            {"DeleteRequest": {"Key": {"pk": {"S": "p3"}, "sk": {"S": "s003"}}}},
+            {"PutRequest": {"Item": {"pk": {"S": "p2"}, "sk": {"S": "s002"}, "team": {"S": "back"},
+                "score": {"N": "1"}, "rank": {"N": "2"}}}}]}}),
+        ),
+        (
+            "TransactWriteItems",
+            json!({"TransactItems": [
+            {"Delete": {"TableName": "Scores", "Key": {"pk": {"S": "new"}, "sk": {"S": "n1"}}}},
+            {"Update": {"TableName": "Scores", "Key": {"pk": {"S": "p4"}, "sk": {"S": "s004"}},
+                "UpdateExpression": "SET score = score + :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}}}}]}),
+        ),
+        (
+            "ExecuteStatement",
+            json!({"Statement":
+            "UPDATE \"Scores\" SET team = 'pq' WHERE pk = 'p5' AND sk = 's005'"}),
+        ),
+    ];
+    for (op, body) in steps {
+        clock.advance(1000);
+        ok(addr, op, body).await;
+        history.push((
+            T0 + 1000 * history.len() as u64,
+            snapshot(addr, "Scores").await,
+        ));
+    }
+    for (i, (at_ms, expected)) in history.iter().enumerate() {
+        let target = format!("At{i}");
+        let restored = ok(
+            addr,
+            "RestoreTableToPointInTime",
+            restore_body(&target, *at_ms),
+        )
+        .await;
+        let summary = &restored["TableDescription"]["RestoreSummary"];
+        assert_eq!(summary["RestoreDateTime"], (*at_ms / 1000) as f64);
+        assert_eq!(
+            summary["SourceTableArn"],
+            "arn:aws:dynamodb:us-east-1:000000000000:table/Scores"
+        );
+        assert!(summary.get("SourceBackupArn").is_none());
+        assert_eq!(
+            &snapshot(addr, &target).await,
+            expected,
+            "restored to {at_ms}"
+        );
+        let table = describe(addr, &target).await;
+        assert_eq!(table["ItemCount"], expected[0].len());
+        assert_eq!(
+            table["GlobalSecondaryIndexes"][0]["ItemCount"],
+            expected[1].len()
+        );
+    }
+    // Half a second after a step is the same as the step.
+    ok(
+        addr,
+        "RestoreTableToPointInTime",
+        restore_body("Half", T0 + 2500),
+    )
+    .await;
+    assert_eq!(snapshot(addr, "Half").await, history[2].1);
+    // The latest restorable time is now: the current table.
+    ok(
+        addr,
+        "RestoreTableToPointInTime",
+        json!({"SourceTableArn": "arn:aws:dynamodb:us-east-1:000000000000:table/Scores",
+               "TargetTableName": "Latest", "UseLatestRestorableTime": true}),
+    )
+    .await;
+    assert_eq!(
+        snapshot(addr, "Latest").await,
+        snapshot(addr, "Scores").await
+    );
+    // The restored table has no point-in-time recovery of its own.
+    let body = ok(
+        addr,
+        "DescribeContinuousBackups",
+        json!({"TableName": "Latest"}),
+    )
+    .await;
+    assert_eq!(
+        body["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+            ["PointInTimeRecoveryStatus"],
+        "DISABLED"
+    );
+}
+
+#[tokio::test]
+async fn point_in_time_restore_overrides_and_errors() {
+    let (server, clock) = clocked().await;
+    let addr = server.addr;
+    indexed_table(addr, "Scores").await;
+    for i in 0..12 {
+        put_row(addr, "Scores", i).await;
+    }
+    plain_table(addr, "NoPitr").await;
+    let not_enabled = call(addr, "RestoreTableToPointInTime",
+        json!({"SourceTableName": "NoPitr", "TargetTableName": "Xyz", "UseLatestRestorableTime": true}))
+        .await;
+    not_enabled.assert_error(
+        "com.amazonaws.dynamodb.v20120810#PointInTimeRecoveryUnavailableException",
+        Some("Point in time recovery is not enabled for table 'NoPitr'"),
+    );
+    ok(
+        addr,
+        "UpdateContinuousBackups",
+        json!({"TableName": "Scores", "PointInTimeRecoverySpecification":
+               {"PointInTimeRecoveryEnabled": true}}),
+    )
+    .await;
+    clock.advance(5000);
+    for i in 12..20 {
+        put_row(addr, "Scores", i).await;
+    }
+
+    // Before the log began, and in the future: outside the window.
+    for at in [T0 - 1000, T0 + 6000] {
+        let r = call(addr, "RestoreTableToPointInTime", restore_body("Xyz", at)).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.json()["__type"],
+            "com.amazonaws.dynamodb.v20120810#InvalidRestoreTimeException"
+        );
+    }
+    call(addr, "RestoreTableToPointInTime",
+        json!({"SourceTableName": "Missing", "TargetTableName": "Xyz", "UseLatestRestorableTime": true}))
+        .await
+        .assert_error(
+            "com.amazonaws.dynamodb.v20120810#TableNotFoundException",
+            Some("Table not found: Missing"),
+        );
+    let both = call(
+        addr,
+        "RestoreTableToPointInTime",
+        json!({"SourceTableName": "Scores", "TargetTableName": "Xyz",
+               "UseLatestRestorableTime": true, "RestoreDateTime": 1.0}),
+    )
+    .await;
+    assert_eq!(both.json()["__type"], VALIDATION);
+    let neither = call(
+        addr,
+        "RestoreTableToPointInTime",
+        json!({"SourceTableName": "Scores", "TargetTableName": "Xyz"}),
+    )
+    .await;
+    assert_eq!(neither.json()["__type"], VALIDATION);
+    call(addr, "RestoreTableToPointInTime",
+        json!({"SourceTableName": "Scores", "UseLatestRestorableTime": true}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some("1 validation error detected: Value null at 'targetTableName' failed to satisfy constraint: Member must not be null"),
+        );
+    call(addr, "RestoreTableToPointInTime",
+        json!({"SourceTableName": "Scores", "TargetTableName": "NoPitr", "UseLatestRestorableTime": true}))
+        .await
+        .assert_error(
+            "com.amazonaws.dynamodb.v20120810#TableAlreadyExistsException",
+            Some("Table already exists: NoPitr"),
+        );
+
+    // Overrides: provisioned billing, no GSI, the LSI kept; restored to the enabling instant.
+    let restored = ok(
+        addr,
+        "RestoreTableToPointInTime",
+        json!({"SourceTableName": "Scores", "TargetTableName": "Slim", "RestoreDateTime": T0 as f64 / 1000.0,
+               "BillingModeOverride": "PROVISIONED",
+               "ProvisionedThroughputOverride": {"ReadCapacityUnits": 7, "WriteCapacityUnits": 3},
+               "GlobalSecondaryIndexOverride": []}),
+    )
+    .await;
+    let d = &restored["TableDescription"];
+    assert_eq!(d["TableStatus"], "CREATING");
+    assert_eq!(d["ProvisionedThroughput"]["ReadCapacityUnits"], 7);
+    assert!(d.get("GlobalSecondaryIndexes").is_none());
+    let table = describe(addr, "Slim").await;
+    assert_eq!(table["ItemCount"], 12);
+    assert_eq!(table["LocalSecondaryIndexes"][0]["ItemCount"], 12);
 }
