@@ -251,6 +251,24 @@ impl Database {
             });
         }
         txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
+        // Restores a crash interrupted (tables still `CREATING` for good) are deleted.
+        for table in db.catalog.all() {
+            let d = table.descriptor();
+            if d.active_at_ms == ops::backups::RESTORING && d.restored_from.is_some() {
+                tracing::warn!(table = %d.name, "deleting a restored table a crash interrupted");
+                db.catalog.remove(
+                    db.store.as_ref(),
+                    &d,
+                    db.clock.now_millis(),
+                    db.config.stream_retention_ms,
+                )?;
+            }
+        }
+        // Backups a crash interrupted are removed with their partial copies.
+        let interrupted = backup::remove_incomplete(db.store.as_ref())?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "removed backups a crash interrupted");
+        }
         let tables = db.catalog.all();
         if !tables.is_empty() {
             // Tables whose statistics the store does not know yet (written by a version of

@@ -62,12 +62,27 @@ pub struct BackupRecord {
     pub size_bytes: i64,
     /// The source table's descriptor when the backup was taken.
     pub table: TableDescriptor,
+    /// Whether the copy is complete. The record is written first, incomplete, then the copy,
+    /// then the record again, complete: a crash in between leaves an incomplete record that
+    /// the next start-up removes with its partial copy ([`remove_incomplete`]), so no copy is
+    /// ever leaked. Absent from the encoding when true (format 1 unchanged).
+    #[serde(default = "complete_by_default", skip_serializing_if = "is_complete")]
+    pub complete: bool,
+}
+
+fn complete_by_default() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_complete(complete: &bool) -> bool {
+    *complete
 }
 
 impl BackupRecord {
     /// `BackupStatus` at `now_ms`.
     pub fn status(&self, now_ms: u64) -> &'static str {
-        if now_ms < self.available_at_ms {
+        if !self.complete || now_ms < self.available_at_ms {
             "CREATING"
         } else {
             "AVAILABLE"
@@ -162,6 +177,19 @@ pub fn remove(store: &dyn Store, record: &BackupRecord) -> Result<()> {
     })?;
     store.drop_table(record.data_id)?;
     Ok(())
+}
+
+/// Removes every incomplete backup (a copy a crash interrupted) and its partial copy; returns
+/// how many. Run at start-up, before any backup can be in progress.
+///
+/// # Errors
+/// Storage failures or an undecodable record.
+pub fn remove_incomplete(store: &dyn Store) -> Result<usize> {
+    let (incomplete, _) = list(store, None, usize::MAX, &|r| !r.complete)?;
+    for record in &incomplete {
+        remove(store, record)?;
+    }
+    Ok(incomplete.len())
 }
 
 /// Every backup record strictly after `after` (an ARN), in ARN order, for which `keep` holds,
@@ -334,6 +362,15 @@ pub fn copy_table(
     indexed: Option<&TableDescriptor>,
 ) -> Result<CopyCounts> {
     let mut copier = Copier::new(store, dest, indexed);
+    copy_into(store, source, &mut copier)?;
+    copier.finish()
+}
+
+/// Pushes every item of storage id `source`, read from ONE consistent snapshot, into `copier`.
+///
+/// # Errors
+/// Storage failures or an undecodable item.
+pub fn copy_into(store: &dyn Store, source: TableId, copier: &mut Copier<'_>) -> Result<()> {
     let mut failure = None;
     let scan = SegmentScan {
         keyspace: Keyspace::Items,
@@ -352,10 +389,10 @@ pub fn copy_table(
             }
         },
     )?;
-    if let Some(err) = failure {
-        return Err(err);
+    match failure {
+        Some(err) => Err(err),
+        None => Ok(()),
     }
-    copier.finish()
 }
 
 #[cfg(test)]
@@ -378,11 +415,48 @@ mod tests {
             item_count: 0,
             size_bytes: 0,
             table,
+            complete: true,
         };
         assert_eq!(record.status(199), "CREATING");
         assert_eq!(record.status(200), "AVAILABLE");
         let round = decode_record(&serde_json::to_vec(&record).unwrap()).unwrap();
         assert_eq!(round, record);
+    }
+
+    #[test]
+    fn an_interrupted_backup_is_removed_with_its_partial_copy() {
+        let store = binderdb_storage::MemoryStore::new();
+        let mut record = decode_record(FORMAT_1_FIXTURE.as_bytes()).unwrap();
+        record.complete = false;
+        save(&store, &record).unwrap();
+        let item_key = Key {
+            keyspace: Keyspace::Items,
+            table: record.data_id,
+            partition: b"p".to_vec(),
+            sort: Vec::new(),
+        };
+        store
+            .commit(Batch {
+                writes: vec![Write::Put {
+                    key: item_key.clone(),
+                    value: b"x".to_vec(),
+                }],
+                guards: Vec::new(),
+            })
+            .unwrap();
+        assert_eq!(
+            load(&store, &record.arn).unwrap().unwrap().status(u64::MAX),
+            "CREATING"
+        );
+        let mut complete = record.clone();
+        complete.arn.push('2');
+        complete.data_id = 99;
+        complete.complete = true;
+        save(&store, &complete).unwrap();
+        assert_eq!(remove_incomplete(&store).unwrap(), 1);
+        assert!(load(&store, &record.arn).unwrap().is_none());
+        assert!(store.get(&item_key).unwrap().is_none());
+        assert!(load(&store, &complete.arn).unwrap().is_some());
     }
 
     /// A backup record as format 1 writes it. If this stops decoding, the stored format

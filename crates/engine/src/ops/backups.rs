@@ -7,8 +7,9 @@
 //!   once `--create-delay-ms` has passed (at once by default).
 //! - ListBackups lists in ARN order (table name, then creation time); `LastEvaluatedBackupArn`
 //!   is present only when more backups match.
-//! - A restore rebuilds every index from the items, under the catalog's DDL lock (other table
-//!   changes wait for it). It restores neither stream nor TTL settings, tags, policies nor
+//! - A restore rebuilds every index from the items. The catalog's DDL lock is held only to
+//!   create the restored table and to open it, not during the copy (see `create_restored`).
+//!   It restores neither stream nor TTL settings, tags, policies nor
 //!   deletion protection, which DynamoDB's documentation lists as settings to set again.
 //!   `OnDemandThroughputOverride` is accepted and not kept: binderdb keeps no table-level
 //!   on-demand maximums.
@@ -19,7 +20,7 @@ use crate::api::{
     ListBackupsOutput, LocalSecondaryIndex, ProvisionedThroughput, RestoreTableFromBackupInput,
     RestoreTableOutput, SourceTableDetails, SourceTableFeatureDetails, SourceThroughput,
 };
-use crate::backup::{self, BackupRecord, RestoreSource, BACKUP_FORMAT};
+use crate::backup::{self, BackupRecord, Copier, RestoreSource, BACKUP_FORMAT};
 use crate::catalog::{BillingMode, TableDescriptor};
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
@@ -149,23 +150,37 @@ impl Database {
         let descriptor = table.descriptor();
         let now = self.clock.now_millis();
         let data_id = self.catalog.allocate_table_id(self.store.as_ref())?;
-        let (counts, _) = backup::copy_table(self.store.as_ref(), descriptor.id, data_id, None)?;
         let arn = format!(
             "{}/backup/{now:014}-{}",
             self.table_arn(&descriptor),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        let record = BackupRecord {
+        let mut record = BackupRecord {
             format: BACKUP_FORMAT,
             arn,
             name: backup_name,
             data_id,
             created_at_ms: now,
             available_at_ms: now + self.config.create_delay_ms,
-            item_count: counts.items,
-            size_bytes: counts.bytes,
+            item_count: 0,
+            size_bytes: 0,
             table: (*descriptor).clone(),
+            complete: false,
         };
+        // The record first (incomplete), so a crash during the copy leaves nothing unknown.
+        backup::save(self.store.as_ref(), &record)?;
+        let (counts, _) =
+            match backup::copy_table(self.store.as_ref(), descriptor.id, data_id, None) {
+                Ok(copied) => copied,
+                Err(e) => {
+                    // Best effort: what is left is removed at the next start-up anyway.
+                    let _ = backup::remove(self.store.as_ref(), &record);
+                    return Err(e);
+                }
+            };
+        record.item_count = counts.items;
+        record.size_bytes = counts.bytes;
+        record.complete = true;
         backup::save(self.store.as_ref(), &record)?;
         Ok(CreateBackupOutput {
             backup_details: self.backup_details(&record, Some("CREATING")),
@@ -299,7 +314,7 @@ impl Database {
             global_indexes: input.global_secondary_index_override.as_deref(),
         };
         let source_arn = self.table_arn(&record.table);
-        let _ddl = self.catalog.lock_ddl();
+        let ddl = self.catalog.lock_ddl();
         let descriptor = self.restored_descriptor(
             ctx,
             &record.table,
@@ -311,21 +326,78 @@ impl Database {
                 restored_at_ms: now,
             },
         )?;
-        let (counts, mut initial) = backup::copy_table(
+        let data_id = record.data_id;
+        self.create_restored(ddl, descriptor, &mut |copier| {
+            backup::copy_into(self.store.as_ref(), data_id, copier)
+        })
+    }
+
+    /// Creates the restored table `descriptor` (the caller checked its name under `ddl`) and
+    /// fills it through `fill`. The DDL lock is held only to create the table and to open it:
+    /// while its items are copied it is `CREATING` (item operations, UpdateTable and DeleteTable
+    /// refuse it), and other DDL goes on. A crash during the copy leaves it `CREATING` for
+    /// good, which the next start-up recognises ([`RESTORING`]) and deletes.
+    ///
+    /// # Errors
+    /// Storage failures; the first error of `fill` (the table is deleted then).
+    pub(crate) fn create_restored(
+        &self,
+        ddl: parking_lot::MutexGuard<'_, ()>,
+        descriptor: TableDescriptor,
+        fill: &mut dyn FnMut(&mut Copier<'_>) -> Result<()>,
+    ) -> Result<RestoreTableOutput> {
+        let active_at_ms = descriptor.active_at_ms;
+        let table = self.catalog.put(
             self.store.as_ref(),
-            record.data_id,
-            descriptor.id,
-            Some(&descriptor),
+            TableDescriptor {
+                active_at_ms: RESTORING,
+                ..descriptor.clone()
+            },
         )?;
+        drop(ddl);
+        let filled = {
+            let mut copier = Copier::new(self.store.as_ref(), descriptor.id, Some(&descriptor));
+            fill(&mut copier).and_then(|()| copier.finish())
+        };
+        let _ddl = self.catalog.lock_ddl();
+        let (counts, mut initial) = match filled {
+            Ok(counts) => counts,
+            Err(e) => {
+                let now = self.clock.now_millis();
+                self.catalog.remove(
+                    self.store.as_ref(),
+                    &table.descriptor(),
+                    now,
+                    self.config.stream_retention_ms,
+                )?;
+                return Err(e);
+            }
+        };
         initial.push((descriptor.counter(), counts));
-        let table = self
-            .catalog
-            .put_with_counts(self.store.as_ref(), descriptor, &initial)?;
+        self.store.commit(binderdb_storage::Batch {
+            writes: initial
+                .into_iter()
+                .map(|(counter, value)| binderdb_storage::Write::SetCount { counter, value })
+                .collect(),
+            guards: Vec::new(),
+        })?;
+        let current = table.descriptor();
+        let table = self.catalog.put(
+            self.store.as_ref(),
+            TableDescriptor {
+                active_at_ms,
+                ..(*current).clone()
+            },
+        )?;
         Ok(RestoreTableOutput {
             table_description: self.describe(&table, Some("CREATING"))?,
         })
     }
 }
+
+/// `active_at_ms` of a restored table while its items are copied: `CREATING` until the copy
+/// ends. A table found so at start-up was interrupted by a crash and is deleted.
+pub(crate) const RESTORING: u64 = u64::MAX;
 
 /// The overrides of a restore (RestoreTableFromBackup and RestoreTableToPointInTime take the
 /// same).

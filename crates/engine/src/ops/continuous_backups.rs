@@ -24,7 +24,7 @@ use crate::api::{
     RestoreTableOutput, RestoreTableToPointInTimeInput, TableNameInput,
     UpdateContinuousBackupsInput,
 };
-use crate::backup::{Copier, RestoreSource};
+use crate::backup::RestoreSource;
 use crate::catalog::TableDescriptor;
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
@@ -229,7 +229,7 @@ impl Database {
             local_indexes: input.local_secondary_index_override.as_deref(),
             global_indexes: input.global_secondary_index_override.as_deref(),
         };
-        let _ddl = self.catalog.lock_ddl();
+        let ddl = self.catalog.lock_ddl();
         let restored = self.restored_descriptor(
             ctx,
             &descriptor,
@@ -241,27 +241,18 @@ impl Database {
                 restored_at_ms: at_ms,
             },
         )?;
-        let mut copier = Copier::new(self.store.as_ref(), restored.id, Some(&restored));
-        let mut failure = None;
-        self.pitr_items_at(&source, at_ms, &mut |partition, sort, item| match copier
-            .push(partition, sort, item)
-        {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                failure = Some(e);
-                ControlFlow::Break(())
-            }
-        })?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        let (counts, mut initial) = copier.finish()?;
-        initial.push((restored.counter(), counts));
-        let table = self
-            .catalog
-            .put_with_counts(self.store.as_ref(), restored, &initial)?;
-        Ok(RestoreTableOutput {
-            table_description: self.describe(&table, Some("CREATING"))?,
+        self.create_restored(ddl, restored, &mut |copier| {
+            let mut failure = None;
+            self.pitr_items_at(&source, at_ms, &mut |partition, sort, item| match copier
+                .push(partition, sort, item)
+            {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            })?;
+            failure.map_or(Ok(()), Err)
         })
     }
 

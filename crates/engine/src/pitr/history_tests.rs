@@ -249,3 +249,41 @@ fn clock_now(clock: &ManualClock) -> u64 {
     use crate::Clock;
     clock.now_millis()
 }
+
+#[test]
+fn a_restore_a_crash_interrupted_is_deleted_at_start_up() {
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let db = Database::open(store.clone(), Config::default(), clock.clone()).unwrap();
+    let ctx = RequestContext::default();
+    db.create_table(
+        &ctx,
+        serde_json::from_value(json!({
+            "TableName": "T",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST"
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let source = db.table(&ctx, "T").unwrap().descriptor();
+    // What a restore leaves when the process dies during its copy.
+    let interrupted = crate::catalog::TableDescriptor {
+        id: db.catalog.allocate_table_id(db.store.as_ref()).unwrap(),
+        name: "Half".to_owned(),
+        active_at_ms: crate::ops::backups::RESTORING,
+        restored_from: Some(crate::backup::RestoreSource {
+            backup_arn: None,
+            source_table_arn: "arn".to_owned(),
+            restored_at_ms: T0,
+        }),
+        ..(*source).clone()
+    };
+    db.catalog.put(db.store.as_ref(), interrupted).unwrap();
+    assert!(db.table(&ctx, "Half").is_some());
+    drop(db);
+    let db = Database::open(store, Config::default(), clock).unwrap();
+    assert!(db.table(&ctx, "Half").is_none());
+    assert!(db.table(&ctx, "T").is_some());
+}
