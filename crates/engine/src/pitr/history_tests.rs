@@ -287,3 +287,34 @@ fn a_restore_a_crash_interrupted_is_deleted_at_start_up() {
     assert!(db.table(&ctx, "Half").is_none());
     assert!(db.table(&ctx, "T").is_some());
 }
+
+#[test]
+fn ttl_deletes_are_logged_too() {
+    let (db, clock) = db();
+    let ctx = RequestContext::default();
+    db.update_time_to_live(
+        &ctx,
+        serde_json::from_value(json!({"TableName": "T",
+            "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}}))
+        .unwrap(),
+    )
+    .unwrap();
+    run(
+        &db,
+        "UpdateContinuousBackups",
+        json!({"TableName": "T", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}}),
+    );
+    run(
+        &db,
+        "PutItem",
+        json!({"TableName": "T", "Item": {"id": {"S": "gone"}, "v": {"N": "1"},
+               "exp": {"N": (T0 / 1000 + 10).to_string()}}}),
+    );
+    let before = clock_now(&clock);
+    clock.advance(60_000);
+    // (The background sweeper may get there first: only the outcome is asserted.)
+    db.sweep_expired().unwrap();
+    assert!(current(&db).is_empty());
+    assert_eq!(at(&db, before).len(), 1);
+    assert!(at(&db, clock_now(&clock)).is_empty());
+}
