@@ -105,6 +105,13 @@ pub enum Error {
     /// A restore's target table exists already (`TableAlreadyExistsException`).
     #[error("{0}")]
     TableAlreadyExists(String),
+    /// A point-in-time restore (or export) of a table without point-in-time recovery
+    /// (`PointInTimeRecoveryUnavailableException`).
+    #[error("{0}")]
+    PointInTimeRecoveryUnavailable(String),
+    /// A restore time outside the table's recovery window (`InvalidRestoreTimeException`).
+    #[error("{0}")]
+    InvalidRestoreTime(String),
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),

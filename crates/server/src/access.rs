@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use binderdb_engine::api::{
     BackupArnInput, CreateBackupInput, ListBackupsInput, RestoreTableFromBackupInput,
+    RestoreTableToPointInTimeInput, UpdateContinuousBackupsInput,
 };
 use binderdb_engine::api::{
     BatchExecuteStatementInput, DescribeLimitsInput, ExecuteStatementInput,
@@ -277,6 +278,7 @@ by_table_name!(
     UpdateTimeToLiveInput,
     DescribeTimeToLiveInput,
     CreateBackupInput,
+    UpdateContinuousBackupsInput,
 );
 
 impl Permissions for BackupArnInput {
@@ -287,6 +289,13 @@ impl Permissions for BackupArnInput {
 
 /// RestoreTableFromBackup creates its target table: the action on the target table's ARN.
 impl Permissions for RestoreTableFromBackupInput {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
+        table(action, self.target_table_name.as_ref())
+    }
+}
+
+/// RestoreTableToPointInTime creates its target table: the action on the target table's ARN.
+impl Permissions for RestoreTableToPointInTimeInput {
     fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         table(action, self.target_table_name.as_ref())
     }

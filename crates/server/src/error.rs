@@ -146,6 +146,15 @@ impl From<Error> for ApiError {
             Error::TableAlreadyExists(m) => {
                 ApiError::new(DYNAMODB, "TableAlreadyExistsException", bad, Some(m))
             }
+            Error::PointInTimeRecoveryUnavailable(m) => ApiError::new(
+                DYNAMODB,
+                "PointInTimeRecoveryUnavailableException",
+                bad,
+                Some(m),
+            ),
+            Error::InvalidRestoreTime(m) => {
+                ApiError::new(DYNAMODB, "InvalidRestoreTimeException", bad, Some(m))
+            }
             Error::LimitExceeded(m) => {
                 ApiError::new(DYNAMODB, "LimitExceededException", bad, Some(m))
             }

@@ -93,6 +93,12 @@ pub enum Operation {
     DeleteBackup,
     /// RestoreTableFromBackup.
     RestoreTableFromBackup,
+    /// UpdateContinuousBackups.
+    UpdateContinuousBackups,
+    /// DescribeContinuousBackups.
+    DescribeContinuousBackups,
+    /// RestoreTableToPointInTime.
+    RestoreTableToPointInTime,
 }
 
 impl Operation {
@@ -199,6 +205,9 @@ impl Operation {
             "ListBackups" => Operation::ListBackups,
             "DeleteBackup" => Operation::DeleteBackup,
             "RestoreTableFromBackup" => Operation::RestoreTableFromBackup,
+            "UpdateContinuousBackups" => Operation::UpdateContinuousBackups,
+            "DescribeContinuousBackups" => Operation::DescribeContinuousBackups,
+            "RestoreTableToPointInTime" => Operation::RestoreTableToPointInTime,
             _ => return None,
         })
     }
@@ -245,6 +254,9 @@ impl Operation {
             Operation::ListBackups => "dynamodb:ListBackups",
             Operation::DeleteBackup => "dynamodb:DeleteBackup",
             Operation::RestoreTableFromBackup => "dynamodb:RestoreTableFromBackup",
+            Operation::UpdateContinuousBackups => "dynamodb:UpdateContinuousBackups",
+            Operation::DescribeContinuousBackups => "dynamodb:DescribeContinuousBackups",
+            Operation::RestoreTableToPointInTime => "dynamodb:RestoreTableToPointInTime",
         }
     }
 
@@ -269,6 +281,8 @@ impl Operation {
             | Operation::ListBackups
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
+            | Operation::UpdateContinuousBackups
+            | Operation::RestoreTableToPointInTime
             | Operation::DescribeTable
             | Operation::DeleteTable
             | Operation::UpdateTable
@@ -278,6 +292,7 @@ impl Operation {
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTables
+            | Operation::DescribeContinuousBackups
             | Operation::DescribeTimeToLive
             | Operation::ListTagsOfResource
             | Operation::GetResourcePolicy
@@ -311,6 +326,8 @@ impl Operation {
             | Operation::CreateBackup
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
+            | Operation::UpdateContinuousBackups
+            | Operation::RestoreTableToPointInTime
             | Operation::DeleteTable
             | Operation::UpdateTable
             | Operation::UpdateTimeToLive
@@ -327,6 +344,7 @@ impl Operation {
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTagsOfResource
+            | Operation::DescribeContinuousBackups
             | Operation::DescribeBackup
             | Operation::ListBackups
             | Operation::GetResourcePolicy
@@ -512,6 +530,27 @@ impl Operation {
                 call.run(
                     validate::restore_table_from_backup,
                     Database::restore_table_from_backup,
+                )
+                .await
+            }
+            Operation::UpdateContinuousBackups => {
+                call.run(
+                    validate::update_continuous_backups,
+                    Database::update_continuous_backups,
+                )
+                .await
+            }
+            Operation::RestoreTableToPointInTime => {
+                call.run(
+                    validate::restore_table_to_point_in_time,
+                    Database::restore_table_to_point_in_time,
+                )
+                .await
+            }
+            Operation::DescribeContinuousBackups => {
+                call.run(
+                    validate::describe_continuous_backups,
+                    Database::describe_continuous_backups,
                 )
                 .await
             }

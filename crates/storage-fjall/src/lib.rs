@@ -987,6 +987,11 @@ impl Store for FjallStore {
         }
     }
 
+    /// A walk reads a fjall snapshot and takes no lock: commits go on meanwhile.
+    fn scans_block_commits(&self) -> bool {
+        false
+    }
+
     fn disk_usage(&self) -> Result<Option<DiskUsage>, StorageError> {
         Ok(Some(self.usage()?))
     }

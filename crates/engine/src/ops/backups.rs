@@ -7,19 +7,20 @@
 //!   once `--create-delay-ms` has passed (at once by default).
 //! - ListBackups lists in ARN order (table name, then creation time); `LastEvaluatedBackupArn`
 //!   is present only when more backups match.
-//! - A restore rebuilds every index from the items, under the catalog's DDL lock (other table
-//!   changes wait for it). It restores neither stream nor TTL settings, tags, policies nor
+//! - A restore rebuilds every index from the items. The catalog's DDL lock is held only to
+//!   create the restored table and to open it, not during the copy (see `create_restored`).
+//!   It restores neither stream nor TTL settings, tags, policies nor
 //!   deletion protection, which DynamoDB's documentation lists as settings to set again.
 //!   `OnDemandThroughputOverride` is accepted and not kept: binderdb keeps no table-level
 //!   on-demand maximums.
 
 use crate::api::{
     BackupArnInput, BackupDescription, BackupDescriptionOutput, BackupDetails, BackupSummary,
-    CreateBackupInput, CreateBackupOutput, ListBackupsInput, ListBackupsOutput,
-    ProvisionedThroughput, RestoreTableFromBackupInput, RestoreTableOutput, SourceTableDetails,
-    SourceTableFeatureDetails, SourceThroughput,
+    CreateBackupInput, CreateBackupOutput, GlobalSecondaryIndex, ListBackupsInput,
+    ListBackupsOutput, LocalSecondaryIndex, ProvisionedThroughput, RestoreTableFromBackupInput,
+    RestoreTableOutput, SourceTableDetails, SourceTableFeatureDetails, SourceThroughput,
 };
-use crate::backup::{self, BackupRecord, RestoreSource, BACKUP_FORMAT};
+use crate::backup::{self, BackupRecord, Copier, RestoreSource, BACKUP_FORMAT};
 use crate::catalog::{BillingMode, TableDescriptor};
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
@@ -149,24 +150,37 @@ impl Database {
         let descriptor = table.descriptor();
         let now = self.clock.now_millis();
         let data_id = self.catalog.allocate_table_id(self.store.as_ref())?;
-        let entries = backup::snapshot(self.store.as_ref(), descriptor.id)?;
-        let (counts, _) = backup::copy(self.store.as_ref(), data_id, entries, None)?;
         let arn = format!(
             "{}/backup/{now:014}-{}",
             self.table_arn(&descriptor),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        let record = BackupRecord {
+        let mut record = BackupRecord {
             format: BACKUP_FORMAT,
             arn,
             name: backup_name,
             data_id,
             created_at_ms: now,
             available_at_ms: now + self.config.create_delay_ms,
-            item_count: counts.items,
-            size_bytes: counts.bytes,
+            item_count: 0,
+            size_bytes: 0,
             table: (*descriptor).clone(),
+            complete: false,
         };
+        // The record first (incomplete), so a crash during the copy leaves nothing unknown.
+        backup::save(self.store.as_ref(), &record)?;
+        let (counts, _) =
+            match backup::copy_table(self.store.as_ref(), descriptor.id, data_id, None) {
+                Ok(copied) => copied,
+                Err(e) => {
+                    // Best effort: what is left is removed at the next start-up anyway.
+                    let _ = backup::remove(self.store.as_ref(), &record);
+                    return Err(e);
+                }
+            };
+        record.item_count = counts.items;
+        record.size_bytes = counts.bytes;
+        record.complete = true;
         backup::save(self.store.as_ref(), &record)?;
         Ok(CreateBackupOutput {
             backup_details: self.backup_details(&record, Some("CREATING")),
@@ -293,16 +307,133 @@ impl Database {
                 "Backup is being created: {arn}"
             )));
         }
-        let source = &record.table;
-        let mode = input
-            .billing_mode_override
-            .as_deref()
+        let overrides = RestoreOverrides {
+            billing_mode: input.billing_mode_override.as_deref(),
+            provisioned_throughput: input.provisioned_throughput_override.as_ref(),
+            local_indexes: input.local_secondary_index_override.as_deref(),
+            global_indexes: input.global_secondary_index_override.as_deref(),
+        };
+        let source_arn = self.table_arn(&record.table);
+        let ddl = self.catalog.lock_ddl();
+        let descriptor = self.restored_descriptor(
+            ctx,
+            &record.table,
+            target,
+            &overrides,
+            RestoreSource {
+                backup_arn: Some(record.arn.clone()),
+                source_table_arn: source_arn,
+                restored_at_ms: now,
+            },
+        )?;
+        let data_id = record.data_id;
+        self.create_restored(ddl, descriptor, &mut |copier| {
+            backup::copy_into(self.store.as_ref(), data_id, copier)
+        })
+    }
+
+    /// Creates the restored table `descriptor` (the caller checked its name under `ddl`) and
+    /// fills it through `fill`. The DDL lock is held only to create the table and to open it:
+    /// while its items are copied it is `CREATING` (item operations, UpdateTable and DeleteTable
+    /// refuse it), and other DDL goes on. A crash during the copy leaves it `CREATING` for
+    /// good, which the next start-up recognises ([`RESTORING`]) and deletes.
+    ///
+    /// # Errors
+    /// Storage failures; the first error of `fill` (the table is deleted then).
+    pub(crate) fn create_restored(
+        &self,
+        ddl: parking_lot::MutexGuard<'_, ()>,
+        descriptor: TableDescriptor,
+        fill: &mut dyn FnMut(&mut Copier<'_>) -> Result<()>,
+    ) -> Result<RestoreTableOutput> {
+        let active_at_ms = descriptor.active_at_ms;
+        let table = self.catalog.put(
+            self.store.as_ref(),
+            TableDescriptor {
+                active_at_ms: RESTORING,
+                ..descriptor.clone()
+            },
+        )?;
+        drop(ddl);
+        let filled = {
+            let mut copier = Copier::new(self.store.as_ref(), descriptor.id, Some(&descriptor));
+            fill(&mut copier).and_then(|()| copier.finish())
+        };
+        let _ddl = self.catalog.lock_ddl();
+        let (counts, mut initial) = match filled {
+            Ok(counts) => counts,
+            Err(e) => {
+                let now = self.clock.now_millis();
+                self.catalog.remove(
+                    self.store.as_ref(),
+                    &table.descriptor(),
+                    now,
+                    self.config.stream_retention_ms,
+                )?;
+                return Err(e);
+            }
+        };
+        initial.push((descriptor.counter(), counts));
+        self.store.commit(binderdb_storage::Batch {
+            writes: initial
+                .into_iter()
+                .map(|(counter, value)| binderdb_storage::Write::SetCount { counter, value })
+                .collect(),
+            guards: Vec::new(),
+        })?;
+        let current = table.descriptor();
+        let table = self.catalog.put(
+            self.store.as_ref(),
+            TableDescriptor {
+                active_at_ms,
+                ..(*current).clone()
+            },
+        )?;
+        Ok(RestoreTableOutput {
+            table_description: self.describe(&table, Some("CREATING"))?,
+        })
+    }
+}
+
+/// `active_at_ms` of a restored table while its items are copied: `CREATING` until the copy
+/// ends. A table found so at start-up was interrupted by a crash and is deleted.
+pub(crate) const RESTORING: u64 = u64::MAX;
+
+/// The overrides of a restore (RestoreTableFromBackup and RestoreTableToPointInTime take the
+/// same).
+pub(crate) struct RestoreOverrides<'a> {
+    pub(crate) billing_mode: Option<&'a str>,
+    pub(crate) provisioned_throughput: Option<&'a ProvisionedThroughput>,
+    pub(crate) local_indexes: Option<&'a [LocalSecondaryIndex]>,
+    pub(crate) global_indexes: Option<&'a [GlobalSecondaryIndex]>,
+}
+
+impl Database {
+    /// The descriptor of a table restored as `target` from a table described by `source`,
+    /// with `overrides`: the source's schema and indexes (each under a new storage id, built),
+    /// none of its streams, TTL, tags, policy, deletion protection or point-in-time recovery.
+    /// Called under the catalog's DDL lock.
+    ///
+    /// # Errors
+    /// `TableAlreadyExistsException`; `ValidationException` for inconsistent overrides;
+    /// storage failures allocating ids.
+    pub(crate) fn restored_descriptor(
+        &self,
+        ctx: &RequestContext,
+        source: &TableDescriptor,
+        target: String,
+        overrides: &RestoreOverrides<'_>,
+        restored_from: RestoreSource,
+    ) -> Result<TableDescriptor> {
+        let now = self.clock.now_millis();
+        let mode = overrides
+            .billing_mode
             .unwrap_or(source.billing_mode.as_str());
         let source_throughput = ProvisionedThroughput {
             read_capacity_units: Some(source.read_capacity),
             write_capacity_units: Some(source.write_capacity),
         };
-        let throughput = match (&input.provisioned_throughput_override, mode) {
+        let throughput = match (overrides.provisioned_throughput, mode) {
             (Some(t), _) => Some(t),
             (None, "PROVISIONED") if source.billing_mode == BillingMode::Provisioned => {
                 Some(&source_throughput)
@@ -316,15 +447,14 @@ impl Database {
             billing_mode,
         };
         let mut definitions = Vec::new();
-        let local_override = input.local_secondary_index_override.as_deref();
-        let global_override = input.global_secondary_index_override.as_deref();
+        let local_override = overrides.local_indexes;
+        let global_override = overrides.global_indexes;
         for lsi in local_override.into_iter().flatten() {
             definitions.push(context.local(lsi)?);
         }
         for gsi in global_override.into_iter().flatten() {
             definitions.push(context.global(gsi)?);
         }
-        let _ddl = self.catalog.lock_ddl();
         if self
             .catalog
             .get(ctx.account(), &ctx.region, &target)
@@ -396,26 +526,11 @@ impl Database {
             resource_policy: None,
             streams: Vec::new(),
             ttl: None,
-            restored_from: Some(RestoreSource {
-                backup_arn: record.arn.clone(),
-                source_table_arn: self.table_arn(source),
-                restored_at_ms: now,
-            }),
+            restored_from: Some(restored_from),
+            // Point-in-time recovery is a setting to enable again on the restored table.
+            pitr: None,
             ..source.clone()
         };
-        let entries = backup::snapshot(self.store.as_ref(), record.data_id)?;
-        let (counts, mut initial) = backup::copy(
-            self.store.as_ref(),
-            descriptor.id,
-            entries,
-            Some(&descriptor),
-        )?;
-        initial.push((descriptor.counter(), counts));
-        let table = self
-            .catalog
-            .put_with_counts(self.store.as_ref(), descriptor, &initial)?;
-        Ok(RestoreTableOutput {
-            table_description: self.describe(&table, Some("CREATING"))?,
-        })
+        Ok(descriptor)
     }
 }

@@ -37,7 +37,7 @@ impl ErrorType for RawResponse {
 
 /// Table `name`: `pk`/`sk` (S); LSI `byRank` on `rank` (N, ALL); GSI `byTeam` on `team` (S) +
 /// `score` (N), INCLUDE `tag`.
-async fn indexed_table(addr: std::net::SocketAddr, name: &str) {
+pub async fn indexed_table(addr: std::net::SocketAddr, name: &str) {
     create_indexed(
         addr,
         name,
@@ -52,7 +52,7 @@ async fn indexed_table(addr: std::net::SocketAddr, name: &str) {
     .await;
 }
 
-async fn put_row(addr: std::net::SocketAddr, table: &str, i: u32) {
+pub async fn put_row(addr: std::net::SocketAddr, table: &str, i: u32) {
     ok(
         addr,
         "PutItem",
@@ -67,7 +67,7 @@ async fn put_row(addr: std::net::SocketAddr, table: &str, i: u32) {
 }
 
 /// Every item of `table` (or of one of its indexes), sorted, for comparisons.
-async fn contents(addr: std::net::SocketAddr, table: &str, idx: Option<&str>) -> Vec<String> {
+pub async fn contents(addr: std::net::SocketAddr, table: &str, idx: Option<&str>) -> Vec<String> {
     let items = match idx {
         Some(i) => scan_index(addr, table, i).await,
         None => {

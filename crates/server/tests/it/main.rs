@@ -25,6 +25,7 @@ mod items;
 mod legacy_reads;
 mod metrics;
 mod partiql;
+mod pitr;
 mod protocol;
 mod query;
 mod query_errors;
