@@ -152,6 +152,10 @@ struct ServeArgs {
     /// Seed of the random choices made for realism (lag draws).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Where S3 buckets live for ExportTableToPointInTime and ImportTable: bucket B is the
+    /// directory DIR/B (create it first, as a bucket is created first in S3).
+    #[arg(long, value_name = "DIR")]
+    s3_dir: Option<PathBuf>,
     /// A JSON file of fault-injection rules (also settable at `/binderdb/faults`).
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
@@ -264,6 +268,7 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
             LagMode::Fixed
         },
         seed: args.seed,
+        s3_dir: args.s3_dir.clone(),
         prices: match &args.prices {
             Some(path) => serde_json::from_slice(&read(path)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?,

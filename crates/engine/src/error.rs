@@ -105,6 +105,25 @@ pub enum Error {
     /// A restore's target table exists already (`TableAlreadyExistsException`).
     #[error("{0}")]
     TableAlreadyExists(String),
+    /// No export has the given ARN (`ExportNotFoundException`).
+    #[error("{0}")]
+    ExportNotFound(String),
+    /// No import has the given ARN (`ImportNotFoundException`).
+    #[error("{0}")]
+    ImportNotFound(String),
+    /// A ClientToken reused with another export request (`ExportConflictException`).
+    #[error("{0}")]
+    ExportConflict(String),
+    /// A ClientToken reused with another import request, or an import into a table that
+    /// exists (`ImportConflictException`).
+    #[error("{0}")]
+    ImportConflict(String),
+    /// An ExportTime outside the table's recoverable window (`InvalidExportTimeException`).
+    #[error("{0}")]
+    InvalidExportTime(String),
+    /// Point-in-time recovery is not enabled on the table (`PointInTimeRecoveryUnavailableException`).
+    #[error("{0}")]
+    PointInTimeRecoveryUnavailable(String),
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),
