@@ -22,6 +22,7 @@ use clap::{Args, Parser, Subcommand};
 mod bench;
 mod bill;
 mod keys;
+mod transfer;
 
 /// `--cache-size`'s default: the store's own default block cache.
 const DEFAULT_CACHE_MIB: u64 = DEFAULT_CACHE_BYTES >> 20;
@@ -48,6 +49,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Create, list and revoke the access keys of a credentials file.
     Keys(keys::KeysArgs),
+    /// Export a table of any endpoint to a directory, in DynamoDB's export format.
+    Export(transfer::ExportArgs),
+    /// Import DynamoDB JSON or Ion data files (an export's) into a table of any endpoint.
+    Import(transfer::ImportArgs),
     /// Print what a server's traffic (or one command's, after `--`) would cost on DynamoDB.
     Bill(bill::BillArgs),
 }
@@ -190,6 +195,20 @@ fn main() -> std::process::ExitCode {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("binderdb keys: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Export(args) => match transfer::export(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("binderdb export: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Import(args) => match transfer::import(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("binderdb import: {e}");
                 std::process::ExitCode::FAILURE
             }
         },

@@ -22,7 +22,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 use base64::Engine as _;
-use binderdb_model::{decode_item, item_size};
+use binderdb_model::{decode_item, item_size, Item};
 use binderdb_storage::{Keyspace, SegmentScan, Store, TableId};
 use flate2::write::GzEncoder;
 use md5::{Digest, Md5};
@@ -102,25 +102,29 @@ impl From<Error> for ExportFailure {
     }
 }
 
-fn io_failure(e: &std::io::Error) -> ExportFailure {
-    ExportFailure::Object(ObjectError {
-        code: "S3AccessDenied".to_owned(),
-        message: e.to_string(),
-    })
-}
-
-/// An object being written through gzip, hashing what reaches the object.
-struct DataFile {
+/// One data file being written: lines are buffered, compressed with gzip, and hashed as they
+/// reach the object (the manifests name each object's MD5). Used by the server's exports and
+/// by `binderdb export`.
+#[derive(Debug)]
+pub struct DataFileWriter {
     key: String,
+    format: LineFormat,
     items: i64,
     raw_bytes: usize,
+    text: String,
     encoder: GzEncoder<Hashing>,
 }
 
-/// Passes bytes on and keeps their MD5 (the manifests name each object's).
+/// Passes bytes on and keeps their MD5.
 struct Hashing {
     inner: ObjectWriter,
     md5: Md5,
+}
+
+impl std::fmt::Debug for Hashing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hashing").finish_non_exhaustive()
+    }
 }
 
 impl Write for Hashing {
@@ -135,68 +139,168 @@ impl Write for Hashing {
     }
 }
 
-/// One `manifest-files.json` line's worth.
-struct Written {
-    key: String,
-    items: i64,
-    md5: Vec<u8>,
+/// One `manifest-files.json` line's worth: a finished data file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFileEntry {
+    /// `dataFileS3Key`.
+    pub key: String,
+    /// `itemCount`.
+    pub items: i64,
+    /// The object's MD5.
+    pub md5: Vec<u8>,
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl ExportJob<'_> {
-    /// `<prefix>/AWSDynamoDB/<ExportId>/` (no leading `/` without a prefix).
-    pub fn base(&self) -> String {
-        let prefix = self.prefix.trim_end_matches('/');
-        if prefix.is_empty() {
-            format!("AWSDynamoDB/{}/", self.export_id)
-        } else {
-            format!("{prefix}/AWSDynamoDB/{}/", self.export_id)
-        }
+fn io_error(e: &std::io::Error) -> ObjectError {
+    ObjectError {
+        code: "S3AccessDenied".to_owned(),
+        message: e.to_string(),
     }
+}
 
-    fn open(&self) -> Result<DataFile, ExportFailure> {
+impl DataFileWriter {
+    /// Starts the data file `<base>data/<random>.<ext>.gz` in `bucket`.
+    ///
+    /// # Errors
+    /// The bucket's.
+    pub fn create(
+        buckets: &LocalBuckets,
+        bucket: &str,
+        base: &str,
+        format: LineFormat,
+    ) -> Result<DataFileWriter, ObjectError> {
         let key = format!(
-            "{}data/{}.{}.gz",
-            self.base(),
+            "{base}data/{}.{}.gz",
             uuid::Uuid::new_v4().simple(),
-            self.format.extension()
+            format.extension()
         );
-        let inner = self.buckets.create(self.bucket, &key)?;
-        let mut encoder = GzEncoder::new(
+        let inner = buckets.create(bucket, &key)?;
+        // The fast level: exports are bound by compression, and any level decodes the same.
+        let encoder = GzEncoder::new(
             Hashing {
                 inner,
                 md5: Md5::new(),
             },
-            // The fast level: exports are bound by compression, and DynamoDB's own files are
-            // plain gzip that any level decodes.
             flate2::Compression::fast(),
         );
-        if self.format == LineFormat::Ion {
-            encoder
-                .write_all(ion::VERSION_MARKER.as_bytes())
-                .and_then(|()| encoder.write_all(b"\n"))
-                .map_err(|e| io_failure(&e))?;
+        let mut text = String::with_capacity(BUFFER_BYTES + 4096);
+        if format == LineFormat::Ion {
+            text.push_str(ion::VERSION_MARKER);
+            text.push('\n');
         }
-        Ok(DataFile {
+        Ok(DataFileWriter {
             key,
+            format,
             items: 0,
             raw_bytes: 0,
+            text,
             encoder,
         })
     }
 
-    fn close(file: DataFile) -> Result<Written, ExportFailure> {
-        let hashing = file.encoder.finish().map_err(|e| io_failure(&e))?;
+    /// Appends `item`'s line.
+    ///
+    /// # Errors
+    /// The object's.
+    pub fn write_item(&mut self, item: &Item) -> Result<(), ObjectError> {
+        write_line(self.format, item, &mut self.text);
+        self.items += 1;
+        if self.text.len() >= BUFFER_BYTES {
+            self.flush_text()?;
+        }
+        Ok(())
+    }
+
+    fn flush_text(&mut self) -> Result<(), ObjectError> {
+        self.encoder
+            .write_all(self.text.as_bytes())
+            .map_err(|e| io_error(&e))?;
+        self.raw_bytes += self.text.len();
+        self.text.clear();
+        Ok(())
+    }
+
+    /// Uncompressed bytes written so far.
+    pub fn raw_bytes(&self) -> usize {
+        self.raw_bytes + self.text.len()
+    }
+
+    /// Completes the object.
+    ///
+    /// # Errors
+    /// The object's.
+    pub fn finish(mut self) -> Result<DataFileEntry, ObjectError> {
+        self.flush_text()?;
+        let hashing = self.encoder.finish().map_err(|e| io_error(&e))?;
         let md5 = hashing.md5.finalize().to_vec();
         hashing.inner.finish()?;
-        Ok(Written {
-            key: file.key,
-            items: file.items,
+        Ok(DataFileEntry {
+            key: self.key,
+            items: self.items,
             md5,
         })
+    }
+}
+
+/// `<prefix>/AWSDynamoDB/<ExportId>/` (no leading `/` without a prefix).
+pub fn export_base(prefix: &str, export_id: &str) -> String {
+    let prefix = prefix.trim_end_matches('/');
+    if prefix.is_empty() {
+        format!("AWSDynamoDB/{export_id}/")
+    } else {
+        format!("{prefix}/AWSDynamoDB/{export_id}/")
+    }
+}
+
+/// Writes `manifest-files.json` for `files` and `manifest-summary.json` (`summary`, with
+/// `manifestFilesS3Key` added), each with its `.checksum`; returns the summary's key.
+///
+/// # Errors
+/// The bucket's.
+pub fn write_manifests(
+    buckets: &LocalBuckets,
+    bucket: &str,
+    base: &str,
+    files: &[DataFileEntry],
+    mut summary: serde_json::Value,
+) -> Result<String, ObjectError> {
+    let mut lines = String::new();
+    for f in files {
+        let line = serde_json::json!({
+            "itemCount": f.items,
+            "md5Checksum": base64::engine::general_purpose::STANDARD.encode(&f.md5),
+            "etag": hex(&f.md5),
+            "dataFileS3Key": f.key,
+        });
+        lines.push_str(&line.to_string());
+        lines.push('\n');
+    }
+    let files_key = format!("{base}manifest-files.json");
+    buckets.put(bucket, &files_key, lines.as_bytes())?;
+    buckets.put(
+        bucket,
+        &format!("{base}manifest-files.checksum"),
+        hex(&Md5::digest(lines.as_bytes())).as_bytes(),
+    )?;
+    summary["manifestFilesS3Key"] = serde_json::Value::String(files_key);
+    let summary = summary.to_string();
+    let summary_key = format!("{base}manifest-summary.json");
+    buckets.put(bucket, &summary_key, summary.as_bytes())?;
+    buckets.put(
+        bucket,
+        &format!("{base}manifest-summary.checksum"),
+        hex(&Md5::digest(summary.as_bytes())).as_bytes(),
+    )?;
+    Ok(summary_key)
+}
+
+impl ExportJob<'_> {
+    /// `<prefix>/AWSDynamoDB/<ExportId>/`.
+    pub fn base(&self) -> String {
+        export_base(self.prefix, self.export_id)
     }
 
     /// Writes the export. The items are those of one consistent snapshot of the table.
@@ -208,10 +312,14 @@ impl ExportJob<'_> {
         let base = self.base();
         self.buckets
             .put(self.bucket, &format!("{base}_started"), b"")?;
-        let mut written: Vec<Written> = Vec::new();
-        let mut current = Some(self.open()?);
+        let mut written: Vec<DataFileEntry> = Vec::new();
+        let mut current = Some(DataFileWriter::create(
+            self.buckets,
+            self.bucket,
+            &base,
+            self.format,
+        )?);
         let mut failure: Option<ExportFailure> = None;
-        let mut text = String::with_capacity(BUFFER_BYTES + 4096);
         let mut total_items = 0i64;
         let mut total_bytes = 0i64;
         let scan = SegmentScan {
@@ -221,33 +329,26 @@ impl ExportJob<'_> {
             total_segments: 1,
             start_after: None,
         };
-        let flush = |text: &mut String, file: &mut DataFile| -> Result<(), ExportFailure> {
-            file.encoder
-                .write_all(text.as_bytes())
-                .map_err(|e| io_failure(&e))?;
-            file.raw_bytes += text.len();
-            text.clear();
-            Ok(())
-        };
         store
             .scan(&scan, &mut |entry| {
                 let step = (|| -> Result<(), ExportFailure> {
                     let item = decode_item(entry.value).map_err(Error::from)?;
                     total_items += 1;
                     total_bytes += item_size(&item) as i64;
-                    write_line(self.format, &item, &mut text);
                     let Some(file) = current.as_mut() else {
                         return Ok(());
                     };
-                    file.items += 1;
-                    if text.len() >= BUFFER_BYTES {
-                        flush(&mut text, file)?;
-                        if file.raw_bytes >= FILE_BYTES {
-                            if let Some(full) = current.take() {
-                                written.push(Self::close(full)?);
-                            }
-                            current = Some(self.open()?);
+                    file.write_item(&item)?;
+                    if file.raw_bytes() >= FILE_BYTES {
+                        if let Some(full) = current.take() {
+                            written.push(full.finish()?);
                         }
+                        current = Some(DataFileWriter::create(
+                            self.buckets,
+                            self.bucket,
+                            &base,
+                            self.format,
+                        )?);
                     }
                     Ok(())
                 })();
@@ -263,29 +364,9 @@ impl ExportJob<'_> {
         if let Some(e) = failure {
             return Err(e);
         }
-        if let Some(mut file) = current.take() {
-            flush(&mut text, &mut file)?;
-            written.push(Self::close(file)?);
+        if let Some(file) = current.take() {
+            written.push(file.finish()?);
         }
-        let mut files = String::new();
-        for w in &written {
-            let line = serde_json::json!({
-                "itemCount": w.items,
-                "md5Checksum": base64::engine::general_purpose::STANDARD.encode(&w.md5),
-                "etag": hex(&w.md5),
-                "dataFileS3Key": w.key,
-            });
-            files.push_str(&line.to_string());
-            files.push('\n');
-        }
-        let files_key = format!("{base}manifest-files.json");
-        self.buckets
-            .put(self.bucket, &files_key, files.as_bytes())?;
-        self.buckets.put(
-            self.bucket,
-            &format!("{base}manifest-files.checksum"),
-            hex(&Md5::digest(files.as_bytes())).as_bytes(),
-        )?;
         let end_ms = self.start_ms.max(self.export_time_ms);
         let summary = serde_json::json!({
             "version": "2020-06-30",
@@ -299,21 +380,12 @@ impl ExportJob<'_> {
             "s3Prefix": if self.prefix.is_empty() { None } else { Some(self.prefix) },
             "s3SseAlgorithm": self.sse_algorithm.unwrap_or("AES256"),
             "s3SseKmsKeyId": self.sse_kms_key_id,
-            "manifestFilesS3Key": files_key,
             "billedSizeBytes": total_bytes,
             "itemCount": total_items,
             "outputFormat": self.format.as_str(),
             "exportType": "FULL_EXPORT",
         });
-        let summary = summary.to_string();
-        let summary_key = format!("{base}manifest-summary.json");
-        self.buckets
-            .put(self.bucket, &summary_key, summary.as_bytes())?;
-        self.buckets.put(
-            self.bucket,
-            &format!("{base}manifest-summary.checksum"),
-            hex(&Md5::digest(summary.as_bytes())).as_bytes(),
-        )?;
+        let summary_key = write_manifests(self.buckets, self.bucket, &base, &written, summary)?;
         Ok(ExportOutcome {
             item_count: total_items,
             billed_size_bytes: total_bytes,
