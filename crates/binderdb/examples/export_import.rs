@@ -52,6 +52,12 @@ fn main() -> Result<(), Box<dyn Error>> {
                       {"AttributeName": "sk", "KeyType": "RANGE"}]
     });
     db.create_table(&ctx, input(schema.clone()))?;
+    // DynamoDB exports only tables with point-in-time recovery.
+    db.update_continuous_backups(
+        &ctx,
+        input(json!({"TableName": "Big",
+                     "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}})),
+    )?;
     let started = Instant::now();
     for first in (0..items).step_by(25) {
         let requests: Vec<_> = (first..(first + 25).min(items))

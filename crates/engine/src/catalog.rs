@@ -147,6 +147,10 @@ pub struct TableDescriptor {
     /// unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_from: Option<crate::backup::RestoreSource>,
+    /// Point-in-time recovery, while it is enabled (absent otherwise, so format 1 is
+    /// unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<crate::pitr::PitrDescriptor>,
 }
 
 /// A stream of a deleted table. DynamoDB keeps it readable (DISABLED) for 24 hours after the
@@ -588,6 +592,9 @@ impl Catalog {
         store.drop_table(descriptor.id)?;
         for index in &descriptor.indexes {
             store.drop_table(index.id)?;
+        }
+        if let Some(pitr) = &descriptor.pitr {
+            store.drop_table(pitr.log_id)?;
         }
         for id in dropped {
             store.drop_table(id)?;

@@ -121,9 +121,13 @@ pub enum Error {
     /// An ExportTime outside the table's recoverable window (`InvalidExportTimeException`).
     #[error("{0}")]
     InvalidExportTime(String),
-    /// Point-in-time recovery is not enabled on the table (`PointInTimeRecoveryUnavailableException`).
+    /// A point-in-time restore (or export) of a table without point-in-time recovery
+    /// (`PointInTimeRecoveryUnavailableException`).
     #[error("{0}")]
     PointInTimeRecoveryUnavailable(String),
+    /// A restore time outside the table's recovery window (`InvalidRestoreTimeException`).
+    #[error("{0}")]
+    InvalidRestoreTime(String),
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),

@@ -28,6 +28,7 @@ pub mod keys;
 pub mod legacy;
 mod ops;
 mod partiql;
+pub mod pitr;
 pub mod resource;
 pub mod stream;
 pub mod ttl;
@@ -175,6 +176,10 @@ pub struct Database {
     faults: faults::Faults,
     /// Parsed PartiQL statements by text.
     statements: partiql::StatementCache,
+    /// Instants and sequence numbers of point-in-time recovery log entries.
+    pitr_clock: Arc<pitr::log::LogClock>,
+    /// How far the background pruner got in each point-in-time recovery log.
+    pitr_pruned: Arc<parking_lot::Mutex<std::collections::HashMap<binderdb_storage::TableId, u64>>>,
 }
 
 impl Database {
@@ -197,6 +202,7 @@ impl Database {
                 max_bytes: config.stream_shard_max_bytes,
             },
         ));
+        let clock_now = clock.now_millis();
         let db = Database {
             store,
             catalog,
@@ -211,7 +217,22 @@ impl Database {
             faults: faults::Faults::default(),
             statements: partiql::StatementCache::default(),
             ttl_cursors: parking_lot::Mutex::default(),
+            pitr_clock: Arc::new(pitr::log::LogClock::new(clock_now)),
+            pitr_pruned: Arc::default(),
         };
+        {
+            let (store, catalog, clock, pruned) = (
+                db.store.clone(),
+                db.catalog.clone(),
+                db.clock.clone(),
+                db.pitr_pruned.clone(),
+            );
+            db.workers.spawn("pitr-prune", move |stop| {
+                pitr::log::run_pruner(stop, || {
+                    pitr::log::prune(store.as_ref(), &catalog, &pruned, clock.now_millis(), stop)
+                });
+            });
+        }
         {
             let (store, catalog, clock, progress, sequencers) = (
                 db.store.clone(),
@@ -327,6 +348,76 @@ impl Database {
             self.clock.now_millis(),
             self.config.stream_retention_ms,
         )
+    }
+
+    /// Deletes every point-in-time recovery log entry older than its table's recovery window
+    /// now (the background pruner does this every few seconds); returns how many it deleted.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn prune_pitr_logs(&self) -> Result<usize> {
+        pitr::log::prune(
+            self.store.as_ref(),
+            &self.catalog,
+            &self.pitr_pruned,
+            self.clock.now_millis(),
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+    }
+
+    /// The items of `table` as they were at `at_ms` (ms since the epoch), each visited once as
+    /// (partition bytes, sort bytes, encoded item) until `visit` breaks: see
+    /// [`pitr::log::items_at`] (a full export or a restore reads the table through this). The
+    /// caller checks that `at_ms` is inside the recovery window
+    /// ([`pitr::PitrDescriptor::earliest_ms`] to now).
+    ///
+    /// # Errors
+    /// `PointInTimeRecoveryUnavailableException` without point-in-time recovery; storage
+    /// failures.
+    pub fn pitr_items_at(
+        &self,
+        table: &catalog::Table,
+        at_ms: u64,
+        visit: pitr::log::ItemVisitor<'_>,
+    ) -> Result<()> {
+        pitr::log::items_at(
+            self.store.as_ref(),
+            &self.pitr_clock,
+            self.clock.now_millis(),
+            table,
+            at_ms,
+            visit,
+        )
+    }
+
+    /// The changes of `table` committed after `from_ms` and at or before `through_ms`, in
+    /// commit order, with old and new images: see [`pitr::log::changes`] (an incremental
+    /// export reads through this).
+    ///
+    /// # Errors
+    /// `PointInTimeRecoveryUnavailableException` without point-in-time recovery; storage
+    /// failures.
+    pub fn pitr_changes(
+        &self,
+        table: &catalog::Table,
+        from_ms: u64,
+        through_ms: u64,
+        visit: &mut dyn FnMut(pitr::log::Change<'_>) -> std::ops::ControlFlow<()>,
+    ) -> Result<()> {
+        let descriptor = table.descriptor();
+        let pitr = descriptor
+            .pitr
+            .as_ref()
+            .ok_or_else(|| pitr::unavailable(&descriptor.name))?;
+        // Nothing was logged after the log clock's last instant: the walk ends there.
+        let through_ms = through_ms.min(self.pitr_clock.last_ms().max(self.clock.now_millis()));
+        pitr::log::changes(self.store.as_ref(), pitr, from_ms, through_ms, visit)
+    }
+
+    /// The table `name` of the caller's account, if it exists (for features built on the
+    /// point-in-time recovery API, which name tables as the backup operations do).
+    pub fn table(&self, ctx: &RequestContext, name: &str) -> Option<Arc<catalog::Table>> {
+        self.catalog.get(ctx.account(), &ctx.region, name)
     }
 
     /// The fault-injection rules (set by the server's `/binderdb/faults` or `--faults`).

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use binderdb_engine::api::{
     BackupArnInput, CreateBackupInput, ExportArnInput, ExportTableToPointInTimeInput,
     ImportArnInput, ImportTableInput, ListBackupsInput, ListExportsInput, ListImportsInput,
-    RestoreTableFromBackupInput,
+    RestoreTableFromBackupInput, UpdateContinuousBackupsInput,
 };
 use binderdb_engine::api::{
     BatchExecuteStatementInput, DescribeLimitsInput, ExecuteStatementInput,
@@ -279,6 +279,7 @@ by_table_name!(
     UpdateTimeToLiveInput,
     DescribeTimeToLiveInput,
     CreateBackupInput,
+    UpdateContinuousBackupsInput,
 );
 
 /// Export and import records are addressed by ARNs under their table's ARN.

@@ -167,6 +167,9 @@ impl From<Error> for ApiError {
             Error::TableAlreadyExists(m) => {
                 ApiError::new(DYNAMODB, "TableAlreadyExistsException", bad, Some(m))
             }
+            Error::InvalidRestoreTime(m) => {
+                ApiError::new(DYNAMODB, "InvalidRestoreTimeException", bad, Some(m))
+            }
             Error::LimitExceeded(m) => {
                 ApiError::new(DYNAMODB, "LimitExceededException", bad, Some(m))
             }

@@ -105,6 +105,10 @@ pub enum Operation {
     DescribeImport,
     /// ListImports.
     ListImports,
+    /// UpdateContinuousBackups.
+    UpdateContinuousBackups,
+    /// DescribeContinuousBackups.
+    DescribeContinuousBackups,
 }
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -163,6 +167,8 @@ impl Operation {
             "ImportTable" => Operation::ImportTable,
             "DescribeImport" => Operation::DescribeImport,
             "ListImports" => Operation::ListImports,
+            "UpdateContinuousBackups" => Operation::UpdateContinuousBackups,
+            "DescribeContinuousBackups" => Operation::DescribeContinuousBackups,
             _ => return None,
         })
     }
@@ -215,6 +221,8 @@ impl Operation {
             Operation::ImportTable => "dynamodb:ImportTable",
             Operation::DescribeImport => "dynamodb:DescribeImport",
             Operation::ListImports => "dynamodb:ListImports",
+            Operation::UpdateContinuousBackups => "dynamodb:UpdateContinuousBackups",
+            Operation::DescribeContinuousBackups => "dynamodb:DescribeContinuousBackups",
         }
     }
 
@@ -245,6 +253,7 @@ impl Operation {
             | Operation::ListBackups
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
+            | Operation::UpdateContinuousBackups
             | Operation::DescribeTable
             | Operation::DeleteTable
             | Operation::UpdateTable
@@ -254,6 +263,7 @@ impl Operation {
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTables
+            | Operation::DescribeContinuousBackups
             | Operation::DescribeTimeToLive
             | Operation::ListTagsOfResource
             | Operation::GetResourcePolicy
@@ -289,6 +299,7 @@ impl Operation {
             | Operation::CreateBackup
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
+            | Operation::UpdateContinuousBackups
             | Operation::DeleteTable
             | Operation::UpdateTable
             | Operation::UpdateTimeToLive
@@ -309,6 +320,7 @@ impl Operation {
             | Operation::ListExports
             | Operation::DescribeImport
             | Operation::ListImports
+            | Operation::DescribeContinuousBackups
             | Operation::DescribeBackup
             | Operation::ListBackups
             | Operation::GetResourcePolicy
@@ -507,6 +519,20 @@ impl Operation {
             Operation::ListImports => {
                 call.run(validate::list_imports, Database::list_imports)
                     .await
+            }
+            Operation::UpdateContinuousBackups => {
+                call.run(
+                    validate::update_continuous_backups,
+                    Database::update_continuous_backups,
+                )
+                .await
+            }
+            Operation::DescribeContinuousBackups => {
+                call.run(
+                    validate::describe_continuous_backups,
+                    Database::describe_continuous_backups,
+                )
+                .await
             }
         }
     }

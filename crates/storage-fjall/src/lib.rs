@@ -974,6 +974,11 @@ impl Store for FjallStore {
         self.group.commit_point()
     }
 
+    /// A walk reads a fjall snapshot and takes no lock: commits go on meanwhile.
+    fn scans_block_commits(&self) -> bool {
+        false
+    }
+
     fn disk_usage(&self) -> Result<Option<DiskUsage>, StorageError> {
         Ok(Some(self.usage()?))
     }

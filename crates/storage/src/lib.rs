@@ -403,6 +403,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn disk_usage(&self) -> Result<Option<DiskUsage>, StorageError> {
         Ok(None)
     }
+
+    /// Whether a [`Store::range`] or [`Store::scan`] in progress holds off commits until it
+    /// returns (the in-memory engine holds its read lock for the walk). A caller that wants
+    /// to commit from inside a walk's `visit` (copying a table in chunks from one snapshot)
+    /// must gather the entries first where this is true, or it would wait on itself. Engines
+    /// that walk an MVCC snapshot (fjall) say false.
+    fn scans_block_commits(&self) -> bool {
+        true
+    }
 }
 
 /// Bytes on disk of a durable engine ([`Store::disk_usage`]).

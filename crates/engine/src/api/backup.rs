@@ -1,5 +1,6 @@
 //! Request and response shapes of the on-demand backup operations: CreateBackup,
-//! DescribeBackup, ListBackups, DeleteBackup and RestoreTableFromBackup.
+//! DescribeBackup, ListBackups, DeleteBackup and RestoreTableFromBackup, and of point-in-time
+//! recovery: UpdateContinuousBackups, DescribeContinuousBackups and RestoreTableToPointInTime.
 //!
 //! As everywhere in [`crate::api`], every request member is optional and enums are plain
 //! strings; the server checks request constraints, the engine the semantics.
@@ -15,7 +16,10 @@ super::strict::structures!(
     CreateBackupInput,
     BackupArnInput,
     ListBackupsInput,
-    RestoreTableFromBackupInput;
+    RestoreTableFromBackupInput,
+    PointInTimeRecoverySpecification,
+    UpdateContinuousBackupsInput,
+    RestoreTableToPointInTimeInput;
     serialize:
 );
 
@@ -163,7 +167,8 @@ pub struct ListBackupsOutput {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RestoreSummary {
-    pub source_backup_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_backup_arn: Option<String>,
     pub source_table_arn: String,
     pub restore_date_time: f64,
     pub restore_in_progress: bool,
@@ -174,4 +179,68 @@ pub struct RestoreSummary {
 #[serde(rename_all = "PascalCase")]
 pub struct RestoreTableOutput {
     pub table_description: TableDescription,
+}
+
+/// `PointInTimeRecoverySpecification` of UpdateContinuousBackups.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", remote = "Self")]
+pub struct PointInTimeRecoverySpecification {
+    pub point_in_time_recovery_enabled: Option<bool>,
+    pub recovery_period_in_days: Option<i64>,
+}
+
+/// UpdateContinuousBackups request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", remote = "Self")]
+pub struct UpdateContinuousBackupsInput {
+    pub table_name: Option<String>,
+    pub point_in_time_recovery_specification: Option<PointInTimeRecoverySpecification>,
+}
+
+/// `PointInTimeRecoveryDescription`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PointInTimeRecoveryDescription {
+    pub point_in_time_recovery_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_period_in_days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_restorable_date_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_restorable_date_time: Option<f64>,
+}
+
+/// `ContinuousBackupsDescription`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContinuousBackupsDescription {
+    pub continuous_backups_status: String,
+    pub point_in_time_recovery_description: PointInTimeRecoveryDescription,
+}
+
+/// `{"ContinuousBackupsDescription": ...}` (UpdateContinuousBackups,
+/// DescribeContinuousBackups).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContinuousBackupsOutput {
+    pub continuous_backups_description: ContinuousBackupsDescription,
+}
+
+/// RestoreTableToPointInTime request. `RestoreDateTime` is epoch seconds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", remote = "Self")]
+pub struct RestoreTableToPointInTimeInput {
+    pub source_table_arn: Option<String>,
+    pub source_table_name: Option<String>,
+    pub target_table_name: Option<String>,
+    pub use_latest_restorable_time: Option<bool>,
+    pub restore_date_time: Option<f64>,
+    pub billing_mode_override: Option<String>,
+    pub global_secondary_index_override: Option<Vec<GlobalSecondaryIndex>>,
+    pub local_secondary_index_override: Option<Vec<LocalSecondaryIndex>>,
+    pub provisioned_throughput_override: Option<ProvisionedThroughput>,
+    pub on_demand_throughput_override: Option<OnDemandThroughput>,
+    /// Accepted and ignored: binderdb stores no encryption settings.
+    #[serde(rename = "SSESpecificationOverride")]
+    pub sse_specification_override: Option<serde_json::Value>,
 }

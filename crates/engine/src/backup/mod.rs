@@ -5,7 +5,8 @@
 //! keyspace. Writers are never blocked by it on the durable engine (fjall reads a snapshot;
 //! the in-memory engine holds its read lock for the length of the walk), and the copy lives in
 //! the data directory with everything else, so it survives DeleteTable (which drops the
-//! table's ids, never the backup's) and restarts.
+//! table's ids, never the backup's) and restarts. The copy streams ([`Copier`]): on fjall it
+//! commits each chunk from inside the snapshot's walk, so memory never holds the table.
 //!
 //! The backup's record (name, ARN, times, sizes and the source table's descriptor as it was)
 //! is versioned JSON in the `Catalog` keyspace under partition `#backups`, sort key = ARN, so
@@ -20,7 +21,7 @@ use std::ops::{Bound, ControlFlow};
 
 use binderdb_model::{decode_item, item_size};
 use binderdb_storage::{
-    Batch, Counts, Key, Keyspace, PartitionRange, SegmentScan, Store, TableId, Write,
+    Batch, CounterId, Counts, Key, Keyspace, PartitionRange, SegmentScan, Store, TableId, Write,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,11 +79,14 @@ impl BackupRecord {
 /// `RestoreSummary`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestoreSource {
-    /// `SourceBackupArn`.
-    pub backup_arn: String,
+    /// `SourceBackupArn` (absent after a point-in-time restore; written as a plain string
+    /// when present, so format 1 is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_arn: Option<String>,
     /// `SourceTableArn`.
     pub source_table_arn: String,
-    /// `RestoreDateTime`, ms since the epoch.
+    /// `RestoreDateTime`, ms since the epoch: when the restore ran (from a backup) or the
+    /// point in time restored to.
     pub restored_at_ms: u64,
 }
 
@@ -206,92 +210,152 @@ pub fn list(
 /// One stored item: partition bytes, sort bytes, encoded item.
 type Entry = (Vec<u8>, Vec<u8>, Vec<u8>);
 
-/// Every item of `table` (its `Items` keyspace), read from one consistent snapshot.
+/// What a copy counted: the items (count and size, as TableSizeBytes measures it) and, for a
+/// restored table, each index's entries by counter, for
+/// [`crate::catalog::Catalog::put_with_counts`].
+pub type CopyCounts = (Counts, Vec<(CounterId, Counts)>);
+
+/// Writes items into storage id `dest`, in chunks of [`COPY_CHUNK`] per commit.
 ///
-/// The entries are gathered before any is written, because a store may hold its snapshot
-/// (the in-memory engine: its read lock) for the length of the walk.
+/// With `indexed` (a restored table's descriptor), each item's index entries are written with
+/// it and counted by index. Items are pushed from inside a store walk: where the store lets a
+/// walk's visitor commit ([`Store::scans_block_commits`] false, fjall), each full chunk
+/// commits at once, so memory holds one chunk whatever the table's size; elsewhere (the
+/// in-memory engine, whose data is in memory anyway) the entries wait for [`Copier::finish`].
+#[derive(Debug)]
+pub struct Copier<'a> {
+    store: &'a dyn Store,
+    dest: TableId,
+    indexed: Option<&'a TableDescriptor>,
+    streaming: bool,
+    pending: Vec<Entry>,
+    total: Counts,
+    index_counts: Vec<(CounterId, Counts)>,
+}
+
+impl<'a> Copier<'a> {
+    /// A copier into `dest`, building the index entries of `indexed` if given.
+    pub fn new(store: &'a dyn Store, dest: TableId, indexed: Option<&'a TableDescriptor>) -> Self {
+        Copier {
+            store,
+            dest,
+            indexed,
+            streaming: !store.scans_block_commits(),
+            pending: Vec::new(),
+            total: Counts::default(),
+            index_counts: indexed
+                .map(|d| {
+                    d.indexes
+                        .iter()
+                        .map(|i| (d.index_counter(i.id), Counts::default()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Adds one item (its storage key and encoding).
+    ///
+    /// # Errors
+    /// Storage failures or an undecodable item (when a chunk commits).
+    pub fn push(&mut self, partition: &[u8], sort: &[u8], value: &[u8]) -> Result<()> {
+        self.pending
+            .push((partition.to_vec(), sort.to_vec(), value.to_vec()));
+        if self.streaming && self.pending.len() >= COPY_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let mut entries = std::mem::take(&mut self.pending).into_iter().peekable();
+        while entries.peek().is_some() {
+            let mut writes = Vec::with_capacity(COPY_CHUNK * 2);
+            // Entries are moved into their writes, so the copy allocates nothing more per item.
+            for (partition, sort, value) in entries.by_ref().take(COPY_CHUNK) {
+                let item = decode_item(&value)?;
+                self.total.items += 1;
+                self.total.bytes += item_size(&item) as i64;
+                if let Some(d) = self.indexed {
+                    let base = BaseKey {
+                        partition: &partition,
+                        sort: &sort,
+                    };
+                    let changes = index_changes(d, base, None, Some(&item), Some(&value));
+                    writes.extend(changes.writes);
+                    for effect in changes.effects {
+                        if let Some((_, c)) = self
+                            .index_counts
+                            .iter_mut()
+                            .find(|(c, _)| c.lane == effect.id)
+                        {
+                            c.items += effect.items;
+                            c.bytes += effect.bytes;
+                        }
+                    }
+                }
+                writes.push(Write::Put {
+                    key: Key {
+                        keyspace: Keyspace::Items,
+                        table: self.dest,
+                        partition,
+                        sort,
+                    },
+                    value,
+                });
+            }
+            self.store.commit(Batch {
+                writes,
+                guards: Vec::new(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is still pending; returns what the copy counted.
+    ///
+    /// # Errors
+    /// Storage failures or an undecodable item.
+    pub fn finish(mut self) -> Result<CopyCounts> {
+        self.flush()?;
+        Ok((self.total, self.index_counts))
+    }
+}
+
+/// Copies every item of storage id `source` (its `Items` keyspace), read from ONE consistent
+/// snapshot, into `dest` through a [`Copier`].
 ///
 /// # Errors
-/// Storage failures.
-pub fn snapshot(store: &dyn Store, table: TableId) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
+/// Storage failures or an undecodable item.
+pub fn copy_table(
+    store: &dyn Store,
+    source: TableId,
+    dest: TableId,
+    indexed: Option<&TableDescriptor>,
+) -> Result<CopyCounts> {
+    let mut copier = Copier::new(store, dest, indexed);
+    let mut failure = None;
     let scan = SegmentScan {
         keyspace: Keyspace::Items,
-        table,
+        table: source,
         segment: 0,
         total_segments: 1,
         start_after: None,
     };
-    store.scan(&scan, &mut |e| {
-        entries.push((e.partition.to_vec(), e.sort.to_vec(), e.value.to_vec()));
-        ControlFlow::Continue(())
-    })?;
-    Ok(entries)
-}
-
-/// Writes `entries` as the items of storage id `dest`, in chunks; returns their count and
-/// size (as TableSizeBytes measures it).
-///
-/// With `indexed` (a restored table's descriptor), each item's index entries are written with
-/// it, and the returned counts include each index's, by counter, for
-/// [`crate::catalog::Catalog::put_with_counts`].
-///
-/// # Errors
-/// Storage failures or an undecodable item.
-pub fn copy(
-    store: &dyn Store,
-    dest: TableId,
-    entries: Vec<Entry>,
-    indexed: Option<&TableDescriptor>,
-) -> Result<(Counts, Vec<(binderdb_storage::CounterId, Counts)>)> {
-    let mut total = Counts::default();
-    let mut index_counts: Vec<(binderdb_storage::CounterId, Counts)> = indexed
-        .map(|d| {
-            d.indexes
-                .iter()
-                .map(|i| (d.index_counter(i.id), Counts::default()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut entries = entries.into_iter().peekable();
-    while entries.peek().is_some() {
-        let mut writes = Vec::with_capacity(COPY_CHUNK * 2);
-        // Entries are moved into their writes, so the copy allocates nothing per item.
-        for (partition, sort, value) in entries.by_ref().take(COPY_CHUNK) {
-            let item = decode_item(&value)?;
-            total.items += 1;
-            total.bytes += item_size(&item) as i64;
-            if let Some(d) = indexed {
-                let base = BaseKey {
-                    partition: &partition,
-                    sort: &sort,
-                };
-                let changes = index_changes(d, base, None, Some(&item), Some(&value));
-                writes.extend(changes.writes);
-                for effect in changes.effects {
-                    if let Some((_, c)) = index_counts.iter_mut().find(|(c, _)| c.lane == effect.id)
-                    {
-                        c.items += effect.items;
-                        c.bytes += effect.bytes;
-                    }
-                }
+    store.scan(
+        &scan,
+        &mut |e| match copier.push(e.partition, e.sort, e.value) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                failure = Some(err);
+                ControlFlow::Break(())
             }
-            writes.push(Write::Put {
-                key: Key {
-                    keyspace: Keyspace::Items,
-                    table: dest,
-                    partition,
-                    sort,
-                },
-                value,
-            });
-        }
-        store.commit(Batch {
-            writes,
-            guards: Vec::new(),
-        })?;
+        },
+    )?;
+    if let Some(err) = failure {
+        return Err(err);
     }
-    Ok((total, index_counts))
+    copier.finish()
 }
 
 #[cfg(test)]

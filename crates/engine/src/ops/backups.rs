@@ -15,9 +15,9 @@
 
 use crate::api::{
     BackupArnInput, BackupDescription, BackupDescriptionOutput, BackupDetails, BackupSummary,
-    CreateBackupInput, CreateBackupOutput, ListBackupsInput, ListBackupsOutput,
-    ProvisionedThroughput, RestoreTableFromBackupInput, RestoreTableOutput, SourceTableDetails,
-    SourceTableFeatureDetails, SourceThroughput,
+    CreateBackupInput, CreateBackupOutput, GlobalSecondaryIndex, ListBackupsInput,
+    ListBackupsOutput, LocalSecondaryIndex, ProvisionedThroughput, RestoreTableFromBackupInput,
+    RestoreTableOutput, SourceTableDetails, SourceTableFeatureDetails, SourceThroughput,
 };
 use crate::backup::{self, BackupRecord, RestoreSource, BACKUP_FORMAT};
 use crate::catalog::{BillingMode, TableDescriptor};
@@ -149,8 +149,7 @@ impl Database {
         let descriptor = table.descriptor();
         let now = self.clock.now_millis();
         let data_id = self.catalog.allocate_table_id(self.store.as_ref())?;
-        let entries = backup::snapshot(self.store.as_ref(), descriptor.id)?;
-        let (counts, _) = backup::copy(self.store.as_ref(), data_id, entries, None)?;
+        let (counts, _) = backup::copy_table(self.store.as_ref(), descriptor.id, data_id, None)?;
         let arn = format!(
             "{}/backup/{now:014}-{}",
             self.table_arn(&descriptor),
@@ -293,16 +292,76 @@ impl Database {
                 "Backup is being created: {arn}"
             )));
         }
-        let source = &record.table;
-        let mode = input
-            .billing_mode_override
-            .as_deref()
+        let overrides = RestoreOverrides {
+            billing_mode: input.billing_mode_override.as_deref(),
+            provisioned_throughput: input.provisioned_throughput_override.as_ref(),
+            local_indexes: input.local_secondary_index_override.as_deref(),
+            global_indexes: input.global_secondary_index_override.as_deref(),
+        };
+        let source_arn = self.table_arn(&record.table);
+        let _ddl = self.catalog.lock_ddl();
+        let descriptor = self.restored_descriptor(
+            ctx,
+            &record.table,
+            target,
+            &overrides,
+            RestoreSource {
+                backup_arn: Some(record.arn.clone()),
+                source_table_arn: source_arn,
+                restored_at_ms: now,
+            },
+        )?;
+        let (counts, mut initial) = backup::copy_table(
+            self.store.as_ref(),
+            record.data_id,
+            descriptor.id,
+            Some(&descriptor),
+        )?;
+        initial.push((descriptor.counter(), counts));
+        let table = self
+            .catalog
+            .put_with_counts(self.store.as_ref(), descriptor, &initial)?;
+        Ok(RestoreTableOutput {
+            table_description: self.describe(&table, Some("CREATING"))?,
+        })
+    }
+}
+
+/// The overrides of a restore (RestoreTableFromBackup and RestoreTableToPointInTime take the
+/// same).
+pub(crate) struct RestoreOverrides<'a> {
+    pub(crate) billing_mode: Option<&'a str>,
+    pub(crate) provisioned_throughput: Option<&'a ProvisionedThroughput>,
+    pub(crate) local_indexes: Option<&'a [LocalSecondaryIndex]>,
+    pub(crate) global_indexes: Option<&'a [GlobalSecondaryIndex]>,
+}
+
+impl Database {
+    /// The descriptor of a table restored as `target` from a table described by `source`,
+    /// with `overrides`: the source's schema and indexes (each under a new storage id, built),
+    /// none of its streams, TTL, tags, policy, deletion protection or point-in-time recovery.
+    /// Called under the catalog's DDL lock.
+    ///
+    /// # Errors
+    /// `TableAlreadyExistsException`; `ValidationException` for inconsistent overrides;
+    /// storage failures allocating ids.
+    pub(crate) fn restored_descriptor(
+        &self,
+        ctx: &RequestContext,
+        source: &TableDescriptor,
+        target: String,
+        overrides: &RestoreOverrides<'_>,
+        restored_from: RestoreSource,
+    ) -> Result<TableDescriptor> {
+        let now = self.clock.now_millis();
+        let mode = overrides
+            .billing_mode
             .unwrap_or(source.billing_mode.as_str());
         let source_throughput = ProvisionedThroughput {
             read_capacity_units: Some(source.read_capacity),
             write_capacity_units: Some(source.write_capacity),
         };
-        let throughput = match (&input.provisioned_throughput_override, mode) {
+        let throughput = match (overrides.provisioned_throughput, mode) {
             (Some(t), _) => Some(t),
             (None, "PROVISIONED") if source.billing_mode == BillingMode::Provisioned => {
                 Some(&source_throughput)
@@ -316,15 +375,14 @@ impl Database {
             billing_mode,
         };
         let mut definitions = Vec::new();
-        let local_override = input.local_secondary_index_override.as_deref();
-        let global_override = input.global_secondary_index_override.as_deref();
+        let local_override = overrides.local_indexes;
+        let global_override = overrides.global_indexes;
         for lsi in local_override.into_iter().flatten() {
             definitions.push(context.local(lsi)?);
         }
         for gsi in global_override.into_iter().flatten() {
             definitions.push(context.global(gsi)?);
         }
-        let _ddl = self.catalog.lock_ddl();
         if self
             .catalog
             .get(ctx.account(), &ctx.region, &target)
@@ -396,26 +454,11 @@ impl Database {
             resource_policy: None,
             streams: Vec::new(),
             ttl: None,
-            restored_from: Some(RestoreSource {
-                backup_arn: record.arn.clone(),
-                source_table_arn: self.table_arn(source),
-                restored_at_ms: now,
-            }),
+            restored_from: Some(restored_from),
+            // Point-in-time recovery is a setting to enable again on the restored table.
+            pitr: None,
             ..source.clone()
         };
-        let entries = backup::snapshot(self.store.as_ref(), record.data_id)?;
-        let (counts, mut initial) = backup::copy(
-            self.store.as_ref(),
-            descriptor.id,
-            entries,
-            Some(&descriptor),
-        )?;
-        initial.push((descriptor.counter(), counts));
-        let table = self
-            .catalog
-            .put_with_counts(self.store.as_ref(), descriptor, &initial)?;
-        Ok(RestoreTableOutput {
-            table_description: self.describe(&table, Some("CREATING"))?,
-        })
+        Ok(descriptor)
     }
 }

@@ -324,6 +324,7 @@ impl Database {
                 .and_then(|o| o.max_write_request_units)
                 .filter(|v| *v != -1),
             restored_from: None,
+            pitr: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

@@ -1,10 +1,11 @@
 //! One file per DynamoDB operation, each an `impl Database` block of the same shape:
 //! validate → execute → build the response. Shared lookups and response builders live here.
 
-mod backups;
+pub(crate) mod backups;
 mod batch_execute_statement;
 mod batch_get_item;
 mod batch_write_item;
+mod continuous_backups;
 mod create_table;
 mod delete_item;
 mod delete_resource_policy;

@@ -6,7 +6,8 @@
 //! secondary index it moves (one atomic batch). Table and index statistics (as store counter
 //! deltas in the same batch) and the write's cost are derived here once, from the old and new
 //! item, so PutItem, UpdateItem, DeleteItem, BatchWriteItem, transactions and TTL deletes
-//! account for an item identically.
+//! account for an item identically. A table with point-in-time recovery gets its change-log
+//! entry here too (`pitr::log`), so every write path keeps the log in the write's own commit.
 
 use std::borrow::Cow;
 
@@ -319,7 +320,26 @@ impl Database {
         let mut stream_ticket = None;
         let writes = match write {
             Some(w) => {
-                let mut writes = Vec::with_capacity(2 + index_writes.len());
+                let mut writes = Vec::with_capacity(3 + index_writes.len());
+                // The point-in-time recovery log's entry, in this same commit (see `pitr::log`).
+                let log = descriptor.pitr.as_ref().map(|pitr| {
+                    let old_image = old.as_ref().map(|item| {
+                        let mut bytes = Vec::with_capacity(256);
+                        encode_item(item, &mut bytes);
+                        bytes
+                    });
+                    let new_image = match &w {
+                        Write::Put { value, .. } => Some(value.as_slice()),
+                        _ => None,
+                    };
+                    crate::pitr::log::entry(
+                        pitr.log_id,
+                        self.pitr_clock.stamp(self.clock.now_millis()),
+                        key,
+                        old_image.as_deref(),
+                        new_image,
+                    )
+                });
                 if let Some((stream, event, keys)) = stream {
                     let new_image = match &w {
                         Write::Put { value, .. } if stream.view_type.keeps_new() => {
@@ -348,6 +368,7 @@ impl Database {
                     writes.push(w);
                 }
                 writes.extend(index_writes);
+                writes.extend(log);
                 push_counts(
                     &mut writes,
                     descriptor,

@@ -3,7 +3,8 @@
 //! ListBackups' Limit (1 to 100) and the enums.
 
 use binderdb_engine::api::{
-    BackupArnInput, CreateBackupInput, ListBackupsInput, RestoreTableFromBackupInput,
+    BackupArnInput, CreateBackupInput, ListBackupsInput, ProvisionedThroughput,
+    RestoreTableFromBackupInput, TableNameInput, UpdateContinuousBackupsInput,
 };
 
 use super::{Violations, BILLING_MODE};
@@ -60,25 +61,66 @@ pub fn restore_table_from_backup(r: &RestoreTableFromBackupInput) -> Result<(), 
     if v.not_null("backupArn", r.backup_arn.as_ref()) {
         v.backup_arn("backupArn", r.backup_arn.as_ref());
     }
-    v.one_of(
-        "billingModeOverride",
+    v.restore_overrides(
         r.billing_mode_override.as_ref(),
-        BILLING_MODE,
+        r.provisioned_throughput_override.as_ref(),
     );
-    if let Some(t) = &r.provisioned_throughput_override {
-        for (path, value) in [
-            (
-                "provisionedThroughputOverride.writeCapacityUnits",
-                t.write_capacity_units,
-            ),
-            (
-                "provisionedThroughputOverride.readCapacityUnits",
-                t.read_capacity_units,
-            ),
-        ] {
-            if v.not_null(path, value.as_ref()) {
-                v.range(path, value, 1, None);
+    v.finish()
+}
+
+impl Violations {
+    /// The overrides both restores take: the billing mode and provisioned throughput.
+    fn restore_overrides(
+        &mut self,
+        mode: Option<&String>,
+        throughput: Option<&ProvisionedThroughput>,
+    ) {
+        let v = self;
+        v.one_of("billingModeOverride", mode, BILLING_MODE);
+        if let Some(t) = throughput {
+            for (path, value) in [
+                (
+                    "provisionedThroughputOverride.writeCapacityUnits",
+                    t.write_capacity_units,
+                ),
+                (
+                    "provisionedThroughputOverride.readCapacityUnits",
+                    t.read_capacity_units,
+                ),
+            ] {
+                if v.not_null(path, value.as_ref()) {
+                    v.range(path, value, 1, None);
+                }
             }
+        }
+    }
+}
+
+/// DescribeContinuousBackups.
+pub fn describe_continuous_backups(r: &TableNameInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.table_name(r.table_name.as_ref());
+    v.finish()
+}
+
+/// UpdateContinuousBackups: the table name, the specification and its members (a recovery
+/// period of 1 to 35 days).
+pub fn update_continuous_backups(r: &UpdateContinuousBackupsInput) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    v.table_name(r.table_name.as_ref());
+    let spec = r.point_in_time_recovery_specification.as_ref();
+    if v.not_null("pointInTimeRecoverySpecification", spec) {
+        if let Some(spec) = spec {
+            v.not_null(
+                "pointInTimeRecoverySpecification.pointInTimeRecoveryEnabled",
+                spec.point_in_time_recovery_enabled.as_ref(),
+            );
+            v.range(
+                "pointInTimeRecoverySpecification.recoveryPeriodInDays",
+                spec.recovery_period_in_days,
+                1,
+                Some(35),
+            );
         }
     }
     v.finish()

@@ -24,6 +24,7 @@ mod item_collections;
 mod items;
 mod legacy_reads;
 mod partiql;
+mod pitr;
 mod protocol;
 mod query;
 mod query_errors;
