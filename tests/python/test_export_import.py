@@ -138,6 +138,9 @@ def _table(client, name: str) -> None:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+    client.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
 
 
 def _items(client, table: str) -> list[dict]:

@@ -27,7 +27,7 @@ use binderdb_storage::{Keyspace, SegmentScan, Store, TableId};
 use flate2::write::GzEncoder;
 use md5::{Digest, Md5};
 
-use super::format::{write_line, LineFormat};
+use super::format::{write_change_line, write_line, ChangeLine, LineFormat};
 use super::ion;
 use super::iso8601;
 use super::objects::{LocalBuckets, ObjectError, ObjectWriter};
@@ -56,8 +56,6 @@ pub struct ExportJob<'a> {
     pub table_arn: &'a str,
     /// `TableId`.
     pub table_id: &'a str,
-    /// The table's storage id.
-    pub storage_id: TableId,
     /// `ExportFormat`.
     pub format: LineFormat,
     /// `StartTime`, ms.
@@ -68,6 +66,30 @@ pub struct ExportJob<'a> {
     pub sse_algorithm: Option<&'a str>,
     /// `S3SseKmsKeyId`, echoed in the summary.
     pub sse_kms_key_id: Option<&'a str>,
+}
+
+/// Visits encoded items until the visitor breaks.
+pub type ItemWalk<'w> =
+    &'w mut dyn FnMut(&mut dyn FnMut(&[u8]) -> ControlFlow<()>) -> Result<(), Error>;
+
+/// The current items of storage id `table`, from one consistent snapshot.
+///
+/// # Errors
+/// Storage failures.
+pub fn current_items(
+    store: &dyn Store,
+    table: TableId,
+    visit: &mut dyn FnMut(&[u8]) -> ControlFlow<()>,
+) -> Result<(), Error> {
+    let scan = SegmentScan {
+        keyspace: Keyspace::Items,
+        table,
+        segment: 0,
+        total_segments: 1,
+        start_after: None,
+    };
+    store.scan(&scan, &mut |entry| visit(entry.value))?;
+    Ok(())
 }
 
 /// What a completed export wrote.
@@ -223,6 +245,19 @@ impl DataFileWriter {
         Ok(())
     }
 
+    /// Appends an incremental export's change line.
+    ///
+    /// # Errors
+    /// The object's.
+    pub fn write_change(&mut self, change: &ChangeLine) -> Result<(), ObjectError> {
+        write_change_line(self.format, change, &mut self.text);
+        self.items += 1;
+        if self.text.len() >= BUFFER_BYTES {
+            self.flush_text()?;
+        }
+        Ok(())
+    }
+
     /// Uncompressed bytes written so far.
     pub fn raw_bytes(&self) -> usize {
         self.raw_bytes + self.text.len()
@@ -303,12 +338,14 @@ impl ExportJob<'_> {
         export_base(self.prefix, self.export_id)
     }
 
-    /// Writes the export. The items are those of one consistent snapshot of the table.
+    /// Writes a full export of the items `walk` visits (encoded), which are those of one
+    /// consistent state of the table: the current snapshot, or the table at ExportTime read
+    /// through the point-in-time recovery log.
     ///
     /// # Errors
     /// [`ExportFailure::Object`] when the destination refuses (a missing bucket); engine
     /// failures otherwise.
-    pub fn run(&self, store: &dyn Store) -> Result<ExportOutcome, ExportFailure> {
+    pub fn run(&self, walk: ItemWalk<'_>) -> Result<ExportOutcome, ExportFailure> {
         let base = self.base();
         self.buckets
             .put(self.bucket, &format!("{base}_started"), b"")?;
@@ -322,45 +359,36 @@ impl ExportJob<'_> {
         let mut failure: Option<ExportFailure> = None;
         let mut total_items = 0i64;
         let mut total_bytes = 0i64;
-        let scan = SegmentScan {
-            keyspace: Keyspace::Items,
-            table: self.storage_id,
-            segment: 0,
-            total_segments: 1,
-            start_after: None,
-        };
-        store
-            .scan(&scan, &mut |entry| {
-                let step = (|| -> Result<(), ExportFailure> {
-                    let item = decode_item(entry.value).map_err(Error::from)?;
-                    total_items += 1;
-                    total_bytes += item_size(&item) as i64;
-                    let Some(file) = current.as_mut() else {
-                        return Ok(());
-                    };
-                    file.write_item(&item)?;
-                    if file.raw_bytes() >= FILE_BYTES {
-                        if let Some(full) = current.take() {
-                            written.push(full.finish()?);
-                        }
-                        current = Some(DataFileWriter::create(
-                            self.buckets,
-                            self.bucket,
-                            &base,
-                            self.format,
-                        )?);
+        walk(&mut |value| {
+            let step = (|| -> Result<(), ExportFailure> {
+                let item = decode_item(value).map_err(Error::from)?;
+                total_items += 1;
+                total_bytes += item_size(&item) as i64;
+                let Some(file) = current.as_mut() else {
+                    return Ok(());
+                };
+                file.write_item(&item)?;
+                if file.raw_bytes() >= FILE_BYTES {
+                    if let Some(full) = current.take() {
+                        written.push(full.finish()?);
                     }
-                    Ok(())
-                })();
-                match step {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        failure = Some(e);
-                        ControlFlow::Break(())
-                    }
+                    current = Some(DataFileWriter::create(
+                        self.buckets,
+                        self.bucket,
+                        &base,
+                        self.format,
+                    )?);
                 }
-            })
-            .map_err(Error::from)?;
+                Ok(())
+            })();
+            match step {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
         if let Some(e) = failure {
             return Err(e);
         }
@@ -384,6 +412,83 @@ impl ExportJob<'_> {
             "itemCount": total_items,
             "outputFormat": self.format.as_str(),
             "exportType": "FULL_EXPORT",
+        });
+        let summary_key = write_manifests(self.buckets, self.bucket, &base, &written, summary)?;
+        Ok(ExportOutcome {
+            item_count: total_items,
+            billed_size_bytes: total_bytes,
+            manifest_key: summary_key,
+        })
+    }
+}
+
+/// An incremental export's period and view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Increment {
+    /// `ExportFromTime`, ms.
+    pub from_ms: u64,
+    /// `ExportToTime`, ms.
+    pub to_ms: u64,
+    /// `ExportViewType`.
+    pub view: String,
+}
+
+impl ExportJob<'_> {
+    /// Writes an incremental export of `changes` (one compacted change per item, in any
+    /// order). Its data files go to the shared `<prefix>/AWSDynamoDB/data/` folder, its
+    /// manifests beside a full export's, as DynamoDB lays incremental exports out.
+    ///
+    /// # Errors
+    /// As [`ExportJob::run`].
+    pub fn run_incremental(
+        &self,
+        increment: &Increment,
+        changes: &mut dyn Iterator<Item = Result<ChangeLine, Error>>,
+    ) -> Result<ExportOutcome, ExportFailure> {
+        let base = self.base();
+        let shared = export_base(self.prefix, "").replace("AWSDynamoDB//", "AWSDynamoDB/");
+        self.buckets
+            .put(self.bucket, &format!("{base}_started"), b"")?;
+        let mut written = Vec::new();
+        let mut file = DataFileWriter::create(self.buckets, self.bucket, &shared, self.format)?;
+        let mut total_items = 0i64;
+        let mut total_bytes = 0i64;
+        for change in changes {
+            let change = change?;
+            total_items += 1;
+            total_bytes += change
+                .new
+                .as_ref()
+                .or(change.old.as_ref())
+                .map_or(0, |i| item_size(i) as i64);
+            file.write_change(&change)?;
+            if file.raw_bytes() >= FILE_BYTES {
+                let full = std::mem::replace(
+                    &mut file,
+                    DataFileWriter::create(self.buckets, self.bucket, &shared, self.format)?,
+                );
+                written.push(full.finish()?);
+            }
+        }
+        written.push(file.finish()?);
+        let summary = serde_json::json!({
+            "version": "2023-08-01",
+            "exportArn": self.export_arn,
+            "startTime": iso8601(self.start_ms),
+            "endTime": iso8601(self.start_ms),
+            "tableArn": self.table_arn,
+            "tableId": self.table_id,
+            "exportFromTime": iso8601(increment.from_ms),
+            "exportToTime": iso8601(increment.to_ms),
+            "s3Bucket": self.bucket,
+            "s3Prefix": if self.prefix.is_empty() { None } else { Some(self.prefix) },
+            "s3SseAlgorithm": self.sse_algorithm.unwrap_or("AES256"),
+            "s3SseKmsKeyId": self.sse_kms_key_id,
+            "billedSizeBytes": total_bytes,
+            "itemCount": total_items,
+            "outputFormat": self.format.as_str(),
+            "outputView": increment.view,
+            "exportType": "INCREMENTAL_EXPORT",
         });
         let summary_key = write_manifests(self.buckets, self.bucket, &base, &written, summary)?;
         Ok(ExportOutcome {

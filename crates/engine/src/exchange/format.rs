@@ -71,6 +71,63 @@ pub fn write_line(format: LineFormat, item: &Item, out: &mut String) {
     out.push('\n');
 }
 
+/// One change of an incremental export: when it was written, the item's key, and its image
+/// at the end of the period (`new`, absent if deleted) and at its start (`old`, absent if it
+/// did not exist or the view is NEW_IMAGE).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeLine {
+    /// `Metadata.WriteTimestampMicros`.
+    pub write_micros: u64,
+    /// `Keys`.
+    pub keys: Item,
+    /// `NewImage`.
+    pub new: Option<Item>,
+    /// `OldImage`.
+    pub old: Option<Item>,
+}
+
+/// Appends one incremental export line (with its newline):
+/// `{"Metadata":{"WriteTimestampMicros":{"N":"..."}},"Keys":{...},"NewImage":{...},"OldImage":{...}}`
+/// (in Ion, the same struct with Ion values).
+pub fn write_change_line(format: LineFormat, change: &ChangeLine, out: &mut String) {
+    let mut metadata = Item::new();
+    metadata.insert(
+        "WriteTimestampMicros".to_owned(),
+        AttributeValue::N(Number::from(change.write_micros)),
+    );
+    let parts = [
+        ("Metadata", Some(&metadata)),
+        ("Keys", Some(&change.keys)),
+        ("NewImage", change.new.as_ref()),
+        ("OldImage", change.old.as_ref()),
+    ];
+    out.push('{');
+    let mut first = true;
+    for (name, value) in parts {
+        let Some(value) = value else { continue };
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        match format {
+            LineFormat::Ion => {
+                out.push_str(name);
+                out.push(':');
+                ion::write_struct(value, out);
+            }
+            LineFormat::DynamoDbJson | LineFormat::Csv => {
+                out.push('"');
+                out.push_str(name);
+                out.push_str("\":");
+                if let Ok(json) = serde_json::to_string(value) {
+                    out.push_str(&json);
+                }
+            }
+        }
+    }
+    out.push_str("}\n");
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonLine {

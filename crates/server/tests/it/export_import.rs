@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, S3BucketSource, ScalarAttributeType, TableCreationParameters,
 };
 use aws_sdk_dynamodb::Client;
-use binderdb_engine::Config;
+use binderdb_engine::{Clock as _, Config};
 use binderdb_storage::MemoryStore;
 use serde_json::{json, Value};
 
@@ -84,6 +84,7 @@ async fn source_table(client: &Client, addr: std::net::SocketAddr, name: &str, c
         .send()
         .await
         .unwrap();
+    enable_pitr(addr, name).await;
     for i in 0..count {
         let mut item = json!({
             "pk": {"S": format!("p{}", i % 7)},
@@ -105,6 +106,18 @@ async fn source_table(client: &Client, addr: std::net::SocketAddr, name: &str, c
         let r = call(addr, "PutItem", json!({"TableName": name, "Item": item})).await;
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     }
+}
+
+/// Turns point-in-time recovery on for `table` (DynamoDB exports only such tables).
+async fn enable_pitr(addr: std::net::SocketAddr, table: &str) {
+    let r = call(
+        addr,
+        "UpdateContinuousBackups",
+        json!({"TableName": table,
+               "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 }
 
 /// Every item of `table` (or of its index), sorted, as JSON.
@@ -602,5 +615,207 @@ async fn failures_and_errors_are_dynamodbs() {
     )
     .await;
     assert_eq!(r.json()["__type"], IN_USE);
+    server.stop().await;
+}
+
+/// 2026-01-01T00:00:00Z, ms.
+const T0: u64 = 1_767_225_600_000;
+const MINUTE: u64 = 60 * 1000;
+
+/// Every line of an export's data files, gunzipped, parsed as JSON.
+fn export_lines(bucket: &Path, summary_key: &str) -> (Value, Vec<Value>) {
+    let summary: Value = serde_json::from_slice(&read(&bucket.join(summary_key))).unwrap();
+    let files = read(&bucket.join(summary["manifestFilesS3Key"].as_str().unwrap()));
+    let mut lines = Vec::new();
+    for entry in String::from_utf8(files).unwrap().lines() {
+        let entry: Value = serde_json::from_str(entry).unwrap();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(
+            &read(&bucket.join(entry["dataFileS3Key"].as_str().unwrap()))[..],
+        )
+        .read_to_string(&mut text)
+        .unwrap();
+        lines.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+        );
+    }
+    (summary, lines)
+}
+
+fn sorted(mut v: Vec<Value>) -> Vec<Value> {
+    v.sort_by_key(|x| x.to_string());
+    v
+}
+
+#[tokio::test]
+async fn exports_read_the_recovery_log_at_export_time_and_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bkt")).unwrap();
+    let clock = Arc::new(binderdb_engine::ManualClock::new(T0));
+    let config = Config {
+        s3_dir: Some(dir.path().to_path_buf()),
+        ..Config::default()
+    };
+    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let addr = server.addr;
+    let ok = |r: RawResponse| {
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.json()
+    };
+    ok(call(
+        addr,
+        "CreateTable",
+        json!({"TableName": "Hist", "BillingMode": "PAY_PER_REQUEST",
+               "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}),
+    )
+    .await);
+    let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/Hist";
+    // Without point-in-time recovery, DynamoDB exports nothing.
+    let r = call(
+        addr,
+        "ExportTableToPointInTime",
+        json!({"TableArn": arn, "S3Bucket": "bkt"}),
+    )
+    .await;
+    assert_eq!(
+        r.json()["__type"],
+        format!("{DDB}PointInTimeRecoveryUnavailableException")
+    );
+    enable_pitr(addr, "Hist").await;
+    let put = |pk: &str, v: &str| {
+        call(
+            addr,
+            "PutItem",
+            json!({"TableName": "Hist", "Item": {"pk": {"S": pk}, "v": {"S": v}}}),
+        )
+    };
+    clock.advance(1000);
+    ok(put("a", "1").await);
+    ok(put("b", "1").await);
+    ok(put("c", "1").await);
+    clock.advance(MINUTE);
+    let t1 = clock.now_millis();
+    clock.advance(1000);
+    ok(put("a", "2").await);
+    ok(call(
+        addr,
+        "DeleteItem",
+        json!({"TableName": "Hist", "Key": {"pk": {"S": "b"}}}),
+    )
+    .await);
+    ok(put("d", "2").await);
+    ok(put("e", "2").await);
+    ok(call(
+        addr,
+        "DeleteItem",
+        json!({"TableName": "Hist", "Key": {"pk": {"S": "e"}}}),
+    )
+    .await);
+    clock.advance(30 * MINUTE);
+
+    // A full export at t1 is the table as it was then.
+    let described = ok(call(
+        addr,
+        "ExportTableToPointInTime",
+        json!({"TableArn": arn, "S3Bucket": "bkt", "ExportTime": t1 as f64 / 1000.0}),
+    )
+    .await);
+    let d = ok(call(
+        addr,
+        "DescribeExport",
+        json!({"ExportArn": described["ExportDescription"]["ExportArn"]}),
+    )
+    .await);
+    let d = &d["ExportDescription"];
+    assert_eq!(d["ExportStatus"], "COMPLETED", "{d}");
+    assert_eq!(d["ExportTime"].as_f64().unwrap(), t1 as f64 / 1000.0);
+    let (_, lines) = export_lines(
+        &dir.path().join("bkt"),
+        d["ExportManifest"].as_str().unwrap(),
+    );
+    let item = |pk: &str, v: &str| json!({"pk": {"S": pk}, "v": {"S": v}});
+    assert_eq!(
+        sorted(lines),
+        sorted(
+            ["a", "b", "c"]
+                .iter()
+                .map(|k| json!({"Item": item(k, "1")}))
+                .collect()
+        )
+    );
+
+    // An incremental export of (t1, t1 + 20 min]: one line per changed item.
+    let described = ok(call(
+        addr,
+        "ExportTableToPointInTime",
+        json!({"TableArn": arn, "S3Bucket": "bkt", "S3Prefix": "inc",
+               "ExportType": "INCREMENTAL_EXPORT",
+               "IncrementalExportSpecification": {
+                   "ExportFromTime": t1 as f64 / 1000.0,
+                   "ExportToTime": (t1 + 20 * MINUTE) as f64 / 1000.0,
+                   "ExportViewType": "NEW_AND_OLD_IMAGES"}}),
+    )
+    .await);
+    let d = ok(call(
+        addr,
+        "DescribeExport",
+        json!({"ExportArn": described["ExportDescription"]["ExportArn"]}),
+    )
+    .await);
+    let d = &d["ExportDescription"];
+    assert_eq!(d["ExportStatus"], "COMPLETED", "{d}");
+    assert_eq!(d["ExportType"], "INCREMENTAL_EXPORT");
+    let (summary, lines) = export_lines(
+        &dir.path().join("bkt"),
+        d["ExportManifest"].as_str().unwrap(),
+    );
+    assert_eq!(summary["exportType"], "INCREMENTAL_EXPORT");
+    assert_eq!(summary["outputView"], "NEW_AND_OLD_IMAGES");
+    let stamp = json!({"WriteTimestampMicros": {"N": ((t1 + 1000) * 1000).to_string()}});
+    assert_eq!(
+        sorted(lines.clone()),
+        sorted(vec![
+            json!({"Metadata": stamp, "Keys": {"pk": {"S": "a"}}, "NewImage": item("a", "2"), "OldImage": item("a", "1")}),
+            json!({"Metadata": stamp, "Keys": {"pk": {"S": "b"}}, "OldImage": item("b", "1")}),
+            json!({"Metadata": stamp, "Keys": {"pk": {"S": "d"}}, "NewImage": item("d", "2")}),
+        ])
+    );
+    let data_keys = String::from_utf8(read(
+        &dir.path()
+            .join("bkt")
+            .join(summary["manifestFilesS3Key"].as_str().unwrap()),
+    ))
+    .unwrap();
+    assert!(data_keys.contains("\"inc/AWSDynamoDB/data/"), "{data_keys}");
+
+    // The period's bounds and the window.
+    for (from, to) in [
+        (t1, t1 + MINUTE),      // shorter than 15 minutes
+        (t1 + 20 * MINUTE, t1), // backwards
+    ] {
+        let r = call(
+            addr,
+            "ExportTableToPointInTime",
+            json!({"TableArn": arn, "S3Bucket": "bkt", "ExportType": "INCREMENTAL_EXPORT",
+                   "IncrementalExportSpecification": {"ExportFromTime": from as f64 / 1000.0,
+                                                      "ExportToTime": to as f64 / 1000.0}}),
+        )
+        .await;
+        assert_eq!(r.json()["__type"], VALIDATION);
+    }
+    for time in [T0 - 3_600_000, T0 + 3_600_000_000] {
+        let r = call(
+            addr,
+            "ExportTableToPointInTime",
+            json!({"TableArn": arn, "S3Bucket": "bkt", "ExportTime": time as f64 / 1000.0}),
+        )
+        .await;
+        assert_eq!(
+            r.json()["__type"],
+            format!("{DDB}InvalidExportTimeException")
+        );
+    }
     server.stop().await;
 }
