@@ -22,6 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod bench;
 mod bill;
 mod keys;
+mod transfer;
 
 /// `--cache-size`'s default: the store's own default block cache.
 const DEFAULT_CACHE_MIB: u64 = DEFAULT_CACHE_BYTES >> 20;
@@ -48,6 +49,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Create, list and revoke the access keys of a credentials file.
     Keys(keys::KeysArgs),
+    /// Export a table of any endpoint to a directory, in DynamoDB's export format.
+    Export(transfer::ExportArgs),
+    /// Import DynamoDB JSON or Ion data files (an export's) into a table of any endpoint.
+    Import(transfer::ImportArgs),
     /// Print what a server's traffic (or one command's, after `--`) would cost on DynamoDB.
     Bill(bill::BillArgs),
 }
@@ -163,6 +168,10 @@ struct ServeArgs {
     /// Seed of the random choices made for realism (lag draws).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Where S3 buckets live for ExportTableToPointInTime and ImportTable: bucket B is the
+    /// directory DIR/B (create it first, as a bucket is created first in S3).
+    #[arg(long, value_name = "DIR")]
+    s3_dir: Option<PathBuf>,
     /// A JSON file of fault-injection rules (also settable at `/binderdb/faults`).
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
@@ -227,6 +236,20 @@ fn main() -> std::process::ExitCode {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("binderdb keys: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Export(args) => match transfer::export(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("binderdb export: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Import(args) => match transfer::import(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("binderdb import: {e}");
                 std::process::ExitCode::FAILURE
             }
         },
@@ -311,6 +334,7 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
             LagMode::Fixed
         },
         seed: args.seed,
+        s3_dir: args.s3_dir.clone(),
         prices: match &args.prices {
             Some(path) => serde_json::from_slice(&read(path)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?,

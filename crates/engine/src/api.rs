@@ -17,12 +17,14 @@ use serde::{Deserialize, Serialize};
 
 mod backup;
 mod control;
+mod exchange;
 mod partiql;
 mod strict;
 mod transactions;
 
 pub use backup::*;
 pub use control::*;
+pub use exchange::*;
 pub use partiql::*;
 pub use transactions::*;
 

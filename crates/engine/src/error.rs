@@ -105,6 +105,22 @@ pub enum Error {
     /// A restore's target table exists already (`TableAlreadyExistsException`).
     #[error("{0}")]
     TableAlreadyExists(String),
+    /// No export has the given ARN (`ExportNotFoundException`).
+    #[error("{0}")]
+    ExportNotFound(String),
+    /// No import has the given ARN (`ImportNotFoundException`).
+    #[error("{0}")]
+    ImportNotFound(String),
+    /// A ClientToken reused with another export request (`ExportConflictException`).
+    #[error("{0}")]
+    ExportConflict(String),
+    /// A ClientToken reused with another import request, or an import into a table that
+    /// exists (`ImportConflictException`).
+    #[error("{0}")]
+    ImportConflict(String),
+    /// An ExportTime outside the table's recoverable window (`InvalidExportTimeException`).
+    #[error("{0}")]
+    InvalidExportTime(String),
     /// A point-in-time restore (or export) of a table without point-in-time recovery
     /// (`PointInTimeRecoveryUnavailableException`).
     #[error("{0}")]

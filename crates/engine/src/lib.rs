@@ -20,6 +20,7 @@ mod conditions;
 pub mod consistency;
 pub mod disk_usage;
 pub mod error;
+pub mod exchange;
 mod expressions;
 pub mod faults;
 pub mod index;
@@ -89,6 +90,9 @@ pub struct Config {
     pub consistency_lag_mode: consistency::LagMode,
     /// Seed of every random choice made for realism (lag draws).
     pub seed: u64,
+    /// Where S3 buckets live for ExportTableToPointInTime and ImportTable: bucket `B` is the
+    /// directory `<s3_dir>/B`. `None`: exports and imports are refused.
+    pub s3_dir: Option<std::path::PathBuf>,
 }
 
 /// DynamoDB's item collection size limit, 10 GB.
@@ -115,6 +119,7 @@ impl Default for Config {
             consistency_lag_ms: 0,
             consistency_lag_mode: consistency::LagMode::Fixed,
             seed: 0,
+            s3_dir: None,
         }
     }
 }

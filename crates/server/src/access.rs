@@ -31,8 +31,9 @@
 use std::sync::Arc;
 
 use binderdb_engine::api::{
-    BackupArnInput, CreateBackupInput, ListBackupsInput, RestoreTableFromBackupInput,
-    RestoreTableToPointInTimeInput, UpdateContinuousBackupsInput,
+    BackupArnInput, CreateBackupInput, ExportArnInput, ExportTableToPointInTimeInput,
+    ImportArnInput, ImportTableInput, ListBackupsInput, ListExportsInput, ListImportsInput,
+    RestoreTableFromBackupInput, RestoreTableToPointInTimeInput, UpdateContinuousBackupsInput,
 };
 use binderdb_engine::api::{
     BatchExecuteStatementInput, DescribeLimitsInput, ExecuteStatementInput,
@@ -281,6 +282,36 @@ by_table_name!(
     UpdateContinuousBackupsInput,
 );
 
+/// Export and import records are addressed by ARNs under their table's ARN.
+impl Permissions for ExportTableToPointInTimeInput {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
+        arn(action, self.table_arn.as_ref())
+    }
+}
+
+impl Permissions for ExportArnInput {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
+        arn(action, self.export_arn.as_ref())
+    }
+}
+
+impl Permissions for ImportArnInput {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
+        arn(action, self.import_arn.as_ref())
+    }
+}
+
+/// ImportTable creates its table: the action on the new table's ARN.
+impl Permissions for ImportTableInput {
+    fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
+        let name = self
+            .table_creation_parameters
+            .as_ref()
+            .and_then(|p| p.value.table_name.as_ref());
+        table(action, name)
+    }
+}
+
 impl Permissions for BackupArnInput {
     fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         arn(action, self.backup_arn.as_ref())
@@ -333,7 +364,9 @@ account_wide!(
     ListTablesInput,
     DescribeLimitsInput,
     ListStreamsInput,
-    ListBackupsInput
+    ListBackupsInput,
+    ListExportsInput,
+    ListImportsInput,
 );
 
 macro_rules! maybe_index {

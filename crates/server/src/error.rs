@@ -140,11 +140,20 @@ impl From<Error> for ApiError {
                 ApiError::new(DYNAMODB, "BackupNotFoundException", bad, Some(m))
             }
             Error::BackupInUse(m) => ApiError::new(DYNAMODB, "BackupInUseException", bad, Some(m)),
-            Error::TableNotFound(m) => {
-                ApiError::new(DYNAMODB, "TableNotFoundException", bad, Some(m))
+            Error::ExportNotFound(m) => {
+                ApiError::new(DYNAMODB, "ExportNotFoundException", bad, Some(m))
             }
-            Error::TableAlreadyExists(m) => {
-                ApiError::new(DYNAMODB, "TableAlreadyExistsException", bad, Some(m))
+            Error::ImportNotFound(m) => {
+                ApiError::new(DYNAMODB, "ImportNotFoundException", bad, Some(m))
+            }
+            Error::ExportConflict(m) => {
+                ApiError::new(DYNAMODB, "ExportConflictException", bad, Some(m))
+            }
+            Error::ImportConflict(m) => {
+                ApiError::new(DYNAMODB, "ImportConflictException", bad, Some(m))
+            }
+            Error::InvalidExportTime(m) => {
+                ApiError::new(DYNAMODB, "InvalidExportTimeException", bad, Some(m))
             }
             Error::PointInTimeRecoveryUnavailable(m) => ApiError::new(
                 DYNAMODB,
@@ -152,6 +161,12 @@ impl From<Error> for ApiError {
                 bad,
                 Some(m),
             ),
+            Error::TableNotFound(m) => {
+                ApiError::new(DYNAMODB, "TableNotFoundException", bad, Some(m))
+            }
+            Error::TableAlreadyExists(m) => {
+                ApiError::new(DYNAMODB, "TableAlreadyExistsException", bad, Some(m))
+            }
             Error::InvalidRestoreTime(m) => {
                 ApiError::new(DYNAMODB, "InvalidRestoreTimeException", bad, Some(m))
             }

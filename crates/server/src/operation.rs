@@ -93,6 +93,18 @@ pub enum Operation {
     DeleteBackup,
     /// RestoreTableFromBackup.
     RestoreTableFromBackup,
+    /// ExportTableToPointInTime.
+    ExportTableToPointInTime,
+    /// DescribeExport.
+    DescribeExport,
+    /// ListExports.
+    ListExports,
+    /// ImportTable.
+    ImportTable,
+    /// DescribeImport.
+    DescribeImport,
+    /// ListImports.
+    ListImports,
     /// UpdateContinuousBackups.
     UpdateContinuousBackups,
     /// DescribeContinuousBackups.
@@ -205,6 +217,12 @@ impl Operation {
             "ListBackups" => Operation::ListBackups,
             "DeleteBackup" => Operation::DeleteBackup,
             "RestoreTableFromBackup" => Operation::RestoreTableFromBackup,
+            "ExportTableToPointInTime" => Operation::ExportTableToPointInTime,
+            "DescribeExport" => Operation::DescribeExport,
+            "ListExports" => Operation::ListExports,
+            "ImportTable" => Operation::ImportTable,
+            "DescribeImport" => Operation::DescribeImport,
+            "ListImports" => Operation::ListImports,
             "UpdateContinuousBackups" => Operation::UpdateContinuousBackups,
             "DescribeContinuousBackups" => Operation::DescribeContinuousBackups,
             "RestoreTableToPointInTime" => Operation::RestoreTableToPointInTime,
@@ -254,6 +272,12 @@ impl Operation {
             Operation::ListBackups => "dynamodb:ListBackups",
             Operation::DeleteBackup => "dynamodb:DeleteBackup",
             Operation::RestoreTableFromBackup => "dynamodb:RestoreTableFromBackup",
+            Operation::ExportTableToPointInTime => "dynamodb:ExportTableToPointInTime",
+            Operation::DescribeExport => "dynamodb:DescribeExport",
+            Operation::ListExports => "dynamodb:ListExports",
+            Operation::ImportTable => "dynamodb:ImportTable",
+            Operation::DescribeImport => "dynamodb:DescribeImport",
+            Operation::ListImports => "dynamodb:ListImports",
             Operation::UpdateContinuousBackups => "dynamodb:UpdateContinuousBackups",
             Operation::DescribeContinuousBackups => "dynamodb:DescribeContinuousBackups",
             Operation::RestoreTableToPointInTime => "dynamodb:RestoreTableToPointInTime",
@@ -276,6 +300,12 @@ impl Operation {
     pub fn may_block(self) -> bool {
         match self {
             Operation::CreateTable
+            | Operation::ExportTableToPointInTime
+            | Operation::DescribeExport
+            | Operation::ListExports
+            | Operation::ImportTable
+            | Operation::DescribeImport
+            | Operation::ListImports
             | Operation::CreateBackup
             | Operation::DescribeBackup
             | Operation::ListBackups
@@ -323,6 +353,8 @@ impl Operation {
     pub fn acknowledges_writes(self) -> bool {
         match self {
             Operation::CreateTable
+            | Operation::ExportTableToPointInTime
+            | Operation::ImportTable
             | Operation::CreateBackup
             | Operation::DeleteBackup
             | Operation::RestoreTableFromBackup
@@ -344,6 +376,10 @@ impl Operation {
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy => true,
             Operation::ListTagsOfResource
+            | Operation::DescribeExport
+            | Operation::ListExports
+            | Operation::DescribeImport
+            | Operation::ListImports
             | Operation::DescribeContinuousBackups
             | Operation::DescribeBackup
             | Operation::ListBackups
@@ -532,6 +568,33 @@ impl Operation {
                     Database::restore_table_from_backup,
                 )
                 .await
+            }
+            Operation::ExportTableToPointInTime => {
+                call.run(
+                    validate::export_table_to_point_in_time,
+                    Database::export_table_to_point_in_time,
+                )
+                .await
+            }
+            Operation::DescribeExport => {
+                call.run(validate::export_arn, Database::describe_export)
+                    .await
+            }
+            Operation::ListExports => {
+                call.run(validate::list_exports, Database::list_exports)
+                    .await
+            }
+            Operation::ImportTable => {
+                call.run(validate::import_table, Database::import_table)
+                    .await
+            }
+            Operation::DescribeImport => {
+                call.run(validate::import_arn, Database::describe_import)
+                    .await
+            }
+            Operation::ListImports => {
+                call.run(validate::list_imports, Database::list_imports)
+                    .await
             }
             Operation::UpdateContinuousBackups => {
                 call.run(

@@ -18,10 +18,12 @@ use crate::echo;
 use crate::error::ApiError;
 
 mod backup;
+mod exchange;
 mod partiql;
 mod resource;
 
 pub use backup::*;
+pub use exchange::*;
 pub use partiql::*;
 pub use resource::*;
 

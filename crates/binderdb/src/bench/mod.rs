@@ -17,10 +17,10 @@
 //! measures and prints, [`null_server`] answers without a database. Depends on the server crate
 //! only for the null server's listener; never on the engine or storage.
 
-mod client;
+pub(crate) mod client;
 mod null_server;
 mod report;
-mod sigv4;
+pub(crate) mod sigv4;
 mod workload;
 
 use std::net::IpAddr;

@@ -12,6 +12,7 @@ mod delete_resource_policy;
 mod delete_table;
 mod describe_limits;
 mod describe_table;
+mod exchange;
 mod execute_statement;
 mod execute_transaction;
 mod get_item;

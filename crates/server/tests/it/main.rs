@@ -13,6 +13,7 @@ mod conditions;
 mod control_plane;
 mod durability;
 mod exactness;
+mod export_import;
 mod filters_projections;
 mod hostile_clients;
 mod http_protocol;

@@ -1,0 +1,749 @@
+//! Export and import: ExportTableToPointInTime, DescribeExport, ListExports, ImportTable,
+//! DescribeImport and ListImports. Formats, files and records live in [`crate::exchange`].
+//!
+//! Decisions where DynamoDB's documentation is silent, or binderdb differs:
+//! - Buckets are directories (`--s3-dir DIR`: bucket `B` is `DIR/B`); without `--s3-dir`
+//!   both operations are refused with a ValidationException naming the flag.
+//! - The export or import runs inside the request, so it is finished when the answer
+//!   arrives; the answer says `IN_PROGRESS`, as DynamoDB's does, and DescribeExport /
+//!   DescribeImport then say `COMPLETED` (or `FAILED` with FailureCode and FailureMessage).
+//! - As in DynamoDB, a table without point-in-time recovery is not exported
+//!   (PointInTimeRecoveryUnavailableException). A full export is the table as it was at
+//!   `ExportTime` (default: now), read through the recovery log; an ExportTime in the future or
+//!   before the recovery window is InvalidExportTimeException. An incremental export holds one
+//!   line per item changed in (ExportFromTime, ExportToTime] (15 minutes to 24 hours, inside
+//!   the window): its image at the end (`NewImage`, absent if deleted), at the start
+//!   (`OldImage`, with NEW_AND_OLD_IMAGES, absent if it did not exist) and its last write's
+//!   time; an item created and deleted within the period is left out. Its data files go to the
+//!   shared `<prefix>/AWSDynamoDB/data/` folder (the manifests name them).
+//! - A ClientToken is remembered for 8 hours, as DynamoDB documents: the same request again
+//!   answers the first one's description, another request with it is an
+//!   ExportConflictException / ImportConflictException.
+//! - An import whose source cannot be read (no bucket, no object under the prefix, a stream
+//!   that is not of its compression) is `FAILED` and its table deleted; bad lines only count in
+//!   `ErrorCount` and are written to a local log file named after the import, under
+//!   `DIR/_binderdb-logs/aws-dynamodb/imports/` (DynamoDB: the CloudWatch log group
+//!   `/aws-dynamodb/imports`, whose ARN the description still shows).
+
+use std::io::Write as _;
+
+use crate::api::{
+    CreateTableInput, ExportArnInput, ExportDescription, ExportDescriptionOutput, ExportSummary,
+    ExportTableToPointInTimeInput, ImportArnInput, ImportSummary, ImportTableDescription,
+    ImportTableInput, ImportTableOutput, ListExportsInput, ListExportsOutput, ListImportsInput,
+    ListImportsOutput, TableNameInput,
+};
+use crate::catalog::Table;
+use crate::clock::epoch_seconds;
+use crate::error::{Error, Result};
+use crate::exchange::export::{ExportFailure, ExportJob, Increment};
+use crate::exchange::format::{ChangeLine, Compression, LineFormat};
+use crate::exchange::import::{self, ImportFailure, ImportSource};
+use crate::exchange::objects::LocalBuckets;
+use crate::exchange::{self, ExportRecord, ImportRecord, JobStatus, RECORD_FORMAT};
+use crate::{Database, RequestContext};
+
+/// How long a ClientToken is remembered (DynamoDB: 8 hours).
+const CLIENT_TOKEN_MS: u64 = 8 * 60 * 60 * 1000;
+
+/// Page size of ListExports and ListImports when none is asked for.
+const DEFAULT_PAGE: usize = 25;
+
+fn null(member: &str) -> Error {
+    Error::validation(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: \
+         Member must not be null"
+    ))
+}
+
+fn job_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+}
+
+/// DynamoDB's bounds on an incremental export's period.
+const INCREMENT_MIN_MS: u64 = 15 * 60 * 1000;
+const INCREMENT_MAX_MS: u64 = 24 * 60 * 60 * 1000;
+
+fn seconds_to_ms(t: f64) -> Result<u64> {
+    if t.is_finite() && t >= 0.0 {
+        Ok((t * 1000.0) as u64)
+    } else {
+        Err(Error::InvalidExportTime(
+            "Export time must be a valid timestamp".to_owned(),
+        ))
+    }
+}
+
+fn failure(status: &JobStatus) -> (Option<String>, Option<String>) {
+    match status {
+        JobStatus::Failed { code, message } => (Some(code.clone()), Some(message.clone())),
+        _ => (None, None),
+    }
+}
+
+impl Database {
+    fn buckets(&self) -> Result<LocalBuckets> {
+        self.config
+            .s3_dir
+            .clone()
+            .map(LocalBuckets::new)
+            .ok_or_else(|| {
+                Error::validation(
+                    "binderdb has no S3 buckets: start the server with --s3-dir DIR (bucket B \
+                     is the directory DIR/B)",
+                )
+            })
+    }
+
+    /// The caller's table named by `arn`.
+    fn export_source(&self, ctx: &RequestContext, arn: &str) -> Result<std::sync::Arc<Table>> {
+        let name = arn
+            .strip_prefix("arn:aws:dynamodb:")
+            .and_then(|rest| rest.split_once(":table/"))
+            .map(|(_, name)| name)
+            .filter(|n| !n.contains('/'))
+            .ok_or_else(|| Error::validation(format!("Invalid TableArn: {arn}")))?;
+        self.catalog
+            .get(ctx.account(), &ctx.region, name)
+            .filter(|t| self.table_arn(&t.descriptor()) == arn)
+            .ok_or_else(|| Error::TableNotFound(format!("Table not found: {name}")))
+    }
+
+    fn export_description(&self, r: &ExportRecord, status: Option<&str>) -> ExportDescription {
+        let request: ExportTableToPointInTimeInput =
+            serde_json::from_value(r.request.clone()).unwrap_or_default();
+        let (failure_code, failure_message) = failure(&r.status);
+        let done = status.is_none() && r.status == JobStatus::Completed;
+        ExportDescription {
+            export_arn: r.arn.clone(),
+            export_status: status.unwrap_or(r.status.as_str()).to_owned(),
+            start_time: epoch_seconds(r.start_ms),
+            end_time: status
+                .is_none()
+                .then_some(r.end_ms)
+                .flatten()
+                .map(epoch_seconds),
+            export_manifest: if done { r.manifest.clone() } else { None },
+            table_arn: r.table_arn.clone(),
+            table_id: r.table_id.clone(),
+            export_time: epoch_seconds(r.export_time_ms),
+            client_token: r.client_token.clone(),
+            s3_bucket: request.s3_bucket.unwrap_or_default(),
+            s3_bucket_owner: request.s3_bucket_owner,
+            s3_prefix: request.s3_prefix,
+            s3_sse_algorithm: request
+                .s3_sse_algorithm
+                .unwrap_or_else(|| "AES256".to_owned()),
+            s3_sse_kms_key_id: request.s3_sse_kms_key_id,
+            failure_code: if status.is_none() { failure_code } else { None },
+            failure_message: if status.is_none() {
+                failure_message
+            } else {
+                None
+            },
+            export_format: r.export_format.clone(),
+            billed_size_bytes: done.then_some(r.billed_size_bytes),
+            item_count: done.then_some(r.item_count),
+            export_type: r.export_type.clone(),
+            incremental_export_specification: request.incremental_export_specification,
+        }
+    }
+
+    /// ExportTableToPointInTime: a full export of the table's current state, from one
+    /// consistent snapshot, streamed to `S3Bucket` under `S3Prefix`.
+    ///
+    /// # Errors
+    /// `TableNotFoundException`; `InvalidExportTimeException` for an ExportTime in the
+    /// future or before the table existed; `PointInTimeRecoveryUnavailableException` for one in
+    /// the past; `ExportConflictException` for a reused ClientToken; `ValidationException`
+    /// without `--s3-dir` and for INCREMENTAL_EXPORT.
+    pub fn export_table_to_point_in_time(
+        &self,
+        ctx: &RequestContext,
+        input: ExportTableToPointInTimeInput,
+    ) -> Result<ExportDescriptionOutput> {
+        let arn = input.table_arn.as_deref().ok_or_else(|| null("tableArn"))?;
+        let bucket = input.s3_bucket.clone().ok_or_else(|| null("s3Bucket"))?;
+        let table = self.export_source(ctx, arn)?;
+        let descriptor = table.descriptor();
+        let now = self.clock.now_millis();
+        // DynamoDB exports only tables with point-in-time recovery, from its window.
+        let pitr = descriptor
+            .pitr
+            .clone()
+            .ok_or_else(|| crate::pitr::unavailable(&descriptor.name))?;
+        let earliest = pitr.earliest_ms(now);
+        let incremental = input.export_type.as_deref() == Some("INCREMENTAL_EXPORT");
+        let format = input
+            .export_format
+            .as_deref()
+            .map_or(Some(LineFormat::DynamoDbJson), LineFormat::parse)
+            .filter(|f| *f != LineFormat::Csv)
+            .ok_or_else(|| Error::validation("Invalid ExportFormat"))?;
+        let in_window = |what: &str, ms: u64| -> Result<u64> {
+            if ms > now {
+                return Err(Error::InvalidExportTime(format!(
+                    "{what} cannot be in the future"
+                )));
+            }
+            if ms < earliest {
+                return Err(Error::InvalidExportTime(format!(
+                    "{what} must be within the point in time recovery window of table '{}'",
+                    descriptor.name
+                )));
+            }
+            Ok(ms)
+        };
+        let increment = if incremental {
+            if input.export_time.is_some() {
+                return Err(Error::validation(
+                    "ExportTime cannot be specified for an incremental export; use \
+                     IncrementalExportSpecification",
+                ));
+            }
+            let spec = input
+                .incremental_export_specification
+                .clone()
+                .unwrap_or_default();
+            let from = spec.export_from_time.ok_or_else(|| {
+                Error::validation("ExportFromTime must be specified for an incremental export")
+            })?;
+            let from_ms = in_window("ExportFromTime", seconds_to_ms(from)?)?;
+            let to_ms = in_window(
+                "ExportToTime",
+                spec.export_to_time.map_or(Ok(now), seconds_to_ms)?,
+            )?;
+            let period = to_ms.saturating_sub(from_ms);
+            if to_ms <= from_ms || !(INCREMENT_MIN_MS..=INCREMENT_MAX_MS).contains(&period) {
+                return Err(Error::validation(
+                    "The incremental export period must be between 15 minutes and 24 hours, \
+                     and ExportFromTime before ExportToTime",
+                ));
+            }
+            Some(Increment {
+                from_ms,
+                to_ms,
+                view: spec
+                    .export_view_type
+                    .unwrap_or_else(|| "NEW_AND_OLD_IMAGES".to_owned()),
+            })
+        } else {
+            None
+        };
+        let export_time_ms = match (&increment, input.export_time) {
+            (Some(i), _) => i.to_ms,
+            (None, None) => now,
+            (None, Some(t)) => in_window("ExportTime", seconds_to_ms(t)?)?,
+        };
+        let request = serde_json::to_value(&input).map_err(|e| Error::Internal(e.to_string()))?;
+        if let Some(token) = &input.client_token {
+            let (earlier, _) = exchange::list::<ExportRecord>(
+                self.store.as_ref(),
+                None,
+                1,
+                &|r: &ExportRecord| {
+                    r.client_token.as_deref() == Some(token)
+                        && r.account.as_deref() == ctx.account()
+                        && r.start_ms + CLIENT_TOKEN_MS > now
+                },
+            )?;
+            if let Some(first) = earlier.first() {
+                return if first.request == request {
+                    Ok(ExportDescriptionOutput {
+                        export_description: self.export_description(first, None),
+                    })
+                } else {
+                    Err(Error::ExportConflict(format!(
+                        "There was a conflict when attempting to export: the ClientToken {token} \
+                         was used with a different request"
+                    )))
+                };
+            }
+        }
+        let buckets = self.buckets()?;
+        let export_id = format!("{now:014}-{}", job_id());
+        let mut record = ExportRecord {
+            format: RECORD_FORMAT,
+            arn: format!("{arn}/export/{export_id}"),
+            account: ctx.account.clone(),
+            table_arn: arn.to_owned(),
+            table_id: descriptor.uuid.clone(),
+            request,
+            client_token: input.client_token.clone(),
+            export_format: format.as_str().to_owned(),
+            export_type: if incremental {
+                "INCREMENTAL_EXPORT"
+            } else {
+                "FULL_EXPORT"
+            }
+            .to_owned(),
+            export_time_ms,
+            start_ms: now,
+            end_ms: None,
+            status: JobStatus::InProgress,
+            manifest: None,
+            item_count: 0,
+            billed_size_bytes: 0,
+        };
+        exchange::save(self.store.as_ref(), &record)?;
+        let answer = self.export_description(&record, Some("IN_PROGRESS"));
+        let job = ExportJob {
+            buckets: &buckets,
+            bucket: &bucket,
+            prefix: input.s3_prefix.as_deref().unwrap_or(""),
+            export_id: &export_id,
+            export_arn: &record.arn,
+            table_arn: arn,
+            table_id: &descriptor.uuid,
+            format,
+            start_ms: now,
+            export_time_ms,
+            sse_algorithm: input.s3_sse_algorithm.as_deref(),
+            sse_kms_key_id: input.s3_sse_kms_key_id.as_deref(),
+        };
+        let outcome = match &increment {
+            Some(increment) => {
+                let changes = self.compacted_changes(&table, increment)?;
+                let mut lines = changes.into_iter();
+                job.run_incremental(increment, &mut lines)
+            }
+            None => job.run(&mut |visit| {
+                self.pitr_items_at(&table, export_time_ms, &mut |_, _, value| visit(value))
+            }),
+        };
+        match outcome {
+            Ok(outcome) => {
+                record.status = JobStatus::Completed;
+                record.item_count = outcome.item_count;
+                record.billed_size_bytes = outcome.billed_size_bytes;
+                record.manifest = Some(outcome.manifest_key);
+            }
+            Err(ExportFailure::Object(e)) => {
+                record.status = JobStatus::Failed {
+                    code: e.code,
+                    message: e.message,
+                };
+            }
+            Err(ExportFailure::Engine(e)) => {
+                tracing::error!(error = %e, export = %record.arn, "export failed");
+                record.status = JobStatus::Failed {
+                    code: "UNKNOWN".to_owned(),
+                    message: "The export failed because of an internal error".to_owned(),
+                };
+            }
+        }
+        record.end_ms = Some(self.clock.now_millis().max(now));
+        exchange::save(self.store.as_ref(), &record)?;
+        Ok(ExportDescriptionOutput {
+            export_description: answer,
+        })
+    }
+
+    /// The changes of `table` in `increment`'s period, one per item: its image at the end of
+    /// the period and (for NEW_AND_OLD_IMAGES) at its start, stamped with its last write.
+    /// An item created and deleted within the period is left out. Memory: the changed keys.
+    fn compacted_changes(
+        &self,
+        table: &Table,
+        increment: &Increment,
+    ) -> Result<Vec<Result<ChangeLine>>> {
+        type Images = (u64, Option<Vec<u8>>, Option<Vec<u8>>);
+        let mut by_key: std::collections::HashMap<(Vec<u8>, Vec<u8>), Images> =
+            std::collections::HashMap::new();
+        self.pitr_changes(table, increment.from_ms, increment.to_ms, &mut |c| {
+            let entry = by_key
+                .entry((c.partition.to_vec(), c.sort.to_vec()))
+                .or_insert_with(|| (c.time_ms, c.old.map(<[u8]>::to_vec), None));
+            entry.0 = c.time_ms;
+            entry.2 = c.new.map(<[u8]>::to_vec);
+            std::ops::ControlFlow::Continue(())
+        })?;
+        let schema = table.descriptor().key_schema.clone();
+        let with_old = increment.view == "NEW_AND_OLD_IMAGES";
+        let decode = |b: Option<Vec<u8>>| -> Result<Option<binderdb_model::Item>> {
+            b.map(|b| binderdb_model::decode_item(&b).map_err(Error::from))
+                .transpose()
+        };
+        Ok(by_key
+            .into_values()
+            .filter(|(_, old, new)| old.is_some() || new.is_some())
+            .map(|(time_ms, old, new)| {
+                let (old, new) = (decode(old)?, decode(new)?);
+                let any = new.as_ref().or(old.as_ref());
+                let mut keys = binderdb_model::Item::new();
+                for attr in std::iter::once(&schema.hash).chain(schema.range.as_ref()) {
+                    if let Some(v) = any.and_then(|i| i.get(&attr.name)) {
+                        keys.insert(attr.name.clone(), v.clone());
+                    }
+                }
+                Ok(ChangeLine {
+                    write_micros: time_ms * 1000,
+                    keys,
+                    new,
+                    old: if with_old { old } else { None },
+                })
+            })
+            .collect())
+    }
+
+    /// DescribeExport.
+    ///
+    /// # Errors
+    /// `ExportNotFoundException`.
+    pub fn describe_export(
+        &self,
+        ctx: &RequestContext,
+        input: ExportArnInput,
+    ) -> Result<ExportDescriptionOutput> {
+        let arn = input
+            .export_arn
+            .as_deref()
+            .ok_or_else(|| null("exportArn"))?;
+        let record = exchange::load::<ExportRecord>(self.store.as_ref(), arn)?
+            .filter(|r| r.account.as_deref() == ctx.account())
+            .ok_or_else(|| Error::ExportNotFound(format!("Export not found: {arn}")))?;
+        Ok(ExportDescriptionOutput {
+            export_description: self.export_description(&record, None),
+        })
+    }
+
+    /// ListExports: the region's exports (of one table, with TableArn), in ARN order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn list_exports(
+        &self,
+        ctx: &RequestContext,
+        input: ListExportsInput,
+    ) -> Result<ListExportsOutput> {
+        let limit = input
+            .max_results
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(DEFAULT_PAGE);
+        let region = format!("arn:aws:dynamodb:{}:", ctx.region);
+        let (records, more) = exchange::list::<ExportRecord>(
+            self.store.as_ref(),
+            input.next_token.as_deref(),
+            limit,
+            &|r: &ExportRecord| {
+                r.account.as_deref() == ctx.account()
+                    && r.arn.starts_with(&region)
+                    && input.table_arn.as_deref().is_none_or(|t| r.table_arn == t)
+            },
+        )?;
+        Ok(ListExportsOutput {
+            next_token: more
+                .then(|| records.last().map(|r| r.arn.clone()))
+                .flatten(),
+            export_summaries: records
+                .iter()
+                .map(|r| ExportSummary {
+                    export_arn: r.arn.clone(),
+                    export_status: r.status.as_str().to_owned(),
+                    export_type: r.export_type.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    fn log_group_arn(&self, ctx: &RequestContext) -> String {
+        format!(
+            "arn:aws:logs:{}:{}:log-group:/aws-dynamodb/imports:*",
+            ctx.region,
+            ctx.account().unwrap_or(&self.config.account_id)
+        )
+    }
+
+    fn import_description(
+        &self,
+        ctx: &RequestContext,
+        r: &ImportRecord,
+        status: Option<&str>,
+    ) -> ImportTableDescription {
+        let member = |name: &str| r.request.get(name).cloned();
+        let (failure_code, failure_message) = failure(&r.status);
+        let live = status.is_none();
+        ImportTableDescription {
+            import_arn: r.arn.clone(),
+            import_status: status.unwrap_or(r.status.as_str()).to_owned(),
+            table_arn: r.table_arn.clone(),
+            table_id: r.table_id.clone(),
+            client_token: r.client_token.clone(),
+            s3_bucket_source: member("S3BucketSource").unwrap_or_default(),
+            error_count: if live { r.error_count } else { 0 },
+            cloud_watch_log_group_arn: self.log_group_arn(ctx),
+            input_format: member("InputFormat")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            input_format_options: member("InputFormatOptions"),
+            input_compression_type: member("InputCompressionType")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "NONE".to_owned()),
+            table_creation_parameters: member("TableCreationParameters").unwrap_or_default(),
+            start_time: epoch_seconds(r.start_ms),
+            end_time: live.then_some(r.end_ms).flatten().map(epoch_seconds),
+            processed_size_bytes: if live { r.processed_size_bytes } else { 0 },
+            processed_item_count: if live { r.processed_item_count } else { 0 },
+            imported_item_count: if live { r.imported_item_count } else { 0 },
+            failure_code: if live { failure_code } else { None },
+            failure_message: if live { failure_message } else { None },
+        }
+    }
+
+    /// ImportTable: creates the table of `TableCreationParameters` and loads every object
+    /// under `S3BucketSource` into it.
+    ///
+    /// # Errors
+    /// CreateTable's errors for the parameters (ResourceInUseException when the table exists);
+    /// `ImportConflictException` for a reused ClientToken; `ValidationException` without
+    /// `--s3-dir`.
+    pub fn import_table(
+        &self,
+        ctx: &RequestContext,
+        input: ImportTableInput,
+    ) -> Result<ImportTableOutput> {
+        let source = input
+            .s3_bucket_source
+            .clone()
+            .ok_or_else(|| null("s3BucketSource"))?;
+        let bucket = source
+            .s3_bucket
+            .clone()
+            .ok_or_else(|| null("s3BucketSource.s3Bucket"))?;
+        let format = input
+            .input_format
+            .as_deref()
+            .and_then(LineFormat::parse)
+            .ok_or_else(|| null("inputFormat"))?;
+        let compression = input
+            .input_compression_type
+            .as_deref()
+            .map_or(Some(Compression::None), Compression::parse)
+            .ok_or_else(|| Error::validation("Invalid InputCompressionType"))?;
+        let parameters = input
+            .table_creation_parameters
+            .as_ref()
+            .ok_or_else(|| null("tableCreationParameters"))?;
+        let csv = input
+            .input_format_options
+            .as_ref()
+            .and_then(|o| o.csv.clone());
+        if csv.is_some() && format != LineFormat::Csv {
+            return Err(Error::validation(
+                "InputFormatOptions can only be specified with InputFormat CSV",
+            ));
+        }
+        let delimiter =
+            csv.as_ref()
+                .and_then(|c| c.delimiter.as_deref())
+                .map_or(Ok(b','), |d| match d.as_bytes() {
+                    [c] => Ok(*c),
+                    _ => Err(Error::validation("The CSV delimiter must be one character")),
+                })?;
+        let mut request = serde_json::json!({
+            "S3BucketSource": source,
+            "InputFormat": format.as_str(),
+            "InputCompressionType": compression.as_str(),
+            "TableCreationParameters": parameters.raw,
+        });
+        if let Some(options) = &input.input_format_options {
+            request["InputFormatOptions"] =
+                serde_json::to_value(options).map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        let now = self.clock.now_millis();
+        if let Some(token) = &input.client_token {
+            let (earlier, _) = exchange::list::<ImportRecord>(
+                self.store.as_ref(),
+                None,
+                1,
+                &|r: &ImportRecord| {
+                    r.client_token.as_deref() == Some(token)
+                        && r.account.as_deref() == ctx.account()
+                        && r.start_ms + CLIENT_TOKEN_MS > now
+                },
+            )?;
+            if let Some(first) = earlier.first() {
+                return if first.request == request {
+                    Ok(ImportTableOutput {
+                        import_table_description: self.import_description(ctx, first, None),
+                    })
+                } else {
+                    Err(Error::ImportConflict(format!(
+                        "There was a conflict when importing from the specified S3 source: the \
+                         ClientToken {token} was used with a different request"
+                    )))
+                };
+            }
+        }
+        let buckets = self.buckets()?;
+        // ImportTable takes only these of CreateTable's members.
+        let p = &parameters.value;
+        let create = CreateTableInput {
+            table_name: p.table_name.clone(),
+            attribute_definitions: p.attribute_definitions.clone(),
+            key_schema: p.key_schema.clone(),
+            billing_mode: p.billing_mode.clone(),
+            provisioned_throughput: p.provisioned_throughput.clone(),
+            on_demand_throughput: p.on_demand_throughput.clone(),
+            global_secondary_indexes: p.global_secondary_indexes.clone(),
+            ..CreateTableInput::default()
+        };
+        let name = p
+            .table_name
+            .clone()
+            .ok_or_else(|| null("tableCreationParameters.tableName"))?;
+        self.create_table(ctx, create)?;
+        let table = self
+            .catalog
+            .get(ctx.account(), &ctx.region, &name)
+            .ok_or_else(|| Error::Internal("the imported table vanished".to_owned()))?;
+        let descriptor = table.descriptor();
+        let table_arn = self.table_arn(&descriptor);
+        let import_id = format!("{now:014}-{}", job_id());
+        let log_dir = buckets.import_log_dir();
+        let log_path = log_dir.join(format!("{import_id}.log"));
+        let mut record = ImportRecord {
+            format: RECORD_FORMAT,
+            arn: format!("{table_arn}/import/{import_id}"),
+            account: ctx.account.clone(),
+            table_arn,
+            table_id: descriptor.uuid.clone(),
+            request,
+            client_token: input.client_token.clone(),
+            start_ms: now,
+            end_ms: None,
+            status: JobStatus::InProgress,
+            error_count: 0,
+            processed_size_bytes: 0,
+            processed_item_count: 0,
+            imported_item_count: 0,
+            log_path: Some(log_path.to_string_lossy().into_owned()),
+        };
+        exchange::save(self.store.as_ref(), &record)?;
+        let answer = self.import_description(ctx, &record, Some("IN_PROGRESS"));
+        let mut log: Box<dyn std::io::Write> = match std::fs::create_dir_all(&log_dir)
+            .and_then(|()| std::fs::File::create(&log_path))
+        {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %log_path.display(), "import log not writable");
+                Box::new(std::io::sink())
+            }
+        };
+        let source = ImportSource {
+            buckets: &buckets,
+            bucket: &bucket,
+            prefix: source.s3_key_prefix.as_deref().unwrap_or(""),
+            format,
+            compression,
+            csv_delimiter: delimiter,
+            csv_header: csv.and_then(|c| c.header_list),
+        };
+        let outcome = import::load(self.store.as_ref(), &descriptor, &source, log.as_mut());
+        let _ = log.flush();
+        match outcome {
+            Ok(counts) => {
+                record.status = JobStatus::Completed;
+                record.error_count = counts.errors;
+                record.processed_size_bytes = counts.processed_bytes;
+                record.processed_item_count = counts.processed_items;
+                record.imported_item_count = counts.imported_items;
+            }
+            Err(e) => {
+                record.status = match e {
+                    ImportFailure::Object(e) => JobStatus::Failed {
+                        code: e.code,
+                        message: e.message,
+                    },
+                    ImportFailure::Engine(e) => {
+                        tracing::error!(error = %e, import = %record.arn, "import failed");
+                        JobStatus::Failed {
+                            code: "UNKNOWN".to_owned(),
+                            message: "The import failed because of an internal error".to_owned(),
+                        }
+                    }
+                };
+                // A failed import leaves no table behind.
+                self.delete_table(
+                    ctx,
+                    TableNameInput {
+                        table_name: Some(name),
+                    },
+                )?;
+            }
+        }
+        record.end_ms = Some(self.clock.now_millis().max(now));
+        exchange::save(self.store.as_ref(), &record)?;
+        Ok(ImportTableOutput {
+            import_table_description: answer,
+        })
+    }
+
+    /// DescribeImport.
+    ///
+    /// # Errors
+    /// `ImportNotFoundException`.
+    pub fn describe_import(
+        &self,
+        ctx: &RequestContext,
+        input: ImportArnInput,
+    ) -> Result<ImportTableOutput> {
+        let arn = input
+            .import_arn
+            .as_deref()
+            .ok_or_else(|| null("importArn"))?;
+        let record = exchange::load::<ImportRecord>(self.store.as_ref(), arn)?
+            .filter(|r| r.account.as_deref() == ctx.account())
+            .ok_or_else(|| Error::ImportNotFound(format!("Import not found: {arn}")))?;
+        Ok(ImportTableOutput {
+            import_table_description: self.import_description(ctx, &record, None),
+        })
+    }
+
+    /// ListImports: the region's imports (into one table, with TableArn), in ARN order.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn list_imports(
+        &self,
+        ctx: &RequestContext,
+        input: ListImportsInput,
+    ) -> Result<ListImportsOutput> {
+        let limit = input
+            .page_size
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(DEFAULT_PAGE);
+        let region = format!("arn:aws:dynamodb:{}:", ctx.region);
+        let (records, more) = exchange::list::<ImportRecord>(
+            self.store.as_ref(),
+            input.next_token.as_deref(),
+            limit,
+            &|r: &ImportRecord| {
+                r.account.as_deref() == ctx.account()
+                    && r.arn.starts_with(&region)
+                    && input.table_arn.as_deref().is_none_or(|t| r.table_arn == t)
+            },
+        )?;
+        Ok(ListImportsOutput {
+            next_token: more
+                .then(|| records.last().map(|r| r.arn.clone()))
+                .flatten(),
+            import_summary_list: records
+                .iter()
+                .map(|r| {
+                    let d = self.import_description(ctx, r, None);
+                    ImportSummary {
+                        import_arn: d.import_arn,
+                        import_status: d.import_status,
+                        table_arn: d.table_arn,
+                        s3_bucket_source: d.s3_bucket_source,
+                        cloud_watch_log_group_arn: d.cloud_watch_log_group_arn,
+                        input_format: d.input_format,
+                        start_time: d.start_time,
+                        end_time: d.end_time,
+                    }
+                })
+                .collect(),
+        })
+    }
+}
