@@ -44,7 +44,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the DynamoDB API over HTTP.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load a DynamoDB endpoint and report throughput and latency (or run the null server).
     Bench(bench::BenchArgs),
     /// Create, list and revoke the access keys of a credentials file.
@@ -224,7 +224,7 @@ fn main() -> std::process::ExitCode {
                     .with_span_list(false)
                     .init(),
             }
-            match serve(args, started) {
+            match serve(*args, started) {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e}");
