@@ -65,6 +65,8 @@
 
 mod drops;
 mod group_commit;
+mod logged;
+pub mod wal;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -84,6 +86,8 @@ use parking_lot::Mutex;
 
 use drops::{drop_marker, Dropper, Job, DROP_PREFIX};
 use group_commit::GroupCommit;
+pub use group_commit::{Durability, SyncLatency, GROUP_WINDOW, SYNC_LATENCY_BUCKETS};
+use logged::{LoggedBatch, COUNTERS_SPACE, META_SPACE};
 
 /// Version of the store layout (keyspace set + meta keys), kept under `meta/format`.
 pub const STORE_FORMAT: u8 = 1;
@@ -112,12 +116,19 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub struct FjallOptions {
     /// Bytes of the block cache (see [`DEFAULT_CACHE_BYTES`]).
     pub cache_bytes: u64,
+    /// When a write is acknowledged (see [`Durability`]).
+    pub durability: Durability,
+    /// Size of a write-ahead log segment ([`wal::DEFAULT_SEGMENT_BYTES`]); also the most
+    /// log that recovery replays.
+    pub wal_segment_bytes: u64,
 }
 
 impl Default for FjallOptions {
     fn default() -> Self {
         FjallOptions {
             cache_bytes: DEFAULT_CACHE_BYTES,
+            durability: Durability::default(),
+            wal_segment_bytes: wal::DEFAULT_SEGMENT_BYTES,
         }
     }
 }
@@ -168,6 +179,8 @@ pub struct FjallStore {
     /// Version assignment; held while a batch is appended to fjall's journal.
     versions: Mutex<Versions>,
     commits: AtomicU64,
+    /// Write-ahead log frames replayed at open.
+    replayed: usize,
     /// The journal whose stragglers were last flushed (see [`FjallStore::rotate_full`]).
     stragglers_flushed_for: AtomicU64,
     /// Stopped before the group commit's final sync (fields drop in order).
@@ -284,6 +297,69 @@ fn load_counters(space: &fjall::Keyspace) -> Result<CounterTable, StorageError> 
     Ok(table)
 }
 
+/// Replays the write-ahead log frames fjall does not have (see [`wal`]) and returns how many.
+///
+/// After a process crash fjall's journal holds almost everything, so the frames are searched
+/// from the newest: the first one with a data write that fjall already holds at its version
+/// (or a later one) shows that fjall has that commit and, its state being a prefix of the log,
+/// everything before it. Only the frames after it are applied (all of them if none is found),
+/// in log order; every write is an absolute put or delete, so applying frames fjall already
+/// has is harmless.
+fn replay(
+    db: &Database,
+    spaces: &[OnceLock<fjall::Keyspace>; 6],
+    meta: &fjall::Keyspace,
+    payloads: &[Vec<u8>],
+) -> Result<usize, StorageError> {
+    let mut decoded = Vec::with_capacity(payloads.len());
+    for payload in payloads {
+        decoded.push(logged::decode(payload)?);
+    }
+    let applied_through = decoded.iter().rposition(|(version, ops)| {
+        ops.iter().any(|op| {
+            let (Some(_), Some(space)) = (op.value, spaces.get(usize::from(op.space))) else {
+                return false;
+            };
+            let Some(space) = space.get() else {
+                return false;
+            };
+            match space.get(op.key) {
+                Ok(Some(raw)) => codec::decode_value(&raw).is_ok_and(|(held, _)| held >= *version),
+                _ => false,
+            }
+        })
+    });
+    let todo = &decoded[applied_through.map_or(0, |i| i + 1)..];
+    let mut counters = None;
+    for (_, ops) in todo {
+        let mut batch = db.batch();
+        for op in ops {
+            let space = match op.space {
+                META_SPACE => meta,
+                COUNTERS_SPACE => match &counters {
+                    Some(space) => space,
+                    None => counters.insert(open_counters(db)?),
+                },
+                id => {
+                    let ks = Keyspace::ALL[usize::from(id)];
+                    let slot = &spaces[ks.index()];
+                    if slot.get().is_none() {
+                        let _ = slot.set(open_keyspace(db, ks)?);
+                    }
+                    slot.get()
+                        .ok_or_else(|| StorageError::Corrupt("keyspace not opened".into()))?
+                }
+            };
+            match op.value {
+                Some(value) => batch.insert(space, op.key, value),
+                None => batch.remove(space, op.key),
+            }
+        }
+        batch.commit().map_err(backend)?;
+    }
+    Ok(todo.len())
+}
+
 impl FjallStore {
     /// Opens (or creates) the store in `dir`, restores the version high-water mark, finishes any
     /// interrupted `drop_table`, and starts the group-commit thread.
@@ -342,6 +418,23 @@ impl FjallStore {
                 db.persist(fjall::PersistMode::SyncData).map_err(backend)?;
             }
         }
+        let log_dir = wal::dir_of(dir);
+        let recovered = wal::recover(&log_dir)?;
+        let replayed = replay(&db, &spaces, &meta, &recovered.payloads)?;
+        if replayed > 0 {
+            tracing::info!(
+                frames = replayed,
+                "replayed write-ahead log frames fjall did not have"
+            );
+            db.persist(fjall::PersistMode::SyncData).map_err(backend)?;
+        }
+        // fjall now holds everything logged durably: the old segments can be recycled.
+        let log = wal::Writer::start(
+            &log_dir,
+            options.wal_segment_bytes,
+            recovered.last_seq,
+            recovered.files,
+        )?;
         let high_water = match meta.get(HIGH_WATER_KEY).map_err(backend)? {
             Some(bytes) => u64::from_be_bytes(
                 bytes
@@ -358,7 +451,7 @@ impl FjallStore {
             counters = load_counters(&space)?;
             let _ = counter_space.set(space);
         }
-        let group = GroupCommit::start(db.clone(), dir, high_water)?;
+        let group = GroupCommit::start(db.clone(), dir, high_water, log, options.durability)?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
@@ -375,6 +468,7 @@ impl FjallStore {
                 counters,
             }),
             commits: AtomicU64::new(0),
+            replayed,
             stragglers_flushed_for: AtomicU64::new(0),
             dropper,
             group,
@@ -389,10 +483,33 @@ impl FjallStore {
         self.group.sync_count()
     }
 
-    /// Number of those syncs that fell back to fjall's `persist(SyncData)` (holding the journal
-    /// lock) because the active journal file was not found; 0 in normal operation.
-    pub fn fallback_sync_count(&self) -> u64 {
-        self.group.fallback_sync_count()
+    /// Number of checkpoints since open: fjall journal syncs made when the write-ahead log
+    /// moved to a new segment. For tests and metrics.
+    pub fn checkpoint_count(&self) -> u64 {
+        self.group.checkpoint_count()
+    }
+
+    /// The group-commit thread's histogram of write-ahead log sync (`fdatasync`) durations
+    /// since open: what an acknowledged write waited for the disk. For metrics.
+    pub fn sync_latency(&self) -> SyncLatency {
+        self.group.sync_latency()
+    }
+
+    /// Number of write-ahead log frames replayed at open (commits fjall had not kept).
+    pub fn replayed_frames(&self) -> usize {
+        self.replayed
+    }
+
+    /// Commits `batch` to fjall and adds its frame to the write-ahead log, in that order.
+    /// Callers hold the version mutex, so the log follows fjall's journal order.
+    fn commit_logged(&self, batch: LoggedBatch) -> Result<(), StorageError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (batch, payload) = batch.finish();
+        batch.commit().map_err(backend)?;
+        self.group.log(&payload);
+        Ok(())
     }
 
     /// Number of commits that wrote something since open. For tests and metrics.
@@ -448,7 +565,7 @@ impl FjallStore {
     /// Adds the stored records of `groups` (deduplicated) to `batch`, from `counters`.
     fn write_counter_records(
         &self,
-        batch: &mut fjall::OwnedWriteBatch,
+        batch: &mut LoggedBatch,
         counters: &CounterTable,
         groups: &mut Vec<TableId>,
     ) -> Result<(), StorageError> {
@@ -460,8 +577,13 @@ impl FjallStore {
         groups.dedup();
         for group in groups.iter() {
             match counters.record(*group) {
-                Some(record) => batch.insert(space, group.to_be_bytes(), record),
-                None => batch.remove(space, group.to_be_bytes()),
+                Some(record) => batch.insert(
+                    space,
+                    COUNTERS_SPACE,
+                    group.to_be_bytes().to_vec(),
+                    record.to_vec(),
+                ),
+                None => batch.remove(space, COUNTERS_SPACE, group.to_be_bytes().to_vec()),
             }
         }
         Ok(())
@@ -552,7 +674,7 @@ impl FjallStore {
         let version = {
             let mut versions = self.versions.lock();
             let version = versions.last + 1;
-            let mut batch = self.db.batch();
+            let mut batch = LoggedBatch::new(&self.db, version);
             if counters_touched {
                 // Computed under the version mutex: the stored values follow journal order.
                 let mut groups: Vec<TableId> = prepared
@@ -567,11 +689,12 @@ impl FjallStore {
                 touched[ks.index()] = true;
                 // `prepare` created every keyspace the batch writes to.
                 let space = self.space_for_write(ks)?;
+                let id = ks.index() as u8;
                 match value {
                     Some(value) => {
-                        batch.insert(space, key, codec::encode_value(version, &value));
+                        batch.insert(space, id, key, codec::encode_value(version, &value));
                     }
-                    None => batch.remove(space, key),
+                    None => batch.remove(space, id, key),
                 }
             }
             let ceiling = if version > versions.ceiling {
@@ -580,17 +703,22 @@ impl FjallStore {
                 versions.ceiling
             };
             if ceiling != versions.ceiling || version % CEILING_REFRESH == 0 {
-                batch.insert(&self.meta, HIGH_WATER_KEY, ceiling.to_be_bytes());
+                batch.insert(
+                    &self.meta,
+                    META_SPACE,
+                    HIGH_WATER_KEY.to_vec(),
+                    ceiling.to_be_bytes().to_vec(),
+                );
                 meta_touched = true;
             }
-            if let Err(e) = batch.commit() {
+            if let Err(e) = self.commit_logged(batch) {
                 if counters_touched {
                     // Nothing was written: take the batch's counter changes back.
                     for change in &prepared.batch.counters {
                         change.undo(&mut versions.counters);
                     }
                 }
-                return Err(backend(e).into());
+                return Err(e.into());
             }
             versions.last = version;
             versions.ceiling = ceiling;
@@ -913,9 +1041,9 @@ impl Store for FjallStore {
                 return Ok(None);
             };
             // The lane is no longer stored: a crash before the end leaves it unknown.
-            let mut batch = self.db.batch();
+            let mut batch = LoggedBatch::new(&self.db, versions.last);
             self.write_counter_records(&mut batch, &versions.counters, &mut vec![counter.group])?;
-            batch.commit().map_err(backend)?;
+            self.commit_logged(batch)?;
             (generation, self.db.snapshot())
         };
         let mut counted = Counts::default();
@@ -939,9 +1067,9 @@ impl Store for FjallStore {
             .counters
             .finish_recount(counter, generation, counted);
         if value.is_some() {
-            let mut batch = self.db.batch();
+            let mut batch = LoggedBatch::new(&self.db, versions.last);
             self.write_counter_records(&mut batch, &versions.counters, &mut vec![counter.group])?;
-            batch.commit().map_err(backend)?;
+            self.commit_logged(batch)?;
         }
         Ok(value)
     }
@@ -949,16 +1077,19 @@ impl Store for FjallStore {
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
         // The marker precedes the deletions in the journal and is durable before this returns,
         // so a crash at any point leaves a marker that `open` finds and queues again.
-        let mut batch = self.db.batch();
-        batch.insert(&self.meta, drop_marker(table), []);
-        batch.commit().map_err(backend)?;
+        {
+            let versions = self.versions.lock();
+            let mut batch = LoggedBatch::new(&self.db, versions.last);
+            batch.insert(&self.meta, META_SPACE, drop_marker(table), Vec::new());
+            self.commit_logged(batch)?;
+        }
         if let Some(space) = self.counter_space.get() {
             let mut versions = self.versions.lock();
             let mut groups = versions.counters.drop_table(table);
-            let mut batch = self.db.batch();
-            batch.remove(space, table.to_be_bytes());
+            let mut batch = LoggedBatch::new(&self.db, versions.last);
+            batch.remove(space, COUNTERS_SPACE, table.to_be_bytes().to_vec());
             self.write_counter_records(&mut batch, &versions.counters, &mut groups)?;
-            batch.commit().map_err(backend)?;
+            self.commit_logged(batch)?;
         } else {
             self.versions.lock().counters.drop_table(table);
         }
@@ -989,3 +1120,5 @@ impl Store for FjallStore {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wal_tests;
