@@ -568,5 +568,17 @@ impl Drop for GroupCommit {
                 tracing::error!("group-commit thread panicked");
             }
         }
+        let latency = self.sync_latency();
+        if latency.count() > 0 {
+            tracing::info!(
+                syncs = latency.count(),
+                p50_us = latency.quantile_micros(0.5),
+                p99_us = latency.quantile_micros(0.99),
+                p999_us = latency.quantile_micros(0.999),
+                max_us = latency.max_micros,
+                checkpoints = self.checkpoint_count(),
+                "write-ahead log sync latency since open (bucket upper bounds)"
+            );
+        }
     }
 }

@@ -179,6 +179,8 @@ pub struct FjallStore {
     /// Version assignment; held while a batch is appended to fjall's journal.
     versions: Mutex<Versions>,
     commits: AtomicU64,
+    /// Writers that waited for flushes or compactions (see [`MAX_SEALED_MEMTABLES`]).
+    paced: AtomicU64,
     /// Write-ahead log frames replayed at open.
     replayed: usize,
     /// The journal whose stragglers were last flushed (see [`FjallStore::rotate_full`]).
@@ -237,6 +239,25 @@ struct Prepared {
 /// with 8 MiB between -10% and +7% (65.9 MB). PutItem throughput was the same within noise
 /// (alternated runs, medians of 3: 40.3k vs 39.8k ops/s over 5 s, 34.2k vs 30.9k over 20 s).
 const MEMTABLE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Sealed (full, not yet flushed) memtables of one keyspace at which new writers wait for the
+/// flush worker, in steps of [`PACING_STEP`], before taking any latch or lock.
+///
+/// fjall has its own brake: a batch commit that finds 4 sealed memtables sleeps 100 ms (and
+/// again while there are still 4), inside the commit, where binderdb holds its version mutex,
+/// so every writer stopped for 100 ms or more; with 20 or more level-0 runs it spins, and at 30
+/// it sleeps in 10 ms steps. With one worker doing flushes and compactions in turn, a bulk load
+/// reached those limits while a large compaction ran. Waiting here, at 3 sealed memtables
+/// (binderdb's rotations add at most one per keyspace beyond it) or [`MAX_L0_RUNS`] runs,
+/// keeps fjall's brakes from ever engaging: writers slow to the rate the worker flushes at, in
+/// millisecond steps, and a writer that waits holds nothing other writers need.
+const MAX_SEALED_MEMTABLES: usize = 3;
+
+/// See [`MAX_SEALED_MEMTABLES`]: level-0 runs at which writers wait (fjall stalls at 20).
+const MAX_L0_RUNS: usize = 18;
+
+/// See [`MAX_SEALED_MEMTABLES`].
+const PACING_STEP: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// fjall's background threads (memtable flushes and compactions). fjall's default is one per
 /// core up to 4, but with more than one, worker 0 hands every compaction request back to the
@@ -468,6 +489,7 @@ impl FjallStore {
                 counters,
             }),
             commits: AtomicU64::new(0),
+            paced: AtomicU64::new(0),
             replayed,
             stragglers_flushed_for: AtomicU64::new(0),
             dropper,
@@ -493,6 +515,12 @@ impl FjallStore {
     /// since open: what an acknowledged write waited for the disk. For metrics.
     pub fn sync_latency(&self) -> SyncLatency {
         self.group.sync_latency()
+    }
+
+    /// Number of writers that waited for background flushes or compactions to catch up (see
+    /// [`MAX_SEALED_MEMTABLES`]). For metrics.
+    pub fn paced_writer_count(&self) -> u64 {
+        self.paced.load(Ordering::Relaxed)
     }
 
     /// Number of write-ahead log frames replayed at open (commits fjall had not kept).
@@ -627,7 +655,7 @@ impl FjallStore {
     fn prepare(&self, batch: Batch) -> Result<Prepared, StorageError> {
         for write in &batch.writes {
             match write.key() {
-                Some(key) => self.space_for_write(key.keyspace)?,
+                Some(key) => self.pace_writer(self.space_for_write(key.keyspace)?),
                 None => self.counters_for_write()?,
             };
         }
@@ -642,6 +670,22 @@ impl FjallStore {
             batch: codec::encode_batch(batch)?,
             stripes,
         })
+    }
+
+    /// Waits, before the writer takes any latch or the version mutex, while `space`'s flushes
+    /// or compactions are far behind (see [`MAX_SEALED_MEMTABLES`]).
+    fn pace_writer<'a>(&self, space: &'a fjall::Keyspace) -> &'a fjall::Keyspace {
+        let behind = || {
+            space.tree.sealed_memtable_count() >= MAX_SEALED_MEMTABLES
+                || space.tree.l0_run_count() >= MAX_L0_RUNS
+        };
+        if behind() {
+            self.paced.fetch_add(1, Ordering::Relaxed);
+            while behind() {
+                std::thread::sleep(PACING_STEP);
+            }
+        }
+        space
     }
 
     /// Checks guards and applies `prepared` while `held` covers every key it touches, then
