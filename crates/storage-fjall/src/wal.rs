@@ -152,36 +152,40 @@ pub struct Recovered {
 pub fn recover(dir: &Path) -> std::io::Result<Recovered> {
     let mut recovered = Recovered::default();
     let segments = list(dir)?;
-    let mut newest: Option<(u64, Vec<u8>)> = None;
+    let mut newest: Option<(u64, File)> = None;
     for (seq, path) in segments.iter().rev() {
         let mut file = File::open(path)?;
         let mut head = [0u8; HEADER_BYTES as usize];
         if file.read_exact(&mut head).is_err() || header_seq(&head) != Some(*seq) {
             continue;
         }
-        let mut bytes = head.to_vec();
-        file.read_to_end(&mut bytes)?;
-        newest = Some((*seq, bytes));
+        newest = Some((*seq, file));
         break;
     }
     recovered.files = segments.into_iter().map(|(_, path)| path).collect();
-    let Some((seq, bytes)) = newest else {
+    let Some((seq, file)) = newest else {
         return Ok(recovered);
     };
     recovered.last_seq = seq;
-    let mut at = HEADER_BYTES as usize;
-    while let Some(frame) = bytes.get(at..at + FRAME_HEADER_BYTES as usize) {
-        let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+    // Frames are read one by one, so a segment is read only as far as it was written (after a
+    // clean stop, its header and one empty frame header).
+    let size = file.metadata()?.len();
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut at = HEADER_BYTES;
+    let mut frame = [0u8; FRAME_HEADER_BYTES as usize];
+    while at + FRAME_HEADER_BYTES <= size && reader.read_exact(&mut frame).is_ok() {
+        let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
         let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
-        let start = at + FRAME_HEADER_BYTES as usize;
-        let Some(payload) = bytes.get(start..start.saturating_add(len)) else {
-            break;
-        };
-        if len == 0 || frame_crc(seq, payload) != crc {
+        let end = at + FRAME_HEADER_BYTES + u64::from(len);
+        if len == 0 || end > size {
             break;
         }
-        recovered.payloads.push(payload.to_vec());
-        at = start + len;
+        let mut payload = vec![0u8; len as usize];
+        if reader.read_exact(&mut payload).is_err() || frame_crc(seq, &payload) != crc {
+            break;
+        }
+        recovered.payloads.push(payload);
+        at = end;
     }
     Ok(recovered)
 }
