@@ -16,7 +16,7 @@ use binderdb_engine::faults::FaultConfig;
 use binderdb_engine::{Config, Database, SystemClock};
 use binderdb_server::{Auth, Limits, Principal, ServeOptions, Tls};
 use binderdb_storage::{MemoryStore, Store};
-use binderdb_storage_fjall::{FjallOptions, FjallStore, DEFAULT_CACHE_BYTES};
+use binderdb_storage_fjall::{Durability, FjallOptions, FjallStore, DEFAULT_CACHE_BYTES};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
@@ -57,6 +57,24 @@ enum Command {
     Bill(bill::BillArgs),
 }
 
+/// `--durability` values (see [`Durability`]).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum DurabilityArg {
+    Sync,
+    Group,
+    None,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(arg: DurabilityArg) -> Self {
+        match arg {
+            DurabilityArg::Sync => Durability::Sync,
+            DurabilityArg::Group => Durability::Group,
+            DurabilityArg::None => Durability::None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// Address to listen on.
@@ -86,6 +104,13 @@ struct ServeArgs {
     /// index blocks are kept in memory besides it).
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_CACHE_MIB)]
     cache_size: u64,
+    /// When the durable store acknowledges a write: `sync` once it is on stable storage
+    /// (fdatasync of the write-ahead log, shared by concurrent writers); `group` once the
+    /// operating system has it, synced within 10 ms (a power loss may lose the last 10 ms);
+    /// `none` once the operating system has it, synced only every 16 MiB of log (survives a
+    /// crash of binderdb, not of the machine).
+    #[arg(long, value_enum, default_value_t = DurabilityArg::Sync)]
+    durability: DurabilityArg,
     /// Account id used in ARNs.
     #[arg(long, default_value = "000000000000")]
     account_id: String,
@@ -306,6 +331,8 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
             .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
         let options = FjallOptions {
             cache_bytes: args.cache_size.saturating_mul(1 << 20),
+            durability: args.durability.into(),
+            ..FjallOptions::default()
         };
         let store = FjallStore::open_with(&args.data_dir, &options)
             .map_err(|e| format!("cannot open {}: {e}", args.data_dir.display()))?;

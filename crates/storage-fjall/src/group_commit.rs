@@ -1,42 +1,37 @@
-//! Group commit: one background thread makes the fjall journal durable for many writers, and
-//! wakes them (async tasks or blocked threads) when their commits are on stable storage.
+//! Group commit: one background thread makes logged commits durable for many writers, and
+//! wakes them (async tasks or blocked threads) when their commits are as durable as the store's
+//! [`Durability`] promises.
 //!
-//! The database is opened with `manual_journal_persist`, so a fjall batch commit only appends to
-//! the journal's buffer. Every versioned commit then publishes its version
-//! ([`GroupCommit::appended`]); a writer that must acknowledge asks for durability up to a
-//! commit point ([`GroupCommit::poll_durable`], or [`GroupCommit::flush`] for a fresh sync of
-//! everything). The syncer thread wakes, notes the highest appended version, makes the journal
-//! durable and marks every version up to that one durable. A sync that starts after a version
-//! was appended covers it, because appends happen in version order under the store's commit
-//! mutex; writers arriving during an fsync share the next one.
+//! Every commit frames its fjall batch into the shared `pending` buffer ([`GroupCommit::log`])
+//! and then publishes its version ([`GroupCommit::appended`]), both under the store's commit
+//! mutex, so the buffer follows version order and fjall's journal order. A writer that must
+//! acknowledge asks for durability up to a commit point ([`GroupCommit::poll_durable`], or
+//! [`GroupCommit::flush`] for a fresh sync of everything). The syncer thread wakes, notes the
+//! highest appended version, takes the pending frames, writes them to binderdb's own log
+//! ([`crate::wal`]) and, in [`Durability::Sync`], calls `fdatasync` on its segment before it marks
+//! every version up to the noted one durable. Writers arriving during a sync share the next one.
 //!
-//! **How a sync is done, and why not with `Database::persist(SyncData)`.** fjall's persist holds
-//! the journal's writer lock for the whole `fdatasync`, so every writer arriving meanwhile
-//! blocks inside its batch commit, holding binderdb's commit mutex and key latches; writers
-//! then cannot run on async runtime threads. Instead the syncer
-//! 1. calls `persist(PersistMode::Buffer)`: under the lock, only the journal's user-space
-//!    buffer is written to the OS (a `write`, microseconds);
-//! 2. finds the active journal file: fjall names journals `<id>.jnl` in the database directory
-//!    and rotates to `<id + 1>.jnl`, calling `fsync` on the old one before the switch (this is
-//!    also how fjall's own recovery picks the active journal: the highest id). The syncer keeps
-//!    a handle on the highest-numbered one it knows and, after step 1, moves on while the next
-//!    id exists. Data flushed in step 1 went either to that file or to one fjall already synced
-//!    in a rotation;
-//! 3. calls `fdatasync` on its own handle, outside fjall's lock. On Linux the sync covers the
-//!    file's data whichever descriptor wrote it.
+//! **fjall's journal** is still written by every fjall batch (fjall cannot turn it off), but
+//! only to its user-space buffer: the database is opened with `manual_journal_persist`, and
+//! the syncer makes the journal durable once per log segment, when the log moves to a new
+//! segment (the checkpoint that lets the old segment be recycled). That sync uses the syncer's
+//! own handle on the active journal file (`persist(Buffer)` under fjall's lock, a `write`,
+//! then `fdatasync` outside it), because fjall's `persist(SyncData)` holds the journal lock for
+//! the whole sync and every writer arriving meanwhile would block inside its batch commit,
+//! holding binderdb's commit mutex. fjall names journals `<id>.jnl` and, on rotation, syncs the
+//! old one before creating `<id + 1>.jnl`; the syncer follows those rotations at every round
+//! (an `open` of the next name), which also tells the store when to flush straggling memtables.
 //!
-//! **Pacing.** Each sync costs the kernel a write-back of the journal's tail page and a device
-//! cache flush (about a fifth of the server's CPU at one sync per 3-4 writes). When the last
-//! sync covered more than one commit (writers are concurrent), the next one starts no sooner
-//! than [`MIN_SYNC_INTERVAL`] after it, so more writers share it; a lone sequential writer
-//! never waits for the pacing.
+//! **Pacing.** In [`Durability::Sync`], when the last sync covered more than one commit
+//! (writers are concurrent), the next one starts no sooner than [`MIN_SYNC_INTERVAL`] after
+//! it, so more writers share it; a lone sequential writer never waits for the pacing.
 //!
-//! If the active journal cannot be found (an unexpected layout), every sync falls back to
-//! `persist(SyncData)`, which is correct, only slower. A failed sync poisons the group: every
-//! waiter and every later write gets the error.
+//! **Sync latency.** The syncer times each `fdatasync` of the log into a histogram
+//! ([`GroupCommit::sync_latency`]): what an acknowledged write waits for the disk.
 //!
-//! The thread is owned by [`GroupCommit`]: dropping it finishes pending requests, syncs once
-//! more and joins the thread.
+//! A failed write or sync poisons the group: every waiter and every later write gets the
+//! error. The thread is owned by [`GroupCommit`]: dropping it finishes pending requests, syncs
+//! once more and joins the thread.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -50,6 +45,27 @@ use binderdb_storage::StorageError;
 use fjall::{Database, PersistMode};
 use parking_lot::{Condvar, Mutex};
 
+use crate::wal;
+
+/// How long an acknowledged write may wait for its `fdatasync`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// A write is acknowledged once its log frame is synced (`fdatasync`) to stable storage.
+    #[default]
+    Sync,
+    /// A write is acknowledged once its log frame is written to the operating system; the log
+    /// is synced at least every [`GROUP_WINDOW`]. A process crash loses nothing acknowledged;
+    /// a power loss or kernel crash may lose the last window of acknowledged writes.
+    Group,
+    /// A write is acknowledged once its log frame is written to the operating system; the log
+    /// is synced only when a segment fills and at shutdown. A process crash loses nothing
+    /// acknowledged; a power loss may lose everything since the last segment switch.
+    None,
+}
+
+/// The longest an acknowledged write stays unsynced in [`Durability::Group`].
+pub const GROUP_WINDOW: Duration = Duration::from_millis(10);
+
 /// Shortest time between the starts of two syncs while writers are concurrent. Measured with
 /// `binderdb bench --workload put` (durable, 32 connections, medians of 3 alternated runs, server
 /// CPU per operation from /proc): 0 µs 25.1k ops/s and 43 µs/op, 150 µs 27.1k and 37 µs/op,
@@ -61,17 +77,18 @@ const MIN_SYNC_INTERVAL: Duration = Duration::from_micros(300);
 struct SyncState {
     /// Highest commit point some waiter asked for.
     requested: u64,
-    /// Set by [`GroupCommit::flush`]: the next sync must start after the request, whatever the
-    /// commit points say (it also covers writes made outside versioned commits).
+    /// Set by [`GroupCommit::flush`]: the next round must sync, whatever the commit points and
+    /// the durability mode say.
     forced: bool,
-    /// Syncs started / finished so far.
+    /// Rounds started / finished so far.
     started: u64,
     finished: u64,
     /// Tasks waiting for a commit point, woken once it is durable.
     wakers: Vec<(u64, Waker)>,
     /// Threads blocked in [`GroupCommit::flush`].
     blocked: usize,
-    /// Set once a sync failed: the journal may have lost data, so nothing is durable any more.
+    /// Set once a write or sync failed: the log may have lost data, so nothing is durable any
+    /// more.
     failed: Option<String>,
     /// Set by the owner on drop.
     stopping: bool,
@@ -80,29 +97,97 @@ struct SyncState {
     idle: bool,
 }
 
+/// Buckets of [`SyncLatency`]: bucket `i` counts syncs that took less than `2^i` µs (and at
+/// least `2^(i-1)`), the last one everything slower.
+pub const SYNC_LATENCY_BUCKETS: usize = 24;
+
+/// The group-commit thread's histogram of log `fdatasync` durations since open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncLatency {
+    /// `buckets[i]`: syncs that took less than `2^i` µs and at least `2^(i-1)` µs (the last
+    /// bucket: everything slower).
+    pub buckets: [u64; SYNC_LATENCY_BUCKETS],
+    /// The slowest sync, in µs.
+    pub max_micros: u64,
+}
+
+impl SyncLatency {
+    /// Number of syncs recorded.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    /// An upper bound (a power of two, in µs; `max_micros` for the last bucket) of the `q`
+    /// quantile (0.0–1.0), or 0 without syncs.
+    pub fn quantile_micros(&self, q: f64) -> u64 {
+        let total = self.count();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((total as f64) * q.clamp(0.0, 1.0)).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return if i + 1 == SYNC_LATENCY_BUCKETS {
+                    self.max_micros
+                } else {
+                    (1u64 << i).min(self.max_micros.max(1))
+                };
+            }
+        }
+        self.max_micros
+    }
+}
+
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [AtomicU64; SYNC_LATENCY_BUCKETS],
+    max_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn record(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let bucket = (64 - micros.leading_zeros()) as usize;
+        self.buckets[bucket.min(SYNC_LATENCY_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+        self.max_micros.fetch_max(micros, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> SyncLatency {
+        SyncLatency {
+            buckets: std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed)),
+            max_micros: self.max_micros.load(Ordering::Relaxed),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shared {
     state: Mutex<SyncState>,
     wake_syncer: Condvar,
     wake_blocked: Condvar,
-    /// Highest version appended to the journal.
+    /// Log frames of commits not yet taken by the syncer, in commit order.
+    pending: Mutex<Vec<u8>>,
+    /// Highest version appended to the log.
     appended: AtomicU64,
-    /// Every version up to this one is durable.
+    /// Every version up to this one is as durable as the mode promises.
     durable: AtomicU64,
     /// Mirrors `SyncState::failed.is_some()` for the commit path, which must not take the lock.
     failed: AtomicBool,
     syncs: AtomicU64,
-    /// How long each sync took (the metrics' group-commit sync latency).
-    sync_latency: binderdb_storage::LatencyHistogram,
-    fallback_syncs: AtomicU64,
-    /// One more than the id of the journal the syncer's handle points at (0: no handle), for
-    /// tests.
+    checkpoints: AtomicU64,
+    latency: Histogram,
+    /// The same durations in the storage contract's histogram, for `/metrics`.
+    metrics_latency: binderdb_storage::LatencyHistogram,
+    /// One more than the id of the fjall journal the syncer's handle points at (0: no handle).
     journal_id: AtomicU64,
 }
 
 /// Owner of the syncer thread.
 pub(crate) struct GroupCommit {
     shared: Arc<Shared>,
+    durability: Durability,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -112,35 +197,56 @@ impl std::fmt::Debug for GroupCommit {
             .field("appended", &self.commit_point())
             .field("durable", &self.shared.durable.load(Ordering::Relaxed))
             .field("syncs", &self.sync_count())
+            .field("durability", &self.durability)
             .finish()
     }
 }
 
 impl GroupCommit {
-    /// Starts the syncer thread for `db`, whose journals live in `dir`; `version` is the last
-    /// version already durable (the restored high-water mark).
+    /// Starts the syncer thread, which writes `log` and checkpoints `db`, whose journals live in
+    /// `dir`; `version` is the last version already durable (the restored high-water mark).
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
-    pub(crate) fn start(db: Database, dir: &Path, version: u64) -> Result<Self, StorageError> {
+    pub(crate) fn start(
+        db: Database,
+        dir: &Path,
+        version: u64,
+        log: wal::Writer,
+        durability: Durability,
+    ) -> Result<Self, StorageError> {
         let shared = Arc::new(Shared::default());
         shared.appended.store(version, Ordering::Relaxed);
         shared.durable.store(version, Ordering::Relaxed);
         let for_thread = Arc::clone(&shared);
         let journal = ActiveJournal::find(dir);
         if journal.is_none() {
-            tracing::warn!(dir = %dir.display(), "no fjall journal found; syncs hold the journal lock");
+            tracing::warn!(dir = %dir.display(), "no fjall journal found; checkpoints hold the journal lock");
         }
+        let syncer = Syncer {
+            shared: for_thread,
+            db,
+            journal,
+            log,
+            durability,
+        };
         let thread = std::thread::Builder::new()
             .name("binderdb-group-commit".into())
-            .spawn(move || run_syncer(&for_thread, &db, journal))?;
+            .spawn(move || syncer.run())?;
         Ok(GroupCommit {
             shared,
+            durability,
             thread: Some(thread),
         })
     }
 
-    /// Records that every version up to `version` is in the journal. Called in version order.
+    /// Adds a commit's log frame. Called under the store's commit mutex, after the fjall batch
+    /// was applied and before [`GroupCommit::appended`].
+    pub(crate) fn log(&self, payload: &[u8]) {
+        wal::push_frame(&mut self.shared.pending.lock(), payload);
+    }
+
+    /// Records that every version up to `version` is logged. Called in version order.
     pub(crate) fn appended(&self, version: u64) {
         self.shared.appended.store(version, Ordering::Release);
     }
@@ -188,14 +294,14 @@ impl GroupCommit {
         Poll::Pending
     }
 
-    /// Blocks until a sync that started after this call has finished: everything in the
-    /// journal before the call is then durable.
+    /// Blocks until a round that started after this call has written and synced the log (in
+    /// every durability mode): everything logged before the call is then on stable storage.
     ///
     /// # Errors
-    /// `Io` if a sync failed.
+    /// `Io` if a write or sync failed.
     pub(crate) fn flush(&self) -> Result<(), StorageError> {
         let mut st = self.shared.state.lock();
-        // A sync in progress may have flushed its buffer before our caller's last append.
+        // A round in progress may have taken the pending frames before our caller's last one.
         let wanted = st.started + 1;
         st.forced = true;
         st.blocked += 1;
@@ -213,34 +319,39 @@ impl GroupCommit {
         result
     }
 
-    /// Number of journal syncs made so far.
+    /// Number of log syncs (`fdatasync`) made so far.
     pub(crate) fn sync_count(&self) -> u64 {
         self.shared.syncs.load(Ordering::Relaxed)
     }
 
-    /// How long the syncs took so far.
-    pub(crate) fn sync_latency(&self) -> binderdb_storage::HistogramSnapshot {
-        self.shared.sync_latency.snapshot()
+    /// Number of checkpoints (fjall journal syncs at a log segment switch) made so far.
+    pub(crate) fn checkpoint_count(&self) -> u64 {
+        self.shared.checkpoints.load(Ordering::Relaxed)
     }
 
-    /// The id of the journal file the syncer last synced (`None` before any sync that used its
-    /// own handle): it follows fjall's journal rotations.
+    /// The histogram of log sync durations.
+    pub(crate) fn sync_latency(&self) -> SyncLatency {
+        self.shared.latency.snapshot()
+    }
+
+    /// The sync durations in the storage contract's buckets (the `/metrics` histogram).
+    pub(crate) fn metrics_sync_latency(&self) -> binderdb_storage::HistogramSnapshot {
+        self.shared.metrics_latency.snapshot()
+    }
+
+    /// The id of fjall's active journal as the syncer last saw it (`None` if it has no handle):
+    /// it follows fjall's journal rotations.
     pub(crate) fn active_journal_id(&self) -> Option<u64> {
         self.shared
             .journal_id
             .load(Ordering::Relaxed)
             .checked_sub(1)
     }
-
-    /// Number of syncs that had to hold fjall's journal lock (no active journal file known).
-    pub(crate) fn fallback_sync_count(&self) -> u64 {
-        self.shared.fallback_syncs.load(Ordering::Relaxed)
-    }
 }
 
 fn failed_error(reason: &str) -> StorageError {
     StorageError::Io(std::io::Error::other(format!(
-        "journal sync failed: {reason}"
+        "write-ahead log sync failed: {reason}"
     )))
 }
 
@@ -292,99 +403,168 @@ impl ActiveJournal {
     }
 }
 
-/// One sync of everything appended so far.
-fn sync(db: &Database, journal: Option<&mut ActiveJournal>) -> Result<(), String> {
+/// Makes fjall's journal durable with every batch committed so far.
+fn checkpoint(db: &Database, journal: Option<&mut ActiveJournal>) -> std::io::Result<()> {
+    let to_io = |e: fjall::Error| std::io::Error::other(e.to_string());
     match journal {
         Some(journal) => {
-            db.persist(PersistMode::Buffer).map_err(|e| e.to_string())?;
-            journal.follow_rotations().map_err(|e| e.to_string())?;
-            journal.file.sync_data().map_err(|e| e.to_string())
+            db.persist(PersistMode::Buffer).map_err(to_io)?;
+            journal.follow_rotations()?;
+            journal.file.sync_data()
         }
-        None => db.persist(PersistMode::SyncData).map_err(|e| e.to_string()),
+        None => db.persist(PersistMode::SyncData).map_err(to_io),
     }
 }
 
-fn run_syncer(shared: &Shared, db: &Database, mut journal: Option<ActiveJournal>) {
-    let mut st = shared.state.lock();
-    // When the previous sync started, if it covered more than one commit.
-    let mut paced_from: Option<Instant> = None;
-    loop {
-        while st.requested <= shared.durable.load(Ordering::Acquire) && !st.forced && !st.stopping {
-            st.idle = true;
-            shared.wake_syncer.wait(&mut st);
-            st.idle = false;
-        }
-        if st.requested <= shared.durable.load(Ordering::Acquire) && !st.forced {
-            break; // stopping, nothing pending
-        }
-        if let Some(last) = paced_from {
-            let deadline = last + MIN_SYNC_INTERVAL;
-            while !st.forced && !st.stopping {
-                if shared.wake_syncer.wait_until(&mut st, deadline).timed_out() {
-                    break;
-                }
-            }
-        }
-        let sync_start = Instant::now();
-        st.forced = false;
-        st.started += 1;
-        let generation = st.started;
-        drop(st);
-        // Read before the buffer flush: every version up to it is in the buffer by then.
-        let target = shared.appended.load(Ordering::Acquire);
-        let covered = target.saturating_sub(shared.durable.load(Ordering::Acquire));
-        if journal.is_none() {
-            shared.fallback_syncs.fetch_add(1, Ordering::Relaxed);
-        }
-        let sync_began = Instant::now();
-        let result = sync(db, journal.as_mut());
-        shared.sync_latency.record(sync_began.elapsed());
-        if let Some(journal) = &journal {
+/// The state the syncer thread owns.
+struct Syncer {
+    shared: Arc<Shared>,
+    db: Database,
+    journal: Option<ActiveJournal>,
+    log: wal::Writer,
+    durability: Durability,
+}
+
+impl Syncer {
+    /// One round: writes the pending frames to the log and, if `sync`, syncs it.
+    fn round(&mut self, frames: &mut Vec<u8>, sync: bool) -> Result<(), String> {
+        std::mem::swap(frames, &mut *self.shared.pending.lock());
+        let Syncer {
+            shared,
+            db,
+            journal,
+            log,
+            ..
+        } = self;
+        let mut checkpoint = || {
+            checkpoint(db, journal.as_mut())?;
+            shared.checkpoints.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        };
+        let written = log.write_frames(frames, &mut checkpoint);
+        frames.clear();
+        written.map_err(|e| e.to_string())?;
+        if let Some(journal) = journal.as_mut() {
+            // Cheap (one `open` of a name that does not exist yet), and keeps the store's
+            // straggler flushes in step with fjall's journal rotations.
+            journal.follow_rotations().map_err(|e| e.to_string())?;
             shared.journal_id.store(journal.id + 1, Ordering::Relaxed);
         }
-        shared.syncs.fetch_add(1, Ordering::Relaxed);
-        st = shared.state.lock();
-        st.finished = generation;
-        let mut ready = Vec::new();
-        match result {
-            Ok(()) => {
-                shared.durable.fetch_max(target, Ordering::AcqRel);
-                let mut i = 0;
-                while i < st.wakers.len() {
-                    if st.wakers[i].0 <= target {
-                        ready.push(st.wakers.swap_remove(i).1);
-                    } else {
-                        i += 1;
+        if sync {
+            let started = Instant::now();
+            log.sync().map_err(|e| e.to_string())?;
+            let elapsed = started.elapsed();
+            shared.latency.record(elapsed);
+            shared.metrics_latency.record(elapsed);
+            shared.syncs.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn run(mut self) {
+        let shared = Arc::clone(&self.shared);
+        let mut frames = Vec::new();
+        let mut st = shared.state.lock();
+        // When the previous sync started, if it covered more than one commit.
+        let mut paced_from: Option<Instant> = None;
+        // When written but unsynced frames must be synced ([`Durability::Group`]).
+        let mut sync_due: Option<Instant> = None;
+        loop {
+            loop {
+                let wanted = st.requested > shared.durable.load(Ordering::Acquire);
+                let due = sync_due.is_some_and(|due| Instant::now() >= due);
+                if wanted || st.forced || st.stopping || due {
+                    break;
+                }
+                st.idle = true;
+                match sync_due {
+                    Some(due) => {
+                        shared.wake_syncer.wait_until(&mut st, due);
+                    }
+                    None => shared.wake_syncer.wait(&mut st),
+                }
+                st.idle = false;
+            }
+            let wanted = st.requested > shared.durable.load(Ordering::Acquire);
+            let due = sync_due.is_some_and(|due| Instant::now() >= due);
+            if !wanted && !st.forced && !due {
+                break; // stopping, nothing pending
+            }
+            if let (Some(last), Durability::Sync) = (paced_from, self.durability) {
+                let deadline = last + MIN_SYNC_INTERVAL;
+                while !st.forced && !st.stopping {
+                    if shared.wake_syncer.wait_until(&mut st, deadline).timed_out() {
+                        break;
                     }
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "journal sync failed; writes now fail");
-                st.failed = Some(e);
-                shared.failed.store(true, Ordering::Release);
-                ready.extend(st.wakers.drain(..).map(|(_, waker)| waker));
+            let round_start = Instant::now();
+            let sync = st.forced || due || self.durability == Durability::Sync;
+            st.forced = false;
+            st.started += 1;
+            let generation = st.started;
+            drop(st);
+            // Read before the pending frames are taken: every version up to it is among them
+            // or already written.
+            let target = shared.appended.load(Ordering::Acquire);
+            let covered = target.saturating_sub(shared.durable.load(Ordering::Acquire));
+            let result = self.round(&mut frames, sync);
+            if sync {
+                sync_due = None;
+            } else if self.durability == Durability::Group && sync_due.is_none() {
+                sync_due = Some(round_start + GROUP_WINDOW);
             }
+            st = shared.state.lock();
+            st.finished = generation;
+            let mut ready = Vec::new();
+            match result {
+                Ok(()) => {
+                    shared.durable.fetch_max(target, Ordering::AcqRel);
+                    let mut i = 0;
+                    while i < st.wakers.len() {
+                        if st.wakers[i].0 <= target {
+                            ready.push(st.wakers.swap_remove(i).1);
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "write-ahead log write or sync failed; writes now fail");
+                    st.failed = Some(e);
+                    shared.failed.store(true, Ordering::Release);
+                    ready.extend(st.wakers.drain(..).map(|(_, waker)| waker));
+                }
+            }
+            if st.blocked > 0 {
+                shared.wake_blocked.notify_all();
+            }
+            // Pace only when this sync covered several commits: writers are concurrent.
+            // (Counting released wakers would not do: a task polled twice registers twice.)
+            paced_from = (covered > 1).then_some(round_start);
+            let failed = st.failed.is_some();
+            drop(st);
+            for waker in ready {
+                waker.wake();
+            }
+            if failed {
+                return;
+            }
+            st = shared.state.lock();
         }
-        if st.blocked > 0 {
-            shared.wake_blocked.notify_all();
-        }
-        // Pace only when this sync covered several commits: writers are concurrent. (Counting
-        // released wakers would not do: a task polled twice registers twice.)
-        paced_from = (covered > 1).then_some(sync_start);
-        let failed = st.failed.is_some();
         drop(st);
-        for waker in ready {
-            waker.wake();
-        }
-        if failed {
+        // Anything written without a waiter still reaches the disk on shutdown, and a clean
+        // stop leaves nothing to replay at the next open.
+        if let Err(e) = self.round(&mut frames, true) {
+            tracing::error!(error = %e, "final write-ahead log sync failed");
             return;
         }
-        st = shared.state.lock();
-    }
-    drop(st);
-    // Anything written without a waiter still reaches the disk on shutdown.
-    if let Err(e) = sync(db, journal.as_mut()) {
-        tracing::error!(error = %e, "final journal sync failed");
+        let Syncer {
+            db, journal, log, ..
+        } = &mut self;
+        if let Err(e) = log.finish(&mut || checkpoint(db, journal.as_mut())) {
+            tracing::error!(error = %e, "final checkpoint failed; the next open replays the log");
+        }
     }
 }
 
@@ -396,6 +576,18 @@ impl Drop for GroupCommit {
             if thread.join().is_err() {
                 tracing::error!("group-commit thread panicked");
             }
+        }
+        let latency = self.sync_latency();
+        if latency.count() > 0 {
+            tracing::info!(
+                syncs = latency.count(),
+                p50_us = latency.quantile_micros(0.5),
+                p99_us = latency.quantile_micros(0.99),
+                p999_us = latency.quantile_micros(0.999),
+                max_us = latency.max_micros,
+                checkpoints = self.checkpoint_count(),
+                "write-ahead log sync latency since open (bucket upper bounds)"
+            );
         }
     }
 }

@@ -216,7 +216,6 @@ fn concurrent_committers_share_fsyncs() {
     assert_eq!(commits, 800);
     assert!(syncs < commits, "{syncs} fsyncs for {commits} commits");
     assert!(syncs >= 1);
-    assert_eq!(store.fallback_sync_count(), 0);
 }
 
 #[test]
@@ -288,7 +287,12 @@ fn syncs_follow_journal_rotations() {
             .map(|e| e.unwrap().file_name())
             .collect::<Vec<_>>()
     );
-    assert_eq!(store.fallback_sync_count(), 0);
+    // 70 MB went through 16 MB log segments: each switch synced fjall's journal.
+    assert!(
+        store.checkpoint_count() >= 4,
+        "{}",
+        store.checkpoint_count()
+    );
     drop(store);
     let store = FjallStore::open(dir.path()).unwrap();
     let got = store.get(&k).unwrap().unwrap();
