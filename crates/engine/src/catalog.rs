@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use binderdb_model::KeyType;
 use binderdb_storage::{
-    Batch, CounterId, Counts, Key, Keyspace, SegmentScan, Store, TableId, Write,
+    Batch, CounterId, Counts, Key, Keyspace, PartitionRange, SegmentScan, Store, TableId, Write,
 };
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -734,6 +734,54 @@ pub(crate) fn recount_unknown(
         }
     }
     Ok(())
+}
+
+/// One page of the records a catalog partition keeps by ARN (backups, exports, imports):
+/// those strictly after `after`, in ARN order, for which `keep` holds, at most `limit`, plus
+/// whether more matched.
+///
+/// # Errors
+/// Storage failures or a record `decode` refuses.
+pub(crate) fn list_records<R>(
+    store: &dyn Store,
+    partition: &[u8],
+    after: Option<&str>,
+    limit: usize,
+    decode: &dyn Fn(&[u8]) -> Result<R>,
+    keep: &dyn Fn(&R) -> bool,
+) -> Result<(Vec<R>, bool)> {
+    let mut out = Vec::new();
+    let mut more = false;
+    let mut failure = None;
+    let range = PartitionRange {
+        keyspace: Keyspace::Catalog,
+        table: CATALOG_TABLE,
+        partition,
+        lower: after.map_or(std::ops::Bound::Unbounded, |a| {
+            std::ops::Bound::Excluded(a.as_bytes())
+        }),
+        upper: std::ops::Bound::Unbounded,
+        reverse: false,
+    };
+    store.range(&range, &mut |entry| match decode(entry.value) {
+        Ok(record) if keep(&record) => {
+            if out.len() == limit {
+                more = true;
+                return ControlFlow::Break(());
+            }
+            out.push(record);
+            ControlFlow::Continue(())
+        }
+        Ok(_) => ControlFlow::Continue(()),
+        Err(e) => {
+            failure = Some(e);
+            ControlFlow::Break(())
+        }
+    })?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((out, more)),
+    }
 }
 
 #[cfg(test)]

@@ -17,11 +17,11 @@
 //!
 //! Must not depend on: HTTP or a concrete storage engine.
 
-use std::ops::{Bound, ControlFlow};
+use std::ops::ControlFlow;
 
 use binderdb_model::{decode_item, item_size};
 use binderdb_storage::{
-    Batch, CounterId, Counts, Key, Keyspace, PartitionRange, SegmentScan, Store, TableId, Write,
+    Batch, CounterId, Counts, Key, Keyspace, SegmentScan, Store, TableId, Write,
 };
 use serde::{Deserialize, Serialize};
 
@@ -203,36 +203,7 @@ pub fn list(
     limit: usize,
     keep: &dyn Fn(&BackupRecord) -> bool,
 ) -> Result<(Vec<BackupRecord>, bool)> {
-    let mut out = Vec::new();
-    let mut more = false;
-    let mut failure = None;
-    let range = PartitionRange {
-        keyspace: Keyspace::Catalog,
-        table: CATALOG_TABLE,
-        partition: BACKUP_PARTITION,
-        lower: after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_bytes())),
-        upper: Bound::Unbounded,
-        reverse: false,
-    };
-    store.range(&range, &mut |entry| match decode_record(entry.value) {
-        Ok(record) if keep(&record) => {
-            if out.len() == limit {
-                more = true;
-                return ControlFlow::Break(());
-            }
-            out.push(record);
-            ControlFlow::Continue(())
-        }
-        Ok(_) => ControlFlow::Continue(()),
-        Err(e) => {
-            failure = Some(e);
-            ControlFlow::Break(())
-        }
-    })?;
-    match failure {
-        Some(e) => Err(e),
-        None => Ok((out, more)),
-    }
+    crate::catalog::list_records(store, BACKUP_PARTITION, after, limit, &decode_record, keep)
 }
 
 /// One stored item: partition bytes, sort bytes, encoded item.

@@ -20,9 +20,7 @@ pub mod import;
 pub mod ion;
 pub mod objects;
 
-use std::ops::{Bound, ControlFlow};
-
-use binderdb_storage::{Batch, Key, Keyspace, PartitionRange, Store, Write};
+use binderdb_storage::{Batch, Key, Keyspace, Store, Write};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -226,36 +224,7 @@ pub fn list<R: Record>(
     limit: usize,
     keep: &dyn Fn(&R) -> bool,
 ) -> Result<(Vec<R>, bool)> {
-    let mut out = Vec::new();
-    let mut more = false;
-    let mut failure = None;
-    let range = PartitionRange {
-        keyspace: Keyspace::Catalog,
-        table: CATALOG_TABLE,
-        partition: R::PARTITION,
-        lower: after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_bytes())),
-        upper: Bound::Unbounded,
-        reverse: false,
-    };
-    store.range(&range, &mut |entry| match decode::<R>(entry.value) {
-        Ok(record) if keep(&record) => {
-            if out.len() == limit {
-                more = true;
-                return ControlFlow::Break(());
-            }
-            out.push(record);
-            ControlFlow::Continue(())
-        }
-        Ok(_) => ControlFlow::Continue(()),
-        Err(e) => {
-            failure = Some(e);
-            ControlFlow::Break(())
-        }
-    })?;
-    match failure {
-        Some(e) => Err(e),
-        None => Ok((out, more)),
-    }
+    crate::catalog::list_records(store, R::PARTITION, after, limit, &decode::<R>, keep)
 }
 
 /// An ISO-8601 UTC timestamp with milliseconds (`2020-11-04T07:28:34.028Z`), as the manifests
