@@ -7,6 +7,7 @@ The backfill is slowed down (`--backfill-items-per-second`) so the kill lands mi
 the machine's speed.
 """
 
+import shutil
 import time
 
 import support
@@ -108,3 +109,4 @@ def test_backfill_resumes_after_sigkill():
         assert again["Count"] == page["Count"] + 1
     finally:
         second.stop()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
