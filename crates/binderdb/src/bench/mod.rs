@@ -271,6 +271,9 @@ async fn ensure_table(
     }
 }
 
+/// Request latencies the preload counts the requests above (`"stalls"` in its JSON line).
+const STALL_LIMITS_MS: [u64; 4] = [100, 250, 500, 1000];
+
 /// Writes the preloaded items with `connections` concurrent writers: BatchWriteItem of 25 when
 /// the endpoint serves it (tried once on the first batch), otherwise one PutItem per item.
 ///
@@ -278,7 +281,7 @@ async fn ensure_table(
 /// and the latency percentiles of its requests (each BatchWriteItem or PutItem, from sending it
 /// to its answer; resending UnprocessedItems counts as further requests), then the same as JSON
 /// (`bench: preload {"workload":"preload",..,"p999_ms":..,"max_ms":..,"items":..,
-/// "items_per_s":..}`).
+/// "items_per_s":..,"stalls":{"over_100_ms":..,..}}`).
 async fn preload(
     endpoint: &Arc<Endpoint>,
     signer: &Signer,
@@ -369,6 +372,15 @@ async fn preload(
         serde_json::from_str(&summary.json_line()).map_err(|e| format!("preload summary: {e}"))?;
     json["items"] = total.into();
     json["items_per_s"] = ((items_per_s * 10.0).round() / 10.0).into();
+    // Stalls: requests that waited far longer than a write should (compaction, flushes).
+    let stalls: serde_json::Map<String, serde_json::Value> = STALL_LIMITS_MS
+        .iter()
+        .map(|ms| {
+            let over = recorded.count_over(Duration::from_millis(*ms));
+            (format!("over_{ms}_ms"), over.into())
+        })
+        .collect();
+    json["stalls"] = stalls.into();
     eprintln!("bench: preload {json}");
     Ok(())
 }

@@ -53,6 +53,14 @@ impl Recorder {
         }
     }
 
+    /// Successful requests that took longer than `limit`.
+    pub fn count_over(&self, limit: Duration) -> u64 {
+        let us = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
+        self.latency_us
+            .len()
+            .saturating_sub(self.latency_us.count_between(0, us))
+    }
+
     /// Adds `other`'s counts to this one.
     pub fn merge(&mut self, other: &Recorder) {
         // Both histograms have the same bounds, so adding cannot fail.
