@@ -302,6 +302,51 @@ fn any_policy(tables: &BTreeMap<TableKey, Arc<Table>>) -> bool {
 /// server's default account.
 type TableKey = (Option<String>, String, String);
 
+/// A table key seen as borrowed parts, so that the catalog's map is searched without building
+/// an owned key (three `String`s) on every request.
+trait TableKeyView {
+    fn parts(&self) -> (Option<&str>, &str, &str);
+}
+
+impl TableKeyView for TableKey {
+    fn parts(&self) -> (Option<&str>, &str, &str) {
+        (self.0.as_deref(), &self.1, &self.2)
+    }
+}
+
+impl TableKeyView for (Option<&str>, &str, &str) {
+    fn parts(&self) -> (Option<&str>, &str, &str) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn TableKeyView + 'a> for TableKey {
+    fn borrow(&self) -> &(dyn TableKeyView + 'a) {
+        self
+    }
+}
+
+// The order of the parts is the owned tuple's own order, as `Borrow` requires.
+impl PartialEq for dyn TableKeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn TableKeyView + '_ {}
+
+impl PartialOrd for dyn TableKeyView + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn TableKeyView + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
 fn table_key(d: &TableDescriptor) -> TableKey {
     (d.account.clone(), d.region.clone(), d.name.clone())
 }
@@ -382,14 +427,8 @@ impl Catalog {
 
     /// The table `name` of `account` (`None`: the default account) in `region`, if it exists.
     pub fn get(&self, account: Option<&str>, region: &str, name: &str) -> Option<Arc<Table>> {
-        self.tables
-            .read()
-            .get(&(
-                account.map(str::to_owned),
-                region.to_owned(),
-                name.to_owned(),
-            ))
-            .cloned()
+        let key = (account, region, name);
+        self.tables.read().get(&key as &dyn TableKeyView).cloned()
     }
 
     /// Table names of `account` in `region` in ascending order, strictly after `after` if
@@ -791,6 +830,29 @@ mod tests {
     /// A descriptor as format 1 wrote it. If this stops decoding, the on-disk catalog format
     /// changed: bump [`DESCRIPTOR_FORMAT`] and add a migration instead of editing the fixture.
     const FORMAT_1_FIXTURE: &str = r#"{"format":1,"id":7,"uuid":"0b0a3b2e-1c52-4d3c-9f1e-2c1f4d6e8a90","region":"us-east-1","name":"PokerHands","attribute_definitions":[["user_id","S"],["hand_timestamp","N"]],"key_schema":{"hash":{"name":"user_id","key_type":"S"},"range":{"name":"hand_timestamp","key_type":"N"}},"billing_mode":"PayPerRequest","read_capacity":0,"write_capacity":0,"created_at_ms":1700000000000,"active_at_ms":1700000000000,"updating_until_ms":0,"last_pay_per_request_ms":1700000000000,"last_increase_ms":null,"last_decrease_ms":null,"decreases_today":0,"deletion_protection":false,"table_class":"STANDARD"}"#;
+
+    #[test]
+    fn borrowed_lookups_find_exactly_the_owned_keys() {
+        let keys = [
+            (None, "eu-west-1", "a"),
+            (None, "us-east-1", "a"),
+            (None, "us-east-1", "ab"),
+            (Some(""), "us-east-1", "a"),
+            (Some("111122223333"), "us-east-1", "a"),
+            (Some("111122223333"), "us-east-10", "a"),
+        ];
+        let map: BTreeMap<TableKey, usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, (a, r, n))| ((a.map(str::to_owned), r.to_string(), n.to_string()), i))
+            .collect();
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(map.get(key as &dyn TableKeyView), Some(&i), "{key:?}");
+        }
+        for missing in [(None, "us-east-1", "b"), (Some("1"), "us-east-1", "a")] {
+            assert_eq!(map.get(&missing as &dyn TableKeyView), None);
+        }
+    }
 
     #[test]
     fn format_1_descriptor_fixture_still_decodes() {

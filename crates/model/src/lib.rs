@@ -17,7 +17,7 @@ pub mod size;
 pub mod value;
 pub mod wire;
 
-pub use codec::{decode_item, encode_item, CodecError, FORMAT_VERSION};
+pub use codec::{decode_item, encode_attributes, encode_item, CodecError, FORMAT_VERSION};
 pub use key::{
     decode_key_value, encode_key_value, encode_string_prefix, prefix_successor, KeyType,
 };

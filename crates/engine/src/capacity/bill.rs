@@ -102,9 +102,11 @@ impl Registry {
         &self,
         table: &'a Table,
         account: &str,
-        now: u64,
+        now: impl FnOnce() -> u64,
     ) -> &'a Arc<TableCapacity> {
+        // `now` is read only when the state is created: every request asks for it.
         table.capacity.get_or_init(|| {
+            let now = now();
             let d = table.descriptor();
             let capacity = Arc::new(TableCapacity {
                 meter: Meter::default(),
@@ -183,7 +185,7 @@ impl Database {
     /// The capacity state of `table` (meter and throttle).
     pub(crate) fn table_capacity<'a>(&self, table: &'a Table) -> &'a Arc<TableCapacity> {
         self.capacity
-            .of(table, &self.config.account_id, self.clock.now_millis())
+            .of(table, &self.config.account_id, || self.clock.now_millis())
     }
 
     /// Gives every live table a capacity state, so idle ones appear on the bill (and pay for

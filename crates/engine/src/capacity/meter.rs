@@ -151,8 +151,16 @@ impl Meter {
         // Local indexes share the table's throughput: their units are the table's too.
         self.table
             .add(usage, consumed.table + consumed.local.values().sum::<f64>());
+        if consumed.local.is_empty() && consumed.global.is_empty() {
+            return;
+        }
+        // One lock for all of the request's indexes.
+        let mut indexes = self.indexes.lock();
         for (name, units) in consumed.local.iter().chain(&consumed.global) {
-            self.index(name).add(usage, *units);
+            match indexes.get(name.as_str()) {
+                Some(counters) => counters.add(usage, *units),
+                None => indexes.entry(name.clone()).or_default().add(usage, *units),
+            }
         }
     }
 
@@ -170,14 +178,6 @@ impl Meter {
         self.table
             .throttled_requests
             .fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn index(&self, name: &str) -> std::sync::Arc<Counters> {
-        let mut indexes = self.indexes.lock();
-        if let Some(c) = indexes.get(name) {
-            return c.clone();
-        }
-        indexes.entry(name.to_owned()).or_default().clone()
     }
 
     /// The totals of each index that consumed anything.

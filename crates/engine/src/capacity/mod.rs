@@ -233,11 +233,22 @@ impl Consumed {
 
     /// Adds `units` spent on index `name`.
     pub fn add_index(&mut self, kind: IndexKind, name: &str, units: f64) {
-        let map = match kind {
+        match self.index_units(kind).get_mut(name) {
+            Some(spent) => *spent += units,
+            None => self.add_index_named(kind, name.to_owned(), units),
+        }
+    }
+
+    /// [`Consumed::add_index`] for a name the caller owns already (no copy of it is made).
+    pub(crate) fn add_index_named(&mut self, kind: IndexKind, name: String, units: f64) {
+        *self.index_units(kind).entry(name).or_default() += units;
+    }
+
+    fn index_units(&mut self, kind: IndexKind) -> &mut BTreeMap<String, f64> {
+        match kind {
             IndexKind::Local => &mut self.local,
             IndexKind::Global => &mut self.global,
-        };
-        *map.entry(name.to_owned()).or_default() += units;
+        }
     }
 
     /// Adds everything `other` spent.

@@ -198,10 +198,10 @@ impl IndexJob {
                 // Items whose index key attributes have the wrong type or are empty are left
                 // out, as DynamoDB's backfill leaves them out.
                 if index.check_item(&read.item).is_ok() {
-                    if let Some((key, projected)) = index.entry(&descriptor, base, &read.item) {
+                    if let Some(key) = index.entry_key(base, &read.item) {
                         batch.writes.push(Write::Put {
                             key,
-                            value: IndexDescriptor::encode_entry(&projected),
+                            value: index.projected(&descriptor, &read.item).encode(None),
                         });
                     }
                 }

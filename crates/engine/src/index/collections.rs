@@ -58,7 +58,11 @@ pub(crate) fn collection_size(
 /// Records a write's change to the collection of `partition`; returns the new size.
 pub(crate) fn record(table: &Table, partition: &[u8], delta: i64) -> i64 {
     let mut collections = table.collections.lock();
-    let size = collections.entry(partition.to_vec()).or_insert(0);
+    // Looked up by the borrowed bytes first: the key is copied only for a new collection.
+    let size = match collections.get_mut(partition) {
+        Some(size) => size,
+        None => collections.entry(partition.to_vec()).or_insert(0),
+    };
     *size += delta;
     *size
 }

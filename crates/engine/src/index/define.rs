@@ -63,6 +63,7 @@ impl IndexDefinition {
             last_increase_ms: None,
             last_decrease_ms: None,
             decreases_today: 0,
+            plan: Default::default(),
         }
     }
 }

@@ -161,6 +161,67 @@ pub struct IndexDescriptor {
     /// Throughput decreases on the day of `last_decrease_ms`.
     #[serde(default)]
     pub decreases_today: i64,
+    /// What the index keeps of an item, worked out on first use (not stored).
+    #[serde(skip)]
+    pub(crate) plan: ProjectionPlan,
+}
+
+/// The names of the attributes a KEYS_ONLY or INCLUDE index keeps (the table's and the index's
+/// key attributes, then `NonKeyAttributes`), deduplicated and in ascending order, as an item
+/// iterates. Worked out once per index, on its first write, instead of testing every attribute
+/// of every item against the key schemas on every write.
+///
+/// The list depends only on fields that never change after an index is created (its key
+/// schema and projection, and its table's key schema), so a cloned descriptor keeps a valid
+/// plan. It takes no part in equality and is never stored.
+#[derive(Default, Clone)]
+pub(crate) struct ProjectionPlan(std::sync::OnceLock<Box<[String]>>);
+
+impl PartialEq for ProjectionPlan {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ProjectionPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProjectionPlan")
+    }
+}
+
+/// What one index entry holds of an item, borrowed from the item.
+#[derive(Debug)]
+pub(crate) enum Projected<'i> {
+    /// ALL: the item itself.
+    All(&'i Item),
+    /// KEYS_ONLY or INCLUDE: the kept attributes, in ascending name order.
+    Some(Vec<(&'i str, &'i AttributeValue)>),
+}
+
+impl Projected<'_> {
+    /// The entry's size by DynamoDB's item-size rules (`whole`: the item's own size, for ALL).
+    pub(crate) fn size(&self, whole: impl FnOnce() -> usize) -> usize {
+        match self {
+            Projected::All(_) => whole(),
+            Projected::Some(attributes) => attributes
+                .iter()
+                .map(|(n, v)| n.len() + binderdb_model::value_size(v))
+                .sum(),
+        }
+    }
+
+    /// The entry's stored value (`whole`: the item's own encoding, for ALL, when known).
+    pub(crate) fn encode(&self, whole: Option<&[u8]>) -> Vec<u8> {
+        match (self, whole) {
+            (Projected::All(_), Some(bytes)) => bytes.to_vec(),
+            (Projected::All(item), None) => IndexDescriptor::encode_entry(item),
+            (Projected::Some(attributes), _) => {
+                let mut value = Vec::with_capacity(64);
+                binderdb_model::encode_attributes(attributes, &mut value);
+                value
+            }
+        }
+    }
 }
 
 impl IndexDescriptor {
@@ -200,11 +261,10 @@ impl IndexDescriptor {
     pub fn projects(&self, table: &TableDescriptor, attribute: &str) -> bool {
         match self.projection {
             ProjectionType::All => true,
-            ProjectionType::KeysOnly | ProjectionType::Include => {
-                self.is_key_attribute(table, attribute)
-                    || (self.projection == ProjectionType::Include
-                        && self.non_key_attributes.iter().any(|n| n == attribute))
-            }
+            ProjectionType::KeysOnly | ProjectionType::Include => self
+                .kept_names(table)
+                .binary_search_by(|name| name.as_str().cmp(attribute))
+                .is_ok(),
         }
     }
 
@@ -215,20 +275,9 @@ impl IndexDescriptor {
             .any(|a| a.name == attribute)
     }
 
-    /// The entry `item` has in this index: its storage key and the projected item; `None` when
-    /// the item lacks an index key attribute or has one of another type (a sparse index skips
-    /// it). `base` is the item's own primary key (partition and sort bytes, as stored).
-    pub fn entry<'i>(
-        &self,
-        table: &TableDescriptor,
-        base: BaseKey<'_>,
-        item: &'i Item,
-    ) -> Option<(Key, Cow<'i, Item>)> {
-        let key = self.entry_key(base, item)?;
-        Some((key, self.project(table, item)))
-    }
-
-    /// The storage key of `item`'s entry, if the item is in the index.
+    /// The storage key of `item`'s entry, if the item is in the index: `None` when the item
+    /// lacks an index key attribute or has one of another type (a sparse index skips it).
+    /// `base` is the item's own primary key (partition and sort bytes, as stored).
     pub fn entry_key(&self, base: BaseKey<'_>, item: &Item) -> Option<Key> {
         let mut sort = Vec::with_capacity(base.partition.len() + base.sort.len() + 16);
         for attr in &self.range {
@@ -257,14 +306,43 @@ impl IndexDescriptor {
         })
     }
 
+    /// The names a KEYS_ONLY or INCLUDE projection keeps (see [`ProjectionPlan`]).
+    fn kept_names(&self, table: &TableDescriptor) -> &[String] {
+        self.plan.0.get_or_init(|| {
+            let mut names: Vec<String> = self
+                .key_attributes()
+                .chain(schema_attributes(&table.key_schema))
+                .map(|a| a.name.clone())
+                .chain(self.non_key_attributes.iter().cloned())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names.into_boxed_slice()
+        })
+    }
+
+    /// What this index's entry for `item` holds, borrowed from the item.
+    pub(crate) fn projected<'i>(&self, table: &TableDescriptor, item: &'i Item) -> Projected<'i> {
+        match self.projection {
+            ProjectionType::All => Projected::All(item),
+            ProjectionType::KeysOnly | ProjectionType::Include => Projected::Some(
+                self.kept_names(table)
+                    .iter()
+                    .filter_map(|name| item.get_key_value(name.as_str()))
+                    .map(|(n, v)| (n.as_str(), v))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The attributes of `item` this index stores (the item itself for an ALL projection).
     pub fn project<'i>(&self, table: &TableDescriptor, item: &'i Item) -> Cow<'i, Item> {
-        match self.projection {
-            ProjectionType::All => Cow::Borrowed(item),
-            ProjectionType::KeysOnly | ProjectionType::Include => Cow::Owned(
-                item.iter()
-                    .filter(|(name, _)| self.projects(table, name))
-                    .map(|(n, v)| (n.clone(), v.clone()))
+        match self.projected(table, item) {
+            Projected::All(item) => Cow::Borrowed(item),
+            Projected::Some(attributes) => Cow::Owned(
+                attributes
+                    .into_iter()
+                    .map(|(n, v)| (n.to_owned(), v.clone()))
                     .collect(),
             ),
         }

@@ -471,8 +471,8 @@ impl Database {
                 .record(key, old.as_ref(), self.clock.now_millis());
         }
         let mut consumed = Consumed::table(write_units(old_size, new_size.unwrap_or(0)));
-        for effect in &index_effects {
-            consumed.add_index(effect.kind, &effect.name, effect.units);
+        for effect in index_effects {
+            consumed.add_index_named(effect.kind, effect.name, effect.units);
         }
         let collection_size =
             has_collection.then(|| collections::record(table, &key.partition, collection_delta));
