@@ -2,15 +2,16 @@
 
 - Its files: each is served under /console with its content type and the page's security
   headers, and none refers to anything outside the server (no CDN, no external request).
-- End to end in headless Chromium (Debian's chromium and chromium-driver, driven by selenium),
-  as a person uses it: create a table with an index (and see DynamoDB's validation error
+- End to end in headless Chromium (Debian's chromium and chromium-driver) and headless Firefox
+  (Debian's firefox-esr and geckodriver from crates.io), driven by selenium, as a person uses it: create a table with an index (and see DynamoDB's validation error
   verbatim first), add and edit an item, run a Query and a PartiQL statement and see their
   results, read the stream, open the capacity charts, delete the table; then the same console
   against a server with access keys, where it asks for a key and signs every call in the browser.
 
-Screenshots of each page go to target/console-screenshots/ (the test artifacts). scripts/test
-installs the browser; set BINDERDB_SKIP_BROWSER=1 to skip the browser tests where it cannot be
-installed (the file checks still run).
+Screenshots of each page go to target/console-screenshots/ (the test artifacts), named for the
+browser. scripts/test installs the browsers; where Firefox cannot be installed it says why and
+sets BINDERDB_NO_FIREFOX to that reason, and only then are the Firefox runs skipped. Set
+BINDERDB_SKIP_BROWSER=1 to skip every browser test (the file checks still run).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ CONSOLE_DIR = support.REPO_ROOT / "crates" / "server" / "console"
 SCREENSHOTS = support.REPO_ROOT / "target" / "console-screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+FIREFOX = "/usr/bin/firefox-esr"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -103,15 +105,30 @@ def test_no_console_file_refers_to_anything_outside_the_server():
 # The browser
 # ---------------------------------------------------------------------------------------------
 
-def browser_or_skip():
-    if os.environ.get("BINDERDB_SKIP_BROWSER") == "1":
-        pytest.skip("BINDERDB_SKIP_BROWSER=1: the browser tests are skipped")
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: install Debian's chromium and chromium-driver "
-                    "(scripts/test does), or set BINDERDB_SKIP_BROWSER=1")
-    # Selenium must use the system driver and never look for one on the network.
-    os.environ["SE_OFFLINE"] = "true"
+def _missing_browser(name: str, paths: list[str], install_hint: str):
+    """Fails (or skips, where scripts/test said the browser cannot be installed here) when a
+    browser or its driver is missing."""
+    missing = [p for p in paths if not p or not Path(p).exists()]
+    if not missing:
+        return
+    reason = os.environ.get(f"BINDERDB_NO_{name.upper()}")
+    if reason:
+        pytest.skip(f"{name} cannot be installed here: {reason}")
+    pytest.fail(f"{name}: {', '.join(m or 'its driver' for m in missing)} not found: {install_hint}")
+
+
+def geckodriver_path() -> str | None:
+    """Where `cargo install geckodriver` put the driver (scripts/test does it), or PATH's."""
+    for candidate in (os.environ.get("GECKODRIVER"), shutil.which("geckodriver"),
+                      str(Path.home() / ".cargo" / "bin" / "geckodriver")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def chromium_driver():
+    _missing_browser("chromium", [CHROMIUM, CHROMEDRIVER],
+                     "install Debian's chromium and chromium-driver (scripts/test does), or set BINDERDB_SKIP_BROWSER=1")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -122,8 +139,45 @@ def browser_or_skip():
     profile = tempfile.mkdtemp(prefix="binderdb-chromium-")
     options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options), profile
+
+
+def firefox_driver():
+    gecko = geckodriver_path()
+    _missing_browser("firefox", [FIREFOX, gecko],
+                     "install Debian's firefox-esr and `cargo install geckodriver --locked` (scripts/test does), "
+                     "or set BINDERDB_SKIP_BROWSER=1")
+    from selenium import webdriver
+    from selenium.webdriver.firefox.service import Service
+
+    options = webdriver.FirefoxOptions()
+    options.binary_location = FIREFOX
+    options.add_argument("-headless")
+    profile = tempfile.mkdtemp(prefix="binderdb-firefox-")
+    options.add_argument("-profile")
+    options.add_argument(profile)
+    # No update checks, telemetry or other traffic of Firefox's own.
+    for pref, value in {"app.update.enabled": False, "datareporting.policy.dataSubmissionEnabled": False,
+                        "toolkit.telemetry.enabled": False, "network.captive-portal-service.enabled": False,
+                        "browser.safebrowsing.malware.enabled": False, "browser.safebrowsing.phishing.enabled": False,
+                        "network.connectivity-service.enabled": False}.items():
+        options.set_preference(pref, value)
+    driver = webdriver.Firefox(service=Service(gecko, log_output=os.devnull), options=options)
+    driver.set_window_size(1366, 900)
+    return driver, profile
+
+
+BROWSERS = {"chromium": chromium_driver, "firefox": firefox_driver}
+
+
+def browser_or_skip(name: str = "chromium"):
+    if os.environ.get("BINDERDB_SKIP_BROWSER") == "1":
+        pytest.skip("BINDERDB_SKIP_BROWSER=1: the browser tests are skipped")
+    # Selenium must use the system driver and never look for one on the network.
+    os.environ["SE_OFFLINE"] = "true"
+    driver, profile = BROWSERS[name]()
     driver.set_page_load_timeout(30)
+    driver.binderdb_browser = name
     return driver, profile
 
 
@@ -134,7 +188,8 @@ class Page:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
 
-        self.driver, self.endpoint, self.prefix = driver, endpoint, prefix
+        self.driver, self.endpoint = driver, endpoint
+        self.prefix = f"{getattr(driver, 'binderdb_browser', 'browser')}-{prefix}"
         self.By, self.wait = By, WebDriverWait(driver, WAIT_S)
         self.shots = 0
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -225,9 +280,10 @@ class Page:
             return []
 
 
-@pytest.fixture
-def browser():
-    driver, profile = browser_or_skip()
+@pytest.fixture(params=list(BROWSERS))
+def browser(request):
+    """Each browser test runs in Chromium and in Firefox."""
+    driver, profile = browser_or_skip(request.param)
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
@@ -537,6 +593,110 @@ def test_console_shows_an_online_index_backfill(browser):
         assert not page.all("table[aria-label=Indexes] [role=progressbar]")
         page.until_text("table[aria-label=Indexes]", "600")
         page.shot("backfilled")
+    finally:
+        assert server.stop() == 0
+
+
+def test_console_shows_how_far_a_backfill_got(browser):
+    # 600 items and a backfill paced at one item a second: it reads its first chunk (512 items)
+    # and then waits 512 s before the next, so the page shows 85% (512 of 600) for as long as
+    # the test looks, however slow the machine. The figures come from /metrics.
+    server = support.Server(in_memory=True, extra_args=["--backfill-items-per-second", "1"]).start()
+    try:
+        client = support.make_client(server.endpoint)
+        support.create_pk_table(client, "slowfill")
+        for start in range(0, 600, 25):
+            client.batch_write_item(RequestItems={"slowfill": [
+                {"PutRequest": {"Item": {"pk": {"S": f"k{i}"}, "color": {"S": ["red", "blue"][i % 2]}}}}
+                for i in range(start, start + 25)]})
+        page = Page(browser, server.endpoint, "backfill-progress")
+        page.go("#/tables/slowfill")
+        page.until_text("main", "No secondary indexes.")
+        page.click("Create global index")
+        dialog = page.dialog()
+        page.type("Index name", "by_color", dialog)
+        page.type("Partition key", "color", dialog)
+        page.click("Create index", dialog)
+        page.no_dialog()
+        shown = page.until_text("table[aria-label=Indexes]", "85%", timeout=60)
+        assert "512 of 600 items" in shown, shown
+        bar = page.find("table[aria-label=Indexes] progress")
+        assert bar.get_attribute("value") == "85" and bar.get_attribute("role") == "progressbar"
+        assert client.describe_table(TableName="slowfill")["Table"]["GlobalSecondaryIndexes"][0]["Backfilling"] is True
+        page.shot("backfill-percent")
+    finally:
+        assert server.stop() == 0
+
+
+def test_console_creates_multi_attribute_index_keys_and_local_indexes(browser):
+    server = support.Server(in_memory=True).start()
+    try:
+        client = support.make_client(server.endpoint)
+        page = Page(browser, server.endpoint, "multikey")
+        page.go("#/create")
+        page.find('input[aria-label="Table name"]')
+        page.type("Table name", "games")
+        page.type("Sort key", "sk")
+        page.click("Add global index")
+        page.type("Index name", "by_match")
+        # Five partition-key attributes: DynamoDB allows four, and says so.
+        page.type("Index partition key", "tournament")
+        for n, name in zip(range(2, 6), ["region", "round", "court", "day"]):
+            page.click("Add partition key attribute")
+            page.type(f"Index partition key {n}", name)
+        page.select("Index partition key 3 type", "N")
+        attrs = [{"AttributeName": a, "AttributeType": t} for a, t in
+                 [("pk", "S"), ("sk", "S"), ("tournament", "S"), ("region", "S"), ("round", "N"), ("court", "S"), ("day", "S")]]
+        code, message = expected_error(lambda: client.create_table(
+            TableName="games", AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[{"IndexName": "by_match", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+                {"AttributeName": a, "KeyType": "HASH"} for a in ["tournament", "region", "round", "court", "day"]]}]))
+        page.click("Create table")
+        shown = page.until_text(".error-box", message)
+        assert code in shown, shown
+        page.shot("too-many-hash-attributes")
+
+        # Four and two, with a sort key of two attributes of other types, and a local index.
+        page.find('button[aria-label="Remove index partition key 5"]').click()
+        page.type("Index sort key", "score")
+        page.select("Index sort key type", "N")
+        page.click("Add sort key attribute")
+        page.type("Index sort key 2", "player")
+        page.select("Index sort key 2 type", "B")
+        page.click("Add local index")
+        page.type("Local index name", "by_time")
+        page.type("Local index sort key", "time")
+        page.select("Local index sort key type", "N")
+        preview = page.driver.find_element(page.By.CSS_SELECTOR, "[aria-label='Request preview']").get_attribute("textContent")
+        assert '"player"' in preview, preview
+        page.shot("multi-attribute-form")
+        page.click("Create table")
+        page.until_text("main h1", "games")
+        page.until_text("table[aria-label=Indexes]", "tournament + region + round + court / score + player")
+        page.shot("multi-attribute-overview")
+        table = client.describe_table(TableName="games")["Table"]
+        [gsi] = table["GlobalSecondaryIndexes"]
+        assert gsi["KeySchema"] == [{"AttributeName": a, "KeyType": "HASH"} for a in ["tournament", "region", "round", "court"]] + [
+            {"AttributeName": a, "KeyType": "RANGE"} for a in ["score", "player"]]
+        [lsi] = table["LocalSecondaryIndexes"]
+        assert lsi["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "time", "KeyType": "RANGE"}]
+        defined = {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]}
+        assert defined == {"pk": "S", "sk": "S", "tournament": "S", "region": "S", "round": "N", "court": "S",
+                           "score": "N", "player": "B", "time": "N"}
+
+        # The table page's own index form takes several attributes too.
+        page.click("Create global index")
+        dialog = page.dialog()
+        page.type("Index name", "by_day", dialog)
+        page.type("Partition key", "day", dialog)
+        page.click("Add partition key attribute", dialog)
+        page.type("Partition key 2", "court", dialog)
+        page.click("Create index", dialog)
+        page.no_dialog()
+        page.until_text("table[aria-label=Indexes]", "day + court")
+        by_day = [i for i in client.describe_table(TableName="games")["Table"]["GlobalSecondaryIndexes"] if i["IndexName"] == "by_day"]
+        assert by_day[0]["KeySchema"] == [{"AttributeName": "day", "KeyType": "HASH"}, {"AttributeName": "court", "KeyType": "HASH"}]
     finally:
         assert server.stop() == 0
 

@@ -18,10 +18,12 @@ use binderdb_server::{Auth, Limits, Principal, ServeOptions, Tls};
 use binderdb_storage::{MemoryStore, Store};
 use binderdb_storage_fjall::{Durability, FjallOptions, FjallStore, DEFAULT_CACHE_BYTES};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use logs::LogFormat;
 
 mod bench;
 mod bill;
 mod keys;
+mod logs;
 mod transfer;
 
 /// `--cache-size`'s default: the store's own default block cache.
@@ -208,7 +210,7 @@ struct ServeArgs {
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
     /// Log format: `text` (one readable line per event) or `json` (one JSON object per line,
-    /// with the request's span and its `request_id`).
+    /// with the `request_id` of the request it was written for).
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
     /// Log every API call that takes at least this many milliseconds (with its operation,
@@ -221,34 +223,12 @@ struct ServeArgs {
     no_metrics: bool,
 }
 
-/// `--log-format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
 fn main() -> std::process::ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
-            let logs = tracing_subscriber::fmt()
-                .with_max_level(args.log_level)
-                .with_writer(std::io::stderr)
-                // Colours only on a terminal: piped or collected logs stay plain text.
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .with_target(false);
-            match args.log_format {
-                LogFormat::Text => logs.init(),
-                // One object per line: level, message, fields, the request span (its
-                // `request_id`) flattened into `span`.
-                LogFormat::Json => logs
-                    .json()
-                    .with_current_span(true)
-                    .with_span_list(false)
-                    .init(),
-            }
+            logs::init(args.log_level, args.log_format);
             match serve(*args, started) {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {

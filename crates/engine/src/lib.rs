@@ -165,6 +165,8 @@ pub struct Database {
     config: Config,
     /// Background work (index backfills and deletions); stopped and joined on drop.
     workers: Workers,
+    /// How far each running index backfill has got.
+    backfills: Arc<metrics::BackfillProgress>,
     /// Held items and idempotency tokens of transactions.
     txn: txn::Transactions,
     /// Sequence numbers of stream records and size successions of their shards.
@@ -214,6 +216,7 @@ impl Database {
             clock,
             config,
             workers: Workers::default(),
+            backfills: Arc::default(),
             txn: txn::Transactions::default(),
             sequencers,
             trim_progress: Arc::default(),
@@ -345,11 +348,19 @@ impl Database {
             table_id: table.id,
             index_id: index.id,
             items_per_second: self.config.backfill_items_per_second,
+            items_read: match index.state {
+                index::BuildState::Backfilling => self.backfills.start(index.id),
+                _ => Arc::default(),
+            },
         };
         match index.state {
-            index::BuildState::Backfilling => self.workers.spawn("index-backfill", move |stop| {
-                index::backfill::log_failure("index backfill", job.backfill(stop));
-            }),
+            index::BuildState::Backfilling => {
+                let backfills = Arc::clone(&self.backfills);
+                self.workers.spawn("index-backfill", move |stop| {
+                    index::backfill::log_failure("index backfill", job.backfill(stop));
+                    backfills.finish(job.index_id);
+                });
+            }
             index::BuildState::Deleting => self.workers.spawn("index-delete", move |stop| {
                 index::backfill::log_failure("index deletion", job.reclaim(stop));
             }),

@@ -13,16 +13,20 @@
 //! [`OPERATION_SLOTS`]); each slot's counters are allocated on the first request of that
 //! operation on that table.
 //!
+//! Running index backfills report how far they got ([`BackfillProgress`]): DescribeTable has no
+//! progress figure (DynamoDB shows only `Backfilling: true`), so the console reads it here.
+//!
 //! Must not depend on: HTTP (the server names the operations and renders the text format).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use binderdb_storage::{HistogramSnapshot, LatencyHistogram};
+use binderdb_storage::{HistogramSnapshot, LatencyHistogram, TableId};
 use parking_lot::Mutex;
 
 use crate::capacity::bill::TableCapacity;
+use crate::index::{BuildState, IndexKind};
 use crate::Database;
 
 /// How many operations the per-table metrics tell apart.
@@ -201,7 +205,7 @@ impl Database {
                     global_indexes: d
                         .indexes
                         .iter()
-                        .filter(|i| i.kind == crate::index::IndexKind::Global)
+                        .filter(|i| i.kind == IndexKind::Global)
                         .map(|i| i.name.clone())
                         .collect(),
                     metrics: capacity.metrics.snapshot(),
@@ -213,5 +217,68 @@ impl Database {
     /// What the store reports about itself (sync latency, disk bytes, compactions).
     pub fn store_metrics(&self) -> binderdb_storage::StoreMetrics {
         self.store.metrics()
+    }
+
+    /// How far each online index backfill has got, for the indexes in `Backfilling` state now
+    /// (none once an index is ACTIVE).
+    pub fn index_backfills(&self) -> Vec<BackfillLine> {
+        let mut lines = Vec::new();
+        for table in self.catalog.all() {
+            let d = table.descriptor();
+            let backfilling = d
+                .indexes
+                .iter()
+                .filter(|i| i.kind == IndexKind::Global && i.state == BuildState::Backfilling);
+            for index in backfilling {
+                lines.push(BackfillLine {
+                    region: d.region.clone(),
+                    table_name: d.name.clone(),
+                    index_name: index.name.clone(),
+                    items_read: self.backfills.read(index.id),
+                    table_items: crate::catalog::table_stats(self.store.as_ref(), &d)
+                        .map_or(0, |(items, _)| u64::try_from(items).unwrap_or(0)),
+                });
+            }
+        }
+        lines
+    }
+}
+
+/// How far one index backfill has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackfillLine {
+    pub region: String,
+    pub table_name: String,
+    pub index_name: String,
+    /// Table items the backfill has read and indexed so far (after a restart, those before its
+    /// saved position are estimated from the position's place in the table's hash order).
+    pub items_read: u64,
+    /// The table's items now (its ItemCount, read in O(1)): what the backfill reads in all,
+    /// give or take the writes made meanwhile.
+    pub table_items: u64,
+}
+
+/// The items read so far by each running index backfill, by index id. A backfill's worker adds
+/// to its counter after each committed chunk; the counter goes when the worker ends.
+#[derive(Debug, Default)]
+pub(crate) struct BackfillProgress(Mutex<BTreeMap<TableId, Arc<AtomicU64>>>);
+
+impl BackfillProgress {
+    /// The counter of `index`'s backfill, new (0) unless a worker of it already has one.
+    pub(crate) fn start(&self, index: TableId) -> Arc<AtomicU64> {
+        Arc::clone(self.0.lock().entry(index).or_default())
+    }
+
+    /// Forgets `index`'s counter (its worker ended).
+    pub(crate) fn finish(&self, index: TableId) {
+        self.0.lock().remove(&index);
+    }
+
+    /// Items `index`'s backfill has read (0 before its worker starts).
+    fn read(&self, index: TableId) -> u64 {
+        self.0
+            .lock()
+            .get(&index)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 }

@@ -1,16 +1,12 @@
-// Create a table: keys, billing mode, local and global secondary indexes, stream, TTL, tags.
+// Create a table: keys, billing mode, local and global secondary indexes (a global index's key
+// may have up to four partition-key and four sort-key attributes), stream, TTL, tags.
 // The request is built from the form and sent as it is; DynamoDB's validation errors come back
 // from the server and are shown verbatim. TTL is set by UpdateTimeToLive once the table is
 // ACTIVE (CreateTable has no TTL parameter).
 
 import { call } from "./api.js";
+import { keyEditor, typeSelect } from "./keys.js";
 import { busy, clear, h } from "./ui.js";
-
-const TYPES = ["S", "N", "B"];
-
-function typeSelect(label, value = "S") {
-  return h("select", { "aria-label": label }, TYPES.map((t) => h("option", { value: t, selected: t === value }, { S: "String", N: "Number", B: "Binary" }[t])));
-}
 
 function projectionFields(prefix) {
   const type = h("select", { "aria-label": `${prefix} projection` }, ["ALL", "KEYS_ONLY", "INCLUDE"].map((t) => h("option", t)));
@@ -46,14 +42,13 @@ export async function createTablePage(main) {
   const addGsi = () => {
     const row = {
       name: h("input", { "aria-label": "Index name", placeholder: "index name", spellcheck: "false" }),
-      pk: h("input", { "aria-label": "Index partition key", placeholder: "partition key", spellcheck: "false" }),
-      pkType: typeSelect("Index partition key type"),
-      sk: h("input", { "aria-label": "Index sort key", placeholder: "sort key (optional)", spellcheck: "false" }),
-      skType: typeSelect("Index sort key type"),
+      key: keyEditor("Index", update),
       proj: projectionFields("Index"),
     };
-    row.el = h("div.row", row.name, row.pk, row.pkType, row.sk, row.skType, row.proj.type, row.proj.attrs,
-      h("button", { type: "button", onclick: () => { gsis.splice(gsis.indexOf(row), 1); row.el.remove(); update(); } }, "Remove"));
+    row.el = h("div.gsi.stack",
+      h("div.row", h("label", "Index name", row.name), h("label", "Projection", row.proj.type), h("label", "Projected attributes", row.proj.attrs),
+        h("button", { type: "button", onclick: () => { gsis.splice(gsis.indexOf(row), 1); row.el.remove(); update(); } }, "Remove")),
+      row.key.el);
     gsis.push(row);
     gsiRows.append(row.el);
     row.name.focus();
@@ -91,9 +86,8 @@ export async function createTablePage(main) {
     if (mode.value === "PROVISIONED") req.ProvisionedThroughput = throughput();
     if (gsis.length) {
       req.GlobalSecondaryIndexes = gsis.map((g) => {
-        def(g.pk.value.trim(), g.pkType.value);
-        def(g.sk.value.trim(), g.skType.value);
-        const idx = { IndexName: g.name.value.trim(), KeySchema: key(g.pk.value.trim(), g.sk.value.trim()), Projection: g.proj.value() };
+        for (const [n, t] of g.key.definitions()) def(n, t);
+        const idx = { IndexName: g.name.value.trim(), KeySchema: g.key.keySchema(), Projection: g.proj.value() };
         if (mode.value === "PROVISIONED") idx.ProvisionedThroughput = throughput();
         return idx;
       });

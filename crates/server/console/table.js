@@ -2,11 +2,12 @@
 // with the changes UpdateTable, UpdateTimeToLive and the tag calls make) and the tabs for its
 // items, streams and capacity.
 
-import { call, callAll } from "./api.js";
+import { call, callAll, getText, session } from "./api.js";
 import { badge, busy, clear, confirmDialog, facts, formatBytes, formatNumber, formatTime, grid, h, keyLabel, modal } from "./ui.js";
 import { itemsTab } from "./items.js";
+import { keyEditor } from "./keys.js";
 import { streamsTab } from "./streams.js";
-import { tableCapacityTab } from "./capacity.js";
+import { parsePrometheus, tableCapacityTab } from "./capacity.js";
 
 export async function describe(name) {
   return (await call("DescribeTable", { TableName: name })).Table;
@@ -21,6 +22,37 @@ export async function tablePage(main, name, tab) {
   clear(main, h("h1", name, " ", badge(table.TableStatus)), tabs, body);
   const pages = { overview: overviewTab, items: itemsTab, streams: streamsTab, capacity: tableCapacityTab };
   return pages[tab](body, table);
+}
+
+// How far each backfilling global index of `table` has got, by index name: {read, total}
+// items, from the server's /metrics (DescribeTable says only that an index is backfilling).
+// Empty when the figures cannot be read: the page then shows an indeterminate bar.
+async function backfillProgress(table) {
+  const out = new Map();
+  const figures = { binderdb_index_backfill_items: "read", binderdb_index_backfill_table_items: "total" };
+  try {
+    for (const s of parsePrometheus(await getText("/metrics"))) {
+      const field = figures[s.name];
+      if (!field || s.labels.TableName !== table || s.labels.Region !== session.region) continue;
+      const index = s.labels.GlobalSecondaryIndexName;
+      out.set(index, { ...out.get(index), [field]: s.value });
+    }
+  } catch { /* no figures */ }
+  return out;
+}
+
+// A backfill's progress bar: a percentage of the table's items read, never 100% before the
+// index is ACTIVE (writes during the backfill can add items to read).
+function backfillBar(figures, since) {
+  if (figures?.read === undefined || figures.total === undefined) {
+    return [h("span.progress", { role: "progressbar", "aria-label": "Backfill in progress" }), ` ${since} s`];
+  }
+  const percent = figures.total > 0 ? Math.min(99, Math.floor((100 * figures.read) / figures.total)) : 0;
+  return [
+    h("progress", { max: 100, value: percent, role: "progressbar", "aria-label": "Backfill progress", "aria-valuenow": percent }),
+    h("span.backfill-percent", ` ${percent}%`),
+    ` (${formatNumber(figures.read, 0)} of ${formatNumber(figures.total, 0)} items, ${since} s)`,
+  ];
 }
 
 function indexRows(t) {
@@ -46,6 +78,7 @@ async function overviewTab(body, table) {
     ]);
     const bm = t.BillingModeSummary?.BillingMode || "PROVISIONED";
     const rows = indexRows(t);
+    const progress = rows.some((r) => r.i.Backfilling) ? await backfillProgress(name) : new Map();
     const now = Date.now();
     for (const r of rows) if (r.i.Backfilling && !seenBackfilling.has(r.i.IndexName)) seenBackfilling.set(r.i.IndexName, now);
     const stream = t.StreamSpecification;
@@ -70,8 +103,8 @@ async function overviewTab(body, table) {
         ["Keys", (r) => keyLabel(r.i.KeySchema)],
         ["Projection", (r) => r.projection],
         ["Status", (r) => h("span", badge(r.status), r.i.Backfilling
-          ? h("span", { title: "Backfilling: the index is being filled from the table's items" }, " Backfilling", h("span.progress", { role: "progressbar", "aria-label": "Backfill in progress" }),
-            ` ${Math.round((now - seenBackfilling.get(r.i.IndexName)) / 1000)} s`)
+          ? h("span", { title: "Backfilling: the index is being filled from the table's items" }, " Backfilling ",
+            backfillBar(progress.get(r.i.IndexName), Math.round((now - seenBackfilling.get(r.i.IndexName)) / 1000)))
           : null)],
         ["Items", (r) => formatNumber(r.i.ItemCount, 0), "num"],
         ["Size", (r) => formatBytes(r.i.IndexSizeBytes), "num"],
@@ -125,10 +158,7 @@ async function overviewTab(body, table) {
   const createIndex = (b, t) => act(b, () => modal("Create global index", (close) => {
     const f = {
       name: h("input", { "aria-label": "Index name", autofocus: true, spellcheck: "false" }),
-      pk: h("input", { "aria-label": "Partition key", spellcheck: "false" }),
-      pkType: h("select", { "aria-label": "Partition key type" }, ["S", "N", "B"].map((x) => h("option", x))),
-      sk: h("input", { "aria-label": "Sort key", placeholder: "(none)", spellcheck: "false" }),
-      skType: h("select", { "aria-label": "Sort key type" }, ["S", "N", "B"].map((x) => h("option", x))),
+      key: keyEditor(""),
       proj: h("select", { "aria-label": "Projection" }, ["ALL", "KEYS_ONLY"].map((x) => h("option", x))),
     };
     const err = h("div");
@@ -136,12 +166,8 @@ async function overviewTab(body, table) {
       onsubmit: (ev) => {
         ev.preventDefault();
         busy(ev.submitter, err, async () => {
-          const defs = [{ AttributeName: f.pk.value.trim(), AttributeType: f.pkType.value }];
-          const ks = [{ AttributeName: f.pk.value.trim(), KeyType: "HASH" }];
-          if (f.sk.value.trim()) {
-            defs.push({ AttributeName: f.sk.value.trim(), AttributeType: f.skType.value });
-            ks.push({ AttributeName: f.sk.value.trim(), KeyType: "RANGE" });
-          }
+          const defs = f.key.definitions().map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
+          const ks = f.key.keySchema();
           const create = { IndexName: f.name.value.trim(), KeySchema: ks, Projection: { ProjectionType: f.proj.value } };
           if ((t.BillingModeSummary?.BillingMode || "PROVISIONED") === "PROVISIONED") {
             create.ProvisionedThroughput = { ReadCapacityUnits: t.ProvisionedThroughput.ReadCapacityUnits, WriteCapacityUnits: t.ProvisionedThroughput.WriteCapacityUnits };
@@ -151,8 +177,7 @@ async function overviewTab(body, table) {
         });
       },
     },
-    h("div.row", h("label", "Index name", f.name), h("label", "Partition key", f.pk), h("label", "Type", f.pkType),
-      h("label", "Sort key", f.sk), h("label", "Type", f.skType), h("label", "Projection", f.proj)),
+    h("div.stack", h("div.row", h("label", "Index name", f.name), h("label", "Projection", f.proj)), f.key.el),
     err,
     h("div.buttons", h("button", { type: "button", onclick: () => close(false) }, "Cancel"), h("button.primary", { type: "submit" }, "Create index")));
   }));

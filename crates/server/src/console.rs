@@ -70,6 +70,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("chart.js", JS),
     asset!("tables.js", JS),
     asset!("create_table.js", JS),
+    asset!("keys.js", JS),
     asset!("table.js", JS),
     asset!("items.js", JS),
     asset!("partiql.js", JS),

@@ -21,8 +21,9 @@
 //! - Anything else is HTTP 404 with the body `<UnknownOperationException/>` (recorded from
 //!   DynamoDB by dynalite's connection tests).
 //!
-//! Every answer carries `x-amzn-RequestId` (its id is drawn when the request arrives, and the
-//! request's `request` span and any slow-request log line carry the same id) and
+//! Every answer carries `x-amzn-RequestId` (its id is drawn when the request arrives, and
+//! every log line written while the request is served, the slow-request line among them,
+//! carries the same id: [`crate::request_id`]) and
 //! `Server: Server`; a request with `Origin` gets
 //! `Access-Control-Allow-Origin: *` and the headers DynamoDB exposes to scripts.
 
@@ -40,14 +41,14 @@ use hyper::header::{
     CONTENT_TYPE, HOST, ORIGIN, SERVER,
 };
 use hyper::{Method, Request, Response, StatusCode};
-use tracing::Instrument;
 
 use crate::auth::{Auth, Caller};
 use crate::compression::{self, DecodeError};
 use crate::error::ApiError;
 use crate::metrics::{Observer, Outcome};
 use crate::operation::Operation;
-use crate::{request_id, MAX_BODY_BYTES};
+use crate::request_id::{self, RequestId};
+use crate::MAX_BODY_BYTES;
 
 /// DynamoDB's JSON content type; answers use it unless the request said `application/json`.
 const AMZ_JSON: &str = "application/x-amz-json-1.0";
@@ -75,8 +76,9 @@ struct Observed {
     counting: bool,
 }
 
-/// Answers one request, inside a `request` span carrying the id its answer's
-/// `x-amzn-RequestId` header gets, so every log line of the request names it.
+/// Answers one request. Its id, which the answer's `x-amzn-RequestId` header gets, is the
+/// current request id ([`request_id::current`]) while the request is served, so every log line
+/// of the request names it (see [`crate::request_id`] for why this is no `tracing` span).
 pub(crate) async fn handle(
     db: Arc<Database>,
     auth: Arc<Auth>,
@@ -84,23 +86,32 @@ pub(crate) async fn handle(
     body_timeout: Duration,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
+    let id = RequestId::new();
+    let served = observed_answer(db, auth, observer, body_timeout, req, id);
+    Ok(request_id::scope(id, served).await)
+}
+
+/// The answer to one request with its request id, counted in the metrics and logged when slow.
+async fn observed_answer(
+    db: Arc<Database>,
+    auth: Arc<Auth>,
+    observer: Arc<Observer>,
+    body_timeout: Duration,
+    req: Request<Incoming>,
+    id: RequestId,
+) -> HttpResponse {
     let started = Instant::now();
-    let id = request_id();
-    let span = tracing::error_span!("request", request_id = %id);
     let mut observed = Observed {
         counting: observer.enabled,
         ..Observed::default()
     };
-    let mut resp = answer(db, auth, &observer, body_timeout, req, &mut observed)
-        .instrument(span.clone())
-        .await;
+    let mut resp = answer(db, auth, &observer, body_timeout, req, &mut observed).await;
     if let Some(outcome) = observed.outcome {
         let elapsed = started.elapsed();
         if observer.enabled {
             observer.record(observed.operation, &observed.touched, outcome, elapsed);
         }
         if observer.slow_request.is_some_and(|limit| elapsed >= limit) {
-            let _entered = span.enter();
             tracing::warn!(
                 operation = observed.operation.map_or("unknown", Operation::name),
                 table = observed.touched.table_name().as_deref().unwrap_or(""),
@@ -111,10 +122,10 @@ pub(crate) async fn handle(
             );
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
-    Ok(resp)
+    resp
 }
 
 /// The answer to one request (without its request id).

@@ -16,6 +16,7 @@
 //! | `TransactionConflict` | Region, TableName | item-level requests refused because a transaction held the item |
 //! | `TimeToLiveDeletedItemCount` | Region, TableName | items deleted by the TTL sweeper |
 //! | `UserErrors` | | HTTP 400 answers to API calls, except throttling and failed conditions (as CloudWatch) |
+//! | `binderdb_index_backfill_items`, `binderdb_index_backfill_table_items` (gauges) | Region, TableName, GlobalSecondaryIndexName | items an online backfill has read so far, and the table's items, while the index is `Backfilling` |
 //!
 //! Counting happens at the end of each API call ([`Observer::record`]) on the counters of the
 //! table the engine noted in the request's context (`binderdb_engine::metrics`): relaxed
@@ -34,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use binderdb_engine::capacity::bill::BillReport;
-use binderdb_engine::metrics::{OperationSnapshot, TouchedTable};
+use binderdb_engine::metrics::{BackfillLine, OperationSnapshot, TouchedTable};
 use binderdb_engine::Database;
 use binderdb_storage::metrics::LATENCY_BOUNDS_MICROS;
 use binderdb_storage::HistogramSnapshot;
@@ -250,6 +251,7 @@ pub(crate) fn render(db: &Database, observer: &Observer, bill: &BillReport) -> S
     let mut out = String::new();
     bill_metrics(&mut out, bill);
     request_metrics(&mut out, db, observer);
+    backfill_metrics(&mut out, db);
     process_metrics(&mut out, observer);
     storage_metrics(&mut out, db);
     out
@@ -518,6 +520,38 @@ fn request_metrics(out: &mut String, db: &Database, observer: &Observer) {
         "",
         observer.user_errors.load(Ordering::Relaxed),
     );
+}
+
+/// A backfill gauge: its name, its help text, and its value on one backfill's line.
+type BackfillGauge = (&'static str, &'static str, fn(&BackfillLine) -> u64);
+
+/// How far each online index backfill has got: items read so far and the table's items, per
+/// (table, global index), while the index is `Backfilling` (DescribeTable only says that it is).
+fn backfill_metrics(out: &mut String, db: &Database) {
+    let lines = db.index_backfills();
+    let gauges: [BackfillGauge; 2] = [
+        (
+            "binderdb_index_backfill_items",
+            "Table items an online index backfill has read and indexed so far.",
+            |l| l.items_read,
+        ),
+        (
+            "binderdb_index_backfill_table_items",
+            "Items of the table a backfilling index is filled from (its ItemCount now).",
+            |l| l.table_items,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let mut family = Family::new(out, name, "gauge", help);
+        for line in &lines {
+            let pairs = [
+                ("Region", line.region.as_str()),
+                ("TableName", line.table_name.as_str()),
+                ("GlobalSecondaryIndexName", line.index_name.as_str()),
+            ];
+            family.sample(name, &labels(&pairs), value(line));
+        }
+    }
 }
 
 /// The process's figures, under Prometheus' standard names.

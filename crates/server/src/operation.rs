@@ -706,9 +706,13 @@ impl Call<'_> {
             // The context goes to the blocking thread and comes back with what the engine
             // noted in it.
             let owned = std::mem::take(ctx);
+            // The request id goes along, so the operation's log lines name the request.
+            let id = crate::request_id::current();
             let (result, owned) = tokio::task::spawn_blocking(move || {
-                let result = operation(&db, &owned, input);
-                (result, owned)
+                crate::request_id::sync_scope(id, || {
+                    let result = operation(&db, &owned, input);
+                    (result, owned)
+                })
             })
             .await
             .map_err(|e| {

@@ -20,7 +20,7 @@
 //! database shuts down, when their table is deleted, or when their index is deleted.
 
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -85,6 +85,9 @@ pub(crate) struct IndexJob {
     pub(crate) index_id: TableId,
     /// Most items read per second (0: no limit).
     pub(crate) items_per_second: u64,
+    /// Table items read so far, for the progress the metrics report
+    /// (`crate::metrics::BackfillProgress`).
+    pub(crate) items_read: Arc<AtomicU64>,
 }
 
 fn progress_key(index: TableId) -> Key {
@@ -147,7 +150,8 @@ impl IndexJob {
         if !self.await_allocation(stop) {
             return Ok(());
         }
-        if resume.is_some() {
+        if let Some((partition, _)) = &resume {
+            self.estimate_items_read(partition);
             tracing::info!(
                 table = %self.table_name,
                 index_id = self.index_id,
@@ -221,6 +225,8 @@ impl IndexJob {
             });
             match self.store.commit(batch) {
                 Ok(_) => {
+                    self.items_read
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     resume = Some(next);
                     self.pace(chunk.len(), stop);
                 }
@@ -229,6 +235,21 @@ impl IndexJob {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Sets the progress of a backfill resumed after `partition` (the last one it committed):
+    /// the table is read in partition-hash order and the hash spreads partitions evenly, so
+    /// about that share of the table's items is behind it.
+    fn estimate_items_read(&self, partition: &[u8]) {
+        let Some((table, _)) = self.current() else {
+            return;
+        };
+        let items = crate::catalog::table_stats(self.store.as_ref(), &table.descriptor())
+            .map_or(0, |(items, _)| u64::try_from(items).unwrap_or(0));
+        let share = u128::from(binderdb_storage::partition_hash(partition));
+        let behind = (u128::from(items) * share) >> 64;
+        self.items_read
+            .store(u64::try_from(behind).unwrap_or(items), Ordering::Relaxed);
     }
 
     /// Waits out the index's resource-allocation phase (`--create-delay-ms`). Returns false when

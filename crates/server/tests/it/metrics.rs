@@ -344,3 +344,137 @@ async fn with_metrics_off_requests_are_not_counted_but_the_bill_is() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn an_index_backfill_reports_how_far_it_got() {
+    // The backfill waits out the index's allocation (`create_delay_ms`) on the manual clock,
+    // then reads one chunk of 512 items and paces itself at one item a second: its next chunk
+    // is 512 s away, so the test sees exactly the first chunk's progress, however slow the
+    // machine is.
+    let clock = Arc::new(ManualClock::new(T0));
+    let config = Config {
+        create_delay_ms: 1000,
+        backfill_items_per_second: 1,
+        ..Config::default()
+    };
+    let server = TestServer::with_options(
+        Arc::new(MemoryStore::new()),
+        config,
+        clock.clone(),
+        binderdb_server::ServeOptions::default(),
+    )
+    .await;
+    let client = server.client();
+    client
+        .create_table()
+        .table_name("wide")
+        .attribute_definitions(string_attribute("pk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    clock.advance(1000);
+    for batch in 0..40 {
+        let puts = (0..25).map(|i| {
+            let item = [
+                ("pk".to_owned(), s(&format!("k{}", batch * 25 + i))),
+                ("color".to_owned(), s(["red", "blue"][i % 2])),
+            ];
+            aws_sdk_dynamodb::types::WriteRequest::builder()
+                .put_request(
+                    aws_sdk_dynamodb::types::PutRequest::builder()
+                        .set_item(Some(item.into_iter().collect()))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let out = client
+            .batch_write_item()
+            .request_items("wide", puts.collect())
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+    }
+    let (text, _) = scrape(&server).await;
+    assert!(
+        !text.contains("\nbinderdb_index_backfill_items{"),
+        "no backfill yet\n{text}"
+    );
+
+    client
+        .update_table()
+        .table_name("wide")
+        .attribute_definitions(string_attribute("color"))
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("by_color")
+                        .key_schema(key("color", KeyType::Hash))
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::KeysOnly)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let labels = "{Region=\"us-east-1\",TableName=\"wide\",GlobalSecondaryIndexName=\"by_color\"}";
+    let read = format!("binderdb_index_backfill_items{labels}");
+    let total = format!("binderdb_index_backfill_table_items{labels}");
+    // Allocating: nothing read yet, of the table's 1,000 items.
+    let (text, m) = scrape(&server).await;
+    assert_eq!(m.get(&read), Some(&0.0), "{text}");
+    assert_eq!(m.get(&total), Some(&1000.0), "{text}");
+
+    // Reading: the first chunk, once its commit is in.
+    clock.advance(1000);
+    let mut polls = 0;
+    let (text, m) = loop {
+        let (text, m) = scrape(&server).await;
+        if m.get(&read).is_some_and(|v| *v > 0.0) {
+            break (text, m);
+        }
+        polls += 1;
+        assert!(polls < 3000, "the backfill never committed a chunk\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(m.get(&read), Some(&512.0), "{text}");
+    assert_eq!(m.get(&total), Some(&1000.0), "{text}");
+    let described = client
+        .describe_table()
+        .table_name("wide")
+        .send()
+        .await
+        .unwrap();
+    let index = &described.table().unwrap().global_secondary_indexes()[0];
+    assert_eq!(index.backfilling(), Some(true));
+
+    // A deleted index is no longer backfilling: its series go.
+    client
+        .update_table()
+        .table_name("wide")
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .delete(
+                    aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
+                        .index_name("by_color")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (text, m) = scrape(&server).await;
+    assert!(!m.contains_key(&read) && !m.contains_key(&total), "{text}");
+}
