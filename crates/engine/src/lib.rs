@@ -185,6 +185,8 @@ pub struct Database {
     pitr_clock: Arc<pitr::log::LogClock>,
     /// How far the background pruner got in each point-in-time recovery log.
     pitr_pruned: Arc<parking_lot::Mutex<std::collections::HashMap<binderdb_storage::TableId, u64>>>,
+    /// How a copy of the whole data directory is written (set by the binary).
+    checkpoint_writer: backup::data_dir::WriterSlot,
 }
 
 impl Database {
@@ -224,6 +226,7 @@ impl Database {
             ttl_cursors: parking_lot::Mutex::default(),
             pitr_clock: Arc::new(pitr::log::LogClock::new(clock_now)),
             pitr_pruned: Arc::default(),
+            checkpoint_writer: backup::data_dir::WriterSlot::default(),
         };
         {
             let (store, catalog, clock, pruned) = (

@@ -36,7 +36,9 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use binderdb_storage::codec;
-use binderdb_storage::{CheckpointRecord, CheckpointVisitor, Keyspace, StorageError, TableId};
+use binderdb_storage::{
+    CheckpointRecord, CheckpointSummary, CheckpointVisitor, Keyspace, StorageError, TableId,
+};
 use fjall::{Database, KeyspaceCreateOptions, Readable};
 
 use crate::drops::DROP_PREFIX;
@@ -44,17 +46,6 @@ use crate::{
     backend, open_counters, open_keyspace, FjallStore, FJALL_ROTATION_BACKSTOP, FORMAT_KEY,
     HIGH_WATER_KEY, META_KEYSPACE, META_MEMTABLE_BYTES, STORE_FORMAT,
 };
-
-/// What [`write_checkpoint`] wrote.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CheckpointSummary {
-    /// The snapshot's last commit version.
-    pub version: u64,
-    /// Entries copied (items, index entries, stream and log records, catalog records...).
-    pub entries: u64,
-    /// Bytes of keys and values copied.
-    pub bytes: u64,
-}
 
 fn table_of(physical: &[u8]) -> Option<TableId> {
     physical

@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use binderdb_storage::conformance::{key, put};
-use binderdb_storage::{Batch, CounterId, Counts, Keyspace, MemoryStore, Store, Write};
+use binderdb_storage::{
+    Batch, CheckpointSummary, CounterId, Counts, Keyspace, MemoryStore, Store, Write,
+};
 
 use super::*;
 

@@ -111,7 +111,7 @@ use fjall::config::PinningPolicy;
 use fjall::{AbstractTree, Database, KeyspaceCreateOptions, Readable};
 use parking_lot::Mutex;
 
-pub use checkpoint::{write_checkpoint, CheckpointSummary};
+pub use checkpoint::write_checkpoint;
 use drops::{drop_marker, Dropper, Job, DROP_PREFIX};
 use group_commit::GroupCommit;
 pub use group_commit::{Durability, SyncLatency, GROUP_WINDOW, SYNC_LATENCY_BUCKETS};

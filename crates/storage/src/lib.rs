@@ -248,6 +248,17 @@ pub enum StorageError {
     Unsupported(String),
 }
 
+/// What a copy of a whole store wrote (the durable engine's checkpoint writer reports it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointSummary {
+    /// The snapshot's last commit version.
+    pub version: u64,
+    /// Entries copied (items, index entries, stream and log records, catalog records...).
+    pub entries: u64,
+    /// Bytes of keys and values copied.
+    pub bytes: u64,
+}
+
 /// What [`Store::checkpoint`] visits its records with.
 pub type CheckpointVisitor<'v> =
     &'v mut dyn FnMut(CheckpointRecord<'_>) -> Result<(), StorageError>;

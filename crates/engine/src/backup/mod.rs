@@ -15,7 +15,11 @@
 //! table's own index definitions, which is what lets GlobalSecondaryIndexOverride and
 //! LocalSecondaryIndexOverride change them.
 //!
+//! [`data_dir`] copies the whole data directory (`binderdb backup --to DIR`).
+//!
 //! Must not depend on: HTTP or a concrete storage engine.
+
+pub mod data_dir;
 
 use std::ops::ControlFlow;
 

@@ -11,6 +11,7 @@ mod batch_writes;
 mod common;
 mod conditions;
 mod control_plane;
+mod data_copy;
 mod durability;
 mod exactness;
 mod export_import;
