@@ -237,7 +237,11 @@ impl Database {
             );
             db.workers.spawn("pitr-prune", move |stop| {
                 pitr::log::run_pruner(stop, || {
-                    pitr::log::prune(store.as_ref(), &catalog, &pruned, clock.now_millis(), stop)
+                    let now = clock.now_millis();
+                    Ok(
+                        pitr::log::prune(store.as_ref(), &catalog, &pruned, now, stop)?
+                            + backup::expire_deleted_tables(store.as_ref(), &pruned, now, stop)?,
+                    )
                 });
             });
         }
@@ -377,18 +381,22 @@ impl Database {
     }
 
     /// Deletes every point-in-time recovery log entry older than its table's recovery window
-    /// now (the background pruner does this every few seconds); returns how many it deleted.
+    /// now, and expires the system backups of deleted tables whose retention ended (the
+    /// background pruner does this every few seconds); returns how many log entries and
+    /// backups it deleted.
     ///
     /// # Errors
     /// Storage failures.
     pub fn prune_pitr_logs(&self) -> Result<usize> {
-        pitr::log::prune(
+        let now = self.clock.now_millis();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        Ok(pitr::log::prune(
             self.store.as_ref(),
             &self.catalog,
             &self.pitr_pruned,
-            self.clock.now_millis(),
-            &std::sync::atomic::AtomicBool::new(false),
-        )
+            now,
+            &stop,
+        )? + backup::expire_deleted_tables(self.store.as_ref(), &self.pitr_pruned, now, &stop)?)
     }
 
     /// The items of `table` as they were at `at_ms` (ms since the epoch), each visited once as

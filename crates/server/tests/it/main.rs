@@ -28,6 +28,7 @@ mod legacy_reads;
 mod metrics;
 mod partiql;
 mod pitr;
+mod pitr_deleted;
 mod protocol;
 mod query;
 mod query_errors;
