@@ -6,7 +6,7 @@
 //! keys configured the request must be signed (which keys may ask: `binderdb`'s CLI tests).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use binderdb_engine::{Config, SystemClock};
 use serde_json::{json, Value};
@@ -70,24 +70,34 @@ async fn a_copy_under_writes_starts_with_everything_acknowledged_before_it() {
 
     // Two writers go on during the copy, each recording the rows acknowledged to it, in order.
     let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..2u32)
-        .map(|w| {
-            let stop = stop.clone();
+    let logs: Vec<Arc<Mutex<Vec<u32>>>> = (0..2).map(|_| Arc::default()).collect();
+    let writers: Vec<_> = logs
+        .iter()
+        .enumerate()
+        .map(|(w, log)| {
+            let (stop, log) = (stop.clone(), log.clone());
             tokio::spawn(async move {
-                let mut acked = Vec::new();
-                let mut i = 1000 + w * 100_000;
+                let mut i = 1000 + w as u32 * 100_000;
                 while !stop.load(Ordering::Relaxed) {
                     put_row(addr, "Live", i).await;
-                    acked.push(i);
+                    log.lock().unwrap().push(i);
                     i += 1;
                 }
-                acked
             })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let acked_len = |logs: &[Arc<Mutex<Vec<u32>>>]| -> Vec<usize> {
+        logs.iter().map(|l| l.lock().unwrap().len()).collect()
+    };
+    // Wait for the writers to get going (not a timing assumption: the copy must be taken
+    // while they write, whatever their speed).
+    while acked_len(&logs).iter().any(|n| *n < 5) {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     let dest = tempfile::tempdir().unwrap();
     let copy_dir = dest.path().join("copy");
+    let before_copy = acked_len(&logs);
     let answer = copy_to(addr, copy_dir.to_str().unwrap()).await;
     assert_eq!(
         answer.status,
@@ -95,13 +105,20 @@ async fn a_copy_under_writes_starts_with_everything_acknowledged_before_it() {
         "{}",
         String::from_utf8_lossy(&answer.body)
     );
-    // Keep writing a little after the copy: none of that may be in it.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut acked = Vec::new();
-    for w in writers {
-        acked.push(w.await.unwrap());
+    // Two more acknowledgements per writer: the second was sent after the copy returned.
+    let after_copy = acked_len(&logs);
+    while acked_len(&logs)
+        .iter()
+        .zip(&after_copy)
+        .any(|(n, after)| *n < after + 2)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked: Vec<Vec<u32>> = logs.iter().map(|l| l.lock().unwrap().clone()).collect();
     let summary = answer.json();
     assert_eq!(summary["Directory"], copy_dir.to_str().unwrap());
     assert!(summary["Entries"].as_u64().unwrap() > 300, "{summary}");
@@ -122,7 +139,7 @@ async fn a_copy_under_writes_starts_with_everything_acknowledged_before_it() {
         );
     }
     let mut concurrent_in_copy = 0;
-    for rows in &acked {
+    for (w, rows) in acked.iter().enumerate() {
         // A prefix of each writer's acknowledged rows: once one is missing, all later ones are.
         let mut missing_from = None;
         for (n, i) in rows.iter().enumerate() {
@@ -138,9 +155,16 @@ async fn a_copy_under_writes_starts_with_everything_acknowledged_before_it() {
                 (false, _) => missing_from = missing_from.or(Some(n)),
             }
         }
+        let present = missing_from.unwrap_or(rows.len());
         assert!(
-            missing_from.is_some(),
-            "writes acknowledged after the copy returned are not in it"
+            present >= before_copy[w],
+            "writer {w}: {} rows were acknowledged before the copy was asked for, {present} \
+             are in it",
+            before_copy[w]
+        );
+        assert!(
+            present < rows.len(),
+            "writer {w}: its last row, sent after the copy returned, is in the copy"
         );
     }
     let items = contents(c, "Live", None).await;
