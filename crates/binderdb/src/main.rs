@@ -22,6 +22,7 @@ use logs::LogFormat;
 
 mod bench;
 mod bill;
+mod data_copy;
 mod keys;
 mod logs;
 mod transfer;
@@ -57,6 +58,9 @@ enum Command {
     Import(transfer::ImportArgs),
     /// Print what a server's traffic (or one command's, after `--`) would cost on DynamoDB.
     Bill(bill::BillArgs),
+    /// Copy a running server's whole data directory, consistently, into an empty directory
+    /// that `binderdb serve --data-dir` starts from.
+    Backup(data_copy::BackupArgs),
 }
 
 /// `--durability` values (see [`Durability`]).
@@ -265,6 +269,13 @@ fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Command::Backup(args) => match data_copy::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("binderdb backup: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -360,6 +371,11 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
     if let Some(faults) = faults {
         db.faults().set(faults);
     }
+    // `binderdb backup --to DIR`: any engine that can walk a snapshot of itself is copied as
+    // a fresh fjall data directory (RADOS refuses in its `Store::checkpoint`).
+    db.set_checkpoint_writer(Arc::new(|dir, source| {
+        binderdb_storage_fjall::write_checkpoint(dir, source)
+    }));
     let db = Arc::new(db);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

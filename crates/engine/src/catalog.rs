@@ -580,12 +580,33 @@ impl Catalog {
         now_ms: u64,
         retention_ms: u64,
     ) -> Result<()> {
+        self.remove_keeping(store, descriptor, now_ms, retention_ms, None)
+    }
+
+    /// [`Catalog::remove`], keeping the table's items and point-in-time recovery log for
+    /// `system_backup` (a deleted table's, [`crate::backup::DeletedTable`]), whose record is
+    /// stored in the same commit that removes the table: the table is gone exactly when its
+    /// system backup exists.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn remove_keeping(
+        &self,
+        store: &dyn Store,
+        descriptor: &TableDescriptor,
+        now_ms: u64,
+        retention_ms: u64,
+        system_backup: Option<&crate::backup::BackupRecord>,
+    ) -> Result<()> {
         let key = catalog_key(
             self.account_of(descriptor),
             &descriptor.region,
             &descriptor.name,
         );
         let mut writes = vec![Write::Delete { key }];
+        if let Some(record) = system_backup {
+            writes.push(crate::backup::record_write(record)?);
+        }
         let mut retired = Vec::new();
         let mut dropped = Vec::new();
         for stream in &descriptor.streams {
@@ -628,11 +649,13 @@ impl Catalog {
             tables.remove(&table_key(descriptor));
             self.policies.store(any_policy(&tables), Ordering::Relaxed);
         }
-        store.drop_table(descriptor.id)?;
+        if system_backup.is_none() {
+            store.drop_table(descriptor.id)?;
+        }
         for index in &descriptor.indexes {
             store.drop_table(index.id)?;
         }
-        if let Some(pitr) = &descriptor.pitr {
+        if let Some(pitr) = descriptor.pitr.as_ref().filter(|_| system_backup.is_none()) {
             store.drop_table(pitr.log_id)?;
         }
         for id in dropped {

@@ -187,6 +187,8 @@ pub struct Database {
     pitr_clock: Arc<pitr::log::LogClock>,
     /// How far the background pruner got in each point-in-time recovery log.
     pitr_pruned: Arc<parking_lot::Mutex<std::collections::HashMap<binderdb_storage::TableId, u64>>>,
+    /// How a copy of the whole data directory is written (set by the binary).
+    checkpoint_writer: backup::data_dir::WriterSlot,
 }
 
 impl Database {
@@ -227,6 +229,7 @@ impl Database {
             ttl_cursors: parking_lot::Mutex::default(),
             pitr_clock: Arc::new(pitr::log::LogClock::new(clock_now)),
             pitr_pruned: Arc::default(),
+            checkpoint_writer: backup::data_dir::WriterSlot::default(),
         };
         {
             let (store, catalog, clock, pruned) = (
@@ -237,7 +240,11 @@ impl Database {
             );
             db.workers.spawn("pitr-prune", move |stop| {
                 pitr::log::run_pruner(stop, || {
-                    pitr::log::prune(store.as_ref(), &catalog, &pruned, clock.now_millis(), stop)
+                    let now = clock.now_millis();
+                    Ok(
+                        pitr::log::prune(store.as_ref(), &catalog, &pruned, now, stop)?
+                            + backup::expire_deleted_tables(store.as_ref(), &pruned, now, stop)?,
+                    )
                 });
             });
         }
@@ -385,18 +392,22 @@ impl Database {
     }
 
     /// Deletes every point-in-time recovery log entry older than its table's recovery window
-    /// now (the background pruner does this every few seconds); returns how many it deleted.
+    /// now, and expires the system backups of deleted tables whose retention ended (the
+    /// background pruner does this every few seconds); returns how many log entries and
+    /// backups it deleted.
     ///
     /// # Errors
     /// Storage failures.
     pub fn prune_pitr_logs(&self) -> Result<usize> {
-        pitr::log::prune(
+        let now = self.clock.now_millis();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        Ok(pitr::log::prune(
             self.store.as_ref(),
             &self.catalog,
             &self.pitr_pruned,
-            self.clock.now_millis(),
-            &std::sync::atomic::AtomicBool::new(false),
-        )
+            now,
+            &stop,
+        )? + backup::expire_deleted_tables(self.store.as_ref(), &self.pitr_pruned, now, &stop)?)
     }
 
     /// The items of `table` as they were at `at_ms` (ms since the epoch), each visited once as

@@ -16,6 +16,8 @@
 //!   disk of the data directory, its journals and each table (its items, indexes and streams),
 //!   as JSON ([`storage_report`]). With access keys configured it must be signed like an API
 //!   call (service `dynamodb`).
+//! - `POST /binderdb/backup` copies the whole data directory into a directory of the
+//!   server's machine ([`crate::data_copy`]); signed like an API call, by the operator's key.
 //! - `GET /console` (and the files under it) is the web console ([`crate::console`]).
 //! - `OPTIONS` from a browser (with `Origin`) is a CORS preflight, answered empty.
 //! - Anything else is HTTP 404 with the body `<UnknownOperationException/>` (recorded from
@@ -170,6 +172,21 @@ async fn answer(
             }
         }
         Ok(body) => match parts.method {
+            Method::POST if parts.uri.path() == crate::data_copy::BACKUP_PATH => {
+                let answer = match verify(&auth, &db, &parts, &body) {
+                    Ok(caller) => crate::data_copy::backup(db, &caller, &body).await,
+                    Err(e) => Err(e),
+                };
+                match answer {
+                    Ok(body) => json(
+                        StatusCode::OK,
+                        body.to_string().into_bytes(),
+                        PLAIN_JSON,
+                        None,
+                    ),
+                    Err(e) => json(e.status, e.body(), AMZ_JSON, None),
+                }
+            }
             Method::POST => {
                 // The signature covers the body as sent, so it is checked before inflating.
                 let verified = verify(&auth, &db, &parts, &body);

@@ -16,6 +16,7 @@ pub mod access;
 pub mod auth;
 pub mod compression;
 pub mod console;
+mod data_copy;
 mod echo;
 pub mod error;
 mod http;

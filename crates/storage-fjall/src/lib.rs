@@ -105,6 +105,7 @@
 //! before taking any lock, while memtables are not flushed fast enough (see
 //! [`MAX_SEALED_MEMTABLES`]); `flush` and `drop_table` block until a sync finishes.
 
+mod checkpoint;
 mod drops;
 mod group_commit;
 mod logged;
@@ -119,13 +120,14 @@ use binderdb_storage::codec::{self, PhysicalRange};
 use binderdb_storage::counters::{self, CounterTable};
 use binderdb_storage::latch::{HeldLatches, StripedLatches};
 use binderdb_storage::{
-    Batch, CounterId, Counts, DiskUsage, EntryRef, Key, Keyspace, PartitionRange, SegmentScan,
-    StorageError, Store, TableId, Versioned, Write,
+    Batch, CheckpointRecord, CounterId, Counts, DiskUsage, EntryRef, Key, Keyspace, PartitionRange,
+    SegmentScan, StorageError, Store, TableId, Versioned, Write,
 };
 use fjall::config::PinningPolicy;
 use fjall::{AbstractTree, Database, KeyspaceCreateOptions, Readable};
 use parking_lot::Mutex;
 
+pub use checkpoint::write_checkpoint;
 use drops::{drop_marker, Dropper, Job, DROP_PREFIX};
 use group_commit::GroupCommit;
 pub use group_commit::{Durability, SyncLatency, GROUP_WINDOW, SYNC_LATENCY_BUCKETS};
@@ -1276,6 +1278,15 @@ impl Store for FjallStore {
         Ok(Some(self.usage()?))
     }
 
+    /// A snapshot taken under the version mutex, walked while writers go on (see
+    /// `checkpoint`).
+    fn checkpoint(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRecord<'_>) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        self.checkpoint_walk(visit)
+    }
+
     fn poll_durable(
         &self,
         point: u64,
@@ -1285,6 +1296,8 @@ impl Store for FjallStore {
     }
 }
 
+#[cfg(test)]
+mod checkpoint_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

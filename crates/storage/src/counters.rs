@@ -205,6 +205,18 @@ impl CounterTable {
         touched
     }
 
+    /// Every group with a stored record, ascending (for a copy of the whole store).
+    pub fn groups(&self) -> Vec<TableId> {
+        let mut groups: Vec<TableId> = self
+            .groups
+            .keys()
+            .copied()
+            .filter(|g| self.record(*g).is_some())
+            .collect();
+        groups.sort_unstable();
+        groups
+    }
+
     /// The stored record of `group`: its known lanes, or `None` when it has none (delete the
     /// record).
     pub fn record(&self, group: TableId) -> Option<Vec<u8>> {

@@ -20,6 +20,8 @@
 //!   latency histogram used for it.
 //! - [`partition_hash`] / [`segment_bounds`]: the fixed hash that orders a Scan and defines
 //!   parallel-scan segments.
+//! - [`CheckpointRecord`] / [`Store::checkpoint`]: everything a store holds, from one
+//!   consistent snapshot, for a copy of the whole store (`binderdb backup --to DIR`).
 
 use std::ops::{Bound, ControlFlow};
 
@@ -241,6 +243,55 @@ pub enum StorageError {
     /// The store is shut down (or failed fatally) and accepts no more writes.
     #[error("storage is closed")]
     Closed,
+    /// The engine does not offer this operation (e.g. [`Store::checkpoint`] on RADOS).
+    #[error("not supported by this storage engine: {0}")]
+    Unsupported(String),
+}
+
+/// What a copy of a whole store wrote (the durable engine's checkpoint writer reports it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointSummary {
+    /// The snapshot's last commit version.
+    pub version: u64,
+    /// Entries copied (items, index entries, stream and log records, catalog records...).
+    pub entries: u64,
+    /// Bytes of keys and values copied.
+    pub bytes: u64,
+}
+
+/// What [`Store::checkpoint`] visits its records with.
+pub type CheckpointVisitor<'v> =
+    &'v mut dyn FnMut(CheckpointRecord<'_>) -> Result<(), StorageError>;
+
+/// One record of a whole-store copy, visited by [`Store::checkpoint`] in this order: the
+/// [`CheckpointRecord::Snapshot`] once, then every entry (keyspaces in tag order, physical keys
+/// ascending within each), then every known counter group (groups ascending).
+#[derive(Clone, Copy, Debug)]
+pub enum CheckpointRecord<'a> {
+    /// The snapshot is taken: it holds every commit that returned before the checkpoint was
+    /// called and none that starts after this record is visited. `version` is the version of
+    /// the last commit it holds.
+    Snapshot {
+        /// The snapshot's last commit version.
+        version: u64,
+    },
+    /// One stored entry, exactly as the engine keeps it.
+    Entry {
+        /// Its keyspace.
+        keyspace: Keyspace,
+        /// Its physical key ([`codec::encode`]).
+        key: &'a [u8],
+        /// Its stored value ([`codec::encode_value`]: the commit version, then the bytes).
+        value: &'a [u8],
+    },
+    /// A counter group's stored record ([`counters::encode_group`]), for every group with a
+    /// known lane.
+    Counters {
+        /// The group.
+        group: TableId,
+        /// Its record.
+        record: &'a [u8],
+    },
 }
 
 /// The fixed partition hash: xxh3-64 (seed 0) of the partition bytes.
@@ -422,6 +473,29 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// that walk an MVCC snapshot (fjall) say false.
     fn scans_block_commits(&self) -> bool {
         true
+    }
+
+    /// Visits everything the store holds from ONE consistent snapshot, as [`CheckpointRecord`]s
+    /// in their documented order, so that a copy of the whole store can be written elsewhere
+    /// (what a crash at the snapshot's instant would have left, without the crash). Entries of
+    /// tables being dropped ([`Store::drop_table`]) are left out. Stops at the first error
+    /// `visit` returns.
+    ///
+    /// Engines with snapshots (fjall) take the snapshot under their commit ordering and walk it
+    /// while writers go on; the in-memory engine holds its read lock for the walk, so writers
+    /// wait for it. The default refuses: a distributed engine has no single snapshot to copy.
+    ///
+    /// # Errors
+    /// `Unsupported` where the engine cannot copy itself; the first error of `visit`; engine
+    /// failures.
+    fn checkpoint(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRecord<'_>) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let _ = visit;
+        Err(StorageError::Unsupported(
+            "this storage engine cannot copy its data directory".to_owned(),
+        ))
     }
 }
 

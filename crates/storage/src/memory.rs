@@ -19,8 +19,8 @@ use crate::codec::{self, PhysicalRange};
 use crate::counters::CounterTable;
 use crate::latch::StripedLatches;
 use crate::{
-    Batch, CounterId, Counts, EntryRef, Key, Keyspace, PartitionRange, SegmentScan, StorageError,
-    Store, TableId, Versioned,
+    Batch, CheckpointRecord, CounterId, Counts, EntryRef, Key, Keyspace, PartitionRange,
+    SegmentScan, StorageError, Store, TableId, Versioned,
 };
 
 /// Number of read-modify-write latch stripes.
@@ -268,6 +268,37 @@ impl Store for MemoryStore {
     }
 
     fn flush(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    /// Walks under the read lock: writers wait for the copy (the in-memory engine has no
+    /// snapshots; it serves tests and `--in-memory`, whose data fits in memory anyway).
+    fn checkpoint(
+        &self,
+        visit: &mut dyn FnMut(CheckpointRecord<'_>) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let inner = self.inner.read();
+        visit(CheckpointRecord::Snapshot {
+            version: inner.high_water,
+        })?;
+        for keyspace in Keyspace::ALL {
+            for (key, stored) in &inner.spaces[keyspace.index()] {
+                let value = codec::encode_value(stored.version, &stored.value);
+                visit(CheckpointRecord::Entry {
+                    keyspace,
+                    key,
+                    value: &value,
+                })?;
+            }
+        }
+        for group in inner.counters.groups() {
+            if let Some(record) = inner.counters.record(group) {
+                visit(CheckpointRecord::Counters {
+                    group,
+                    record: &record,
+                })?;
+            }
+        }
         Ok(())
     }
 }

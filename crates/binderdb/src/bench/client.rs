@@ -237,6 +237,21 @@ impl Connection {
     /// `content-type;host;x-amz-date;x-amz-target` (and `x-amz-security-token` with temporary
     /// credentials), over the body's SHA-256.
     pub fn prepare(&mut self, operation: Operation, body: Bytes) -> Prepared {
+        self.prepare_post("/", Some(operation.target()), body)
+    }
+
+    /// Builds and signs a `POST` of `body` to `path` (one of binderdb's own endpoints, such as
+    /// `/binderdb/backup`), signed as [`Connection::prepare`] signs an API call.
+    pub fn prepare_admin(&mut self, path: &'static str, body: Bytes) -> Prepared {
+        self.prepare_post(path, None, body)
+    }
+
+    fn prepare_post(
+        &mut self,
+        path: &'static str,
+        target: Option<&'static str>,
+        body: Bytes,
+    ) -> Prepared {
         let now = SystemTime::now();
         let secs = now
             .duration_since(UNIX_EPOCH)
@@ -246,7 +261,6 @@ impl Connection {
             self.date = (secs, sigv4::amz_date(now));
         }
         let amz_date = self.date.1.as_str();
-        let target = operation.target();
         let token = self
             .security_token
             .as_ref()
@@ -256,22 +270,26 @@ impl Connection {
             ("content-type", JSON_CONTENT_TYPE),
             ("host", self.endpoint.authority.as_str()),
             ("x-amz-date", amz_date),
-            ("x-amz-target", target),
         ];
+        if let Some(target) = target {
+            signed.push(("x-amz-target", target));
+        }
         if self.security_token.is_some() {
             signed.push(("x-amz-security-token", token));
         }
         let authorization = self
             .signer
-            .authorization("POST", "/", "", &signed, &body, amz_date);
+            .authorization("POST", path, "", &signed, &body, amz_date);
 
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = Method::POST;
-        *request.uri_mut() = hyper::Uri::from_static("/");
+        *request.uri_mut() = hyper::Uri::from_static(path);
         let headers = request.headers_mut();
         headers.insert(HOST, self.host_header.clone());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
-        headers.insert("x-amz-target", HeaderValue::from_static(target));
+        if let Some(target) = target {
+            headers.insert("x-amz-target", HeaderValue::from_static(target));
+        }
         headers.insert(USER_AGENT, HeaderValue::from_static("binderdb-bench"));
         if let Ok(v) = HeaderValue::from_str(amz_date) {
             headers.insert("x-amz-date", v);

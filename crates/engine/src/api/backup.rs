@@ -76,6 +76,9 @@ pub struct BackupDetails {
     pub backup_status: String,
     pub backup_type: String,
     pub backup_creation_date_time: f64,
+    /// When a `SYSTEM` backup expires (absent for `USER` backups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_expiry_date_time: Option<f64>,
 }
 
 /// `{"BackupDetails": ...}` (CreateBackup).
@@ -152,6 +155,9 @@ pub struct BackupSummary {
     pub backup_status: String,
     pub backup_type: String,
     pub backup_size_bytes: i64,
+    /// When a `SYSTEM` backup expires (absent for `USER` backups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_expiry_date_time: Option<f64>,
 }
 
 /// ListBackups response.

@@ -15,7 +15,11 @@
 //! table's own index definitions, which is what lets GlobalSecondaryIndexOverride and
 //! LocalSecondaryIndexOverride change them.
 //!
+//! [`data_dir`] copies the whole data directory (`binderdb backup --to DIR`).
+//!
 //! Must not depend on: HTTP or a concrete storage engine.
+
+pub mod data_dir;
 
 use std::ops::ControlFlow;
 
@@ -68,6 +72,45 @@ pub struct BackupRecord {
     /// ever leaked. Absent from the encoding when true (format 1 unchanged).
     #[serde(default = "complete_by_default", skip_serializing_if = "is_complete")]
     pub complete: bool,
+    /// Present for the `SYSTEM` backup DeleteTable keeps of a table with point-in-time
+    /// recovery ([`DeletedTable`]); absent from the encoding otherwise (format 1 unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<DeletedTable>,
+}
+
+/// What is kept of a table deleted while point-in-time recovery was enabled, as DynamoDB
+/// keeps it: a `SYSTEM` backup named `<table>$DeletedTableBackup` holding the table as it was
+/// just before the deletion, and the table's recovery log, so the deleted table can also be
+/// restored to any instant of its recovery window up to the deletion
+/// (RestoreTableToPointInTime by `SourceTableArn`).
+///
+/// The backup's copy is the deleted table's own items: DeleteTable drops its indexes and
+/// streams but not its items (storage id [`BackupRecord::data_id`] = the table's id) nor its
+/// log, so deleting costs no copy. Both are dropped when the backup expires (or is deleted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletedTable {
+    /// The table's point-in-time recovery settings and log when it was deleted.
+    pub pitr: crate::pitr::PitrDescriptor,
+    /// When the table was deleted, ms since the epoch: the latest restorable instant.
+    pub deleted_at_ms: u64,
+    /// `BackupExpiryDateTime`, ms: the deletion plus the table's recovery period (DynamoDB
+    /// keeps a deleted table's system backup 35 days, its longest period; binderdb bounds the
+    /// retention by the period the table had, which is 35 days unless it was set shorter).
+    pub expires_at_ms: u64,
+}
+
+/// `BackupType` of a backup record.
+pub fn backup_type(record: &BackupRecord) -> &'static str {
+    if record.deleted.is_some() {
+        "SYSTEM"
+    } else {
+        "USER"
+    }
+}
+
+/// The `BackupName` DynamoDB gives the system backup of deleted table `table`.
+pub fn deleted_table_backup_name(table: &str) -> String {
+    format!("{table}$DeletedTableBackup")
 }
 
 fn complete_by_default() -> bool {
@@ -164,7 +207,8 @@ pub fn save(store: &dyn Store, record: &BackupRecord) -> Result<()> {
     Ok(())
 }
 
-/// Deletes `record` and drops its copied items.
+/// Deletes `record` and drops its copied items (and, for a deleted table's system backup,
+/// its recovery log).
 ///
 /// # Errors
 /// Storage failures.
@@ -176,7 +220,50 @@ pub fn remove(store: &dyn Store, record: &BackupRecord) -> Result<()> {
         guards: Vec::new(),
     })?;
     store.drop_table(record.data_id)?;
+    if let Some(deleted) = &record.deleted {
+        store.drop_table(deleted.pitr.log_id)?;
+    }
     Ok(())
+}
+
+/// The write that stores `record` (for a commit that writes other things with it).
+///
+/// # Errors
+/// Encoding failures.
+pub fn record_write(record: &BackupRecord) -> Result<Write> {
+    Ok(Write::Put {
+        key: record_key(&record.arn),
+        value: serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?,
+    })
+}
+
+/// Expires the deleted tables' system backups whose time is up at `now_ms` (dropping their
+/// items and logs) and prunes the logs of the others to their recovery windows, as the live
+/// tables' logs are pruned; returns how many backups expired. The point-in-time recovery
+/// pruner runs this with each pass.
+///
+/// # Errors
+/// Storage failures or an undecodable record.
+pub fn expire_deleted_tables(
+    store: &dyn Store,
+    progress: &parking_lot::Mutex<std::collections::HashMap<TableId, u64>>,
+    now_ms: u64,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<usize> {
+    let (kept, _) = list(store, None, usize::MAX, &|r| r.deleted.is_some())?;
+    let mut expired = 0;
+    for record in &kept {
+        let Some(deleted) = &record.deleted else {
+            continue;
+        };
+        if now_ms >= deleted.expires_at_ms {
+            remove(store, record)?;
+            expired += 1;
+        } else {
+            crate::pitr::log::prune_log(store, &deleted.pitr, progress, now_ms, stop)?;
+        }
+    }
+    Ok(expired)
 }
 
 /// Removes every incomplete backup (a copy a crash interrupted) and its partial copy; returns
@@ -387,6 +474,7 @@ mod tests {
             size_bytes: 0,
             table,
             complete: true,
+            deleted: None,
         };
         assert_eq!(record.status(199), "CREATING");
         assert_eq!(record.status(200), "AVAILABLE");
@@ -440,5 +528,28 @@ mod tests {
         assert_eq!(record.data_id, 12);
         assert_eq!(record.table.name, "T");
         assert_eq!(serde_json::to_string(&record).unwrap(), FORMAT_1_FIXTURE);
+    }
+}
+
+#[cfg(test)]
+mod system_backup_tests {
+    use super::*;
+
+    /// A deleted table's system backup record as format 1 writes it (the `deleted` member
+    /// added to format 1). If this stops decoding, the stored format changed.
+    const SYSTEM_FIXTURE: &str = r#"{"format":1,"arn":"arn:aws:dynamodb:us-east-1:000000000000:table/T/backup/01700000000000-0a1b2c3d","name":"T$DeletedTableBackup","data_id":7,"created_at_ms":1700000000000,"available_at_ms":1700000000000,"item_count":3,"size_bytes":42,"table":{"format":1,"id":7,"uuid":"u","region":"us-east-1","name":"T","attribute_definitions":[["k","S"]],"key_schema":{"hash":{"name":"k","key_type":"S"},"range":null},"billing_mode":"PayPerRequest","read_capacity":0,"write_capacity":0,"created_at_ms":0,"active_at_ms":0,"updating_until_ms":0,"last_pay_per_request_ms":null,"last_increase_ms":null,"last_decrease_ms":null,"decreases_today":0,"deletion_protection":false,"table_class":"STANDARD"},"deleted":{"pitr":{"recovery_period_days":35,"log_id":8,"complete_since_ms":1600000000000,"enabled_ms":1600000000000},"deleted_at_ms":1700000000000,"expires_at_ms":1703024000000}}"#;
+
+    #[test]
+    fn system_backup_fixture_still_decodes() {
+        let record = decode_record(SYSTEM_FIXTURE.as_bytes()).unwrap();
+        assert_eq!(backup_type(&record), "SYSTEM");
+        let deleted = record.deleted.as_ref().unwrap();
+        assert_eq!(deleted.pitr.log_id, 8);
+        assert_eq!(
+            deleted.expires_at_ms - deleted.deleted_at_ms,
+            35 * 86_400_000
+        );
+        assert_eq!(serde_json::to_string(&record).unwrap(), SYSTEM_FIXTURE);
+        assert_eq!(deleted_table_backup_name("T"), record.name);
     }
 }

@@ -13,6 +13,10 @@
 //!   deletion protection, which DynamoDB's documentation lists as settings to set again.
 //!   `OnDemandThroughputOverride` is accepted and not kept: binderdb keeps no table-level
 //!   on-demand maximums.
+//! - Error texts: no public source found (2026-12-06) quotes DynamoDB's own messages for
+//!   BackupNotFound ("Backup not found: <arn>"), BackupInUse ("Backup is being created:
+//!   <arn>"), TableNotFound ("Table not found: <name>") or TableAlreadyExists ("Table already
+//!   exists: <name>"); they are the texts other emulators use, unconfirmed against DynamoDB.
 
 use crate::api::{
     BackupArnInput, BackupDescription, BackupDescriptionOutput, BackupDetails, BackupSummary,
@@ -30,8 +34,27 @@ use crate::ops::create_table::billing;
 use crate::ops::table_name;
 use crate::{Database, RequestContext};
 
-/// Only on-demand backups made by the user exist in binderdb: `USER`.
+/// ListBackups' default `BackupType` filter: on-demand backups made by the user. binderdb's
+/// other backups are the `SYSTEM` backups DeleteTable keeps of tables with point-in-time
+/// recovery ([`backup::DeletedTable`]).
 const BACKUP_TYPE: &str = "USER";
+
+/// Whether `record` is a system backup whose retention ended at `now_ms`: it is gone for
+/// every request at once, whenever the background pruner drops its data.
+fn expired(record: &BackupRecord, now_ms: u64) -> bool {
+    record
+        .deleted
+        .as_ref()
+        .is_some_and(|d| now_ms >= d.expires_at_ms)
+}
+
+/// `BackupExpiryDateTime` of `record` (a system backup's), epoch seconds.
+fn expiry(record: &BackupRecord) -> Option<f64> {
+    record
+        .deleted
+        .as_ref()
+        .map(|d| epoch_seconds(d.expires_at_ms))
+}
 
 fn required<'a>(value: &'a Option<String>, member: &str) -> Result<&'a str> {
     value.as_deref().ok_or_else(|| {
@@ -45,8 +68,9 @@ fn required<'a>(value: &'a Option<String>, member: &str) -> Result<&'a str> {
 impl Database {
     /// The backup `arn` of the caller's account (another account's backup is not found).
     fn backup_record(&self, ctx: &RequestContext, arn: &str) -> Result<BackupRecord> {
+        let now = self.clock.now_millis();
         backup::load(self.store.as_ref(), arn)?
-            .filter(|r| r.table.account.as_deref() == ctx.account())
+            .filter(|r| r.table.account.as_deref() == ctx.account() && !expired(r, now))
             .ok_or_else(|| Error::BackupNotFound(format!("Backup not found: {arn}")))
     }
 
@@ -58,8 +82,9 @@ impl Database {
             backup_status: status
                 .unwrap_or_else(|| r.status(self.clock.now_millis()))
                 .to_owned(),
-            backup_type: BACKUP_TYPE.to_owned(),
+            backup_type: backup::backup_type(r).to_owned(),
             backup_creation_date_time: epoch_seconds(r.created_at_ms),
+            backup_expiry_date_time: expiry(r),
         }
     }
 
@@ -166,6 +191,7 @@ impl Database {
             size_bytes: 0,
             table: (*descriptor).clone(),
             complete: false,
+            deleted: None,
         };
         // The record first (incomplete), so a crash during the copy leaves nothing unknown.
         backup::save(self.store.as_ref(), &record)?;
@@ -235,8 +261,8 @@ impl Database {
         input: ListBackupsInput,
     ) -> Result<ListBackupsOutput> {
         let wanted_type = input.backup_type.as_deref().unwrap_or(BACKUP_TYPE);
-        if !matches!(wanted_type, "USER" | "ALL") {
-            // SYSTEM and AWS_BACKUP backups are never made by binderdb.
+        if wanted_type == "AWS_BACKUP" {
+            // Backups made by AWS Backup do not exist in binderdb.
             return Ok(ListBackupsOutput {
                 backup_summaries: Vec::new(),
                 last_evaluated_backup_arn: None,
@@ -247,10 +273,13 @@ impl Database {
             .and_then(|l| usize::try_from(l).ok())
             .unwrap_or(usize::MAX);
         let (lower, upper) = (input.time_range_lower_bound, input.time_range_upper_bound);
+        let now = self.clock.now_millis();
         let keep = |r: &BackupRecord| {
             let created = epoch_seconds(r.created_at_ms);
             r.table.account.as_deref() == ctx.account()
                 && r.table.region == ctx.region
+                && (wanted_type == "ALL" || backup::backup_type(r) == wanted_type)
+                && !expired(r, now)
                 && input
                     .table_name
                     .as_deref()
@@ -265,7 +294,6 @@ impl Database {
             limit,
             &keep,
         )?;
-        let now = self.clock.now_millis();
         Ok(ListBackupsOutput {
             last_evaluated_backup_arn: more
                 .then(|| records.last().map(|r| r.arn.clone()))
@@ -280,8 +308,9 @@ impl Database {
                     backup_name: r.name.clone(),
                     backup_creation_date_time: epoch_seconds(r.created_at_ms),
                     backup_status: r.status(now).to_owned(),
-                    backup_type: BACKUP_TYPE.to_owned(),
+                    backup_type: backup::backup_type(r).to_owned(),
                     backup_size_bytes: r.size_bytes,
+                    backup_expiry_date_time: expiry(r),
                 })
                 .collect(),
         })
@@ -327,8 +356,13 @@ impl Database {
             },
         )?;
         let data_id = record.data_id;
-        self.create_restored(ddl, descriptor, &mut |copier| {
-            backup::copy_into(self.store.as_ref(), data_id, copier)
+        let deleted = record.deleted.clone();
+        self.create_restored(ddl, descriptor, &mut |copier| match &deleted {
+            // A deleted table's system backup: its kept items as of the deletion.
+            Some(deleted) => {
+                self.deleted_table_items(data_id, deleted, deleted.deleted_at_ms, copier)
+            }
+            None => backup::copy_into(self.store.as_ref(), data_id, copier),
         })
     }
 
@@ -532,5 +566,41 @@ impl Database {
             ..source.clone()
         };
         Ok(descriptor)
+    }
+}
+
+impl Database {
+    /// Pushes the items of a deleted table (kept under `data_id` with its log, see
+    /// [`backup::DeletedTable`]) as they were at `at_ms` into `copier`.
+    ///
+    /// # Errors
+    /// Storage failures; corrupt log entries.
+    pub(crate) fn deleted_table_items(
+        &self,
+        data_id: binderdb_storage::TableId,
+        deleted: &backup::DeletedTable,
+        at_ms: u64,
+        copier: &mut Copier<'_>,
+    ) -> Result<()> {
+        let source = crate::pitr::log::LoggedItems {
+            items: data_id,
+            pitr: &deleted.pitr,
+            write_gate: None,
+        };
+        let mut failure = None;
+        source.items_at(
+            self.store.as_ref(),
+            &self.pitr_clock,
+            self.clock.now_millis(),
+            at_ms,
+            &mut |partition, sort, item| match copier.push(partition, sort, item) {
+                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    std::ops::ControlFlow::Break(())
+                }
+            },
+        )?;
+        failure.map_or(Ok(()), Err)
     }
 }

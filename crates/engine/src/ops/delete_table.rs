@@ -1,7 +1,14 @@
 //! DeleteTable: removes the table from the catalog and drops its data; the response describes
 //! the table as DELETING, with only the members DynamoDB's has then.
+//!
+//! A table with point-in-time recovery enabled leaves a `SYSTEM` backup,
+//! `<table>$DeletedTableBackup`, as in DynamoDB: it keeps the table's items as they were just
+//! before the deletion and its recovery log, until the recovery period has passed (see
+//! [`crate::backup::DeletedTable`]). Its indexes and streams go as for any table.
 
 use crate::api::{DeleteTableOutput, TableNameInput};
+use crate::backup::{self, BackupRecord, DeletedTable, BACKUP_FORMAT};
+use crate::catalog::Table;
 use crate::error::{Error, Result};
 use crate::ops::table_name;
 use crate::{Database, RequestContext};
@@ -41,16 +48,66 @@ impl Database {
             ));
         }
         let description = self.describe(&table, Some("DELETING"))?;
+        // With point-in-time recovery, writes wait from the statistics the system backup
+        // records until the table is gone. (A write that found the table before the deletion
+        // may still commit into the kept items afterwards; it is logged after the deletion
+        // instant, and every restore of a deleted table reads the items as of that instant.)
+        let gate = d.pitr.is_some().then(|| table.write_gate.write());
+        let system_backup = match &d.pitr {
+            Some(_) => Some(self.deleted_table_backup(&table)?),
+            None => None,
+        };
         // Its streams stay readable (DISABLED) for 24 hours, as in DynamoDB; the trimmer drops
         // them once they aged out.
-        self.catalog.remove(
+        self.catalog.remove_keeping(
             self.store.as_ref(),
             &d,
             self.clock.now_millis(),
             self.config.stream_retention_ms,
+            system_backup.as_ref(),
         )?;
+        drop(gate);
         Ok(DeleteTableOutput {
             table_description: description.into(),
+        })
+    }
+}
+
+impl Database {
+    /// The system backup of `table`, which is being deleted with point-in-time recovery
+    /// enabled: its items stay where they are. Called under the catalog's DDL lock and the
+    /// table's write gate, so the backup's ItemCount and size are those of the items it keeps.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn deleted_table_backup(&self, table: &Table) -> Result<BackupRecord> {
+        let d = table.descriptor();
+        let pitr = d
+            .pitr
+            .clone()
+            .ok_or_else(|| crate::pitr::unavailable(&d.name))?;
+        let now = self.clock.now_millis();
+        let (item_count, size_bytes) = crate::catalog::table_stats(self.store.as_ref(), &d)?;
+        Ok(BackupRecord {
+            format: BACKUP_FORMAT,
+            arn: format!(
+                "{}/backup/{now:014}-{}",
+                self.table_arn(&d),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            name: backup::deleted_table_backup_name(&d.name),
+            data_id: d.id,
+            created_at_ms: now,
+            available_at_ms: now,
+            item_count,
+            size_bytes,
+            table: (*d).clone(),
+            complete: true,
+            deleted: Some(DeletedTable {
+                expires_at_ms: now.saturating_add(pitr.period_ms()),
+                pitr,
+                deleted_at_ms: now,
+            }),
         })
     }
 }

@@ -318,3 +318,58 @@ fn ttl_deletes_are_logged_too() {
     assert_eq!(at(&db, before).len(), 1);
     assert!(at(&db, clock_now(&clock)).is_empty());
 }
+
+/// A deleted table's kept items and log are reclaimed once its system backup expires (the
+/// requests stop seeing it at the expiry; the pruner's pass drops the data).
+#[test]
+fn a_deleted_tables_items_and_log_are_dropped_when_its_system_backup_expires() {
+    let (db, clock) = db();
+    run(
+        &db,
+        "UpdateContinuousBackups",
+        json!({"TableName": "T", "PointInTimeRecoverySpecification":
+               {"PointInTimeRecoveryEnabled": true, "RecoveryPeriodInDays": 1}}),
+    );
+    for i in 0..20 {
+        put(&db, &format!("k{i}"), i);
+    }
+    let table = db.table(&RequestContext::default(), "T").unwrap();
+    let d = table.descriptor();
+    let (items_id, log_id) = (d.id, d.pitr.as_ref().unwrap().log_id);
+    drop(table);
+    db.delete_table(
+        &RequestContext::default(),
+        serde_json::from_value(json!({"TableName": "T"})).unwrap(),
+    )
+    .unwrap();
+    let stored = |id, keyspace| {
+        let mut n = 0;
+        db.store
+            .scan(
+                &SegmentScan {
+                    keyspace,
+                    table: id,
+                    segment: 0,
+                    total_segments: 1,
+                    start_after: None,
+                },
+                &mut |_| {
+                    n += 1;
+                    ControlFlow::Continue(())
+                },
+            )
+            .unwrap();
+        n
+    };
+    // Kept through the retention, whatever the pruner does meanwhile.
+    clock.advance(23 * 60 * 60 * 1000);
+    db.prune_pitr_logs().unwrap();
+    assert_eq!(stored(items_id, Keyspace::Items), 20);
+    assert_eq!(stored(log_id, Keyspace::Stream), 20);
+    clock.advance(60 * 60 * 1000);
+    db.prune_pitr_logs().unwrap();
+    assert_eq!(stored(items_id, Keyspace::Items), 0);
+    assert_eq!(stored(log_id, Keyspace::Stream), 0);
+    let (left, _) = crate::backup::list(db.store.as_ref(), None, usize::MAX, &|_| true).unwrap();
+    assert!(left.is_empty());
+}

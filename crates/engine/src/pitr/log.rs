@@ -322,65 +322,88 @@ pub fn items_at(
         .pitr
         .as_ref()
         .ok_or_else(|| super::unavailable(&descriptor.name))?;
-    // Key → old image of its first change after `at_ms` (`None`: it did not exist then).
-    let mut before: HashMap<ItemKey, Option<Vec<u8>>> = HashMap::new();
-    let position = std::cell::Cell::new((at_ms, u64::MAX));
-    let mut collect = |c: Change<'_>| {
-        position.set((c.time_ms, c.seq));
-        before
-            .entry((c.partition.to_vec(), c.sort.to_vec()))
-            .or_insert_with(|| c.old.map(<[u8]>::to_vec));
-        ControlFlow::Continue(())
+    let source = LoggedItems {
+        items: descriptor.id,
+        pitr,
+        write_gate: Some(&table.write_gate),
     };
-    let horizon = |clock: &LogClock| clock.last_ms().max(now_ms);
-    walk(
-        store,
-        pitr.log_id,
-        position.get(),
-        horizon(clock),
-        &mut collect,
-    )?;
-    let mut gate = Some(table.write_gate.write());
-    // No write of the table is in flight now: read what was logged since the first pass.
-    walk(
-        store,
-        pitr.log_id,
-        position.get(),
-        horizon(clock),
-        &mut collect,
-    )?;
-    let mut stopped = false;
-    store.scan(
-        &SegmentScan {
-            keyspace: Keyspace::Items,
-            table: descriptor.id,
-            segment: 0,
-            total_segments: 1,
-            start_after: None,
-        },
-        &mut |e| {
-            // The scan's snapshot is taken: writers may go on.
-            gate.take();
-            if before.contains_key(&(e.partition.to_vec(), e.sort.to_vec())) {
-                return ControlFlow::Continue(());
-            }
-            let flow = visit(e.partition, e.sort, e.value);
-            stopped = flow.is_break();
-            flow
-        },
-    )?;
-    drop(gate);
-    if stopped {
-        return Ok(());
-    }
-    for ((partition, sort), old) in &before {
-        if let Some(old) = old {
-            if visit(partition, sort, old).is_break() {
-                break;
+    source.items_at(store, clock, now_ms, at_ms, visit)
+}
+
+/// Items and the log that undoes their changes: a live table's (with its write gate), or a
+/// deleted table's, kept by its system backup (no gate: nothing writes to it any more).
+#[derive(Debug, Clone, Copy)]
+pub struct LoggedItems<'a> {
+    /// Storage id of the current items.
+    pub items: TableId,
+    /// The log's settings.
+    pub pitr: &'a PitrDescriptor,
+    /// The table's write gate, for a live table.
+    pub write_gate: Option<&'a parking_lot::RwLock<()>>,
+}
+
+impl LoggedItems<'_> {
+    /// [`items_at`] over these items and this log.
+    ///
+    /// # Errors
+    /// Storage failures; corrupt log entries.
+    pub fn items_at(
+        &self,
+        store: &dyn Store,
+        clock: &LogClock,
+        now_ms: u64,
+        at_ms: u64,
+        visit: ItemVisitor<'_>,
+    ) -> Result<()> {
+        // Key → old image of its first change after `at_ms` (`None`: it did not exist then).
+        let mut before: HashMap<ItemKey, Option<Vec<u8>>> = HashMap::new();
+        let position = std::cell::Cell::new((at_ms, u64::MAX));
+        let mut collect = |c: Change<'_>| {
+            position.set((c.time_ms, c.seq));
+            before
+                .entry((c.partition.to_vec(), c.sort.to_vec()))
+                .or_insert_with(|| c.old.map(<[u8]>::to_vec));
+            ControlFlow::Continue(())
+        };
+        let horizon = |clock: &LogClock| clock.last_ms().max(now_ms);
+        let log_id = self.pitr.log_id;
+        walk(store, log_id, position.get(), horizon(clock), &mut collect)?;
+        let mut gate = self.write_gate.map(|g| g.write());
+        // No write of the table is in flight now: read what was logged since the first pass.
+        walk(store, log_id, position.get(), horizon(clock), &mut collect)?;
+        let mut stopped = false;
+        store.scan(
+            &SegmentScan {
+                keyspace: Keyspace::Items,
+                table: self.items,
+                segment: 0,
+                total_segments: 1,
+                start_after: None,
+            },
+            &mut |e| {
+                // The scan's snapshot is taken: writers may go on.
+                gate.take();
+                if before.contains_key(&(e.partition.to_vec(), e.sort.to_vec())) {
+                    return ControlFlow::Continue(());
+                }
+                let flow = visit(e.partition, e.sort, e.value);
+                stopped = flow.is_break();
+                flow
+            },
+        )?;
+        drop(gate);
+        if stopped {
+            return Ok(());
+        }
+        for ((partition, sort), old) in &before {
+            if let Some(old) = old {
+                if visit(partition, sort, old).is_break() {
+                    break;
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Deletes the entries of every table's log that are older than its recovery window at
@@ -401,19 +424,36 @@ pub fn prune(
         let Some(pitr) = table.descriptor().pitr.clone() else {
             continue;
         };
-        // Hours that ended before the window began.
-        let end = bucket_of(now_ms.saturating_sub(pitr.period_ms()));
-        let first = *progress
-            .lock()
-            .entry(pitr.log_id)
-            .or_insert_with(|| bucket_of(pitr.enabled_ms));
-        for bucket in first..end {
-            if stop.load(Ordering::Relaxed) {
-                return Ok(deleted);
-            }
-            deleted += prune_bucket(store, pitr.log_id, bucket)?;
-            progress.lock().insert(pitr.log_id, bucket + 1);
+        deleted += prune_log(store, &pitr, progress, now_ms, stop)?;
+    }
+    Ok(deleted)
+}
+
+/// Deletes the entries of the log `pitr` names that are older than its recovery window at
+/// `now_ms`, a whole hour at a time, resuming from `progress`; returns how many.
+///
+/// # Errors
+/// Storage failures.
+pub fn prune_log(
+    store: &dyn Store,
+    pitr: &PitrDescriptor,
+    progress: &Mutex<HashMap<TableId, u64>>,
+    now_ms: u64,
+    stop: &AtomicBool,
+) -> Result<usize> {
+    let mut deleted = 0;
+    // Hours that ended before the window began.
+    let end = bucket_of(now_ms.saturating_sub(pitr.period_ms()));
+    let first = *progress
+        .lock()
+        .entry(pitr.log_id)
+        .or_insert_with(|| bucket_of(pitr.enabled_ms));
+    for bucket in first..end {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(deleted);
         }
+        deleted += prune_bucket(store, pitr.log_id, bucket)?;
+        progress.lock().insert(pitr.log_id, bucket + 1);
     }
     Ok(deleted)
 }

@@ -75,6 +75,10 @@ impl TestServer {
         options: binderdb_server::ServeOptions,
     ) -> TestServer {
         let db = Database::open(store, config, clock).unwrap();
+        // As `binderdb serve` does: data directory copies are written by the durable engine.
+        db.set_checkpoint_writer(Arc::new(|dir, source| {
+            binderdb_storage_fjall::write_checkpoint(dir, source)
+        }));
         let (listener, addr) = binderdb_server::bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
