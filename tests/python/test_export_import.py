@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,26 @@ def s3_server():
     yield srv, root
     assert srv.stop() == 0
     shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_export(client, arn: str) -> dict:
+    """DescribeExport polled as a waiter does until the export leaves IN_PROGRESS (60 s at most)."""
+    for _ in range(1200):
+        d = client.describe_export(ExportArn=arn)["ExportDescription"]
+        if d["ExportStatus"] != "IN_PROGRESS":
+            return d
+        time.sleep(0.05)
+    raise AssertionError(f"export {arn} still IN_PROGRESS after 60 s")
+
+
+def wait_import(client, arn: str) -> dict:
+    """DescribeImport polled as a waiter does until the import leaves IN_PROGRESS (60 s at most)."""
+    for _ in range(1200):
+        d = client.describe_import(ImportArn=arn)["ImportTableDescription"]
+        if d["ImportStatus"] != "IN_PROGRESS":
+            return d
+        time.sleep(0.05)
+    raise AssertionError(f"import {arn} still IN_PROGRESS after 60 s")
 
 
 def _python(value):
@@ -185,7 +206,7 @@ def test_the_independent_reader_reads_the_export_and_imports_round_trip(s3_serve
         TableArn=arn, S3Bucket="exports", S3Prefix="py", ExportFormat=fmt
     )["ExportDescription"]
     assert started["ExportStatus"] == "IN_PROGRESS"
-    described = client.describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
+    described = wait_export(client, started["ExportArn"])
     assert described["ExportStatus"] == "COMPLETED"
     assert described["ItemCount"] == ITEMS
     assert described["ExportFormat"] == fmt
@@ -226,7 +247,7 @@ def test_the_independent_reader_reads_the_export_and_imports_round_trip(s3_serve
             },
         )["ImportTableDescription"]
         assert imported["ImportStatus"] == "IN_PROGRESS"
-        done = client.describe_import(ImportArn=imported["ImportArn"])["ImportTableDescription"]
+        done = wait_import(client, imported["ImportArn"])
         assert done["ImportStatus"] == "COMPLETED", done
         assert done["ImportedItemCount"] == ITEMS
         assert done["ErrorCount"] == 0

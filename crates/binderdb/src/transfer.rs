@@ -25,7 +25,7 @@ use binderdb_engine::exchange::export::{export_base, write_manifests, DataFileWr
 use binderdb_engine::exchange::format::{read_json_line, Compression, LineFormat};
 use binderdb_engine::exchange::ion;
 use binderdb_engine::exchange::iso8601;
-use binderdb_engine::exchange::objects::LocalBuckets;
+use binderdb_engine::exchange::objects::{LocalBuckets, ObjectStore};
 use binderdb_model::Item;
 use clap::Args;
 use serde_json::{json, Value};
@@ -175,7 +175,7 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
         (Some(p), Some(b)) => (p.to_path_buf(), b.to_string_lossy().into_owned()),
         _ => return Err(format!("{}: not a directory to export into", dir.display())),
     };
-    let buckets = Arc::new(LocalBuckets::new(root));
+    let buckets: Arc<dyn ObjectStore> = Arc::new(LocalBuckets::new(root));
     let endpoint = Arc::new(Endpoint::parse(&args.endpoint)?);
     let signer = Signer::new(Credentials::from_env(), &args.region, "dynamodb");
     let rt = runtime()?;
@@ -218,7 +218,7 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
             let total = args.segments;
             tasks.push(tokio::spawn(async move {
                 let mut conn = Connection::open(endpoint, signer).await?;
-                let mut file = DataFileWriter::create(&buckets, &bucket, &base, format)
+                let mut file = DataFileWriter::create(buckets.as_ref(), &bucket, &base, format)
                     .map_err(|e| e.message)?;
                 let mut start: Option<Value> = None;
                 loop {
@@ -269,8 +269,8 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
             "outputFormat": format.as_str(),
             "exportType": "FULL_EXPORT",
         });
-        let key =
-            write_manifests(&buckets, &bucket, &base, &files, summary).map_err(|e| e.message)?;
+        let key = write_manifests(buckets.as_ref(), &bucket, &base, &files, summary)
+            .map_err(|e| e.message)?;
         eprintln!(
             "exported {items} items in {:.1} s to {}",
             (end_ms - start_ms) as f64 / 1000.0,
