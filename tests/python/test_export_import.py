@@ -122,14 +122,18 @@ def _from_json(av: dict):
     raise AssertionError(f"unknown type {kind}")
 
 
-def read_export(bucket: Path, summary_key: str) -> tuple[dict, list[dict]]:
-    """The summary and every item of an export, checking each file's MD5 and item count."""
-    summary = json.loads((bucket / summary_key).read_bytes())
-    files = (bucket / summary["manifestFilesS3Key"]).read_text().splitlines()
+def read_export(bucket, summary_key: str) -> tuple[dict, list[dict]]:
+    """The summary and every item of an export, checking each file's MD5 and item count.
+
+    `bucket` is a local directory, or a function from an object key to its bytes (an S3
+    client's GetObject)."""
+    get = bucket if callable(bucket) else (lambda key: (bucket / key).read_bytes())
+    summary = json.loads(get(summary_key))
+    files = get(summary["manifestFilesS3Key"]).decode().splitlines()
     items = []
     for line in files:
         entry = json.loads(line)
-        raw = (bucket / entry["dataFileS3Key"]).read_bytes()
+        raw = get(entry["dataFileS3Key"])
         digest = hashlib.md5(raw).digest()
         assert entry["md5Checksum"] == base64.b64encode(digest).decode()
         assert entry["etag"] == digest.hex()

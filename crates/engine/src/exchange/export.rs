@@ -180,10 +180,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn io_error(e: &std::io::Error) -> ObjectError {
-    ObjectError {
-        code: "S3AccessDenied".to_owned(),
-        message: e.to_string(),
-    }
+    ObjectError::io(e)
 }
 
 impl DataFileWriter {

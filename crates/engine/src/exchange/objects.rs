@@ -23,10 +23,23 @@ pub struct ObjectError {
     pub message: String,
 }
 
+impl std::fmt::Display for ObjectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ObjectError {}
+
 impl ObjectError {
-    /// An I/O failure, reported as S3's access denial (the closest S3 code: the bucket's
+    /// An I/O failure. An object store's own error carried through `std::io::Write` (an
+    /// [`ObjectSink`] wraps its [`ObjectError`] in the `io::Error`) comes back as it was;
+    /// anything else is reported as S3's access denial (the closest S3 code: the bucket's
     /// storage refused).
     pub fn io(e: &io::Error) -> ObjectError {
+        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ObjectError>()) {
+            return inner.clone();
+        }
         ObjectError {
             code: "S3AccessDenied".to_owned(),
             message: e.to_string(),
