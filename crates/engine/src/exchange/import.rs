@@ -256,10 +256,17 @@ pub fn load(
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
-                    return Err(ImportFailure::Object(ObjectError {
-                        code: "InvalidData".to_owned(),
-                        message: format!("{key}: {e}"),
-                    }))
+                    // The store's own failure (a dropped S3 connection) keeps its code.
+                    let store_error = e
+                        .get_ref()
+                        .and_then(|i| i.downcast_ref::<ObjectError>())
+                        .cloned();
+                    return Err(ImportFailure::Object(store_error.unwrap_or_else(|| {
+                        ObjectError {
+                            code: "InvalidData".to_owned(),
+                            message: format!("{key}: {e}"),
+                        }
+                    })));
                 }
             }
             number += 1;
