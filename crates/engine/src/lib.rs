@@ -91,7 +91,8 @@ pub struct Config {
     /// Seed of every random choice made for realism (lag draws).
     pub seed: u64,
     /// Where S3 buckets live for ExportTableToPointInTime and ImportTable: bucket `B` is the
-    /// directory `<s3_dir>/B`. `None`: exports and imports are refused.
+    /// directory `<s3_dir>/B`. With neither this nor `object_store`, exports and imports are
+    /// refused.
     pub s3_dir: Option<std::path::PathBuf>,
     /// Buckets of an S3-compatible server (`--s3-endpoint`), used instead of `s3_dir` when
     /// set (the server binary builds it with `binderdb-s3`).

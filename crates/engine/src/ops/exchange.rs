@@ -162,7 +162,8 @@ impl Database {
     /// `TableNotFoundException`; `InvalidExportTimeException` for an ExportTime in the
     /// future or before the table existed; `PointInTimeRecoveryUnavailableException` for one in
     /// the past; `ExportConflictException` for a reused ClientToken; `ValidationException`
-    /// without `--s3-dir` and for INCREMENTAL_EXPORT.
+    /// without buckets (`--s3-endpoint` or `--s3-dir`) and for a bad incremental period. The
+    /// export itself runs in the background ([`crate::exchange::jobs`]).
     pub fn export_table_to_point_in_time(
         &self,
         ctx: &RequestContext,
@@ -424,7 +425,8 @@ impl Database {
     /// # Errors
     /// CreateTable's errors for the parameters (ResourceInUseException when the table exists);
     /// `ImportConflictException` for a reused ClientToken; `ValidationException` without
-    /// `--s3-dir`.
+    /// buckets (`--s3-endpoint` or `--s3-dir`). The load itself runs in the background, the
+    /// table `CREATING` meanwhile ([`crate::exchange::jobs`]).
     pub fn import_table(
         &self,
         ctx: &RequestContext,
