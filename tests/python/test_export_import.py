@@ -316,3 +316,52 @@ def test_the_cli_round_trip(s3_server, tmp_path):
     )
     assert missing.returncode != 0
     assert "ResourceNotFoundException" in missing.stderr
+
+
+@pytest.mark.parametrize("how", ["kill", "stop"])
+def test_an_import_interrupted_by_a_crash_or_a_stop_fails_and_leaves_no_table(tmp_path, how):
+    """A durable server killed (SIGKILL) or stopped (SIGTERM) while an import loads: after the
+    restart, DescribeImport says FAILED (the job is not resumed) and the half-loaded table is
+    gone, so the import can simply be started again."""
+    root = tmp_path / "buckets"
+    (root / "big").mkdir(parents=True)
+    with open(root / "big" / "items.json", "w") as f:
+        for i in range(400_000):
+            f.write(f'{{"Item":{{"pk":{{"S":"k{i}"}},"v":{{"N":"{i}"}}}}}}\n')
+    data = support.new_data_dir()
+    args = ["--s3-dir", str(root)]
+    srv = support.Server(in_memory=False, data_dir=data, extra_args=args).start()
+    client = support.make_client(srv.endpoint)
+    arn = client.import_table(
+        S3BucketSource={"S3Bucket": "big"},
+        InputFormat="DYNAMODB_JSON",
+        TableCreationParameters={
+            "TableName": "Interrupted",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )["ImportTableDescription"]["ImportArn"]
+    # Interrupt it once it is visibly loading (its counters saved at least once).
+    assert support.wait_until(
+        lambda: client.describe_import(ImportArn=arn)["ImportTableDescription"]
+        .get("ProcessedItemCount", 0) > 0,
+        timeout=30,
+    )
+    before = client.describe_import(ImportArn=arn)["ImportTableDescription"]
+    assert before["ImportStatus"] == "IN_PROGRESS", "the source is too small to interrupt"
+    if how == "kill":
+        srv.kill()
+    else:
+        assert srv.stop() == 0
+    srv = support.Server(in_memory=False, data_dir=data, extra_args=args).start()
+    try:
+        client = support.make_client(srv.endpoint)
+        after = client.describe_import(ImportArn=arn)["ImportTableDescription"]
+        assert after["ImportStatus"] == "FAILED", after
+        assert after["FailureCode"] == "InternalServerError"
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.describe_table(TableName="Interrupted")
+    finally:
+        assert srv.stop() == 0
+        shutil.rmtree(data.parent, ignore_errors=True)
