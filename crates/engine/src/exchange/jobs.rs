@@ -13,6 +13,11 @@
 //! which of its writes landed; failing it plainly and letting the caller start it again (a new
 //! export, or an import into the same table name) is what DynamoDB users already handle.
 //!
+//! Not yet for several nodes over one shared store (`--storage rados`): a job's record does not
+//! name the node running it, so a node that starts fails every `IN_PROGRESS` job, another live
+//! node's included. Until records carry their owner (and a heartbeat), run exports and imports
+//! on one node of such a cluster, or restart nodes while none runs.
+//!
 //! While an import loads, its table is `CREATING` (as in DynamoDB): item operations, UpdateTable
 //! and DeleteTable refuse it. Shutting the server down stops a running job where it is.
 //!
