@@ -26,7 +26,7 @@ import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PATTERN = re.compile(r"listening on (http://[0-9.]+:[0-9]+)")
-ADDRESS_PATTERN = re.compile(r"http://[0-9.]+:[0-9]+")
+ADDRESS_PATTERN = re.compile(r"https?://[0-9.]+:[0-9]+")
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 REGION = "us-east-1"

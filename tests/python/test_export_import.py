@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,26 @@ def s3_server():
     yield srv, root
     assert srv.stop() == 0
     shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_export(client, arn: str) -> dict:
+    """DescribeExport polled as a waiter does until the export leaves IN_PROGRESS (60 s at most)."""
+    for _ in range(1200):
+        d = client.describe_export(ExportArn=arn)["ExportDescription"]
+        if d["ExportStatus"] != "IN_PROGRESS":
+            return d
+        time.sleep(0.05)
+    raise AssertionError(f"export {arn} still IN_PROGRESS after 60 s")
+
+
+def wait_import(client, arn: str) -> dict:
+    """DescribeImport polled as a waiter does until the import leaves IN_PROGRESS (60 s at most)."""
+    for _ in range(1200):
+        d = client.describe_import(ImportArn=arn)["ImportTableDescription"]
+        if d["ImportStatus"] != "IN_PROGRESS":
+            return d
+        time.sleep(0.05)
+    raise AssertionError(f"import {arn} still IN_PROGRESS after 60 s")
 
 
 def _python(value):
@@ -101,14 +122,18 @@ def _from_json(av: dict):
     raise AssertionError(f"unknown type {kind}")
 
 
-def read_export(bucket: Path, summary_key: str) -> tuple[dict, list[dict]]:
-    """The summary and every item of an export, checking each file's MD5 and item count."""
-    summary = json.loads((bucket / summary_key).read_bytes())
-    files = (bucket / summary["manifestFilesS3Key"]).read_text().splitlines()
+def read_export(bucket, summary_key: str) -> tuple[dict, list[dict]]:
+    """The summary and every item of an export, checking each file's MD5 and item count.
+
+    `bucket` is a local directory, or a function from an object key to its bytes (an S3
+    client's GetObject)."""
+    get = bucket if callable(bucket) else (lambda key: (bucket / key).read_bytes())
+    summary = json.loads(get(summary_key))
+    files = get(summary["manifestFilesS3Key"]).decode().splitlines()
     items = []
     for line in files:
         entry = json.loads(line)
-        raw = (bucket / entry["dataFileS3Key"]).read_bytes()
+        raw = get(entry["dataFileS3Key"])
         digest = hashlib.md5(raw).digest()
         assert entry["md5Checksum"] == base64.b64encode(digest).decode()
         assert entry["etag"] == digest.hex()
@@ -185,7 +210,7 @@ def test_the_independent_reader_reads_the_export_and_imports_round_trip(s3_serve
         TableArn=arn, S3Bucket="exports", S3Prefix="py", ExportFormat=fmt
     )["ExportDescription"]
     assert started["ExportStatus"] == "IN_PROGRESS"
-    described = client.describe_export(ExportArn=started["ExportArn"])["ExportDescription"]
+    described = wait_export(client, started["ExportArn"])
     assert described["ExportStatus"] == "COMPLETED"
     assert described["ItemCount"] == ITEMS
     assert described["ExportFormat"] == fmt
@@ -226,7 +251,7 @@ def test_the_independent_reader_reads_the_export_and_imports_round_trip(s3_serve
             },
         )["ImportTableDescription"]
         assert imported["ImportStatus"] == "IN_PROGRESS"
-        done = client.describe_import(ImportArn=imported["ImportArn"])["ImportTableDescription"]
+        done = wait_import(client, imported["ImportArn"])
         assert done["ImportStatus"] == "COMPLETED", done
         assert done["ImportedItemCount"] == ITEMS
         assert done["ErrorCount"] == 0
@@ -291,3 +316,52 @@ def test_the_cli_round_trip(s3_server, tmp_path):
     )
     assert missing.returncode != 0
     assert "ResourceNotFoundException" in missing.stderr
+
+
+@pytest.mark.parametrize("how", ["kill", "stop"])
+def test_an_import_interrupted_by_a_crash_or_a_stop_fails_and_leaves_no_table(tmp_path, how):
+    """A durable server killed (SIGKILL) or stopped (SIGTERM) while an import loads: after the
+    restart, DescribeImport says FAILED (the job is not resumed) and the half-loaded table is
+    gone, so the import can simply be started again."""
+    root = tmp_path / "buckets"
+    (root / "big").mkdir(parents=True)
+    with open(root / "big" / "items.json", "w") as f:
+        for i in range(400_000):
+            f.write(f'{{"Item":{{"pk":{{"S":"k{i}"}},"v":{{"N":"{i}"}}}}}}\n')
+    data = support.new_data_dir()
+    args = ["--s3-dir", str(root)]
+    srv = support.Server(in_memory=False, data_dir=data, extra_args=args).start()
+    client = support.make_client(srv.endpoint)
+    arn = client.import_table(
+        S3BucketSource={"S3Bucket": "big"},
+        InputFormat="DYNAMODB_JSON",
+        TableCreationParameters={
+            "TableName": "Interrupted",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )["ImportTableDescription"]["ImportArn"]
+    # Interrupt it once it is visibly loading (its counters saved at least once).
+    assert support.wait_until(
+        lambda: client.describe_import(ImportArn=arn)["ImportTableDescription"]
+        .get("ProcessedItemCount", 0) > 0,
+        timeout=30,
+    )
+    before = client.describe_import(ImportArn=arn)["ImportTableDescription"]
+    assert before["ImportStatus"] == "IN_PROGRESS", "the source is too small to interrupt"
+    if how == "kill":
+        srv.kill()
+    else:
+        assert srv.stop() == 0
+    srv = support.Server(in_memory=False, data_dir=data, extra_args=args).start()
+    try:
+        client = support.make_client(srv.endpoint)
+        after = client.describe_import(ImportArn=arn)["ImportTableDescription"]
+        assert after["ImportStatus"] == "FAILED", after
+        assert after["FailureCode"] == "InternalServerError"
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.describe_table(TableName="Interrupted")
+    finally:
+        assert srv.stop() == 0
+        shutil.rmtree(data.parent, ignore_errors=True)

@@ -89,8 +89,21 @@ fn main() -> Result<(), Box<dyn Error>> {
                      "S3Bucket": "bucket", "ExportFormat": "DYNAMODB_JSON"}),
         ),
     )?;
-    let took = started.elapsed().as_secs_f64();
     let arn = export.export_description.export_arn;
+    // The export runs in the background: poll as a waiter does.
+    loop {
+        let d = db.describe_export(&ctx, input(json!({ "ExportArn": arn })))?;
+        match d.export_description.export_status.as_str() {
+            "IN_PROGRESS" => std::thread::sleep(std::time::Duration::from_millis(5)),
+            "COMPLETED" => break,
+            other => {
+                return Err(
+                    format!("export {other}: {:?}", d.export_description.failure_message).into(),
+                )
+            }
+        }
+    }
+    let took = started.elapsed().as_secs_f64();
     let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
     let data = s3.join("bucket").join("AWSDynamoDB").join(&id).join("data");
     let (mut json_bytes, mut gz_bytes) = (0u64, 0u64);
@@ -112,7 +125,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut parameters = schema;
     parameters["TableName"] = json!("Imported");
     let started = Instant::now();
-    db.import_table(
+    let import = db.import_table(
         &ctx,
         input(json!({
             "S3BucketSource": {"S3Bucket": "bucket",
@@ -121,6 +134,21 @@ fn main() -> Result<(), Box<dyn Error>> {
             "TableCreationParameters": parameters
         })),
     )?;
+    let arn = import.import_table_description.import_arn;
+    loop {
+        let d = db.describe_import(&ctx, input(json!({ "ImportArn": arn })))?;
+        match d.import_table_description.import_status.as_str() {
+            "IN_PROGRESS" => std::thread::sleep(std::time::Duration::from_millis(5)),
+            "COMPLETED" => break,
+            other => {
+                return Err(format!(
+                    "import {other}: {:?}",
+                    d.import_table_description.failure_message
+                )
+                .into())
+            }
+        }
+    }
     db.durable().wait()?;
     let took = started.elapsed().as_secs_f64();
     println!("import: {took:.2} s, {:.0} items/s", items as f64 / took);

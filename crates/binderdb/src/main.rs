@@ -201,8 +201,20 @@ struct ServeArgs {
     seed: u64,
     /// Where S3 buckets live for ExportTableToPointInTime and ImportTable: bucket B is the
     /// directory DIR/B (create it first, as a bucket is created first in S3).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "s3_endpoint")]
     s3_dir: Option<PathBuf>,
+    /// An S3-compatible server for ExportTableToPointInTime and ImportTable, path-style
+    /// (`http://127.0.0.1:9000`, `https://s3.us-east-1.amazonaws.com`); requests are signed
+    /// with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. Import error logs go
+    /// to DATA_DIR/import-logs.
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// The region S3 requests are signed for (default: AWS_REGION, else us-east-1).
+    #[arg(long, value_name = "REGION")]
+    s3_region: Option<String>,
+    /// Keys per ListObjectsV2 page (tests use small pages to exercise paging).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    s3_list_page_size: u32,
     /// A JSON file of fault-injection rules (also settable at `/binderdb/faults`).
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
@@ -225,6 +237,13 @@ struct ServeArgs {
     /// bill's counters stay.
     #[arg(long)]
     no_metrics: bool,
+}
+
+/// The region S3 requests are signed for: `--s3-region`, else `AWS_REGION`, else us-east-1.
+fn s3_region(flag: Option<&str>) -> String {
+    flag.map(str::to_owned)
+        .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
+        .unwrap_or_else(|| "us-east-1".to_owned())
 }
 
 fn main() -> std::process::ExitCode {
@@ -353,6 +372,19 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         },
         seed: args.seed,
         s3_dir: args.s3_dir.clone(),
+        object_store: match &args.s3_endpoint {
+            Some(url) => Some(Arc::new(binderdb_s3::s3::S3Buckets::new(
+                binderdb_s3::s3::S3Options {
+                    endpoint: binderdb_s3::connect::Url::parse(url)?,
+                    region: s3_region(args.s3_region.as_deref()),
+                    credentials: binderdb_s3::sigv4::Credentials::from_env(),
+                    list_page_size: args.s3_list_page_size,
+                    import_log_dir: (!args.in_memory && args.storage != StorageKind::Memory)
+                        .then(|| args.data_dir.join("import-logs")),
+                },
+            )?)),
+            None => None,
+        },
         prices: match &args.prices {
             Some(path) => serde_json::from_slice(&read(path)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?,

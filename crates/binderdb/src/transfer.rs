@@ -1,19 +1,24 @@
 //! `binderdb export` and `binderdb import`: a table to files and back, against any endpoint
-//! that speaks DynamoDB's JSON protocol over plain HTTP, in the same file layout as
-//! ExportTableToPointInTime (so either tool reads the other's files).
+//! that speaks DynamoDB's JSON protocol (`http://` or `https://`, real DynamoDB included), in
+//! the same file layout as ExportTableToPointInTime (so either tool reads the other's files).
+//! Files go to and come from a local directory or an S3 bucket (`s3://bucket/prefix`: AWS S3,
+//! or an S3-compatible server with `--s3-endpoint`), through the same object-store contract
+//! the server's exports use.
 //!
 //! - export: parallel Scan segments (`--segments`, one connection each), each writing its own
 //!   gzip data file; then `manifest-files.json` and `manifest-summary.json` with their
 //!   checksums. A Scan is not a snapshot: items written during the export may or may not be in
 //!   it, as with any Scan-based export tool. Throttled pages are retried with backoff.
-//! - import: every data file under `--from` (`.json`, `.ion`, optionally `.gz` or `.zst`),
+//! - import: every data file under `--from` (`.json`, `.ion`, optionally `.gz` or `.zst`; for
+//!   `s3://`, every such object under the prefix, listed page by page and streamed),
 //!   read line by line into BatchWriteItem requests of 25 over `--connections` connections;
 //!   UnprocessedItems and throttling errors are retried with exponential backoff. Lines that
 //!   are not items are counted and the first ones printed. The table must exist.
 //!
-//! Requests are signed with SigV4 from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
-//! `AWS_SESSION_TOKEN`. On a terminal a progress line is redrawn every half second.
-//! Not yet: `https://` endpoints and `s3://` destinations (the bench's client carries no TLS).
+//! Requests (DynamoDB's and S3's) are signed with SigV4 from `AWS_ACCESS_KEY_ID` /
+//! `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`; `https://` trusts the system's roots and
+//! `AWS_CA_BUNDLE`'s. On a terminal a progress line is redrawn every half second. Object
+//! writes and reads block, so they run on blocking threads, fed by the async Scan tasks.
 
 use std::io::{BufRead, IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
@@ -25,8 +30,10 @@ use binderdb_engine::exchange::export::{export_base, write_manifests, DataFileWr
 use binderdb_engine::exchange::format::{read_json_line, Compression, LineFormat};
 use binderdb_engine::exchange::ion;
 use binderdb_engine::exchange::iso8601;
-use binderdb_engine::exchange::objects::LocalBuckets;
+use binderdb_engine::exchange::objects::{LocalBuckets, ObjectStore};
 use binderdb_model::Item;
+use binderdb_s3::connect::Url;
+use binderdb_s3::s3::{S3Buckets, S3Options};
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -36,7 +43,7 @@ use crate::bench::sigv4::{Credentials, Signer};
 /// `binderdb export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The endpoint, `http://host:port`.
+    /// The endpoint, `http://host:port` or `https://host`.
     #[arg(long)]
     endpoint: String,
     /// The region requests are signed for.
@@ -45,10 +52,13 @@ pub struct ExportArgs {
     /// The table to export.
     #[arg(long)]
     table: String,
-    /// The directory to write into (created if missing); the export goes to
-    /// `DIR/AWSDynamoDB/<ExportId>/`.
-    #[arg(long, value_name = "DIR")]
+    /// Where to write: a directory (created if missing; the export goes to
+    /// `DIR/AWSDynamoDB/<ExportId>/`) or `s3://bucket[/prefix]` (to
+    /// `prefix/AWSDynamoDB/<ExportId>/`).
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
     to: String,
+    #[command(flatten)]
+    s3: S3Args,
     /// DYNAMODB_JSON or ION.
     #[arg(long, default_value = "DYNAMODB_JSON")]
     format: String,
@@ -60,7 +70,7 @@ pub struct ExportArgs {
 /// `binderdb import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The endpoint, `http://host:port`.
+    /// The endpoint, `http://host:port` or `https://host`.
     #[arg(long)]
     endpoint: String,
     /// The region requests are signed for.
@@ -69,12 +79,100 @@ pub struct ImportArgs {
     /// The table to write into (it must exist).
     #[arg(long)]
     table: String,
-    /// A directory (searched recursively for data files) or one data file.
-    #[arg(long, value_name = "DIR|FILE")]
-    from: PathBuf,
+    /// A directory (searched recursively for data files), one data file, or
+    /// `s3://bucket/prefix` (every data file under the prefix).
+    #[arg(long, value_name = "DIR|FILE|s3://BUCKET/PREFIX")]
+    from: String,
+    #[command(flatten)]
+    s3: S3Args,
     /// Parallel BatchWriteItem connections.
     #[arg(long, default_value_t = 8)]
     connections: u32,
+}
+
+/// Where `s3://` locations are.
+#[derive(Debug, Args)]
+pub struct S3Args {
+    /// For `s3://`: an S3-compatible server, path-style (`http://127.0.0.1:9000`); default
+    /// `https://s3.<s3-region>.amazonaws.com`.
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// For `s3://`: the bucket's region (default: `--region`).
+    #[arg(long, value_name = "REGION")]
+    s3_region: Option<String>,
+}
+
+/// A place objects are written to or read from: a store, a bucket in it, and a key prefix.
+struct Location {
+    store: Arc<dyn ObjectStore>,
+    bucket: String,
+    prefix: String,
+    /// How to name it to the user.
+    shown: String,
+    /// A single local file: the object named by `prefix` alone.
+    single: bool,
+}
+
+impl Location {
+    /// `s3://bucket[/prefix]`, or a local directory (`create`: made if missing) or file.
+    fn parse(spec: &str, s3: &S3Args, region: &str, create: bool) -> Result<Location, String> {
+        if let Some(rest) = spec.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!("{spec}: no bucket (s3://bucket/prefix)"));
+            }
+            let region = s3.s3_region.clone().unwrap_or_else(|| region.to_owned());
+            let endpoint = s3
+                .s3_endpoint
+                .clone()
+                .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+            let store = S3Buckets::new(S3Options {
+                endpoint: Url::parse(&endpoint)?,
+                region,
+                credentials: Credentials::from_env(),
+                list_page_size: 1000,
+                import_log_dir: None,
+            })?;
+            return Ok(Location {
+                store: Arc::new(store),
+                bucket: bucket.to_owned(),
+                prefix: prefix.to_owned(),
+                shown: spec.trim_end_matches('/').to_owned(),
+                single: false,
+            });
+        }
+        let path = PathBuf::from(spec);
+        if create {
+            std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let path = path
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // A directory is a bucket of its parent; a file is a key of its directory's bucket.
+        let (dir, file) = if path.is_file() {
+            (path.parent().map(Path::to_path_buf), path.file_name())
+        } else {
+            (Some(path.clone()), None)
+        };
+        let (root, bucket) = match dir.as_deref().map(|d| (d.parent(), d.file_name())) {
+            Some((Some(root), Some(bucket))) => (root.to_path_buf(), bucket.to_string_lossy()),
+            _ => {
+                return Err(format!(
+                    "{}: not a directory below the root",
+                    path.display()
+                ))
+            }
+        };
+        Ok(Location {
+            store: Arc::new(LocalBuckets::new(root)),
+            bucket: bucket.into_owned(),
+            single: file.is_some(),
+            prefix: file
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            shown: path.display().to_string(),
+        })
+    }
 }
 
 /// Errors worth retrying: throttling and server faults.
@@ -154,28 +252,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Runs `f` (blocking object-store work) on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| e.to_string())?
+}
+
 /// Runs `binderdb export`.
 ///
 /// # Errors
-/// Bad arguments, endpoint errors, file-system errors.
+/// Bad arguments, endpoint errors, object-store errors.
 pub fn export(args: ExportArgs) -> Result<(), String> {
-    if args.to.starts_with("s3://") {
-        return Err("s3:// destinations are not supported yet: write to a directory".to_owned());
-    }
     let format = LineFormat::parse(&args.format)
         .filter(|f| *f != LineFormat::Csv)
         .ok_or("--format must be DYNAMODB_JSON or ION")?;
     if args.segments == 0 {
         return Err("--segments must be at least 1".to_owned());
     }
-    let dir = PathBuf::from(&args.to);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let dir = dir.canonicalize().map_err(|e| e.to_string())?;
-    let (root, bucket) = match (dir.parent(), dir.file_name()) {
-        (Some(p), Some(b)) => (p.to_path_buf(), b.to_string_lossy().into_owned()),
-        _ => return Err(format!("{}: not a directory to export into", dir.display())),
-    };
-    let buckets = Arc::new(LocalBuckets::new(root));
+    let to = Arc::new(Location::parse(&args.to, &args.s3, &args.region, true)?);
     let endpoint = Arc::new(Endpoint::parse(&args.endpoint)?);
     let signer = Signer::new(Credentials::from_env(), &args.region, "dynamodb");
     let rt = runtime()?;
@@ -197,29 +294,48 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
             .to_owned();
         let start_ms = now_ms();
         let export_id = format!("{start_ms:014}-{}", &uuid_hex()[..8]);
-        let base = export_base("", &export_id);
-        buckets
-            .put(&bucket, &format!("{base}_started"), b"")
-            .map_err(|e| e.message)?;
+        let base = export_base(&to.prefix, &export_id);
+        {
+            let (to, key) = (to.clone(), format!("{base}_started"));
+            blocking(move || {
+                to.store
+                    .put(&to.bucket, &key, b"")
+                    .map_err(|e| format!("{}: {}", to.shown, e))
+            })
+            .await?;
+        }
         let count = Arc::new(AtomicU64::new(0));
         let running = Arc::new(AtomicBool::new(true));
         let bar = progress("exported", count.clone(), running.clone());
         let mut tasks = Vec::new();
         for segment in 0..args.segments {
-            let (endpoint, signer, buckets, bucket, base, table, count) = (
+            let (endpoint, signer, to, base, table, count) = (
                 endpoint.clone(),
                 signer.clone(),
-                buckets.clone(),
-                bucket.clone(),
+                to.clone(),
                 base.clone(),
                 args.table.clone(),
                 count.clone(),
             );
             let total = args.segments;
-            tasks.push(tokio::spawn(async move {
+            // Pages go from the Scan task to a blocking writer thread (an object store blocks).
+            let (pages, mut inbox) = tokio::sync::mpsc::channel::<Vec<Item>>(4);
+            let writer = tokio::task::spawn_blocking(move || -> Result<_, String> {
+                let shown = |e: binderdb_engine::exchange::objects::ObjectError| {
+                    format!("{}: {e}", to.shown)
+                };
+                let mut file = DataFileWriter::create(to.store.as_ref(), &to.bucket, &base, format)
+                    .map_err(shown)?;
+                while let Some(items) = inbox.blocking_recv() {
+                    for item in &items {
+                        file.write_item(item).map_err(shown)?;
+                    }
+                    count.fetch_add(items.len() as u64, Ordering::Relaxed);
+                }
+                file.finish().map_err(shown)
+            });
+            let scanner = tokio::spawn(async move {
                 let mut conn = Connection::open(endpoint, signer).await?;
-                let mut file = DataFileWriter::create(&buckets, &bucket, &base, format)
-                    .map_err(|e| e.message)?;
                 let mut start: Option<Value> = None;
                 loop {
                     let mut body =
@@ -230,25 +346,36 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
                     let page = call_retrying(&mut conn, Operation::Scan, &body).await?;
                     let items: Vec<Item> = serde_json::from_value(page["Items"].clone())
                         .map_err(|e| format!("Scan answered items that are not items: {e}"))?;
-                    for item in &items {
-                        file.write_item(item).map_err(|e| e.message)?;
+                    if pages.send(items).await.is_err() {
+                        // The writer failed; its error is reported.
+                        return Ok(());
                     }
-                    count.fetch_add(items.len() as u64, Ordering::Relaxed);
                     match page.get("LastEvaluatedKey") {
                         Some(k) if !k.is_null() => start = Some(k.clone()),
-                        _ => break,
+                        _ => return Ok::<(), String>(()),
                     }
                 }
-                file.finish().map_err(|e| e.message)
-            }));
+            });
+            tasks.push((scanner, writer));
         }
         let mut files = Vec::new();
-        for task in tasks {
-            files.push(task.await.map_err(|e| e.to_string())??);
+        let mut failure = None;
+        for (scanner, writer) in tasks {
+            let scanned = scanner.await.map_err(|e| e.to_string()).and_then(|r| r);
+            let written = writer.await.map_err(|e| e.to_string()).and_then(|r| r);
+            match (scanned, written) {
+                (Err(e), _) | (_, Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                (Ok(()), Ok(file)) => files.push(file),
+            }
         }
         running.store(false, Ordering::Relaxed);
         if let Some(bar) = bar {
             let _ = bar.join();
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
         let items: i64 = files.iter().map(|f| f.items).sum();
         let end_ms = now_ms();
@@ -260,8 +387,8 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
             "tableArn": table_arn,
             "tableId": table_id,
             "exportTime": iso8601(start_ms),
-            "s3Bucket": bucket,
-            "s3Prefix": null,
+            "s3Bucket": to.bucket,
+            "s3Prefix": if to.prefix.is_empty() { None } else { Some(&to.prefix) },
             "s3SseAlgorithm": "AES256",
             "s3SseKmsKeyId": null,
             "billedSizeBytes": 0,
@@ -269,12 +396,21 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
             "outputFormat": format.as_str(),
             "exportType": "FULL_EXPORT",
         });
-        let key =
-            write_manifests(&buckets, &bucket, &base, &files, summary).map_err(|e| e.message)?;
+        let key = {
+            let to = to.clone();
+            blocking(move || {
+                write_manifests(to.store.as_ref(), &to.bucket, &base, &files, summary)
+                    .map_err(|e| format!("{}: {e}", to.shown))
+            })
+            .await?
+        };
         eprintln!(
-            "exported {items} items in {:.1} s to {}",
+            "exported {items} items in {:.1} s to {}/{}",
             (end_ms - start_ms) as f64 / 1000.0,
-            dir.join(key).display()
+            to.shown,
+            key.strip_prefix(&to.prefix)
+                .unwrap_or(&key)
+                .trim_start_matches('/')
         );
         Ok(())
     })
@@ -290,23 +426,20 @@ fn uuid_hex() -> String {
     format!("{:032x}", fastrand::u128(..))
 }
 
-/// The data files under `from`, in name order.
-fn data_files(from: &Path) -> Result<Vec<PathBuf>, String> {
-    if from.is_file() {
-        return Ok(vec![from.to_path_buf()]);
-    }
-    let mut out = Vec::new();
-    let mut pending = vec![from.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-            let path = entry.map_err(|e| e.to_string())?.path();
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if path.is_dir() {
-                pending.push(path);
-            } else if !name.starts_with("manifest-")
+/// The keys of the data files at `from`, in name order: every object under its prefix whose
+/// name ends in `.json` or `.ion` (optionally `.gz` or `.zst`), manifests excepted.
+fn data_files(from: &Location) -> Result<Vec<String>, String> {
+    let listed = from
+        .store
+        .list(&from.bucket, &from.prefix)
+        .map_err(|e| format!("{}: {e}", from.shown))?;
+    Ok(listed
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| !from.single || *key == from.prefix)
+        .filter(|key| {
+            let name = key.rsplit('/').next().unwrap_or(key);
+            !name.starts_with("manifest-")
                 && [
                     ".json",
                     ".ion",
@@ -317,13 +450,8 @@ fn data_files(from: &Path) -> Result<Vec<PathBuf>, String> {
                 ]
                 .iter()
                 .any(|ext| name.ends_with(ext))
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+        })
+        .collect())
 }
 
 /// Runs `binderdb import`.
@@ -334,11 +462,12 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
     if args.connections == 0 {
         return Err("--connections must be at least 1".to_owned());
     }
-    let files = data_files(&args.from)?;
+    let from = Location::parse(&args.from, &args.s3, &args.region, false)?;
+    let files = data_files(&from)?;
     if files.is_empty() {
         return Err(format!(
             "{}: no data files (.json, .ion, optionally .gz or .zst)",
-            args.from.display()
+            from.shown
         ));
     }
     let endpoint = Arc::new(Endpoint::parse(&args.endpoint)?);
@@ -406,8 +535,13 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
             let bad = bad.clone();
             tokio::task::spawn_blocking(move || -> Result<(), String> {
                 let mut batch = Vec::with_capacity(25);
-                for path in files {
-                    let name = path.to_string_lossy().into_owned();
+                for key in files {
+                    let name = if from.single {
+                        from.shown.clone()
+                    } else {
+                        let relative = key.strip_prefix(&from.prefix).unwrap_or(&key);
+                        format!("{}/{}", from.shown, relative.trim_start_matches('/'))
+                    };
                     let compression = if name.ends_with(".gz") {
                         Compression::Gzip
                     } else if name.ends_with(".zst") {
@@ -416,9 +550,12 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
                         Compression::None
                     };
                     let ion_file = name.contains(".ion");
-                    let file = std::fs::File::open(&path).map_err(|e| format!("{name}: {e}"))?;
+                    let object = from
+                        .store
+                        .open(&from.bucket, &key)
+                        .map_err(|e| format!("{name}: {e}"))?;
                     let lines = compression
-                        .lines(Box::new(file))
+                        .lines(object)
                         .map_err(|e| format!("{name}: {e}"))?;
                     for (number, line) in lines.lines().enumerate() {
                         let line = line.map_err(|e| format!("{name}: {e}"))?;

@@ -91,8 +91,12 @@ pub struct Config {
     /// Seed of every random choice made for realism (lag draws).
     pub seed: u64,
     /// Where S3 buckets live for ExportTableToPointInTime and ImportTable: bucket `B` is the
-    /// directory `<s3_dir>/B`. `None`: exports and imports are refused.
+    /// directory `<s3_dir>/B`. With neither this nor `object_store`, exports and imports are
+    /// refused.
     pub s3_dir: Option<std::path::PathBuf>,
+    /// Buckets of an S3-compatible server (`--s3-endpoint`), used instead of `s3_dir` when
+    /// set (the server binary builds it with `binderdb-s3`).
+    pub object_store: Option<Arc<dyn exchange::objects::ObjectStore>>,
 }
 
 /// DynamoDB's item collection size limit, 10 GB.
@@ -120,6 +124,7 @@ impl Default for Config {
             consistency_lag_mode: consistency::LagMode::Fixed,
             seed: 0,
             s3_dir: None,
+            object_store: None,
         }
     }
 }
@@ -284,6 +289,14 @@ impl Database {
                 )?;
             }
         }
+        // Exports and imports a stop interrupted are failed (an import's table deleted).
+        let interrupted = db.job_context().fail_interrupted()?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "failed the exports and imports a stop interrupted"
+            );
+        }
         // Backups a crash interrupted are removed with their partial copies.
         let interrupted = backup::remove_incomplete(db.store.as_ref())?;
         if interrupted > 0 {
@@ -337,6 +350,17 @@ impl Database {
             }
         }
         Ok(db)
+    }
+
+    /// What a background export or import needs of the database.
+    fn job_context(&self) -> exchange::jobs::JobContext {
+        exchange::jobs::JobContext {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            clock: self.clock.clone(),
+            pitr_clock: self.pitr_clock.clone(),
+            stream_retention_ms: self.config.stream_retention_ms,
+        }
     }
 
     /// The database's clock, in milliseconds since the Unix epoch: the server checks request

@@ -2,8 +2,8 @@
 //! [`Connection`], every request SigV4-signed.
 //!
 //! It speaks `POST /` with `X-Amz-Target: DynamoDB_20120810.<Operation>` over
-//! `hyper::client::conn::http1` on a plain `TcpStream` with TCP_NODELAY: no pool, no retries, no
-//! TLS (DynamoDB's regional endpoints also answer plain `http://`). The closed loop lives in the
+//! `hyper::client::conn::http1` on a `TcpStream` with TCP_NODELAY, or TLS over it for `https://`: no
+//! pool, no retries. The closed loop lives in the
 //! caller; this module only sends one request and reads its whole response.
 //!
 //! Key types: [`Endpoint`], [`Connection`], [`Operation`], [`Reply`].
@@ -11,25 +11,22 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use binderdb_s3::connect::{connect, Url};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use super::sigv4::{self, Signer};
 
 const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
-/// Where the bench sends its requests: `http://host[:port]`.
+/// Where the bench sends its requests: `http://host[:port]` or `https://host[:port]`.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    /// `host[:port]` as written in the URL: the `Host` header, and what the signature covers.
-    authority: String,
-    host: String,
-    port: u16,
+    url: Url,
     /// An `Accept-Encoding` header to send with every request (`--accept-encoding`), to measure
     /// what response compression costs.
     accept_encoding: Option<HeaderValue>,
@@ -49,43 +46,14 @@ impl Endpoint {
         Ok(self)
     }
 
-    /// Parses `http://host[:port][/]`; the port defaults to 80.
+    /// Parses `http://host[:port][/]` (port 80 by default) or `https://host[:port][/]` (443;
+    /// TLS with the system's roots and `AWS_CA_BUNDLE`'s, see [`binderdb_s3::connect`]).
     ///
     /// # Errors
-    /// Anything else, `https://` included (the bench carries no TLS stack).
+    /// Anything else.
     pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let rest = if let Some(rest) = url.strip_prefix("http://") {
-            rest
-        } else if url.starts_with("https://") {
-            return Err(format!(
-                "{url}: https is not supported; use the http:// form of the endpoint"
-            ));
-        } else {
-            return Err(format!(
-                "{url}: the endpoint must look like http://host:port"
-            ));
-        };
-        let authority = rest.trim_end_matches('/');
-        if authority.is_empty() || authority.contains('/') {
-            return Err(format!(
-                "{url}: the endpoint must look like http://host:port"
-            ));
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            // `[::1]:8000` keeps its brackets in the Host header but not for connecting.
-            Some((host, port)) if !port.contains(']') => {
-                let port = port
-                    .parse::<u16>()
-                    .map_err(|_| format!("{url}: bad port {port:?}"))?;
-                (host, port)
-            }
-            _ => (authority, 80),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
         Ok(Endpoint {
-            authority: authority.to_owned(),
-            host: host.to_owned(),
-            port,
+            url: Url::parse(url)?,
             accept_encoding: None,
         })
     }
@@ -194,19 +162,16 @@ impl Connection {
     /// # Errors
     /// Connection or handshake failures, as text.
     pub async fn open(endpoint: Arc<Endpoint>, signer: Signer) -> Result<Connection, String> {
-        let stream = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
-            .await
-            .map_err(|e| format!("cannot connect to {}: {e}", endpoint.authority))?;
-        let _ = stream.set_nodelay(true);
+        let stream = connect(&endpoint.url).await?;
         let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| format!("HTTP handshake with {} failed: {e}", endpoint.authority))?;
+            .map_err(|e| format!("HTTP handshake with {} failed: {e}", endpoint.url.authority))?;
         tokio::spawn(async move {
             // Ends when the connection closes; the next send reports the failure.
             let _ = driver.await;
         });
-        let host_header = HeaderValue::from_str(&endpoint.authority)
-            .map_err(|_| format!("{}: not a valid Host header", endpoint.authority))?;
+        let host_header = HeaderValue::from_str(&endpoint.url.authority)
+            .map_err(|_| format!("{}: not a valid Host header", endpoint.url.authority))?;
         let security_token = match &signer.credentials().session_token {
             Some(token) => Some(
                 HeaderValue::from_str(token)
@@ -268,7 +233,7 @@ impl Connection {
             .unwrap_or("");
         let mut signed = vec![
             ("content-type", JSON_CONTENT_TYPE),
-            ("host", self.endpoint.authority.as_str()),
+            ("host", self.endpoint.url.authority.as_str()),
             ("x-amz-date", amz_date),
         ];
         if let Some(target) = target {
@@ -375,22 +340,12 @@ mod tests {
     fn endpoints_parse() {
         let e = Endpoint::parse("http://127.0.0.1:8000").unwrap();
         assert_eq!(
-            (e.authority.as_str(), e.host.as_str(), e.port),
-            ("127.0.0.1:8000", "127.0.0.1", 8000)
+            (e.url.authority.as_str(), e.url.port),
+            ("127.0.0.1:8000", 8000)
         );
-        let e = Endpoint::parse("http://dynamodb.us-east-1.amazonaws.com/").unwrap();
-        assert_eq!(
-            (e.host.as_str(), e.port),
-            ("dynamodb.us-east-1.amazonaws.com", 80)
-        );
-        let e = Endpoint::parse("http://[::1]:9000").unwrap();
-        assert_eq!(
-            (e.authority.as_str(), e.host.as_str(), e.port),
-            ("[::1]:9000", "::1", 9000)
-        );
-        assert!(Endpoint::parse("https://x").is_err());
+        let e = Endpoint::parse("https://dynamodb.us-east-1.amazonaws.com").unwrap();
+        assert!(e.url.tls);
         assert!(Endpoint::parse("localhost:8000").is_err());
-        assert!(Endpoint::parse("http://h:notaport").is_err());
     }
 
     #[test]

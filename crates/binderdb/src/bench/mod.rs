@@ -20,7 +20,7 @@
 pub(crate) mod client;
 mod null_server;
 mod report;
-pub(crate) mod sigv4;
+pub(crate) use binderdb_s3::sigv4;
 mod workload;
 
 use std::net::IpAddr;

@@ -30,7 +30,7 @@ use md5::{Digest, Md5};
 use super::format::{write_change_line, write_line, ChangeLine, LineFormat};
 use super::ion;
 use super::iso8601;
-use super::objects::{LocalBuckets, ObjectError, ObjectWriter};
+use super::objects::{ObjectError, ObjectSink, ObjectStore};
 use crate::error::Error;
 
 /// Uncompressed bytes of lines after which a data file is closed and the next one begun.
@@ -43,7 +43,7 @@ const BUFFER_BYTES: usize = 256 * 1024;
 #[derive(Debug)]
 pub struct ExportJob<'a> {
     /// The buckets.
-    pub buckets: &'a LocalBuckets,
+    pub buckets: &'a dyn ObjectStore,
     /// `S3Bucket`.
     pub bucket: &'a str,
     /// `S3Prefix` (may be empty).
@@ -110,6 +110,9 @@ pub enum ExportFailure {
     Object(ObjectError),
     /// The database failed (a real server fault).
     Engine(Error),
+    /// The server is shutting down: the export stops where it is (its record stays
+    /// `IN_PROGRESS`, and the next start marks it `FAILED`).
+    Interrupted,
 }
 
 impl From<ObjectError> for ExportFailure {
@@ -139,7 +142,7 @@ pub struct DataFileWriter {
 
 /// Passes bytes on and keeps their MD5.
 struct Hashing {
-    inner: ObjectWriter,
+    inner: Box<dyn ObjectSink>,
     md5: Md5,
 }
 
@@ -177,10 +180,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn io_error(e: &std::io::Error) -> ObjectError {
-    ObjectError {
-        code: "S3AccessDenied".to_owned(),
-        message: e.to_string(),
-    }
+    ObjectError::io(e)
 }
 
 impl DataFileWriter {
@@ -189,7 +189,7 @@ impl DataFileWriter {
     /// # Errors
     /// The bucket's.
     pub fn create(
-        buckets: &LocalBuckets,
+        buckets: &dyn ObjectStore,
         bucket: &str,
         base: &str,
         format: LineFormat,
@@ -296,7 +296,7 @@ pub fn export_base(prefix: &str, export_id: &str) -> String {
 /// # Errors
 /// The bucket's.
 pub fn write_manifests(
-    buckets: &LocalBuckets,
+    buckets: &dyn ObjectStore,
     bucket: &str,
     base: &str,
     files: &[DataFileEntry],

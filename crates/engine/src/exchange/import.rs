@@ -5,7 +5,7 @@
 //! A line that is not an importable item (unparsable, a missing or mistyped key attribute, an
 //! item over 400 KB) is skipped and counted in `ErrorCount`, as DynamoDB does; DynamoDB writes
 //! the first errors to a CloudWatch Logs group, binderdb to a local file (see
-//! [`super::objects::LocalBuckets::import_log_dir`]), one JSON object per error, at most
+//! [`super::objects::ObjectStore::import_log_dir`]), one JSON object per error, at most
 //! [`MAX_LOGGED_ERRORS`]. A later line with the key of an earlier one replaces it.
 
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use binderdb_storage::{Batch, CounterId, Counts, Store, Write};
 
 use super::format::{read_json_line, Compression, CsvLayout, LineFormat};
 use super::ion;
-use super::objects::{LocalBuckets, ObjectError};
+use super::objects::{ObjectError, ObjectStore};
 use crate::catalog::TableDescriptor;
 use crate::error::Error;
 use crate::index::maintain::index_changes;
@@ -33,7 +33,7 @@ const CHUNK: usize = 2048;
 #[derive(Debug)]
 pub struct ImportSource<'a> {
     /// The buckets.
-    pub buckets: &'a LocalBuckets,
+    pub buckets: &'a dyn ObjectStore,
     /// `S3Bucket`.
     pub bucket: &'a str,
     /// `S3KeyPrefix` (may be empty).
@@ -68,6 +68,8 @@ pub enum ImportFailure {
     Object(ObjectError),
     /// The database failed.
     Engine(Error),
+    /// The server is shutting down (the next start marks the import `FAILED`).
+    Interrupted,
 }
 
 impl From<ObjectError> for ImportFailure {
@@ -201,7 +203,8 @@ impl<'d> Chunk<'d> {
 }
 
 /// Loads every object of `source` into `table` (already created, empty), logging bad lines to
-/// `log`. Returns the counters.
+/// `log`. Returns the counters; `progress` sees them every few thousand lines and after each
+/// object (DescribeImport shows them while the import runs). Stops when `stop` is set.
 ///
 /// # Errors
 /// [`ImportFailure::Object`] when the bucket is missing or holds no object under the prefix,
@@ -211,6 +214,8 @@ pub fn load(
     table: &TableDescriptor,
     source: &ImportSource<'_>,
     log: &mut dyn std::io::Write,
+    stop: &std::sync::atomic::AtomicBool,
+    progress: &mut dyn FnMut(&ImportCounts),
 ) -> Result<ImportCounts, ImportFailure> {
     let objects = source.buckets.list(source.bucket, source.prefix)?;
     if objects.is_empty() {
@@ -251,13 +256,26 @@ pub fn load(
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
-                    return Err(ImportFailure::Object(ObjectError {
-                        code: "InvalidData".to_owned(),
-                        message: format!("{key}: {e}"),
-                    }))
+                    // The store's own failure (a dropped S3 connection) keeps its code.
+                    let store_error = e
+                        .get_ref()
+                        .and_then(|i| i.downcast_ref::<ObjectError>())
+                        .cloned();
+                    return Err(ImportFailure::Object(store_error.unwrap_or_else(|| {
+                        ObjectError {
+                            code: "InvalidData".to_owned(),
+                            message: format!("{key}: {e}"),
+                        }
+                    })));
                 }
             }
             number += 1;
+            if number % CHUNK as u64 == 0 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(ImportFailure::Interrupted);
+                }
+                progress(&counts);
+            }
             let parsed = match source.format {
                 LineFormat::DynamoDbJson => read_json_line(&line),
                 LineFormat::Ion => ion::read_item(&line).map_err(|e| e.0),
@@ -286,6 +304,7 @@ pub fn load(
             }
         }
         counts.processed_bytes += *size as i64;
+        progress(&counts);
     }
     chunk.commit(store)?;
     Ok(counts)

@@ -1,13 +1,17 @@
 //! Exports to and imports from S3 (ExportTableToPointInTime, ImportTable): the records kept
 //! about them, the file formats, the streaming export writer and the import loader.
 //!
-//! - [`objects`]: buckets mapped to local directories (`--s3-dir`).
+//! - [`objects`]: the object-store contract exports and imports use, and buckets mapped to
+//!   local directories (`--s3-dir`); an S3-compatible server (`--s3-endpoint`) implements the
+//!   same contract in `binderdb-s3`.
 //! - [`format`] and [`ion`]: DynamoDB JSON, Ion and CSV lines; GZIP, ZSTD and no compression.
 //! - [`export`]: writes a table's items from one consistent snapshot, streaming, in DynamoDB's
 //!   layout (`AWSDynamoDB/<ExportId>/manifest-summary.json`, `manifest-files.json`, their
 //!   `.checksum`s, `_started`, `data/*.json.gz` or `data/*.ion.gz`).
 //! - [`import`]: reads every object under a prefix into a new table, counting and logging the
 //!   lines that are not items.
+//! - [`jobs`]: both run as background jobs with durable records; a restart fails the ones it
+//!   interrupted.
 //!
 //! Records are versioned JSON in the `Catalog` keyspace, partitions `#exports` and `#imports`,
 //! sort key = ARN, so a listing walks them in ARN order (table, then start time).
@@ -18,6 +22,7 @@ pub mod export;
 pub mod format;
 pub mod import;
 pub mod ion;
+pub(crate) mod jobs;
 pub mod objects;
 
 use binderdb_storage::{Batch, Key, Keyspace, Store, Write};

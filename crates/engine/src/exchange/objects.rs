@@ -1,4 +1,7 @@
-//! Where exports go and imports come from: S3 buckets mapped to local directories.
+//! Where exports go and imports come from: the [`ObjectStore`] contract, and its local
+//! implementation, S3 buckets mapped to local directories ([`LocalBuckets`]). The S3 client
+//! (`binderdb-s3`, for `--s3-endpoint`) implements the same contract over HTTP, outside the
+//! engine, which knows no HTTP.
 //!
 //! With `--s3-dir DIR`, bucket `B` is the directory `DIR/B` and object key `a/b/c` the file
 //! `DIR/B/a/b/c`. As in S3, a bucket must exist (create the directory) before anything is
@@ -20,13 +23,79 @@ pub struct ObjectError {
     pub message: String,
 }
 
+impl std::fmt::Display for ObjectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ObjectError {}
+
 impl ObjectError {
-    fn io(e: &io::Error) -> ObjectError {
+    /// An I/O failure. An object store's own error carried through `std::io::Write` (an
+    /// [`ObjectSink`] wraps its [`ObjectError`] in the `io::Error`) comes back as it was;
+    /// anything else is reported as S3's access denial (the closest S3 code: the bucket's
+    /// storage refused).
+    pub fn io(e: &io::Error) -> ObjectError {
+        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ObjectError>()) {
+            return inner.clone();
+        }
         ObjectError {
             code: "S3AccessDenied".to_owned(),
             message: e.to_string(),
         }
     }
+}
+
+/// A store of objects in buckets, as S3 is: what exports write and imports read. Calls block
+/// (exports and imports run on their own threads).
+pub trait ObjectStore: Send + Sync + std::fmt::Debug {
+    /// Starts writing `key` in `bucket`; nothing is visible under the key until
+    /// [`ObjectSink::finish`]. Memory does not grow with the object.
+    ///
+    /// # Errors
+    /// A missing bucket, a refused key, or the store's own failure.
+    fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectSink>, ObjectError>;
+
+    /// Writes a whole small object.
+    ///
+    /// # Errors
+    /// As [`ObjectStore::create`].
+    fn put(&self, bucket: &str, key: &str, body: &[u8]) -> Result<(), ObjectError> {
+        let mut w = self.create(bucket, key)?;
+        w.write_all(body).map_err(|e| ObjectError::io(&e))?;
+        w.finish()
+    }
+
+    /// The keys in `bucket` starting with `prefix`, in key order, with their sizes.
+    ///
+    /// # Errors
+    /// A missing bucket, or the store's own failure.
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, ObjectError>;
+
+    /// Opens `key` in `bucket` for reading, streaming.
+    ///
+    /// # Errors
+    /// A missing bucket or object, or the store's own failure.
+    fn open(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, ObjectError>;
+
+    /// The same store, checking that buckets belong to account `owner` (`S3BucketOwner`):
+    /// S3 refuses a bucket of another owner with `AccessDenied`.
+    fn with_expected_owner(&self, owner: Option<&str>) -> std::sync::Arc<dyn ObjectStore>;
+
+    /// The local directory an import's error log is written to (`CloudWatchLogGroupArn`'s
+    /// stand-in), if the store has one.
+    fn import_log_dir(&self) -> Option<PathBuf>;
+}
+
+/// One object being written (see [`ObjectStore::create`]). Dropped without
+/// [`ObjectSink::finish`], the object is abandoned and never appears.
+pub trait ObjectSink: Write + Send {
+    /// Makes the object visible under its key.
+    ///
+    /// # Errors
+    /// The store's.
+    fn finish(self: Box<Self>) -> Result<(), ObjectError>;
 }
 
 /// Buckets as directories under one root.
@@ -53,12 +122,8 @@ impl Write for ObjectWriter {
     }
 }
 
-impl ObjectWriter {
-    /// Makes the object visible under its key.
-    ///
-    /// # Errors
-    /// The file system's.
-    pub fn finish(mut self) -> Result<(), ObjectError> {
+impl ObjectSink for ObjectWriter {
+    fn finish(mut self: Box<Self>) -> Result<(), ObjectError> {
         self.file.flush().map_err(|e| ObjectError::io(&e))?;
         fs::rename(&self.temp, &self.target).map_err(|e| ObjectError::io(&e))
     }
@@ -98,12 +163,10 @@ impl LocalBuckets {
         path.push(relative);
         Ok(path)
     }
+}
 
-    /// Starts writing `key` in `bucket`.
-    ///
-    /// # Errors
-    /// A missing bucket, a bad key, or the file system's.
-    pub fn create(&self, bucket: &str, key: &str) -> Result<ObjectWriter, ObjectError> {
+impl ObjectStore for LocalBuckets {
+    fn create(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectSink>, ObjectError> {
         let target = self.path(bucket, key)?;
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(|e| ObjectError::io(&e))?;
@@ -112,28 +175,14 @@ impl LocalBuckets {
         temp.push(".binderdb-partial");
         let temp = PathBuf::from(temp);
         let file = fs::File::create(&temp).map_err(|e| ObjectError::io(&e))?;
-        Ok(ObjectWriter {
+        Ok(Box::new(ObjectWriter {
             temp,
             target,
             file: BufWriter::with_capacity(1 << 20, file),
-        })
+        }))
     }
 
-    /// Writes a whole small object.
-    ///
-    /// # Errors
-    /// As [`LocalBuckets::create`].
-    pub fn put(&self, bucket: &str, key: &str, body: &[u8]) -> Result<(), ObjectError> {
-        let mut w = self.create(bucket, key)?;
-        w.write_all(body).map_err(|e| ObjectError::io(&e))?;
-        w.finish()
-    }
-
-    /// The keys in `bucket` starting with `prefix`, in key order, with their sizes.
-    ///
-    /// # Errors
-    /// A missing bucket, or the file system's.
-    pub fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, ObjectError> {
+    fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, ObjectError> {
         let root = self.bucket(bucket)?;
         let mut out = Vec::new();
         let mut pending = vec![root.clone()];
@@ -165,24 +214,32 @@ impl LocalBuckets {
         Ok(out)
     }
 
-    /// Opens `key` in `bucket` for reading.
-    ///
-    /// # Errors
-    /// A missing bucket or object, or the file system's.
-    pub fn open(&self, bucket: &str, key: &str) -> Result<Box<dyn Read>, ObjectError> {
+    fn open(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, ObjectError> {
         let path = self.path(bucket, key)?;
-        let file = fs::File::open(path).map_err(|e| ObjectError::io(&e))?;
+        let file = fs::File::open(path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => ObjectError {
+                code: "S3NoSuchKey".to_owned(),
+                message: "The specified key does not exist.".to_owned(),
+            },
+            _ => ObjectError::io(&e),
+        })?;
         Ok(Box::new(file))
     }
 
-    /// The directory an import's error log is written to (`CloudWatchLogGroupArn`'s stand-in):
+    /// Directories have no owner to check: a local bucket is the server's own.
+    fn with_expected_owner(&self, _owner: Option<&str>) -> std::sync::Arc<dyn ObjectStore> {
+        std::sync::Arc::new(self.clone())
+    }
+
     /// `<root>/_binderdb-logs/aws-dynamodb/imports`, which no bucket can shadow (bucket names
     /// never start with `_`).
-    pub fn import_log_dir(&self) -> PathBuf {
-        self.root
-            .join("_binderdb-logs")
-            .join("aws-dynamodb")
-            .join("imports")
+    fn import_log_dir(&self) -> Option<PathBuf> {
+        Some(
+            self.root
+                .join("_binderdb-logs")
+                .join("aws-dynamodb")
+                .join("imports"),
+        )
     }
 }
 

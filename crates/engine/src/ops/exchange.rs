@@ -2,11 +2,13 @@
 //! DescribeImport and ListImports. Formats, files and records live in [`crate::exchange`].
 //!
 //! Decisions where DynamoDB's documentation is silent, or binderdb differs:
-//! - Buckets are directories (`--s3-dir DIR`: bucket `B` is `DIR/B`); without `--s3-dir`
-//!   both operations are refused with a ValidationException naming the flag.
-//! - The export or import runs inside the request, so it is finished when the answer
-//!   arrives; the answer says `IN_PROGRESS`, as DynamoDB's does, and DescribeExport /
-//!   DescribeImport then say `COMPLETED` (or `FAILED` with FailureCode and FailureMessage).
+//! - Buckets are an S3-compatible server's (`--s3-endpoint URL`) or directories (`--s3-dir
+//!   DIR`: bucket `B` is `DIR/B`); with neither, both operations are refused with a
+//!   ValidationException naming the flags. `S3BucketOwner` is sent to S3 as the expected bucket
+//!   owner, so a bucket of another account fails the job with `S3AccessDenied`.
+//! - The export or import runs in the background ([`crate::exchange::jobs`]): the answer says
+//!   `IN_PROGRESS`, as DynamoDB's does, and DescribeExport / DescribeImport show the progress,
+//!   then `COMPLETED` (or `FAILED` with FailureCode and FailureMessage).
 //! - As in DynamoDB, a table without point-in-time recovery is not exported
 //!   (PointInTimeRecoveryUnavailableException). A full export is the table as it was at
 //!   `ExportTime` (default: now), read through the recovery log; an ExportTime in the future or
@@ -25,21 +27,21 @@
 //!   `DIR/_binderdb-logs/aws-dynamodb/imports/` (DynamoDB: the CloudWatch log group
 //!   `/aws-dynamodb/imports`, whose ARN the description still shows).
 
-use std::io::Write as _;
+use std::sync::Arc;
 
 use crate::api::{
     CreateTableInput, ExportArnInput, ExportDescription, ExportDescriptionOutput, ExportSummary,
     ExportTableToPointInTimeInput, ImportArnInput, ImportSummary, ImportTableDescription,
     ImportTableInput, ImportTableOutput, ListExportsInput, ListExportsOutput, ListImportsInput,
-    ListImportsOutput, TableNameInput,
+    ListImportsOutput,
 };
-use crate::catalog::Table;
+use crate::catalog::{Table, TableDescriptor};
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
-use crate::exchange::export::{ExportFailure, ExportJob, Increment};
-use crate::exchange::format::{ChangeLine, Compression, LineFormat};
-use crate::exchange::import::{self, ImportFailure, ImportSource};
-use crate::exchange::objects::LocalBuckets;
+use crate::exchange::export::Increment;
+use crate::exchange::format::{Compression, LineFormat};
+use crate::exchange::jobs::{ExportTask, ImportTask};
+use crate::exchange::objects::{LocalBuckets, ObjectStore};
 use crate::exchange::{self, ExportRecord, ImportRecord, JobStatus, RECORD_FORMAT};
 use crate::{Database, RequestContext};
 
@@ -82,15 +84,19 @@ fn failure(status: &JobStatus) -> (Option<String>, Option<String>) {
 }
 
 impl Database {
-    fn buckets(&self) -> Result<LocalBuckets> {
+    /// The buckets, checked for `owner` (`S3BucketOwner`).
+    fn buckets(&self, owner: Option<&str>) -> Result<Arc<dyn ObjectStore>> {
+        if let Some(store) = &self.config.object_store {
+            return Ok(store.with_expected_owner(owner));
+        }
         self.config
             .s3_dir
             .clone()
-            .map(LocalBuckets::new)
+            .map(|dir| Arc::new(LocalBuckets::new(dir)) as Arc<dyn ObjectStore>)
             .ok_or_else(|| {
                 Error::validation(
-                    "binderdb has no S3 buckets: start the server with --s3-dir DIR (bucket B \
-                     is the directory DIR/B)",
+                    "binderdb has no S3 buckets: start the server with --s3-endpoint URL (an \
+                     S3-compatible server) or --s3-dir DIR (bucket B is the directory DIR/B)",
                 )
             })
     }
@@ -156,7 +162,8 @@ impl Database {
     /// `TableNotFoundException`; `InvalidExportTimeException` for an ExportTime in the
     /// future or before the table existed; `PointInTimeRecoveryUnavailableException` for one in
     /// the past; `ExportConflictException` for a reused ClientToken; `ValidationException`
-    /// without `--s3-dir` and for INCREMENTAL_EXPORT.
+    /// without buckets (`--s3-endpoint` or `--s3-dir`) and for a bad incremental period. The
+    /// export itself runs in the background ([`crate::exchange::jobs`]).
     pub fn export_table_to_point_in_time(
         &self,
         ctx: &RequestContext,
@@ -260,9 +267,9 @@ impl Database {
                 };
             }
         }
-        let buckets = self.buckets()?;
+        let buckets = self.buckets(input.s3_bucket_owner.as_deref())?;
         let export_id = format!("{now:014}-{}", job_id());
-        let mut record = ExportRecord {
+        let record = ExportRecord {
             format: RECORD_FORMAT,
             arn: format!("{arn}/export/{export_id}"),
             account: ctx.account.clone(),
@@ -285,105 +292,27 @@ impl Database {
             item_count: 0,
             billed_size_bytes: 0,
         };
+        // Durable before the answer: a restart finds the job (and marks it FAILED).
         exchange::save(self.store.as_ref(), &record)?;
         let answer = self.export_description(&record, Some("IN_PROGRESS"));
-        let job = ExportJob {
-            buckets: &buckets,
-            bucket: &bucket,
-            prefix: input.s3_prefix.as_deref().unwrap_or(""),
-            export_id: &export_id,
-            export_arn: &record.arn,
-            table_arn: arn,
-            table_id: &descriptor.uuid,
+        let task = ExportTask {
+            record,
+            table,
+            buckets,
+            bucket,
+            prefix: input.s3_prefix.clone().unwrap_or_default(),
+            export_id,
             format,
-            start_ms: now,
-            export_time_ms,
-            sse_algorithm: input.s3_sse_algorithm.as_deref(),
-            sse_kms_key_id: input.s3_sse_kms_key_id.as_deref(),
+            sse_algorithm: input.s3_sse_algorithm.clone(),
+            sse_kms_key_id: input.s3_sse_kms_key_id.clone(),
+            increment,
         };
-        let outcome = match &increment {
-            Some(increment) => {
-                let changes = self.compacted_changes(&table, increment)?;
-                let mut lines = changes.into_iter();
-                job.run_incremental(increment, &mut lines)
-            }
-            None => job.run(&mut |visit| {
-                self.pitr_items_at(&table, export_time_ms, &mut |_, _, value| visit(value))
-            }),
-        };
-        match outcome {
-            Ok(outcome) => {
-                record.status = JobStatus::Completed;
-                record.item_count = outcome.item_count;
-                record.billed_size_bytes = outcome.billed_size_bytes;
-                record.manifest = Some(outcome.manifest_key);
-            }
-            Err(ExportFailure::Object(e)) => {
-                record.status = JobStatus::Failed {
-                    code: e.code,
-                    message: e.message,
-                };
-            }
-            Err(ExportFailure::Engine(e)) => {
-                tracing::error!(error = %e, export = %record.arn, "export failed");
-                record.status = JobStatus::Failed {
-                    code: "UNKNOWN".to_owned(),
-                    message: "The export failed because of an internal error".to_owned(),
-                };
-            }
-        }
-        record.end_ms = Some(self.clock.now_millis().max(now));
-        exchange::save(self.store.as_ref(), &record)?;
+        let job = self.job_context();
+        self.workers
+            .spawn("export", move |stop| job.run_export(task, stop));
         Ok(ExportDescriptionOutput {
             export_description: answer,
         })
-    }
-
-    /// The changes of `table` in `increment`'s period, one per item: its image at the end of
-    /// the period and (for NEW_AND_OLD_IMAGES) at its start, stamped with its last write.
-    /// An item created and deleted within the period is left out. Memory: the changed keys.
-    fn compacted_changes(
-        &self,
-        table: &Table,
-        increment: &Increment,
-    ) -> Result<Vec<Result<ChangeLine>>> {
-        type Images = (u64, Option<Vec<u8>>, Option<Vec<u8>>);
-        let mut by_key: std::collections::HashMap<(Vec<u8>, Vec<u8>), Images> =
-            std::collections::HashMap::new();
-        self.pitr_changes(table, increment.from_ms, increment.to_ms, &mut |c| {
-            let entry = by_key
-                .entry((c.partition.to_vec(), c.sort.to_vec()))
-                .or_insert_with(|| (c.time_ms, c.old.map(<[u8]>::to_vec), None));
-            entry.0 = c.time_ms;
-            entry.2 = c.new.map(<[u8]>::to_vec);
-            std::ops::ControlFlow::Continue(())
-        })?;
-        let schema = table.descriptor().key_schema.clone();
-        let with_old = increment.view == "NEW_AND_OLD_IMAGES";
-        let decode = |b: Option<Vec<u8>>| -> Result<Option<binderdb_model::Item>> {
-            b.map(|b| binderdb_model::decode_item(&b).map_err(Error::from))
-                .transpose()
-        };
-        Ok(by_key
-            .into_values()
-            .filter(|(_, old, new)| old.is_some() || new.is_some())
-            .map(|(time_ms, old, new)| {
-                let (old, new) = (decode(old)?, decode(new)?);
-                let any = new.as_ref().or(old.as_ref());
-                let mut keys = binderdb_model::Item::new();
-                for attr in std::iter::once(&schema.hash).chain(schema.range.as_ref()) {
-                    if let Some(v) = any.and_then(|i| i.get(&attr.name)) {
-                        keys.insert(attr.name.clone(), v.clone());
-                    }
-                }
-                Ok(ChangeLine {
-                    write_micros: time_ms * 1000,
-                    keys,
-                    new,
-                    old: if with_old { old } else { None },
-                })
-            })
-            .collect())
     }
 
     /// DescribeExport.
@@ -496,7 +425,8 @@ impl Database {
     /// # Errors
     /// CreateTable's errors for the parameters (ResourceInUseException when the table exists);
     /// `ImportConflictException` for a reused ClientToken; `ValidationException` without
-    /// `--s3-dir`.
+    /// buckets (`--s3-endpoint` or `--s3-dir`). The load itself runs in the background, the
+    /// table `CREATING` meanwhile ([`crate::exchange::jobs`]).
     pub fn import_table(
         &self,
         ctx: &RequestContext,
@@ -575,7 +505,7 @@ impl Database {
                 };
             }
         }
-        let buckets = self.buckets()?;
+        let buckets = self.buckets(source.s3_bucket_owner.as_deref())?;
         // ImportTable takes only these of CreateTable's members.
         let p = &parameters.value;
         let create = CreateTableInput {
@@ -593,16 +523,30 @@ impl Database {
             .clone()
             .ok_or_else(|| null("tableCreationParameters.tableName"))?;
         self.create_table(ctx, create)?;
-        let table = self
-            .catalog
-            .get(ctx.account(), &ctx.region, &name)
-            .ok_or_else(|| Error::Internal("the imported table vanished".to_owned()))?;
+        // The table stays CREATING while it loads, as an imported table does in DynamoDB.
+        let (table, active_at_ms) = {
+            let _ddl = self.catalog.lock_ddl();
+            let created = self
+                .catalog
+                .get(ctx.account(), &ctx.region, &name)
+                .ok_or_else(|| Error::Internal("the imported table vanished".to_owned()))?;
+            let descriptor = created.descriptor();
+            let table = self.catalog.put(
+                self.store.as_ref(),
+                TableDescriptor {
+                    active_at_ms: crate::ops::backups::RESTORING,
+                    ..(*descriptor).clone()
+                },
+            )?;
+            (table, descriptor.active_at_ms)
+        };
         let descriptor = table.descriptor();
         let table_arn = self.table_arn(&descriptor);
         let import_id = format!("{now:014}-{}", job_id());
-        let log_dir = buckets.import_log_dir();
-        let log_path = log_dir.join(format!("{import_id}.log"));
-        let mut record = ImportRecord {
+        let log_path = buckets
+            .import_log_dir()
+            .map(|dir| dir.join(format!("{import_id}.log")));
+        let record = ImportRecord {
             format: RECORD_FORMAT,
             arn: format!("{table_arn}/import/{import_id}"),
             account: ctx.account.clone(),
@@ -617,63 +561,27 @@ impl Database {
             processed_size_bytes: 0,
             processed_item_count: 0,
             imported_item_count: 0,
-            log_path: Some(log_path.to_string_lossy().into_owned()),
+            log_path: log_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
         };
+        // Durable before the answer: a restart finds the job (and marks it FAILED).
         exchange::save(self.store.as_ref(), &record)?;
         let answer = self.import_description(ctx, &record, Some("IN_PROGRESS"));
-        let mut log: Box<dyn std::io::Write> = match std::fs::create_dir_all(&log_dir)
-            .and_then(|()| std::fs::File::create(&log_path))
-        {
-            Ok(f) => Box::new(std::io::BufWriter::new(f)),
-            Err(e) => {
-                tracing::warn!(error = %e, path = %log_path.display(), "import log not writable");
-                Box::new(std::io::sink())
-            }
-        };
-        let source = ImportSource {
-            buckets: &buckets,
-            bucket: &bucket,
-            prefix: source.s3_key_prefix.as_deref().unwrap_or(""),
+        let task = ImportTask {
+            record,
+            table,
+            active_at_ms,
+            buckets,
+            bucket,
+            prefix: source.s3_key_prefix.clone().unwrap_or_default(),
             format,
             compression,
             csv_delimiter: delimiter,
             csv_header: csv.and_then(|c| c.header_list),
+            log_path,
         };
-        let outcome = import::load(self.store.as_ref(), &descriptor, &source, log.as_mut());
-        let _ = log.flush();
-        match outcome {
-            Ok(counts) => {
-                record.status = JobStatus::Completed;
-                record.error_count = counts.errors;
-                record.processed_size_bytes = counts.processed_bytes;
-                record.processed_item_count = counts.processed_items;
-                record.imported_item_count = counts.imported_items;
-            }
-            Err(e) => {
-                record.status = match e {
-                    ImportFailure::Object(e) => JobStatus::Failed {
-                        code: e.code,
-                        message: e.message,
-                    },
-                    ImportFailure::Engine(e) => {
-                        tracing::error!(error = %e, import = %record.arn, "import failed");
-                        JobStatus::Failed {
-                            code: "UNKNOWN".to_owned(),
-                            message: "The import failed because of an internal error".to_owned(),
-                        }
-                    }
-                };
-                // A failed import leaves no table behind.
-                self.delete_table(
-                    ctx,
-                    TableNameInput {
-                        table_name: Some(name),
-                    },
-                )?;
-            }
-        }
-        record.end_ms = Some(self.clock.now_millis().max(now));
-        exchange::save(self.store.as_ref(), &record)?;
+        let job = self.job_context();
+        self.workers
+            .spawn("import", move |stop| job.run_import(task, stop));
         Ok(ImportTableOutput {
             import_table_description: answer,
         })

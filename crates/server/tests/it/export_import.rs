@@ -171,6 +171,45 @@ fn md5_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The most polls of a job's status before a test gives up on it.
+const POLLS: usize = 3000;
+
+/// DescribeExport or DescribeImport (`operation`) of `arn`, polled as an SDK waiter does
+/// until the job leaves IN_PROGRESS (at most [`POLLS`] times, 10 ms apart).
+async fn settled(addr: std::net::SocketAddr, operation: &str, arn: &Value) -> Value {
+    let (member, description, status) = if operation == "DescribeExport" {
+        ("ExportArn", "ExportDescription", "ExportStatus")
+    } else {
+        ("ImportArn", "ImportTableDescription", "ImportStatus")
+    };
+    let mut polls = 0;
+    loop {
+        let d = call(addr, operation, json!({ member: arn })).await.json();
+        polls += 1;
+        if d[description][status] != "IN_PROGRESS" || polls >= POLLS {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+async fn wait_export(client: &Client, arn: &str) -> aws_sdk_dynamodb::types::ExportDescription {
+    for _ in 0..POLLS {
+        let d = client
+            .describe_export()
+            .export_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let d = d.export_description().unwrap().clone();
+        if d.export_status() != Some(&ExportStatus::InProgress) {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    unreachable!("export {arn} still IN_PROGRESS after {POLLS} polls")
+}
+
 async fn export(client: &Client, table_arn: &str, bucket: &str, format: ExportFormat) -> String {
     let out = client
         .export_table_to_point_in_time()
@@ -184,13 +223,7 @@ async fn export(client: &Client, table_arn: &str, bucket: &str, format: ExportFo
     let d = out.export_description().unwrap();
     assert_eq!(d.export_status(), Some(&ExportStatus::InProgress));
     let arn = d.export_arn().unwrap().to_owned();
-    let d = client
-        .describe_export()
-        .export_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let d = d.export_description().unwrap();
+    let d = wait_export(client, &arn).await;
     assert_eq!(
         d.export_status(),
         Some(&ExportStatus::Completed),
@@ -225,13 +258,21 @@ async fn import(
         .unwrap();
     let d = out.import_table_description().unwrap();
     assert_eq!(d.import_status(), Some(&ImportStatus::InProgress));
-    let described = client
-        .describe_import()
-        .import_arn(d.import_arn().unwrap())
-        .send()
-        .await
-        .unwrap();
-    described.import_table_description().unwrap().clone()
+    let arn = d.import_arn().unwrap();
+    for _ in 0..POLLS {
+        let described = client
+            .describe_import()
+            .import_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let d = described.import_table_description().unwrap().clone();
+        if d.import_status() != Some(&ImportStatus::InProgress) {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    unreachable!("import {arn} still IN_PROGRESS after {POLLS} polls")
 }
 
 #[tokio::test]
@@ -459,13 +500,12 @@ async fn bad_lines_are_counted_and_logged_and_csv_reads_its_header() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let described = call(
+    let described = settled(
         server.addr,
         "DescribeImport",
-        json!({"ImportArn": r.json()["ImportTableDescription"]["ImportArn"]}),
+        &r.json()["ImportTableDescription"]["ImportArn"],
     )
-    .await
-    .json();
+    .await;
     let d = &described["ImportTableDescription"];
     assert_eq!(d["ImportStatus"], "COMPLETED");
     assert_eq!(d["ErrorCount"], 1);
@@ -499,9 +539,7 @@ async fn failures_and_errors_are_dynamodbs() {
     .await;
     assert_eq!(r.status, 200);
     let export_arn = r.json()["ExportDescription"]["ExportArn"].clone();
-    let d = call(addr, "DescribeExport", json!({"ExportArn": export_arn}))
-        .await
-        .json();
+    let d = settled(addr, "DescribeExport", &export_arn).await;
     assert_eq!(d["ExportDescription"]["ExportStatus"], "FAILED");
     assert_eq!(d["ExportDescription"]["FailureCode"], "S3NoSuchBucket");
 
@@ -523,9 +561,7 @@ async fn failures_and_errors_are_dynamodbs() {
     .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let import_arn = r.json()["ImportTableDescription"]["ImportArn"].clone();
-    let d = call(addr, "DescribeImport", json!({"ImportArn": import_arn}))
-        .await
-        .json();
+    let d = settled(addr, "DescribeImport", &import_arn).await;
     assert_eq!(d["ImportTableDescription"]["ImportStatus"], "FAILED");
     assert_eq!(d["ImportTableDescription"]["FailureCode"], "S3NoSuchBucket");
     let r = call(addr, "DescribeTable", json!({"TableName": "Never"})).await;
@@ -582,6 +618,12 @@ async fn failures_and_errors_are_dynamodbs() {
     let first = call(addr, "ExportTableToPointInTime", body.clone())
         .await
         .json();
+    settled(
+        addr,
+        "DescribeExport",
+        &first["ExportDescription"]["ExportArn"],
+    )
+    .await;
     let again = call(addr, "ExportTableToPointInTime", body).await.json();
     assert_eq!(
         first["ExportDescription"]["ExportArn"],
@@ -722,12 +764,12 @@ async fn exports_read_the_recovery_log_at_export_time_and_incrementally() {
         json!({"TableArn": arn, "S3Bucket": "bkt", "ExportTime": t1 as f64 / 1000.0}),
     )
     .await);
-    let d = ok(call(
+    let d = settled(
         addr,
         "DescribeExport",
-        json!({"ExportArn": described["ExportDescription"]["ExportArn"]}),
+        &described["ExportDescription"]["ExportArn"],
     )
-    .await);
+    .await;
     let d = &d["ExportDescription"];
     assert_eq!(d["ExportStatus"], "COMPLETED", "{d}");
     assert_eq!(d["ExportTime"].as_f64().unwrap(), t1 as f64 / 1000.0);
@@ -758,12 +800,12 @@ async fn exports_read_the_recovery_log_at_export_time_and_incrementally() {
                    "ExportViewType": "NEW_AND_OLD_IMAGES"}}),
     )
     .await);
-    let d = ok(call(
+    let d = settled(
         addr,
         "DescribeExport",
-        json!({"ExportArn": described["ExportDescription"]["ExportArn"]}),
+        &described["ExportDescription"]["ExportArn"],
     )
-    .await);
+    .await;
     let d = &d["ExportDescription"];
     assert_eq!(d["ExportStatus"], "COMPLETED", "{d}");
     assert_eq!(d["ExportType"], "INCREMENTAL_EXPORT");
@@ -817,5 +859,159 @@ async fn exports_read_the_recovery_log_at_export_time_and_incrementally() {
             format!("{DDB}InvalidExportTimeException")
         );
     }
+    server.stop().await;
+}
+
+/// A restart fails the jobs it interrupted: an export left IN_PROGRESS is FAILED, and an
+/// interrupted import is FAILED with its half-loaded table deleted.
+#[tokio::test]
+async fn a_restart_fails_interrupted_jobs_and_drops_their_tables() {
+    use binderdb_engine::exchange::{self, ExportRecord, ImportRecord, JobStatus, RECORD_FORMAT};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let config = Config {
+        s3_dir: Some(dir.path().to_path_buf()),
+        ..Config::default()
+    };
+    let server = TestServer::with_config(store.clone(), config.clone()).await;
+    let client = server.client();
+    source_table(&client, server.addr, "Half", 5).await;
+    let table_id = call(server.addr, "DescribeTable", json!({"TableName": "Half"}))
+        .await
+        .json()["Table"]["TableId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.stop().await;
+
+    let table_arn = "arn:aws:dynamodb:us-east-1:000000000000:table/Half";
+    let export_arn = format!("{table_arn}/export/01700000000000-0000aaaa");
+    let import_arn = format!("{table_arn}/import/01700000000000-0000bbbb");
+    exchange::save(
+        store.as_ref(),
+        &ExportRecord {
+            format: RECORD_FORMAT,
+            arn: export_arn.clone(),
+            account: None,
+            table_arn: table_arn.to_owned(),
+            table_id: table_id.clone(),
+            request: json!({"TableArn": table_arn, "S3Bucket": "b"}),
+            client_token: None,
+            export_format: "DYNAMODB_JSON".to_owned(),
+            export_type: "FULL_EXPORT".to_owned(),
+            export_time_ms: 1_700_000_000_000,
+            start_ms: 1_700_000_000_000,
+            end_ms: None,
+            status: JobStatus::InProgress,
+            manifest: None,
+            item_count: 0,
+            billed_size_bytes: 0,
+        },
+    )
+    .unwrap();
+    exchange::save(
+        store.as_ref(),
+        &ImportRecord {
+            format: RECORD_FORMAT,
+            arn: import_arn.clone(),
+            account: None,
+            table_arn: table_arn.to_owned(),
+            table_id,
+            request: json!({"S3BucketSource": {"S3Bucket": "b"}, "InputFormat": "ION"}),
+            client_token: None,
+            start_ms: 1_700_000_000_000,
+            end_ms: None,
+            status: JobStatus::InProgress,
+            error_count: 0,
+            processed_size_bytes: 0,
+            processed_item_count: 0,
+            imported_item_count: 0,
+            log_path: None,
+        },
+    )
+    .unwrap();
+
+    let server = TestServer::with_config(store, config).await;
+    let d = call(
+        server.addr,
+        "DescribeExport",
+        json!({"ExportArn": export_arn}),
+    )
+    .await
+    .json();
+    assert_eq!(d["ExportDescription"]["ExportStatus"], "FAILED", "{d}");
+    assert_eq!(d["ExportDescription"]["FailureCode"], "InternalServerError");
+    let d = call(
+        server.addr,
+        "DescribeImport",
+        json!({"ImportArn": import_arn}),
+    )
+    .await
+    .json();
+    assert_eq!(d["ImportTableDescription"]["ImportStatus"], "FAILED", "{d}");
+    let r = call(server.addr, "DescribeTable", json!({"TableName": "Half"})).await;
+    assert_eq!(r.json()["__type"], NOT_FOUND);
+    server.stop().await;
+}
+
+/// While an import loads, DescribeImport says IN_PROGRESS and its table is CREATING; both
+/// settle when it ends (polled as a waiter does).
+#[tokio::test]
+async fn an_import_runs_in_the_background_with_its_table_creating() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("big").join("in");
+    std::fs::create_dir_all(&source).unwrap();
+    let mut lines = String::new();
+    for i in 0..20_000 {
+        lines.push_str(&format!(
+            "{{\"Item\":{{\"pk\":{{\"S\":\"k{i}\"}},\"team\":{{\"S\":\"t{}\"}}}}}}\n",
+            i % 7
+        ));
+    }
+    std::fs::write(source.join("one.json"), &lines).unwrap();
+    let server = server(dir.path()).await;
+    let r = call(
+        server.addr,
+        "ImportTable",
+        json!({
+            "S3BucketSource": {"S3Bucket": "big", "S3KeyPrefix": "in/"},
+            "InputFormat": "DYNAMODB_JSON",
+            "TableCreationParameters": {
+                "TableName": "Loaded",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }
+        }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let arn = r.json()["ImportTableDescription"]["ImportArn"].clone();
+    assert_eq!(
+        r.json()["ImportTableDescription"]["ImportStatus"],
+        "IN_PROGRESS"
+    );
+    // The table turns ACTIVE before the import's record says COMPLETED, so a table read
+    // before an IN_PROGRESS answer must have been CREATING.
+    let table = call(server.addr, "DescribeTable", json!({"TableName": "Loaded"}))
+        .await
+        .json();
+    let first = call(server.addr, "DescribeImport", json!({"ImportArn": arn}))
+        .await
+        .json();
+    if first["ImportTableDescription"]["ImportStatus"] == "IN_PROGRESS" {
+        assert_eq!(table["Table"]["TableStatus"], "CREATING", "{table}");
+    }
+    let d = settled(server.addr, "DescribeImport", &arn).await;
+    assert_eq!(
+        d["ImportTableDescription"]["ImportStatus"], "COMPLETED",
+        "{d}"
+    );
+    assert_eq!(d["ImportTableDescription"]["ImportedItemCount"], 20_000);
+    let table = call(server.addr, "DescribeTable", json!({"TableName": "Loaded"}))
+        .await
+        .json();
+    assert_eq!(table["Table"]["TableStatus"], "ACTIVE");
+    assert_eq!(table["Table"]["ItemCount"], 20_000);
     server.stop().await;
 }

@@ -1,6 +1,6 @@
-//! AWS Signature Version 4 for the bench client: canonical request, string to sign, signing key
-//! and the `Authorization` header, written from the AWS documentation ("Create a signed AWS API
-//! request").
+//! AWS Signature Version 4 for binderdb's clients (the bench, `binderdb export`/`import`, the S3
+//! object store): canonical request, string to sign, signing key and the `Authorization`
+//! header, written from the AWS documentation ("Create a signed AWS API request").
 //!
 //! The bench signs every request as an SDK would, so it measures the same work a real endpoint
 //! (and a future verifying binderdb) does, and so it can run against real DynamoDB. The signing
@@ -96,8 +96,22 @@ impl Signer {
         payload: &[u8],
         amz_date: &str,
     ) -> String {
+        self.authorization_for_hash(method, path, query, headers, &hex_sha256(payload), amz_date)
+    }
+
+    /// As [`Signer::authorization`], with the payload's hash given: its hex SHA-256, or
+    /// `UNSIGNED-PAYLOAD` (S3 sends the same value as `x-amz-content-sha256`).
+    pub fn authorization_for_hash(
+        &mut self,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        payload_hash: &str,
+        amz_date: &str,
+    ) -> String {
         let (canonical, signed_headers) =
-            canonical_request(method, path, query, headers, &hex_sha256(payload));
+            canonical_request(method, path, query, headers, payload_hash);
         let date = amz_date.get(..8).unwrap_or(amz_date);
         let scope = format!("{date}/{}/{}/aws4_request", self.region, self.service);
         let to_sign = format!(
@@ -166,6 +180,39 @@ fn canonical_request(
     canonical.push('\n');
     canonical.push_str(payload_hash);
     (canonical, signed_headers)
+}
+
+/// `value` percent-encoded as SigV4 canonical URIs and query strings want it: every byte but
+/// the unreserved `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex), and `/` kept when
+/// `keep_slash` (an S3 object key in a path).
+pub fn uri_encode(value: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~')
+            || (keep_slash && b == b'/')
+        {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The canonical query string of `pairs`: each name and value [`uri_encode`]d, sorted by
+/// name (then value), joined with `&`. Also the query string to send.
+pub fn canonical_query(pairs: &[(&str, &str)]) -> String {
+    let mut encoded: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
+        .collect();
+    encoded.sort();
+    encoded
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn collapse_spaces(value: &str) -> String {
@@ -323,6 +370,21 @@ mod tests {
             suite_signer().authorization("POST", "/", "", &headers, b"{}", "20150831T000000Z");
         assert_ne!(a, b);
         assert_eq!(b, fresh);
+    }
+
+    #[test]
+    fn uri_encoding_and_query_order_follow_the_documentation() {
+        assert_eq!(uri_encode("a b/c~d*e", true), "a%20b/c~d%2Ae");
+        assert_eq!(uri_encode("a/b", false), "a%2Fb");
+        assert_eq!(uri_encode("ü", false), "%C3%BC");
+        assert_eq!(
+            canonical_query(&[
+                ("prefix", "a b/"),
+                ("list-type", "2"),
+                ("continuation-token", "x=")
+            ]),
+            "continuation-token=x%3D&list-type=2&prefix=a%20b%2F"
+        );
     }
 
     #[test]
