@@ -297,8 +297,19 @@ impl RadosStore {
     }
 
     fn load_counters(&self) -> Result<(), StorageError> {
+        let object = self.meta("counters");
+        // A committed transaction a dead node left unapplied here counts: finish it first.
+        let mut records = self.read_all(&object)?;
+        let locks: Vec<KeyValue> = records
+            .iter()
+            .filter(|(k, _)| k.first() == Some(&layout::LOCK_MARK))
+            .cloned()
+            .collect();
+        if self.resolve_locks(&object, locks.iter())? {
+            records = self.read_all(&object)?;
+        }
         let mut state = self.state.lock();
-        for (key, value) in self.read_all(&self.meta("counters"))? {
+        for (key, value) in records {
             if key.first() == Some(&layout::LOCK_MARK) {
                 continue;
             }
