@@ -333,6 +333,14 @@ impl RadosStore {
     /// OSD, the guards and the absence of locks that a read found.
     fn commit_single(&self, object: &str, share: &Share) -> Result<u64, Refused> {
         let locks: Vec<Vec<u8>> = share.keys().iter().map(|k| layout::lock_key(k)).collect();
+        // Never held while waiting for anything but RADOS, and never with another latch of
+        // this kind, so it cannot deadlock.
+        let _queue = (!share.merges.is_empty()).then(|| {
+            let stripe =
+                xxhash_rust::xxh3::xxh3_64(object.as_bytes()) % crate::LATCH_STRIPES as u64;
+            self.object_latches
+                .lock(&[usize::try_from(stripe).unwrap_or_default()])
+        });
         loop {
             let seen = self.read_share(object, share, &locks, None)?;
             if !share.writes_anything() {

@@ -147,6 +147,9 @@ pub struct RadosStore {
     /// What this node remembers of the counters ([`counters`]).
     caches: Mutex<counters::Caches>,
     latches: StripedLatches,
+    /// Queue this process's single-object commits that merge a counter record of one object,
+    /// which would otherwise race on it and retry (a stripe per object-name hash).
+    object_latches: StripedLatches,
 }
 
 /// Why an internal commit did not apply.
@@ -228,6 +231,7 @@ impl RadosStore {
             gate: RwLock::new(()),
             caches: Mutex::new(counters::Caches::default()),
             latches: StripedLatches::new(LATCH_STRIPES),
+            object_latches: StripedLatches::new(LATCH_STRIPES),
         };
         store.replay_intents()?;
         store.finish_drops()?;
@@ -897,10 +901,13 @@ impl Drop for RadosStore {
         // No commit runs any more: finish whatever this node left (a commit whose apply failed)
         // before leaving the pool, so nobody waits for this node's liveness to lapse.
         if let Some(node) = self.node.take() {
-            if let Err(e) = self.coord.recover_node(node.id()) {
+            let id = node.id();
+            // Leave first (lock released, registry entry removed), then finish the leftovers
+            // (recovery is idempotent, should another node's sweep meet them too).
+            drop(node);
+            if let Err(e) = self.coord.recover_node(id) {
                 tracing::warn!("RADOS store: finishing this node's transactions: {e}");
             }
-            drop(node);
         }
     }
 }
