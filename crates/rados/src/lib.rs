@@ -19,7 +19,7 @@ mod ffi;
 mod safe;
 
 #[cfg(feature = "rados")]
-pub use safe::{Cluster, IoCtx, KeyValue, OmapRead, WriteOp};
+pub use safe::{Cluster, IoCtx, KeyValue, OmapPage, OmapRead, OmapReadPages, WriteOp};
 
 /// A librados call failed: which call, and the (positive) errno it returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
