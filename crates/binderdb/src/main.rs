@@ -16,7 +16,7 @@ use binderdb_engine::faults::FaultConfig;
 use binderdb_engine::{Config, Database, SystemClock};
 use binderdb_server::{Auth, Limits, Principal, ServeOptions, Tls};
 use binderdb_storage::{MemoryStore, Store};
-use binderdb_storage_fjall::{Durability, FjallOptions, FjallStore, DEFAULT_CACHE_BYTES};
+use binderdb_storage_fjall::{Durability, FjallOptions, FjallStore};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use logs::LogFormat;
 
@@ -26,9 +26,6 @@ mod data_copy;
 mod keys;
 mod logs;
 mod transfer;
-
-/// `--cache-size`'s default: the store's own default block cache.
-const DEFAULT_CACHE_MIB: u64 = DEFAULT_CACHE_BYTES >> 20;
 
 /// mimalloc instead of glibc's malloc: under a durable PutItem load glibc's allocator took about
 /// a fifth of the server's CPU (`malloc_consolidate`, `_int_malloc`, `_int_free`); measured
@@ -107,9 +104,10 @@ struct ServeArgs {
     #[arg(long, value_name = "NAME", default_value = "binderdb")]
     pool: String,
     /// The durable store's block cache, in MiB (decompressed data blocks; bloom filters and
-    /// index blocks are kept in memory besides it).
-    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_CACHE_MIB)]
-    cache_size: u64,
+    /// index blocks are kept in memory besides it). Default: a quarter of the machine's memory
+    /// (or of the cgroup's limit), at least 64.
+    #[arg(long, value_name = "MIB")]
+    cache_size: Option<u64>,
     /// When the durable store acknowledges a write: `sync` once it is on stable storage
     /// (fdatasync of the write-ahead log, shared by concurrent writers); `group` once the
     /// operating system has it, synced within 10 ms (a power loss may lose the last 10 ms);
@@ -340,7 +338,11 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         std::fs::create_dir_all(&args.data_dir)
             .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
         let options = FjallOptions {
-            cache_bytes: args.cache_size.saturating_mul(1 << 20),
+            cache_bytes: args
+                .cache_size
+                .map_or_else(binderdb_storage_fjall::default_cache_bytes, |mib| {
+                    mib.saturating_mul(1 << 20)
+                }),
             durability: args.durability.into(),
             ..FjallOptions::default()
         };

@@ -109,6 +109,7 @@ mod checkpoint;
 mod drops;
 mod group_commit;
 mod logged;
+mod read_path;
 pub mod wal;
 
 use std::ops::ControlFlow;
@@ -123,7 +124,6 @@ use binderdb_storage::{
     Batch, CheckpointRecord, CounterId, Counts, DiskUsage, EntryRef, Key, Keyspace, PartitionRange,
     SegmentScan, StorageError, Store, TableId, Versioned, Write,
 };
-use fjall::config::PinningPolicy;
 use fjall::{AbstractTree, Database, KeyspaceCreateOptions, Readable};
 use parking_lot::Mutex;
 
@@ -132,6 +132,7 @@ use drops::{drop_marker, Dropper, Job, DROP_PREFIX};
 use group_commit::GroupCommit;
 pub use group_commit::{Durability, SyncLatency, GROUP_WINDOW, SYNC_LATENCY_BUCKETS};
 use logged::{LoggedBatch, COUNTERS_SPACE, META_SPACE};
+pub use read_path::{default_cache_bytes, MIN_CACHE_BYTES};
 
 /// Version of the store layout (keyspace set + meta keys), kept under `meta/format`.
 pub const STORE_FORMAT: u8 = 1;
@@ -147,18 +148,10 @@ pub const VERSION_LEASE: u64 = 1 << 20;
 /// Number of key-latch stripes.
 const LATCH_STRIPES: usize = 4096;
 
-/// The block cache's default size (`--cache-size`), 64 MiB: fjall's default is 32 MiB.
-///
-/// The cache holds decompressed data blocks; the table files themselves stay in the operating
-/// system's page cache, so a data set larger than this cache but smaller than the machine's
-/// memory is still read without disk I/O. Filters and index blocks do not depend on it: they
-/// are pinned in memory (see [`open_keyspace`]).
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
 /// Settings of a [`FjallStore`].
 #[derive(Clone, Debug)]
 pub struct FjallOptions {
-    /// Bytes of the block cache (see [`DEFAULT_CACHE_BYTES`]).
+    /// Bytes of the block cache (see [`default_cache_bytes`]).
     pub cache_bytes: u64,
     /// When a write is acknowledged (see [`Durability`]).
     pub durability: Durability,
@@ -170,7 +163,7 @@ pub struct FjallOptions {
 impl Default for FjallOptions {
     fn default() -> Self {
         FjallOptions {
-            cache_bytes: DEFAULT_CACHE_BYTES,
+            cache_bytes: default_cache_bytes(),
             durability: Durability::default(),
             wal_segment_bytes: wal::DEFAULT_SEGMENT_BYTES,
         }
@@ -187,20 +180,14 @@ pub(crate) fn backend(e: fjall::Error) -> StorageError {
     StorageError::Backend(Box::new(e))
 }
 
-/// Opens the data keyspace `ks`, creating it if it does not exist.
-///
-/// Bloom filters and index blocks of every level are pinned in memory (fjall pins filters of
-/// level 0 and index blocks of levels 0 and 1 only): a point read of a large table then costs
-/// one data block read, not up to three, and the block cache serves data blocks alone. Their
-/// memory grows with the data (about 1.3 bytes of filter per key, and one index entry per 4 KiB
-/// data block: under 30 MB for 10,000,000 ~200-byte items). The options are stored with a
-/// keyspace when it is created; keyspaces created by older builds keep theirs.
+/// Opens the data keyspace `ks`, creating it if it does not exist, with the read path's
+/// options of [`read_path::data_keyspace_options`].
 fn open_keyspace(db: &Database, ks: Keyspace) -> Result<fjall::Keyspace, StorageError> {
     db.keyspace(ks.name(), || {
-        KeyspaceCreateOptions::default()
-            .max_memtable_size(MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP)
-            .filter_block_pinning_policy(PinningPolicy::all(true))
-            .index_block_pinning_policy(PinningPolicy::all(true))
+        read_path::data_keyspace_options(
+            KeyspaceCreateOptions::default()
+                .max_memtable_size(MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP),
+        )
     })
     .map_err(backend)
 }
@@ -231,6 +218,8 @@ pub struct FjallStore {
     skipped_dropped: usize,
     /// The journal whose stragglers were last flushed (see [`FjallStore::rotate_full`]).
     stragglers_flushed_for: AtomicU64,
+    /// Merges level 0 down when the store is idle (see [`read_path::Settler`]).
+    _settler: read_path::Settler,
     /// Stopped before the group commit's final sync (fields drop in order).
     dropper: Dropper,
     group: GroupCommit,
@@ -574,6 +563,7 @@ impl FjallStore {
         }
         let group = GroupCommit::start(db.clone(), dir, high_water, log, options.durability)?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
+        let settler = read_path::Settler::start(db.clone())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
@@ -593,6 +583,7 @@ impl FjallStore {
             replayed,
             skipped_dropped: skipped,
             stragglers_flushed_for: AtomicU64::new(0),
+            _settler: settler,
             dropper,
             group,
         };
