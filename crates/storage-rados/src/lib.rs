@@ -39,6 +39,7 @@
 
 pub mod layout;
 mod lease;
+mod peers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Bound, ControlFlow};
@@ -103,6 +104,8 @@ struct State {
 pub struct RadosStore {
     io: Arc<IoCtx>,
     lease: lease::Lease,
+    /// Announcements to and leases among the other processes on the pool.
+    peers: peers::Peers,
     prefix: String,
     state: RwLock<State>,
     latches: StripedLatches,
@@ -188,9 +191,11 @@ impl RadosStore {
             format!("{}binderdb.lease", options.prefix),
             options.wait_for_lease,
         )?;
+        let peers = peers::Peers::open(Arc::clone(&io), &options.prefix)?;
         let store = RadosStore {
             io,
             lease,
+            peers,
             prefix: options.prefix.clone(),
             state: RwLock::new(State::default()),
             latches: StripedLatches::new(LATCH_STRIPES),
@@ -901,5 +906,26 @@ impl Store for RadosStore {
     fn flush(&self) -> Result<(), StorageError> {
         // Every acknowledged RADOS write is already on all replicas: nothing is buffered here.
         Ok(())
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn announce(&self, topic: &[u8]) -> Result<(), StorageError> {
+        self.peers.announce(topic)
+    }
+
+    fn subscribe(&self, subscriber: binderdb_storage::Subscriber) -> Result<(), StorageError> {
+        self.peers.subscribe(subscriber);
+        Ok(())
+    }
+
+    fn lease(&self, name: &str, duration: Duration) -> Result<bool, StorageError> {
+        self.peers.lease(name, duration)
+    }
+
+    fn release_lease(&self, name: &str) -> Result<(), StorageError> {
+        self.peers.release_lease(name)
     }
 }
