@@ -24,6 +24,7 @@ pub mod exchange;
 mod expressions;
 pub mod faults;
 pub mod index;
+mod jobs;
 pub mod keys;
 pub mod legacy;
 pub mod metrics;
@@ -195,6 +196,20 @@ impl Database {
     /// Storage failures or an undecodable catalog.
     pub fn open(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Arc::new(Catalog::open(store.as_ref(), &config.account_id)?);
+        if store.shared() {
+            // Another node's catalog change (or a reconnection, after which some may have been
+            // missed) reloads this node's cache before the other node's operation returns.
+            let (weak, catalog) = (Arc::downgrade(&store), catalog.clone());
+            store.subscribe(Arc::new(move |topic: Option<&[u8]>| {
+                if topic.is_some_and(|t| t != catalog::CATALOG_TOPIC) {
+                    return;
+                }
+                let Some(store) = weak.upgrade() else { return };
+                if let Err(e) = catalog.refresh(store.as_ref()) {
+                    tracing::error!(error = %e, "reloading the catalog after another node's change");
+                }
+            }))?;
+        }
         let history = consistency::History::new(
             config.consistency_lag_ms,
             config.consistency_lag_mode,
@@ -207,6 +222,14 @@ impl Database {
                 max_bytes: config.stream_shard_max_bytes,
             },
         ));
+        let node_slot = if store.shared() {
+            let slot = jobs::take_node_slot(store.as_ref())?;
+            sequencers.set_node(stream::NodeSlot { shared: true, slot });
+            tracing::info!(slot, "joined the nodes sharing the store");
+            Some(slot)
+        } else {
+            None
+        };
         let clock_now = clock.now_millis();
         let db = Database {
             store,
@@ -225,6 +248,31 @@ impl Database {
             pitr_clock: Arc::new(pitr::log::LogClock::new(clock_now)),
             pitr_pruned: Arc::default(),
         };
+        if let Some(slot) = node_slot {
+            let store = db.store.clone();
+            db.workers.spawn("node-slot", move |stop| {
+                let name = jobs::node_slot_lease(slot);
+                let mut since = std::time::Duration::ZERO;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    since += std::time::Duration::from_millis(50);
+                    if since < jobs::NODE_SLOT_LEASE / 3 {
+                        continue;
+                    }
+                    since = std::time::Duration::ZERO;
+                    match store.lease(&name, jobs::NODE_SLOT_LEASE) {
+                        Ok(true) => {}
+                        Ok(false) => tracing::error!(
+                            slot,
+                            "another node took this node's slot (this node stalled past its \
+                             lease): stream records of both may collide; restart this node"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "renewing this node's slot"),
+                    }
+                }
+                let _ = store.release_lease(&name);
+            });
+        }
         {
             let (store, catalog, clock, pruned) = (
                 db.store.clone(),
@@ -234,6 +282,9 @@ impl Database {
             );
             db.workers.spawn("pitr-prune", move |stop| {
                 pitr::log::run_pruner(stop, || {
+                    if !jobs::mine(store.as_ref(), "pitr-prune") {
+                        return Ok(0);
+                    }
                     pitr::log::prune(store.as_ref(), &catalog, &pruned, clock.now_millis(), stop)
                 });
             });
@@ -249,6 +300,9 @@ impl Database {
             let retention = db.config.stream_retention_ms;
             db.workers.spawn("stream-trim", move |stop| {
                 stream::trim::run(stop, || {
+                    if !jobs::mine(store.as_ref(), "stream-trim") {
+                        return Ok(0);
+                    }
                     stream::trim::trim_pass(
                         store.as_ref(),
                         &catalog,
@@ -286,10 +340,12 @@ impl Database {
             // that exist now can be such: new ones start with known statistics.
             let (store, catalog) = (db.store.clone(), db.catalog.clone());
             db.workers.spawn("stats-recount", move |stop| {
-                index::backfill::log_failure(
-                    "statistics recount",
-                    catalog::recount_unknown(store.as_ref(), &catalog, &tables, stop),
-                );
+                jobs::exclusively(store.as_ref(), "stats-recount", stop, || {
+                    index::backfill::log_failure(
+                        "statistics recount",
+                        catalog::recount_unknown(store.as_ref(), &catalog, &tables, stop),
+                    );
+                });
             });
         }
         for table in db.catalog.all() {
@@ -346,12 +402,20 @@ impl Database {
             index_id: index.id,
             items_per_second: self.config.backfill_items_per_second,
         };
+        // One node at a time works on an index (see `jobs`).
+        let lease = format!("index-{}", index.id);
         match index.state {
             index::BuildState::Backfilling => self.workers.spawn("index-backfill", move |stop| {
-                index::backfill::log_failure("index backfill", job.backfill(stop));
+                let store = job.store.clone();
+                jobs::exclusively(store.as_ref(), &lease, stop, || {
+                    index::backfill::log_failure("index backfill", job.backfill(stop));
+                });
             }),
             index::BuildState::Deleting => self.workers.spawn("index-delete", move |stop| {
-                index::backfill::log_failure("index deletion", job.reclaim(stop));
+                let store = job.store.clone();
+                jobs::exclusively(store.as_ref(), &lease, stop, || {
+                    index::backfill::log_failure("index deletion", job.reclaim(stop));
+                });
             }),
             index::BuildState::Built => {}
         }
