@@ -21,8 +21,8 @@ mod safe;
 
 #[cfg(feature = "rados")]
 pub use safe::{
-    Cluster, IoCtx, KeyValue, NotifyHandler, NotifyReply, OmapRead, Watch, WatchErrorHandler,
-    WriteOp,
+    Cluster, IoCtx, KeyValue, NotifyHandler, NotifyReply, OmapPage, OmapRead, OmapReadPages, Watch,
+    WatchErrorHandler, WriteOp,
 };
 
 /// A librados call failed: which call, and the (positive) errno it returned.

@@ -174,6 +174,27 @@ pub struct OmapRead {
     pub more: bool,
 }
 
+/// One page of an omap read: up to `max` keys greater than `start_after` that start with
+/// `prefix` (both without NUL bytes).
+#[derive(Debug, Clone, Copy)]
+pub struct OmapPage<'a> {
+    /// Keys strictly greater than this.
+    pub start_after: &'a [u8],
+    /// Only keys starting with this.
+    pub prefix: &'a [u8],
+    /// At most this many keys.
+    pub max: u64,
+}
+
+/// What one atomic read with several pages returned ([`IoCtx::read_pages`]).
+#[derive(Debug, Clone, Default)]
+pub struct OmapReadPages {
+    /// The requested point keys that exist, with their values, in key order.
+    pub keys: Vec<KeyValue>,
+    /// Each requested page, in request order: its keys and whether more remain.
+    pub pages: Vec<(Vec<KeyValue>, bool)>,
+}
+
 /// Collects an omap iterator into owned pairs and releases it.
 ///
 /// # Safety
@@ -300,25 +321,62 @@ impl IoCtx {
         keys: &[Vec<u8>],
         page: Option<(&[u8], &[u8], u64)>,
     ) -> Result<Option<OmapRead>, RadosError> {
-        let oid = c_string("rados_read_op_operate", oid)?;
-        let page_strings = match page {
-            Some((start_after, prefix, max)) => Some((
-                c_bytes("rados_read_op_omap_get_vals2", start_after)?,
-                c_bytes("rados_read_op_omap_get_vals2", prefix)?,
+        let pages: Vec<OmapPage<'_>> = page
+            .map(|(start_after, prefix, max)| OmapPage {
+                start_after,
+                prefix,
                 max,
-            )),
-            None => None,
-        };
+            })
+            .into_iter()
+            .collect();
+        Ok(self.read_pages(oid, keys, &pages)?.map(|mut read| {
+            let (page, more) = read.pages.pop().unwrap_or_default();
+            OmapRead {
+                keys: read.keys,
+                page,
+                more,
+            }
+        }))
+    }
+
+    /// Like [`IoCtx::read`] with any number of pages, all read by one atomic operation (so a
+    /// page of entries and a page of the locks over them are seen at the same instant).
+    /// `pages` of the result is in the order of the requests, each with its `more` flag.
+    ///
+    /// # Errors
+    /// As [`IoCtx::read`].
+    pub fn read_pages(
+        &self,
+        oid: &str,
+        keys: &[Vec<u8>],
+        pages: &[OmapPage<'_>],
+    ) -> Result<Option<OmapReadPages>, RadosError> {
+        let oid = c_string("rados_read_op_operate", oid)?;
+        let page_strings = pages
+            .iter()
+            .map(|p| {
+                Ok((
+                    c_bytes("rados_read_op_omap_get_vals2", p.start_after)?,
+                    c_bytes("rados_read_op_omap_get_vals2", p.prefix)?,
+                    p.max,
+                ))
+            })
+            .collect::<Result<Vec<_>, RadosError>>()?;
         let key_ptrs: Vec<*const c_char> = keys.iter().map(|k| k.as_ptr().cast()).collect();
         let key_lens: Vec<usize> = keys.iter().map(Vec::len).collect();
         let mut keys_iter: ffi::OmapIterT = ptr::null_mut();
-        let mut page_iter: ffi::OmapIterT = ptr::null_mut();
-        let (mut keys_rc, mut page_rc): (c_int, c_int) = (0, 0);
-        let mut more: c_uchar = 0;
+        let mut keys_rc: c_int = 0;
+        // One iterator, result code and `more` flag per page, alive (and never moved: boxed
+        // slices) until the op has completed.
+        let mut page_iters: Box<[ffi::OmapIterT]> =
+            vec![ptr::null_mut(); pages.len()].into_boxed_slice();
+        let mut page_rcs: Box<[c_int]> = vec![0; pages.len()].into_boxed_slice();
+        let mut mores: Box<[c_uchar]> = vec![0; pages.len()].into_boxed_slice();
         // SAFETY: creating an op has no preconditions; it is released below on every path.
         let raw = unsafe { ffi::rados_create_read_op() };
-        // SAFETY: `raw` is live; every pointer passed (keys, strings, iterator and result
-        // out-pointers) refers to locals that outlive `rados_read_op_operate`.
+        // SAFETY: `raw` is live; every pointer passed (keys, strings, iterator, `more` and
+        // result out-pointers) refers to locals or boxed slices that outlive
+        // `rados_read_op_operate` and are not moved meanwhile.
         let rc = unsafe {
             if !keys.is_empty() {
                 ffi::rados_read_op_omap_get_vals_by_keys2(
@@ -330,15 +388,15 @@ impl IoCtx {
                     &mut keys_rc,
                 );
             }
-            if let Some((start_after, prefix, max)) = &page_strings {
+            for (i, (start_after, prefix, max)) in page_strings.iter().enumerate() {
                 ffi::rados_read_op_omap_get_vals2(
                     raw,
                     start_after.as_ptr(),
                     prefix.as_ptr(),
                     *max,
-                    &mut page_iter,
-                    &mut more,
-                    &mut page_rc,
+                    &mut page_iters[i],
+                    &mut mores[i],
+                    &mut page_rcs[i],
                 );
             }
             let rc = ffi::rados_read_op_operate(raw, self.io, oid.as_ptr(), ffi::OPERATION_NOFLAG);
@@ -347,17 +405,27 @@ impl IoCtx {
         };
         // SAFETY: the op has completed (successfully or not), so the iterators it filled (or
         // left null) are ours to drain and release, once each.
-        let (keys_out, page_out) = unsafe { (drain(keys_iter), drain(page_iter)) };
+        let keys_out = unsafe { drain(keys_iter) };
+        let pages_out: Vec<Result<Vec<KeyValue>, RadosError>> = page_iters
+            .iter()
+            // SAFETY: as above, each page iterator is drained exactly once, here.
+            .map(|&iter| unsafe { drain(iter) })
+            .collect();
         if rc == -crate::ENOENT {
             return Ok(None);
         }
         check("rados_read_op_operate", rc)?;
         check("rados_read_op_omap_get_vals_by_keys2", keys_rc)?;
-        check("rados_read_op_omap_get_vals2", page_rc)?;
-        Ok(Some(OmapRead {
+        for &page_rc in page_rcs.iter() {
+            check("rados_read_op_omap_get_vals2", page_rc)?;
+        }
+        let mut pages = Vec::with_capacity(pages_out.len());
+        for (page, more) in pages_out.into_iter().zip(mores.iter()) {
+            pages.push((page?, *more != 0));
+        }
+        Ok(Some(OmapReadPages {
             keys: keys_out?,
-            page: page_out?,
-            more: more != 0,
+            pages,
         }))
     }
 

@@ -1,5 +1,6 @@
-//! How the storage contract's keys map onto RADOS objects and omap keys, and the format of a
-//! commit intent. Pure functions, no I/O.
+//! How the storage contract's keys map onto RADOS objects and omap keys, and the formats of the
+//! commit protocol's records (lock values, transaction records and their write plans). Pure
+//! functions, no I/O.
 //!
 //! # Objects
 //! One object per `(table, keyspace group, partition)`:
@@ -19,6 +20,11 @@
 //! `01 02`, any other byte unchanged. The escape is prefix-free and monotone, so omap order is
 //! sort-byte order. The key `!` holds the partition's raw bytes. Values are
 //! [`codec::encode_value`] (format byte, commit version, bytes).
+//!
+//! A key held by a multi-object commit has a *lock* in the same object: the omap key `#`
+//! followed by the held key ([`lock_key`]), whose value names the transaction ([`TxnRef`]).
+//! Locks sort apart from entries (`#` is below every keyspace letter), so a range can read the
+//! locks over its entries with one more page of the same read.
 
 use binderdb_storage::{partition_hash, Keyspace, StorageError, TableId};
 
@@ -142,7 +148,89 @@ pub fn counter_key(group: TableId) -> Vec<u8> {
     format!("{group:016x}").into_bytes()
 }
 
-/// One object's share of a commit: keys to set and keys to remove.
+/// The first byte of every lock key.
+pub const LOCK_MARK: u8 = b'#';
+
+/// The omap key of the lock on `key` (an entry's omap key, or a counter key).
+pub fn lock_key(key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + 1);
+    out.push(LOCK_MARK);
+    out.extend_from_slice(key);
+    out
+}
+
+/// The prefix shared by the locks on `keyspace`'s entries.
+pub fn lock_prefix(keyspace: Keyspace) -> [u8; 2] {
+    [LOCK_MARK, keyspace_prefix(keyspace)]
+}
+
+/// A transaction of the commit protocol: the node that runs it and its id there (the first
+/// version it reserved, so unique in the pool). Encoded as a lock's value:
+/// `{node:016x}:{id:016x}` (33 ASCII bytes, never empty: an omap comparison with the empty
+/// value asserts that a key is absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TxnRef {
+    /// The owner's node id.
+    pub node: u64,
+    /// The transaction's id.
+    pub id: u64,
+}
+
+impl TxnRef {
+    /// The lock value naming this transaction.
+    pub fn encode(&self) -> Vec<u8> {
+        format!("{:016x}:{:016x}", self.node, self.id).into_bytes()
+    }
+
+    /// Decodes [`TxnRef::encode`].
+    ///
+    /// # Errors
+    /// `Corrupt` for anything else.
+    pub fn decode(bytes: &[u8]) -> Result<TxnRef, StorageError> {
+        let corrupt = || StorageError::Corrupt("malformed lock value".into());
+        let text = std::str::from_utf8(bytes).map_err(|_| corrupt())?;
+        let (node, id) = text.split_once(':').ok_or_else(corrupt)?;
+        if node.len() != 16 || id.len() != 16 {
+            return Err(corrupt());
+        }
+        Ok(TxnRef {
+            node: u64::from_str_radix(node, 16).map_err(|_| corrupt())?,
+            id: u64::from_str_radix(id, 16).map_err(|_| corrupt())?,
+        })
+    }
+
+    /// The omap key of this transaction's state in its node's records object.
+    pub fn state_key(&self) -> Vec<u8> {
+        format!("{:016x}.s", self.id).into_bytes()
+    }
+
+    /// The omap key of this transaction's write plan (written at its commit point).
+    pub fn plan_key(&self) -> Vec<u8> {
+        format!("{:016x}.w", self.id).into_bytes()
+    }
+
+    /// The transaction whose state or plan key `key` is (in the records object of `node`).
+    pub fn of_record_key(node: u64, key: &[u8]) -> Option<TxnRef> {
+        let text = std::str::from_utf8(key).ok()?;
+        let id = text
+            .strip_suffix(".s")
+            .or_else(|| text.strip_suffix(".w"))?;
+        Some(TxnRef {
+            node,
+            id: u64::from_str_radix(id, 16).ok()?,
+        })
+    }
+}
+
+/// A transaction record's state value: running (its locks protect the state before it).
+pub const PENDING: &[u8] = b"P";
+/// A transaction record's state value: committed (its plan is the truth; apply it).
+pub const COMMITTED: &[u8] = b"C";
+/// A transaction record's state value: aborted by recovery (its locks are free).
+pub const ABORTED: &[u8] = b"A";
+
+/// One object's share of a commit: keys to set and keys to remove, and the locks the commit
+/// holds there (released when this share is applied).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectWrites {
     /// Object name.
@@ -151,10 +239,13 @@ pub struct ObjectWrites {
     pub set: Vec<(Vec<u8>, Vec<u8>)>,
     /// Omap keys to remove.
     pub remove: Vec<Vec<u8>>,
+    /// Lock keys the commit holds in this object.
+    pub locks: Vec<Vec<u8>>,
 }
 
-/// Format byte of an encoded intent.
-pub const INTENT_FORMAT: u8 = 1;
+/// Format byte of an encoded write plan (format 1, without locks, is the intent of the
+/// single-node protocol, still replayed at open).
+pub const INTENT_FORMAT: u8 = 2;
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
@@ -163,7 +254,7 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Encodes the writes of a commit spanning several objects: `[INTENT_FORMAT]`, then per object
-/// its name, its sets and its removals, each length-prefixed (u32, big-endian).
+/// its name, its sets, its removals and its locks, each length-prefixed (u32, big-endian).
 pub fn encode_intent(objects: &[ObjectWrites]) -> Vec<u8> {
     let mut out = vec![INTENT_FORMAT];
     out.extend_from_slice(
@@ -184,6 +275,14 @@ pub fn encode_intent(objects: &[ObjectWrites]) -> Vec<u8> {
                 .to_be_bytes(),
         );
         for k in &o.remove {
+            put_bytes(&mut out, k);
+        }
+        out.extend_from_slice(
+            &u32::try_from(o.locks.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        for k in &o.locks {
             put_bytes(&mut out, k);
         }
     }
@@ -221,7 +320,8 @@ impl<'a> Reader<'a> {
 /// `Corrupt` for an unknown format or truncated bytes.
 pub fn decode_intent(bytes: &[u8]) -> Result<Vec<ObjectWrites>, StorageError> {
     let mut r = Reader(bytes);
-    if r.take(1)? != [INTENT_FORMAT] {
+    let format = r.take(1)?[0];
+    if format != 1 && format != INTENT_FORMAT {
         return Err(StorageError::Corrupt("unknown commit intent format".into()));
     }
     let objects = r.count()?;
@@ -237,10 +337,17 @@ pub fn decode_intent(bytes: &[u8]) -> Result<Vec<ObjectWrites>, StorageError> {
         for _ in 0..r.count()? {
             remove.push(r.bytes()?);
         }
+        let mut locks = Vec::new();
+        if format == INTENT_FORMAT {
+            for _ in 0..r.count()? {
+                locks.push(r.bytes()?);
+            }
+        }
         out.push(ObjectWrites {
             object,
             set,
             remove,
+            locks,
         });
     }
     if !r.0.is_empty() {
@@ -305,10 +412,43 @@ mod tests {
                 object: "a".into(),
                 set: vec![(b"k".to_vec(), vec![0, 1, 2])],
                 remove: vec![b"r".to_vec()],
+                locks: vec![lock_key(b"k"), lock_key(b"r")],
             },
             ObjectWrites::default(),
         ];
         assert_eq!(decode_intent(&encode_intent(&objects)).ok(), Some(objects));
         assert!(decode_intent(&[9]).is_err());
+        // Format 1, as the single-node protocol wrote it: one object "a", key k = 7, no removal.
+        let old = [
+            &[
+                1u8, 0, 0, 0, 1, 0, 0, 0, 1, b'a', 0, 0, 0, 1, 0, 0, 0, 1, b'k',
+            ][..],
+            &[0, 0, 0, 1, 7, 0, 0, 0, 0],
+        ]
+        .concat();
+        assert_eq!(
+            decode_intent(&old).ok(),
+            Some(vec![ObjectWrites {
+                object: "a".into(),
+                set: vec![(b"k".to_vec(), vec![7])],
+                ..ObjectWrites::default()
+            }])
+        );
+    }
+
+    #[test]
+    fn lock_values_round_trip_and_sort_apart() {
+        let t = TxnRef {
+            node: 0xabc,
+            id: 42,
+        };
+        assert_eq!(TxnRef::decode(&t.encode()).ok(), Some(t));
+        assert!(TxnRef::decode(b"x").is_err());
+        assert_eq!(TxnRef::of_record_key(0xabc, &t.state_key()), Some(t));
+        assert_eq!(TxnRef::of_record_key(0xabc, &t.plan_key()), Some(t));
+        let lock = lock_key(&omap_key(Keyspace::Items, b"s"));
+        assert!(lock.starts_with(&lock_prefix(Keyspace::Items)));
+        assert!(lock < omap_key(Keyspace::Catalog, b""));
+        assert!(lock.as_slice() > PARTITION_KEY);
     }
 }

@@ -13,21 +13,51 @@
 //! replica has it (that is the durability point: nothing is acknowledged before).
 //!
 //! # Commits
-//! A commit reads the guarded keys, checks their versions, takes a version from a block reserved
-//! in the `sequence` object (blocks are reserved with a compare-and-set, so versions never repeat
-//! and survive restarts), and then:
-//! - if everything it writes and guards is in one object: one compound operation whose omap
-//!   comparisons re-check the guards at the OSD (another client's write in between makes it fail
-//!   whole, and the commit is a conflict);
-//! - otherwise (several partitions, or counters, which live in the `counters` object): the
-//!   writes are first recorded as an *intent* (one key of the `intents` object), then applied
-//!   object by object, then the intent is removed. A crash in between leaves the intent, and the
-//!   next open replays it before serving, so a commit is all-or-nothing across a crash.
+//! A commit reads what it guards, checks the versions, and takes a version from a block
+//! reserved in the `sequence` object (blocks are reserved with a compare-and-set, so versions
+//! never repeat across processes and restarts; a commit that read a higher version than its
+//! block's moves to a new block, so a key's version always grows). Then:
+//! - **one object** (everything it guards and writes is in one partition object): one compound
+//!   operation whose omap comparisons re-check, at the OSD, that each guarded key still holds
+//!   what was read and that none of the touched keys is locked. If anything moved, the commit
+//!   reads again (a moved guard is then a conflict; a lock is resolved, see below).
+//! - **several objects**: the coordinator's protocol ([`coord`]), modelled on DynamoDB's
+//!   published transaction design, safe with any number of processes on one pool:
+//!   1. *record*: a transaction record, state PENDING, is written in the records object of the
+//!      node running it (`binderdb.txns.{node}`); its id is a fresh version.
+//!   2. *locks*: object by object, in name order (so two transactions never wait on each other
+//!      in a cycle), one compound operation checks the guards there and that no touched key is
+//!      locked, and sets a lock `#key` naming the transaction on every key it guards or writes.
+//!   3. *commit point*: one compare-and-set flips the record from PENDING to COMMITTED and
+//!      stores the write plan with it. Before this instant the commit never happened; after
+//!      it, it stands.
+//!   4. *apply*: object by object, one compound operation (guarded by "the locks are still
+//!      this transaction's") applies the writes and removes the locks; then the record goes.
 //!
-//! Commits of one process are serialised by one lock, which readers share: a reader never sees
-//! half of a multi-object commit. **One binderdb process per pool**: cross-process coordination
-//! of multi-object commits (lock records with owners and timeouts, recovery by another node) is
-//! not built yet; single-object commits are already safe between processes.
+//!   A guard that fails at step 2 releases the locks taken and reports the conflict.
+//!
+//! # Locks met by others
+//! A reader or writer that finds a lock over a key it touches *resolves* it from the record:
+//! COMMITTED, it rolls the transaction forward itself (every step is idempotent) and reads
+//! again; PENDING with a live owner, a reader reads what is under the lock (the state before
+//! that transaction, which has not happened yet) and a writer waits for it, briefly backing off;
+//! PENDING with a dead owner, it aborts the transaction (compare-and-set PENDING → ABORTED,
+//! which the owner's commit point can then no longer pass) and goes on; no record, or ABORTED,
+//! the lock is a leftover and is removed. So a reader never sees half of a committed
+//! transaction, and a single-object write never slips under a multi-object one.
+//!
+//! # Nodes and recovery
+//! Any number of processes may open a pool: each is a node ([`node`]) whose liveness is an
+//! exclusive RADOS lock with a [`LIVENESS`] lapse, renewed by a thread. A lock's timeout is its
+//! owner's liveness, judged by the OSD's clock. Every node sweeps the node registry and
+//! recovers a dead node's transactions (roll forward if COMMITTED, abort if PENDING); a node
+//! that stops cleanly finishes its own first.
+//!
+//! Within one process, commits run concurrently (read-modify-writes of one key queue on a
+//! latch, so a hot key does not spin). Table statistics ([`Store::counts`]) are kept in this
+//! process's memory and stored in the `counters` object with each counted commit, which makes
+//! every counted commit a multi-object one and runs them one at a time per process; with
+//! several nodes, each node's figures include only its own writes since it opened.
 //!
 //! # Reads
 //! Point reads and partition ranges read one object's omap (pages of [`PAGE`] keys; a backward
@@ -37,32 +67,34 @@
 
 #![cfg(feature = "rados")]
 
+mod commit;
+mod coord;
 pub mod layout;
-mod lease;
+mod node;
 mod peers;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Bound, ControlFlow};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use binderdb_rados::{Cluster, IoCtx, KeyValue, RadosError, WriteOp, ECANCELED, EEXIST, ENOENT};
-use binderdb_storage::codec::{self, CounterWrite};
+use binderdb_rados::{Cluster, IoCtx, KeyValue, OmapPage, RadosError, WriteOp, ENOENT};
+use binderdb_storage::codec;
 use binderdb_storage::counters::{decode_group, CounterTable};
 use binderdb_storage::latch::StripedLatches;
 use binderdb_storage::{
     segment_bounds, Batch, CounterId, Counts, EntryRef, Key, Keyspace, PartitionRange, SegmentScan,
-    StorageError, Store, TableId, Versioned, Write,
+    StorageError, Store, TableId, Versioned,
 };
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
+use coord::{backend, write_tolerating_absence, Coordinator, Resolution};
 use layout::ObjectWrites;
 
 /// Keys read per omap request.
 pub const PAGE: u64 = 512;
 /// Versions reserved per compare-and-set of the sequence object.
-const VERSION_BLOCK: u64 = 1 << 16;
+const VERSION_BLOCK: u64 = 1 << 12;
 /// Read-modify-write latch stripes.
 const LATCH_STRIPES: usize = 1024;
 /// The omap key of the sequence object holding the next unreserved version.
@@ -80,11 +112,14 @@ pub struct RadosOptions {
     /// Prefix of every object name, so several stores can share a pool (tests); empty in
     /// production.
     pub prefix: String,
-    /// How long opening waits for another process's pool lease to lapse (see [`LEASE`]).
+    /// Unused: any number of nodes may open one pool at once (it was how long opening waited
+    /// for another node's pool lease). Kept so existing callers build.
     pub wait_for_lease: Duration,
 }
 
-pub use lease::LEASE;
+pub use node::LIVENESS;
+/// The former name of [`LIVENESS`].
+pub const LEASE: Duration = LIVENESS;
 
 #[derive(Debug, Default)]
 struct State {
@@ -92,22 +127,26 @@ struct State {
     /// The next version to hand out, and the last one reserved in the sequence object.
     next_version: u64,
     reserved_until: u64,
-    /// The last version handed out.
+    /// The highest version handed out.
     high_water: u64,
-    /// A multi-object commit failed after its intent was written: refuse further writes until a
-    /// reopen replays it.
-    failed: bool,
 }
 
 /// The RADOS [`Store`].
 #[derive(Debug)]
 pub struct RadosStore {
     io: Arc<IoCtx>,
-    lease: lease::Lease,
+    coord: Arc<Coordinator>,
+    /// This process's membership of the pool (left when the store is dropped).
+    node: Option<node::Node>,
     /// Announcements to and leases among the other processes on the pool.
     peers: peers::Peers,
     prefix: String,
-    state: RwLock<State>,
+    state: Mutex<State>,
+    /// Commits share it; a recount or a table drop takes it alone (their walk is the snapshot
+    /// that this process's commits must not change).
+    gate: RwLock<()>,
+    /// Serialises this process's commits that carry counter writes.
+    counting: Mutex<()>,
     latches: StripedLatches,
 }
 
@@ -115,6 +154,9 @@ pub struct RadosStore {
 enum Refused {
     /// The read-modify-write's implicit guard failed: read again and call the closure again.
     Stale,
+    /// Recovery aborted the transaction before its commit point (this node looked dead):
+    /// nothing was written; run it again.
+    Aborted,
     Error(StorageError),
 }
 
@@ -130,10 +172,6 @@ impl From<RadosError> for Refused {
     }
 }
 
-fn backend(e: RadosError) -> StorageError {
-    StorageError::Backend(Box::new(e))
-}
-
 fn version_of(raw: &[u8]) -> Result<u64, StorageError> {
     codec::decode_value(raw).map(|(v, _)| v)
 }
@@ -144,24 +182,6 @@ fn u64_of(raw: &[u8]) -> Result<u64, StorageError> {
         .map_err(|_| StorageError::Corrupt("sequence value is not 8 bytes".into()))?;
     Ok(u64::from_be_bytes(bytes))
 }
-
-/// Applies `op`; an op that only removes keys from an object that does not exist has nothing
-/// to do (librados answers `ENOENT` for it).
-fn write_tolerating_absence(io: &IoCtx, object: &str, op: &WriteOp) -> Result<(), RadosError> {
-    match io.write(object, op) {
-        Err(e) if e.errno == ENOENT && op.set.is_empty() && !op.create_exclusive => Ok(()),
-        other => other,
-    }
-}
-
-/// A guard as a commit checks it: omap key, expected version, whether it is the implicit
-/// guard of a read-modify-write.
-type GuardCheck = (Vec<u8>, Option<u64>, bool);
-/// What a commit read of each guarded object: `None` when the object did not exist.
-type Seen = BTreeMap<String, Option<BTreeMap<Vec<u8>, Vec<u8>>>>;
-/// A commit's writes to one object: its partition (if any put), then each omap key's new value
-/// (`None`: removed).
-type PlannedObject = (Option<Vec<u8>>, BTreeMap<Vec<u8>, Option<Vec<u8>>>);
 
 /// What a walk over one object saw: whether the visitor asked to stop.
 type Walk = Result<ControlFlow<()>, StorageError>;
@@ -186,23 +206,40 @@ impl RadosStore {
             }
         })?;
         let io = Arc::new(io);
-        let lease = lease::Lease::acquire(
+        let coord = Arc::new(Coordinator::new(Arc::clone(&io), options.prefix.clone()));
+        let sweeper = Arc::clone(&coord);
+        let node = node::Node::join(
             Arc::clone(&io),
-            format!("{}binderdb.lease", options.prefix),
-            options.wait_for_lease,
+            &options.prefix,
+            Box::new(move || {
+                if let Err(e) = sweeper.sweep() {
+                    tracing::warn!("RADOS store: recovering dead nodes' transactions: {e}");
+                }
+            }),
         )?;
+        coord
+            .node
+            .store(node.id(), std::sync::atomic::Ordering::Relaxed);
         let peers = peers::Peers::open(Arc::clone(&io), &options.prefix)?;
         let store = RadosStore {
             io,
-            lease,
+            coord,
+            node: Some(node),
             peers,
             prefix: options.prefix.clone(),
-            state: RwLock::new(State::default()),
+            state: Mutex::new(State::default()),
+            gate: RwLock::new(()),
+            counting: Mutex::new(()),
             latches: StripedLatches::new(LATCH_STRIPES),
         };
         store.replay_intents()?;
         store.load_counters()?;
         store.finish_drops()?;
+        // Transactions of nodes that died before this one opened need not wait for the first
+        // sweep (readers and writers resolve them anyway when they meet their locks).
+        if let Err(e) = store.coord.sweep() {
+            tracing::warn!("RADOS store: recovering dead nodes' transactions: {e}");
+        }
         Ok(store)
     }
 
@@ -246,7 +283,8 @@ impl RadosStore {
         write_tolerating_absence(&self.io, &o.object, &op).map_err(backend)
     }
 
-    /// Applies the intents a crashed process left, oldest first, and removes them.
+    /// Applies the intents a crashed process of the single-node protocol (before transaction
+    /// records) left, oldest first, and removes them.
     fn replay_intents(&self) -> Result<(), StorageError> {
         let intents = self.meta("intents");
         for (key, value) in self.read_all(&intents)? {
@@ -264,8 +302,22 @@ impl RadosStore {
     }
 
     fn load_counters(&self) -> Result<(), StorageError> {
-        let mut state = self.state.write();
-        for (key, value) in self.read_all(&self.meta("counters"))? {
+        let object = self.meta("counters");
+        // A committed transaction a dead node left unapplied here counts: finish it first.
+        let mut records = self.read_all(&object)?;
+        let locks: Vec<KeyValue> = records
+            .iter()
+            .filter(|(k, _)| k.first() == Some(&layout::LOCK_MARK))
+            .cloned()
+            .collect();
+        if self.resolve_locks(&object, locks.iter())? {
+            records = self.read_all(&object)?;
+        }
+        let mut state = self.state.lock();
+        for (key, value) in records {
+            if key.first() == Some(&layout::LOCK_MARK) {
+                continue;
+            }
             let group = std::str::from_utf8(&key)
                 .ok()
                 .and_then(|k| u64::from_str_radix(k, 16).ok())
@@ -286,261 +338,6 @@ impl RadosStore {
         Ok(())
     }
 
-    /// Reserves the next block of versions with a compare-and-set on the sequence object.
-    fn reserve_versions(&self, state: &mut State) -> Result<(), StorageError> {
-        let sequence = self.meta("sequence");
-        loop {
-            let read = self
-                .io
-                .read(&sequence, &[NEXT_KEY.to_vec()], None)
-                .map_err(backend)?;
-            let current_raw = read
-                .as_ref()
-                .and_then(|r| r.keys.first().map(|(_, v)| v.clone()));
-            let current = current_raw.as_deref().map(u64_of).transpose()?.unwrap_or(0);
-            let reserved = current.saturating_add(VERSION_BLOCK);
-            let op = WriteOp {
-                create_exclusive: read.is_none(),
-                compare: if read.is_some() {
-                    vec![(NEXT_KEY.to_vec(), current_raw.unwrap_or_default())]
-                } else {
-                    Vec::new()
-                },
-                set: vec![(NEXT_KEY.to_vec(), reserved.to_be_bytes().to_vec())],
-                ..WriteOp::default()
-            };
-            match self.io.write(&sequence, &op) {
-                Ok(()) => {
-                    state.next_version = current + 1;
-                    state.reserved_until = reserved;
-                    return Ok(());
-                }
-                // Another process reserved meanwhile: read again.
-                Err(e) if e.errno == ECANCELED || e.errno == EEXIST => continue,
-                Err(e) => return Err(backend(e)),
-            }
-        }
-    }
-
-    fn next_version(&self, state: &mut State) -> Result<u64, StorageError> {
-        if state.next_version == 0 || state.next_version > state.reserved_until {
-            self.reserve_versions(state)?;
-        }
-        let version = state.next_version;
-        state.next_version += 1;
-        state.high_water = version;
-        Ok(version)
-    }
-
-    /// Checks the guards and applies `batch` atomically; the caller holds the state lock for
-    /// writing. `implicit` is read-modify-write's guard on the key it read.
-    fn commit_locked(
-        &self,
-        state: &mut State,
-        batch: Batch,
-        implicit: Option<(&Key, Option<u64>)>,
-    ) -> Result<u64, Refused> {
-        if state.failed || self.lease.lost() {
-            return Err(Refused::Error(StorageError::Closed));
-        }
-        // Guards by object: (omap key, expected version, is the implicit guard).
-        let mut guards: BTreeMap<String, Vec<GuardCheck>> = BTreeMap::new();
-        for (key, expected, is_implicit) in batch
-            .guards
-            .iter()
-            .map(|g| (&g.key, g.expected, false))
-            .chain(implicit.map(|(k, e)| (k, e, true)))
-        {
-            guards.entry(self.object_of(key)?).or_default().push((
-                layout::omap_key(key.keyspace, &key.sort),
-                expected,
-                is_implicit,
-            ));
-        }
-        // Read the guarded keys and check them; remember what was read for the OSD-side
-        // comparison (`None`: the object did not exist).
-        let mut seen: Seen = BTreeMap::new();
-        for (object, checks) in &guards {
-            let keys: Vec<Vec<u8>> = checks.iter().map(|(k, _, _)| k.clone()).collect();
-            let read = self.io.read(object, &keys, None)?;
-            let values: Option<BTreeMap<Vec<u8>, Vec<u8>>> =
-                read.map(|r| r.keys.into_iter().collect());
-            for (key, expected, is_implicit) in checks {
-                let actual = match values.as_ref().and_then(|v| v.get(key)) {
-                    Some(raw) => Some(version_of(raw)?),
-                    None => None,
-                };
-                if actual != *expected {
-                    return Err(if *is_implicit {
-                        Refused::Stale
-                    } else {
-                        Refused::Error(StorageError::Conflict)
-                    });
-                }
-            }
-            seen.insert(object.clone(), values);
-        }
-        let has_counters = batch
-            .writes
-            .iter()
-            .any(|w| matches!(w, Write::Count { .. } | Write::SetCount { .. }));
-        if batch.writes.iter().all(|w| w.key().is_none()) && !has_counters {
-            return Ok(state.high_water);
-        }
-        let version = self.next_version(state)?;
-
-        // The writes by object, the last write to a key winning.
-        let mut objects: BTreeMap<String, PlannedObject> = BTreeMap::new();
-        let mut counter_writes = Vec::new();
-        for write in batch.writes {
-            match write {
-                Write::Put { key, value } => {
-                    let entry = objects.entry(self.object_of(&key)?).or_default();
-                    entry.0 = Some(key.partition.clone());
-                    entry.1.insert(
-                        layout::omap_key(key.keyspace, &key.sort),
-                        Some(codec::encode_value(version, &value)),
-                    );
-                }
-                Write::Delete { key } => {
-                    let entry = objects.entry(self.object_of(&key)?).or_default();
-                    entry
-                        .1
-                        .insert(layout::omap_key(key.keyspace, &key.sort), None);
-                }
-                Write::Count { counter, delta } => {
-                    counter_writes.push(CounterWrite::Add(counter, delta));
-                }
-                Write::SetCount { counter, value } => {
-                    counter_writes.push(CounterWrite::Set(counter, value));
-                }
-            }
-        }
-        let touched: BTreeSet<TableId> = counter_writes
-            .iter()
-            .filter_map(|c| c.apply(&mut state.counters))
-            .collect();
-        let mut plan: Vec<ObjectWrites> = objects
-            .into_iter()
-            .map(|(object, (partition, keys))| {
-                let mut o = ObjectWrites {
-                    object,
-                    ..ObjectWrites::default()
-                };
-                if let Some(partition) = partition {
-                    o.set.push((layout::PARTITION_KEY.to_vec(), partition));
-                }
-                for (key, value) in keys {
-                    match value {
-                        Some(value) => o.set.push((key, value)),
-                        None => o.remove.push(key),
-                    }
-                }
-                o
-            })
-            .collect();
-        if !touched.is_empty() {
-            let mut o = ObjectWrites {
-                object: self.meta("counters"),
-                ..ObjectWrites::default()
-            };
-            for group in touched {
-                match state.counters.record(group) {
-                    Some(record) => o.set.push((layout::counter_key(group), record)),
-                    None => o.remove.push(layout::counter_key(group)),
-                }
-            }
-            plan.push(o);
-        }
-
-        let single = plan.len() == 1 && guards.keys().all(|g| *g == plan[0].object);
-        let result = if single {
-            self.apply_single(&plan[0], guards.get(&plan[0].object), &seen)
-                .map_err(|e| match e {
-                    // Another process changed a guarded key after we read it.
-                    Refused::Error(StorageError::Conflict) if implicit.is_some() => Refused::Stale,
-                    e => e,
-                })
-        } else {
-            self.apply_with_intent(state, version, &plan)
-        };
-        if result.is_err() {
-            for c in counter_writes.into_iter().rev() {
-                c.undo(&mut state.counters);
-            }
-        }
-        result.map(|()| version)
-    }
-
-    /// One compound operation: the guards re-checked by the OSD, then the writes.
-    fn apply_single(
-        &self,
-        o: &ObjectWrites,
-        guards: Option<&Vec<GuardCheck>>,
-        seen: &Seen,
-    ) -> Result<(), Refused> {
-        let mut op = WriteOp {
-            set: o.set.clone(),
-            remove_keys: o.remove.clone(),
-            ..WriteOp::default()
-        };
-        if let Some(checks) = guards {
-            match seen.get(&o.object) {
-                // The object existed: each guarded key must still hold the bytes we read (a
-                // missing key compares as empty, and stored values never are).
-                Some(Some(values)) => {
-                    for (key, _, _) in checks {
-                        op.compare
-                            .push((key.clone(), values.get(key).cloned().unwrap_or_default()));
-                    }
-                }
-                // It did not: it still must not when we write.
-                _ => op.create_exclusive = true,
-            }
-        }
-        match write_tolerating_absence(&self.io, &o.object, &op) {
-            Ok(()) => Ok(()),
-            Err(e) if e.errno == ECANCELED || e.errno == EEXIST => {
-                Err(Refused::Error(StorageError::Conflict))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Records the writes as an intent, applies them object by object, removes the intent.
-    fn apply_with_intent(
-        &self,
-        state: &mut State,
-        version: u64,
-        plan: &[ObjectWrites],
-    ) -> Result<(), Refused> {
-        let intents = self.meta("intents");
-        let key = format!("{version:016x}").into_bytes();
-        let record = WriteOp {
-            set: vec![(key.clone(), layout::encode_intent(plan))],
-            ..WriteOp::default()
-        };
-        self.io.write(&intents, &record)?;
-        let applied = plan
-            .iter()
-            .try_for_each(|o| self.apply_plain(o))
-            .and_then(|()| {
-                let done = WriteOp {
-                    remove_keys: vec![key],
-                    ..WriteOp::default()
-                };
-                write_tolerating_absence(&self.io, &intents, &done).map_err(backend)
-            });
-        if let Err(e) = applied {
-            // The intent is durable and will be replayed by the next open; until then this
-            // process must not write over a half-applied commit.
-            state.failed = true;
-            tracing::error!("RADOS store: a commit failed half-applied ({e}); reopen to recover");
-            return Err(Refused::Error(e));
-        }
-        Ok(())
-    }
-
     /// Walks one object's entries of `keyspace` between omap-key bounds. `partition` is the
     /// object's partition if the caller knows it; otherwise it is read with the first page.
     #[allow(clippy::too_many_arguments)]
@@ -555,10 +352,11 @@ impl RadosStore {
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Walk {
         let prefix = [layout::keyspace_prefix(keyspace)];
+        let lock_prefix = layout::lock_prefix(keyspace);
         let (mut after, mut points) = match lower {
             Bound::Unbounded => (Vec::new(), Vec::new()),
             Bound::Excluded(k) => (k, Vec::new()),
-            Bound::Included(k) => (k.clone(), vec![k]),
+            Bound::Included(k) => (k.clone(), vec![layout::lock_key(&k), k]),
         };
         let mut known_partition = partition.map(<[u8]>::to_vec);
         if known_partition.is_none() {
@@ -571,12 +369,45 @@ impl RadosStore {
         };
         let mut collected: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         loop {
-            let Some(read) = self
+            // The entries and the locks over them, seen at one instant.
+            let lock_after = if after.is_empty() {
+                Vec::new()
+            } else {
+                layout::lock_key(&after)
+            };
+            let pages = [
+                OmapPage {
+                    start_after: &after,
+                    prefix: &prefix,
+                    max: PAGE,
+                },
+                OmapPage {
+                    start_after: &lock_after,
+                    prefix: &lock_prefix,
+                    max: PAGE,
+                },
+            ];
+            let Some(mut read) = self
                 .io
-                .read(object, &points, Some((&after, &prefix, PAGE)))
+                .read_pages(object, &points, &pages)
                 .map_err(backend)?
             else {
                 return Ok(ControlFlow::Continue(()));
+            };
+            let (lock_page, _) = read.pages.pop().unwrap_or_default();
+            let (data_page, more) = read.pages.pop().unwrap_or_default();
+            let (point_locks, point_values): (Vec<KeyValue>, Vec<KeyValue>) = read
+                .keys
+                .into_iter()
+                .partition(|(k, _)| k.first() == Some(&layout::LOCK_MARK));
+            if self.resolve_locks(object, point_locks.iter().chain(&lock_page))? {
+                // A committed transaction was rolled forward here: read this page again.
+                continue;
+            }
+            let read = binderdb_rados::OmapRead {
+                keys: point_values,
+                page: data_page,
+                more,
             };
             let mut page = Vec::with_capacity(read.page.len() + 1);
             for (k, v) in read.keys {
@@ -616,6 +447,20 @@ impl RadosStore {
             }
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// Resolves the locks a read met; `true` if one of them was a committed transaction that
+    /// is now applied (what was read is out of date).
+    fn resolve_locks<'a>(
+        &self,
+        object: &str,
+        locks: impl Iterator<Item = &'a KeyValue>,
+    ) -> Result<bool, StorageError> {
+        let mut applied = false;
+        for (lock, holder) in locks {
+            applied |= self.coord.resolve(object, lock, holder)? == Resolution::Applied;
+        }
+        Ok(applied)
     }
 
     fn visit_one(
@@ -760,23 +605,26 @@ impl Store for RadosStore {
     fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
         let object = self.object_of(key)?;
         let omap_key = layout::omap_key(key.keyspace, &key.sort);
-        let _state = self.state.read();
-        let Some(read) = self
-            .io
-            .read(&object, std::slice::from_ref(&omap_key), None)
-            .map_err(backend)?
-        else {
-            return Ok(None);
-        };
-        match read.keys.into_iter().find(|(k, _)| *k == omap_key) {
-            Some((_, raw)) => {
-                let (version, value) = codec::decode_value(&raw)?;
-                Ok(Some(Versioned {
-                    version,
-                    value: value.to_vec(),
-                }))
+        let lock_key = layout::lock_key(&omap_key);
+        let points = [lock_key.clone(), omap_key.clone()];
+        loop {
+            let Some(read) = self.io.read(&object, &points, None).map_err(backend)? else {
+                return Ok(None);
+            };
+            let lock = read.keys.iter().filter(|(k, _)| *k == lock_key);
+            if self.resolve_locks(&object, lock)? {
+                continue;
             }
-            None => Ok(None),
+            return match read.keys.into_iter().find(|(k, _)| *k == omap_key) {
+                Some((_, raw)) => {
+                    let (version, value) = codec::decode_value(&raw)?;
+                    Ok(Some(Versioned {
+                        version,
+                        value: value.to_vec(),
+                    }))
+                }
+                None => Ok(None),
+            };
         }
     }
 
@@ -785,7 +633,6 @@ impl Store for RadosStore {
         r: &PartitionRange<'_>,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StorageError> {
-        let _state = self.state.read();
         self.range_locked(r, visit).map(|_| ())
     }
 
@@ -794,17 +641,14 @@ impl Store for RadosStore {
         s: &SegmentScan<'_>,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StorageError> {
-        let _state = self.state.read();
         self.scan_locked(s, visit)
     }
 
     fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
-        let mut state = self.state.write();
-        self.commit_locked(&mut state, batch, None)
-            .map_err(|e| match e {
-                Refused::Stale => StorageError::Conflict,
-                Refused::Error(e) => e,
-            })
+        self.commit_inner(&batch, None).map_err(|e| match e {
+            Refused::Stale | Refused::Aborted => StorageError::Conflict,
+            Refused::Error(e) => e,
+        })
     }
 
     fn read_modify_write(
@@ -812,8 +656,8 @@ impl Store for RadosStore {
         key: &Key,
         f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
     ) -> Result<Option<u64>, StorageError> {
-        // The latch queues this process's read-modify-writes of one key; the state lock is not
-        // held while `f` runs, so `f` may read the store.
+        // The latch queues this process's read-modify-writes of one key; nothing is held
+        // while `f` runs, so `f` may read the store.
         let _latch = self.latches.lock(&[self.latches.stripe_of(key)]);
         loop {
             let current = self.get(key)?;
@@ -821,18 +665,18 @@ impl Store for RadosStore {
                 return Ok(None);
             };
             let expected = current.as_ref().map(|v| v.version);
-            let mut state = self.state.write();
-            match self.commit_locked(&mut state, batch, Some((key, expected))) {
+            match self.commit_inner(&batch, Some((key, expected))) {
                 Ok(version) => return Ok(Some(version)),
-                // A plain commit, or another process, changed the key: run `f` again.
-                Err(Refused::Stale) => continue,
+                // Another writer changed the key, or recovery aborted the commit: run `f`
+                // again on what is there now.
+                Err(Refused::Stale | Refused::Aborted) => continue,
                 Err(Refused::Error(e)) => return Err(e),
             }
         }
     }
 
     fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
-        Ok(self.state.read().counters.get(counter))
+        Ok(self.state.lock().counters.get(counter))
     }
 
     fn recount(
@@ -842,9 +686,10 @@ impl Store for RadosStore {
         table: TableId,
         weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
     ) -> Result<Option<Counts>, StorageError> {
-        // Commits wait while the walk runs (the lock is the snapshot), as in the in-memory
-        // engine: no delta can fall between the count and its start.
-        let mut state = self.state.write();
+        // This process's commits wait while the walk runs (the gate is the snapshot), as in
+        // the in-memory engine: no delta can fall between the count and its start.
+        let _gate = self.gate.write();
+        let mut state = self.state.lock();
         let Some(generation) = state.counters.begin_recount(counter) else {
             return Ok(None);
         };
@@ -879,7 +724,8 @@ impl Store for RadosStore {
     }
 
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
-        let mut state = self.state.write();
+        let _gate = self.gate.write();
+        let mut state = self.state.lock();
         // The mark makes a drop interrupted by a crash finish at the next open.
         let drops = self.meta("drops");
         let mark = format!("{table:016x}").into_bytes();
@@ -927,5 +773,18 @@ impl Store for RadosStore {
 
     fn release_lease(&self, name: &str) -> Result<(), StorageError> {
         self.peers.release_lease(name)
+    }
+}
+
+impl Drop for RadosStore {
+    fn drop(&mut self) {
+        // No commit runs any more: finish whatever this node left (a commit whose apply failed)
+        // before leaving the pool, so nobody waits for this node's liveness to lapse.
+        if let Some(node) = self.node.take() {
+            if let Err(e) = self.coord.recover_node(node.id()) {
+                tracing::warn!("RADOS store: finishing this node's transactions: {e}");
+            }
+            drop(node);
+        }
     }
 }

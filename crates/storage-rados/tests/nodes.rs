@@ -1,0 +1,325 @@
+//! Several nodes on one pool: stores opened on the same pool and prefix (each its own RADOS
+//! client, sharing nothing but the cluster), and a child process killed with SIGKILL in the
+//! middle of multi-object commits. See `common` for how to point the tests at a cluster.
+#![cfg(feature = "rados")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::ops::ControlFlow;
+use std::process::{Command, Stdio};
+use std::sync::Barrier;
+
+use binderdb_storage::conformance::key;
+use binderdb_storage::{
+    Batch, Guard, Key, Keyspace, PartitionRange, StorageError, Store, Versioned, Write,
+};
+use binderdb_storage_rados::{RadosOptions, RadosStore};
+
+use common::options;
+
+const TABLE: u64 = 9;
+const ACCOUNTS: u8 = 6;
+const OPENING_BALANCE: i64 = 100;
+const CHILD_PREFIX: &str = "BINDERDB_TEST_CHILD_PREFIX";
+
+fn put(key: &Key, value: &[u8]) -> Write {
+    Write::Put {
+        key: key.clone(),
+        value: value.to_vec(),
+    }
+}
+
+fn account(n: u8) -> Key {
+    key(Keyspace::Items, TABLE, &[b'a', n], b"")
+}
+
+fn journal(id: &str) -> Key {
+    key(Keyspace::Items, TABLE, b"journal", id.as_bytes())
+}
+
+fn balance(v: Option<&Versioned>) -> i64 {
+    let bytes: [u8; 8] = v.unwrap().value.as_slice().try_into().unwrap();
+    i64::from_be_bytes(bytes)
+}
+
+/// Two nodes commit, at the same instant, a batch guarded on the version both read of one
+/// key: exactly one of them wins each round, whether the batch stays in the key's object or
+/// spans several objects (the coordinator's protocol).
+#[test]
+fn racing_guarded_commits_from_two_nodes_have_exactly_one_winner() {
+    let Some(options) = options() else { return };
+    let nodes = [
+        RadosStore::open(&options).unwrap(),
+        RadosStore::open(&options).unwrap(),
+    ];
+    let contested = key(Keyspace::Items, TABLE, b"contested", b"");
+    let barrier = Barrier::new(2);
+    for round in 0..16u8 {
+        let multi_object = round % 2 == 1;
+        let expected = nodes[0].get(&contested).unwrap().map(|v| v.version);
+        let outcomes: Vec<Result<u64, StorageError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = nodes
+                .iter()
+                .enumerate()
+                .map(|(n, node)| {
+                    let (barrier, contested) = (&barrier, &contested);
+                    scope.spawn(move || {
+                        let mut writes = vec![put(contested, &[round, n as u8])];
+                        if multi_object {
+                            let side = key(Keyspace::Items, TABLE, &[b's', n as u8], &[round]);
+                            writes.push(put(&side, &[round]));
+                        }
+                        barrier.wait();
+                        node.commit(Batch {
+                            writes,
+                            guards: vec![Guard {
+                                key: contested.clone(),
+                                expected,
+                            }],
+                        })
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<usize> = (0..2).filter(|&n| outcomes[n].is_ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {outcomes:?}");
+        let loser = 1 - winners[0];
+        assert!(
+            matches!(outcomes[loser], Err(StorageError::Conflict)),
+            "round {round}: {outcomes:?}"
+        );
+        for node in &nodes {
+            let now = node.get(&contested).unwrap().unwrap();
+            assert_eq!(now.value, [round, winners[0] as u8]);
+            assert_eq!(
+                Some(now.version),
+                outcomes[winners[0]].as_ref().ok().copied()
+            );
+        }
+        if multi_object {
+            // The winner's other write landed with it; the loser's did not.
+            let side = |n: u8| key(Keyspace::Items, TABLE, &[b's', n], &[round]);
+            assert!(nodes[loser].get(&side(winners[0] as u8)).unwrap().is_some());
+            assert!(nodes[winners[0]].get(&side(loser as u8)).unwrap().is_none());
+        }
+    }
+}
+
+/// Read-modify-writes of one counter from two nodes, each also writing a log entry in another
+/// partition: no increment is lost and every log entry matches one.
+#[test]
+fn concurrent_read_modify_writes_from_two_nodes_lose_nothing() {
+    let Some(options) = options() else { return };
+    let nodes = [
+        RadosStore::open(&options).unwrap(),
+        RadosStore::open(&options).unwrap(),
+    ];
+    let counter = key(Keyspace::Items, TABLE, b"counter", b"");
+    let per_thread = 12u32;
+    std::thread::scope(|scope| {
+        for (n, node) in nodes.iter().enumerate() {
+            for t in 0..2 {
+                let counter = &counter;
+                scope.spawn(move || {
+                    for i in 0..per_thread {
+                        node.read_modify_write(counter, &mut |current| {
+                            let next = current.map_or(0, |v| balance(Some(v))) + 1;
+                            let entry = key(
+                                Keyspace::Items,
+                                TABLE,
+                                b"log",
+                                format!("{n}-{t}-{i}").as_bytes(),
+                            );
+                            Some(Batch {
+                                writes: vec![
+                                    put(counter, &next.to_be_bytes()),
+                                    put(&entry, &next.to_be_bytes()),
+                                ],
+                                guards: vec![],
+                            })
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        }
+    });
+    let total = i64::from(per_thread) * 4;
+    let mut values = Vec::new();
+    nodes[1]
+        .range(
+            &PartitionRange {
+                keyspace: Keyspace::Items,
+                table: TABLE,
+                partition: b"log",
+                lower: std::ops::Bound::Unbounded,
+                upper: std::ops::Bound::Unbounded,
+                reverse: false,
+            },
+            &mut |e| {
+                values.push(i64::from_be_bytes(e.value.try_into().unwrap()));
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    values.sort_unstable();
+    // Each increment saw the one before it: the log holds 1..=total exactly once.
+    assert_eq!(values, (1..=total).collect::<Vec<_>>());
+    assert_eq!(balance(nodes[0].get(&counter).unwrap().as_ref()), total);
+}
+
+/// Moves one unit between two accounts (each in its own partition) and journals the move in a
+/// third: a three-object commit guarded on both balances. Retries conflicts.
+fn transfer(store: &dyn Store, from: u8, to: u8, id: &str) {
+    loop {
+        let a = store.get(&account(from)).unwrap();
+        let b = store.get(&account(to)).unwrap();
+        let batch = Batch {
+            writes: vec![
+                put(&account(from), &(balance(a.as_ref()) - 1).to_be_bytes()),
+                put(&account(to), &(balance(b.as_ref()) + 1).to_be_bytes()),
+                put(&journal(id), &[from, to]),
+            ],
+            guards: vec![
+                Guard {
+                    key: account(from),
+                    expected: a.map(|v| v.version),
+                },
+                Guard {
+                    key: account(to),
+                    expected: b.map(|v| v.version),
+                },
+            ],
+        };
+        match store.commit(batch) {
+            Ok(_) => return,
+            Err(StorageError::Conflict) => continue,
+            Err(e) => panic!("transfer: {e}"),
+        }
+    }
+}
+
+/// Every transaction all-or-nothing: the balances are exactly what the journal's moves made of
+/// the opening balances.
+fn assert_books_balance(store: &dyn Store) -> usize {
+    let mut expected = [OPENING_BALANCE; ACCOUNTS as usize];
+    let mut moves = 0;
+    store
+        .range(
+            &PartitionRange {
+                keyspace: Keyspace::Items,
+                table: TABLE,
+                partition: b"journal",
+                lower: std::ops::Bound::Unbounded,
+                upper: std::ops::Bound::Unbounded,
+                reverse: false,
+            },
+            &mut |e| {
+                expected[usize::from(e.value[0])] -= 1;
+                expected[usize::from(e.value[1])] += 1;
+                moves += 1;
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    let actual: Vec<i64> = (0..ACCOUNTS)
+        .map(|n| balance(store.get(&account(n)).unwrap().as_ref()))
+        .collect();
+    assert_eq!(actual, expected, "after {moves} journaled moves");
+    moves
+}
+
+/// The child process of `a_node_killed_mid_transaction_is_recovered_by_another`: transfers on
+/// three threads until it is killed, printing a line every ten.
+#[test]
+#[ignore = "run as a child process by a_node_killed_mid_transaction_is_recovered_by_another"]
+fn child_transfers_until_killed() {
+    let (Some(mut options), Ok(prefix)) = (options(), std::env::var(CHILD_PREFIX)) else {
+        return;
+    };
+    options.prefix = prefix;
+    let store = RadosStore::open(&options).unwrap();
+    let pid = std::process::id();
+    std::thread::scope(|scope| {
+        for t in 0..3u32 {
+            let store = &store;
+            scope.spawn(move || {
+                for i in 0u32.. {
+                    let from = fastrand::u8(..ACCOUNTS);
+                    let to = (from + 1 + fastrand::u8(..ACCOUNTS - 1)) % ACCOUNTS;
+                    transfer(store, from, to, &format!("{pid}-{t}-{i}"));
+                    if i % 10 == 9 {
+                        println!("committed {i}");
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// A node killed (SIGKILL) while three threads run multi-object commits: another node reading
+/// right away never sees half a transaction, its writes to the locked keys go through once the
+/// dead node's liveness lapses (its running transactions aborted, its committed ones rolled
+/// forward), and the books balance throughout.
+#[test]
+fn a_node_killed_mid_transaction_is_recovered_by_another() {
+    let Some(options) = options() else { return };
+    let survivor = RadosStore::open(&options).unwrap();
+    let opening: Vec<Write> = (0..ACCOUNTS)
+        .map(|n| put(&account(n), &OPENING_BALANCE.to_be_bytes()))
+        .collect();
+    survivor
+        .commit(Batch {
+            writes: opening,
+            guards: vec![],
+        })
+        .unwrap();
+    for round in 0..2 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "child_transfers_until_killed",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_PREFIX, &options.prefix)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Let it commit a while (each line is ten transfers of one thread).
+        let mut seen = 0;
+        while seen < 6 + round * 3 {
+            let line = lines.next().expect("the child stopped early").unwrap();
+            if line.starts_with("committed") {
+                seen += 1;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // At once: reads resolve what they meet (a committed transaction is rolled forward, a
+        // running one of the dead node is read through).
+        let before = assert_books_balance(&survivor);
+        assert!(before >= 60, "{before} moves");
+        // Writes to every account: they wait for the dead node's liveness to lapse wherever it
+        // left a lock, then abort its running transactions and go through.
+        for n in 0..ACCOUNTS {
+            transfer(
+                &survivor,
+                n,
+                (n + 1) % ACCOUNTS,
+                &format!("survivor-{round}-{n}"),
+            );
+        }
+        let after = assert_books_balance(&survivor);
+        assert_eq!(after, before + usize::from(ACCOUNTS));
+    }
+    // A node opened now sees the same books.
+    let late = RadosStore::open(&RadosOptions { ..options }).unwrap();
+    assert_books_balance(&late);
+}
