@@ -315,23 +315,11 @@ impl Database {
             });
         }
         txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
-        // Restores a crash interrupted (tables still `CREATING` for good) are deleted.
-        for table in db.catalog.all() {
-            let d = table.descriptor();
-            if d.active_at_ms == ops::backups::RESTORING && d.restored_from.is_some() {
-                tracing::warn!(table = %d.name, "deleting a restored table a crash interrupted");
-                db.catalog.remove(
-                    db.store.as_ref(),
-                    &d,
-                    db.clock.now_millis(),
-                    db.config.stream_retention_ms,
-                )?;
-            }
-        }
-        // Backups a crash interrupted are removed with their partial copies.
-        let interrupted = backup::remove_incomplete(db.store.as_ref())?;
-        if interrupted > 0 {
-            tracing::warn!(interrupted, "removed backups a crash interrupted");
+        // Restores and backups a crash interrupted are removed, on a store of this process
+        // only: on a shared store another node may be running them right now, and nothing
+        // tells its work from a dead node's (see README, several nodes on one pool).
+        if !db.store.shared() {
+            db.remove_interrupted_restores_and_backups()?;
         }
         let tables = db.catalog.all();
         if !tables.is_empty() {
@@ -383,6 +371,33 @@ impl Database {
             }
         }
         Ok(db)
+    }
+
+    /// Deletes the restored tables a crash left `CREATING` for good, and the backups a crash
+    /// interrupted with their partial copies.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn remove_interrupted_restores_and_backups(&self) -> Result<()> {
+        // Restores a crash interrupted (tables still `CREATING` for good) are deleted.
+        for table in self.catalog.all() {
+            let d = table.descriptor();
+            if d.active_at_ms == ops::backups::RESTORING && d.restored_from.is_some() {
+                tracing::warn!(table = %d.name, "deleting a restored table a crash interrupted");
+                self.catalog.remove(
+                    self.store.as_ref(),
+                    &d,
+                    self.clock.now_millis(),
+                    self.config.stream_retention_ms,
+                )?;
+            }
+        }
+        // Backups a crash interrupted are removed with their partial copies.
+        let interrupted = backup::remove_incomplete(self.store.as_ref())?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "removed backups a crash interrupted");
+        }
+        Ok(())
     }
 
     /// The database's clock, in milliseconds since the Unix epoch: the server checks request
