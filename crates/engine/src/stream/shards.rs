@@ -530,6 +530,38 @@ mod tests {
         );
     }
 
+    /// Two nodes of a shared store writing one stream in the same milliseconds never number
+    /// two records alike, and their readers stop before the settling window.
+    #[test]
+    fn nodes_of_a_shared_store_number_records_apart() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let nodes = [0, 1].map(|slot| {
+            let seqs = Sequencers::new(store.clone(), ShardLimits::default());
+            seqs.set_node(NodeSlot { shared: true, slot });
+            seqs
+        });
+        let s = stream();
+        let clock = ManualClock::new(5);
+        let mut seen = BTreeSet::new();
+        for _ in 0..3 {
+            for (slot, seqs) in nodes.iter().enumerate() {
+                let (ticket, _) = seqs.allocate(&s, 0, &clock, 1).unwrap();
+                assert_eq!(ticket.seq % NODE_SLOTS, slot as u64);
+                assert!(ticket.seq >= 5 * SEQ_PER_MS);
+                assert!(
+                    seen.insert(ticket.seq),
+                    "number {} handed out twice",
+                    ticket.seq
+                );
+            }
+            clock.advance(1);
+        }
+        assert_eq!(
+            nodes[0].visible_below(9, 10_000),
+            (10_000 - SHARED_SETTLE_MS) * SEQ_PER_MS
+        );
+    }
+
     #[test]
     fn a_full_shard_is_succeeded_and_the_succession_survives_a_restart() {
         let store = Arc::new(MemoryStore::new());
