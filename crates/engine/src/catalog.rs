@@ -434,7 +434,7 @@ pub(crate) const CATALOG_TOPIC: &[u8] = b"catalog";
 /// failure to announce is logged, not returned, since the caller's change stands either way.
 fn announce_change(store: &dyn Store) {
     if store.shared() {
-        if let Err(e) = store.announce(CATALOG_TOPIC) {
+        if let Err(e) = store.announce(CATALOG_TOPIC).map(|_| ()) {
             tracing::error!(error = %e, "announcing a catalog change to the other nodes failed");
         }
     }

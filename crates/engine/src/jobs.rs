@@ -86,6 +86,9 @@ pub(crate) fn exclusively<T>(
     Some(result)
 }
 
+/// The topic a node announces when it joins the nodes sharing a store.
+pub(crate) const NODE_JOINED_TOPIC: &[u8] = b"node-joined";
+
 /// How long a node's slot lease lasts without renewal.
 pub(crate) const NODE_SLOT_LEASE: Duration = Duration::from_secs(30);
 

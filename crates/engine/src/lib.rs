@@ -224,8 +224,28 @@ impl Database {
         ));
         let node_slot = if store.shared() {
             let slot = jobs::take_node_slot(store.as_ref())?;
-            sequencers.set_node(stream::NodeSlot { shared: true, slot });
-            tracing::info!(slot, "joined the nodes sharing the store");
+            sequencers.set_node(stream::NodeSlot {
+                shared: true,
+                slot,
+                alone: true,
+            });
+            // A node joining later tells this one (and a watch re-established after a break
+            // may have missed that).
+            let joined = Arc::downgrade(&sequencers);
+            store.subscribe(Arc::new(move |topic: Option<&[u8]>| {
+                if topic.is_none_or(|t| t == jobs::NODE_JOINED_TOPIC) {
+                    if let Some(sequencers) = joined.upgrade() {
+                        sequencers.joined();
+                    }
+                }
+            }))?;
+            // The nodes already serving learn of this one before it serves anything (their
+            // stream readers must then allow for its writes in flight).
+            let others = store.announce(jobs::NODE_JOINED_TOPIC)?;
+            if others > 0 {
+                sequencers.joined();
+            }
+            tracing::info!(slot, others, "joined the nodes sharing the store");
             Some(slot)
         } else {
             None

@@ -758,7 +758,7 @@ impl Store for RadosStore {
         true
     }
 
-    fn announce(&self, topic: &[u8]) -> Result<(), StorageError> {
+    fn announce(&self, topic: &[u8]) -> Result<usize, StorageError> {
         self.peers.announce(topic)
     }
 

@@ -185,7 +185,7 @@ impl Peers {
     ///
     /// # Errors
     /// `Backend` if the notify failed.
-    pub fn announce(&self, topic: &[u8]) -> Result<(), StorageError> {
+    pub fn announce(&self, topic: &[u8]) -> Result<usize, StorageError> {
         let mut payload = self.instance.to_be_bytes().to_vec();
         payload.extend_from_slice(topic);
         let reply = self
@@ -199,7 +199,13 @@ impl Peers {
                  cluster: they resynchronise when they reconnect)"
             );
         }
-        Ok(())
+        let others = reply
+            .acked
+            .iter()
+            .chain(&reply.timed_out)
+            .filter(|(instance, _)| *instance != self.instance)
+            .count();
+        Ok(others)
     }
 
     /// See [`Store::subscribe`](binderdb_storage::Store::subscribe).

@@ -37,7 +37,7 @@ fn an_announcement_reaches_every_other_store_before_it_returns() {
     ];
     assert!(stores[0].shared());
     let heard: Vec<Heard> = stores.iter().map(listen).collect();
-    stores[0].announce(b"catalog").unwrap();
+    assert_eq!(stores[0].announce(b"catalog").unwrap(), 2);
     // Delivered synchronously: nothing to wait for once `announce` returned.
     assert!(
         heard[0].lock().unwrap().is_empty(),

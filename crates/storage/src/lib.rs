@@ -438,14 +438,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Tells every other process sharing the store that `topic` changed, and returns once each
     /// live one has run its [`Subscriber`]s on it, or a timeout passed (a process that does not
     /// answer is dead, or cut off from the store; it resynchronises when it reconnects, see
-    /// [`Store::subscribe`]). The announcing process's own subscribers are not called. Engines
-    /// of one process: nothing to do.
+    /// [`Store::subscribe`]). The announcing process's own subscribers are not called. Returns
+    /// how many other processes it was sent to (those that did not answer included). Engines
+    /// of one process: nothing to do, 0.
     ///
     /// # Errors
     /// `Backend` if the announcement could not be sent.
-    fn announce(&self, topic: &[u8]) -> Result<(), StorageError> {
+    fn announce(&self, topic: &[u8]) -> Result<usize, StorageError> {
         let _ = topic;
-        Ok(())
+        Ok(0)
     }
 
     /// Registers `subscriber`, called with each topic another process announces, and with

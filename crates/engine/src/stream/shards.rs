@@ -99,14 +99,18 @@ pub(crate) struct Sequencers {
 pub(crate) struct NodeSlot {
     pub(crate) shared: bool,
     pub(crate) slot: u64,
+    /// No other node has shared the store since this one opened: every number in flight is
+    /// this node's, so readers need not stay behind [`SHARED_SETTLE_MS`].
+    pub(crate) alone: bool,
 }
 
 /// Most nodes sharing one store that stream sequence numbers tell apart.
 pub(crate) const NODE_SLOTS: u64 = 64;
 
 /// How long after its number's instant a record of another node is certainly committed, for a
-/// stream reader on a shared store (it cannot see the other node's numbers in flight): readers
-/// stop before numbers younger than this, so records appear this much later than on one node.
+/// stream reader on a shared store (it cannot see the other node's numbers in flight): once a
+/// second node joined, readers stop before numbers younger than this, so records appear this
+/// much later than on one node.
 /// A write whose commit takes longer (a stalled cluster) may be passed by an iterator; the
 /// stream is eventually consistent on a shared store, as the issue allows.
 pub(crate) const SHARED_SETTLE_MS: u64 = 2_000;
@@ -278,6 +282,11 @@ impl Sequencers {
         *self.node.write() = slot;
     }
 
+    /// Another node joined the store: readers stay behind [`SHARED_SETTLE_MS`] from now on.
+    pub(crate) fn joined(&self) {
+        self.node.write().alone = false;
+    }
+
     fn allocator(&self, stream: TableId) -> Arc<Mutex<Allocator>> {
         self.streams.lock().entry(stream).or_default().clone()
     }
@@ -436,7 +445,8 @@ impl Sequencers {
         let allocator = self.allocator(stream);
         let a = allocator.lock();
         let mine = a.in_flight.first().copied().unwrap_or(u64::MAX);
-        if self.node.read().shared {
+        let node = *self.node.read();
+        if node.shared && !node.alone {
             // Other nodes' numbers in flight are unknown here: see `SHARED_SETTLE_MS`.
             let settled = now_ms
                 .saturating_sub(SHARED_SETTLE_MS)
@@ -537,7 +547,11 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let nodes = [0, 1].map(|slot| {
             let seqs = Sequencers::new(store.clone(), ShardLimits::default());
-            seqs.set_node(NodeSlot { shared: true, slot });
+            seqs.set_node(NodeSlot {
+                shared: true,
+                slot,
+                alone: false,
+            });
             seqs
         });
         let s = stream();
@@ -558,6 +572,19 @@ mod tests {
         }
         assert_eq!(
             nodes[0].visible_below(9, 10_000),
+            (10_000 - SHARED_SETTLE_MS) * SEQ_PER_MS
+        );
+        // A node alone on the store reads up to its own numbers in flight, as on one machine.
+        let alone = Sequencers::new(store.clone(), ShardLimits::default());
+        alone.set_node(NodeSlot {
+            shared: true,
+            slot: 0,
+            alone: true,
+        });
+        assert_eq!(alone.visible_below(9, 10_000), u64::MAX);
+        alone.joined();
+        assert_eq!(
+            alone.visible_below(9, 10_000),
             (10_000 - SHARED_SETTLE_MS) * SEQ_PER_MS
         );
     }
