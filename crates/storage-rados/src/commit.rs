@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use binderdb_rados::WriteOp;
-use binderdb_storage::codec::{self, CounterWrite};
+use binderdb_storage::codec;
 use binderdb_storage::{Batch, Key, StorageError, TableId, Write};
 
 use crate::coord::{backend, raced, Backoff, Resolution};
+use crate::counters::{self, Epoch, LaneChange, Merge};
 use crate::layout::{self, ObjectWrites, TxnRef};
 use crate::{RadosStore, Refused, State};
 
@@ -24,27 +25,64 @@ pub(crate) struct Share {
     partition: Option<Vec<u8>>,
     /// Each omap key's new value, not yet encoded with the version (`None`: removed).
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// Counter records to store (already encoded; `None`: removed).
-    records: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Counter keys whose new value is computed from the value read ([`counters`]).
+    merges: BTreeMap<Vec<u8>, Merge>,
 }
 
 impl Share {
+    /// A share of the counter registry object: `merges` and plain `writes`.
+    pub(crate) fn for_registry(
+        merges: Vec<(Vec<u8>, Merge)>,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Share {
+        let mut share = Share::default();
+        for (key, merge) in merges {
+            share.merge(key, merge);
+        }
+        share.writes.extend(writes);
+        share
+    }
+
     /// Every omap key the commit guards or writes in this object: the keys it locks.
     fn keys(&self) -> BTreeSet<Vec<u8>> {
         self.guards
             .iter()
             .map(|(k, _, _)| k.clone())
             .chain(self.writes.keys().cloned())
-            .chain(self.records.keys().cloned())
+            .chain(self.merges.keys().cloned())
+            .collect()
+    }
+
+    /// The keys whose values the commit must read: guarded and merged keys.
+    fn read_keys(&self) -> Vec<Vec<u8>> {
+        self.guards
+            .iter()
+            .map(|(k, _, _)| k.clone())
+            .chain(self.merges.keys().cloned())
             .collect()
     }
 
     fn writes_anything(&self) -> bool {
-        !self.writes.is_empty() || !self.records.is_empty()
+        !self.writes.is_empty() || !self.merges.is_empty()
     }
 
-    /// The share's writes, encoded with `version`.
-    fn plan(&self, object: &str, version: u64, locks: Vec<Vec<u8>>) -> ObjectWrites {
+    fn merge(&mut self, key: Vec<u8>, merge: Merge) {
+        match self.merges.get_mut(&key) {
+            Some(existing) => existing.absorb(merge),
+            None => {
+                self.merges.insert(key, merge);
+            }
+        }
+    }
+
+    /// The share's writes, encoded with `version`; merged keys computed from `seen`.
+    fn plan(
+        &self,
+        object: &str,
+        version: u64,
+        locks: Vec<Vec<u8>>,
+        seen: &Seen,
+    ) -> Result<ObjectWrites, StorageError> {
         let mut o = ObjectWrites {
             object: object.to_owned(),
             locks,
@@ -62,13 +100,14 @@ impl Share {
                 None => o.remove.push(key.clone()),
             }
         }
-        for (key, record) in &self.records {
-            match record {
-                Some(record) => o.set.push((key.clone(), record.clone())),
+        for (key, merge) in &self.merges {
+            let old = seen.values.as_ref().and_then(|v| v.get(key));
+            match merge.apply(old.map(Vec::as_slice), version)? {
+                Some(value) => o.set.push((key.clone(), value)),
                 None => o.remove.push(key.clone()),
             }
         }
-        o
+        Ok(o)
     }
 }
 
@@ -88,13 +127,6 @@ impl RadosStore {
         implicit: Option<(&Key, Option<u64>)>,
     ) -> Result<u64, Refused> {
         let _gate = self.gate.read();
-        let has_counters = batch
-            .writes
-            .iter()
-            .any(|w| matches!(w, Write::Count { .. } | Write::SetCount { .. }));
-        // Counter records are computed in this process's memory, so its counted commits run
-        // one at a time (the record a commit stores must include every earlier delta).
-        let _counting = has_counters.then(|| self.counting.lock());
         let mut shares: BTreeMap<String, Share> = BTreeMap::new();
         for (key, expected, is_implicit) in batch
             .guards
@@ -112,7 +144,10 @@ impl RadosStore {
                     is_implicit,
                 ));
         }
-        let mut counter_writes = Vec::new();
+        // Counter writes, per group: lane changes for the registry, deltas for a contribution.
+        let mut lanes: BTreeMap<TableId, Vec<LaneChange>> = BTreeMap::new();
+        let mut deltas: BTreeMap<TableId, Vec<(TableId, Epoch, binderdb_storage::Counts)>> =
+            BTreeMap::new();
         for write in &batch.writes {
             match write {
                 Write::Put { key, value } => {
@@ -130,30 +165,71 @@ impl RadosStore {
                         .writes
                         .insert(layout::omap_key(key.keyspace, &key.sort), None);
                 }
-                Write::Count { counter, delta } => {
-                    counter_writes.push(CounterWrite::Add(*counter, *delta));
-                }
                 Write::SetCount { counter, value } => {
-                    counter_writes.push(CounterWrite::Set(*counter, *value));
+                    // A set overrides the deltas before it in the batch.
+                    if let Some(d) = deltas.get_mut(&counter.group) {
+                        d.retain(|(lane, _, _)| *lane != counter.lane);
+                    }
+                    lanes
+                        .entry(counter.group)
+                        .or_default()
+                        .push(LaneChange::Set(counter.lane, *value));
+                }
+                Write::Count { counter, delta } => {
+                    let set_here = lanes.get(&counter.group).is_some_and(|changes| {
+                        changes
+                            .iter()
+                            .any(|c| matches!(c, LaneChange::Set(l, _) if *l == counter.lane))
+                    });
+                    let epoch = if set_here {
+                        Some(Epoch::ThisCommit)
+                    } else {
+                        self.lane_epoch(counter.group, counter.lane)?
+                            .map(Epoch::Known)
+                    };
+                    // An unknown lane ignores deltas.
+                    if let Some(epoch) = epoch {
+                        deltas.entry(counter.group).or_default().push((
+                            counter.lane,
+                            epoch,
+                            *delta,
+                        ));
+                    }
                 }
             }
         }
-        // The counters change in memory now (under `counting`) and are undone if the commit
-        // does not happen.
-        let touched: BTreeSet<TableId> = {
-            let mut state = self.state.lock();
-            counter_writes
-                .iter()
-                .filter_map(|c| c.apply(&mut state.counters))
-                .collect()
-        };
-        if !touched.is_empty() {
-            let state = self.state.lock();
-            let share = shares.entry(self.meta("counters")).or_default();
-            for group in &touched {
-                share
-                    .records
-                    .insert(layout::counter_key(*group), state.counters.record(*group));
+        for (group, deltas) in &deltas {
+            if deltas.is_empty() {
+                continue;
+            }
+            // Into an object of the table the commit writes anyway, so counting adds no object.
+            let table_prefix = layout::table_objects(&self.prefix, *group);
+            let home = shares
+                .keys()
+                .find(|o| o.starts_with(&table_prefix))
+                .cloned()
+                .unwrap_or_else(|| format!("{table_prefix}k"));
+            shares.entry(home).or_default().merge(
+                counters::contribution_key(*group),
+                Merge::Add(deltas.clone()),
+            );
+        }
+        if !lanes.is_empty() {
+            let registry = shares.entry(self.meta("counters")).or_default();
+            for (group, changes) in &lanes {
+                registry.merge(
+                    counters::registry_key(*group),
+                    Merge::Lanes(changes.clone()),
+                );
+                // Setting a counter revives a dropped id.
+                registry
+                    .writes
+                    .insert(counters::tombstone_key(*group), None);
+                for change in changes {
+                    if let LaneChange::Set(lane, _) = change {
+                        registry.writes.insert(counters::tombstone_key(*lane), None);
+                    }
+                }
             }
         }
         let result = if shares.len() <= 1 {
@@ -164,10 +240,13 @@ impl RadosStore {
         } else {
             self.commit_multi(&shares)
         };
-        if result.is_err() {
-            let mut state = self.state.lock();
-            for c in counter_writes.into_iter().rev() {
-                c.undo(&mut state.counters);
+        if result.is_ok() && (!deltas.is_empty() || !lanes.is_empty()) {
+            let mut caches = self.caches.lock();
+            for group in deltas.keys().chain(lanes.keys()) {
+                caches.sums.remove(group);
+            }
+            for group in lanes.keys() {
+                caches.registry.remove(group);
             }
         }
         result
@@ -182,7 +261,7 @@ impl RadosStore {
         locks: &[Vec<u8>],
         mine: Option<&[u8]>,
     ) -> Result<Seen, Refused> {
-        let mut keys: Vec<Vec<u8>> = share.guards.iter().map(|(k, _, _)| k.clone()).collect();
+        let mut keys = share.read_keys();
         keys.extend(locks.iter().cloned());
         let mut backoff = Backoff::new();
         'read: loop {
@@ -232,10 +311,10 @@ impl RadosStore {
     fn assert_unchanged(share: &Share, seen: &Seen, locks: &[Vec<u8>], op: &mut WriteOp) {
         match &seen.values {
             Some(values) => {
-                for (key, _, _) in &share.guards {
+                for key in share.read_keys() {
                     // A missing key compares as empty, and stored values never are.
-                    op.compare
-                        .push((key.clone(), values.get(key).cloned().unwrap_or_default()));
+                    let value = values.get(&key).cloned().unwrap_or_default();
+                    op.compare.push((key, value));
                 }
                 for lock in locks {
                     op.compare.push((lock.clone(), Vec::new()));
@@ -243,6 +322,11 @@ impl RadosStore {
             }
             None => op.create_exclusive = true,
         }
+    }
+
+    /// Commits one object's share (the caller holds the gate).
+    pub(crate) fn commit_share(&self, object: &str, share: &Share) -> Result<u64, Refused> {
+        self.commit_single(object, share)
     }
 
     /// A commit inside one object: one compound operation whose comparisons re-check, at the
@@ -255,7 +339,11 @@ impl RadosStore {
                 return Ok(self.state.lock().high_water);
             }
             let version = self.next_version_above(seen.max_version)?;
-            let plan = share.plan(object, version, Vec::new());
+            let plan = share.plan(object, version, Vec::new(), &seen)?;
+            if seen.values.is_none() && plan.set.is_empty() {
+                // Only removals, in an object that does not exist: nothing to do.
+                return Ok(version);
+            }
             let mut op = WriteOp {
                 set: plan.set,
                 remove_keys: plan.remove,
@@ -297,7 +385,7 @@ impl RadosStore {
     ) -> Result<u64, Refused> {
         let value = txn.encode();
         self.coord.begin(txn)?;
-        let mut held: Vec<(&str, Vec<Vec<u8>>)> = Vec::with_capacity(shares.len());
+        let mut held: Vec<(&str, Vec<Vec<u8>>, Seen)> = Vec::with_capacity(shares.len());
         let mut max_version = txn.id;
         let locked = shares.iter().try_for_each(|(object, share)| {
             let locks: Vec<Vec<u8>> = share.keys().iter().map(|k| layout::lock_key(k)).collect();
@@ -311,7 +399,7 @@ impl RadosStore {
                 match self.io.write(object, &op) {
                     Ok(()) => {
                         max_version = max_version.max(seen.max_version);
-                        held.push((object.as_str(), locks));
+                        held.push((object.as_str(), locks, seen));
                         return Ok(());
                     }
                     Err(e) if raced(&e) => continue,
@@ -322,18 +410,30 @@ impl RadosStore {
         let writes = shares.values().any(Share::writes_anything);
         if locked.is_err() || !writes {
             // A failed guard, or a check of guards only: let everything go.
-            for (object, locks) in &held {
+            for (object, locks, _) in &held {
                 self.coord.release(txn, object, locks)?;
             }
             self.coord.forget(txn)?;
             return locked.map(|()| self.state.lock().high_water);
         }
         let version = self.next_version_above(max_version)?;
-        let plan: Vec<ObjectWrites> = shares
+        let plan = shares
             .iter()
             .zip(held)
-            .map(|((object, share), (_, locks))| share.plan(object, version, locks))
-            .collect();
+            .map(|((object, share), (_, locks, seen))| share.plan(object, version, locks, &seen))
+            .collect::<Result<Vec<ObjectWrites>, StorageError>>();
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(e) => {
+                for (object, share) in shares {
+                    let locks: Vec<Vec<u8>> =
+                        share.keys().iter().map(|k| layout::lock_key(k)).collect();
+                    self.coord.release(txn, object, &locks)?;
+                }
+                self.coord.forget(txn)?;
+                return Err(e.into());
+            }
+        };
         if !self.coord.commit_point(txn, &plan)? {
             for share in &plan {
                 self.coord.release(txn, &share.object, &share.locks)?;

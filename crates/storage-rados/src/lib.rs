@@ -54,10 +54,13 @@
 //! that stops cleanly finishes its own first.
 //!
 //! Within one process, commits run concurrently (read-modify-writes of one key queue on a
-//! latch, so a hot key does not spin). Table statistics ([`Store::counts`]) are kept in this
-//! process's memory and stored in the `counters` object with each counted commit, which makes
-//! every counted commit a multi-object one and runs them one at a time per process; with
-//! several nodes, each node's figures include only its own writes since it opened.
+//! latch, so a hot key does not spin).
+//!
+//! # Statistics
+//! Table statistics ([`Store::counts`]) are summed on read from per-object contributions that
+//! each counted commit merges into an object it writes anyway ([`counters`]), so a PutItem on a
+//! table without global indexes, stream or TTL is a single-object commit, and every node counts
+//! every node's writes.
 //!
 //! # Reads
 //! Point reads and partition ranges read one object's omap (pages of [`PAGE`] keys; a backward
@@ -69,6 +72,7 @@
 
 mod commit;
 mod coord;
+pub mod counters;
 pub mod layout;
 mod node;
 mod peers;
@@ -80,7 +84,6 @@ use std::time::Duration;
 
 use binderdb_rados::{Cluster, IoCtx, KeyValue, OmapPage, RadosError, WriteOp, ENOENT};
 use binderdb_storage::codec;
-use binderdb_storage::counters::{decode_group, CounterTable};
 use binderdb_storage::latch::StripedLatches;
 use binderdb_storage::{
     segment_bounds, Batch, CounterId, Counts, EntryRef, Key, Keyspace, PartitionRange, SegmentScan,
@@ -123,7 +126,6 @@ pub const LEASE: Duration = LIVENESS;
 
 #[derive(Debug, Default)]
 struct State {
-    counters: CounterTable,
     /// The next version to hand out, and the last one reserved in the sequence object.
     next_version: u64,
     reserved_until: u64,
@@ -145,8 +147,8 @@ pub struct RadosStore {
     /// Commits share it; a recount or a table drop takes it alone (their walk is the snapshot
     /// that this process's commits must not change).
     gate: RwLock<()>,
-    /// Serialises this process's commits that carry counter writes.
-    counting: Mutex<()>,
+    /// What this node remembers of the counters ([`counters`]).
+    caches: Mutex<counters::Caches>,
     latches: StripedLatches,
 }
 
@@ -229,11 +231,10 @@ impl RadosStore {
             prefix: options.prefix.clone(),
             state: Mutex::new(State::default()),
             gate: RwLock::new(()),
-            counting: Mutex::new(()),
+            caches: Mutex::new(counters::Caches::default()),
             latches: StripedLatches::new(LATCH_STRIPES),
         };
         store.replay_intents()?;
-        store.load_counters()?;
         store.finish_drops()?;
         // Transactions of nodes that died before this one opened need not wait for the first
         // sweep (readers and writers resolve them anyway when they meet their locks).
@@ -297,32 +298,6 @@ impl RadosStore {
             };
             self.io.write(&intents, &done).map_err(backend)?;
             tracing::info!("RADOS store: replayed an unfinished commit");
-        }
-        Ok(())
-    }
-
-    fn load_counters(&self) -> Result<(), StorageError> {
-        let object = self.meta("counters");
-        // A committed transaction a dead node left unapplied here counts: finish it first.
-        let mut records = self.read_all(&object)?;
-        let locks: Vec<KeyValue> = records
-            .iter()
-            .filter(|(k, _)| k.first() == Some(&layout::LOCK_MARK))
-            .cloned()
-            .collect();
-        if self.resolve_locks(&object, locks.iter())? {
-            records = self.read_all(&object)?;
-        }
-        let mut state = self.state.lock();
-        for (key, value) in records {
-            if key.first() == Some(&layout::LOCK_MARK) {
-                continue;
-            }
-            let group = std::str::from_utf8(&key)
-                .ok()
-                .and_then(|k| u64::from_str_radix(k, 16).ok())
-                .ok_or_else(|| StorageError::Corrupt("counter group key".into()))?;
-            state.counters.restore(group, decode_group(&value)?);
         }
         Ok(())
     }
@@ -577,27 +552,149 @@ impl RadosStore {
         Ok(())
     }
 
-    /// Writes the stored records of `groups` from the in-memory counters.
-    fn store_counter_groups(
+    /// The registry record of `group`, read now (resolving a lock over it), and cached.
+    fn read_registry(&self, group: TableId) -> Result<counters::Registry, StorageError> {
+        let object = self.meta("counters");
+        let key = counters::registry_key(group);
+        let lock = layout::lock_key(&key);
+        let points = [lock.clone(), key.clone()];
+        let registry = loop {
+            let Some(read) = self.io.read(&object, &points, None).map_err(backend)? else {
+                break counters::Registry::new();
+            };
+            if self.resolve_locks(&object, read.keys.iter().filter(|(k, _)| *k == lock))? {
+                continue;
+            }
+            break match read.keys.iter().find(|(k, _)| *k == key) {
+                Some((_, v)) => counters::decode_registry(v)?,
+                None => counters::Registry::new(),
+            };
+        };
+        self.caches
+            .lock()
+            .registry
+            .insert(group, (std::time::Instant::now(), registry.clone()));
+        Ok(registry)
+    }
+
+    /// The epoch a delta to `lane` of `group` carries (`None`: the lane is unknown), from the
+    /// registry as this node read it at most [`counters::EPOCH_CACHE`] ago.
+    pub(crate) fn lane_epoch(
         &self,
-        state: &State,
-        groups: impl IntoIterator<Item = TableId>,
-        removed: Option<TableId>,
-    ) -> Result<(), StorageError> {
-        let mut op = WriteOp::default();
-        for group in groups {
-            match state.counters.record(group) {
-                Some(record) => op.set.push((layout::counter_key(group), record)),
-                None => op.remove_keys.push(layout::counter_key(group)),
+        group: TableId,
+        lane: TableId,
+    ) -> Result<Option<u64>, StorageError> {
+        if let Some((at, registry)) = self.caches.lock().registry.get(&group) {
+            if at.elapsed() < counters::EPOCH_CACHE {
+                return Ok(registry.get(&lane).map(|l| l.epoch));
             }
         }
-        if let Some(group) = removed {
-            op.remove_keys.push(layout::counter_key(group));
+        Ok(self.read_registry(group)?.get(&lane).map(|l| l.epoch))
+    }
+
+    /// The contributions of `group` in every object of its table, summed by (lane, epoch):
+    /// one read per object, spread over a few threads.
+    fn sum_contributions(&self, group: TableId) -> Result<counters::Sums, StorageError> {
+        if let Some((at, sums)) = self.caches.lock().sums.get(&group) {
+            if at.elapsed() < counters::SUM_CACHE {
+                return Ok(sums.clone());
+            }
         }
-        if op.set.is_empty() && op.remove_keys.is_empty() {
-            return Ok(());
+        let started = std::time::Instant::now();
+        let table_prefix = layout::table_objects(&self.prefix, group);
+        let objects: Vec<String> = self
+            .io
+            .list()
+            .map_err(backend)?
+            .into_iter()
+            .filter(|name| name.starts_with(&table_prefix))
+            .collect();
+        let key = counters::contribution_key(group);
+        let lock = layout::lock_key(&key);
+        let read_one = |object: &str| -> Result<Option<counters::Contribution>, StorageError> {
+            let points = [lock.clone(), key.clone()];
+            loop {
+                let Some(read) = self.io.read(object, &points, None).map_err(backend)? else {
+                    return Ok(None);
+                };
+                if self.resolve_locks(object, read.keys.iter().filter(|(k, _)| *k == lock))? {
+                    continue;
+                }
+                return read
+                    .keys
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| counters::decode_contribution(v))
+                    .transpose();
+            }
+        };
+        const READERS: usize = 8;
+        let chunk = objects.len().div_ceil(READERS).max(1);
+        let found: Vec<Result<Vec<counters::Contribution>, StorageError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = objects
+                    .chunks(chunk)
+                    .map(|names| {
+                        let read_one = &read_one;
+                        scope.spawn(move || {
+                            let mut out = Vec::new();
+                            for name in names {
+                                out.extend(read_one(name)?);
+                            }
+                            Ok(out)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(StorageError::Backend("a counter reader panicked".into()))
+                        })
+                    })
+                    .collect()
+            });
+        let mut sums = counters::Sums::new();
+        for contributions in found {
+            for contribution in contributions? {
+                for (lane, (epoch, c)) in contribution {
+                    let sum = sums.entry((lane, epoch)).or_default();
+                    sum.items = sum.items.saturating_add(c.items);
+                    sum.bytes = sum.bytes.saturating_add(c.bytes);
+                }
+            }
         }
-        write_tolerating_absence(&self.io, &self.meta("counters"), &op).map_err(backend)
+        self.caches
+            .lock()
+            .sums
+            .insert(group, (started, sums.clone()));
+        Ok(sums)
+    }
+
+    /// Whether `id` (a table or an index) was dropped.
+    fn dropped(&self, ids: &[TableId]) -> Result<bool, StorageError> {
+        let keys: Vec<Vec<u8>> = ids.iter().map(|&id| counters::tombstone_key(id)).collect();
+        Ok(self
+            .io
+            .read(&self.meta("counters"), &keys, None)
+            .map_err(backend)?
+            .is_some_and(|r| !r.keys.is_empty()))
+    }
+
+    /// Applies `merges` (and `writes`) to the registry object as one commit; returns its
+    /// version. For the caller that holds the gate alone (recount, drop).
+    fn change_registry(
+        &self,
+        merges: Vec<(Vec<u8>, counters::Merge)>,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<u64, StorageError> {
+        let share = commit::Share::for_registry(merges, writes);
+        let result = self.commit_share(&self.meta("counters"), &share);
+        self.caches.lock().registry.clear();
+        result.map_err(|e| match e {
+            Refused::Stale | Refused::Aborted => StorageError::Conflict,
+            Refused::Error(e) => e,
+        })
     }
 }
 
@@ -676,7 +773,14 @@ impl Store for RadosStore {
     }
 
     fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
-        Ok(self.state.lock().counters.get(counter))
+        let registry = self.read_registry(counter.group)?;
+        match registry.get(&counter.lane) {
+            None => return Ok(None),
+            Some(lane) if lane.recounting => return Ok(None),
+            Some(_) => {}
+        }
+        let sums = self.sum_contributions(counter.group)?;
+        Ok(counters::value_of(counter, &registry, &sums))
     }
 
     fn recount(
@@ -687,12 +791,21 @@ impl Store for RadosStore {
         weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
     ) -> Result<Option<Counts>, StorageError> {
         // This process's commits wait while the walk runs (the gate is the snapshot), as in
-        // the in-memory engine: no delta can fall between the count and its start.
+        // the in-memory engine: no delta can fall between the count and its start. (Other
+        // nodes' commits during the walk may be missed or counted twice; see `counters`.)
         let _gate = self.gate.write();
-        let mut state = self.state.lock();
-        let Some(generation) = state.counters.begin_recount(counter) else {
+        if self.dropped(&[counter.group, counter.lane])? {
             return Ok(None);
-        };
+        }
+        let key = counters::registry_key(counter.group);
+        // A new epoch, unknown until the walk ends: a failed walk leaves it unknown.
+        let epoch = self.change_registry(
+            vec![(
+                key.clone(),
+                counters::Merge::Lanes(vec![counters::LaneChange::BeginRecount(counter.lane)]),
+            )],
+            Vec::new(),
+        )?;
         let scan = SegmentScan {
             keyspace,
             table,
@@ -716,16 +829,27 @@ impl Store for RadosStore {
         if let Some(err) = failure {
             return Err(err);
         }
-        let value = state.counters.finish_recount(counter, generation, counted);
-        if value.is_some() {
-            self.store_counter_groups(&state, [counter.group], None)?;
+        self.change_registry(
+            vec![(
+                key,
+                counters::Merge::Lanes(vec![counters::LaneChange::FinishRecount(
+                    counter.lane,
+                    epoch,
+                    counted,
+                )]),
+            )],
+            Vec::new(),
+        )?;
+        self.caches.lock().sums.remove(&counter.group);
+        // Overtaken (set, or recounted again, meanwhile): the lane is not at this epoch.
+        match self.read_registry(counter.group)?.get(&counter.lane) {
+            Some(lane) if lane.epoch == epoch && !lane.recounting => self.counts(counter),
+            _ => Ok(None),
         }
-        Ok(value)
     }
 
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
         let _gate = self.gate.write();
-        let mut state = self.state.lock();
         // The mark makes a drop interrupted by a crash finish at the next open.
         let drops = self.meta("drops");
         let mark = format!("{table:016x}").into_bytes();
@@ -740,8 +864,26 @@ impl Store for RadosStore {
                 self.io.remove(&name).map_err(backend)?;
             }
         }
-        let touched = state.counters.drop_table(table);
-        self.store_counter_groups(&state, touched, Some(table))?;
+        // The registry forgets group `table` and lane `table` of every group, and remembers
+        // the id as dropped.
+        let mut merges = Vec::new();
+        for (key, value) in self.read_all(&self.meta("counters"))? {
+            if counters::is_registry_key(&key)
+                && counters::decode_registry(&value)?.contains_key(&table)
+            {
+                merges.push((
+                    key,
+                    counters::Merge::Lanes(vec![counters::LaneChange::Remove(table)]),
+                ));
+            }
+        }
+        let writes = vec![
+            (counters::registry_key(table), None),
+            (counters::tombstone_key(table), Some(Vec::new())),
+        ];
+        merges.retain(|(k, _)| *k != counters::registry_key(table));
+        self.change_registry(merges, writes)?;
+        self.caches.lock().sums.clear();
         let done = WriteOp {
             remove_keys: vec![mark],
             ..WriteOp::default()

@@ -323,3 +323,67 @@ fn a_node_killed_mid_transaction_is_recovered_by_another() {
     let late = RadosStore::open(&RadosOptions { ..options }).unwrap();
     assert_books_balance(&late);
 }
+
+/// Table statistics add up across nodes: both nodes commit counted puts (some into the same
+/// partitions, so their contributions race on one record), and every node, including one
+/// opened afterwards, reads the same exact total.
+#[test]
+fn statistics_add_up_across_nodes() {
+    let Some(options) = options() else { return };
+    let nodes = [
+        RadosStore::open(&options).unwrap(),
+        RadosStore::open(&options).unwrap(),
+    ];
+    let counter = binderdb_storage::CounterId {
+        group: TABLE,
+        lane: TABLE,
+    };
+    nodes[0]
+        .commit(Batch {
+            writes: vec![Write::SetCount {
+                counter,
+                value: binderdb_storage::Counts::default(),
+            }],
+            guards: vec![],
+        })
+        .unwrap();
+    let per_thread = 15u32;
+    std::thread::scope(|scope| {
+        for (n, node) in nodes.iter().enumerate() {
+            for t in 0..2u32 {
+                scope.spawn(move || {
+                    for i in 0..per_thread {
+                        // Four shared partitions: the nodes' deltas meet in their records.
+                        let item = key(
+                            Keyspace::Items,
+                            TABLE,
+                            &[b'p', (i % 4) as u8],
+                            format!("{n}-{t}-{i}").as_bytes(),
+                        );
+                        node.commit(Batch {
+                            writes: vec![
+                                put(&item, b"12345"),
+                                Write::Count {
+                                    counter,
+                                    delta: binderdb_storage::Counts { items: 1, bytes: 5 },
+                                },
+                            ],
+                            guards: vec![],
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        }
+    });
+    let total = i64::from(per_thread) * 4;
+    let expected = Some(binderdb_storage::Counts {
+        items: total,
+        bytes: total * 5,
+    });
+    for node in &nodes {
+        assert_eq!(node.counts(counter).unwrap(), expected);
+    }
+    let late = RadosStore::open(&options).unwrap();
+    assert_eq!(late.counts(counter).unwrap(), expected);
+}

@@ -1,0 +1,436 @@
+//! Table statistics ([`Store::counts`](binderdb_storage::Store::counts)) on RADOS, kept so that
+//! a counted write stays a single-object commit and every node sees every node's writes.
+//!
+//! # Records
+//! - A *contribution* (`$` + group in hex, in any object): per lane, the sum of the deltas
+//!   committed *into this object*, tagged with the lane's epoch. A commit adds its deltas of a
+//!   table to the contribution of an object of that table it writes anyway (or, if it writes
+//!   none, of the table's `k` object), read and rewritten inside the commit's own atomic
+//!   operation (compared at the OSD, or under the commit's locks). So a PutItem on a table
+//!   without global indexes, streams or TTL stays one compound operation.
+//! - The *lane registry* (the `counters` object, key = group in hex): per lane its epoch, whether
+//!   a recount is running, and a base value. Setting a lane (`SetCount`) gives it a new epoch
+//!   (the commit's version) and the value as base; contributions of older epochs then count
+//!   for nothing, so a set never has to visit the partitions. A lane absent here is unknown:
+//!   deltas to it are dropped. `x` + id marks a dropped table or index (a late recount must not
+//!   revive it).
+//!
+//! A lane's value is its base plus the contributions of its epoch in every object of its table:
+//! [`RadosStore::counts`] lists the table's objects and reads one key of each (in parallel), so
+//! DescribeTable costs O(partitions the table has touched), not O(items); a node caches a
+//! table's sums for [`SUM_CACHE`] (dropped by its own counted commits).
+//!
+//! # Several nodes
+//! A node tags deltas with the lane epochs it read from the registry, cached for
+//! [`EPOCH_CACHE`]. Exact on one node; with several, a lane set or recounted on one node may
+//! miss other nodes' deltas of the next [`EPOCH_CACHE`] (and a recount those committed by
+//! other nodes while it walks), which only index creation and upgrades do. DynamoDB's own
+//! figures are refreshed about every six hours.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use binderdb_storage::{CounterId, Counts, StorageError, TableId};
+
+/// How long a node trusts the lane epochs it read.
+pub const EPOCH_CACHE: Duration = Duration::from_secs(2);
+/// How long a node reuses a table's summed contributions (its own counted commits drop them).
+pub const SUM_CACHE: Duration = Duration::from_millis(500);
+
+/// Format of a contribution record.
+const CONTRIBUTION_FORMAT: u8 = 1;
+/// Format of a lane-registry record (format 1 is the single-node engine's absolute counters,
+/// read as epoch 0).
+const REGISTRY_FORMAT: u8 = 2;
+const LEGACY_REGISTRY_FORMAT: u8 = 1;
+
+/// The key of a table's contribution in an object.
+pub fn contribution_key(group: TableId) -> Vec<u8> {
+    format!("${group:016x}").into_bytes()
+}
+
+/// The registry key of a group.
+pub fn registry_key(group: TableId) -> Vec<u8> {
+    format!("{group:016x}").into_bytes()
+}
+
+/// The registry key marking `id` (a table or an index) dropped.
+pub fn tombstone_key(id: TableId) -> Vec<u8> {
+    format!("x{id:016x}").into_bytes()
+}
+
+/// Whether a key of the registry object is a group record.
+pub fn is_registry_key(key: &[u8]) -> bool {
+    key.len() == 16 && key.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// One lane in the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lane {
+    /// The epoch contributions must carry to count.
+    pub epoch: u64,
+    /// A recount is walking the entries: the value is unknown until it ends.
+    pub recounting: bool,
+    /// The value at the start of the epoch.
+    pub base: Counts,
+}
+
+/// A group's registry record: its lanes.
+pub type Registry = BTreeMap<TableId, Lane>;
+
+/// A contribution record: per lane, its epoch and the deltas summed.
+pub type Contribution = BTreeMap<TableId, (u64, Counts)>;
+
+fn corrupt(what: &str) -> StorageError {
+    StorageError::Corrupt(format!("malformed {what}"))
+}
+
+fn words(bytes: &[u8], n: usize, what: &str) -> Result<Vec<Vec<u64>>, StorageError> {
+    if bytes.len() % (n * 8) != 0 {
+        return Err(corrupt(what));
+    }
+    Ok(bytes
+        .chunks_exact(n * 8)
+        .map(|c| {
+            c.chunks_exact(8)
+                .map(|w| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(w);
+                    u64::from_be_bytes(b)
+                })
+                .collect()
+        })
+        .collect())
+}
+
+fn signed(w: u64) -> i64 {
+    i64::from_be_bytes(w.to_be_bytes())
+}
+
+fn counts(items: u64, bytes: u64) -> Counts {
+    Counts {
+        items: signed(items),
+        bytes: signed(bytes),
+    }
+}
+
+/// Decodes a registry record: `[2]` then per lane `[lane][epoch][flags][items][bytes]` (u64 /
+/// i64 big-endian, flags 1 = recounting); or the legacy `[1]` `[lane][items][bytes]`.
+///
+/// # Errors
+/// `Corrupt` for anything else.
+pub fn decode_registry(bytes: &[u8]) -> Result<Registry, StorageError> {
+    let what = "counter registry record";
+    match bytes.split_first() {
+        Some((&REGISTRY_FORMAT, rest)) => Ok(words(rest, 5, what)?
+            .into_iter()
+            .map(|w| {
+                (
+                    w[0],
+                    Lane {
+                        epoch: w[1],
+                        recounting: w[2] & 1 == 1,
+                        base: counts(w[3], w[4]),
+                    },
+                )
+            })
+            .collect()),
+        Some((&LEGACY_REGISTRY_FORMAT, rest)) => Ok(words(rest, 3, what)?
+            .into_iter()
+            .map(|w| {
+                (
+                    w[0],
+                    Lane {
+                        epoch: 0,
+                        recounting: false,
+                        base: counts(w[1], w[2]),
+                    },
+                )
+            })
+            .collect()),
+        _ => Err(corrupt(what)),
+    }
+}
+
+/// Encodes a registry record; `None` when it has no lane (remove the key).
+pub fn encode_registry(registry: &Registry) -> Option<Vec<u8>> {
+    if registry.is_empty() {
+        return None;
+    }
+    let mut out = vec![REGISTRY_FORMAT];
+    for (lane, l) in registry {
+        for w in [
+            *lane,
+            l.epoch,
+            u64::from(l.recounting),
+            u64::from_be_bytes(l.base.items.to_be_bytes()),
+            u64::from_be_bytes(l.base.bytes.to_be_bytes()),
+        ] {
+            out.extend_from_slice(&w.to_be_bytes());
+        }
+    }
+    Some(out)
+}
+
+/// Decodes a contribution record: `[1]` then per lane `[lane][epoch][items][bytes]`.
+///
+/// # Errors
+/// `Corrupt` for anything else.
+pub fn decode_contribution(bytes: &[u8]) -> Result<Contribution, StorageError> {
+    let what = "counter contribution";
+    match bytes.split_first() {
+        Some((&CONTRIBUTION_FORMAT, rest)) => Ok(words(rest, 4, what)?
+            .into_iter()
+            .map(|w| (w[0], (w[1], counts(w[2], w[3]))))
+            .collect()),
+        _ => Err(corrupt(what)),
+    }
+}
+
+/// Encodes a contribution record.
+pub fn encode_contribution(contribution: &Contribution) -> Vec<u8> {
+    let mut out = vec![CONTRIBUTION_FORMAT];
+    for (lane, (epoch, c)) in contribution {
+        for w in [
+            *lane,
+            *epoch,
+            u64::from_be_bytes(c.items.to_be_bytes()),
+            u64::from_be_bytes(c.bytes.to_be_bytes()),
+        ] {
+            out.extend_from_slice(&w.to_be_bytes());
+        }
+    }
+    out
+}
+
+/// Contributions summed over a table's objects, by (lane, epoch).
+pub type Sums = BTreeMap<(TableId, u64), Counts>;
+
+/// An epoch of a delta: the lane's, or (for a lane set by the same commit) the commit's own
+/// version, known only when the commit is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Epoch {
+    /// This epoch.
+    Known(u64),
+    /// The committing batch's version.
+    ThisCommit,
+}
+
+impl Epoch {
+    fn at(self, version: u64) -> u64 {
+        match self {
+            Epoch::Known(e) => e,
+            Epoch::ThisCommit => version,
+        }
+    }
+}
+
+/// A change of a registry lane.
+#[derive(Debug, Clone, Copy)]
+pub enum LaneChange {
+    /// `SetCount`: a new epoch (the commit's version) with this base.
+    Set(TableId, Counts),
+    /// A recount starts: a new epoch, unknown until it finishes.
+    BeginRecount(TableId),
+    /// A recount of epoch `.1` finishes with base `.2` (unless overtaken meanwhile).
+    FinishRecount(TableId, u64, Counts),
+    /// A dropped index: forget the lane.
+    Remove(TableId),
+}
+
+/// A read-modify-write of one counter key inside a commit: the new value is computed from the
+/// value the commit read (under its comparison or lock).
+#[derive(Debug, Clone)]
+pub enum Merge {
+    /// Adds deltas `(lane, epoch, delta)` to a contribution.
+    Add(Vec<(TableId, Epoch, Counts)>),
+    /// Changes lanes of a registry record.
+    Lanes(Vec<LaneChange>),
+}
+
+impl Merge {
+    /// The key's new value (`None`: remove it) from its old one, for a commit of `version`.
+    ///
+    /// # Errors
+    /// `Corrupt` for an undecodable old value.
+    pub fn apply(&self, old: Option<&[u8]>, version: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        match self {
+            Merge::Add(deltas) => {
+                let mut c = old
+                    .map(decode_contribution)
+                    .transpose()?
+                    .unwrap_or_default();
+                for (lane, epoch, delta) in deltas {
+                    let epoch = epoch.at(version);
+                    let entry = c.entry(*lane).or_insert((epoch, Counts::default()));
+                    if entry.0 < epoch {
+                        // The lane was set since: what this object held counts no more.
+                        *entry = (epoch, Counts::default());
+                    }
+                    // A newer epoch than ours (our cache is behind): the delta still happened
+                    // now, so it belongs to the lane's current epoch.
+                    entry.1.items = entry.1.items.saturating_add(delta.items);
+                    entry.1.bytes = entry.1.bytes.saturating_add(delta.bytes);
+                }
+                Ok(Some(encode_contribution(&c)))
+            }
+            Merge::Lanes(changes) => {
+                let mut r = old.map(decode_registry).transpose()?.unwrap_or_default();
+                for change in changes {
+                    match *change {
+                        LaneChange::Set(lane, base) => {
+                            r.insert(
+                                lane,
+                                Lane {
+                                    epoch: version,
+                                    recounting: false,
+                                    base,
+                                },
+                            );
+                        }
+                        LaneChange::BeginRecount(lane) => {
+                            r.insert(
+                                lane,
+                                Lane {
+                                    epoch: version,
+                                    recounting: true,
+                                    base: Counts::default(),
+                                },
+                            );
+                        }
+                        LaneChange::FinishRecount(lane, epoch, base) => {
+                            if let Some(l) = r.get_mut(&lane) {
+                                if l.epoch == epoch && l.recounting {
+                                    *l = Lane {
+                                        epoch,
+                                        recounting: false,
+                                        base,
+                                    };
+                                }
+                            }
+                        }
+                        LaneChange::Remove(lane) => {
+                            r.remove(&lane);
+                        }
+                    }
+                }
+                Ok(encode_registry(&r))
+            }
+        }
+    }
+
+    /// Folds `other` (a later merge of the same key in the same commit) into this one.
+    pub fn absorb(&mut self, other: Merge) {
+        match (self, other) {
+            (Merge::Add(a), Merge::Add(b)) => a.extend(b),
+            (Merge::Lanes(a), Merge::Lanes(b)) => a.extend(b),
+            // Keys of the two kinds never coincide.
+            _ => {}
+        }
+    }
+}
+
+/// What a node remembers of the registry and of summed contributions.
+#[derive(Debug, Default)]
+pub struct Caches {
+    /// Per group: when read, and its registry record.
+    pub registry: HashMap<TableId, (Instant, Registry)>,
+    /// Per group: when summed, and the contributions by (lane, epoch).
+    pub sums: HashMap<TableId, (Instant, Sums)>,
+}
+
+/// The value of `id` from its group's registry record and summed contributions.
+pub fn value_of(id: CounterId, registry: &Registry, sums: &Sums) -> Option<Counts> {
+    let lane = registry.get(&id.lane)?;
+    if lane.recounting {
+        return None;
+    }
+    let mut value = lane.base;
+    if let Some(sum) = sums.get(&(id.lane, lane.epoch)) {
+        value.items = value.items.saturating_add(sum.items);
+        value.bytes = value.bytes.saturating_add(sum.bytes);
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(items: i64, bytes: i64) -> Counts {
+        Counts { items, bytes }
+    }
+
+    #[test]
+    fn records_round_trip_and_legacy_registry_reads_as_epoch_zero() {
+        let mut r = Registry::new();
+        r.insert(
+            7,
+            Lane {
+                epoch: 3,
+                recounting: true,
+                base: c(-1, 5),
+            },
+        );
+        let bytes = encode_registry(&r).unwrap();
+        assert_eq!(decode_registry(&bytes).unwrap(), r);
+        assert_eq!(encode_registry(&Registry::new()), None);
+        // The single-node engine's format 1 (binderdb_storage::counters::encode_group).
+        let legacy = binderdb_storage::counters::encode_group(&[(7, c(2, 300))]);
+        assert_eq!(
+            decode_registry(&legacy).unwrap().get(&7),
+            Some(&Lane {
+                epoch: 0,
+                recounting: false,
+                base: c(2, 300)
+            })
+        );
+        let mut k = Contribution::new();
+        k.insert(9, (4, c(1, -2)));
+        assert_eq!(decode_contribution(&encode_contribution(&k)).unwrap(), k);
+        assert!(decode_contribution(&[1, 0]).is_err());
+        assert!(is_registry_key(&registry_key(7)));
+        assert!(!is_registry_key(&tombstone_key(7)));
+    }
+
+    #[test]
+    fn merges_follow_epochs() {
+        let add = |epoch, items| Merge::Add(vec![(1, Epoch::Known(epoch), c(items, items))]);
+        let v = add(5, 2).apply(None, 100).unwrap().unwrap();
+        let v = add(5, 3).apply(Some(&v), 101).unwrap().unwrap();
+        assert_eq!(decode_contribution(&v).unwrap()[&1], (5, c(5, 5)));
+        // A newer epoch resets what an older one summed; an older one joins the newer.
+        let v = add(6, 1).apply(Some(&v), 102).unwrap().unwrap();
+        assert_eq!(decode_contribution(&v).unwrap()[&1], (6, c(1, 1)));
+        let v = add(5, 1).apply(Some(&v), 103).unwrap().unwrap();
+        assert_eq!(decode_contribution(&v).unwrap()[&1], (6, c(2, 2)));
+        // Registry: a set takes the commit's version; a finished recount only if not overtaken.
+        let r = Merge::Lanes(vec![
+            LaneChange::Set(1, c(0, 0)),
+            LaneChange::BeginRecount(2),
+        ])
+        .apply(None, 200)
+        .unwrap()
+        .unwrap();
+        let reg = decode_registry(&r).unwrap();
+        assert_eq!((reg[&1].epoch, reg[&2].recounting), (200, true));
+        let done = Merge::Lanes(vec![LaneChange::FinishRecount(2, 200, c(9, 9))])
+            .apply(Some(&r), 201)
+            .unwrap()
+            .unwrap();
+        assert_eq!(decode_registry(&done).unwrap()[&2].base, c(9, 9));
+        let stale = Merge::Lanes(vec![LaneChange::FinishRecount(2, 199, c(1, 1))])
+            .apply(Some(&r), 202)
+            .unwrap()
+            .unwrap();
+        assert!(decode_registry(&stale).unwrap()[&2].recounting);
+        let mut sums = BTreeMap::new();
+        sums.insert((1, 200), c(4, 40));
+        sums.insert((1, 100), c(50, 50));
+        assert_eq!(
+            value_of(CounterId { group: 9, lane: 1 }, &reg, &sums),
+            Some(c(4, 40))
+        );
+        assert_eq!(value_of(CounterId { group: 9, lane: 2 }, &reg, &sums), None);
+    }
+}
