@@ -6,6 +6,17 @@
 //! read path, the store is the truth restored on open. Table ids come from a counter kept in the
 //! catalog too, so they are never reused and a dropped table's leftovers can never reappear.
 //!
+//! # Several nodes on one store
+//! When the store is shared by several binderdb processes ([`Store::shared`], a RADOS pool),
+//! each keeps this cache, and every change is announced to the others ([`Store::announce`])
+//! after it is committed and before the operation returns: each other node reloads the catalog
+//! ([`Catalog::refresh`]) and acknowledges. So a DescribeTable on node B right after
+//! CreateTable returned on node A shows the table (stricter than DynamoDB, whose control plane
+//! is eventually consistent), and nothing is read from the store per request. A node cut off
+//! from the cluster may serve a stale catalog until it reconnects and resynchronises. DDL
+//! operations are serialised across nodes by the `ddl` lease ([`Catalog::lock_ddl`]), so two
+//! nodes never both create the same table.
+//!
 //! Statistics (ItemCount, TableSizeBytes, and each index's) are store counters
 //! ([`binderdb_storage::counters`]): every write adds its delta in its own commit, so reading
 //! them never scans.
@@ -285,6 +296,8 @@ pub struct Catalog {
     tables: RwLock<BTreeMap<TableKey, Arc<Table>>>,
     /// Serialises catalog changes (create/delete/update) so checks and writes cannot interleave.
     ddl: Mutex<()>,
+    /// Serialises reloads from the store ([`Catalog::refresh`]).
+    reloading: Mutex<()>,
     /// Whether any table or stream has a resource-based policy, kept on every change.
     policies: AtomicBool,
     /// Streams of deleted tables still readable, by stream id.
@@ -360,69 +373,186 @@ fn catalog_key(account: &str, region: &str, name: &str) -> Key {
     }
 }
 
+/// Descriptors and retired streams as the store holds them.
+type Loaded = (
+    BTreeMap<TableKey, TableDescriptor>,
+    BTreeMap<TableId, Arc<RetiredStream>>,
+);
+
+/// Reads every table descriptor and retired stream from `store`.
+///
+/// # Errors
+/// Storage failures, or a record that cannot be decoded.
+fn load(store: &dyn Store) -> Result<Loaded> {
+    let mut tables = BTreeMap::new();
+    let mut retired = BTreeMap::new();
+    let mut failure = None;
+    let scan = SegmentScan {
+        keyspace: Keyspace::Catalog,
+        table: CATALOG_TABLE,
+        segment: 0,
+        total_segments: 1,
+        start_after: None,
+    };
+    store.scan(&scan, &mut |entry| {
+        // `#`-partitions hold the catalog's own records (the table-id counter, backfill
+        // progress); descriptors live under `<account>:<region>`.
+        if entry.partition == RETIRED_PARTITION {
+            return match serde_json::from_slice::<RetiredStream>(entry.value) {
+                Ok(r) if r.format == DESCRIPTOR_FORMAT => {
+                    retired.insert(r.stream.id, Arc::new(r));
+                    ControlFlow::Continue(())
+                }
+                Ok(r) => {
+                    failure = Some(format!("unknown retired stream format {}", r.format));
+                    ControlFlow::Break(())
+                }
+                Err(e) => {
+                    failure = Some(format!("corrupt retired stream: {e}"));
+                    ControlFlow::Break(())
+                }
+            };
+        }
+        if entry.partition.starts_with(b"#") {
+            return ControlFlow::Continue(());
+        }
+        match serde_json::from_slice::<TableDescriptor>(entry.value) {
+            Ok(d) if d.format == DESCRIPTOR_FORMAT => {
+                tables.insert(table_key(&d), d);
+                ControlFlow::Continue(())
+            }
+            Ok(d) => {
+                failure = Some(format!("unknown table descriptor format {}", d.format));
+                ControlFlow::Break(())
+            }
+            Err(e) => {
+                failure = Some(format!("corrupt table descriptor: {e}"));
+                ControlFlow::Break(())
+            }
+        }
+    })?;
+    match failure {
+        Some(msg) => Err(Error::Internal(msg)),
+        None => Ok((tables, retired)),
+    }
+}
+
+/// The lease serialising DDL operations across the nodes sharing a store.
+const DDL_LEASE: &str = "ddl";
+/// How long the `ddl` lease lasts if its holder dies mid-operation.
+const DDL_LEASE_DURATION: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a DDL operation waits for another node's to finish.
+pub const DDL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A held DDL lock ([`Catalog::lock_ddl`]): this process's, and the store's `ddl` lease when
+/// the store is shared; both released on drop.
+#[must_use]
+pub struct DdlGuard<'a> {
+    _local: parking_lot::MutexGuard<'a, ()>,
+    shared: Option<&'a dyn Store>,
+}
+
+impl std::fmt::Debug for DdlGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DdlGuard")
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
+}
+
+impl Drop for DdlGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(store) = self.shared {
+            if let Err(e) = store.release_lease(DDL_LEASE) {
+                // It lapses by itself after `DDL_LEASE_DURATION`.
+                tracing::warn!(error = %e, "releasing the catalog's change lock");
+            }
+        }
+    }
+}
+
+/// The topic a catalog change is announced under to other nodes sharing the store.
+pub(crate) const CATALOG_TOPIC: &[u8] = b"catalog";
+
+/// Tells the other nodes sharing `store` (if any) that the catalog changed, and waits until
+/// each refreshed its cache (see [`Catalog::refresh`]). The change is committed already: a
+/// failure to announce is logged, not returned, since the caller's change stands either way.
+fn announce_change(store: &dyn Store) {
+    if store.shared() {
+        if let Err(e) = store.announce(CATALOG_TOPIC).map(|_| ()) {
+            tracing::error!(error = %e, "announcing a catalog change to the other nodes failed");
+        }
+    }
+}
+
 impl Catalog {
     /// Loads every table descriptor from `store`.
     ///
     /// # Errors
     /// Storage failures, or a descriptor that cannot be decoded.
     pub fn open(store: &dyn Store, account: &str) -> Result<Catalog> {
-        let mut tables = BTreeMap::new();
-        let mut retired = BTreeMap::new();
-        let mut failure = None;
-        let scan = SegmentScan {
-            keyspace: Keyspace::Catalog,
-            table: CATALOG_TABLE,
-            segment: 0,
-            total_segments: 1,
-            start_after: None,
-        };
-        store.scan(&scan, &mut |entry| {
-            // `#`-partitions hold the catalog's own records (the table-id counter, backfill
-            // progress); descriptors live under `<account>:<region>`.
-            if entry.partition == RETIRED_PARTITION {
-                return match serde_json::from_slice::<RetiredStream>(entry.value) {
-                    Ok(r) if r.format == DESCRIPTOR_FORMAT => {
-                        retired.insert(r.stream.id, Arc::new(r));
-                        ControlFlow::Continue(())
-                    }
-                    Ok(r) => {
-                        failure = Some(format!("unknown retired stream format {}", r.format));
-                        ControlFlow::Break(())
-                    }
-                    Err(e) => {
-                        failure = Some(format!("corrupt retired stream: {e}"));
-                        ControlFlow::Break(())
-                    }
-                };
-            }
-            if entry.partition.starts_with(b"#") {
-                return ControlFlow::Continue(());
-            }
-            match serde_json::from_slice::<TableDescriptor>(entry.value) {
-                Ok(d) if d.format == DESCRIPTOR_FORMAT => {
-                    tables.insert(table_key(&d), Arc::new(Table::new(d)));
-                    ControlFlow::Continue(())
-                }
-                Ok(d) => {
-                    failure = Some(format!("unknown table descriptor format {}", d.format));
-                    ControlFlow::Break(())
-                }
-                Err(e) => {
-                    failure = Some(format!("corrupt table descriptor: {e}"));
-                    ControlFlow::Break(())
-                }
-            }
-        })?;
-        if let Some(msg) = failure {
-            return Err(Error::Internal(msg));
-        }
+        let (descriptors, retired) = load(store)?;
+        let tables: BTreeMap<TableKey, Arc<Table>> = descriptors
+            .into_iter()
+            .map(|(k, d)| (k, Arc::new(Table::new(d))))
+            .collect();
         Ok(Catalog {
             account: account.to_owned(),
             policies: AtomicBool::new(any_policy(&tables)),
             tables: RwLock::new(tables),
             ddl: Mutex::new(()),
+            reloading: Mutex::new(()),
             retired: RwLock::new(retired),
         })
+    }
+
+    /// Makes the cache what the store holds now: what another binderdb node sharing the store
+    /// changed (it announced it, see [`Store::announce`]) becomes visible here. A table whose
+    /// set of indexes or streams changed gets its new descriptor under its write gate held
+    /// exclusively, exactly as on the node that changed it: once this returns, no write of
+    /// this node decided with the old set can still commit, so the other node's backfill (or
+    /// new stream) misses nothing. Returns the ids of the tables that disappeared.
+    ///
+    /// # Errors
+    /// Storage failures, or a descriptor that cannot be decoded (the cache is then unchanged).
+    pub fn refresh(&self, store: &dyn Store) -> Result<Vec<TableId>> {
+        // One reload at a time: an older snapshot must never be applied after a newer one.
+        let _reloading = self.reloading.lock();
+        let (descriptors, retired) = load(store)?;
+        let mut gone = Vec::new();
+        let mut changed = Vec::new();
+        {
+            let mut tables = self.tables.write();
+            tables.retain(|key, table| {
+                let keep = descriptors
+                    .get(key)
+                    .is_some_and(|d| d.id == table.descriptor().id);
+                if !keep {
+                    gone.push(table.descriptor().id);
+                }
+                keep
+            });
+            for (key, d) in descriptors {
+                match tables.get(&key) {
+                    Some(table) if *table.descriptor() != d => changed.push((table.clone(), d)),
+                    Some(_) => {}
+                    None => {
+                        tables.insert(key, Arc::new(Table::new(d)));
+                    }
+                }
+            }
+        }
+        // Outside the map's lock: a write holding a gate may look a table up meanwhile.
+        for (table, d) in changed {
+            let current = table.descriptor();
+            let gated = current.indexes != d.indexes || current.streams != d.streams;
+            let _gate = gated.then(|| table.write_gate.write());
+            *table.descriptor.write() = Arc::new(d);
+        }
+        let policies = any_policy(&self.tables.read());
+        self.policies.store(policies, Ordering::Relaxed);
+        *self.retired.write() = retired;
+        Ok(gone)
     }
 
     /// The table `name` of `account` (`None`: the default account) in `region`, if it exists.
@@ -461,9 +591,37 @@ impl Catalog {
         catalog_key(account.unwrap_or(&self.account), region, name)
     }
 
-    /// Holds the catalog's change lock for the duration of a DDL operation.
-    pub fn lock_ddl(&self) -> parking_lot::MutexGuard<'_, ()> {
-        self.ddl.lock()
+    /// Holds the catalog's change lock for the duration of a DDL operation. On a store shared
+    /// by several nodes it also takes the `ddl` lease, so DDL operations of all nodes are
+    /// serialised, and then reloads the catalog, so the checks that follow see every change
+    /// other nodes made (even one whose announcement this node missed).
+    ///
+    /// # Errors
+    /// Storage failures taking the lease or reloading; `InternalServerError` if another node
+    /// kept the lease for [`DDL_WAIT`].
+    pub fn lock_ddl<'a>(&'a self, store: &'a dyn Store) -> Result<DdlGuard<'a>> {
+        let local = self.ddl.lock();
+        if !store.shared() {
+            return Ok(DdlGuard {
+                _local: local,
+                shared: None,
+            });
+        }
+        let deadline = std::time::Instant::now() + DDL_WAIT;
+        while !store.lease(DDL_LEASE, DDL_LEASE_DURATION)? {
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Internal(
+                    "another node held the catalog's change lock for too long".to_owned(),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let guard = DdlGuard {
+            _local: local,
+            shared: Some(store),
+        };
+        self.refresh(store)?;
+        Ok(guard)
     }
 
     /// Allocates a new, never used table id.
@@ -552,18 +710,23 @@ impl Catalog {
             writes,
             guards: Vec::new(),
         })?;
-        let mut tables = self.tables.write();
-        if let Some(existing) = tables.get(&map_key) {
-            if existing.descriptor().id == descriptor.id {
-                *existing.descriptor.write() = Arc::new(descriptor);
-                let existing = existing.clone();
-                self.policies.store(any_policy(&tables), Ordering::Relaxed);
-                return Ok(existing);
-            }
-        }
-        let table = Arc::new(Table::new(descriptor));
-        tables.insert(map_key, table.clone());
-        self.policies.store(any_policy(&tables), Ordering::Relaxed);
+        let table = {
+            let mut tables = self.tables.write();
+            let table = match tables.get(&map_key) {
+                Some(existing) if existing.descriptor().id == descriptor.id => {
+                    *existing.descriptor.write() = Arc::new(descriptor);
+                    existing.clone()
+                }
+                _ => {
+                    let table = Arc::new(Table::new(descriptor));
+                    tables.insert(map_key, table.clone());
+                    table
+                }
+            };
+            self.policies.store(any_policy(&tables), Ordering::Relaxed);
+            table
+        };
+        announce_change(store);
         Ok(table)
     }
 
@@ -649,6 +812,8 @@ impl Catalog {
             tables.remove(&table_key(descriptor));
             self.policies.store(any_policy(&tables), Ordering::Relaxed);
         }
+        // The other nodes forget the table before its data goes.
+        announce_change(store);
         if system_backup.is_none() {
             store.drop_table(descriptor.id)?;
         }
@@ -682,6 +847,8 @@ impl Catalog {
             }],
             guards: Vec::new(),
         })?;
+        // Not announced: the other nodes drop it from their caches at their next reload (a
+        // retired stream whose records are gone reads as empty meanwhile).
         self.retired.write().remove(&id);
         Ok(())
     }

@@ -24,6 +24,7 @@ pub mod exchange;
 mod expressions;
 pub mod faults;
 pub mod index;
+mod jobs;
 pub mod keys;
 pub mod legacy;
 pub mod metrics;
@@ -204,6 +205,20 @@ impl Database {
     /// Storage failures or an undecodable catalog.
     pub fn open(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
         let catalog = Arc::new(Catalog::open(store.as_ref(), &config.account_id)?);
+        if store.shared() {
+            // Another node's catalog change (or a reconnection, after which some may have been
+            // missed) reloads this node's cache before the other node's operation returns.
+            let (weak, catalog) = (Arc::downgrade(&store), catalog.clone());
+            store.subscribe(Arc::new(move |topic: Option<&[u8]>| {
+                if topic.is_some_and(|t| t != catalog::CATALOG_TOPIC) {
+                    return;
+                }
+                let Some(store) = weak.upgrade() else { return };
+                if let Err(e) = catalog.refresh(store.as_ref()) {
+                    tracing::error!(error = %e, "reloading the catalog after another node's change");
+                }
+            }))?;
+        }
         let history = consistency::History::new(
             config.consistency_lag_ms,
             config.consistency_lag_mode,
@@ -216,6 +231,34 @@ impl Database {
                 max_bytes: config.stream_shard_max_bytes,
             },
         ));
+        let node_slot = if store.shared() {
+            let slot = jobs::take_node_slot(store.as_ref())?;
+            sequencers.set_node(stream::NodeSlot {
+                shared: true,
+                slot,
+                alone: true,
+            });
+            // A node joining later tells this one (and a watch re-established after a break
+            // may have missed that).
+            let joined = Arc::downgrade(&sequencers);
+            store.subscribe(Arc::new(move |topic: Option<&[u8]>| {
+                if topic.is_none_or(|t| t == jobs::NODE_JOINED_TOPIC) {
+                    if let Some(sequencers) = joined.upgrade() {
+                        sequencers.joined();
+                    }
+                }
+            }))?;
+            // The nodes already serving learn of this one before it serves anything (their
+            // stream readers must then allow for its writes in flight).
+            let others = store.announce(jobs::NODE_JOINED_TOPIC)?;
+            if others > 0 {
+                sequencers.joined();
+            }
+            tracing::info!(slot, others, "joined the nodes sharing the store");
+            Some(slot)
+        } else {
+            None
+        };
         let clock_now = clock.now_millis();
         let db = Database {
             store,
@@ -236,6 +279,31 @@ impl Database {
             pitr_pruned: Arc::default(),
             checkpoint_writer: backup::data_dir::WriterSlot::default(),
         };
+        if let Some(slot) = node_slot {
+            let store = db.store.clone();
+            db.workers.spawn("node-slot", move |stop| {
+                let name = jobs::node_slot_lease(slot);
+                let mut since = std::time::Duration::ZERO;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    since += std::time::Duration::from_millis(50);
+                    if since < jobs::NODE_SLOT_LEASE / 3 {
+                        continue;
+                    }
+                    since = std::time::Duration::ZERO;
+                    match store.lease(&name, jobs::NODE_SLOT_LEASE) {
+                        Ok(true) => {}
+                        Ok(false) => tracing::error!(
+                            slot,
+                            "another node took this node's slot (this node stalled past its \
+                             lease): stream records of both may collide; restart this node"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "renewing this node's slot"),
+                    }
+                }
+                let _ = store.release_lease(&name);
+            });
+        }
         {
             let (store, catalog, clock, pruned) = (
                 db.store.clone(),
@@ -245,6 +313,9 @@ impl Database {
             );
             db.workers.spawn("pitr-prune", move |stop| {
                 pitr::log::run_pruner(stop, || {
+                    if !jobs::mine(store.as_ref(), "pitr-prune") {
+                        return Ok(0);
+                    }
                     let now = clock.now_millis();
                     Ok(
                         pitr::log::prune(store.as_ref(), &catalog, &pruned, now, stop)?
@@ -264,6 +335,9 @@ impl Database {
             let retention = db.config.stream_retention_ms;
             db.workers.spawn("stream-trim", move |stop| {
                 stream::trim::run(stop, || {
+                    if !jobs::mine(store.as_ref(), "stream-trim") {
+                        return Ok(0);
+                    }
                     stream::trim::trim_pass(
                         store.as_ref(),
                         &catalog,
@@ -276,31 +350,19 @@ impl Database {
             });
         }
         txn::tokens::purge_expired(db.store.as_ref(), db.clock.now_millis())?;
-        // Restores a crash interrupted (tables still `CREATING` for good) are deleted.
-        for table in db.catalog.all() {
-            let d = table.descriptor();
-            if d.active_at_ms == ops::backups::RESTORING && d.restored_from.is_some() {
-                tracing::warn!(table = %d.name, "deleting a restored table a crash interrupted");
-                db.catalog.remove(
-                    db.store.as_ref(),
-                    &d,
-                    db.clock.now_millis(),
-                    db.config.stream_retention_ms,
-                )?;
+        // Restores, backups, exports and imports a crash interrupted are cleaned up, on a store
+        // of this process only: on a shared store another node may be running them right now,
+        // and nothing tells its work from a dead node's (see README, several nodes on one pool).
+        if !db.store.shared() {
+            db.remove_interrupted_restores_and_backups()?;
+            // Exports and imports a stop interrupted are failed (an import's table deleted).
+            let interrupted = db.job_context().fail_interrupted()?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    interrupted,
+                    "failed the exports and imports a stop interrupted"
+                );
             }
-        }
-        // Exports and imports a stop interrupted are failed (an import's table deleted).
-        let interrupted = db.job_context().fail_interrupted()?;
-        if interrupted > 0 {
-            tracing::warn!(
-                interrupted,
-                "failed the exports and imports a stop interrupted"
-            );
-        }
-        // Backups a crash interrupted are removed with their partial copies.
-        let interrupted = backup::remove_incomplete(db.store.as_ref())?;
-        if interrupted > 0 {
-            tracing::warn!(interrupted, "removed backups a crash interrupted");
         }
         let tables = db.catalog.all();
         if !tables.is_empty() {
@@ -309,10 +371,12 @@ impl Database {
             // that exist now can be such: new ones start with known statistics.
             let (store, catalog) = (db.store.clone(), db.catalog.clone());
             db.workers.spawn("stats-recount", move |stop| {
-                index::backfill::log_failure(
-                    "statistics recount",
-                    catalog::recount_unknown(store.as_ref(), &catalog, &tables, stop),
-                );
+                jobs::exclusively(store.as_ref(), "stats-recount", stop, || {
+                    index::backfill::log_failure(
+                        "statistics recount",
+                        catalog::recount_unknown(store.as_ref(), &catalog, &tables, stop),
+                    );
+                });
             });
         }
         for table in db.catalog.all() {
@@ -363,6 +427,33 @@ impl Database {
         }
     }
 
+    /// Deletes the restored tables a crash left `CREATING` for good, and the backups a crash
+    /// interrupted with their partial copies.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn remove_interrupted_restores_and_backups(&self) -> Result<()> {
+        // Restores a crash interrupted (tables still `CREATING` for good) are deleted.
+        for table in self.catalog.all() {
+            let d = table.descriptor();
+            if d.active_at_ms == ops::backups::RESTORING && d.restored_from.is_some() {
+                tracing::warn!(table = %d.name, "deleting a restored table a crash interrupted");
+                self.catalog.remove(
+                    self.store.as_ref(),
+                    &d,
+                    self.clock.now_millis(),
+                    self.config.stream_retention_ms,
+                )?;
+            }
+        }
+        // Backups a crash interrupted are removed with their partial copies.
+        let interrupted = backup::remove_incomplete(self.store.as_ref())?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "removed backups a crash interrupted");
+        }
+        Ok(())
+    }
+
     /// The database's clock, in milliseconds since the Unix epoch: the server checks request
     /// signatures' dates against the same (injectable) time the engine uses.
     pub fn now_millis(&self) -> u64 {
@@ -384,16 +475,24 @@ impl Database {
                 _ => Arc::default(),
             },
         };
+        // One node at a time works on an index (see `jobs`).
+        let lease = format!("index-{}", index.id);
         match index.state {
             index::BuildState::Backfilling => {
                 let backfills = Arc::clone(&self.backfills);
                 self.workers.spawn("index-backfill", move |stop| {
-                    index::backfill::log_failure("index backfill", job.backfill(stop));
+                    let store = job.store.clone();
+                    jobs::exclusively(store.as_ref(), &lease, stop, || {
+                        index::backfill::log_failure("index backfill", job.backfill(stop));
+                    });
                     backfills.finish(job.index_id);
                 });
             }
             index::BuildState::Deleting => self.workers.spawn("index-delete", move |stop| {
-                index::backfill::log_failure("index deletion", job.reclaim(stop));
+                let store = job.store.clone();
+                jobs::exclusively(store.as_ref(), &lease, stop, || {
+                    index::backfill::log_failure("index deletion", job.reclaim(stop));
+                });
             }),
             index::BuildState::Built => {}
         }

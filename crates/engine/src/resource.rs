@@ -354,7 +354,7 @@ impl Database {
         missing: impl FnOnce() -> Error,
         change: impl FnOnce(&mut TableDescriptor) -> Result<T>,
     ) -> Result<T> {
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let current = table.descriptor();
         if self.catalog.by_id(current.id).is_none() {
             return Err(missing());

@@ -1,6 +1,7 @@
 //! Thin safe bindings to the parts of librados (Ceph's C client library) that binderdb's RADOS
 //! storage engine uses: connecting, compound write operations on one object's omap (compare,
-//! set, remove keys, exclusive create, remove the object), omap reads, object listing.
+//! set, remove keys, exclusive create, remove the object), omap reads, object listing, advisory
+//! locks, and watch/notify between processes sharing a pool.
 //!
 //! This is the only crate of the workspace allowed `unsafe`: every block states why it is
 //! sound. It depends on nothing of binderdb. With the `rados` feature off (the default) it is
@@ -19,7 +20,10 @@ mod ffi;
 mod safe;
 
 #[cfg(feature = "rados")]
-pub use safe::{Cluster, IoCtx, KeyValue, OmapPage, OmapRead, OmapReadPages, WriteOp};
+pub use safe::{
+    Cluster, IoCtx, KeyValue, NotifyHandler, NotifyReply, OmapPage, OmapRead, OmapReadPages, Watch,
+    WatchErrorHandler, WriteOp,
+};
 
 /// A librados call failed: which call, and the (positive) errno it returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,6 +10,9 @@ use std::sync::Arc;
 use crate::ffi;
 use crate::RadosError;
 
+mod watch;
+pub use watch::{NotifyHandler, NotifyReply, Watch, WatchErrorHandler};
+
 fn check(call: &'static str, rc: c_int) -> Result<c_int, RadosError> {
     if rc < 0 {
         Err(RadosError {

@@ -75,6 +75,7 @@ mod coord;
 pub mod counters;
 pub mod layout;
 mod node;
+mod peers;
 
 use std::ops::{Bound, ControlFlow};
 use std::path::PathBuf;
@@ -139,6 +140,8 @@ pub struct RadosStore {
     coord: Arc<Coordinator>,
     /// This process's membership of the pool (left when the store is dropped).
     node: Option<node::Node>,
+    /// Announcements to and leases among the other processes on the pool.
+    peers: peers::Peers,
     prefix: String,
     state: Mutex<State>,
     /// Commits share it; a recount or a table drop takes it alone (their walk is the snapshot
@@ -222,10 +225,12 @@ impl RadosStore {
         coord
             .node
             .store(node.id(), std::sync::atomic::Ordering::Relaxed);
+        let peers = peers::Peers::open(Arc::clone(&io), &options.prefix)?;
         let store = RadosStore {
             io,
             coord,
             node: Some(node),
+            peers,
             prefix: options.prefix.clone(),
             state: Mutex::new(State::default()),
             gate: RwLock::new(()),
@@ -893,6 +898,27 @@ impl Store for RadosStore {
     fn flush(&self) -> Result<(), StorageError> {
         // Every acknowledged RADOS write is already on all replicas: nothing is buffered here.
         Ok(())
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn announce(&self, topic: &[u8]) -> Result<usize, StorageError> {
+        self.peers.announce(topic)
+    }
+
+    fn subscribe(&self, subscriber: binderdb_storage::Subscriber) -> Result<(), StorageError> {
+        self.peers.subscribe(subscriber);
+        Ok(())
+    }
+
+    fn lease(&self, name: &str, duration: Duration) -> Result<bool, StorageError> {
+        self.peers.lease(name, duration)
+    }
+
+    fn release_lease(&self, name: &str) -> Result<(), StorageError> {
+        self.peers.release_lease(name)
     }
 }
 

@@ -22,6 +22,10 @@
 //!   parallel-scan segments.
 //! - [`CheckpointRecord`] / [`Store::checkpoint`]: everything a store holds, from one
 //!   consistent snapshot, for a copy of the whole store (`binderdb backup --to DIR`).
+//! - [`Store::shared`], [`Store::announce`] / [`Store::subscribe`], [`Store::lease`]: what
+//!   several processes sharing one store (binderdb nodes on one RADOS pool) coordinate through
+//!   the store itself: cache invalidations and background work done by one process at a time.
+//!   The engines of one process keep the trivial defaults.
 
 use std::ops::{Bound, ControlFlow};
 
@@ -497,7 +501,67 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
             "this storage engine cannot copy its data directory".to_owned(),
         ))
     }
+
+    /// Whether other processes may use this store at the same time (a cluster engine, several
+    /// binderdb nodes on one pool). The engines one process owns (in-memory, fjall) say false,
+    /// and the engine then skips every cross-process step below, at no cost per request.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Tells every other process sharing the store that `topic` changed, and returns once each
+    /// live one has run its [`Subscriber`]s on it, or a timeout passed (a process that does not
+    /// answer is dead, or cut off from the store; it resynchronises when it reconnects, see
+    /// [`Store::subscribe`]). The announcing process's own subscribers are not called. Returns
+    /// how many other processes it was sent to (those that did not answer included). Engines
+    /// of one process: nothing to do, 0.
+    ///
+    /// # Errors
+    /// `Backend` if the announcement could not be sent.
+    fn announce(&self, topic: &[u8]) -> Result<usize, StorageError> {
+        let _ = topic;
+        Ok(0)
+    }
+
+    /// Registers `subscriber`, called with each topic another process announces, and with
+    /// `None` when announcements may have been missed (the connection to the store broke and was
+    /// re-established): the subscriber must then resynchronise everything it caches. Engines
+    /// of one process never call it.
+    ///
+    /// # Errors
+    /// `Backend` if the subscription could not be registered.
+    fn subscribe(&self, subscriber: Subscriber) -> Result<(), StorageError> {
+        let _ = subscriber;
+        Ok(())
+    }
+
+    /// Takes the named lease for `duration`, or renews it if this process holds it: `Ok(true)`
+    /// while this process holds it, `Ok(false)` while another does. A holder that dies stops
+    /// renewing, so another process takes the lease over once it lapsed; background work done
+    /// under a lease is therefore done by one process at a time, and resumed elsewhere when its
+    /// process died. Engines of one process: always `Ok(true)`.
+    ///
+    /// # Errors
+    /// `Backend` if the store cannot be asked.
+    fn lease(&self, name: &str, duration: std::time::Duration) -> Result<bool, StorageError> {
+        let _ = (name, duration);
+        Ok(true)
+    }
+
+    /// Gives up the named lease if this process holds it (another process may take it at
+    /// once).
+    ///
+    /// # Errors
+    /// `Backend` if the store cannot be asked.
+    fn release_lease(&self, name: &str) -> Result<(), StorageError> {
+        let _ = name;
+        Ok(())
+    }
 }
+
+/// What [`Store::subscribe`] calls: `Some(topic)` for another process's announcement, `None`
+/// when announcements may have been missed.
+pub type Subscriber = std::sync::Arc<dyn Fn(Option<&[u8]>) + Send + Sync>;
 
 /// Bytes on disk of a durable engine ([`Store::disk_usage`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -78,7 +78,7 @@ impl Database {
                 "this server has no writer for data directory copies".to_owned(),
             ))
         })?;
-        let mut ddl = Some(self.catalog.lock_ddl());
+        let mut ddl = Some(self.catalog.lock_ddl(self.store.as_ref())?);
         let summary = writer(dir, &mut |visit| {
             self.store.checkpoint(&mut |record| {
                 if matches!(record, CheckpointRecord::Snapshot { .. }) {

@@ -325,7 +325,7 @@ impl JobContext {
 
     /// Makes a loaded table `ACTIVE` (at `active_at_ms`, or now if later).
     fn activate(&self, table: &Table, active_at_ms: u64) -> Result<()> {
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let current = table.descriptor();
         self.catalog.put(
             self.store.as_ref(),
@@ -338,7 +338,7 @@ impl JobContext {
     }
 
     fn remove_table(&self, descriptor: &TableDescriptor) -> Result<()> {
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         self.catalog.remove(
             self.store.as_ref(),
             descriptor,

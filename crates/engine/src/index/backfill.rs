@@ -324,7 +324,7 @@ impl IndexJob {
     /// Marks the index built (ACTIVE) and forgets the progress.
     fn finish(&self, table: &Table) -> Result<()> {
         {
-            let _ddl = self.catalog.lock_ddl();
+            let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
             let mut next = (*table.descriptor()).clone();
             let Some(index) = next.indexes.iter_mut().find(|i| i.id == self.index_id) else {
                 return self.clear_progress();
@@ -377,7 +377,7 @@ impl IndexJob {
         let Some((table, _)) = self.current() else {
             return Ok(());
         };
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let mut next = (*table.descriptor()).clone();
         next.indexes.retain(|i| i.id != self.index_id);
         if self.catalog.by_id(self.table_id).is_some() {

@@ -238,7 +238,7 @@ impl Database {
         input: BackupArnInput,
     ) -> Result<BackupDescriptionOutput> {
         let arn = required(&input.backup_arn, "backupArn")?;
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let record = self.backup_record(ctx, arn)?;
         if record.status(self.clock.now_millis()) == "CREATING" {
             return Err(Error::BackupInUse(format!(
@@ -343,7 +343,7 @@ impl Database {
             global_indexes: input.global_secondary_index_override.as_deref(),
         };
         let source_arn = self.table_arn(&record.table);
-        let ddl = self.catalog.lock_ddl();
+        let ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let descriptor = self.restored_descriptor(
             ctx,
             &record.table,
@@ -376,7 +376,7 @@ impl Database {
     /// Storage failures; the first error of `fill` (the table is deleted then).
     pub(crate) fn create_restored(
         &self,
-        ddl: parking_lot::MutexGuard<'_, ()>,
+        ddl: crate::catalog::DdlGuard<'_>,
         descriptor: TableDescriptor,
         fill: &mut dyn FnMut(&mut Copier<'_>) -> Result<()>,
     ) -> Result<RestoreTableOutput> {
@@ -393,7 +393,7 @@ impl Database {
             let mut copier = Copier::new(self.store.as_ref(), descriptor.id, Some(&descriptor));
             fill(&mut copier).and_then(|()| copier.finish())
         };
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let (counts, mut initial) = match filled {
             Ok(counts) => counts,
             Err(e) => {

@@ -113,7 +113,7 @@ impl Database {
                 Some(d) => u32::try_from(d).unwrap_or(DEFAULT_RECOVERY_PERIOD_DAYS),
                 None => DEFAULT_RECOVERY_PERIOD_DAYS,
             };
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let table = self.source_table(ctx, name)?;
         let mut dropped = None;
         let updated = {
@@ -252,7 +252,7 @@ impl Database {
             local_indexes: input.local_secondary_index_override.as_deref(),
             global_indexes: input.global_secondary_index_override.as_deref(),
         };
-        let ddl = self.catalog.lock_ddl();
+        let ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let restored = self.restored_descriptor(
             ctx,
             &descriptor,

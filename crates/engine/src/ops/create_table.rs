@@ -270,7 +270,7 @@ impl Database {
         // An empty list is accepted here, unlike in TagResource.
         let tags = crate::resource::check_tags(input.tags.as_deref().unwrap_or_default())?;
 
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         if self
             .catalog
             .get(ctx.account(), &ctx.region, &name)

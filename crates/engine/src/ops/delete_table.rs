@@ -25,7 +25,7 @@ impl Database {
         input: TableNameInput,
     ) -> Result<DeleteTableOutput> {
         let name = table_name(&input.table_name)?;
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let table = self.existing_table(ctx, name)?;
         let d = table.descriptor();
         match d.status(self.clock.now_millis()) {

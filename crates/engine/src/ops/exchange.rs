@@ -525,7 +525,7 @@ impl Database {
         self.create_table(ctx, create)?;
         // The table stays CREATING while it loads, as an imported table does in DynamoDB.
         let (table, active_at_ms) = {
-            let _ddl = self.catalog.lock_ddl();
+            let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
             let created = self
                 .catalog
                 .get(ctx.account(), &ctx.region, &name)

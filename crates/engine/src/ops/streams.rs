@@ -490,7 +490,7 @@ impl Database {
         }
         let view = self.live_shard(stream, &iterator.shard_id, now)?;
         // Never past a number still in flight: a record below it may yet commit.
-        let visible = self.sequencers.visible_below(stream.id);
+        let visible = self.sequencers.visible_below(stream.id, now);
         let partition = shard_partition(view.shard);
         let lower = iterator.position.to_be_bytes();
         let upper = visible.to_be_bytes();

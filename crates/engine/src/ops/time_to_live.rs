@@ -97,7 +97,7 @@ impl Database {
                  failed to satisfy constraint: Member must have length between 1 and 255",
             ));
         }
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let table = self.existing_table(ctx, name)?;
         let current = table.descriptor();
         let now = self.clock.now_millis();
@@ -211,8 +211,12 @@ impl Database {
             changed_ms: ttl.changed_ms,
             attribute: ttl.attribute.clone(),
         };
+        let lease = format!("ttl-backfill-{}", table.id);
         self.workers.spawn("ttl-backfill", move |stop| {
-            crate::index::backfill::log_failure("TTL backfill", job.run(after, stop));
+            let store = job.store.clone();
+            crate::jobs::exclusively(store.as_ref(), &lease, stop, || {
+                crate::index::backfill::log_failure("TTL backfill", job.run(after, stop));
+            });
         });
     }
 
@@ -262,6 +266,11 @@ impl Database {
     /// # Errors
     /// Storage failures.
     pub fn sweep_expired(&self) -> Result<usize> {
+        // On a store shared by several nodes one of them sweeps (see `crate::jobs`); the
+        // guarded deletes below make an overlap at a handover harmless.
+        if !crate::jobs::mine(self.store.as_ref(), "ttl-sweep") {
+            return Ok(0);
+        }
         let now_secs = self.clock.now_millis() / 1000;
         let mut deleted = 0;
         for table in self.catalog.all() {

@@ -248,11 +248,7 @@ impl Database {
                     .filter(|r| r.live(now))
                 {
                     if record.fingerprint != fingerprint {
-                        return Err(Error::IdempotentParameterMismatch(
-                            "Request with the same client token has different parameters than \
-                             the request that used it first"
-                                .to_owned(),
-                        ));
+                        return Err(token_mismatch());
                     }
                     return self.replay(&actions, capacity);
                 }
@@ -343,6 +339,25 @@ impl Database {
         match self.store.commit(Batch { writes, guards }) {
             Ok(_) => {}
             Err(StorageError::Conflict) => {
+                // The same token committed meanwhile by another request (on another node
+                // sharing the store: this node's token hold cannot see it): answered as a
+                // repeat of that request, or refused if its parameters differ.
+                if let Some((key, version, fingerprint)) = &token_state {
+                    let current = self.store.get(key)?;
+                    if current.as_ref().map(|v| v.version) != *version {
+                        let now = self.clock.now_millis();
+                        if let Some(record) = current
+                            .as_ref()
+                            .and_then(|v| TokenRecord::decode(&v.value))
+                            .filter(|r| r.live(now))
+                        {
+                            if record.fingerprint != *fingerprint {
+                                return Err(token_mismatch());
+                            }
+                            return self.replay(&actions, capacity);
+                        }
+                    }
+                }
                 let e = self.moved_items(&item_guards)?;
                 if let Error::TransactionCanceled { reasons } = &e {
                     for (action, reason) in actions.iter().zip(reasons) {
@@ -647,4 +662,13 @@ fn fingerprint(input: &TransactWriteItemsInput) -> u128 {
         f.add(&"|");
     }
     f.finish()
+}
+
+/// DynamoDB's answer to a ClientRequestToken reused with other parameters.
+fn token_mismatch() -> Error {
+    Error::IdempotentParameterMismatch(
+        "Request with the same client token has different parameters than the request that \
+         used it first"
+            .to_owned(),
+    )
 }

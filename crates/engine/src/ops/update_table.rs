@@ -92,7 +92,7 @@ impl Database {
                  is empty",
             ));
         }
-        let _ddl = self.catalog.lock_ddl();
+        let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let table = self.existing_table(ctx, name)?;
         let current = table.descriptor();
         let now = self.clock.now_millis();

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use records::{encode_record, RecordEvent};
 pub use shards::ShardLimits;
-pub(crate) use shards::{Sequencers, Ticket};
+pub(crate) use shards::{NodeSlot, Sequencers, Ticket, NODE_SLOTS};
 
 /// Sequence numbers per millisecond of the clock (see the module docs).
 pub(crate) const SEQ_PER_MS: u64 = 1_000_000;

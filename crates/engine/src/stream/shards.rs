@@ -87,6 +87,43 @@ pub(crate) struct Sequencers {
     store: Arc<dyn Store>,
     limits: ShardLimits,
     streams: Mutex<HashMap<TableId, Arc<Mutex<Allocator>>>>,
+    /// This node's residue among the nodes sharing the store (see [`NodeSlot`]).
+    node: parking_lot::RwLock<NodeSlot>,
+}
+
+/// Which sequence numbers this node hands out when several nodes share the store: those
+/// congruent to `slot` modulo [`NODE_SLOTS`], so two nodes writing records of one shard in the
+/// same millisecond never number two records alike (one would overwrite the other). A node of
+/// its own (`shared` false) hands out every number.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NodeSlot {
+    pub(crate) shared: bool,
+    pub(crate) slot: u64,
+    /// No other node has shared the store since this one opened: every number in flight is
+    /// this node's, so readers need not stay behind [`SHARED_SETTLE_MS`].
+    pub(crate) alone: bool,
+}
+
+/// Most nodes sharing one store that stream sequence numbers tell apart.
+pub(crate) const NODE_SLOTS: u64 = 64;
+
+/// How long after its number's instant a record of another node is certainly committed, for a
+/// stream reader on a shared store (it cannot see the other node's numbers in flight): once a
+/// second node joined, readers stop before numbers younger than this, so records appear this
+/// much later than on one node.
+/// A write whose commit takes longer (a stalled cluster) may be passed by an iterator; the
+/// stream is eventually consistent on a shared store, as the issue allows.
+pub(crate) const SHARED_SETTLE_MS: u64 = 2_000;
+
+impl NodeSlot {
+    /// The smallest number at or above `n` this node may hand out.
+    fn align(self, n: u64) -> u64 {
+        if !self.shared {
+            return n;
+        }
+        let up = (self.slot + NODE_SLOTS - n % NODE_SLOTS) % NODE_SLOTS;
+        n.saturating_add(up)
+    }
 }
 
 /// A sequence number in flight: readers stop before it until it is dropped (after the commit
@@ -236,7 +273,18 @@ impl Sequencers {
             store,
             limits,
             streams: Mutex::default(),
+            node: parking_lot::RwLock::default(),
         }
+    }
+
+    /// Makes this node hand out only the sequence numbers of `slot` (see [`NodeSlot`]).
+    pub(crate) fn set_node(&self, slot: NodeSlot) {
+        *self.node.write() = slot;
+    }
+
+    /// Another node joined the store: readers stay behind [`SHARED_SETTLE_MS`] from now on.
+    pub(crate) fn joined(&self) {
+        self.node.write().alone = false;
     }
 
     fn allocator(&self, stream: TableId) -> Arc<Mutex<Allocator>> {
@@ -277,10 +325,11 @@ impl Sequencers {
         let allocator = self.allocator(stream.id);
         let mut a = allocator.lock();
         let now_ms = clock.now_millis();
-        let seq = a
-            .last
-            .saturating_add(1)
-            .max(now_ms.saturating_mul(SEQ_PER_MS));
+        let seq = self.node.read().align(
+            a.last
+                .saturating_add(1)
+                .max(now_ms.saturating_mul(SEQ_PER_MS)),
+        );
         // The generation follows the number, not the caller's clock reading: numbers and
         // generations then grow together, whatever the order callers arrive in.
         let generation = stream.generation_at(seq / SEQ_PER_MS);
@@ -392,10 +441,20 @@ impl Sequencers {
 
     /// The first sequence number of `stream` that may still be in flight: every record below
     /// it that will ever exist is committed.
-    pub(crate) fn visible_below(&self, stream: TableId) -> u64 {
+    pub(crate) fn visible_below(&self, stream: TableId, now_ms: u64) -> u64 {
         let allocator = self.allocator(stream);
         let a = allocator.lock();
-        a.in_flight.first().copied().unwrap_or(u64::MAX)
+        let mine = a.in_flight.first().copied().unwrap_or(u64::MAX);
+        let node = *self.node.read();
+        if node.shared && !node.alone {
+            // Other nodes' numbers in flight are unknown here: see `SHARED_SETTLE_MS`.
+            let settled = now_ms
+                .saturating_sub(SHARED_SETTLE_MS)
+                .saturating_mul(SEQ_PER_MS);
+            mine.min(settled)
+        } else {
+            mine
+        }
     }
 
     /// The sequence number the next record of `stream` at `now_ms` would get at least (where
@@ -469,15 +528,64 @@ mod tests {
         let (b, _) = seqs.allocate(&s, 0, &clock, 1).unwrap();
         assert_eq!(a.seq, 5 * SEQ_PER_MS);
         assert_eq!(b.seq, a.seq + 1);
-        assert_eq!(seqs.visible_below(9), a.seq);
+        assert_eq!(seqs.visible_below(9, 0), a.seq);
         drop(a);
-        assert_eq!(seqs.visible_below(9), b.seq);
+        assert_eq!(seqs.visible_below(9, 0), b.seq);
         drop(b);
-        assert_eq!(seqs.visible_below(9), u64::MAX);
+        assert_eq!(seqs.visible_below(9, 0), u64::MAX);
         clock.advance(4);
         assert_eq!(
             seqs.allocate(&s, 0, &clock, 1).unwrap().0.seq,
             9 * SEQ_PER_MS
+        );
+    }
+
+    /// Two nodes of a shared store writing one stream in the same milliseconds never number
+    /// two records alike, and their readers stop before the settling window.
+    #[test]
+    fn nodes_of_a_shared_store_number_records_apart() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let nodes = [0, 1].map(|slot| {
+            let seqs = Sequencers::new(store.clone(), ShardLimits::default());
+            seqs.set_node(NodeSlot {
+                shared: true,
+                slot,
+                alone: false,
+            });
+            seqs
+        });
+        let s = stream();
+        let clock = ManualClock::new(5);
+        let mut seen = BTreeSet::new();
+        for _ in 0..3 {
+            for (slot, seqs) in nodes.iter().enumerate() {
+                let (ticket, _) = seqs.allocate(&s, 0, &clock, 1).unwrap();
+                assert_eq!(ticket.seq % NODE_SLOTS, slot as u64);
+                assert!(ticket.seq >= 5 * SEQ_PER_MS);
+                assert!(
+                    seen.insert(ticket.seq),
+                    "number {} handed out twice",
+                    ticket.seq
+                );
+            }
+            clock.advance(1);
+        }
+        assert_eq!(
+            nodes[0].visible_below(9, 10_000),
+            (10_000 - SHARED_SETTLE_MS) * SEQ_PER_MS
+        );
+        // A node alone on the store reads up to its own numbers in flight, as on one machine.
+        let alone = Sequencers::new(store.clone(), ShardLimits::default());
+        alone.set_node(NodeSlot {
+            shared: true,
+            slot: 0,
+            alone: true,
+        });
+        assert_eq!(alone.visible_below(9, 10_000), u64::MAX);
+        alone.joined();
+        assert_eq!(
+            alone.visible_below(9, 10_000),
+            (10_000 - SHARED_SETTLE_MS) * SEQ_PER_MS
         );
     }
 

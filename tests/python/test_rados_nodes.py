@@ -1,0 +1,331 @@
+"""Several binderdb nodes serving one RADOS pool at once, coordinated through the cluster only.
+
+Runs only against a test Ceph cluster (BINDERDB_CEPH_CONF, set by scripts/test). Each test
+starts two `binderdb serve --storage rados` processes on one fresh pool and drives both with
+boto3: the catalog is shared (a table created on one node is usable on the other at once),
+conditional writes race to exactly one winner, a transaction's ClientRequestToken holds across
+nodes, a node killed with SIGKILL mid-transactions leaves the other serving every transaction
+all-or-nothing, and TTL deletes happen exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import botocore.exceptions
+import pytest
+
+import support
+
+pytestmark = pytest.mark.skipif(not support.ceph_conf(), reason="no test Ceph cluster (BINDERDB_CEPH_CONF)")
+
+
+class Nodes:
+    """Two servers on one fresh pool."""
+
+    def __init__(self, *extra: str) -> None:
+        self.pool = support.new_rados_pool()
+        self.servers = [support.Server(in_memory=False, rados_pool=self.pool, extra_args=list(extra)).start()
+                        for _ in range(2)]
+        self.clients = [support.make_client(s.endpoint) for s in self.servers]
+
+    def close(self) -> None:
+        try:
+            for server in self.servers:
+                if server.running:
+                    assert server.stop() == 0, server.log()
+        finally:
+            support.drop_rados_pool(self.pool)
+
+
+@pytest.fixture
+def nodes():
+    n = Nodes()
+    yield n
+    n.close()
+
+
+def _code(error: botocore.exceptions.ClientError) -> str:
+    return error.response["Error"]["Code"]
+
+
+def test_rados_nodes_share_the_catalog(nodes):
+    a, b = nodes.clients
+    a.create_table(
+        TableName="shared",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # Right after CreateTable returned on A, B knows the table: no waiting, no retry.
+    assert b.describe_table(TableName="shared")["Table"]["TableName"] == "shared"
+    assert b.list_tables()["TableNames"] == ["shared"]
+    b.put_item(TableName="shared", Item={"pk": {"S": "from-b"}, "v": {"N": "1"}})
+    assert a.get_item(TableName="shared", Key={"pk": {"S": "from-b"}}, ConsistentRead=True)["Item"]["v"] == {"N": "1"}
+
+    # A second CreateTable of the name, on the other node, is refused as on one node.
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        b.create_table(
+            TableName="shared",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    assert _code(refused.value) == "ResourceInUseException"
+
+    # An update on B (a new GSI, backfilled) is seen on A, and A's writes maintain the index.
+    b.update_table(
+        TableName="shared",
+        AttributeDefinitions=[{"AttributeName": "v", "AttributeType": "N"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {
+            "IndexName": "by-v",
+            "KeySchema": [{"AttributeName": "v", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }}],
+    )
+    assert [i["IndexName"] for i in a.describe_table(TableName="shared")["Table"]["GlobalSecondaryIndexes"]] == ["by-v"]
+    a.put_item(TableName="shared", Item={"pk": {"S": "from-a"}, "v": {"N": "2"}})
+
+    # B backfills; once done, A (which never touched the index itself) says ACTIVE.
+    def index_status() -> str:
+        return a.describe_table(TableName="shared")["Table"]["GlobalSecondaryIndexes"][0]["IndexStatus"]
+
+    assert support.wait_until(lambda: index_status() == "ACTIVE", timeout=60, interval=0.2)
+
+    def indexed() -> set[str]:
+        items = b.query(TableName="shared", IndexName="by-v", KeyConditionExpression="v = :v",
+                        ExpressionAttributeValues={":v": {"N": "2"}})["Items"]
+        return {i["pk"]["S"] for i in items}
+
+    assert support.wait_until(lambda: indexed() == {"from-a"}, timeout=30)
+
+    a.delete_table(TableName="shared")
+    with pytest.raises(botocore.exceptions.ClientError) as gone:
+        b.describe_table(TableName="shared")
+    assert _code(gone.value) == "ResourceNotFoundException"
+
+
+def test_rados_nodes_racing_creates_make_one_table(nodes):
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def create(client) -> None:
+        barrier.wait()
+        try:
+            client.create_table(
+                TableName="raced",
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            outcomes.append("created")
+        except botocore.exceptions.ClientError as e:
+            outcomes.append(_code(e))
+
+    threads = [threading.Thread(target=create, args=(c,)) for c in nodes.clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ResourceInUseException", "created"]
+
+
+def test_rados_nodes_racing_conditional_writes_have_one_winner(nodes):
+    a, b = nodes.clients
+    support.create_pk_table(a, "race")
+    rounds = 20
+    wins = {0: 0, 1: 0}
+    failed = {0: 0, 1: 0}
+    barrier = threading.Barrier(2)
+
+    def racer(i: int) -> None:
+        client = support.make_client(nodes.servers[i].endpoint)
+        for r in range(rounds):
+            barrier.wait()
+            try:
+                client.put_item(TableName="race", Item={"pk": {"S": f"k{r}"}, "winner": {"N": str(i)}},
+                                ConditionExpression="attribute_not_exists(pk)")
+                wins[i] += 1
+            except botocore.exceptions.ClientError as e:
+                assert _code(e) in ("ConditionalCheckFailedException", "TransactionConflictException"), e
+                failed[i] += 1
+
+    threads = [threading.Thread(target=racer, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins[0] + wins[1] == rounds, (wins, failed)
+    assert failed[0] + failed[1] == rounds
+    items = support.scan_all(b, "race")
+    assert len(items) == rounds
+    # Every stored winner is the node that was told it won.
+    assert sum(1 for item in items if item["winner"]["N"] == "0") == wins[0]
+
+    # Read-modify-writes from both nodes on one counter lose no update.
+    per_node = 25
+
+    def adder(i: int) -> None:
+        client = support.make_client(nodes.servers[i].endpoint, retries=True)
+        for _ in range(per_node):
+            client.update_item(TableName="race", Key={"pk": {"S": "counter"}},
+                               UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}})
+
+    threads = [threading.Thread(target=adder, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    item = a.get_item(TableName="race", Key={"pk": {"S": "counter"}}, ConsistentRead=True)["Item"]
+    assert item["n"] == {"N": str(2 * per_node)}
+    support.report(f"rados two nodes: conditional races won {wins}, counter {item['n']['N']}")
+
+
+def test_rados_transaction_token_is_honoured_across_nodes(nodes):
+    a, b = nodes.clients
+    support.create_pk_table(a, "tokens")
+    items = [{"Update": {"TableName": "tokens", "Key": {"pk": {"S": k}},
+                         "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+             for k in ("x", "y")]
+    a.transact_write_items(TransactItems=items, ClientRequestToken="token-1")
+    # The same request on the other node is a repeat: answered, not applied again.
+    b.transact_write_items(TransactItems=items, ClientRequestToken="token-1")
+    for k in ("x", "y"):
+        assert b.get_item(TableName="tokens", Key={"pk": {"S": k}}, ConsistentRead=True)["Item"]["n"] == {"N": "1"}
+    # The token with other parameters, on the other node: refused.
+    with pytest.raises(botocore.exceptions.ClientError) as mismatch:
+        b.transact_write_items(TransactItems=items[:1], ClientRequestToken="token-1")
+    assert _code(mismatch.value) == "IdempotentParameterMismatchException"
+
+    # Both nodes sending one token at once: the transaction applies once.
+    barrier = threading.Barrier(2)
+    errors: list[str] = []
+
+    def send(client) -> None:
+        barrier.wait()
+        try:
+            client.transact_write_items(TransactItems=items, ClientRequestToken="token-2")
+        except botocore.exceptions.ClientError as e:
+            errors.append(_code(e))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(errors) <= {"TransactionInProgressException", "TransactionCanceledException"}
+    for k in ("x", "y"):
+        assert a.get_item(TableName="tokens", Key={"pk": {"S": k}}, ConsistentRead=True)["Item"]["n"] == {"N": "2"}
+
+
+def test_rados_node_killed_mid_transactions_other_node_serves_all_or_nothing(nodes):
+    """SIGKILL node A while it commits transfers between accounts (two-partition transactions);
+    node B, which kept running, then sees every transaction whole or not at all (the money
+    adds up, no account is half-transferred) and commits new transactions on every account
+    (it recovers A's abandoned locks)."""
+    a, b = nodes.clients
+    support.create_pk_table(a, "bank")
+    accounts = 8
+    for i in range(accounts):
+        a.put_item(TableName="bank", Item={"pk": {"S": f"acct{i}"}, "balance": {"N": "1000"}})
+
+    def transfer(writer: int, client) -> None:
+        src, dst = f"acct{writer * 2}", f"acct{writer * 2 + 1}"
+        if int(time.time() * 1000) % 2:
+            src, dst = dst, src
+        try:
+            client.transact_write_items(TransactItems=[
+                {"Update": {"TableName": "bank", "Key": {"pk": {"S": src}},
+                            "UpdateExpression": "ADD balance :m", "ExpressionAttributeValues": {":m": {"N": "-7"}}}},
+                {"Update": {"TableName": "bank", "Key": {"pk": {"S": dst}},
+                            "UpdateExpression": "ADD balance :p", "ExpressionAttributeValues": {":p": {"N": "7"}}}},
+            ])
+        except botocore.exceptions.ClientError as e:
+            if _code(e) not in ("TransactionCanceledException", "TransactionConflictException"):
+                raise
+
+    failures = support.kill_mid_load(nodes.servers[0], writers=accounts // 2, seconds=4.0, work=transfer)
+    assert failures == []
+
+    def balances() -> list[int]:
+        got = []
+        for i in range(accounts):
+            item = b.get_item(TableName="bank", Key={"pk": {"S": f"acct{i}"}}, ConsistentRead=True)["Item"]
+            got.append(int(item["balance"]["N"]))
+        return got
+
+    after = balances()
+    # Each pair's transfers are whole: the pair's total never changed.
+    for w in range(accounts // 2):
+        assert after[2 * w] + after[2 * w + 1] == 2000, after
+    # B commits on every account: the dead node's locks do not block it for good.
+    retrying = support.make_client(nodes.servers[1].endpoint, retries=True)
+    for w in range(accounts // 2):
+        deadline = time.time() + 60
+        while True:
+            try:
+                retrying.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": "bank", "Key": {"pk": {"S": f"acct{2 * w}"}},
+                                "UpdateExpression": "ADD balance :m", "ExpressionAttributeValues": {":m": {"N": "-1"}}}},
+                    {"Update": {"TableName": "bank", "Key": {"pk": {"S": f"acct{2 * w + 1}"}},
+                                "UpdateExpression": "ADD balance :p", "ExpressionAttributeValues": {":p": {"N": "1"}}}},
+                ])
+                break
+            except botocore.exceptions.ClientError as e:
+                assert _code(e) in ("TransactionCanceledException", "TransactionConflictException"), e
+                assert time.time() < deadline, "the killed node's locks were never recovered"
+                time.sleep(0.5)
+    final = balances()
+    assert sum(final) == 1000 * accounts
+    support.report(f"rados two nodes, one killed mid-transactions: balances {final}")
+
+
+def test_rados_ttl_deletes_happen_exactly_once():
+    """Both nodes run a TTL sweeper; the expired items are deleted once each: one REMOVE stream
+    record per item, by the TTL service, and the item gone."""
+    n = Nodes("--ttl-sweep-interval-ms", "100")
+    try:
+        a, b = n.clients
+        a.create_table(
+            TableName="expiring",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+        )
+        b.update_time_to_live(TableName="expiring",
+                              TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+        past = int(time.time()) - 60
+        count = 40
+        for i in range(count):
+            (a if i % 2 else b).put_item(TableName="expiring",
+                                         Item={"pk": {"S": f"e{i}"}, "expires": {"N": str(past)}})
+        assert support.wait_until(lambda: support.scan_all(a, "expiring") == [], timeout=60)
+
+        streams = support.session().client("dynamodbstreams", endpoint_url=n.servers[1].endpoint,
+                                           config=support.client_config())
+        arn = b.describe_table(TableName="expiring")["Table"]["LatestStreamArn"]
+
+        def removes() -> list[str]:
+            keys = []
+            for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                while it:
+                    page = streams.get_records(ShardIterator=it)
+                    for r in page["Records"]:
+                        if r["eventName"] == "REMOVE":
+                            assert r["userIdentity"]["PrincipalId"] == "dynamodb.amazonaws.com"
+                            keys.append(r["dynamodb"]["Keys"]["pk"]["S"])
+                    if not page["Records"]:
+                        break
+                    it = page.get("NextShardIterator")
+            return keys
+
+        # Stream records of a shared store show once they settled (a couple of seconds).
+        assert support.wait_until(lambda: len(removes()) >= count, timeout=60, interval=0.5)
+        keys = removes()
+        assert sorted(keys) == sorted(f"e{i}" for i in range(count)), "an item was expired twice or never"
+    finally:
+        n.close()
