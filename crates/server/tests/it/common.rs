@@ -16,6 +16,30 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The store of [`TestServer::memory`]: a fresh, empty [`MemoryStore`], unless the tests were
+/// built with the `rados` feature and `BINDERDB_TEST_RADOS_CONF` names a Ceph cluster's
+/// ceph.conf (keyring included): then a [`binderdb_storage_rados::RadosStore`] in the pool
+/// `BINDERDB_TEST_RADOS_POOL` (default `binderdb`, which `scripts/ceph-cluster start`
+/// creates) under a fresh object-name prefix, so every server starts empty on a shared pool.
+/// The same integration tests then check the RADOS engine as they check the in-memory one.
+pub fn test_store() -> Arc<dyn Store> {
+    #[cfg(feature = "rados")]
+    if let Some(conf) = std::env::var_os("BINDERDB_TEST_RADOS_CONF") {
+        let options = binderdb_storage_rados::RadosOptions {
+            conf: conf.into(),
+            pool: std::env::var("BINDERDB_TEST_RADOS_POOL")
+                .unwrap_or_else(|_| "binderdb".to_owned()),
+            user: None,
+            prefix: format!("it{:016x}.", fastrand::u64(..)),
+            wait_for_lease: std::time::Duration::ZERO,
+        };
+        let store = binderdb_storage_rados::RadosStore::open(&options)
+            .unwrap_or_else(|e| panic!("cannot open the RADOS test store: {e}"));
+        return Arc::new(store);
+    }
+    Arc::new(MemoryStore::new())
+}
+
 /// A running server; stops (gracefully) when [`TestServer::stop`] is called or it is dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -24,9 +48,11 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A server over the in-memory engine.
+    /// A server over the test run's engine-agnostic store ([`test_store`]): the in-memory
+    /// engine, or a fresh store on a Ceph pool when the run asks for RADOS. Tests that are
+    /// about one engine build that engine's store explicitly instead.
     pub async fn memory() -> TestServer {
-        Self::with_store(Arc::new(MemoryStore::new())).await
+        Self::with_store(test_store()).await
     }
 
     /// A server over the durable fjall engine in `dir`.
