@@ -2,15 +2,12 @@
 //! every write operation, and the collection size limit (10 GB in DynamoDB; set low here through
 //! the engine's configuration so a test can reach it).
 
-use std::sync::Arc;
-
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
     ProjectionType, PutRequest, ReturnItemCollectionMetrics, ScalarAttributeType, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use binderdb_engine::Config;
-use binderdb_storage::MemoryStore;
 
 use crate::common::*;
 
@@ -187,7 +184,7 @@ async fn a_full_item_collection_refuses_growth_but_not_shrinking() {
         item_collection_limit_bytes: 4096,
         ..Config::default()
     };
-    let server = TestServer::with_config(Arc::new(MemoryStore::new()), config).await;
+    let server = TestServer::with_config(test_store(), config).await;
     let client = server.client();
     create(&client, "Capped", true).await;
     let put = |sk: &'static str, bytes: usize| {
@@ -245,7 +242,7 @@ async fn transactions_report_collections_and_cancel_growth_past_the_limit() {
         item_collection_limit_bytes: 4096,
         ..Config::default()
     };
-    let server = TestServer::with_config(Arc::new(MemoryStore::new()), config).await;
+    let server = TestServer::with_config(test_store(), config).await;
     let client = server.client();
     create(&client, "WithLsi", true).await;
     let put = |sk: &str, bytes: usize| {

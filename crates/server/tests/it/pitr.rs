@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{PointInTimeRecoverySpecification, PointInTimeRecoveryStatus};
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::json;
 
 use crate::backups::{contents, indexed_table, put_row};
@@ -20,12 +19,7 @@ const DAY: u64 = 24 * 60 * 60 * 1000;
 
 async fn clocked() -> (TestServer, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(T0));
-    let server = TestServer::with_clock(
-        Arc::new(MemoryStore::new()),
-        Config::default(),
-        clock.clone(),
-    )
-    .await;
+    let server = TestServer::with_clock(test_store(), Config::default(), clock.clone()).await;
     (server, clock)
 }
 

@@ -11,10 +11,11 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, PutRequest, ScalarAttributeType, TransactWriteItem, Update, WriteRequest,
 };
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::{json, Value};
 
-use crate::common::{call, create_table, n, raw_request, s, RawResponse, TestServer, VALIDATION};
+use crate::common::{
+    call, create_table, n, raw_request, s, test_store, RawResponse, TestServer, VALIDATION,
+};
 
 const T0: u64 = 1_700_000_000_000;
 const ROTATION: u64 = 60_000;
@@ -47,7 +48,7 @@ async fn server(shards: u16) -> (TestServer, Arc<ManualClock>) {
         ttl_relax_change_limit: true,
         ..Config::default()
     };
-    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let server = TestServer::with_clock(test_store(), config, clock.clone()).await;
     (server, clock)
 }
 
@@ -327,7 +328,7 @@ async fn stream_status_moves_through_enabling_and_disabling_by_the_clock() {
         create_delay_ms: 5_000,
         ..Config::default()
     };
-    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let server = TestServer::with_clock(test_store(), config, clock.clone()).await;
     let addr = server.addr;
     let status = |arn: String| async move {
         ok(addr, "DescribeStream", json!({"StreamArn": arn})).await["StreamDescription"]
@@ -413,7 +414,7 @@ async fn busy_shards_split_by_size_and_a_consumer_follows_their_lineage() {
         stream_shard_max_records: 4,
         ..Config::default()
     };
-    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let server = TestServer::with_clock(test_store(), config, clock.clone()).await;
     let addr = server.addr;
     let client = server.client();
     let arn = create_with_stream(addr, "busy", "NEW_IMAGE").await["LatestStreamArn"]

@@ -14,7 +14,6 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::json;
 
 use crate::common::*;
@@ -438,7 +437,7 @@ async fn malformed_transactions_are_validation_errors() {
 
 #[tokio::test]
 async fn a_client_request_token_makes_a_retry_a_no_op_billed_as_reads() {
-    let store = Arc::new(MemoryStore::new());
+    let store = test_store();
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
     let server = TestServer::with_clock(store, Config::default(), clock.clone()).await;
     let client = server.client();

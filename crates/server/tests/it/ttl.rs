@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::{json, Value};
 
-use crate::common::{call, TestServer, VALIDATION};
+use crate::common::{call, test_store, TestServer, VALIDATION};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -18,7 +17,7 @@ async fn ttl_server() -> (TestServer, Arc<ManualClock>) {
         ..Config::default()
     };
     (
-        TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await,
+        TestServer::with_clock(test_store(), config, clock.clone()).await,
         clock,
     )
 }
