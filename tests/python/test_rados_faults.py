@@ -105,7 +105,8 @@ def test_rados_node_killed_mid_transactions_recovers_all_or_nothing():
 
         failures = support.kill_mid_load(first, writers=4, seconds=4.0, work=work)
         assert failures == []
-        # The killed node's pool lease lapses within 30 s; the new node waits for it.
+        # A new node opens the pool at once and recovers the killed node's transactions (its liveness
+        # lock lapses within 10 s; readers meeting its locks resolve them).
         second = support.Server(in_memory=False, rados_pool=pool).start(ready_timeout=60)
         try:
             client = support.make_client(second.endpoint)

@@ -501,8 +501,6 @@ fn open_rados(
         pool: pool.to_owned(),
         user: None,
         prefix: String::new(),
-        // A node restarted after a crash waits for its old lease to lapse.
-        wait_for_lease: binderdb_storage_rados::LEASE + std::time::Duration::from_secs(5),
     };
     let store = binderdb_storage_rados::RadosStore::open(&options)
         .map_err(|e| format!("cannot open RADOS pool {pool} ({}): {e}", conf.display()))?;

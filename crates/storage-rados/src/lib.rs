@@ -115,14 +115,9 @@ pub struct RadosOptions {
     /// Prefix of every object name, so several stores can share a pool (tests); empty in
     /// production.
     pub prefix: String,
-    /// Unused: any number of nodes may open one pool at once (it was how long opening waited
-    /// for another node's pool lease). Kept so existing callers build.
-    pub wait_for_lease: Duration,
 }
 
 pub use node::LIVENESS;
-/// The former name of [`LIVENESS`].
-pub const LEASE: Duration = LIVENESS;
 
 #[derive(Debug, Default)]
 struct State {

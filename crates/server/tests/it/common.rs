@@ -31,7 +31,6 @@ pub fn test_store() -> Arc<dyn Store> {
                 .unwrap_or_else(|_| "binderdb".to_owned()),
             user: None,
             prefix: format!("it{:016x}.", fastrand::u64(..)),
-            wait_for_lease: std::time::Duration::ZERO,
         };
         let store = binderdb_storage_rados::RadosStore::open(&options)
             .unwrap_or_else(|e| panic!("cannot open the RADOS test store: {e}"));

@@ -20,6 +20,5 @@ pub fn options() -> Option<RadosOptions> {
         pool: std::env::var("BINDERDB_CEPH_POOL").unwrap_or_else(|_| "binderdb".to_owned()),
         user: None,
         prefix: format!("t{:016x}.", fastrand::u64(..)),
-        wait_for_lease: std::time::Duration::ZERO,
     })
 }
