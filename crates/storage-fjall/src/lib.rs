@@ -511,6 +511,7 @@ impl FjallStore {
             .max_journaling_size(MAX_JOURNALING_BYTES)
             .open()
             .map_err(backend)?;
+        let fjall_open_ms = opening.elapsed().as_millis();
         let spaces: [OnceLock<fjall::Keyspace>; 6] = Default::default();
         for (ks, slot) in Keyspace::ALL.into_iter().zip(&spaces) {
             if db.keyspace_exists(ks.name()) {
@@ -603,6 +604,7 @@ impl FjallStore {
         store.resume_drops()?;
         tracing::info!(
             took_ms = opening.elapsed().as_millis(),
+            fjall_open_ms,
             after_clean_close = retired,
             replayed_log_frames = replayed,
             "opened the store"
