@@ -87,7 +87,9 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 ///   level 0 and index blocks of levels 0 and 1 only): a point read then loads one block, the
 ///   data block, and the block cache holds data blocks alone. Their memory grows with the data:
 ///   about 1.3 bytes of filter per key and one index entry per 4 KiB data block, under 30 MB
-///   for 10,000,000 ~200-byte items.
+///   for 10,000,000 ~200-byte items. fjall reads them when it opens each table file, so this
+///   is the part of a start-up that grows with the data: 10 ms at 1,000,000 items, 39 ms at
+///   10,000,000 (860 MB of table files), about 4.5 ms per 100 MB (see [`crate::close`]).
 /// - **Whole, not partitioned**: fjall splits the filter and the index of files from level 3 on
 ///   into partitions behind a top-level index, so a point read there made three block-cache
 ///   lookups (filter partition, index partition, data block) instead of one.
