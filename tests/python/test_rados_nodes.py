@@ -329,3 +329,147 @@ def test_rados_ttl_deletes_happen_exactly_once():
         assert sorted(keys) == sorted(f"e{i}" for i in range(count)), "an item was expired twice or never"
     finally:
         n.close()
+
+
+def _load_grouped(client, table: str, items: int) -> None:
+    for start in range(0, items, 25):
+        requests = []
+        for i in range(start, min(start + 25, items)):
+            item = {"pk": {"S": f"item-{i:05d}"}, "n": {"N": str(i)}}
+            # Every seventh item lacks the index key (a sparse index leaves it out).
+            if i % 7:
+                item["grp"] = {"S": f"g{i % 11}"}
+            requests.append({"PutRequest": {"Item": item}})
+        pending = {table: requests}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
+
+
+def test_rados_node_killed_mid_backfill_leaves_the_index_to_the_other_node():
+    """Node A fills a new GSI slowly and is killed with SIGKILL half-way; node B, which never
+    took part in the backfill, adopts it once A's job lease lapsed, resuming from A's saved
+    position: the index turns ACTIVE with exactly the table's indexable items, and queries on it
+    answer right."""
+    n = Nodes("--backfill-items-per-second", "250")
+    try:
+        a, b = n.clients
+        items = 1500
+        a.create_table(
+            TableName="adopted",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        _load_grouped(a, "adopted", items)
+        a.update_table(
+            TableName="adopted",
+            AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": "by_grp",
+                "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
+                              {"AttributeName": "pk", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]},
+            }}],
+        )
+
+        def index() -> dict:
+            return b.describe_table(TableName="adopted")["Table"]["GlobalSecondaryIndexes"][0]
+
+        time.sleep(1.5)  # let A commit a few chunks (about 250 items a second)
+        n.servers[0].kill()
+        assert index()["IndexStatus"] == "CREATING", "the backfill ended before the kill"
+        # A's job lease lapses after 15 s; B then adopts the job and finishes it.
+        assert support.wait_until(lambda: index()["IndexStatus"] == "ACTIVE", timeout=120, interval=0.5), \
+            n.servers[1].log()[-3000:]
+
+        expected = {(f"g{i % 11}", f"item-{i:05d}", str(i)) for i in range(items) if i % 7}
+        got = set()
+        kwargs = {"TableName": "adopted", "IndexName": "by_grp"}
+        while True:
+            page = b.scan(**kwargs)
+            got.update((i["grp"]["S"], i["pk"]["S"], i["n"]["N"]) for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert got == expected
+        assert support.wait_until(lambda: index()["ItemCount"] == len(expected), timeout=10), index()
+        queried = b.query(TableName="adopted", IndexName="by_grp", KeyConditionExpression="grp = :g",
+                          ExpressionAttributeValues={":g": {"S": "g3"}})["Items"]
+        assert sorted(i["pk"]["S"] for i in queried) == sorted(k for g, k, _ in expected if g == "g3")
+        assert "adopting a background job" in n.servers[1].log()
+        support.report(f"rados two nodes, backfill adopted after a kill: {len(expected)} index entries")
+    finally:
+        n.close()
+
+
+def _race(clients, call) -> list:
+    """Calls `call(client)` on every client at once; returns each result or error code."""
+    barrier = threading.Barrier(len(clients))
+    out: list = [None] * len(clients)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = call(clients[i])
+        except botocore.exceptions.ClientError as e:
+            out[i] = _code(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_rados_racing_client_tokens_start_one_export_and_one_import(tmp_path):
+    """Both nodes get ExportTableToPointInTime (then ImportTable) with the same ClientToken at the
+    same instant, several times: each time exactly one job starts and both answers describe it;
+    the token with other parameters is refused on either node."""
+    root = tmp_path / "buckets"
+    (root / "exports").mkdir(parents=True)
+    (root / "source").mkdir(parents=True)
+    with open(root / "source" / "items.json", "w") as f:
+        for i in range(20):
+            f.write(f'{{"Item":{{"pk":{{"S":"k{i}"}}}}}}\n')
+    n = Nodes("--s3-dir", str(root))
+    try:
+        a, b = n.clients
+        support.create_pk_table(a, "exported")
+        a.update_continuous_backups(TableName="exported",
+                                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        arn = a.describe_table(TableName="exported")["Table"]["TableArn"]
+        rounds = 5
+        for r in range(rounds):
+            answers = _race([a, b], lambda c: c.export_table_to_point_in_time(
+                TableArn=arn, S3Bucket="exports", ClientToken=f"export-{r}")["ExportDescription"]["ExportArn"])
+            assert answers[0] == answers[1], answers
+        exports = a.list_exports(TableArn=arn)["ExportSummaries"]
+        assert len(exports) == rounds, exports
+        for client in (a, b):
+            with pytest.raises(botocore.exceptions.ClientError) as conflict:
+                client.export_table_to_point_in_time(TableArn=arn, S3Bucket="exports", S3Prefix="other",
+                                                     ClientToken="export-0")
+            assert _code(conflict.value) == "ExportConflictException"
+
+        for r in range(rounds):
+            answers = _race([a, b], lambda c: c.import_table(
+                ClientToken=f"import-{r}",
+                S3BucketSource={"S3Bucket": "source"},
+                InputFormat="DYNAMODB_JSON",
+                TableCreationParameters={
+                    "TableName": f"imported-{r}",
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "BillingMode": "PAY_PER_REQUEST",
+                })["ImportTableDescription"]["ImportArn"])
+            assert answers[0] == answers[1], answers
+        imports = a.list_imports()["ImportSummaryList"]
+        assert len(imports) == rounds, imports
+        for r in range(rounds):
+            assert support.wait_until(
+                lambda: b.describe_table(TableName=f"imported-{r}")["Table"]["TableStatus"] == "ACTIVE",
+                timeout=60, interval=0.2)
+            assert len(support.scan_all(b, f"imported-{r}")) == 20
+    finally:
+        n.close()
