@@ -10,6 +10,7 @@ all-or-nothing, and TTL deletes happen exactly once.
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 
@@ -22,12 +23,13 @@ pytestmark = pytest.mark.skipif(not support.ceph_conf(), reason="no test Ceph cl
 
 
 class Nodes:
-    """Two servers on one fresh pool."""
+    """Two servers on one fresh pool (`second` adds arguments to the second one's)."""
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, second: tuple[str, ...] = ()) -> None:
         self.pool = support.new_rados_pool()
-        self.servers = [support.Server(in_memory=False, rados_pool=self.pool, extra_args=list(extra)).start()
-                        for _ in range(2)]
+        self.servers = [support.Server(in_memory=False, rados_pool=self.pool,
+                                       extra_args=list(extra) + (list(second) if i else [])).start()
+                        for i in range(2)]
         self.clients = [support.make_client(s.endpoint) for s in self.servers]
 
     def close(self) -> None:
@@ -471,5 +473,45 @@ def test_rados_racing_client_tokens_start_one_export_and_one_import(tmp_path):
                 lambda: b.describe_table(TableName=f"imported-{r}")["Table"]["TableStatus"] == "ACTIVE",
                 timeout=60, interval=0.2)
             assert len(support.scan_all(b, f"imported-{r}")) == 20
+    finally:
+        n.close()
+
+
+def test_rados_restore_follows_commit_order_when_node_clocks_disagree():
+    """Node B's clock is 3 s behind node A's. Items are written alternately by A and then at once
+    by B, so B's log entries carry instants *earlier* than the A writes they overwrote. A restore
+    to a time between the first write and B's stamps must still give each item as it was then
+    in commit order (A's first value), never a value that a later write produced, and a restore
+    to now gives the last write."""
+    n = Nodes(second=("--clock-offset-ms", "-3000"))
+    try:
+        a, b = n.clients
+        support.create_pk_table(a, "skewed")
+        a.update_continuous_backups(TableName="skewed",
+                                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        keys = [f"k{i}" for i in range(6)]
+        for k in keys:
+            a.put_item(TableName="skewed", Item={"pk": {"S": k}, "v": {"N": "0"}, "by": {"S": "a"}})
+        time.sleep(1.0)
+        restore_at = time.time()  # v = 0 everywhere, by A's clock
+        time.sleep(4.0)
+        # A writes, then B overwrites: B stamps these about 3 s back, that is after `restore_at`
+        # but before A's own writes that they overwrote.
+        for round_ in range(1, 3):
+            for k in keys:
+                a.put_item(TableName="skewed", Item={"pk": {"S": k}, "v": {"N": str(2 * round_ - 1)}, "by": {"S": "a"}})
+                b.put_item(TableName="skewed", Item={"pk": {"S": k}, "v": {"N": str(2 * round_)}, "by": {"S": "b"}})
+        time.sleep(1.0)
+
+        def restored(name: str, **when) -> dict:
+            a.restore_table_to_point_in_time(SourceTableName="skewed", TargetTableName=name, **when)
+            assert support.wait_until(
+                lambda: a.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE", timeout=60)
+            return {i["pk"]["S"]: (i["v"]["N"], i["by"]["S"]) for i in support.scan_all(a, name)}
+
+        then = restored("skewed-then", RestoreDateTime=datetime.datetime.fromtimestamp(restore_at, datetime.timezone.utc))
+        assert then == {k: ("0", "a") for k in keys}, then
+        latest = restored("skewed-now", UseLatestRestorableTime=True)
+        assert latest == {k: ("4", "b") for k in keys}, latest
     finally:
         n.close()

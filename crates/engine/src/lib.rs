@@ -41,7 +41,7 @@ use std::sync::Arc;
 use binderdb_storage::Store;
 
 use crate::catalog::{Catalog, TableDescriptor};
-pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crate::error::{Error, Result};
 use crate::index::backfill::Workers;
 pub use crate::ops::time_to_live::{DescribeTimeToLiveInput, UpdateTimeToLiveInput};

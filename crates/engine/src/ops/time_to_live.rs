@@ -363,8 +363,13 @@ impl Database {
                     stale.push((*at, key));
                     continue;
                 }
-                let planned =
-                    self.plan_write(&descriptor, key, Some(item), Change::Expire, None)?;
+                let planned = self.plan_write(
+                    &descriptor,
+                    key,
+                    (Some(item), Some(current.version)),
+                    Change::Expire,
+                    None,
+                )?;
                 batch.writes.extend(planned.writes);
                 batch.guards.push(binderdb_storage::Guard {
                     key: key.clone(),
