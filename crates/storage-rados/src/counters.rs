@@ -22,10 +22,25 @@
 //!
 //! # Several nodes
 //! A node tags deltas with the lane epochs it read from the registry, cached for
-//! [`EPOCH_CACHE`]. Exact on one node; with several, a lane set or recounted on one node may
-//! miss other nodes' deltas of the next [`EPOCH_CACHE`] (and a recount those committed by
-//! other nodes while it walks), which only index creation and upgrades do. DynamoDB's own
-//! figures are refreshed about every six hours.
+//! [`EPOCH_CACHE`]. Exact on one node. With several, a recount can be off **for good**, not
+//! just stale (checked for issue 19, not fixed):
+//! - a recount (new epoch E, then a walk) on node A while node B writes the table: B's cache
+//!   still has the old epoch (or, during a backfill, none) for up to [`EPOCH_CACHE`], so B's
+//!   delta is dropped or tagged with the old epoch, and counts for nothing once merged into an
+//!   object whose contribution is still of the old epoch ([`Merge::apply`] moves a stale delta
+//!   to the new epoch only where the object already moved). If A's walk had already passed the
+//!   entry's object, the write is missing from the figure;
+//! - the walk has no snapshot of the other nodes' commits: an entry B writes with epoch E into
+//!   an object the walk has not reached yet is counted by the walk *and* by its delta.
+//!
+//! (Making B drop its cached epochs at once, with an announcement, only turns the first case
+//! into the second.) The exact fix is a gate across nodes: B's commits carrying deltas of a
+//! group with a lane being recounted wait until the walk ends, as this node's own commits do
+//! (the commit gate), which needs the recounter's identity in the lane so that a dead recounter
+//! does not hold B's writes for good. Sets (`SetCount`) only happen on tables no node has
+//! written yet (table creation, restores), so they lose nothing. Recounts only end an index
+//! backfill and follow upgrades, so the error is bounded by other nodes' writes to the table
+//! during that walk. DynamoDB's own figures are refreshed about every six hours.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
