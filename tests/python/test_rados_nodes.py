@@ -515,3 +515,85 @@ def test_rados_restore_follows_commit_order_when_node_clocks_disagree():
         assert latest == {k: ("4", "b") for k in keys}, latest
     finally:
         n.close()
+
+
+def test_rados_index_statistics_stay_exact_while_the_other_node_writes():
+    """Node A builds a new GSI (its backfill ends with a recount of the index's entries) while
+    node B keeps writing and deleting indexed items (items the backfill does not read, which
+    would only make its chunks retry). Once the writes stop, the index's and the
+    table's ItemCount equal what a scan finds: no write of B is lost from, or counted twice in,
+    the recount (B's commits wait while A's recount walks)."""
+    n = Nodes()
+    try:
+        a, b = n.clients
+        a.create_table(
+            TableName="counted",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        _load_grouped(a, "counted", 1000)
+        stop = threading.Event()
+        errors: list[str] = []
+
+        def writer(w: int) -> None:
+            client = support.make_client(n.servers[1].endpoint, retries=True)
+            i = 0
+            while not stop.is_set():
+                try:
+                    client.put_item(TableName="counted",
+                                    Item={"pk": {"S": f"b{w}-{i}"}, "grp": {"S": f"g{i % 5}"}, "n": {"N": str(i)}})
+                    if i % 3 == 2:
+                        client.delete_item(TableName="counted", Key={"pk": {"S": f"b{w}-{i - 1}"}})
+                except botocore.exceptions.ClientError as e:
+                    errors.append(_code(e))
+                i += 1
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            a.update_table(
+                TableName="counted",
+                AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
+                GlobalSecondaryIndexUpdates=[{"Create": {
+                    "IndexName": "by_grp",
+                    "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }}],
+            )
+
+            def index() -> dict:
+                return a.describe_table(TableName="counted")["Table"]["GlobalSecondaryIndexes"][0]
+
+            assert support.wait_until(lambda: index()["IndexStatus"] == "ACTIVE", timeout=120, interval=0.2), \
+                n.servers[0].log()[-4000:]
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert errors == []
+        items = support.scan_all(a, "counted")
+        indexed = sum(1 for i in items if "grp" in i)
+        scanned_index = 0
+        kwargs = {"TableName": "counted", "IndexName": "by_grp"}
+        while True:
+            page = a.scan(**kwargs)
+            scanned_index += len(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert scanned_index == indexed
+
+        def counts(client) -> tuple[int, int]:
+            table = client.describe_table(TableName="counted")["Table"]
+            return table["ItemCount"], table["GlobalSecondaryIndexes"][0]["ItemCount"]
+
+        for client in (a, b):
+            assert support.wait_until(lambda: counts(client) == (len(items), indexed), timeout=10), \
+                (counts(client), len(items), indexed)
+        support.report(f"rados two nodes, index built under the other node's writes: {indexed} entries, counts exact")
+    finally:
+        n.close()
