@@ -10,6 +10,7 @@ all-or-nothing, and TTL deletes happen exactly once.
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 
@@ -22,12 +23,13 @@ pytestmark = pytest.mark.skipif(not support.ceph_conf(), reason="no test Ceph cl
 
 
 class Nodes:
-    """Two servers on one fresh pool."""
+    """Two servers on one fresh pool (`second` adds arguments to the second one's)."""
 
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, second: tuple[str, ...] = ()) -> None:
         self.pool = support.new_rados_pool()
-        self.servers = [support.Server(in_memory=False, rados_pool=self.pool, extra_args=list(extra)).start()
-                        for _ in range(2)]
+        self.servers = [support.Server(in_memory=False, rados_pool=self.pool,
+                                       extra_args=list(extra) + (list(second) if i else [])).start()
+                        for i in range(2)]
         self.clients = [support.make_client(s.endpoint) for s in self.servers]
 
     def close(self) -> None:
@@ -327,5 +329,271 @@ def test_rados_ttl_deletes_happen_exactly_once():
         assert support.wait_until(lambda: len(removes()) >= count, timeout=60, interval=0.5)
         keys = removes()
         assert sorted(keys) == sorted(f"e{i}" for i in range(count)), "an item was expired twice or never"
+    finally:
+        n.close()
+
+
+def _load_grouped(client, table: str, items: int) -> None:
+    for start in range(0, items, 25):
+        requests = []
+        for i in range(start, min(start + 25, items)):
+            item = {"pk": {"S": f"item-{i:05d}"}, "n": {"N": str(i)}}
+            # Every seventh item lacks the index key (a sparse index leaves it out).
+            if i % 7:
+                item["grp"] = {"S": f"g{i % 11}"}
+            requests.append({"PutRequest": {"Item": item}})
+        pending = {table: requests}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
+
+
+def test_rados_node_killed_mid_backfill_leaves_the_index_to_the_other_node():
+    """Node A fills a new GSI slowly and is killed with SIGKILL half-way; node B, which never
+    took part in the backfill, adopts it once A's job lease lapsed, resuming from A's saved
+    position: the index turns ACTIVE with exactly the table's indexable items, and queries on it
+    answer right."""
+    n = Nodes("--backfill-items-per-second", "250")
+    try:
+        a, b = n.clients
+        items = 1500
+        a.create_table(
+            TableName="adopted",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        _load_grouped(a, "adopted", items)
+        a.update_table(
+            TableName="adopted",
+            AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": "by_grp",
+                "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
+                              {"AttributeName": "pk", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]},
+            }}],
+        )
+
+        def index() -> dict:
+            return b.describe_table(TableName="adopted")["Table"]["GlobalSecondaryIndexes"][0]
+
+        time.sleep(1.5)  # let A commit a few chunks (about 250 items a second)
+        n.servers[0].kill()
+        assert index()["IndexStatus"] == "CREATING", "the backfill ended before the kill"
+        # A's job lease lapses after 15 s; B then adopts the job and finishes it.
+        assert support.wait_until(lambda: index()["IndexStatus"] == "ACTIVE", timeout=120, interval=0.5), \
+            n.servers[1].log()[-3000:]
+
+        expected = {(f"g{i % 11}", f"item-{i:05d}", str(i)) for i in range(items) if i % 7}
+        got = set()
+        kwargs = {"TableName": "adopted", "IndexName": "by_grp"}
+        while True:
+            page = b.scan(**kwargs)
+            got.update((i["grp"]["S"], i["pk"]["S"], i["n"]["N"]) for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert got == expected
+        assert support.wait_until(lambda: index()["ItemCount"] == len(expected), timeout=10), index()
+        queried = b.query(TableName="adopted", IndexName="by_grp", KeyConditionExpression="grp = :g",
+                          ExpressionAttributeValues={":g": {"S": "g3"}})["Items"]
+        assert sorted(i["pk"]["S"] for i in queried) == sorted(k for g, k, _ in expected if g == "g3")
+        assert "adopting a background job" in n.servers[1].log()
+        support.report(f"rados two nodes, backfill adopted after a kill: {len(expected)} index entries")
+    finally:
+        n.close()
+
+
+def _race(clients, call) -> list:
+    """Calls `call(client)` on every client at once; returns each result or error code."""
+    barrier = threading.Barrier(len(clients))
+    out: list = [None] * len(clients)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            out[i] = call(clients[i])
+        except botocore.exceptions.ClientError as e:
+            out[i] = _code(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_rados_racing_client_tokens_start_one_export_and_one_import(tmp_path):
+    """Both nodes get ExportTableToPointInTime (then ImportTable) with the same ClientToken at the
+    same instant, several times: each time exactly one job starts and both answers describe it;
+    the token with other parameters is refused on either node."""
+    root = tmp_path / "buckets"
+    (root / "exports").mkdir(parents=True)
+    (root / "source").mkdir(parents=True)
+    with open(root / "source" / "items.json", "w") as f:
+        for i in range(20):
+            f.write(f'{{"Item":{{"pk":{{"S":"k{i}"}}}}}}\n')
+    n = Nodes("--s3-dir", str(root))
+    try:
+        a, b = n.clients
+        support.create_pk_table(a, "exported")
+        a.update_continuous_backups(TableName="exported",
+                                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        arn = a.describe_table(TableName="exported")["Table"]["TableArn"]
+        rounds = 5
+        for r in range(rounds):
+            answers = _race([a, b], lambda c: c.export_table_to_point_in_time(
+                TableArn=arn, S3Bucket="exports", ClientToken=f"export-{r}")["ExportDescription"]["ExportArn"])
+            assert answers[0] == answers[1], answers
+        exports = a.list_exports(TableArn=arn)["ExportSummaries"]
+        assert len(exports) == rounds, exports
+        for client in (a, b):
+            with pytest.raises(botocore.exceptions.ClientError) as conflict:
+                client.export_table_to_point_in_time(TableArn=arn, S3Bucket="exports", S3Prefix="other",
+                                                     ClientToken="export-0")
+            assert _code(conflict.value) == "ExportConflictException"
+
+        for r in range(rounds):
+            answers = _race([a, b], lambda c: c.import_table(
+                ClientToken=f"import-{r}",
+                S3BucketSource={"S3Bucket": "source"},
+                InputFormat="DYNAMODB_JSON",
+                TableCreationParameters={
+                    "TableName": f"imported-{r}",
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "BillingMode": "PAY_PER_REQUEST",
+                })["ImportTableDescription"]["ImportArn"])
+            assert answers[0] == answers[1], answers
+        imports = a.list_imports()["ImportSummaryList"]
+        assert len(imports) == rounds, imports
+        for r in range(rounds):
+            assert support.wait_until(
+                lambda: b.describe_table(TableName=f"imported-{r}")["Table"]["TableStatus"] == "ACTIVE",
+                timeout=60, interval=0.2)
+            assert len(support.scan_all(b, f"imported-{r}")) == 20
+    finally:
+        n.close()
+
+
+def test_rados_restore_follows_commit_order_when_node_clocks_disagree():
+    """Node B's clock is 3 s behind node A's. Items are written alternately by A and then at once
+    by B, so B's log entries carry instants *earlier* than the A writes they overwrote. A restore
+    to a time between the first write and B's stamps must still give each item as it was then
+    in commit order (A's first value), never a value that a later write produced, and a restore
+    to now gives the last write."""
+    n = Nodes(second=("--clock-offset-ms", "-3000"))
+    try:
+        a, b = n.clients
+        support.create_pk_table(a, "skewed")
+        a.update_continuous_backups(TableName="skewed",
+                                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        keys = [f"k{i}" for i in range(6)]
+        for k in keys:
+            a.put_item(TableName="skewed", Item={"pk": {"S": k}, "v": {"N": "0"}, "by": {"S": "a"}})
+        time.sleep(1.0)
+        restore_at = time.time()  # v = 0 everywhere, by A's clock
+        time.sleep(4.0)
+        # A writes, then B overwrites: B stamps these about 3 s back, that is after `restore_at`
+        # but before A's own writes that they overwrote.
+        for round_ in range(1, 3):
+            for k in keys:
+                a.put_item(TableName="skewed", Item={"pk": {"S": k}, "v": {"N": str(2 * round_ - 1)}, "by": {"S": "a"}})
+                b.put_item(TableName="skewed", Item={"pk": {"S": k}, "v": {"N": str(2 * round_)}, "by": {"S": "b"}})
+        time.sleep(1.0)
+
+        def restored(name: str, **when) -> dict:
+            a.restore_table_to_point_in_time(SourceTableName="skewed", TargetTableName=name, **when)
+            assert support.wait_until(
+                lambda: a.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE", timeout=60)
+            return {i["pk"]["S"]: (i["v"]["N"], i["by"]["S"]) for i in support.scan_all(a, name)}
+
+        then = restored("skewed-then", RestoreDateTime=datetime.datetime.fromtimestamp(restore_at, datetime.timezone.utc))
+        assert then == {k: ("0", "a") for k in keys}, then
+        latest = restored("skewed-now", UseLatestRestorableTime=True)
+        assert latest == {k: ("4", "b") for k in keys}, latest
+    finally:
+        n.close()
+
+
+def test_rados_index_statistics_stay_exact_while_the_other_node_writes():
+    """Node A builds a new GSI (its backfill ends with a recount of the index's entries) while
+    node B keeps writing and deleting indexed items (items the backfill does not read, which
+    would only make its chunks retry). Once the writes stop, the index's and the
+    table's ItemCount equal what a scan finds: no write of B is lost from, or counted twice in,
+    the recount (B's commits wait while A's recount walks)."""
+    n = Nodes()
+    try:
+        a, b = n.clients
+        a.create_table(
+            TableName="counted",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        _load_grouped(a, "counted", 1000)
+        stop = threading.Event()
+        errors: list[str] = []
+
+        def writer(w: int) -> None:
+            client = support.make_client(n.servers[1].endpoint, retries=True)
+            i = 0
+            while not stop.is_set():
+                try:
+                    client.put_item(TableName="counted",
+                                    Item={"pk": {"S": f"b{w}-{i}"}, "grp": {"S": f"g{i % 5}"}, "n": {"N": str(i)}})
+                    if i % 3 == 2:
+                        client.delete_item(TableName="counted", Key={"pk": {"S": f"b{w}-{i - 1}"}})
+                except botocore.exceptions.ClientError as e:
+                    errors.append(_code(e))
+                i += 1
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            a.update_table(
+                TableName="counted",
+                AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
+                GlobalSecondaryIndexUpdates=[{"Create": {
+                    "IndexName": "by_grp",
+                    "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }}],
+            )
+
+            def index() -> dict:
+                return a.describe_table(TableName="counted")["Table"]["GlobalSecondaryIndexes"][0]
+
+            assert support.wait_until(lambda: index()["IndexStatus"] == "ACTIVE", timeout=120, interval=0.2), \
+                n.servers[0].log()[-4000:]
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert errors == []
+        items = support.scan_all(a, "counted")
+        indexed = sum(1 for i in items if "grp" in i)
+        scanned_index = 0
+        kwargs = {"TableName": "counted", "IndexName": "by_grp"}
+        while True:
+            page = a.scan(**kwargs)
+            scanned_index += len(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert scanned_index == indexed
+
+        def counts(client) -> tuple[int, int]:
+            table = client.describe_table(TableName="counted")["Table"]
+            return table["ItemCount"], table["GlobalSecondaryIndexes"][0]["ItemCount"]
+
+        for client in (a, b):
+            assert support.wait_until(lambda: counts(client) == (len(items), indexed), timeout=10), \
+                (counts(client), len(items), indexed)
+        support.report(f"rados two nodes, index built under the other node's writes: {indexed} entries, counts exact")
     finally:
         n.close()

@@ -125,6 +125,10 @@ struct ServeArgs {
     /// Most table items an online index backfill reads per second (0: as fast as it can).
     #[arg(long, default_value_t = 0)]
     backfill_items_per_second: u64,
+    /// Shifts this process's clock by this many milliseconds (negative: behind). For tests of
+    /// several nodes whose clocks disagree; never needed in production.
+    #[arg(long, default_value_t = 0, hide = true, allow_hyphen_values = true)]
+    clock_offset_ms: i64,
     /// Shards of a new stream (each owns an equal range of partition hashes).
     #[arg(long, default_value_t = 4)]
     stream_shards: u16,
@@ -400,8 +404,13 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         }
         None => None,
     };
-    let db = Database::open(store, config, Arc::new(SystemClock))
-        .map_err(|e| format!("cannot open database: {e}"))?;
+    let clock: Arc<dyn binderdb_engine::Clock> = if args.clock_offset_ms == 0 {
+        Arc::new(SystemClock)
+    } else {
+        Arc::new(binderdb_engine::OffsetClock::new(args.clock_offset_ms))
+    };
+    let db =
+        Database::open(store, config, clock).map_err(|e| format!("cannot open database: {e}"))?;
     if let Some(faults) = faults {
         db.faults().set(faults);
     }

@@ -26,6 +26,28 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock shifted by a fixed offset: a node whose clock is off, for tests of
+/// several nodes sharing a store (`binderdb serve --clock-offset-ms`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OffsetClock {
+    offset_ms: i64,
+}
+
+impl OffsetClock {
+    /// The system clock moved by `offset_ms` (negative: behind).
+    pub fn new(offset_ms: i64) -> Self {
+        OffsetClock { offset_ms }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now_millis(&self) -> u64 {
+        SystemClock
+            .now_millis()
+            .saturating_add_signed(self.offset_ms)
+    }
+}
+
 /// A clock that only moves when told to; for tests.
 #[derive(Debug, Default)]
 pub struct ManualClock {

@@ -6,7 +6,9 @@
 //! lease, renewing it each pass ([`mine`]); a one-off job waits for its lease and keeps it
 //! renewed until it ends ([`exclusively`]). A node that dies stops renewing, and another node
 //! takes the work over once the lease lapsed ([`JOB_LEASE`]), resuming from the progress the
-//! work keeps in the store.
+//! work keeps in the store: periodic passes by asking for the lease each pass, one-off jobs
+//! (index backfills and deletions, TTL backfills) through [`Starter::adopt_orphans`], which
+//! every node runs every [`ADOPT_EVERY`].
 //!
 //! Correctness never depends on the lease alone: every background write is a guarded commit
 //! (a TTL delete re-checks the item's expiry on the version it deletes, trimming and pruning
@@ -113,4 +115,213 @@ pub(crate) fn take_node_slot(store: &dyn Store) -> crate::Result<u64> {
         "{} binderdb nodes already share this store; no more can join",
         crate::stream::NODE_SLOTS
     )))
+}
+
+/// How often a node looks for one-off work (an index backfill or deletion, a TTL backfill) that
+/// no live node runs: a node that died mid-job leaves it, and another node adopts it once the
+/// job's lease lapsed (at most [`JOB_LEASE`] plus this after the death).
+pub(crate) const ADOPT_EVERY: Duration = Duration::from_secs(2);
+
+/// Starts the one-off background jobs of indexes and TTL enablings, each under its lease, and
+/// adopts the ones a dead node left ([`Starter::adopt_orphans`]).
+///
+/// A job runs where it was asked for (the node that took the UpdateTable or
+/// UpdateTimeToLive), or where the store was opened while it was unfinished. On a shared store
+/// the other nodes know of it from the catalog (an index `CREATING` or `DELETING`) or from its
+/// progress record (a TTL backfill), and every [`ADOPT_EVERY`] each of them tries the job's
+/// lease: a live runner renews it, so only a dead runner's job is taken over, and it resumes
+/// from the progress the job keeps in the store.
+#[derive(Debug, Clone)]
+pub(crate) struct Starter {
+    pub(crate) store: std::sync::Arc<dyn Store>,
+    pub(crate) catalog: std::sync::Arc<crate::catalog::Catalog>,
+    pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
+    pub(crate) items_per_second: u64,
+    pub(crate) backfills: std::sync::Arc<crate::metrics::BackfillProgress>,
+    pub(crate) workers: crate::index::backfill::Workers,
+    /// The jobs this node runs (or waits to run), by lease and worker name.
+    pub(crate) running: std::sync::Arc<parking_lot::Mutex<std::collections::HashSet<String>>>,
+}
+
+/// The worker name of a TTL backfill.
+const TTL_JOB: &str = "ttl-backfill";
+
+/// Removes a job from [`Starter::running`] when its worker ends.
+struct Running {
+    running: std::sync::Arc<parking_lot::Mutex<std::collections::HashSet<String>>>,
+    job: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.running.lock().remove(&self.job);
+    }
+}
+
+impl Starter {
+    /// Runs `work` on a worker under `lease` (see [`exclusively`]), unless this node already
+    /// runs that job.
+    ///
+    /// Jobs are told apart by lease and `name`: an index's deletion shares its backfill's
+    /// lease, so a deletion asked for during the backfill waits for the backfill to stop.
+    fn spawn_leased(
+        &self,
+        name: &str,
+        lease: String,
+        work: impl FnOnce(&AtomicBool) + Send + 'static,
+    ) {
+        let job = Self::job_key(&lease, name);
+        if !self.running.lock().insert(job.clone()) {
+            return;
+        }
+        let running = Running {
+            running: self.running.clone(),
+            job,
+        };
+        let store = self.store.clone();
+        self.workers.spawn(name, move |stop| {
+            // Moved in: dropped (the job forgotten) when the worker ends.
+            let _running = running;
+            exclusively(store.as_ref(), &lease, stop, || work(stop));
+        });
+    }
+
+    /// The name of a job in [`Starter::running`].
+    fn job_key(lease: &str, name: &str) -> String {
+        format!("{lease}/{name}")
+    }
+
+    /// The lease of index `id`'s backfill or deletion.
+    fn index_lease(id: binderdb_storage::TableId) -> String {
+        format!("index-{id}")
+    }
+
+    /// The lease of table `id`'s TTL backfill.
+    fn ttl_lease(id: binderdb_storage::TableId) -> String {
+        format!("ttl-backfill-{id}")
+    }
+
+    /// Starts the background work an index in `Backfilling` or `Deleting` state needs.
+    pub(crate) fn index_work(
+        &self,
+        table: &crate::catalog::TableDescriptor,
+        index: &crate::index::IndexDescriptor,
+    ) {
+        use crate::index::backfill::{log_failure, IndexJob};
+        use crate::index::BuildState;
+        let Some(name) = Self::index_job_name(&index.state) else {
+            return;
+        };
+        let lease = Self::index_lease(index.id);
+        if self.running.lock().contains(&Self::job_key(&lease, name)) {
+            return;
+        }
+        let job = IndexJob {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            clock: self.clock.clone(),
+            table_name: table.name.clone(),
+            table_id: table.id,
+            index_id: index.id,
+            items_per_second: self.items_per_second,
+            items_read: match index.state {
+                BuildState::Backfilling => self.backfills.start(index.id),
+                _ => std::sync::Arc::default(),
+            },
+        };
+        match index.state {
+            BuildState::Backfilling => {
+                let backfills = self.backfills.clone();
+                self.spawn_leased(name, lease, move |stop| {
+                    log_failure("index backfill", job.backfill(stop));
+                    backfills.finish(job.index_id);
+                });
+            }
+            BuildState::Deleting => self.spawn_leased(name, lease, move |stop| {
+                log_failure("index deletion", job.reclaim(stop));
+            }),
+            BuildState::Built => {}
+        }
+    }
+
+    /// The worker name of an index's job in `state`; `None` when built (no job).
+    fn index_job_name(state: &crate::index::BuildState) -> Option<&'static str> {
+        match state {
+            crate::index::BuildState::Backfilling => Some("index-backfill"),
+            crate::index::BuildState::Deleting => Some("index-delete"),
+            crate::index::BuildState::Built => None,
+        }
+    }
+
+    /// Starts filling `table`'s expiry index from its items (TTL just enabled), resuming after
+    /// `after` when given.
+    pub(crate) fn ttl_backfill(
+        &self,
+        table: &crate::catalog::TableDescriptor,
+        after: Option<(Vec<u8>, Vec<u8>)>,
+    ) {
+        let Some(ttl) = table.ttl.as_ref().filter(|t| t.enabled) else {
+            return;
+        };
+        let job = crate::ttl::backfill::TtlBackfill {
+            store: self.store.clone(),
+            catalog: self.catalog.clone(),
+            region: table.region.clone(),
+            table_name: table.name.clone(),
+            table_id: table.id,
+            changed_ms: ttl.changed_ms,
+            attribute: ttl.attribute.clone(),
+        };
+        self.spawn_leased(TTL_JOB, Self::ttl_lease(table.id), move |stop| {
+            crate::index::backfill::log_failure("TTL backfill", job.run(after, stop));
+        });
+    }
+
+    /// Takes over the one-off jobs whose runner died: every index still being created or
+    /// deleted, and every unfinished TTL backfill, that this node does not run and whose lease
+    /// it could take (the runner stopped renewing it). The job resumes from its saved progress
+    /// (a TTL backfill from its record, read again by the job itself).
+    ///
+    /// # Errors
+    /// Storage failures (the next pass tries again).
+    pub(crate) fn adopt_orphans(&self) -> crate::Result<usize> {
+        let mut adopted = 0;
+        let mut free = |lease: &str, name: &str| -> crate::Result<bool> {
+            if self.running.lock().contains(&Self::job_key(lease, name)) {
+                return Ok(false);
+            }
+            let took = self.store.lease(lease, JOB_LEASE)?;
+            if took {
+                tracing::warn!(job = lease, "adopting a background job a stopped node left");
+                adopted += 1;
+            }
+            Ok(took)
+        };
+        let tables = self.catalog.all();
+        for table in &tables {
+            let d = table.descriptor();
+            for index in &d.indexes {
+                let Some(name) = Self::index_job_name(&index.state) else {
+                    continue;
+                };
+                if free(&Self::index_lease(index.id), name)? {
+                    self.index_work(&d, index);
+                }
+            }
+        }
+        for (id, progress) in crate::ttl::backfill::unfinished(self.store.as_ref())? {
+            let Some(d) = tables.iter().map(|t| t.descriptor()).find(|d| {
+                d.id == id
+                    && d.ttl
+                        .as_ref()
+                        .is_some_and(|t| t.enabled && t.changed_ms == progress.changed_ms)
+            }) else {
+                continue;
+            };
+            if free(&Self::ttl_lease(id), TTL_JOB)? {
+                self.ttl_backfill(&d, progress.after);
+            }
+        }
+        Ok(adopted)
+    }
 }

@@ -41,9 +41,9 @@ use std::sync::Arc;
 use binderdb_storage::Store;
 
 use crate::catalog::{Catalog, TableDescriptor};
-pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crate::error::{Error, Result};
-use crate::index::backfill::{IndexJob, Workers};
+use crate::index::backfill::Workers;
 pub use crate::ops::time_to_live::{DescribeTimeToLiveInput, UpdateTimeToLiveInput};
 
 /// Engine settings.
@@ -173,6 +173,8 @@ pub struct Database {
     workers: Workers,
     /// How far each running index backfill has got.
     backfills: Arc<metrics::BackfillProgress>,
+    /// The leases of the one-off jobs this node runs (see [`jobs::Starter`]).
+    running_jobs: Arc<parking_lot::Mutex<std::collections::HashSet<String>>>,
     /// Held items and idempotency tokens of transactions.
     txn: txn::Transactions,
     /// Sequence numbers of stream records and size successions of their shards.
@@ -267,6 +269,7 @@ impl Database {
             config,
             workers: Workers::default(),
             backfills: Arc::default(),
+            running_jobs: Arc::default(),
             txn: txn::Transactions::default(),
             sequencers,
             trim_progress: Arc::default(),
@@ -387,6 +390,24 @@ impl Database {
                 }
             }
         }
+        if db.store.shared() {
+            // A node that dies mid-job leaves its job to the others (see `jobs::Starter`).
+            let starter = db.starter();
+            db.workers.spawn("job-adopter", move |stop| {
+                let mut since = std::time::Duration::ZERO;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    since += std::time::Duration::from_millis(50);
+                    if since < jobs::ADOPT_EVERY {
+                        continue;
+                    }
+                    since = std::time::Duration::ZERO;
+                    if let Err(e) = starter.adopt_orphans() {
+                        tracing::warn!(error = %e, "looking for background jobs to adopt");
+                    }
+                }
+            });
+        }
         // TTL backfills a previous run left unfinished resume where they stopped; records of
         // an enabling that is no longer the table's (or of a deleted table) are dropped.
         for (id, progress) in ttl::backfill::unfinished(db.store.as_ref())? {
@@ -462,39 +483,19 @@ impl Database {
 
     /// Starts the background work an index in `Backfilling` or `Deleting` state needs.
     fn start_index_work(&self, table: &catalog::TableDescriptor, index: &index::IndexDescriptor) {
-        let job = IndexJob {
+        self.starter().index_work(table, index);
+    }
+
+    /// What starts (and adopts) one-off background jobs.
+    fn starter(&self) -> jobs::Starter {
+        jobs::Starter {
             store: self.store.clone(),
             catalog: self.catalog.clone(),
             clock: self.clock.clone(),
-            table_name: table.name.clone(),
-            table_id: table.id,
-            index_id: index.id,
             items_per_second: self.config.backfill_items_per_second,
-            items_read: match index.state {
-                index::BuildState::Backfilling => self.backfills.start(index.id),
-                _ => Arc::default(),
-            },
-        };
-        // One node at a time works on an index (see `jobs`).
-        let lease = format!("index-{}", index.id);
-        match index.state {
-            index::BuildState::Backfilling => {
-                let backfills = Arc::clone(&self.backfills);
-                self.workers.spawn("index-backfill", move |stop| {
-                    let store = job.store.clone();
-                    jobs::exclusively(store.as_ref(), &lease, stop, || {
-                        index::backfill::log_failure("index backfill", job.backfill(stop));
-                    });
-                    backfills.finish(job.index_id);
-                });
-            }
-            index::BuildState::Deleting => self.workers.spawn("index-delete", move |stop| {
-                let store = job.store.clone();
-                jobs::exclusively(store.as_ref(), &lease, stop, || {
-                    index::backfill::log_failure("index deletion", job.reclaim(stop));
-                });
-            }),
-            index::BuildState::Built => {}
+            backfills: self.backfills.clone(),
+            workers: self.workers.clone(),
+            running: self.running_jobs.clone(),
         }
     }
 

@@ -264,7 +264,7 @@ impl Coordinator {
         Ok(state.map(|s| (s, plan)))
     }
 
-    fn owner_alive(&self, node: u64) -> Result<bool, StorageError> {
+    pub(crate) fn owner_alive(&self, node: u64) -> Result<bool, StorageError> {
         if node == self.node_id() {
             return Ok(true);
         }

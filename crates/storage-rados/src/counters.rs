@@ -22,15 +22,39 @@
 //!
 //! # Several nodes
 //! A node tags deltas with the lane epochs it read from the registry, cached for
-//! [`EPOCH_CACHE`]. Exact on one node; with several, a lane set or recounted on one node may
-//! miss other nodes' deltas of the next [`EPOCH_CACHE`] (and a recount those committed by
-//! other nodes while it walks), which only index creation and upgrades do. DynamoDB's own
+//! [`EPOCH_CACHE`]. Checked for issue 19: without more, a recount on node A while node B
+//! writes the table would be off **for good**, not just stale:
+//! - B's cache still has the old epoch (or, during a backfill, none), so B's delta is dropped
+//!   or tagged with the old epoch and counts for nothing once merged into an object whose
+//!   contribution is still of the old epoch ([`Merge::apply`] moves a stale delta to the new
+//!   epoch only where the object already moved): an entry the walk had already passed is then
+//!   missing from the figure;
+//! - the walk has no snapshot of B's commits: an entry B writes with the new epoch into an
+//!   object the walk has not reached yet would be counted by the walk *and* by its delta.
+//!
+//! So a recount is a gate across nodes, as it is within one (the commit gate): the lane being
+//! recounted names its recounter ([`Lane::recounter`]); A announces [`EPOCHS_TOPIC`] after
+//! beginning the recount and before walking; every live node forgets its cached epochs once
+//! its commits in flight are done (they hold its commit gate's read side, the handler takes
+//! the write side). From then on, a commit of B with a delta to that lane reads the registry,
+//! finds the recount of a live node, and waits (nothing taken, retried every few ms) until
+//! the recount ends. The walk thus counts exactly what was committed before it, and the deltas
+//! what was committed after. B's writes to that table pause for the walk, as A's own do. A
+//! dead recounter does not hold them: its liveness is checked (`node`), and the lane
+//! stays unknown until recounted again. Left: a node cut off from the cluster during the
+//! announcement may still tag an old epoch until its cache expires; recounts recorded before
+//! recounters were named (recounter 0) do not gate. Sets (`SetCount`) only happen on tables no
+//! node has written yet (table creation, restores), so they lose nothing. DynamoDB's own
 //! figures are refreshed about every six hours.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use binderdb_storage::{CounterId, Counts, StorageError, TableId};
+
+/// What a node announces when it begins a recount: every node forgets the lane epochs it
+/// cached (after its commits in flight).
+pub const EPOCHS_TOPIC: &[u8] = b"rados-counter-epochs";
 
 /// How long a node trusts the lane epochs it read.
 pub const EPOCH_CACHE: Duration = Duration::from_secs(2);
@@ -71,6 +95,9 @@ pub struct Lane {
     pub epoch: u64,
     /// A recount is walking the entries: the value is unknown until it ends.
     pub recounting: bool,
+    /// The node running that recount (0: unknown, a record of a node before they were named):
+    /// the other nodes' commits with deltas to the lane wait while it is alive.
+    pub recounter: u64,
     /// The value at the start of the epoch.
     pub base: Counts,
 }
@@ -130,6 +157,7 @@ pub fn decode_registry(bytes: &[u8]) -> Result<Registry, StorageError> {
                     Lane {
                         epoch: w[1],
                         recounting: w[2] & 1 == 1,
+                        recounter: w[2] >> 1,
                         base: counts(w[3], w[4]),
                     },
                 )
@@ -143,6 +171,7 @@ pub fn decode_registry(bytes: &[u8]) -> Result<Registry, StorageError> {
                     Lane {
                         epoch: 0,
                         recounting: false,
+                        recounter: 0,
                         base: counts(w[1], w[2]),
                     },
                 )
@@ -162,7 +191,7 @@ pub fn encode_registry(registry: &Registry) -> Option<Vec<u8>> {
         for w in [
             *lane,
             l.epoch,
-            u64::from(l.recounting),
+            u64::from(l.recounting) | (l.recounter << 1),
             u64::from_be_bytes(l.base.items.to_be_bytes()),
             u64::from_be_bytes(l.base.bytes.to_be_bytes()),
         ] {
@@ -230,8 +259,8 @@ impl Epoch {
 pub enum LaneChange {
     /// `SetCount`: a new epoch (the commit's version) with this base.
     Set(TableId, Counts),
-    /// A recount starts: a new epoch, unknown until it finishes.
-    BeginRecount(TableId),
+    /// A recount by node `.1` starts: a new epoch, unknown until it finishes.
+    BeginRecount(TableId, u64),
     /// A recount of epoch `.1` finishes with base `.2` (unless overtaken meanwhile).
     FinishRecount(TableId, u64, Counts),
     /// A dropped index: forget the lane.
@@ -284,16 +313,18 @@ impl Merge {
                                 Lane {
                                     epoch: version,
                                     recounting: false,
+                                    recounter: 0,
                                     base,
                                 },
                             );
                         }
-                        LaneChange::BeginRecount(lane) => {
+                        LaneChange::BeginRecount(lane, node) => {
                             r.insert(
                                 lane,
                                 Lane {
                                     epoch: version,
                                     recounting: true,
+                                    recounter: node,
                                     base: Counts::default(),
                                 },
                             );
@@ -304,6 +335,7 @@ impl Merge {
                                     *l = Lane {
                                         epoch,
                                         recounting: false,
+                                        recounter: 0,
                                         base,
                                     };
                                 }
@@ -369,11 +401,16 @@ mod tests {
             Lane {
                 epoch: 3,
                 recounting: true,
+                recounter: 12,
                 base: c(-1, 5),
             },
         );
         let bytes = encode_registry(&r).unwrap();
         assert_eq!(decode_registry(&bytes).unwrap(), r);
+        // A recount recorded before recounters were named: recounter unknown (0).
+        let mut unnamed = bytes.clone();
+        unnamed[1 + 2 * 8..1 + 3 * 8].copy_from_slice(&1u64.to_be_bytes());
+        assert_eq!(decode_registry(&unnamed).unwrap()[&7].recounter, 0);
         assert_eq!(encode_registry(&Registry::new()), None);
         // The single-node engine's format 1 (binderdb_storage::counters::encode_group).
         let legacy = binderdb_storage::counters::encode_group(&[(7, c(2, 300))]);
@@ -382,6 +419,7 @@ mod tests {
             Some(&Lane {
                 epoch: 0,
                 recounting: false,
+                recounter: 0,
                 base: c(2, 300)
             })
         );
@@ -407,13 +445,16 @@ mod tests {
         // Registry: a set takes the commit's version; a finished recount only if not overtaken.
         let r = Merge::Lanes(vec![
             LaneChange::Set(1, c(0, 0)),
-            LaneChange::BeginRecount(2),
+            LaneChange::BeginRecount(2, 7),
         ])
         .apply(None, 200)
         .unwrap()
         .unwrap();
         let reg = decode_registry(&r).unwrap();
-        assert_eq!((reg[&1].epoch, reg[&2].recounting), (200, true));
+        assert_eq!(
+            (reg[&1].epoch, reg[&2].recounting, reg[&2].recounter),
+            (200, true, 7)
+        );
         let done = Merge::Lanes(vec![LaneChange::FinishRecount(2, 200, c(9, 9))])
             .apply(Some(&r), 201)
             .unwrap()

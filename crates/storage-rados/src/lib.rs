@@ -60,7 +60,7 @@
 //! Table statistics ([`Store::counts`]) are summed on read from per-object contributions that
 //! each counted commit merges into an object it writes anyway ([`counters`]), so a PutItem on a
 //! table without global indexes, stream or TTL is a single-object commit, and every node counts
-//! every node's writes.
+//! every node's writes. A recount holds off every node's commits to the counter it walks.
 //!
 //! # Reads
 //! Point reads and partition ranges read one object's omap (pages of [`PAGE`] keys; a backward
@@ -141,9 +141,9 @@ pub struct RadosStore {
     state: Mutex<State>,
     /// Commits share it; a recount or a table drop takes it alone (their walk is the snapshot
     /// that this process's commits must not change).
-    gate: RwLock<()>,
+    gate: Arc<RwLock<()>>,
     /// What this node remembers of the counters ([`counters`]).
-    caches: Mutex<counters::Caches>,
+    caches: Arc<Mutex<counters::Caches>>,
     latches: StripedLatches,
     /// Queue this process's single-object commits that merge a counter record of one object,
     /// which would otherwise race on it and retry (a stripe per object-name hash).
@@ -157,6 +157,9 @@ enum Refused {
     /// Recovery aborted the transaction before its commit point (this node looked dead):
     /// nothing was written; run it again.
     Aborted,
+    /// The commit has a delta to a counter another live node is recounting: nothing was
+    /// written; wait a little and run it again (see `counters`).
+    Recounting,
     Error(StorageError),
 }
 
@@ -228,11 +231,24 @@ impl RadosStore {
             peers,
             prefix: options.prefix.clone(),
             state: Mutex::new(State::default()),
-            gate: RwLock::new(()),
-            caches: Mutex::new(counters::Caches::default()),
+            gate: Arc::new(RwLock::new(())),
+            caches: Arc::new(Mutex::new(counters::Caches::default())),
             latches: StripedLatches::new(LATCH_STRIPES),
             object_latches: StripedLatches::new(LATCH_STRIPES),
         };
+        {
+            // Another node began a recount: forget the lane epochs read, once the commits in
+            // flight that used them are done (they hold the gate's read side), so the next
+            // commit reads the registry and waits for the recount (see `counters`).
+            let (gate, caches) = (Arc::clone(&store.gate), Arc::clone(&store.caches));
+            store.peers.subscribe(Arc::new(move |topic: Option<&[u8]>| {
+                if topic.is_some_and(|t| t != counters::EPOCHS_TOPIC) {
+                    return;
+                }
+                let _gate = gate.write();
+                caches.lock().registry.clear();
+            }));
+        }
         store.replay_intents()?;
         store.finish_drops()?;
         // Transactions of nodes that died before this one opened need not wait for the first
@@ -578,17 +594,34 @@ impl RadosStore {
 
     /// The epoch a delta to `lane` of `group` carries (`None`: the lane is unknown), from the
     /// registry as this node read it at most [`counters::EPOCH_CACHE`] ago.
-    pub(crate) fn lane_epoch(
-        &self,
-        group: TableId,
-        lane: TableId,
-    ) -> Result<Option<u64>, StorageError> {
-        if let Some((at, registry)) = self.caches.lock().registry.get(&group) {
-            if at.elapsed() < counters::EPOCH_CACHE {
-                return Ok(registry.get(&lane).map(|l| l.epoch));
+    ///
+    /// # Errors
+    /// `Refused::Recounting` while another live node recounts the lane: its walk is the
+    /// snapshot that no other commit may change (see `counters`).
+    pub(crate) fn lane_epoch(&self, group: TableId, lane: TableId) -> Result<Option<u64>, Refused> {
+        let cached = self
+            .caches
+            .lock()
+            .registry
+            .get(&group)
+            .filter(|(at, _)| at.elapsed() < counters::EPOCH_CACHE)
+            .map(|(_, registry)| registry.get(&lane).copied());
+        let mut found = match cached {
+            Some(found) => found,
+            None => self.read_registry(group)?.get(&lane).copied(),
+        };
+        let me = self.coord.node_id();
+        let elsewhere = |l: &counters::Lane| l.recounting && l.recounter != 0 && l.recounter != me;
+        if cached.is_some() && found.as_ref().is_some_and(elsewhere) {
+            // That recount may be over: ask the registry itself.
+            found = self.read_registry(group)?.get(&lane).copied();
+        }
+        if let Some(l) = found.as_ref().filter(|l| elsewhere(l)) {
+            if self.coord.owner_alive(l.recounter)? {
+                return Err(Refused::Recounting);
             }
         }
-        Ok(self.read_registry(group)?.get(&lane).map(|l| l.epoch))
+        Ok(found.map(|l| l.epoch))
     }
 
     /// The contributions of `group` in every object of its table, summed by (lane, epoch):
@@ -691,11 +724,15 @@ impl RadosStore {
         let result = self.commit_share(&self.meta("counters"), &share);
         self.caches.lock().registry.clear();
         result.map_err(|e| match e {
-            Refused::Stale | Refused::Aborted => StorageError::Conflict,
+            Refused::Stale | Refused::Aborted | Refused::Recounting => StorageError::Conflict,
             Refused::Error(e) => e,
         })
     }
 }
+
+/// How long a commit waits before trying again while another node recounts a counter it
+/// changes.
+const RECOUNT_WAIT: Duration = Duration::from_millis(20);
 
 impl Store for RadosStore {
     fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
@@ -741,10 +778,17 @@ impl Store for RadosStore {
     }
 
     fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
-        self.commit_inner(&batch, None).map_err(|e| match e {
-            Refused::Stale | Refused::Aborted => StorageError::Conflict,
-            Refused::Error(e) => e,
-        })
+        loop {
+            return match self.commit_inner(&batch, None) {
+                Ok(version) => Ok(version),
+                Err(Refused::Recounting) => {
+                    std::thread::sleep(RECOUNT_WAIT);
+                    continue;
+                }
+                Err(Refused::Stale | Refused::Aborted) => Err(StorageError::Conflict),
+                Err(Refused::Error(e)) => Err(e),
+            };
+        }
     }
 
     fn read_modify_write(
@@ -766,6 +810,7 @@ impl Store for RadosStore {
                 // Another writer changed the key, or recovery aborted the commit: run `f`
                 // again on what is there now.
                 Err(Refused::Stale | Refused::Aborted) => continue,
+                Err(Refused::Recounting) => std::thread::sleep(RECOUNT_WAIT),
                 Err(Refused::Error(e)) => return Err(e),
             }
         }
@@ -801,10 +846,20 @@ impl Store for RadosStore {
         let epoch = self.change_registry(
             vec![(
                 key.clone(),
-                counters::Merge::Lanes(vec![counters::LaneChange::BeginRecount(counter.lane)]),
+                counters::Merge::Lanes(vec![counters::LaneChange::BeginRecount(
+                    counter.lane,
+                    self.coord.node_id(),
+                )]),
             )],
             Vec::new(),
         )?;
+        // Every other node forgets the epochs it cached before the walk starts, so its next
+        // commit with a delta to this lane reads the registry, finds the recount and waits
+        // for its end: the walk then counts what they committed before, and their deltas
+        // what they commit after (see `counters`).
+        if let Err(e) = self.peers.announce(counters::EPOCHS_TOPIC) {
+            tracing::warn!("RADOS store: announcing a recount to the other nodes: {e}");
+        }
         let scan = SegmentScan {
             keyspace,
             table,

@@ -190,7 +190,6 @@ impl JobContext {
         table: &Table,
         increment: &Increment,
     ) -> Result<Vec<Result<ChangeLine>>> {
-        type Images = (u64, Option<Vec<u8>>, Option<Vec<u8>>);
         let descriptor = table.descriptor();
         let pitr = descriptor
             .pitr
@@ -200,7 +199,8 @@ impl JobContext {
         let through_ms = increment
             .to_ms
             .min(self.pitr_clock.last_ms().max(self.clock.now_millis()));
-        let mut by_key: std::collections::HashMap<(Vec<u8>, Vec<u8>), Images> =
+        // Each key's changes, placed in commit order (see `pitr::log::KeyHistory`).
+        let mut by_key: std::collections::HashMap<(Vec<u8>, Vec<u8>), pitr::log::KeyHistory> =
             std::collections::HashMap::new();
         pitr::log::changes(
             self.store.as_ref(),
@@ -208,11 +208,10 @@ impl JobContext {
             increment.from_ms,
             through_ms,
             &mut |c| {
-                let entry = by_key
+                by_key
                     .entry((c.partition.to_vec(), c.sort.to_vec()))
-                    .or_insert_with(|| (c.time_ms, c.old.map(<[u8]>::to_vec), None));
-                entry.0 = c.time_ms;
-                entry.2 = c.new.map(<[u8]>::to_vec);
+                    .or_insert_with(|| pitr::log::KeyHistory::new(true))
+                    .add(&c);
                 ControlFlow::Continue(())
             },
         )?;
@@ -223,6 +222,14 @@ impl JobContext {
         };
         Ok(by_key
             .into_values()
+            .map(|history| {
+                let (time_ms, new) = history.after();
+                (
+                    time_ms,
+                    history.before().map(<[u8]>::to_vec),
+                    new.map(<[u8]>::to_vec),
+                )
+            })
             .filter(|(_, old, new)| old.is_some() || new.is_some())
             .map(|(time_ms, old, new)| {
                 let (old, new) = (decode(old)?, decode(new)?);

@@ -24,6 +24,7 @@ pub mod import;
 pub mod ion;
 pub(crate) mod jobs;
 pub mod objects;
+pub(crate) mod tokens;
 
 use binderdb_storage::{Batch, Key, Keyspace, Store, Write};
 use serde::de::DeserializeOwned;
@@ -143,6 +144,8 @@ pub struct ImportRecord {
 pub trait Record: Serialize + DeserializeOwned {
     /// The catalog partition.
     const PARTITION: &'static [u8];
+    /// Where the ClientTokens of these jobs are claimed ([`tokens`]).
+    const TOKEN_PARTITION: &'static [u8];
     /// Its ARN.
     fn arn(&self) -> &str;
     /// Its format version.
@@ -151,6 +154,7 @@ pub trait Record: Serialize + DeserializeOwned {
 
 impl Record for ExportRecord {
     const PARTITION: &'static [u8] = EXPORT_PARTITION;
+    const TOKEN_PARTITION: &'static [u8] = b"#export-tokens";
     fn arn(&self) -> &str {
         &self.arn
     }
@@ -161,6 +165,7 @@ impl Record for ExportRecord {
 
 impl Record for ImportRecord {
     const PARTITION: &'static [u8] = IMPORT_PARTITION;
+    const TOKEN_PARTITION: &'static [u8] = b"#import-tokens";
     fn arn(&self) -> &str {
         &self.arn
     }

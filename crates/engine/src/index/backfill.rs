@@ -43,20 +43,28 @@ const PROGRESS_PARTITION: &[u8] = b"#backfill";
 
 /// The owner of every background worker of a database: a stop signal and the threads, joined
 /// on shutdown.
-#[derive(Debug, Default)]
+///
+/// Clones share the signal and the threads (the job adopter spawns into the database's
+/// workers, see `crate::jobs`).
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Workers {
     stop: Arc<AtomicBool>,
-    handles: Mutex<Vec<JoinHandle<()>>>,
+    handles: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Workers {
     /// Runs `work` on a thread of its own until it returns or the database stops.
     pub(crate) fn spawn(&self, name: &str, work: impl FnOnce(&AtomicBool) + Send + 'static) {
+        // Under the lock: a worker spawned by another worker while the database shuts down is
+        // either joined by `shutdown` or never started.
+        let mut handles = self.handles.lock();
+        if self.stop.load(Ordering::Relaxed) {
+            return;
+        }
         let stop = self.stop.clone();
         let spawned = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || work(&stop));
-        let mut handles = self.handles.lock();
         handles.retain(|h| !h.is_finished());
         match spawned {
             Ok(handle) => handles.push(handle),
@@ -66,8 +74,11 @@ impl Workers {
 
     /// Signals every worker to stop and waits for them.
     pub(crate) fn shutdown(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let handles = std::mem::take(&mut *self.handles.lock());
+        let handles = {
+            let mut handles = self.handles.lock();
+            self.stop.store(true, Ordering::Relaxed);
+            std::mem::take(&mut *handles)
+        };
         for handle in handles {
             let _ = handle.join();
         }

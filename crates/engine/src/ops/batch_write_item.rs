@@ -291,6 +291,7 @@ impl Database {
                         key: key.clone(),
                         expected: current.as_ref().map(|v| v.version),
                     });
+                    let old_version = current.as_ref().map(|v| v.version);
                     let old = current.map(|v| decode(&v.value)).transpose()?;
                     let collection =
                         self.collection_before(&tw.table, &descriptor, key)?
@@ -300,8 +301,13 @@ impl Database {
                                     .copied()
                                     .unwrap_or(0)
                             });
-                    let planned =
-                        self.plan_write(&descriptor, key, old, write.change(), collection)?;
+                    let planned = self.plan_write(
+                        &descriptor,
+                        key,
+                        (old, old_version),
+                        write.change(),
+                        collection,
+                    )?;
                     Ok::<_, Error>((planned, collection.is_some()))
                 })();
                 match plan {

@@ -20,7 +20,10 @@
 //!   shared `<prefix>/AWSDynamoDB/data/` folder (the manifests name them).
 //! - A ClientToken is remembered for 8 hours, as DynamoDB documents: the same request again
 //!   answers the first one's description, another request with it is an
-//!   ExportConflictException / ImportConflictException.
+//!   ExportConflictException / ImportConflictException. The token is claimed with a guarded
+//!   create in the store ([`crate::exchange::tokens`]), so of requests with one token arriving
+//!   at once, on one node or on several nodes sharing a store, exactly one starts a job.
+//!   (Tokens used by a binderdb before token records existed are not remembered.)
 //! - An import whose source cannot be read (no bucket, no object under the prefix, a stream
 //!   that is not of its compression) is `FAILED` and its table deleted; bad lines only count in
 //!   `ErrorCount` and are written to a local log file named after the import, under
@@ -42,11 +45,9 @@ use crate::exchange::export::Increment;
 use crate::exchange::format::{Compression, LineFormat};
 use crate::exchange::jobs::{ExportTask, ImportTask};
 use crate::exchange::objects::{LocalBuckets, ObjectStore};
+use crate::exchange::tokens::{self, Claim};
 use crate::exchange::{self, ExportRecord, ImportRecord, JobStatus, RECORD_FORMAT};
 use crate::{Database, RequestContext};
-
-/// How long a ClientToken is remembered (DynamoDB: 8 hours).
-const CLIENT_TOKEN_MS: u64 = 8 * 60 * 60 * 1000;
 
 /// Page size of ListExports and ListImports when none is asked for.
 const DEFAULT_PAGE: usize = 25;
@@ -243,35 +244,38 @@ impl Database {
             (None, Some(t)) => in_window("ExportTime", seconds_to_ms(t)?)?,
         };
         let request = serde_json::to_value(&input).map_err(|e| Error::Internal(e.to_string()))?;
-        if let Some(token) = &input.client_token {
-            let (earlier, _) = exchange::list::<ExportRecord>(
-                self.store.as_ref(),
-                None,
-                1,
-                &|r: &ExportRecord| {
-                    r.client_token.as_deref() == Some(token)
-                        && r.account.as_deref() == ctx.account()
-                        && r.start_ms + CLIENT_TOKEN_MS > now
-                },
-            )?;
-            if let Some(first) = earlier.first() {
-                return if first.request == request {
-                    Ok(ExportDescriptionOutput {
-                        export_description: self.export_description(first, None),
-                    })
-                } else {
-                    Err(Error::ExportConflict(format!(
-                        "There was a conflict when attempting to export: the ClientToken {token} \
-                         was used with a different request"
-                    )))
-                };
-            }
-        }
         let buckets = self.buckets(input.s3_bucket_owner.as_deref())?;
         let export_id = format!("{now:014}-{}", job_id());
+        let export_arn = format!("{arn}/export/{export_id}");
+        // The token is claimed in the store: of two requests with it at once (on one node or
+        // two), exactly one starts an export.
+        let claimed = match &input.client_token {
+            None => None,
+            Some(token) => match tokens::claim::<ExportRecord>(
+                self.store.as_ref(),
+                self.clock.as_ref(),
+                ctx.account(),
+                token,
+                &request,
+                &export_arn,
+                &|| {
+                    Error::ExportConflict(format!(
+                        "There was a conflict when attempting to export: the ClientToken {token} \
+                         was used with a different request"
+                    ))
+                },
+            )? {
+                Claim::Earlier(first) => {
+                    return Ok(ExportDescriptionOutput {
+                        export_description: self.export_description(&first, None),
+                    })
+                }
+                Claim::Won(claimed) => Some(claimed),
+            },
+        };
         let record = ExportRecord {
             format: RECORD_FORMAT,
-            arn: format!("{arn}/export/{export_id}"),
+            arn: export_arn,
             account: ctx.account.clone(),
             table_arn: arn.to_owned(),
             table_id: descriptor.uuid.clone(),
@@ -293,7 +297,12 @@ impl Database {
             billed_size_bytes: 0,
         };
         // Durable before the answer: a restart finds the job (and marks it FAILED).
-        exchange::save(self.store.as_ref(), &record)?;
+        if let Err(e) = exchange::save(self.store.as_ref(), &record) {
+            if let Some(claimed) = claimed {
+                tokens::release(self.store.as_ref(), claimed);
+            }
+            return Err(e);
+        }
         let answer = self.export_description(&record, Some("IN_PROGRESS"));
         let task = ExportTask {
             record,
@@ -481,30 +490,6 @@ impl Database {
                 serde_json::to_value(options).map_err(|e| Error::Internal(e.to_string()))?;
         }
         let now = self.clock.now_millis();
-        if let Some(token) = &input.client_token {
-            let (earlier, _) = exchange::list::<ImportRecord>(
-                self.store.as_ref(),
-                None,
-                1,
-                &|r: &ImportRecord| {
-                    r.client_token.as_deref() == Some(token)
-                        && r.account.as_deref() == ctx.account()
-                        && r.start_ms + CLIENT_TOKEN_MS > now
-                },
-            )?;
-            if let Some(first) = earlier.first() {
-                return if first.request == request {
-                    Ok(ImportTableOutput {
-                        import_table_description: self.import_description(ctx, first, None),
-                    })
-                } else {
-                    Err(Error::ImportConflict(format!(
-                        "There was a conflict when importing from the specified S3 source: the \
-                         ClientToken {token} was used with a different request"
-                    )))
-                };
-            }
-        }
         let buckets = self.buckets(source.s3_bucket_owner.as_deref())?;
         // ImportTable takes only these of CreateTable's members.
         let p = &parameters.value;
@@ -522,7 +507,49 @@ impl Database {
             .table_name
             .clone()
             .ok_or_else(|| null("tableCreationParameters.tableName"))?;
-        self.create_table(ctx, create)?;
+        let import_id = format!("{now:014}-{}", job_id());
+        let table_arn = format!(
+            "arn:aws:dynamodb:{}:{}:table/{name}",
+            ctx.region,
+            self.account_id(ctx)
+        );
+        let import_arn = format!("{table_arn}/import/{import_id}");
+        // The token is claimed in the store before the table is created: of two requests with
+        // it at once (on one node or two), exactly one creates the table and imports; the
+        // other answers with that import.
+        let claimed = match &input.client_token {
+            None => None,
+            Some(token) => match tokens::claim::<ImportRecord>(
+                self.store.as_ref(),
+                self.clock.as_ref(),
+                ctx.account(),
+                token,
+                &request,
+                &import_arn,
+                &|| {
+                    Error::ImportConflict(format!(
+                        "There was a conflict when importing from the specified S3 source: the \
+                         ClientToken {token} was used with a different request"
+                    ))
+                },
+            )? {
+                Claim::Earlier(first) => {
+                    return Ok(ImportTableOutput {
+                        import_table_description: self.import_description(ctx, &first, None),
+                    })
+                }
+                Claim::Won(claimed) => Some(claimed),
+            },
+        };
+        let release = |claimed: Option<tokens::Claimed>| {
+            if let Some(claimed) = claimed {
+                tokens::release(self.store.as_ref(), claimed);
+            }
+        };
+        if let Err(e) = self.create_table(ctx, create) {
+            release(claimed);
+            return Err(e);
+        }
         // The table stays CREATING while it loads, as an imported table does in DynamoDB.
         let (table, active_at_ms) = {
             let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
@@ -541,14 +568,12 @@ impl Database {
             (table, descriptor.active_at_ms)
         };
         let descriptor = table.descriptor();
-        let table_arn = self.table_arn(&descriptor);
-        let import_id = format!("{now:014}-{}", job_id());
         let log_path = buckets
             .import_log_dir()
             .map(|dir| dir.join(format!("{import_id}.log")));
         let record = ImportRecord {
             format: RECORD_FORMAT,
-            arn: format!("{table_arn}/import/{import_id}"),
+            arn: import_arn,
             account: ctx.account.clone(),
             table_arn,
             table_id: descriptor.uuid.clone(),
@@ -564,7 +589,10 @@ impl Database {
             log_path: log_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
         };
         // Durable before the answer: a restart finds the job (and marks it FAILED).
-        exchange::save(self.store.as_ref(), &record)?;
+        if let Err(e) = exchange::save(self.store.as_ref(), &record) {
+            release(claimed);
+            return Err(e);
+        }
         let answer = self.import_description(ctx, &record, Some("IN_PROGRESS"));
         let task = ImportTask {
             record,

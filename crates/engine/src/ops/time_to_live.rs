@@ -199,25 +199,7 @@ impl Database {
         table: &crate::catalog::TableDescriptor,
         after: Option<(Vec<u8>, Vec<u8>)>,
     ) {
-        let Some(ttl) = table.ttl.as_ref().filter(|t| t.enabled) else {
-            return;
-        };
-        let job = backfill::TtlBackfill {
-            store: self.store.clone(),
-            catalog: self.catalog.clone(),
-            region: table.region.clone(),
-            table_name: table.name.clone(),
-            table_id: table.id,
-            changed_ms: ttl.changed_ms,
-            attribute: ttl.attribute.clone(),
-        };
-        let lease = format!("ttl-backfill-{}", table.id);
-        self.workers.spawn("ttl-backfill", move |stop| {
-            let store = job.store.clone();
-            crate::jobs::exclusively(store.as_ref(), &lease, stop, || {
-                crate::index::backfill::log_failure("TTL backfill", job.run(after, stop));
-            });
-        });
+        self.starter().ttl_backfill(table, after);
     }
 
     /// Deletes every expiry entry of table `id` (TTL disabled).
@@ -381,8 +363,13 @@ impl Database {
                     stale.push((*at, key));
                     continue;
                 }
-                let planned =
-                    self.plan_write(&descriptor, key, Some(item), Change::Expire, None)?;
+                let planned = self.plan_write(
+                    &descriptor,
+                    key,
+                    (Some(item), Some(current.version)),
+                    Change::Expire,
+                    None,
+                )?;
                 batch.writes.extend(planned.writes);
                 batch.guards.push(binderdb_storage::Guard {
                     key: key.clone(),

@@ -289,6 +289,7 @@ impl Database {
                 key: action.key.clone(),
                 expected: current.as_ref().map(|v| v.version),
             });
+            let old_version = current.as_ref().map(|v| v.version);
             let old = current.map(|v| decode(&v.value)).transpose()?;
             let collection = self
                 .collection_before(&action.table, &descriptor, &action.key)?
@@ -298,7 +299,7 @@ impl Database {
                         .copied()
                         .unwrap_or(0)
                 });
-            match self.decide_action(action, &descriptor, old, collection) {
+            match self.decide_action(action, &descriptor, (old, old_version), collection) {
                 Ok(outcome) => {
                     if let Decision::Write(planned) = &outcome {
                         if collection.is_some() {
@@ -423,7 +424,7 @@ impl Database {
         &self,
         action: &Action,
         descriptor: &TableDescriptor,
-        old: Option<Item>,
+        (old, old_version): (Option<Item>, Option<u64>),
         collection: Option<i64>,
     ) -> Result<Decision> {
         let change = match &action.kind {
@@ -446,7 +447,7 @@ impl Database {
         Ok(Decision::Write(self.plan_write(
             descriptor,
             &action.key,
-            old,
+            (old, old_version),
             change,
             collection,
         )?))

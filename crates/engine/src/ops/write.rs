@@ -176,9 +176,11 @@ impl Database {
                 outcome = Some(Err(crate::txn::item_conflict()));
                 return None;
             }
+            let old_version = current.map(|v| v.version);
             let planned = match current.map(|v| decode(&v.value)).transpose() {
-                Ok(old) => decide(old.as_ref())
-                    .and_then(|change| self.plan_write(&descriptor, key, old, change, collection)),
+                Ok(old) => decide(old.as_ref()).and_then(|change| {
+                    self.plan_write(&descriptor, key, (old, old_version), change, collection)
+                }),
                 Err(e) => Err(e),
             };
             match planned {
@@ -230,7 +232,7 @@ impl Database {
         &self,
         descriptor: &TableDescriptor,
         key: &Key,
-        old: Option<Item>,
+        (old, old_version): (Option<Item>, Option<u64>),
         change: Change<'_>,
         collection: Option<i64>,
     ) -> Result<Planned> {
@@ -336,7 +338,7 @@ impl Database {
                         pitr.log_id,
                         self.pitr_clock.stamp(self.clock.now_millis()),
                         key,
-                        old_image.as_deref(),
+                        old_image.as_deref().zip(old_version),
                         new_image,
                     )
                 });

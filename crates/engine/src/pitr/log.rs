@@ -24,7 +24,11 @@
 //!
 //! The instant and the sequence come from [`LogClock`]: the instant never goes backwards
 //! within a process, and two writes of one key (serialised by the key's latch) get increasing
-//! sequence numbers, so a key's entries sort in the order they committed. The sequence starts
+//! sequence numbers, so a key's entries written by one process sort in the order they
+//! committed. Writes of one key by several nodes sharing a store may sort otherwise (same
+//! millisecond, clock skew), so readers do not trust the sort order within a key: each entry
+//! also carries the version its write overwrote, and [`KeyHistory`] places a key's changes by
+//! that chain, which is commit order on every engine. The sequence starts
 //! at the opening instant shifted left by 20 bits, so a restarted server never reuses one
 //! (that would need a million log entries per millisecond of the previous run's uptime).
 //!
@@ -35,7 +39,7 @@
 //! Cost: one more entry per write, about the size of the old and new item together plus
 //! ~40 bytes of key and header, and the encoding of the old image. A restore to `t` reads the
 //! log after `t` once and the current table once; it holds the keys changed after `t` (and
-//! their old images) in memory, never the table.
+//! their old images, and 16 bytes per change) in memory, never the table.
 //!
 //! Must not depend on: HTTP or a concrete storage engine.
 
@@ -52,8 +56,11 @@ use super::PitrDescriptor;
 use crate::catalog::{Catalog, Table};
 use crate::error::{Error, Result};
 
-/// The on-disk format version of a log entry (its first byte).
-pub const LOG_FORMAT: u8 = 1;
+/// The on-disk format version of a log entry (its first byte). Format 2 adds the version of
+/// the old image; format 1 entries (without it) are still read.
+pub const LOG_FORMAT: u8 = 2;
+/// The format of entries written before the old image's version was kept.
+const LOG_FORMAT_1: u8 = 1;
 
 /// A log partition spans this many milliseconds (one hour).
 const BUCKET_MS: u64 = 60 * 60 * 1000;
@@ -111,22 +118,28 @@ fn put_len(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// The log entry of a write of the item at `key` at `(time_ms, seq)` (from [`LogClock`]).
+/// The log entry of a write of the item at `key` at `(time_ms, seq)` (from [`LogClock`]):
+/// `old` is the item before (its encoding and the version the write read, which the write's
+/// commit is guarded on), `new` the item after.
 pub(crate) fn entry(
     log_id: TableId,
     (time_ms, seq): (u64, u64),
     key: &Key,
-    old: Option<&[u8]>,
+    old: Option<(&[u8], u64)>,
     new: Option<&[u8]>,
 ) -> Write {
     let mut value = Vec::with_capacity(
-        16 + key.partition.len()
+        32 + key.partition.len()
             + key.sort.len()
-            + old.map_or(0, <[u8]>::len)
+            + old.map_or(0, |(image, _)| image.len())
             + new.map_or(0, <[u8]>::len),
     );
     value.push(LOG_FORMAT);
     value.push(if old.is_some() { HAS_OLD } else { 0 } | if new.is_some() { HAS_NEW } else { 0 });
+    if let Some((_, version)) = old {
+        value.extend_from_slice(&version.to_be_bytes());
+    }
+    let old = old.map(|(image, _)| image);
     put_len(&mut value, &key.partition);
     put_len(&mut value, &key.sort);
     for image in [old, new].into_iter().flatten() {
@@ -148,8 +161,14 @@ pub(crate) fn entry(
 pub struct Change<'a> {
     /// When the write committed, ms since the epoch.
     pub time_ms: u64,
-    /// Orders changes of the same instant (increasing in commit order for one key).
+    /// Orders changes of the same instant (increasing in commit order for one key written by
+    /// one node; see [`KeyHistory`] for several).
     pub seq: u64,
+    /// The version of the commit that made the change.
+    pub version: u64,
+    /// The version of the old image (the version the write read and was guarded on); `None`
+    /// without an old image, and in entries of format 1.
+    pub old_version: Option<u64>,
     /// The item's partition bytes (as in the `Items` keyspace).
     pub partition: &'a [u8],
     /// The item's sort bytes.
@@ -185,12 +204,19 @@ fn decode_entry<'a>(e: &EntryRef<'a>) -> Result<Change<'a>> {
             .map_err(|_| corrupt())?,
     );
     let (&format, rest) = e.value.split_first().ok_or_else(corrupt)?;
-    if format != LOG_FORMAT {
+    if format != LOG_FORMAT && format != LOG_FORMAT_1 {
         return Err(Error::Internal(format!(
             "unknown point-in-time recovery log format {format}"
         )));
     }
     let (&flags, mut rest) = rest.split_first().ok_or_else(corrupt)?;
+    let old_version = if format == LOG_FORMAT && flags & HAS_OLD != 0 {
+        let bytes = rest.get(..8).ok_or_else(corrupt)?;
+        rest = &rest[8..];
+        Some(u64::from_be_bytes(bytes.try_into().map_err(|_| corrupt())?))
+    } else {
+        None
+    };
     let partition = take(&mut rest).ok_or_else(corrupt)?;
     let sort = take(&mut rest).ok_or_else(corrupt)?;
     let old = if flags & HAS_OLD != 0 {
@@ -206,11 +232,118 @@ fn decode_entry<'a>(e: &EntryRef<'a>) -> Result<Change<'a>> {
     Ok(Change {
         time_ms,
         seq,
+        version: e.version,
+        old_version,
         partition,
         sort,
         old,
         new,
     })
+}
+
+/// What the changes of one key over a stretch of the log say about the key's state just
+/// before the stretch and at its end, whatever order the walk visits them in.
+///
+/// The log sorts by (instant, sequence), and that is commit order for the writes of one key on
+/// one node. Two nodes sharing a store stamp from their own clocks and sequences, so two writes
+/// of one key by two nodes in the same millisecond, or a few milliseconds apart under clock
+/// skew, may sort the wrong way round. Commit order is still recorded: every write of an item is
+/// guarded on the version it read, and its entry carries that version (`old_version`) beside
+/// its own commit version, so the changes of a key form chains (a change follows the one whose
+/// version it overwrote). A chain can only start with a write that found the item (its
+/// overwritten version lies before the stretch) or with a create; every other create follows a
+/// delete. Hence:
+/// - the state before the stretch is the old image of the change whose overwritten version is
+///   not among the stretch's versions, and if there is none, the item did not exist (every
+///   change that found it follows another change of the stretch, so the first one was a
+///   create);
+/// - the state at the end is the new image of the change whose version no change of the stretch
+///   overwrote, and if there is none, the item was deleted.
+///
+/// A change is thus placed by commit order, and its instant counts as the latest instant of the
+/// changes before it in the chain (a write stamped earlier than the write it overwrote, by a
+/// node whose clock is behind, is taken to be as late as that one). Entries of format 1 carry
+/// no overwritten version: a key with one of them falls back to the walk's order.
+#[derive(Debug, Default)]
+pub struct KeyHistory {
+    /// Versions of the changes seen.
+    versions: std::collections::HashSet<u64>,
+    /// Versions the changes seen overwrote.
+    overwritten: std::collections::HashSet<u64>,
+    /// Changes whose overwritten version is not among `versions` (so far): the overwritten
+    /// version and the old image.
+    firsts: Vec<(u64, Vec<u8>)>,
+    /// Changes that wrote a version no change seen overwrote (so far): that version, the
+    /// change's instant and its new image. Kept only when asked for.
+    lasts: Vec<(u64, u64, Vec<u8>)>,
+    keep_new: bool,
+    /// A format-1 entry was seen: the walk's order decides.
+    legacy: bool,
+    /// The old image of the first change visited and the new image of the last one.
+    walk_first: Option<Option<Vec<u8>>>,
+    walk_last: Option<Vec<u8>>,
+    /// The latest instant of the changes seen.
+    last_ms: u64,
+}
+
+impl KeyHistory {
+    /// A history that knows the state before the stretch; with `keep_new`, also the state at its
+    /// end.
+    pub fn new(keep_new: bool) -> KeyHistory {
+        KeyHistory {
+            keep_new,
+            ..KeyHistory::default()
+        }
+    }
+
+    /// Adds one change of the key.
+    pub fn add(&mut self, c: &Change<'_>) {
+        if c.old.is_some() && c.old_version.is_none() {
+            self.legacy = true;
+        }
+        self.last_ms = self.last_ms.max(c.time_ms);
+        if self.walk_first.is_none() {
+            self.walk_first = Some(c.old.map(<[u8]>::to_vec));
+        }
+        self.versions.insert(c.version);
+        self.firsts
+            .retain(|(overwritten, _)| *overwritten != c.version);
+        if let (Some(image), Some(overwritten)) = (c.old, c.old_version) {
+            if !self.versions.contains(&overwritten) {
+                self.firsts.push((overwritten, image.to_vec()));
+            }
+            self.overwritten.insert(overwritten);
+            self.lasts.retain(|(version, _, _)| *version != overwritten);
+        }
+        if self.keep_new {
+            self.walk_last = c.new.map(<[u8]>::to_vec);
+            if let Some(image) = c.new {
+                if !self.overwritten.contains(&c.version) {
+                    self.lasts.push((c.version, c.time_ms, image.to_vec()));
+                }
+            }
+        }
+    }
+
+    /// The key's item just before the stretch (`None`: it did not exist).
+    pub fn before(&self) -> Option<&[u8]> {
+        if self.legacy {
+            return self.walk_first.as_ref().and_then(|o| o.as_deref());
+        }
+        self.firsts.first().map(|(_, image)| image.as_slice())
+    }
+
+    /// The key's item at the end of the stretch (`None`: deleted), and the instant of the
+    /// change that made it (the latest instant seen, for a deletion). Needs `keep_new`.
+    pub fn after(&self) -> (u64, Option<&[u8]>) {
+        if self.legacy {
+            return (self.last_ms, self.walk_last.as_deref());
+        }
+        match self.lasts.first() {
+            Some((_, time_ms, image)) => ((*time_ms).max(self.last_ms), Some(image.as_slice())),
+            None => (self.last_ms, None),
+        }
+    }
 }
 
 /// Visits the changes of `log` strictly after `after` (an instant and a sequence number) and
@@ -355,14 +488,15 @@ impl LoggedItems<'_> {
         at_ms: u64,
         visit: ItemVisitor<'_>,
     ) -> Result<()> {
-        // Key → old image of its first change after `at_ms` (`None`: it did not exist then).
-        let mut before: HashMap<ItemKey, Option<Vec<u8>>> = HashMap::new();
+        // Key → its changes after `at_ms`, which tell its state then (see `KeyHistory`).
+        let mut before: HashMap<ItemKey, KeyHistory> = HashMap::new();
         let position = std::cell::Cell::new((at_ms, u64::MAX));
         let mut collect = |c: Change<'_>| {
             position.set((c.time_ms, c.seq));
             before
                 .entry((c.partition.to_vec(), c.sort.to_vec()))
-                .or_insert_with(|| c.old.map(<[u8]>::to_vec));
+                .or_insert_with(|| KeyHistory::new(false))
+                .add(&c);
             ControlFlow::Continue(())
         };
         let horizon = |clock: &LogClock| clock.last_ms().max(now_ms);
@@ -395,8 +529,8 @@ impl LoggedItems<'_> {
         if stopped {
             return Ok(());
         }
-        for ((partition, sort), old) in &before {
-            if let Some(old) = old {
+        for ((partition, sort), history) in &before {
+            if let Some(old) = history.before() {
                 if visit(partition, sort, old).is_break() {
                     break;
                 }
@@ -524,37 +658,112 @@ fn prune_bucket(store: &dyn Store, log_id: TableId, bucket: u64) -> Result<usize
 mod tests {
     use super::*;
 
-    /// A log entry as format 1 writes it. If this stops decoding, the format changed: bump
-    /// [`LOG_FORMAT`] and keep reading this one.
+    /// Log entries as formats 1 and 2 write them. If these stop decoding, the format changed:
+    /// bump [`LOG_FORMAT`] and keep reading these.
     #[test]
-    fn format_1_entry_fixture_still_decodes() {
+    fn format_1_and_2_entry_fixtures_still_decode() {
         let key = Key {
             keyspace: Keyspace::Items,
             table: 7,
             partition: b"pk".to_vec(),
             sort: b"s".to_vec(),
         };
-        let Write::Put { key: at, value } = entry(9, (3_600_001, 42), &key, Some(b"old"), None)
+        let Write::Put { key: at, value } =
+            entry(9, (3_600_001, 42), &key, Some((b"old", 5)), None)
         else {
             panic!("a log entry is a put");
         };
         assert_eq!(at.partition, 1u64.to_be_bytes());
-        let fixture: &[u8] = &[
+        let format_2: &[u8] = &[
+            2, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 2, b'p', b'k', 0, 0, 0, 1, b's', 0, 0, 0, 3,
+            b'o', b'l', b'd',
+        ];
+        assert_eq!(value, format_2);
+        let format_1: &[u8] = &[
             1, 1, 0, 0, 0, 2, b'p', b'k', 0, 0, 0, 1, b's', 0, 0, 0, 3, b'o', b'l', b'd',
         ];
-        assert_eq!(value, fixture);
-        let change = decode_entry(&EntryRef {
-            partition: &at.partition,
-            sort: &at.sort,
-            version: 1,
-            value: fixture,
-        })
-        .unwrap();
-        assert_eq!(change.time_ms, 3_600_001);
-        assert_eq!(change.seq, 42);
-        assert_eq!(change.partition, b"pk");
-        assert_eq!(change.old, Some(&b"old"[..]));
-        assert_eq!(change.new, None);
+        for (fixture, old_version) in [(format_2, Some(5)), (format_1, None)] {
+            let change = decode_entry(&EntryRef {
+                partition: &at.partition,
+                sort: &at.sort,
+                version: 6,
+                value: fixture,
+            })
+            .unwrap();
+            assert_eq!(change.time_ms, 3_600_001);
+            assert_eq!(change.seq, 42);
+            assert_eq!(change.version, 6);
+            assert_eq!(change.old_version, old_version);
+            assert_eq!(change.partition, b"pk");
+            assert_eq!(change.old, Some(&b"old"[..]));
+            assert_eq!(change.new, None);
+        }
+    }
+
+    /// A change of one key: `(version, old (image, version), new image)`.
+    fn change<'a>(
+        time_ms: u64,
+        version: u64,
+        old: Option<(&'a [u8], u64)>,
+        new: Option<&'a [u8]>,
+    ) -> Change<'a> {
+        Change {
+            time_ms,
+            seq: 0,
+            version,
+            old_version: old.map(|(_, v)| v),
+            partition: b"pk",
+            sort: b"",
+            old: old.map(|(image, _)| image),
+            new,
+        }
+    }
+
+    /// Every order of the same changes tells the same states before and after, which are the
+    /// commit order's (the oracle: the chain written out by hand).
+    #[test]
+    fn a_key_history_follows_commit_order_whatever_the_walk_order() {
+        // Commit order: v1 updated to v2 (version 20), deleted (30), created again (25: a node
+        // whose version block is behind), updated (40).
+        let changes = [
+            change(1000, 20, Some((b"one", 10)), Some(b"two")),
+            change(1000, 30, Some((b"two", 20)), None),
+            change(999, 25, None, Some(b"three")),
+            change(1001, 40, Some((b"three", 25)), Some(b"four")),
+        ];
+        let orders: [[usize; 4]; 5] = [
+            [0, 1, 2, 3],
+            [3, 2, 1, 0],
+            [2, 0, 3, 1],
+            [1, 3, 0, 2],
+            [2, 3, 1, 0],
+        ];
+        for order in orders {
+            let mut h = KeyHistory::new(true);
+            for i in order {
+                h.add(&changes[i]);
+            }
+            assert_eq!(h.before(), Some(&b"one"[..]), "{order:?}");
+            assert_eq!(h.after(), (1001, Some(&b"four"[..])), "{order:?}");
+        }
+        // The last two alone (a stretch starting after the deletion): absent before.
+        for order in [[2, 3], [3, 2]] {
+            let mut h = KeyHistory::new(true);
+            for i in order {
+                h.add(&changes[i]);
+            }
+            assert_eq!(h.before(), None);
+            assert_eq!(h.after(), (1001, Some(&b"four"[..])));
+        }
+        // The first two alone: deleted at the end.
+        for order in [[0, 1], [1, 0]] {
+            let mut h = KeyHistory::new(true);
+            for i in order {
+                h.add(&changes[i]);
+            }
+            assert_eq!(h.before(), Some(&b"one"[..]));
+            assert_eq!(h.after(), (1000, None));
+        }
     }
 
     #[test]
