@@ -28,7 +28,8 @@
 //! write-ahead log's pending buffer under one short mutex, so versions follow fjall's journal
 //! order and the log's. The writer then releases its latches and returns: the batch is visible
 //! but not yet durable. Acknowledging callers wait for [`binderdb_storage::durable`], which the
-//! `group_commit` thread resolves after it wrote the frames to the log and synced it. Readers
+//! `group_commit` thread resolves after it wrote the frames to the log and synced it (in
+//! `--durability group` and `none`, the acknowledging writer writes them itself). Readers
 //! may observe a batch slightly before it is durable (as in most databases); any write
 //! acknowledged after such a read is durable together with what it read, because the log is
 //! synced in order.
