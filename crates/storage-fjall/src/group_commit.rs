@@ -11,6 +11,15 @@
 //! ([`crate::wal`]) and, in [`Durability::Sync`], calls `fdatasync` on its segment before it marks
 //! every version up to the noted one durable. Writers arriving during a sync share the next one.
 //!
+//! **Writers write the log themselves when no sync is due.** In [`Durability::Group`] and
+//! [`Durability::None`] an acknowledgement needs the frames written to the operating system, not
+//! synced: the acknowledging writer takes the log lock, writes every pending frame with one
+//! `pwrite` and returns at once ([`GroupCommit::write_own`]); writers arriving meanwhile find
+//! their commits already written. The syncer then only syncs (at the end of [`GROUP_WINDOW`] in
+//! `Group`), moves the log to a new segment (a writer leaves frames that might not fit to it),
+//! and serves flushes. Before, each round was a hand-off: the writer woke the syncer, which wrote
+//! and woke the writer's task, two thread wake-ups for what one system call does.
+//!
 //! **fjall's journal** is still written by every fjall batch (fjall cannot turn it off), but
 //! only to its user-space buffer: the database is opened with `manual_journal_persist`, and
 //! the syncer makes the journal durable once per log segment, when the log moves to a new
@@ -72,6 +81,12 @@ pub const GROUP_WINDOW: Duration = Duration::from_millis(10);
 /// 300 µs 29.8k and 35 µs/op (p99 2.4 ms), 600 µs 27.9k and 36 µs/op. One connection: 6.1k
 /// ops/s either way (a lone writer is never paced).
 const MIN_SYNC_INTERVAL: Duration = Duration::from_micros(300);
+
+/// How long an acknowledging writer waits for the log lock before it leaves its write to the
+/// syncer ([`GroupCommit::write_own`]). Other writers hold it for one `pwrite`; the syncer for
+/// a round, which may include a segment switch (milliseconds): not worth blocking an async
+/// runtime thread for.
+const OWN_WRITE_WAIT: Duration = Duration::from_micros(100);
 
 #[derive(Debug, Default)]
 struct SyncState {
@@ -162,13 +177,26 @@ impl Histogram {
     }
 }
 
-#[derive(Debug, Default)]
+/// The log and the buffer its frames are written from, behind one lock: whoever holds it takes
+/// the pending frames and writes them, so frames reach the log in commit order.
+struct Log {
+    writer: wal::Writer,
+    frames: Vec<u8>,
+}
+
+#[derive(Debug)]
 struct Shared {
     state: Mutex<SyncState>,
     wake_syncer: Condvar,
     wake_blocked: Condvar,
-    /// Log frames of commits not yet taken by the syncer, in commit order.
+    /// Log frames of commits not yet taken by a writer of the log, in commit order.
     pending: Mutex<Vec<u8>>,
+    /// Taken by the syncer for a round, and by acknowledging writers in the modes that do not
+    /// sync per acknowledgement ([`GroupCommit::write_own`]). Never held during a log sync.
+    log: Mutex<Log>,
+    /// Frames were written to the log since the last sync started ([`Durability::Group`]'s
+    /// window starts when the syncer sees it set).
+    unsynced: AtomicBool,
     /// Highest version appended to the log.
     appended: AtomicU64,
     /// Every version up to this one is as durable as the mode promises.
@@ -182,6 +210,57 @@ struct Shared {
     metrics_latency: binderdb_storage::LatencyHistogram,
     /// One more than the id of the fjall journal the syncer's handle points at (0: no handle).
     journal_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn new(version: u64, writer: wal::Writer) -> Shared {
+        Shared {
+            state: Mutex::default(),
+            wake_syncer: Condvar::new(),
+            wake_blocked: Condvar::new(),
+            pending: Mutex::default(),
+            log: Mutex::new(Log {
+                writer,
+                frames: Vec::new(),
+            }),
+            unsynced: AtomicBool::new(false),
+            appended: AtomicU64::new(version),
+            durable: AtomicU64::new(version),
+            failed: AtomicBool::new(false),
+            syncs: AtomicU64::default(),
+            checkpoints: AtomicU64::default(),
+            latency: Histogram::default(),
+            metrics_latency: binderdb_storage::LatencyHistogram::default(),
+            journal_id: AtomicU64::default(),
+        }
+    }
+
+    /// Poisons the group after a failed log write or sync: every waiter (task, blocked thread)
+    /// and every later write gets the error, and the syncer stops.
+    fn fail(&self, reason: String) {
+        let ready: Vec<Waker> = {
+            let mut st = self.state.lock();
+            if st.failed.is_none() {
+                tracing::error!(error = %reason, "write-ahead log write or sync failed; writes now fail");
+                st.failed = Some(reason);
+            }
+            self.failed.store(true, Ordering::Release);
+            self.wake_blocked.notify_all();
+            self.wake_syncer.notify_one();
+            st.wakers.drain(..).map(|(_, waker)| waker).collect()
+        };
+        for waker in ready {
+            waker.wake();
+        }
+    }
 }
 
 /// Owner of the syncer thread.
@@ -215,9 +294,7 @@ impl GroupCommit {
         log: wal::Writer,
         durability: Durability,
     ) -> Result<Self, StorageError> {
-        let shared = Arc::new(Shared::default());
-        shared.appended.store(version, Ordering::Relaxed);
-        shared.durable.store(version, Ordering::Relaxed);
+        let shared = Arc::new(Shared::new(version, log));
         let for_thread = Arc::clone(&shared);
         let journal = ActiveJournal::find(dir);
         if journal.is_none() {
@@ -227,7 +304,6 @@ impl GroupCommit {
             shared: for_thread,
             db,
             journal,
-            log,
             durability,
         };
         let thread = std::thread::Builder::new()
@@ -276,6 +352,11 @@ impl GroupCommit {
         if self.shared.durable.load(Ordering::Acquire) >= point {
             return Poll::Ready(Ok(()));
         }
+        if self.durability != Durability::Sync {
+            if let Some(result) = self.write_own(point) {
+                return Poll::Ready(result);
+            }
+        }
         let mut st = self.shared.state.lock();
         if let Some(reason) = &st.failed {
             return Poll::Ready(Err(failed_error(reason)));
@@ -292,6 +373,60 @@ impl GroupCommit {
             }
         }
         Poll::Pending
+    }
+
+    /// In the modes that acknowledge once the log is written ([`Durability::Group`],
+    /// [`Durability::None`]), writes the pending frames (every commit up to the highest
+    /// appended one, so `point` too) to the log on the caller's thread, and says so (or the
+    /// error that poisoned the group). `None` leaves it to the syncer: the log is busy for
+    /// longer than [`OWN_WRITE_WAIT`], or the frames may not fit in the active segment (moving
+    /// to a new one syncs fjall's journal, which is the syncer's job, off the async runtime).
+    ///
+    /// Why: handing every write to the syncer thread and being woken by it cost two thread
+    /// wake-ups per round, about as much CPU as the write itself; a `pwrite` to the page cache
+    /// is what an item operation may do inline (see the module docs).
+    fn write_own(&self, point: u64) -> Option<Result<(), StorageError>> {
+        let shared = &*self.shared;
+        let mut log = shared.log.try_lock_for(OWN_WRITE_WAIT)?;
+        if shared.durable.load(Ordering::Acquire) >= point {
+            return Some(Ok(()));
+        }
+        if shared.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        // Read before the pending frames are taken: every version up to it is among them or
+        // already written (whoever took earlier frames wrote them before releasing the log).
+        let target = shared.appended.load(Ordering::Acquire);
+        let Log { writer, frames } = &mut *log;
+        {
+            let mut pending = shared.pending.lock();
+            if !writer.fits(pending.len()) {
+                return None;
+            }
+            std::mem::swap(frames, &mut *pending);
+        }
+        let written = writer.write_frames(frames, &mut || {
+            Err(std::io::Error::other(
+                "a log segment switch outside the group-commit thread",
+            ))
+        });
+        frames.clear();
+        drop(log);
+        if let Err(e) = written {
+            let reason = e.to_string();
+            let error = failed_error(&reason);
+            shared.fail(reason);
+            return Some(Err(error));
+        }
+        shared.durable.fetch_max(target, Ordering::AcqRel);
+        if self.durability == Durability::Group && !shared.unsynced.swap(true, Ordering::AcqRel) {
+            // The window starts: a syncer waiting without a deadline must set one.
+            let st = shared.state.lock();
+            if st.idle {
+                shared.wake_syncer.notify_one();
+            }
+        }
+        Some(Ok(()))
     }
 
     /// Blocks until a round that started after this call has written and synced the log (in
@@ -421,27 +556,29 @@ struct Syncer {
     shared: Arc<Shared>,
     db: Database,
     journal: Option<ActiveJournal>,
-    log: wal::Writer,
     durability: Durability,
 }
 
 impl Syncer {
-    /// One round: writes the pending frames to the log and, if `sync`, syncs it.
-    fn round(&mut self, frames: &mut Vec<u8>, sync: bool) -> Result<(), String> {
-        std::mem::swap(frames, &mut *self.shared.pending.lock());
+    /// One round: writes the pending frames to the log and, if `sync`, syncs it (after
+    /// releasing the log, so writers in [`Durability::Group`] never wait for a sync).
+    fn round(&mut self, sync: bool) -> Result<(), String> {
         let Syncer {
             shared,
             db,
             journal,
-            log,
             ..
         } = self;
+        let mut log = shared.log.lock();
+        let Log { writer, frames } = &mut *log;
+        std::mem::swap(frames, &mut *shared.pending.lock());
+        let wrote = !frames.is_empty();
         let mut checkpoint = || {
             checkpoint(db, journal.as_mut())?;
             shared.checkpoints.fetch_add(1, Ordering::Relaxed);
             Ok(())
         };
-        let written = log.write_frames(frames, &mut checkpoint);
+        let written = writer.write_frames(frames, &mut checkpoint);
         frames.clear();
         written.map_err(|e| e.to_string())?;
         if let Some(journal) = journal.as_mut() {
@@ -450,20 +587,27 @@ impl Syncer {
             journal.follow_rotations().map_err(|e| e.to_string())?;
             shared.journal_id.store(journal.id + 1, Ordering::Relaxed);
         }
-        if sync {
-            let started = Instant::now();
-            log.sync().map_err(|e| e.to_string())?;
-            let elapsed = started.elapsed();
-            shared.latency.record(elapsed);
-            shared.metrics_latency.record(elapsed);
-            shared.syncs.fetch_add(1, Ordering::Relaxed);
+        if !sync {
+            if wrote {
+                shared.unsynced.store(true, Ordering::Release);
+            }
+            return Ok(());
         }
+        // Cleared before the sync starts: frames written after this point set it again.
+        shared.unsynced.store(false, Ordering::Release);
+        let file = writer.sync_handle();
+        drop(log);
+        let started = Instant::now();
+        file.sync_data().map_err(|e| e.to_string())?;
+        let elapsed = started.elapsed();
+        shared.latency.record(elapsed);
+        shared.metrics_latency.record(elapsed);
+        shared.syncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
     fn run(mut self) {
         let shared = Arc::clone(&self.shared);
-        let mut frames = Vec::new();
         let mut st = shared.state.lock();
         // When the previous sync started, if it covered more than one commit.
         let mut paced_from: Option<Instant> = None;
@@ -471,7 +615,29 @@ impl Syncer {
         let mut sync_due: Option<Instant> = None;
         loop {
             loop {
-                let wanted = st.requested > shared.durable.load(Ordering::Acquire);
+                if st.failed.is_some() {
+                    return; // a writer's own log write failed (see `Shared::fail`)
+                }
+                let durable = shared.durable.load(Ordering::Acquire);
+                // Waiters whose commits writers wrote to the log themselves meanwhile
+                // ([`GroupCommit::write_own`]) need no round.
+                if st.wakers.iter().any(|(point, _)| *point <= durable) {
+                    let mut i = 0;
+                    while i < st.wakers.len() {
+                        if st.wakers[i].0 <= durable {
+                            st.wakers.swap_remove(i).1.wake();
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                if self.durability == Durability::Group
+                    && sync_due.is_none()
+                    && shared.unsynced.load(Ordering::Acquire)
+                {
+                    sync_due = Some(Instant::now() + GROUP_WINDOW);
+                }
+                let wanted = st.requested > durable;
                 let due = sync_due.is_some_and(|due| Instant::now() >= due);
                 if wanted || st.forced || st.stopping || due {
                     break;
@@ -508,11 +674,9 @@ impl Syncer {
             // or already written.
             let target = shared.appended.load(Ordering::Acquire);
             let covered = target.saturating_sub(shared.durable.load(Ordering::Acquire));
-            let result = self.round(&mut frames, sync);
+            let result = self.round(sync);
             if sync {
                 sync_due = None;
-            } else if self.durability == Durability::Group && sync_due.is_none() {
-                sync_due = Some(round_start + GROUP_WINDOW);
             }
             st = shared.state.lock();
             st.finished = generation;
@@ -530,10 +694,9 @@ impl Syncer {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "write-ahead log write or sync failed; writes now fail");
-                    st.failed = Some(e);
-                    shared.failed.store(true, Ordering::Release);
-                    ready.extend(st.wakers.drain(..).map(|(_, waker)| waker));
+                    drop(st);
+                    shared.fail(e);
+                    return;
                 }
             }
             if st.blocked > 0 {
@@ -542,27 +705,27 @@ impl Syncer {
             // Pace only when this sync covered several commits: writers are concurrent.
             // (Counting released wakers would not do: a task polled twice registers twice.)
             paced_from = (covered > 1).then_some(round_start);
-            let failed = st.failed.is_some();
             drop(st);
             for waker in ready {
                 waker.wake();
-            }
-            if failed {
-                return;
             }
             st = shared.state.lock();
         }
         drop(st);
         // Anything written without a waiter still reaches the disk on shutdown, and a clean
         // stop leaves nothing to replay at the next open.
-        if let Err(e) = self.round(&mut frames, true) {
+        if let Err(e) = self.round(true) {
             tracing::error!(error = %e, "final write-ahead log sync failed");
             return;
         }
         let Syncer {
-            db, journal, log, ..
+            shared,
+            db,
+            journal,
+            ..
         } = &mut self;
-        if let Err(e) = log.finish(&mut || checkpoint(db, journal.as_mut())) {
+        let mut log = shared.log.lock();
+        if let Err(e) = log.writer.finish(&mut || checkpoint(db, journal.as_mut())) {
             tracing::error!(error = %e, "final checkpoint failed; the next open replays the log");
         }
     }

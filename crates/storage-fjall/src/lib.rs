@@ -28,7 +28,8 @@
 //! write-ahead log's pending buffer under one short mutex, so versions follow fjall's journal
 //! order and the log's. The writer then releases its latches and returns: the batch is visible
 //! but not yet durable. Acknowledging callers wait for [`binderdb_storage::durable`], which the
-//! `group_commit` thread resolves after it wrote the frames to the log and synced it. Readers
+//! `group_commit` thread resolves after it wrote the frames to the log and synced it (in
+//! `--durability group` and `none`, the acknowledging writer writes them itself). Readers
 //! may observe a batch slightly before it is durable (as in most databases); any write
 //! acknowledged after such a read is durable together with what it read, because the log is
 //! synced in order.
@@ -86,7 +87,7 @@
 //! compactions. Rotation uses fjall's `Keyspace::rotate_memtable`, public but hidden from its
 //! docs: the `fjall` dependency is pinned to the 3.1 series for that reason.
 //!
-//! **Where a durable write's cost goes now** (2026-12-06, the shared 2-core VM, release build,
+//! **Where a durable write's cost goes** (2026-12-06, the shared 2-core VM, release build,
 //! `binderdb bench --workload put`, 32 connections). Server CPU per PutItem from /proc: in
 //! memory 14–16 µs, `--durability none` 31–37 µs, `sync` 34–38 µs. `perf` (DWARF stacks, 4 s
 //! of a `sync` load): the group-commit thread took 18% of the server's CPU, nearly all of it in
@@ -98,9 +99,28 @@
 //! 120 s of PutItem, 250,826 log syncs with p50 ≤ 128 µs, p99 ≤ 2 ms, p99.9 ≤ 8 ms, max 48 ms;
 //! a 600 s BatchWriteItem bulk load, 39,100 items/s with stalls of up to 5 s: the single fjall
 //! worker ([`FJALL_WORKERS`]) queues memtable flushes behind multi-second compactions, and the
-//! pacing ([`MAX_SEALED_MEMTABLES`]) then stops every writer until the compaction ends. What
-//! remains: flushes that never wait for a compaction (fjall 3.1 has no such mode), a write rate
-//! that slows gradually instead of stopping, and fewer wake-ups per acknowledged write.
+//! pacing ([`MAX_SEALED_MEMTABLES`]) then stops every writer until the compaction ends.
+//!
+//! **Writers write the log themselves in `group` and `none`** (see `group_commit`). In
+//! `--durability none`, `perf` showed the hand-off to the group-commit thread costing more than
+//! the write it handed off: `poll_durable`'s wake of the syncer 12% of the server's CPU, the
+//! syncer's round and sleeps 17%, context switches 20% in all. With the acknowledging writer
+//! writing the pending frames itself (one `pwrite`, no wake-up): the syncer thread 0.2%,
+//! context switches 6%, the `pwrite` 8% (ext4's buffered write path). Measured in one run per
+//! round, 3 rounds, each under a pause of the machine's other builds (release builds of main
+//! and of this change, 4 s of PutItem after a 1 s warm-up, server CPU from /proc): CPU per
+//! PutItem in memory 17.9 / 18.2 / 20.4 µs; `none` before 41.2 / 50.0 / 50.7, after 35.5 /
+//! 41.8 / 38.6 µs (median 50.0 → 38.6, -23%); `sync` before 47.6 / 41.3 / 51.8, after 42.5 /
+//! 48.5 / 51.7 µs (unchanged: a `sync` acknowledgement still waits for the syncer's
+//! `fdatasync`, and the hand-off is shared by all the writers of one sync).
+//!
+//! What the rest of a durable write costs, from the same profile (`none`, after): the
+//! read-modify-write 29% of the server's CPU, of which fjall's batch commit 9% (memtable
+//! inserts 4%: the item and its table's counter record), the read of the current item 8%
+//! (a skiplist search of the memtable, then the tables' bloom filters: a PutItem of a new
+//! item misses), the log payload 2%. What remains to try: fjall's journal still serialises,
+//! hashes and `write`s every batch (8 KiB buffer) although binderdb's log makes it redundant
+//! (fjall 3.1 cannot turn it off), and it competes with the log for the page cache.
 //!
 //! This crate must not depend on binderdb crates other than `binderdb-storage`. Commits and
 //! reads do not wait for I/O beyond the page cache, except that a writer waits in 1 ms steps,

@@ -206,14 +206,16 @@ fn zero_fill(file: &File, from: u64, len: u64, stop: &AtomicBool) -> std::io::Re
 struct Segment {
     seq: u64,
     path: PathBuf,
-    file: File,
+    /// Shared with whoever syncs it outside the writer's lock ([`Writer::sync_handle`]).
+    file: Arc<File>,
     /// Where the next frame goes.
     pos: u64,
     /// The file's size: frames never go past it.
     capacity: u64,
 }
 
-/// The log's writer, owned by the group-commit thread.
+/// The log's writer, shared by the group-commit thread and (in the modes that do not sync per
+/// acknowledgement) the acknowledging writers, behind one lock (see `group_commit`).
 pub struct Writer {
     dir: PathBuf,
     segment_bytes: u64,
@@ -358,6 +360,23 @@ impl Writer {
         self.active.file.sync_data()
     }
 
+    /// Whether frames taking `pending` bytes in a pending buffer ([`push_frame`]) fit in the
+    /// active segment, so that [`Writer::write_frames`] writes them without moving to a new
+    /// segment (and so without calling its checkpoint). Conservative: a frame takes at most
+    /// twice its pending size in the log (a pending frame is a 4-byte length and a non-empty
+    /// payload; its log frame adds a 4-byte CRC).
+    pub fn fits(&self, pending: usize) -> bool {
+        let needed = (pending as u64).saturating_mul(2);
+        self.active.pos + self.out.len() as u64 + needed <= self.active.capacity
+    }
+
+    /// The active segment's file, for an `fdatasync` made without holding the writer: it
+    /// covers every frame written before the call. Frames written later may land in a new
+    /// segment, which a later sync covers (the move to it synced this one first).
+    pub fn sync_handle(&self) -> Arc<File> {
+        Arc::clone(&self.active.file)
+    }
+
     /// Ends the log cleanly: syncs the active segment, calls `checkpoint` (fjall's journal then
     /// holds everything logged) and starts an empty segment, so the next open replays nothing.
     ///
@@ -446,7 +465,7 @@ fn open_segment(
     Ok(Segment {
         seq,
         path,
-        file,
+        file: Arc::new(file),
         pos: HEADER_BYTES,
         capacity,
     })

@@ -257,3 +257,67 @@ fn a_finished_drop_is_not_undone_by_recovery() {
         assert_eq!(raw_keys_of(&recovered, DROPPED), 0, "{what}");
     }
 }
+
+/// In the modes that acknowledge once the log is written, acknowledging writers write the log
+/// themselves (several threads at once here, across segment switches, which they leave to the
+/// syncer): every acknowledged commit is in a kill image, and `none` acknowledged them all
+/// without a single log sync. `group` syncs on its own once its window has passed.
+#[test]
+fn group_and_none_acknowledge_written_commits_that_survive_a_kill() {
+    for durability in [Durability::None, Durability::Group] {
+        let live = tempfile::tempdir().unwrap();
+        let options = FjallOptions {
+            durability,
+            ..small_log()
+        };
+        let store = FjallStore::open_with(live.path(), &options).unwrap();
+        let acknowledged: Vec<(u32, u64)> = std::thread::scope(|s| {
+            let writers: Vec<_> = (0..4u32)
+                .map(|t| {
+                    let store = &store;
+                    s.spawn(move || {
+                        (0..100u32)
+                            .map(|i| {
+                                let n = t * 1000 + i;
+                                let version = put(store, &item(n), format!("value {n}").as_bytes());
+                                durable(store).wait().unwrap();
+                                (n, version)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            writers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        assert!(
+            store.checkpoint_count() >= 1,
+            "{durability:?}: no segment switch"
+        );
+        if durability == Durability::None {
+            assert_eq!(store.sync_count(), 0, "acknowledging synced the log");
+        } else {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while store.sync_count() == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "group mode never synced its window"
+                );
+                std::thread::yield_now();
+            }
+        }
+        let image = tempfile::tempdir().unwrap();
+        copy_dir(live.path(), image.path());
+        let recovered = FjallStore::open(image.path()).unwrap();
+        for (n, version) in &acknowledged {
+            let got = recovered
+                .get(&item(*n))
+                .unwrap()
+                .unwrap_or_else(|| panic!("{durability:?}: item {n} lost"));
+            assert_eq!(got.version, *version, "{durability:?}: item {n}");
+            assert_eq!(got.value, format!("value {n}").into_bytes());
+        }
+    }
+}
