@@ -98,8 +98,8 @@
 //! disk's sync latency, so the ratio targets could not be judged on this machine. Long loads:
 //! 120 s of PutItem, 250,826 log syncs with p50 ≤ 128 µs, p99 ≤ 2 ms, p99.9 ≤ 8 ms, max 48 ms;
 //! a 600 s BatchWriteItem bulk load, 39,100 items/s with stalls of up to 5 s: the single fjall
-//! worker ([`FJALL_WORKERS`]) queues memtable flushes behind multi-second compactions, and the
-//! pacing ([`MAX_SEALED_MEMTABLES`]) then stops every writer until the compaction ends.
+//! worker ([`FJALL_WORKERS`]) queued memtable flushes behind multi-second compactions, and the
+//! pacing then stopped every writer until the compaction ended.
 //!
 //! **Writers write the log themselves in `group` and `none`** (see `group_commit`). In
 //! `--durability none`, `perf` showed the hand-off to the group-commit thread costing more than
@@ -122,16 +122,42 @@
 //! hashes and `write`s every batch (8 KiB buffer) although binderdb's log makes it redundant
 //! (fjall 3.1 cannot turn it off), and it competes with the log for the page cache.
 //!
+//! **Background I/O: binderdb flushes and compacts, fjall's worker keeps the journal.** fjall
+//! 3.1 runs flushes and compactions on one worker pool, in message order, and has no mode that
+//! keeps them apart (with two workers, its worker 0 busy-loops, see [`FJALL_WORKERS`]). So:
+//! - the [`flusher`] thread flushes a memtable as soon as binderdb rotates it, whatever fjall's
+//!   worker is doing (fjall's own flush of the same memtable then finds nothing left);
+//! - the [`compactor`] thread runs the compactions (fjall's leveled strategy, unchanged), and
+//!   the keyspaces this build creates tell fjall's worker never to compact, so the worker only
+//!   rotates and deletes journals after each flush, promptly, and fjall's journal stays small;
+//! - memtables are 32 MiB ([`MEMTABLE_BYTES`]): with flushes no longer batched up behind
+//!   compactions, 8 MiB ones tripled the level-0 merges a bulk load pays for;
+//! - the [`pacing`] slows writers gradually as level 0 fills (one sleep per commit, doubling per
+//!   run past 8 runs, at most 64 ms) instead of stopping them all at a limit.
+//!
+//! No fjall patch is needed: the flush (`AbstractTree::flush`) and compaction
+//! (`AbstractTree::compact`) calls are lsm-tree's public API, and fjall's garbage-collection
+//! watermark is read from its (hidden, public) snapshot tracker. Considered and left out:
+//! syncing fjall's journal from a side thread so fjall's sync under its journal lock has less to
+//! write (no gain measurable within this machine's noise: 3,000,000-item loads at 54k and 74k
+//! items/s with and without); `sync_file_range` windows for table files (they are written by
+//! lsm-tree, which syncs each file once at its end; neither std nor rustix offers the call
+//! without `unsafe`); more fjall workers (busy loop). Measured before/after: see
+//! [`MEMTABLE_BYTES`], and the README's long loads.
+//!
 //! This crate must not depend on binderdb crates other than `binderdb-storage`. Commits and
-//! reads do not wait for I/O beyond the page cache, except that a writer waits in 1 ms steps,
-//! before taking any lock, while memtables are not flushed fast enough (see
-//! [`MAX_SEALED_MEMTABLES`]); `flush` and `drop_table` block until a sync finishes.
+//! reads do not wait for I/O beyond the page cache, except that a writer sleeps, before taking
+//! any lock, while flushes or compactions fall behind (see [`pacing`]); `flush` and
+//! `drop_table` block until a sync finishes.
 
 mod checkpoint;
 mod close;
+mod compactor;
 mod drops;
+mod flusher;
 mod group_commit;
 mod logged;
+mod pacing;
 mod read_path;
 pub mod wal;
 
@@ -155,6 +181,7 @@ use drops::{drop_marker, Dropper, Job, DROP_PREFIX};
 use group_commit::GroupCommit;
 pub use group_commit::{Durability, SyncLatency, GROUP_WINDOW, SYNC_LATENCY_BUCKETS};
 use logged::{LoggedBatch, COUNTERS_SPACE, META_SPACE};
+use pacing::{Backlog, Pace, PACING_STEP};
 pub use read_path::{default_cache_bytes, MIN_CACHE_BYTES};
 
 /// Version of the store layout (keyspace set + meta keys), kept under `meta/format`.
@@ -209,7 +236,8 @@ fn open_keyspace(db: &Database, ks: Keyspace) -> Result<fjall::Keyspace, Storage
     db.keyspace(ks.name(), || {
         read_path::data_keyspace_options(
             KeyspaceCreateOptions::default()
-                .max_memtable_size(MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP),
+                .max_memtable_size(MEMTABLE_BYTES * FJALL_ROTATION_BACKSTOP)
+                .compaction_strategy(compactor::idle_worker_strategy()),
         )
     })
     .map_err(backend)
@@ -233,7 +261,7 @@ pub struct FjallStore {
     /// Version assignment; held while a batch is appended to fjall's journal.
     versions: Mutex<Versions>,
     commits: AtomicU64,
-    /// Writers that waited for flushes or compactions (see [`MAX_SEALED_MEMTABLES`]).
+    /// Writers that waited for flushes or compactions (see [`pacing`]).
     paced: AtomicU64,
     /// Write-ahead log frames replayed at open.
     replayed: usize,
@@ -243,6 +271,10 @@ pub struct FjallStore {
     stragglers_flushed_for: AtomicU64,
     /// Merges level 0 down when the store is idle (see [`read_path::Settler`]).
     _settler: read_path::Settler,
+    /// Flushes rotated memtables at once, beside fjall's worker (see [`flusher`]).
+    flusher: flusher::Flusher,
+    /// Runs the compactions, beside fjall's worker (see [`compactor`]).
+    compactor: compactor::Compactor,
     /// Stopped before the group commit's final sync (fields drop in order).
     dropper: Dropper,
     group: GroupCommit,
@@ -294,38 +326,32 @@ struct Prepared {
 /// Largest memtable of a data keyspace before it is flushed to a table file (fjall's default is
 /// 64 MiB). Overwrites keep every version in the memtable until the flush, so this bounds the
 /// memory a write-heavy server holds per keyspace, and under a steady write load the server's
-/// RSS is a saw-tooth of about this height. With 16 MiB, a 10-minute durable 50/50 get/put run
-/// (10,000 items, 32 connections) swung between -15% and +11% of its median RSS (70.6 MB);
-/// with 8 MiB between -10% and +7% (65.9 MB). PutItem throughput was the same within noise
-/// (alternated runs, medians of 3: 40.3k vs 39.8k ops/s over 5 s, 34.2k vs 30.9k over 20 s).
-const MEMTABLE_BYTES: u64 = 8 * 1024 * 1024;
-
-/// Sealed (full, not yet flushed) memtables of one keyspace at which new writers wait for the
-/// flush worker, in steps of [`PACING_STEP`], before taking any latch or lock.
+/// RSS is a saw-tooth of about this height (plus the memtable being flushed).
 ///
-/// fjall has its own brake: a batch commit that finds 4 sealed memtables sleeps 100 ms (and
-/// again while there are still 4), inside the commit, where binderdb holds its version mutex,
-/// so every writer stopped for 100 ms or more; with 20 or more level-0 runs it spins, and at 30
-/// it sleeps in 10 ms steps. With one worker doing flushes and compactions in turn, a bulk load
-/// reached those limits while a large compaction ran. Waiting here, at 3 sealed memtables
-/// (binderdb's rotations add at most one per keyspace beyond it) or [`MAX_L0_RUNS`] runs,
-/// keeps fjall's brakes from ever engaging: writers slow to the rate the worker flushes at, in
-/// millisecond steps, and a writer that waits holds nothing other writers need.
-const MAX_SEALED_MEMTABLES: usize = 3;
+/// Why 32 MiB and not the 8 MiB of before: every flush adds a run to level 0, and fjall's
+/// leveled compaction merges level 0 into the whole of level 1 once it holds 4 tables (the keys
+/// are hash-ordered, so every run overlaps all of level 1); the number of those merges, each
+/// rewriting up to 256 MiB, is what a bulk load's throughput pays for. While fjall's worker
+/// flushed after its compactions, sealed memtables queued up and were flushed together, as one
+/// larger run; flushed at once by binderdb's [`flusher`], 8 MiB memtables made three times as
+/// many runs and merges. Measured (3,000,000-item BatchWriteItem loads, 32 connections, fresh
+/// durable server, release build, one after the other on the shared machine under a pause of
+/// its other builds, 2026-12-06): with the flush thread, 8 MiB 45,682 items/s (1,142 requests
+/// over 100 ms, max 321 ms) and 32 MiB 65,586 (362, max 217 ms); with the compaction thread
+/// too, 32 MiB 74,312 (209); before both (fjall's worker flushing, 8 MiB) 62,443 (519, max
+/// 343 ms). RSS cost (earlier measurements with 8 and 16 MiB): a 10-minute durable 50/50
+/// get/put run swung between -10% and +7% of its median RSS (65.9 MB) with 8 MiB, -15% and
+/// +11% (70.6 MB) with 16 MiB; with 32 MiB the saw-tooth is up to about 64 MB high per
+/// keyspace written (not re-measured).
+const MEMTABLE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// See [`MAX_SEALED_MEMTABLES`]: level-0 runs at which writers wait (fjall stalls at 20).
-const MAX_L0_RUNS: usize = 18;
-
-/// See [`MAX_SEALED_MEMTABLES`].
-const PACING_STEP: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// fjall's background threads (memtable flushes and compactions). fjall's default is one per
-/// core up to 4, but with more than one, worker 0 hands every compaction request back to the
-/// queue and, while the others are busy, picks it up again at once: a busy loop that took
-/// ~8% of the server's CPU under a durable PutItem load on 2 cores. One worker does flushes and
-/// compactions in turn. Measured alternately (durable, 32 connections, medians of 3): PutItem
-/// 31.0k ops/s (p99 4.7 ms) with 2 workers, 41.4k (p99 1.8 ms) with 1; GetItem and the
-/// 50/50 mix within noise.
+/// fjall's background threads (its journal rotations and deletions, and the flushes and
+/// compactions binderdb's [`flusher`] and [`compactor`] have not done already). fjall's default
+/// is one per core up to 4, but with more than one, worker 0 hands every compaction request
+/// back to the queue and, while the others are busy, picks it up again at once: a busy loop that
+/// took ~8% of the server's CPU under a durable PutItem load on 2 cores. Measured alternately
+/// (durable, 32 connections, medians of 3): PutItem 31.0k ops/s (p99 4.7 ms) with 2 workers,
+/// 41.4k (p99 1.8 ms) with 1; GetItem and the 50/50 mix within noise.
 const FJALL_WORKERS: usize = 1;
 
 /// The `meta` keyspace's memtable, and how often a commit rewrites the `high_water` ceiling
@@ -597,6 +623,8 @@ impl FjallStore {
         let dropper = Dropper::start(db.clone(), meta.clone())?;
         let settler = read_path::Settler::start(db.clone())?;
         let close = close::CleanClose::new(db.clone(), dir);
+        let flusher = flusher::Flusher::start(db.clone())?;
+        let compactor = compactor::Compactor::start(db.clone())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
@@ -617,6 +645,8 @@ impl FjallStore {
             skipped_dropped: skipped,
             stragglers_flushed_for: AtomicU64::new(0),
             _settler: settler,
+            flusher,
+            compactor,
             dropper,
             group,
             _close: close,
@@ -651,7 +681,7 @@ impl FjallStore {
     }
 
     /// Number of writers that waited for background flushes or compactions to catch up (see
-    /// [`MAX_SEALED_MEMTABLES`]). For metrics.
+    /// [`pacing`]). For metrics.
     pub fn paced_writer_count(&self) -> u64 {
         self.paced.load(Ordering::Relaxed)
     }
@@ -687,6 +717,12 @@ impl FjallStore {
     /// The directory this store lives in.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Every keyspace of the store that exists: data keyspaces, `meta` and `counters`.
+    fn memtable_spaces(&self) -> impl Iterator<Item = &fjall::Keyspace> {
+        let data = self.spaces.iter().filter_map(OnceLock::get);
+        data.chain([&self.meta]).chain(self.counter_space.get())
     }
 
     /// The keyspace `ks`, if it exists yet.
@@ -792,12 +828,20 @@ impl FjallStore {
     /// Encodes `batch`, finds its latch stripes, and creates the keyspaces it writes to that do
     /// not exist yet (before any latch or the version mutex is taken, as creation syncs).
     fn prepare(&self, batch: Batch) -> Result<Prepared, StorageError> {
+        let mut written = [false; Keyspace::ALL.len()];
         for write in &batch.writes {
             match write.key() {
-                Some(key) => self.pace_writer(self.space_for_write(key.keyspace)?),
-                None => self.counters_for_write()?,
-            };
+                Some(key) => written[key.keyspace.index()] = true,
+                None => {
+                    self.counters_for_write()?;
+                }
+            }
         }
+        let mut backlog = Backlog::default();
+        for ks in Keyspace::ALL.into_iter().filter(|ks| written[ks.index()]) {
+            backlog = backlog.max(Backlog::of(self.space_for_write(ks)?));
+        }
+        self.pace_writer(backlog, &written);
         let stripes = self.latches.stripes_of(
             batch
                 .guards
@@ -811,20 +855,32 @@ impl FjallStore {
         })
     }
 
-    /// Waits, before the writer takes any latch or the version mutex, while `space`'s flushes
-    /// or compactions are far behind (see [`MAX_SEALED_MEMTABLES`]).
-    fn pace_writer<'a>(&self, space: &'a fjall::Keyspace) -> &'a fjall::Keyspace {
-        let behind = || {
-            space.tree.sealed_memtable_count() >= MAX_SEALED_MEMTABLES
-                || space.tree.l0_run_count() >= MAX_L0_RUNS
-        };
-        if behind() {
-            self.paced.fetch_add(1, Ordering::Relaxed);
-            while behind() {
-                std::thread::sleep(PACING_STEP);
+    /// Slows the writer down, before it takes any latch or the version mutex, as the flushes
+    /// and compactions of the keyspaces it writes (`written`) fall behind (see [`Backlog`]):
+    /// one sleep that grows with the backlog, or, past the hard limits, waits in
+    /// [`PACING_STEP`]s until the backlog is back under them.
+    fn pace_writer(&self, backlog: Backlog, written: &[bool]) {
+        match backlog.pace() {
+            Pace::Go => {}
+            Pace::Slow(delay) => {
+                self.paced.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(delay);
+            }
+            Pace::Wait => {
+                self.paced.fetch_add(1, Ordering::Relaxed);
+                let now = || {
+                    Keyspace::ALL
+                        .into_iter()
+                        .filter(|ks| written[ks.index()])
+                        .filter_map(|ks| self.space(ks))
+                        .map(Backlog::of)
+                        .fold(Backlog::default(), Backlog::max)
+                };
+                while now().pace() == Pace::Wait {
+                    std::thread::sleep(PACING_STEP);
+                }
             }
         }
-        space
     }
 
     /// Checks guards and applies `prepared` while `held` covers every key it touches, then
@@ -950,7 +1006,9 @@ impl FjallStore {
                 entry.0.rotate_memtable().map_err(backend)?;
             }
         }
-        self.flush_stragglers()
+        let stragglers = self.flush_stragglers();
+        self.flusher.wake();
+        stragglers
     }
 
     /// Once per journal fjall starts, rotates every memtable that still holds writes, so that
@@ -1293,11 +1351,23 @@ impl Store for FjallStore {
         binderdb_storage::StoreMetrics {
             sync_latency: Some(self.group.metrics_sync_latency()),
             disk_bytes: self.db.disk_space().ok(),
-            write_buffer_bytes: Some(self.db.write_buffer_size()),
+            // Summed from the memtables: fjall's own counter is lowered only by the flushes its
+            // worker runs, not by the flush thread's (see `flusher`).
+            write_buffer_bytes: Some(
+                self.memtable_spaces()
+                    .map(|s| s.tree.version_memtable_size_sum())
+                    .sum(),
+            ),
             journal_files: count(self.db.journal_count()),
-            pending_flushes: count(self.db.outstanding_flushes()),
-            active_compactions: count(self.db.active_compactions()),
-            compactions_completed: count(self.db.compactions_completed()),
+            pending_flushes: count(
+                self.memtable_spaces()
+                    .map(|s| s.tree.sealed_memtable_count())
+                    .sum(),
+            ),
+            active_compactions: Some(self.db.active_compactions() as u64 + self.compactor.active()),
+            compactions_completed: Some(
+                self.db.compactions_completed() as u64 + self.compactor.completed(),
+            ),
         }
     }
 
