@@ -2,7 +2,9 @@
 //!
 //! Every table's [`TableMetrics`] lives in its capacity state (beside its bill counters,
 //! reached through the table the request already looked up), so counting takes no lock and no
-//! extra lookup: relaxed atomic additions on the table's own counters. The engine counts what
+//! extra lookup: relaxed atomic additions on the table's own counters, sharded by thread
+//! ([`Sharded`]) so that cores serving requests of one table never write the same cache line.
+//! A reading sums the shards. The engine counts what
 //! only it sees (TTL deletes, transaction conflicts per item, throttle events per table and
 //! index); the server counts per request what it sees at the end (latency of successful
 //! requests, throttled requests, system errors, conditional check failures, returned items),
@@ -21,8 +23,10 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use binderdb_storage::{HistogramSnapshot, LatencyHistogram, TableId};
+use binderdb_storage::metrics::{LatencyBuckets, Sharded};
+use binderdb_storage::{HistogramSnapshot, TableId};
 use parking_lot::Mutex;
 
 use crate::capacity::bill::TableCapacity;
@@ -32,46 +36,93 @@ use crate::Database;
 /// How many operations the per-table metrics tell apart.
 pub const OPERATION_SLOTS: usize = 64;
 
-/// The counters of one operation on one table.
+/// The counters of one operation on one table (one copy per shard).
 #[derive(Debug, Default)]
-pub struct OperationMetrics {
+pub struct OperationMetrics(Sharded<OperationCounters>);
+
+/// One shard of an operation's counters.
+#[derive(Debug, Default)]
+struct OperationCounters {
     /// Latency of successful requests (CloudWatch's SuccessfulRequestLatency).
-    pub latency: LatencyHistogram,
+    latency: LatencyBuckets,
     /// Requests refused whole by throttling (ThrottledRequests).
-    pub throttled: AtomicU64,
+    throttled: AtomicU64,
     /// Requests answered with HTTP 5xx (SystemErrors).
-    pub system_errors: AtomicU64,
+    system_errors: AtomicU64,
     /// Items returned by Query, Scan and ExecuteStatement (ReturnedItemCount).
-    pub returned_items: AtomicU64,
+    returned_items: AtomicU64,
+}
+
+impl OperationMetrics {
+    /// Counts one successful request that took `elapsed`.
+    pub fn record_success(&self, elapsed: Duration) {
+        self.0.local().latency.record(elapsed);
+    }
+
+    /// Counts one request refused whole by throttling.
+    pub fn count_throttled(&self) {
+        self.0.local().throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one request answered with HTTP 5xx.
+    pub fn count_system_error(&self) {
+        self.0.local().system_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `n` items returned.
+    pub fn count_returned_items(&self, n: u64) {
+        self.0
+            .local()
+            .returned_items
+            .fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> OperationSnapshot {
+        let mut sum = OperationSnapshot::default();
+        for shard in self.0.shards() {
+            shard.latency.add_to(&mut sum.latency);
+            sum.throttled += shard.throttled.load(Ordering::Relaxed);
+            sum.system_errors += shard.system_errors.load(Ordering::Relaxed);
+            sum.returned_items += shard.returned_items.load(Ordering::Relaxed);
+        }
+        sum
+    }
 }
 
 /// The request metrics of one table.
 #[derive(Debug)]
 pub struct TableMetrics {
+    /// The table's name (for the slow-request log; a table's name never changes).
+    table_name: String,
     operations: [OnceLock<Box<OperationMetrics>>; OPERATION_SLOTS],
-    /// Writes refused by their condition (ConditionalCheckFailedRequests).
-    pub conditional_check_failed: AtomicU64,
-    /// Item-level requests refused because a transaction held the item (TransactionConflict).
-    pub transaction_conflicts: AtomicU64,
-    /// Items the TTL sweeper deleted (TimeToLiveDeletedItemCount).
-    pub ttl_deleted: AtomicU64,
-    /// Read and write requests (or batch items) the table's own limits refused.
-    pub read_throttle_events: AtomicU64,
-    pub write_throttle_events: AtomicU64,
+    /// The table-wide counters, one copy per shard.
+    counters: Sharded<TableCounters>,
     /// The same for each global secondary index that refused one: (reads, writes). Touched only
     /// when a request is throttled.
     index_throttle_events: Mutex<BTreeMap<String, (u64, u64)>>,
 }
 
-impl Default for TableMetrics {
-    fn default() -> Self {
+/// One shard of a table's table-wide counters.
+#[derive(Debug, Default)]
+struct TableCounters {
+    /// Writes refused by their condition (ConditionalCheckFailedRequests).
+    conditional_check_failed: AtomicU64,
+    /// Item-level requests refused because a transaction held the item (TransactionConflict).
+    transaction_conflicts: AtomicU64,
+    /// Items the TTL sweeper deleted (TimeToLiveDeletedItemCount).
+    ttl_deleted: AtomicU64,
+    /// Read and write requests (or batch items) the table's own limits refused.
+    read_throttle_events: AtomicU64,
+    write_throttle_events: AtomicU64,
+}
+
+impl TableMetrics {
+    /// No counts yet, for table `table_name`.
+    pub(crate) fn new(table_name: &str) -> Self {
         TableMetrics {
+            table_name: table_name.to_owned(),
             operations: std::array::from_fn(|_| OnceLock::new()),
-            conditional_check_failed: AtomicU64::new(0),
-            transaction_conflicts: AtomicU64::new(0),
-            ttl_deleted: AtomicU64::new(0),
-            read_throttle_events: AtomicU64::new(0),
-            write_throttle_events: AtomicU64::new(0),
+            counters: Sharded::default(),
             index_throttle_events: Mutex::default(),
         }
     }
@@ -83,14 +134,36 @@ impl TableMetrics {
         self.operations[slot.min(OPERATION_SLOTS - 1)].get_or_init(Box::default)
     }
 
+    /// Counts one write refused because its condition was false.
+    pub fn count_conditional_check_failed(&self) {
+        let c = self.counters.local();
+        c.conditional_check_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one item-level request refused because a transaction held the item.
+    pub(crate) fn count_transaction_conflict(&self) {
+        let c = self.counters.local();
+        c.transaction_conflicts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `n` items the TTL sweeper deleted.
+    pub(crate) fn count_ttl_deleted(&self, n: u64) {
+        self.counters
+            .local()
+            .ttl_deleted
+            .fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Counts one throttle event on the table (`index: None`) or one of its global indexes.
     pub(crate) fn throttle_event(&self, index: Option<&str>, write: bool) {
         match index {
             None if write => {
-                self.write_throttle_events.fetch_add(1, Ordering::Relaxed);
+                let c = self.counters.local();
+                c.write_throttle_events.fetch_add(1, Ordering::Relaxed);
             }
             None => {
-                self.read_throttle_events.fetch_add(1, Ordering::Relaxed);
+                let c = self.counters.local();
+                c.read_throttle_events.fetch_add(1, Ordering::Relaxed);
             }
             Some(name) => {
                 let mut indexes = self.index_throttle_events.lock();
@@ -105,32 +178,25 @@ impl TableMetrics {
     }
 
     fn snapshot(&self) -> TableMetricsSnapshot {
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        TableMetricsSnapshot {
+        let mut snapshot = TableMetricsSnapshot {
             operations: self
                 .operations
                 .iter()
                 .enumerate()
-                .filter_map(|(slot, m)| {
-                    let m = m.get()?;
-                    Some((
-                        slot,
-                        OperationSnapshot {
-                            latency: m.latency.snapshot(),
-                            throttled: load(&m.throttled),
-                            system_errors: load(&m.system_errors),
-                            returned_items: load(&m.returned_items),
-                        },
-                    ))
-                })
+                .filter_map(|(slot, m)| Some((slot, m.get()?.snapshot())))
                 .collect(),
-            conditional_check_failed: load(&self.conditional_check_failed),
-            transaction_conflicts: load(&self.transaction_conflicts),
-            ttl_deleted: load(&self.ttl_deleted),
-            read_throttle_events: load(&self.read_throttle_events),
-            write_throttle_events: load(&self.write_throttle_events),
             index_throttle_events: self.index_throttle_events.lock().clone(),
+            ..TableMetricsSnapshot::default()
+        };
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        for c in self.counters.shards() {
+            snapshot.conditional_check_failed += load(&c.conditional_check_failed);
+            snapshot.transaction_conflicts += load(&c.transaction_conflicts);
+            snapshot.ttl_deleted += load(&c.ttl_deleted);
+            snapshot.read_throttle_events += load(&c.read_throttle_events);
+            snapshot.write_throttle_events += load(&c.write_throttle_events);
         }
+        snapshot
     }
 }
 
@@ -170,22 +236,45 @@ pub struct TableMetricsLine {
 /// The table a request touched first (set by the engine when it looks the table up), so the
 /// server can count the request on that table without looking it up again.
 #[derive(Debug, Clone, Default)]
-pub struct TouchedTable(OnceLock<Arc<TableCapacity>>);
+pub struct TouchedTable(OnceLock<Arc<Pinned>>);
 
 impl TouchedTable {
     /// Notes `capacity`'s table, unless a table was noted before.
-    pub(crate) fn note(&self, capacity: &Arc<TableCapacity>) {
-        self.0.get_or_init(|| Arc::clone(capacity));
+    pub(crate) fn note(&self, capacity: &TableCapacity) {
+        self.0
+            .get_or_init(|| Arc::clone(capacity.metric_handles.0.local()));
     }
 
     /// The metrics of the table touched, if one was.
     pub fn metrics(&self) -> Option<&TableMetrics> {
-        self.0.get().map(|c| &c.metrics)
+        self.0.get().map(|handle| &*handle.0)
     }
 
     /// The name of the table touched, if one was.
-    pub fn table_name(&self) -> Option<String> {
-        self.0.get().map(|c| c.descriptor().name.clone())
+    pub fn table_name(&self) -> Option<&str> {
+        self.0.get().map(|handle| handle.0.table_name.as_str())
+    }
+}
+
+/// Handles on one table's metrics, one per shard, for requests to hold while they run.
+///
+/// Every request holds its table's metrics from the engine's lookup to the server's count.
+/// Were they all clones of one `Arc`, every request would add to and subtract from one shared
+/// reference count, a cache line both cores write in turn. Each shard has its own handle
+/// instead, with its own count on its own cache lines ([`Pinned`]), and a thread clones its
+/// shard's handle.
+#[derive(Debug)]
+pub(crate) struct MetricsHandles(Sharded<Arc<Pinned>>);
+
+/// One shard's handle on a table's metrics, aligned so that the reference count of the `Arc`
+/// around it has its cache lines to itself.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Pinned(Arc<TableMetrics>);
+
+impl MetricsHandles {
+    pub(crate) fn new(metrics: &Arc<TableMetrics>) -> Self {
+        MetricsHandles(Sharded::from_fn(|| Arc::new(Pinned(Arc::clone(metrics)))))
     }
 }
 

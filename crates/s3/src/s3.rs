@@ -222,8 +222,7 @@ impl S3Buckets {
             path.push('/');
             path.push_str(&uri_encode(key, true));
         }
-        let pairs: Vec<(&str, &str)> = call.query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let query = sigv4::canonical_query(&pairs);
+        let query = sigv4::canonical_query(call.query.iter().map(|(k, v)| (*k, v.as_str())));
         let amz_date = sigv4::amz_date(std::time::SystemTime::now());
         let payload_hash = hex_sha256(&call.body);
         let mut headers: Vec<(&str, &str)> = vec![

@@ -1,24 +1,23 @@
 //! AWS Signature Version 4 for binderdb's clients (the bench, `binderdb export`/`import`, the S3
-//! object store): canonical request, string to sign, signing key and the `Authorization`
-//! header, written from the AWS documentation ("Create a signed AWS API request").
+//! object store): the `Authorization` header of a request. The canonical forms, the string to
+//! sign and the signing-key chain are `binderdb-sigv4`'s, which the server's verifier uses too,
+//! so signer and verifier cannot drift apart.
 //!
 //! The bench signs every request as an SDK would, so it measures the same work a real endpoint
 //! (and a future verifying binderdb) does, and so it can run against real DynamoDB. The signing
 //! key depends only on the date, region and service, so [`Signer`] derives it once per UTC day;
 //! per request it hashes the payload and the canonical request and computes one HMAC.
 //!
-//! Must not depend on: anything but `hmac` and `sha2` (no HTTP types; callers pass headers as
-//! name/value pairs).
+//! Must not depend on: anything but `binderdb-sigv4` and `sha2` (no HTTP types; callers pass
+//! headers as name/value pairs).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, KeyInit, Mac};
+use binderdb_sigv4::{hex_string, string_to_sign, CanonicalRequest, ALGORITHM};
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// The only algorithm this signer speaks.
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub use binderdb_sigv4::{canonical_query, hex_sha256, uri_encode};
 
 /// An access key pair, and the session token of temporary credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,139 +109,62 @@ impl Signer {
         payload_hash: &str,
         amz_date: &str,
     ) -> String {
-        let (canonical, signed_headers) =
-            canonical_request(method, path, query, headers, payload_hash);
+        let (canonical_hash, signed_headers) =
+            canonical_request_hash(method, path, query, headers, payload_hash);
         let date = amz_date.get(..8).unwrap_or(amz_date);
         let scope = format!("{date}/{}/{}/aws4_request", self.region, self.service);
-        let to_sign = format!(
-            "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-            hex_sha256(canonical.as_bytes())
-        );
-        let key = self.signing_key(date);
-        let signature = hex(&hmac(&key, to_sign.as_bytes()));
+        let mut mac = binderdb_sigv4::mac(&self.signing_key(date));
+        string_to_sign(&mut mac, amz_date, &scope, &canonical_hash);
+        let signature = hex_string(&mac.finalize().into_bytes().into());
         format!(
             "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
             self.credentials.access_key_id
         )
     }
 
-    /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
+    /// The signing key of `date` (`YYYYMMDD`), derived once per day.
     fn signing_key(&mut self, date: &str) -> [u8; 32] {
         if let Some((cached_date, key)) = &self.cached_key {
             if cached_date == date {
                 return *key;
             }
         }
-        let secret = format!("AWS4{}", self.credentials.secret_access_key);
-        let k_date = hmac(secret.as_bytes(), date.as_bytes());
-        let k_region = hmac(&k_date, self.region.as_bytes());
-        let k_service = hmac(&k_region, self.service.as_bytes());
-        let key = hmac(&k_service, b"aws4_request");
+        let key = binderdb_sigv4::signing_key(
+            &self.credentials.secret_access_key,
+            date,
+            &self.region,
+            &self.service,
+        );
         self.cached_key = Some((date.to_owned(), key));
         key
     }
 }
 
-/// The canonical request and its `SignedHeaders` list: header names lower-cased and sorted,
-/// values trimmed with inner runs of spaces collapsed to one, as the documentation prescribes.
-fn canonical_request(
+/// The SHA-256 of the canonical request and its `SignedHeaders` list: the headers' names
+/// lower-cased and sorted (each name once).
+fn canonical_request_hash(
     method: &str,
     path: &str,
     query: &str,
     headers: &[(&str, &str)],
     payload_hash: &str,
-) -> (String, String) {
-    let mut sorted: Vec<(String, String)> = headers
+) -> ([u8; 32], String) {
+    let mut sorted: Vec<(String, &str)> = headers
         .iter()
-        .map(|(name, value)| (name.to_ascii_lowercase(), collapse_spaces(value)))
+        .map(|(name, value)| (name.to_ascii_lowercase(), *value))
         .collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut canonical = String::with_capacity(256);
-    canonical.push_str(method);
-    canonical.push('\n');
-    canonical.push_str(path);
-    canonical.push('\n');
-    canonical.push_str(query);
-    canonical.push('\n');
-    for (name, value) in &sorted {
-        canonical.push_str(name);
-        canonical.push(':');
-        canonical.push_str(value);
-        canonical.push('\n');
-    }
-    canonical.push('\n');
     let signed_headers = sorted
         .iter()
         .map(|(name, _)| name.as_str())
         .collect::<Vec<_>>()
         .join(";");
-    canonical.push_str(&signed_headers);
-    canonical.push('\n');
-    canonical.push_str(payload_hash);
-    (canonical, signed_headers)
-}
-
-/// `value` percent-encoded as SigV4 canonical URIs and query strings want it: every byte but
-/// the unreserved `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex), and `/` kept when
-/// `keep_slash` (an S3 object key in a path).
-pub fn uri_encode(value: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~')
-            || (keep_slash && b == b'/')
-        {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    let mut request = CanonicalRequest::new(Sha256::new(), method, path, query);
+    for (name, value) in &sorted {
+        request.header(name, [value]);
     }
-    out
-}
-
-/// The canonical query string of `pairs`: each name and value [`uri_encode`]d, sorted by
-/// name (then value), joined with `&`. Also the query string to send.
-pub fn canonical_query(pairs: &[(&str, &str)]) -> String {
-    let mut encoded: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
-        .collect();
-    encoded.sort();
-    encoded
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn collapse_spaces(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this never fails; a zero tag would only make the
-    // signature wrong, never unsafe.
-    let mut out = [0u8; 32];
-    if let Ok(mut mac) = HmacSha256::new_from_slice(key) {
-        mac.update(data);
-        out.copy_from_slice(&mac.finalize().into_bytes());
-    }
-    out
-}
-
-/// Lower-case hex of SHA-256, the form SigV4 uses for the payload and canonical request hashes.
-pub fn hex_sha256(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
+    let hash = request.finish(&signed_headers, payload_hash.as_bytes());
+    (hash.finalize().into(), signed_headers)
 }
 
 /// The `x-amz-date` form of `time`: `YYYYMMDDTHHMMSSZ`, in UTC.
@@ -251,45 +173,7 @@ pub fn amz_date(time: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    amz_date_of_unix(secs)
-}
-
-fn amz_date_of_unix(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
-
-/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01.
-///
-/// Shifts the epoch to 0000-03-01 so leap days fall at the end of a year, then splits into
-/// 400-year eras (146 097 days), years of the era, and a March-based day of year.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
+    binderdb_sigv4::format_amz_date(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -315,12 +199,12 @@ mod tests {
             ("Host", "example.amazonaws.com"),
             ("X-Amz-Date", "20150830T123600Z"),
         ];
-        let (canonical, _) = canonical_request("GET", "/", "", &headers, &hex_sha256(b""));
-        assert_eq!(
-            canonical,
-            "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n\
-             host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        // Names in any case, lower-cased and sorted.
+        let (hash, signed) = canonical_request_hash("GET", "/", "", &headers, &hex_sha256(b""));
+        let expected = "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n\
+             host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(expected)));
+        assert_eq!(signed, "host;x-amz-date");
         let auth = suite_signer().authorization("GET", "/", "", &headers, b"", "20150830T123600Z");
         assert_eq!(
             auth,
@@ -373,32 +257,9 @@ mod tests {
     }
 
     #[test]
-    fn uri_encoding_and_query_order_follow_the_documentation() {
-        assert_eq!(uri_encode("a b/c~d*e", true), "a%20b/c~d%2Ae");
-        assert_eq!(uri_encode("a/b", false), "a%2Fb");
-        assert_eq!(uri_encode("ü", false), "%C3%BC");
-        assert_eq!(
-            canonical_query(&[
-                ("prefix", "a b/"),
-                ("list-type", "2"),
-                ("continuation-token", "x=")
-            ]),
-            "continuation-token=x%3D&list-type=2&prefix=a%20b%2F"
-        );
-    }
-
-    #[test]
-    fn header_values_are_trimmed_and_collapsed() {
-        assert_eq!(collapse_spaces("  a   b  c "), "a b c");
-    }
-
-    #[test]
     fn amz_dates_are_utc_calendar_dates() {
-        assert_eq!(amz_date_of_unix(0), "19700101T000000Z");
-        assert_eq!(amz_date_of_unix(1_440_938_160), "20150830T123600Z");
-        // A leap day, and the day after.
-        assert_eq!(amz_date_of_unix(951_782_400), "20000229T000000Z");
-        assert_eq!(amz_date_of_unix(951_868_800), "20000301T000000Z");
-        assert_eq!(amz_date_of_unix(4_102_444_799), "20991231T235959Z");
+        let at = |secs| amz_date(UNIX_EPOCH + std::time::Duration::from_secs(secs));
+        assert_eq!(at(0), "19700101T000000Z");
+        assert_eq!(at(1_440_938_160), "20150830T123600Z");
     }
 }

@@ -20,7 +20,8 @@
 //! included; any other value must be the body's hash), else the SHA-256 of the body as
 //! received (before any `Content-Encoding` is undone). Derived signing keys are cached per
 //! credential (`key/date/region/dynamodb/aws4_request`), so a request costs two SHA-256s and
-//! one HMAC.
+//! one HMAC. The canonical forms, the string to sign and the key chain are `binderdb-sigv4`'s,
+//! shared with binderdb's own signer.
 //!
 //! Must not depend on: the engine or the operations (it sees only the HTTP request).
 
@@ -29,7 +30,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use hmac::{Hmac, KeyInit, Mac};
+use binderdb_sigv4::{
+    format_amz_date, hex_digest, parse_amz_date, parse_http_date, string_to_sign, CanonicalRequest,
+    HmacSha256, ALGORITHM, TERMINATOR, UNSIGNED_PAYLOAD,
+};
+use hmac::Mac;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use hyper::StatusCode;
 use sha2::{Digest, Sha256};
@@ -37,13 +42,8 @@ use sha2::{Digest, Sha256};
 use crate::access::Policy;
 use crate::error::ApiError;
 
-type HmacSha256 = Hmac<Sha256>;
-
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The service name of the credential scope, for DynamoDB's API and its Streams API alike.
 const SERVICE: &str = "dynamodb";
-const TERMINATOR: &str = "aws4_request";
-const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// AWS's allowed clock skew between client and server.
 const MAX_SKEW_SECS: i64 = 15 * 60;
 /// Cached signing keys; a full cache is emptied (keys are cheap to derive again).
@@ -321,55 +321,38 @@ impl Auth {
                 "The security token included in the request is invalid.",
             ));
         };
-        let mut body_hash = [0u8; 64];
+        let body_hash;
         let payload_hash: &[u8] = match headers.get(&X_AMZ_CONTENT_SHA256) {
             Some(v) if v.as_bytes() == UNSIGNED_PAYLOAD.as_bytes() => UNSIGNED_PAYLOAD.as_bytes(),
             Some(v) => {
-                hex_into(&Sha256::digest(body), &mut body_hash);
+                body_hash = hex_digest(&Sha256::digest(body).into());
                 if v.as_bytes() != body_hash {
                     return Err(mismatch());
                 }
                 &body_hash
             }
             None => {
-                hex_into(&Sha256::digest(body), &mut body_hash);
+                body_hash = hex_digest(&Sha256::digest(body).into());
                 &body_hash
             }
         };
         let raw_query = sig.presigned_query.or(query).unwrap_or_default();
         let canonical_query = canonical_query(raw_query);
-        let mut canonical_hash = [0u8; 64];
-        hex_into(
-            &canonical_request_hash(
-                method,
-                path,
-                &canonical_query,
-                &sig.signed_headers,
-                headers,
-                payload_hash,
-            )?,
-            &mut canonical_hash,
-        );
+        let canonical_hash = canonical_request_hash(
+            method,
+            path,
+            &canonical_query,
+            &sig.signed_headers,
+            headers,
+            payload_hash,
+        )?;
         let mut provided = [0u8; 32];
         if !unhex_into(sig.signature, &mut provided) {
             return Err(mismatch());
         }
         let mut mac = self.signing_mac(&sig.credential, &scope, &principal.secret);
-        for part in [
-            ALGORITHM.as_bytes(),
-            b"\n",
-            sig.amz_date.as_bytes(),
-            b"\n",
-            sig.credential
-                .split_once('/')
-                .map(|(_, s)| s)
-                .unwrap_or_default()
-                .as_bytes(),
-            b"\n",
-            &canonical_hash,
-        ] {
-            mac.update(part);
-        }
+        let credential_scope = sig.credential.split_once('/').map_or("", |(_, s)| s);
+        string_to_sign(&mut mac, &sig.amz_date, credential_scope, &canonical_hash);
         // Constant time: a timing difference must not reveal how much of a guess was right.
         mac.verify_slice(&provided).map_err(|_| mismatch())?;
         Ok(Caller {
@@ -389,12 +372,8 @@ impl Auth {
             return mac.clone();
         }
         drop(cache);
-        let k_date = hmac(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
-        let k_region = hmac(&k_date, scope.region.as_bytes());
-        let k_service = hmac(&k_region, SERVICE.as_bytes());
-        let key = hmac(&k_service, TERMINATOR.as_bytes());
-        // HMAC takes keys of any length: this cannot fail.
-        let mac = HmacSha256::new_from_slice(&key).unwrap_or_else(|_| unreachable!());
+        let key = binderdb_sigv4::signing_key(secret, scope.date, scope.region, SERVICE);
+        let mac = binderdb_sigv4::mac(&key);
         // A poisoned cache only holds derived keys; keep using it.
         let mut cache = self
             .signing_keys
@@ -509,7 +488,7 @@ fn from_header<'a>(auth: &'a str, headers: &'a HeaderMap) -> Result<Signature<'a
         None => headers.get(hyper::header::DATE).map(|v| {
             let text = header_str(v);
             let date = match parse_http_date(&text) {
-                Some(secs) => Cow::Owned(amz_date(secs)),
+                Some(secs) => Cow::Owned(format_amz_date(secs)),
                 // Left as sent: the ISO-8601 check reports it.
                 None => text,
             };
@@ -629,8 +608,8 @@ fn check_skew(request_secs: i64, sig: &Signature<'_>, now_millis: u64) -> Result
         return Err(invalid(format!(
             "Signature expired: {} is now earlier than {} ({} - {} min.)",
             sig.amz_date,
-            amz_date(now.saturating_sub(lifetime)),
-            amz_date(now),
+            format_amz_date(now.saturating_sub(lifetime)),
+            format_amz_date(now),
             lifetime / 60
         )));
     }
@@ -638,8 +617,8 @@ fn check_skew(request_secs: i64, sig: &Signature<'_>, now_millis: u64) -> Result
         return Err(invalid(format!(
             "Signature not yet current: {} is still later than {} ({} + 15 min.)",
             sig.amz_date,
-            amz_date(now.saturating_add(MAX_SKEW_SECS)),
-            amz_date(now)
+            format_amz_date(now.saturating_add(MAX_SKEW_SECS)),
+            format_amz_date(now)
         )));
     }
     Ok(())
@@ -656,65 +635,36 @@ fn canonical_request_hash(
     headers: &HeaderMap,
     payload_hash: &[u8],
 ) -> Result<[u8; 32], ApiError> {
-    let mut hash = Sha256::new();
-    for part in [method, path, query] {
-        hash.update(part.as_bytes());
-        hash.update(b"\n");
-    }
+    let mut request = CanonicalRequest::new(Sha256::new(), method, path, query);
     for name in signed_headers.split(';') {
-        hash.update(name.as_bytes());
-        hash.update(b":");
         let mut values = headers.get_all(name).iter().peekable();
         if values.peek().is_none() {
             return Err(incomplete(format!(
                 "'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
             )));
         }
-        for (i, value) in values.enumerate() {
-            if i > 0 {
-                hash.update(b",");
-            }
-            let value = header_str(value);
-            for (j, word) in value.split_whitespace().enumerate() {
-                if j > 0 {
-                    hash.update(b" ");
-                }
-                hash.update(word.as_bytes());
-            }
-        }
-        hash.update(b"\n");
+        request.header(name, values.map(header_str));
     }
-    hash.update(b"\n");
-    hash.update(signed_headers.as_bytes());
-    hash.update(b"\n");
-    hash.update(payload_hash);
-    Ok(hash.finalize().into())
+    Ok(request
+        .finish(signed_headers, payload_hash)
+        .finalize()
+        .into())
 }
 
-/// The canonical query string: parameters (but `X-Amz-Signature`) decoded, re-encoded the
-/// SigV4 way, sorted by name then value.
+/// The canonical query string: parameters (but `X-Amz-Signature`) decoded, then re-encoded,
+/// sorted and joined as SigV4 wants them.
 fn canonical_query(query: &str) -> String {
     if query.is_empty() {
         return String::new();
     }
-    let mut params: Vec<(String, String)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-        .filter(|(n, _)| *n != "X-Amz-Signature")
-        .map(|(n, v)| {
-            (
-                percent_encode(&percent_decode(n)),
-                percent_encode(&percent_decode(v)),
-            )
-        })
-        .collect();
-    params.sort();
-    params
-        .iter()
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    binderdb_sigv4::canonical_query(
+        query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .filter(|(n, _)| *n != "X-Amz-Signature")
+            .map(|(n, v)| (percent_decode(n), percent_decode(v))),
+    )
 }
 
 fn percent_decode(s: &str) -> String {
@@ -741,38 +691,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// SigV4's URI encoding: everything but `A-Z a-z 0-9 - _ . ~` as `%XX`.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length, so this never fails.
-    let mut out = [0u8; 32];
-    if let Ok(mut mac) = HmacSha256::new_from_slice(key) {
-        mac.update(data);
-        out.copy_from_slice(&mac.finalize().into_bytes());
-    }
-    out
-}
-
-/// Lower-case hex of a SHA-256 digest, into a buffer on the stack.
-fn hex_into(bytes: &[u8], out: &mut [u8; 64]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().take(32).enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
-    }
-}
-
 /// Decodes a 64-digit hex signature; `false` for anything else.
 fn unhex_into(s: &str, out: &mut [u8; 32]) -> bool {
     let digit = |c: u8| {
@@ -791,97 +709,6 @@ fn unhex_into(s: &str, out: &mut [u8; 32]) -> bool {
         }
     }
     true
-}
-
-/// Seconds since the epoch of an HTTP date (RFC 1123: `Sun, 06 Nov 1994 08:49:37 GMT`).
-fn parse_http_date(s: &str) -> Option<i64> {
-    let mut parts = s.split_whitespace();
-    let _weekday = parts.next()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':');
-    let mut field = |max: i64| -> Option<i64> {
-        let v: i64 = clock.next()?.parse().ok()?;
-        (0..=max).contains(&v).then_some(v)
-    };
-    let (hour, minute, second) = (field(23)?, field(59)?, field(60)?);
-    if parts.next()? != "GMT" || parts.next().is_some() || !(1..=31).contains(&day) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Seconds since the epoch of `YYYYMMDDTHHMMSSZ`.
-fn parse_amz_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let (year, month, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (hour, minute, second) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYYMMDDTHHMMSSZ` of seconds since the epoch.
-fn amz_date(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
 }
 
 fn error(code: &str, message: impl Into<String>) -> ApiError {
@@ -913,23 +740,6 @@ fn mismatch() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amz_dates_round_trip() {
-        for secs in [0, 951_782_400, 1_440_938_160, 4_102_444_799] {
-            assert_eq!(parse_amz_date(&amz_date(secs)), Some(secs));
-        }
-        assert_eq!(amz_date(1_440_938_160), "20150830T123600Z");
-        for bad in [
-            "",
-            "20150830T123600",
-            "2015083xT123600Z",
-            "20151330T123600Z",
-            "é",
-        ] {
-            assert_eq!(parse_amz_date(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn keys_parse_in_both_forms() {
@@ -965,22 +775,6 @@ mod tests {
             "a b c",
         ] {
             assert!(Auth::parse_credentials_line(bad, base).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn http_dates_parse() {
-        assert_eq!(
-            parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT"),
-            parse_amz_date("20150830T123600Z")
-        );
-        for bad in [
-            "",
-            "Sun, 30 Aug 2015 12:36:00",
-            "Sun, 30 Foo 2015 12:36:00 GMT",
-            "x",
-        ] {
-            assert_eq!(parse_http_date(bad), None, "{bad}");
         }
     }
 

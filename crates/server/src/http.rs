@@ -116,7 +116,7 @@ async fn observed_answer(
         if observer.slow_request.is_some_and(|limit| elapsed >= limit) {
             tracing::warn!(
                 operation = observed.operation.map_or("unknown", Operation::name),
-                table = observed.touched.table_name().as_deref().unwrap_or(""),
+                table = observed.touched.table_name().unwrap_or(""),
                 duration_ms = elapsed.as_secs_f64() * 1000.0,
                 status = resp.status().as_u16(),
                 request_id = %id,

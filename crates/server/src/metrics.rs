@@ -20,7 +20,8 @@
 //!
 //! Counting happens at the end of each API call ([`Observer::record`]) on the counters of the
 //! table the engine noted in the request's context (`binderdb_engine::metrics`): relaxed
-//! atomic additions, no lock, no lookup. A request that touched no table (a validation error,
+//! atomic additions on the calling thread's shard of the counters, no lock, no lookup, no
+//! cache line shared between cores. A request that touched no table (a validation error,
 //! a missing table) counts only in `UserErrors` / `SystemErrors`. Tables that were deleted
 //! keep their series (counters never go back); series of a deleted and a recreated table of
 //! the same name, or of tables of the same name in several accounts, are added together.
@@ -37,7 +38,7 @@ use std::time::{Duration, Instant, SystemTime};
 use binderdb_engine::capacity::bill::BillReport;
 use binderdb_engine::metrics::{BackfillLine, OperationSnapshot, TouchedTable};
 use binderdb_engine::Database;
-use binderdb_storage::metrics::LATENCY_BOUNDS_MICROS;
+use binderdb_storage::metrics::{Sharded, LATENCY_BOUNDS_MICROS};
 use binderdb_storage::HistogramSnapshot;
 use hyper::StatusCode;
 
@@ -84,7 +85,8 @@ pub struct Observer {
     pub(crate) slow_request: Option<Duration>,
     started: Instant,
     started_unix: f64,
-    user_errors: AtomicU64,
+    /// Sharded by thread: a client's stream of bad requests is counted on every core.
+    user_errors: Sharded<AtomicU64>,
     /// System errors of requests that touched no table, by operation slot (the last slot:
     /// no operation).
     system_errors: [AtomicU64; Operation::ALL.len() + 1],
@@ -100,7 +102,7 @@ impl Observer {
             started_unix: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
-            user_errors: AtomicU64::new(0),
+            user_errors: Sharded::default(),
             system_errors: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
@@ -119,40 +121,32 @@ impl Observer {
         match outcome {
             Outcome::Success => {
                 if let Some(op) = op {
-                    op.latency.record(elapsed);
+                    op.record_success(elapsed);
                 }
             }
             Outcome::Throttled => match op {
-                Some(op) => {
-                    op.throttled.fetch_add(1, Ordering::Relaxed);
-                }
+                Some(op) => op.count_throttled(),
                 // An injected throttling error on a request that touched no table: a user
                 // error as far as the metrics can tell.
-                None => {
-                    self.user_errors.fetch_add(1, Ordering::Relaxed);
-                }
+                None => self.count_user_error(),
             },
             Outcome::ConditionFailed => match table {
-                Some(t) => {
-                    t.conditional_check_failed.fetch_add(1, Ordering::Relaxed);
-                }
-                None => {
-                    self.user_errors.fetch_add(1, Ordering::Relaxed);
-                }
+                Some(t) => t.count_conditional_check_failed(),
+                None => self.count_user_error(),
             },
-            Outcome::UserError => {
-                self.user_errors.fetch_add(1, Ordering::Relaxed);
-            }
+            Outcome::UserError => self.count_user_error(),
             Outcome::SystemError => match op {
-                Some(op) => {
-                    op.system_errors.fetch_add(1, Ordering::Relaxed);
-                }
+                Some(op) => op.count_system_error(),
                 None => {
                     let slot = operation.map_or(Operation::ALL.len(), Operation::slot);
                     self.system_errors[slot].fetch_add(1, Ordering::Relaxed);
                 }
             },
         }
+    }
+
+    fn count_user_error(&self) {
+        self.user_errors.local().fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -515,11 +509,12 @@ fn request_metrics(out: &mut String, db: &Database, observer: &Observer) {
         "counter",
         "API calls answered with HTTP 400, except throttling and failed conditions.",
     );
-    family.sample(
-        "UserErrors",
-        "",
-        observer.user_errors.load(Ordering::Relaxed),
-    );
+    let user_errors: u64 = observer
+        .user_errors
+        .shards()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum();
+    family.sample("UserErrors", "", user_errors);
 }
 
 /// A backfill gauge: its name, its help text, and its value on one backfill's line.

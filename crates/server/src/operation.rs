@@ -733,10 +733,7 @@ impl Call<'_> {
         };
         if let (Ok(output), Some(count), Some(slot)) = (&result, count, returned) {
             if let Some(metrics) = ctx.touched.metrics() {
-                metrics
-                    .operation(slot)
-                    .returned_items
-                    .fetch_add(count(output), std::sync::atomic::Ordering::Relaxed);
+                metrics.operation(slot).count_returned_items(count(output));
             }
         }
         if durable {

@@ -16,8 +16,9 @@
 //! - [`counters`]: entry counts and sizes of tables and indexes ([`Write::Count`]), kept in the
 //!   same atomic commit as the data, so statistics cost O(1) to read and never drift.
 //! - [`conformance`]: one suite every engine must pass.
-//! - [`metrics`]: what a store reports about itself ([`Store::metrics`]) and the lock-free
-//!   latency histogram used for it.
+//! - [`metrics`]: what a store reports about itself ([`Store::metrics`]), the lock-free
+//!   latency histogram used for it, and [`metrics::Sharded`] counters (one copy per thread
+//!   shard, summed when read) for counts every request makes.
 //! - [`partition_hash`] / [`segment_bounds`]: the fixed hash that orders a Scan and defines
 //!   parallel-scan segments.
 //! - [`CheckpointRecord`] / [`Store::checkpoint`]: everything a store holds, from one

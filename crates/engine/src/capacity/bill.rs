@@ -81,7 +81,9 @@ pub struct TableCapacity {
     pub meter: Meter,
     pub throttle: Throttle,
     /// The table's request metrics (`crate::metrics`).
-    pub metrics: crate::metrics::TableMetrics,
+    pub metrics: Arc<crate::metrics::TableMetrics>,
+    /// Handles on `metrics` for requests to hold (`crate::metrics::TouchedTable`).
+    pub(crate) metric_handles: crate::metrics::MetricsHandles,
     /// The table's ARN, for throttling reasons.
     pub arn: String,
     /// The table as last seen (kept for the bill after the table is deleted).
@@ -108,10 +110,12 @@ impl Registry {
         table.capacity.get_or_init(|| {
             let now = now();
             let d = table.descriptor();
+            let metrics = Arc::new(crate::metrics::TableMetrics::new(&d.name));
             let capacity = Arc::new(TableCapacity {
                 meter: Meter::default(),
                 throttle: Throttle::default(),
-                metrics: crate::metrics::TableMetrics::default(),
+                metric_handles: crate::metrics::MetricsHandles::new(&metrics),
+                metrics,
                 arn: format!("arn:aws:dynamodb:{}:{account}:table/{}", d.region, d.name),
                 started_ms: now.max(d.created_at_ms),
                 last_seen: Mutex::new(d),

@@ -322,8 +322,7 @@ impl Database {
         if n > 0 {
             self.table_capacity(table)
                 .metrics
-                .ttl_deleted
-                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                .count_ttl_deleted(n as u64);
         }
     }
 

@@ -107,8 +107,7 @@ impl crate::Database {
     pub(crate) fn count_conflict(&self, table: &crate::catalog::Table) {
         self.table_capacity(table)
             .metrics
-            .transaction_conflicts
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            .count_transaction_conflict();
     }
 }
 
