@@ -51,7 +51,8 @@
 //! exclusive RADOS lock with a [`LIVENESS`] lapse, renewed by a thread. A lock's timeout is its
 //! owner's liveness, judged by the OSD's clock. Every node sweeps the node registry and
 //! recovers a dead node's transactions (roll forward if COMMITTED, abort if PENDING); a node
-//! that stops cleanly finishes its own first.
+//! that stops cleanly finishes its own first. The sweep also counts the live nodes
+//! ([`Store::live_nodes`]: the engine splits a table's throughput limits between them).
 //!
 //! Within one process, commits run concurrently (read-modify-writes of one key queue on a
 //! latch, so a hot key does not spin).
@@ -890,6 +891,10 @@ impl Store for RadosStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn live_nodes(&self) -> usize {
+        self.coord.live.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn announce(&self, topic: &[u8]) -> Result<usize, StorageError> {
