@@ -4,6 +4,7 @@
 //! scan-cost CONF POOL PREFIX load N      # N one-item partitions into table 1 (16 threads)
 //! scan-cost CONF POOL PREFIX small M     # M one-item partitions into table 2
 //! scan-cost CONF POOL PREFIX scan RUNS   # RUNS full scans of table 2: each one's ms, then the median
+//! scan-cost CONF POOL PREFIX bucket N    # N read-modify-writes of one key from 16 threads
 //! ```
 //! Opening the store is timed too (`open ms`), as opening may do one-time work.
 #![cfg_attr(not(feature = "rados"), allow(unused))]
@@ -100,6 +101,43 @@ fn main() {
             if let Some(median) = times.get(times.len() / 2) {
                 println!("median {median:.2} ms");
             }
+        }
+        "bucket" => {
+            // What a token bucket shared through the pool would cost: every request a
+            // read-modify-write of one key (the bucket), here N of them from 16 threads.
+            let bucket = Key {
+                keyspace: Keyspace::Items,
+                table: 3,
+                partition: b"bucket".to_vec(),
+                sort: Vec::new(),
+            };
+            let started = Instant::now();
+            let next = std::sync::atomic::AtomicU64::new(0);
+            std::thread::scope(|s| {
+                for _ in 0..16 {
+                    s.spawn(|| {
+                        while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                            store
+                                .read_modify_write(&bucket, &mut |old| {
+                                    let tokens = old.map_or(0, |v| v.value.len() as u64 % 64);
+                                    Some(Batch {
+                                        writes: vec![Write::Put {
+                                            key: bucket.clone(),
+                                            value: vec![0; tokens as usize + 1],
+                                        }],
+                                        guards: Vec::new(),
+                                    })
+                                })
+                                .expect("read-modify-write");
+                        }
+                    });
+                }
+            });
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{n} bucket updates in {secs:.2} s: {:.0} per second",
+                n as f64 / secs
+            );
         }
         other => panic!("unknown mode {other}"),
     }
