@@ -184,7 +184,7 @@ pub struct Database {
     /// How far the background trimmer got in each stream.
     trim_progress: Arc<stream::trim::TrimProgress>,
     /// Every table's bill counters and throttling buckets.
-    capacity: capacity::bill::Registry,
+    capacity: Arc<capacity::bill::Registry>,
     /// Items as they were before recent writes (eventual consistency on demand).
     history: consistency::History,
     /// Injected faults.
@@ -273,7 +273,7 @@ impl Database {
             txn: txn::Transactions::default(),
             sequencers,
             trim_progress: Arc::default(),
-            capacity: capacity::bill::Registry::default(),
+            capacity: Arc::default(),
             history,
             faults: faults::Faults::default(),
             statements: partiql::StatementCache::default(),
@@ -282,6 +282,9 @@ impl Database {
             pitr_pruned: Arc::default(),
             checkpoint_writer: backup::data_dir::WriterSlot::default(),
         };
+        if db.store.shared() {
+            capacity::cluster::start(&db)?;
+        }
         if let Some(slot) = node_slot {
             let store = db.store.clone();
             db.workers.spawn("node-slot", move |stop| {

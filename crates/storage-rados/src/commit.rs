@@ -208,7 +208,7 @@ impl RadosStore {
                 .keys()
                 .find(|o| o.starts_with(&table_prefix))
                 .cloned()
-                .unwrap_or_else(|| format!("{table_prefix}k"));
+                .unwrap_or_else(|| layout::counter_object(&self.prefix, *group));
             shares.entry(home).or_default().merge(
                 counters::contribution_key(*group),
                 Merge::Add(deltas.clone()),
@@ -352,6 +352,10 @@ impl RadosStore {
                 // Only removals, in an object that does not exist: nothing to do.
                 return Ok(version);
             }
+            if seen.values.is_none() {
+                // This write creates the object: into the partition index first.
+                self.index_partition(object)?;
+            }
             let mut op = WriteOp {
                 set: plan.set,
                 remove_keys: plan.remove,
@@ -399,6 +403,10 @@ impl RadosStore {
             let locks: Vec<Vec<u8>> = share.keys().iter().map(|k| layout::lock_key(k)).collect();
             loop {
                 let seen = self.read_share(object, share, &locks, Some(&value))?;
+                if seen.values.is_none() {
+                    // The locks create the object: into the partition index first.
+                    self.index_partition(object)?;
+                }
                 let mut op = WriteOp {
                     set: locks.iter().map(|l| (l.clone(), value.clone())).collect(),
                     ..WriteOp::default()

@@ -59,6 +59,8 @@ pub(crate) struct Coordinator {
     pub prefix: String,
     /// This node's id (0 until the node has joined).
     pub node: std::sync::atomic::AtomicU64,
+    /// The nodes found alive by the last sweep, this one included.
+    pub live: std::sync::atomic::AtomicUsize,
     alive: AliveCache,
 }
 
@@ -103,6 +105,7 @@ impl Coordinator {
             io,
             prefix,
             node: std::sync::atomic::AtomicU64::new(0),
+            live: std::sync::atomic::AtomicUsize::new(1),
             alive: AliveCache::default(),
         }
     }
@@ -345,14 +348,22 @@ impl Coordinator {
         node::forget(&self.io, &self.prefix, node)
     }
 
-    /// Recovers every registered node that is dead (the node sweeper's work).
+    /// Recovers every registered node that is dead (the node sweeper's work), and counts the
+    /// live ones.
     pub fn sweep(&self) -> Result<(), StorageError> {
         let me = self.node_id();
+        let mut live = 1;
         for other in node::registered(&self.io, &self.prefix)? {
-            if other != me && !node::probe(&self.io, &self.prefix, other)? {
+            if other == me {
+                continue;
+            }
+            if node::probe(&self.io, &self.prefix, other)? {
+                live += 1;
+            } else {
                 self.recover_node(other)?;
             }
         }
+        self.live.store(live, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }

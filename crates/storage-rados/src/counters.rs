@@ -16,9 +16,10 @@
 //!   revive it).
 //!
 //! A lane's value is its base plus the contributions of its epoch in every object of its table:
-//! [`RadosStore::counts`] lists the table's objects and reads one key of each (in parallel), so
-//! DescribeTable costs O(partitions the table has touched), not O(items); a node caches a
-//! table's sums for [`SUM_CACHE`] (dropped by its own counted commits).
+//! [`RadosStore::counts`] finds the table's objects in its partition index (`partitions`) and
+//! reads one key of each (in parallel), so DescribeTable costs O(partitions the table has
+//! touched), not O(items), and nothing of other tables; a node caches a table's sums for
+//! [`SUM_CACHE`] (dropped by its own counted commits).
 //!
 //! # Several nodes
 //! A node tags deltas with the lane epochs it read from the registry, cached for

@@ -35,7 +35,7 @@ pub const MAX_NAMED_PARTITION: usize = 200;
 pub const PARTITION_KEY: &[u8] = b"!";
 
 /// The letter of a keyspace's object group.
-fn group(keyspace: Keyspace) -> char {
+pub fn group(keyspace: Keyspace) -> char {
     match keyspace {
         Keyspace::Items | Keyspace::Lsi => 'i',
         Keyspace::Gsi => 'g',
@@ -44,6 +44,18 @@ fn group(keyspace: Keyspace) -> char {
         Keyspace::Catalog => 'c',
     }
 }
+
+/// Every group letter.
+pub const GROUPS: [char; 5] = ['i', 'g', 's', 't', 'c'];
+
+/// One keyspace of each group.
+pub const GROUP_KEYSPACES: [Keyspace; 5] = [
+    Keyspace::Items,
+    Keyspace::Gsi,
+    Keyspace::Stream,
+    Keyspace::Ttl,
+    Keyspace::Catalog,
+];
 
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -58,6 +70,12 @@ fn hex(bytes: &[u8]) -> String {
 /// The names of a store's objects all start with this.
 pub fn table_objects(prefix: &str, table: TableId) -> String {
     format!("{prefix}p.{table:016x}.")
+}
+
+/// The object holding a table's counter contributions when a commit writes none of the table's
+/// partition objects (see `counters`).
+pub fn counter_object(prefix: &str, table: TableId) -> String {
+    format!("{}k", table_objects(prefix, table))
 }
 
 /// The name prefix of one table's objects of one keyspace group.

@@ -51,7 +51,8 @@
 //! exclusive RADOS lock with a [`LIVENESS`] lapse, renewed by a thread. A lock's timeout is its
 //! owner's liveness, judged by the OSD's clock. Every node sweeps the node registry and
 //! recovers a dead node's transactions (roll forward if COMMITTED, abort if PENDING); a node
-//! that stops cleanly finishes its own first.
+//! that stops cleanly finishes its own first. The sweep also counts the live nodes
+//! ([`Store::live_nodes`]: the engine splits a table's throughput limits between them).
 //!
 //! Within one process, commits run concurrently (read-modify-writes of one key queue on a
 //! latch, so a hot key does not spin).
@@ -64,9 +65,10 @@
 //!
 //! # Reads
 //! Point reads and partition ranges read one object's omap (pages of [`PAGE`] keys; a backward
-//! range reads its bounds forward and visits them in reverse). A segment scan lists the pool's
-//! objects, keeps the table's partitions whose hash falls in the segment, and walks them in
-//! name order, which is the contract's storage order.
+//! range reads its bounds forward and visits them in reverse). A segment scan reads the
+//! table's partition index ([`partitions`]) from the segment's first hash (or from where the
+//! Scan stopped) and walks the partitions it names in order, which is the contract's storage
+//! order: its cost follows the table, never the rest of the pool, which is never listed.
 
 #![cfg(feature = "rados")]
 
@@ -75,6 +77,7 @@ mod coord;
 pub mod counters;
 pub mod layout;
 mod node;
+mod partitions;
 mod peers;
 
 use std::ops::{Bound, ControlFlow};
@@ -250,6 +253,7 @@ impl RadosStore {
             }));
         }
         store.replay_intents()?;
+        store.ensure_index()?;
         store.finish_drops()?;
         // Transactions of nodes that died before this one opened need not wait for the first
         // sweep (readers and writers resolve them anyway when they meet their locks).
@@ -502,31 +506,6 @@ impl RadosStore {
         )
     }
 
-    /// The table's partition objects of `keyspace` whose hash lies in the segment, in storage
-    /// order.
-    fn segment_objects(&self, s: &SegmentScan<'_>) -> Result<Vec<String>, StorageError> {
-        let (lo, hi) = segment_bounds(s.segment, s.total_segments);
-        let group = layout::group_objects(&self.prefix, s.table, s.keyspace);
-        let mut names: Vec<String> = self
-            .io
-            .list()
-            .map_err(backend)?
-            .into_iter()
-            .filter(|name| {
-                let Some(hash) = name.strip_prefix(&group).and_then(layout::hash_of_name) else {
-                    return false;
-                };
-                hash >= lo
-                    && match hi {
-                        Bound::Excluded(h) => hash < h,
-                        _ => true,
-                    }
-            })
-            .collect();
-        names.sort();
-        Ok(names)
-    }
-
     fn scan_locked(
         &self,
         s: &SegmentScan<'_>,
@@ -538,33 +517,56 @@ impl RadosStore {
                 s.segment, s.total_segments
             )));
         }
+        let bounds = segment_bounds(s.segment, s.total_segments);
+        // A resumed Scan first finishes the object it stopped in, then goes on after it in the
+        // partition index.
         let start = match s.start_after {
-            Some((partition, sort)) => Some((
-                layout::object_name(&self.prefix, s.table, s.keyspace, partition)?,
-                layout::omap_key(s.keyspace, sort),
-            )),
+            Some((partition, sort)) => {
+                let object = layout::object_name(&self.prefix, s.table, s.keyspace, partition)?;
+                let hash = binderdb_storage::partition_hash(partition);
+                let (lo, hi) = bounds;
+                let in_segment = hash >= lo
+                    && match hi {
+                        Bound::Excluded(h) => hash < h,
+                        _ => true,
+                    };
+                let flow = if !in_segment {
+                    ControlFlow::Continue(())
+                } else {
+                    self.walk_object(
+                        &object,
+                        s.keyspace,
+                        Some(partition),
+                        Bound::Excluded(layout::omap_key(s.keyspace, sort)),
+                        &Bound::Unbounded,
+                        false,
+                        visit,
+                    )?
+                };
+                if flow.is_break() {
+                    return Ok(());
+                }
+                Some(object)
+            }
             None => None,
         };
-        for object in self.segment_objects(s)? {
-            let lower = match &start {
-                Some((first, _)) if object < *first => continue,
-                Some((first, after)) if object == *first => Bound::Excluded(after.clone()),
-                _ => Bound::Unbounded,
-            };
-            let flow = self.walk_object(
-                &object,
-                s.keyspace,
-                None,
-                lower,
-                &Bound::Unbounded,
-                false,
-                visit,
-            )?;
-            if flow.is_break() {
-                break;
-            }
-        }
-        Ok(())
+        self.each_partition_object(
+            s.table,
+            s.keyspace,
+            bounds,
+            start.as_deref(),
+            &mut |object| {
+                self.walk_object(
+                    object,
+                    s.keyspace,
+                    None,
+                    Bound::Unbounded,
+                    &Bound::Unbounded,
+                    false,
+                    visit,
+                )
+            },
+        )
     }
 
     /// The registry record of `group`, read now (resolving a lock over it), and cached.
@@ -633,14 +635,7 @@ impl RadosStore {
             }
         }
         let started = std::time::Instant::now();
-        let table_prefix = layout::table_objects(&self.prefix, group);
-        let objects: Vec<String> = self
-            .io
-            .list()
-            .map_err(backend)?
-            .into_iter()
-            .filter(|name| name.starts_with(&table_prefix))
-            .collect();
+        let objects = self.table_objects(group)?;
         let key = counters::contribution_key(group);
         let lock = layout::lock_key(&key);
         let read_one = |object: &str| -> Result<Option<counters::Contribution>, StorageError> {
@@ -912,12 +907,11 @@ impl Store for RadosStore {
             ..WriteOp::default()
         };
         self.io.write(&drops, &op).map_err(backend)?;
-        let objects = layout::table_objects(&self.prefix, table);
-        for name in self.io.list().map_err(backend)? {
-            if name.starts_with(&objects) {
-                self.io.remove(&name).map_err(backend)?;
-            }
+        for name in self.table_objects(table)? {
+            self.io.remove(&name).map_err(backend)?;
         }
+        // Last: a drop interrupted before this finds the objects again.
+        self.remove_index(table)?;
         // The registry forgets group `table` and lane `table` of every group, and remembers
         // the id as dropped.
         let mut merges = Vec::new();
@@ -952,6 +946,10 @@ impl Store for RadosStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn live_nodes(&self) -> usize {
+        self.coord.live.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn announce(&self, topic: &[u8]) -> Result<usize, StorageError> {

@@ -72,3 +72,95 @@ fn several_nodes_open_one_pool_at_once() {
     drop(first);
     assert_eq!(second.get(&key).unwrap().unwrap().value, b"w");
 }
+
+fn scan_all(store: &dyn Store, table: u64) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let scan = binderdb_storage::SegmentScan {
+        keyspace: binderdb_storage::Keyspace::Items,
+        table,
+        segment: 0,
+        total_segments: 1,
+        start_after: None,
+    };
+    store
+        .scan(&scan, &mut |e| {
+            out.push(e.partition.to_vec());
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    out
+}
+
+fn pool_objects(options: &RadosOptions) -> Vec<String> {
+    let cluster = binderdb_rados::Cluster::connect(&options.conf, None, &[]).unwrap();
+    let io = cluster.ioctx(&options.pool).unwrap();
+    let mut names: Vec<String> = io
+        .list()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.starts_with(&options.prefix))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A store whose partitions were written before the partition index existed (simulated by
+/// removing the index and its mark) is indexed when it is opened: a Scan finds every item.
+#[test]
+fn a_store_written_before_the_partition_index_is_indexed_at_open() {
+    let Some(options) = options() else { return };
+    let partitions: Vec<Vec<u8>> = (0..40u8).map(|i| vec![b'p', i]).collect();
+    {
+        let store = RadosStore::open(&options).unwrap();
+        for p in &partitions {
+            let key = conformance::key(binderdb_storage::Keyspace::Items, 4, p, b"s");
+            conformance::put(&store, &key, b"v");
+        }
+        assert_eq!(scan_all(&store, 4).len(), partitions.len());
+    }
+    let cluster = binderdb_rados::Cluster::connect(&options.conf, None, &[]).unwrap();
+    let io = cluster.ioctx(&options.pool).unwrap();
+    let mut removed = 0;
+    for name in pool_objects(&options) {
+        let rest = &name[options.prefix.len()..];
+        if rest.starts_with("binderdb.parts.") || rest == "binderdb.layout" {
+            assert!(io.remove(&name).unwrap());
+            removed += 1;
+        }
+    }
+    assert!(removed > 1, "the index and its mark existed");
+    let store = RadosStore::open(&options).unwrap();
+    let mut found = scan_all(&store, 4);
+    found.sort();
+    let mut expected = partitions.clone();
+    expected.sort();
+    assert_eq!(found, expected);
+}
+
+/// Dropping a table removes its partition objects and its index, and leaves other tables'.
+#[test]
+fn dropping_a_table_removes_its_objects_and_index() {
+    let Some(options) = options() else { return };
+    let store = RadosStore::open(&options).unwrap();
+    for table in [6, 7] {
+        for i in 0..10u8 {
+            let key = conformance::key(binderdb_storage::Keyspace::Items, table, &[i], b"s");
+            conformance::put(&store, &key, b"v");
+        }
+    }
+    store.drop_table(6).unwrap();
+    let names = pool_objects(&options);
+    let of = |table: u64| {
+        names
+            .iter()
+            .filter(|n| {
+                n.contains(&format!("p.{table:016x}."))
+                    || n.contains(&format!("parts.{table:016x}."))
+            })
+            .count()
+    };
+    assert_eq!(of(6), 0, "{names:?}");
+    assert!(of(7) > 10, "table 7's objects and index stay");
+    assert_eq!(scan_all(&store, 6).len(), 0);
+    assert_eq!(scan_all(&store, 7).len(), 10);
+}

@@ -510,6 +510,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         false
     }
 
+    /// How many processes use the store now, this one included, as last seen (a shared store
+    /// refreshes it every few seconds). Limits that belong to the whole cluster, such as a
+    /// table's provisioned throughput, are split between them. Engines of one process: 1.
+    fn live_nodes(&self) -> usize {
+        1
+    }
+
     /// Tells every other process sharing the store that `topic` changed, and returns once each
     /// live one has run its [`Subscriber`]s on it, or a timeout passed (a process that does not
     /// answer is dead, or cut off from the store; it resynchronises when it reconnects, see

@@ -11,13 +11,15 @@
 //! - stream reads pay per GetRecords call (one stream read request unit each);
 //! - storage pays per GB-month of the table's current size for the time the server ran.
 //!
-//! Free tiers are left out: the report is the list price of the traffic.
+//! Free tiers are left out: the report is the list price of the traffic. On a store shared by
+//! several nodes the report is the cluster's: every node's usage summed ([`cluster`](super::cluster)).
 
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use super::cluster::TableUsage;
 use super::meter::{Meter, Minute, Totals};
 use super::throttle::Throttle;
 use crate::catalog::{BillingMode, Table, TableDescriptor};
@@ -93,9 +95,36 @@ pub struct TableCapacity {
 }
 
 /// Every table's capacity state, deleted tables' too.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
     tables: Mutex<Vec<Arc<TableCapacity>>>,
+    /// This process's key among the usage records of nodes sharing a store
+    /// ([`cluster`](super::cluster)): random, so a restarted node never overwrites the record
+    /// of its previous run.
+    node: u64,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            tables: Mutex::default(),
+            node: random_node_key(),
+        }
+    }
+}
+
+/// A key unique to this process with overwhelming probability: the clock's nanoseconds, the
+/// process id and an address of this process, hashed.
+fn random_node_key() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 impl Registry {
@@ -130,6 +159,25 @@ impl Registry {
     /// Every table's capacity state, in order of first use.
     pub(crate) fn all(&self) -> Vec<Arc<TableCapacity>> {
         self.tables.lock().clone()
+    }
+
+    /// This process's usage-record key.
+    pub(crate) fn node(&self) -> u64 {
+        self.node
+    }
+
+    /// What this node metered, per table in order of first use, at `now_ms`.
+    pub(crate) fn usage(&self, now_ms: u64) -> Vec<TableUsage> {
+        self.all()
+            .iter()
+            .map(|capacity| TableUsage {
+                descriptor: TableDescriptor::clone(&capacity.descriptor()),
+                started_ms: capacity.started_ms,
+                totals: capacity.meter.table.totals(),
+                indexes: capacity.meter.index_totals(),
+                minutes: capacity.meter.minutes(now_ms),
+            })
+            .collect()
     }
 }
 
@@ -212,9 +260,12 @@ impl Database {
         let mut lines = Vec::new();
         let mut total = Totals::default();
         let mut total_cost = 0.0;
-        let tables = self.capacity.tables.lock().clone();
-        for capacity in tables {
-            let d = capacity.last_seen.lock().clone();
+        let mut usage = self.capacity.usage(now);
+        if self.store.shared() {
+            usage = super::cluster::cluster_usage(self.store.as_ref(), &self.capacity, usage, now)?;
+        }
+        for table in usage {
+            let d = &table.descriptor;
             let live = self
                 .catalog
                 .get(d.account.as_deref(), &d.region, &d.name)
@@ -223,11 +274,11 @@ impl Database {
                 Some(t) => crate::catalog::table_stats(self.store.as_ref(), &t.descriptor())?.1,
                 None => 0,
             };
-            let hours = now.saturating_sub(capacity.started_ms) as f64 / 3_600_000.0;
-            let totals = capacity.meter.table.totals();
+            let hours = now.saturating_sub(table.started_ms) as f64 / 3_600_000.0;
+            let totals = table.totals;
             let mut line = price_line(
                 prices,
-                &d,
+                d,
                 None,
                 totals,
                 (d.read_capacity, d.write_capacity),
@@ -249,9 +300,9 @@ impl Database {
                 totals.stream_read_requests as f64 * prices.stream_reads_per_100k / 100_000.0;
             line.cost =
                 line.request_cost + line.provisioned_cost + line.storage_cost + line.stream_cost;
-            line.minutes = capacity.meter.minutes(now);
-            let indexes = capacity.meter.index_totals();
-            add(&mut total, &totals);
+            line.minutes = table.minutes;
+            let indexes = table.indexes;
+            total.add(&totals);
             total_cost += line.cost;
             lines.push(line);
             for index in &d.indexes {
@@ -263,7 +314,7 @@ impl Database {
                 }
                 let mut line = price_line(
                     prices,
-                    &d,
+                    d,
                     Some(&index.name),
                     totals,
                     (index.read_capacity, index.write_capacity),
@@ -271,7 +322,7 @@ impl Database {
                 );
                 line.deleted = live.is_none();
                 line.cost = line.request_cost + line.provisioned_cost;
-                add(&mut total, &totals);
+                total.add(&totals);
                 total_cost += line.cost;
                 lines.push(line);
             }
@@ -284,15 +335,6 @@ impl Database {
             total_cost,
         })
     }
-}
-
-fn add(total: &mut Totals, t: &Totals) {
-    total.read_units += t.read_units;
-    total.write_units += t.write_units;
-    total.transactional_read_units += t.transactional_read_units;
-    total.transactional_write_units += t.transactional_write_units;
-    total.stream_read_requests += t.stream_read_requests;
-    total.throttled_requests += t.throttled_requests;
 }
 
 /// The request and provisioned costs of one table or global index.

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many minutes of per-minute figures are kept.
 pub const MINUTES_KEPT: usize = 60;
@@ -41,7 +41,7 @@ pub struct Counters {
 }
 
 /// A snapshot of [`Counters`], in units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     /// Read capacity units, transactional ones included.
     pub read_units: f64,
@@ -58,6 +58,16 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Adds everything `other` counted.
+    pub fn add(&mut self, other: &Totals) {
+        self.read_units += other.read_units;
+        self.write_units += other.write_units;
+        self.transactional_read_units += other.transactional_read_units;
+        self.transactional_write_units += other.transactional_write_units;
+        self.stream_read_requests += other.stream_read_requests;
+        self.throttled_requests += other.throttled_requests;
+    }
+
     fn minus(&self, earlier: &Totals) -> Totals {
         Totals {
             read_units: self.read_units - earlier.read_units,
@@ -120,7 +130,7 @@ struct Snapshot {
 }
 
 /// One minute's consumption.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Minute {
     /// Start of the minute, seconds since the epoch.
     pub minute: u64,
@@ -128,7 +138,7 @@ pub struct Minute {
     #[serde(flatten)]
     pub totals: Totals,
     /// Of which each index, by name (indexes that consumed nothing are left out).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub indexes: BTreeMap<String, Totals>,
 }
 

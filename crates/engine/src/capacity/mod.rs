@@ -12,6 +12,7 @@
 //!   once for the page, so many small items share one unit.
 
 pub mod bill;
+pub(crate) mod cluster;
 pub mod decreases;
 pub mod meter;
 pub mod throttle;
@@ -50,9 +51,14 @@ impl Database {
         }
         let capacity = self.table_capacity(table);
         let now = self.clock.now_millis();
-        let admitted = capacity
-            .throttle
-            .admit(d, &capacity.arn, ask, now, &capacity.metrics);
+        let admitted = capacity.throttle.admit(
+            d,
+            &capacity.arn,
+            ask,
+            now,
+            self.node_weight(),
+            &capacity.metrics,
+        );
         if admitted.is_err() {
             capacity.meter.record_throttled(now);
         }
@@ -76,10 +82,25 @@ impl Database {
                 Usage::Read | Usage::TransactionalRead => Direction::Read,
                 Usage::Write | Usage::TransactionalWrite => Direction::Write,
             };
-            capacity
-                .throttle
-                .pay(d, direction, consumed, partition, now);
+            let weight = self.node_weight();
+            if weight == 1.0 {
+                capacity
+                    .throttle
+                    .pay(d, direction, consumed, partition, now);
+            } else {
+                let weighed = consumed.times(weight);
+                capacity
+                    .throttle
+                    .pay(d, direction, &weighed, partition, now);
+            }
         }
+    }
+
+    /// How many nodes share every table's limits: the live nodes of a shared store, else 1.
+    /// Each node meters its requests at this many times their cost ([`throttle`]'s module
+    /// documentation says why).
+    fn node_weight(&self) -> f64 {
+        self.store.live_nodes().max(1) as f64
     }
 }
 
@@ -265,15 +286,20 @@ impl Consumed {
     /// Twice these units: what the same work costs inside a transaction (DynamoDB bills
     /// transactional reads and writes, on the table and on every index, at double).
     pub fn doubled(&self) -> Consumed {
-        let double = |map: &BTreeMap<String, f64>| {
+        self.times(2.0)
+    }
+
+    /// These units, each multiplied by `k`.
+    pub fn times(&self, k: f64) -> Consumed {
+        let scale = |map: &BTreeMap<String, f64>| {
             map.iter()
-                .map(|(name, units)| (name.clone(), units * 2.0))
+                .map(|(name, units)| (name.clone(), units * k))
                 .collect()
         };
         Consumed {
-            table: self.table * 2.0,
-            local: double(&self.local),
-            global: double(&self.global),
+            table: self.table * k,
+            local: scale(&self.local),
+            global: scale(&self.global),
         }
     }
 

@@ -24,6 +24,14 @@
 //!   isolates hot items into their own partitions within minutes; binderdb models the settled
 //!   state (every key value is its own partition), so a single hot key throttles at exactly
 //!   DynamoDB's per-partition limit and keys never throttle one another.
+//! - **Several nodes** (binderdb processes sharing one RADOS pool): a limit belongs to the
+//!   table, not to a node, so each live node enforces `1 / n` of every limit, n being the live
+//!   nodes the store last saw (refreshed every few seconds, so the split follows nodes joining
+//!   and leaving). It meters each request at n times its cost against the whole limit, which
+//!   is the same bucket. With clients spread evenly over the nodes (a load balancer) the table
+//!   gets its limit; a node that gets more than its share throttles early, as a DynamoDB
+//!   partition does past its share of the table's throughput. The alternative, one shared
+//!   bucket in RADOS, would add a compare-and-set on one object to every request.
 //! - **On-demand tables**: a ceiling per second, twice the table's previous peak (at least
 //!   12,000 RCU and 4,000 WCU, as a new on-demand table has), at most the per-table quota
 //!   (40,000 units each). A new peak raises the ceiling only once it is 30 minutes old,
@@ -232,7 +240,10 @@ pub struct Ask<'a> {
 }
 
 impl Throttle {
-    /// Refuses the request when a bucket it draws on is empty.
+    /// Refuses the request when a bucket it draws on is empty. `weight` is the number of
+    /// nodes sharing the table's limits (see [`Database::admit`](crate::Database)): each node
+    /// meters its requests at `weight` times their cost, which is a bucket refilled at
+    /// `1 / weight` of the limit.
     ///
     /// # Errors
     /// `ProvisionedThroughputExceededException` (provisioned tables) or `ThrottlingException`
@@ -243,9 +254,10 @@ impl Throttle {
         arn: &str,
         ask: Ask<'_>,
         now: u64,
+        weight: f64,
         events: &crate::metrics::TableMetrics,
     ) -> Result<(), Error> {
-        let refused = self.check(d, ask, now);
+        let refused = self.check(d, ask, now, weight);
         if let Some((resource, limit)) = refused {
             // On the resource that refused: the table, or the global index (CloudWatch's
             // Read/WriteThrottleEvents with GlobalSecondaryIndexName).
@@ -261,8 +273,9 @@ impl Throttle {
         d: &TableDescriptor,
         ask: Ask<'_>,
         now: u64,
+        weight: f64,
     ) -> Option<(Option<String>, Limit)> {
-        let min = ask.direction.least_cost();
+        let min = ask.direction.least_cost() * weight;
         let mut b = self.buckets.lock();
         let provisioned = d.billing_mode == BillingMode::Provisioned;
         let globals = d

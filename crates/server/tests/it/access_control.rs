@@ -9,9 +9,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use aws_sdk_dynamodb::Client;
 use binderdb_engine::{Config, SystemClock};
 use binderdb_server::{Auth, Policy, Principal};
-use binderdb_storage::MemoryStore;
 
-use crate::common::TestServer;
+use crate::common::{test_store, TestServer};
 
 const ADMIN: &str = "AKIDADMIN";
 const OTHER: &str = "AKIDOTHER";
@@ -28,7 +27,7 @@ fn principal(id: &str, account: Option<&str>, policy: Option<&str>) -> Principal
 
 async fn server(reader_policy: &str) -> TestServer {
     TestServer::with_auth(
-        Arc::new(MemoryStore::new()),
+        test_store(),
         Config::default(),
         Arc::new(SystemClock),
         Auth::with_principals([

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::BackupStatus;
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -250,12 +249,7 @@ async fn a_backup_survives_delete_table_and_a_restart() {
 #[tokio::test]
 async fn list_backups_filters_by_table_time_and_type_and_pages() {
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let server = TestServer::with_clock(
-        Arc::new(MemoryStore::new()),
-        Config::default(),
-        clock.clone(),
-    )
-    .await;
+    let server = TestServer::with_clock(test_store(), Config::default(), clock.clone()).await;
     let addr = server.addr;
     let client = server.client();
     for name in ["Alpha", "Beta"] {
@@ -363,7 +357,7 @@ async fn backup_status_follows_the_create_delay() {
         create_delay_ms: 5_000,
         ..Config::default()
     };
-    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let server = TestServer::with_clock(test_store(), config, clock.clone()).await;
     let addr = server.addr;
     ok(
         addr,

@@ -24,19 +24,41 @@ use tokio::task::JoinHandle;
 /// The same integration tests then check the RADOS engine as they check the in-memory one.
 pub fn test_store() -> Arc<dyn Store> {
     #[cfg(feature = "rados")]
-    if let Some(conf) = std::env::var_os("BINDERDB_TEST_RADOS_CONF") {
-        let options = binderdb_storage_rados::RadosOptions {
-            conf: conf.into(),
-            pool: std::env::var("BINDERDB_TEST_RADOS_POOL")
-                .unwrap_or_else(|_| "binderdb".to_owned()),
-            user: None,
-            prefix: format!("it{:016x}.", fastrand::u64(..)),
-        };
-        let store = binderdb_storage_rados::RadosStore::open(&options)
-            .unwrap_or_else(|e| panic!("cannot open the RADOS test store: {e}"));
-        return Arc::new(store);
+    if let Some(options) = rados_options() {
+        return open_rados(&options);
     }
     Arc::new(MemoryStore::new())
+}
+
+/// Two stores on one fresh prefix of the RADOS test pool, each with its own RADOS client: two
+/// nodes of one cluster. `None` when the run is not on RADOS (the in-memory engine belongs to
+/// one process: it has no second node).
+pub fn test_store_pair() -> Option<(Arc<dyn Store>, Arc<dyn Store>)> {
+    #[cfg(feature = "rados")]
+    if let Some(options) = rados_options() {
+        let first = open_rados(&options);
+        return Some((first, open_rados(&options)));
+    }
+    None
+}
+
+/// The RADOS test pool with a fresh object prefix, if the run asks for RADOS.
+#[cfg(feature = "rados")]
+fn rados_options() -> Option<binderdb_storage_rados::RadosOptions> {
+    let conf = std::env::var_os("BINDERDB_TEST_RADOS_CONF")?;
+    Some(binderdb_storage_rados::RadosOptions {
+        conf: conf.into(),
+        pool: std::env::var("BINDERDB_TEST_RADOS_POOL").unwrap_or_else(|_| "binderdb".to_owned()),
+        user: None,
+        prefix: format!("it{:016x}.", fastrand::u64(..)),
+    })
+}
+
+#[cfg(feature = "rados")]
+fn open_rados(options: &binderdb_storage_rados::RadosOptions) -> Arc<dyn Store> {
+    let store = binderdb_storage_rados::RadosStore::open(options)
+        .unwrap_or_else(|e| panic!("cannot open the RADOS test store: {e}"));
+    Arc::new(store)
 }
 
 /// A running server; stops (gracefully) when [`TestServer::stop`] is called or it is dropped.

@@ -292,7 +292,7 @@ async fn with_access_keys_an_unsigned_request_is_refused() {
         binderdb_server::Auth::read_credentials_file(credentials.path()).unwrap(),
     );
     let server = TestServer::with_auth(
-        Arc::new(binderdb_storage::MemoryStore::new()),
+        crate::common::test_store(),
         Config::default(),
         Arc::new(SystemClock),
         auth,

@@ -121,6 +121,10 @@ async fn tables_and_items_survive_a_restart() {
 
 /// A store that withholds durability until the test opens its gate (or fails it), to observe
 /// when the server acknowledges writes.
+///
+/// It wraps the in-memory engine whatever the run's store: the point is a store whose
+/// durability lags its commits, which a RADOS commit never does (it is on every replica when
+/// it returns), so the RADOS pass has nothing to add here.
 #[derive(Debug, Default)]
 struct GatedStore {
     inner: MemoryStore,

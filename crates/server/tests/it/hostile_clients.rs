@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use binderdb_engine::{Config, SystemClock};
 use binderdb_server::{Limits, ServeOptions};
-use binderdb_storage::MemoryStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::TestServer;
+use crate::common::{test_store, TestServer};
 
 /// Far longer than any limit below: a test waiting this long has failed.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -21,7 +20,7 @@ async fn server(limits: Limits) -> TestServer {
         ..ServeOptions::default()
     };
     TestServer::with_options(
-        Arc::new(MemoryStore::new()),
+        test_store(),
         Config::default(),
         Arc::new(SystemClock),
         options,

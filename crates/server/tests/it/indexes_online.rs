@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use binderdb_engine::{Config, Database, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -32,7 +31,7 @@ async fn clocked_server(
         create_delay_ms,
         ..Config::default()
     };
-    let db = Database::open(Arc::new(MemoryStore::new()), config, clock).unwrap();
+    let db = Database::open(test_store(), config, clock).unwrap();
     let (listener, addr) = binderdb_server::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -777,7 +776,7 @@ async fn deleting_an_index_during_its_backfill_cancels_it() {
         backfill_items_per_second: 500,
         ..Config::default()
     };
-    let server = TestServer::with_config(Arc::new(MemoryStore::new()), config).await;
+    let server = TestServer::with_config(test_store(), config).await;
     let addr = server.addr;
     plain_table(addr, "Cancel").await;
     load(

@@ -26,6 +26,7 @@ mod item_collections;
 mod items;
 mod legacy_reads;
 mod metrics;
+mod nodes;
 mod partiql;
 mod pitr;
 mod pitr_deleted;

@@ -14,9 +14,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 
-use crate::common::{raw_http, TestServer};
+use crate::common::{raw_http, test_store, TestServer};
 
 const T0: u64 = 1_800_000_000_000;
 
@@ -30,9 +29,7 @@ async fn server(observer: binderdb_server::Observer) -> (TestServer, Arc<ManualC
         observer: Arc::new(observer),
         ..binderdb_server::ServeOptions::default()
     };
-    let server =
-        TestServer::with_options(Arc::new(MemoryStore::new()), config, clock.clone(), options)
-            .await;
+    let server = TestServer::with_options(test_store(), config, clock.clone(), options).await;
     (server, clock)
 }
 
@@ -358,7 +355,7 @@ async fn an_index_backfill_reports_how_far_it_got() {
         ..Config::default()
     };
     let server = TestServer::with_options(
-        Arc::new(MemoryStore::new()),
+        test_store(),
         config,
         clock.clone(),
         binderdb_server::ServeOptions::default(),

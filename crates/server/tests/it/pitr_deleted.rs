@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::{json, Value};
 
 use crate::backups::{contents, indexed_table, put_row};
@@ -44,12 +43,7 @@ async fn system_backups(addr: std::net::SocketAddr, filter: Option<&str>) -> Vec
 #[tokio::test]
 async fn a_deleted_table_stays_restorable_for_its_recovery_period() {
     let clock = Arc::new(ManualClock::new(T0));
-    let server = TestServer::with_clock(
-        Arc::new(MemoryStore::new()),
-        Config::default(),
-        clock.clone(),
-    )
-    .await;
+    let server = TestServer::with_clock(test_store(), Config::default(), clock.clone()).await;
     let addr = server.addr;
     indexed_table(addr, "Gone").await;
     ok(

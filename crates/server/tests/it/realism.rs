@@ -8,16 +8,15 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 use binderdb_engine::consistency::LagMode;
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::{json, Value};
 
-use crate::common::{call, create_table, raw_http, s, TestServer};
+use crate::common::{call, create_table, raw_http, s, test_store, TestServer};
 
 const START_MS: u64 = 1_800_000_000_000;
 
 async fn server(config: Config) -> (TestServer, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(START_MS));
-    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let server = TestServer::with_clock(test_store(), config, clock.clone()).await;
     (server, clock)
 }
 

@@ -8,11 +8,10 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 use binderdb_engine::{Config, ManualClock, SystemClock};
 use binderdb_server::Auth;
-use binderdb_storage::MemoryStore;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::common::{raw_request, raw_request_to, TestServer};
+use crate::common::{raw_request, raw_request_to, test_store, TestServer};
 
 const ID: &str = "AKIDBINDER";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -31,13 +30,7 @@ fn keys() -> Auth {
 
 async fn server_at(millis: u64) -> TestServer {
     let clock = Arc::new(ManualClock::new(millis));
-    TestServer::with_auth(
-        Arc::new(MemoryStore::new()),
-        Config::default(),
-        clock,
-        keys(),
-    )
-    .await
+    TestServer::with_auth(test_store(), Config::default(), clock, keys()).await
 }
 
 fn now_millis() -> u64 {
@@ -119,13 +112,7 @@ async fn send(server: &TestServer, auth: &str, body: &[u8]) -> crate::common::Ra
 #[tokio::test]
 async fn sdk_requests_with_a_configured_key_are_accepted() {
     let clock = Arc::new(SystemClock);
-    let server = TestServer::with_auth(
-        Arc::new(MemoryStore::new()),
-        Config::default(),
-        clock,
-        keys(),
-    )
-    .await;
+    let server = TestServer::with_auth(test_store(), Config::default(), clock, keys()).await;
     let client = server.client_with_key("eu-west-1", ID, SECRET);
     crate::common::create_table(&client, "signed", ("pk", ScalarAttributeType::S), None).await;
     client
@@ -142,13 +129,7 @@ async fn sdk_requests_with_a_configured_key_are_accepted() {
 #[tokio::test]
 async fn sdk_requests_with_an_unknown_key_or_wrong_secret_are_refused() {
     let clock = Arc::new(SystemClock);
-    let server = TestServer::with_auth(
-        Arc::new(MemoryStore::new()),
-        Config::default(),
-        clock,
-        keys(),
-    )
-    .await;
+    let server = TestServer::with_auth(test_store(), Config::default(), clock, keys()).await;
     let unknown = server.client_with_key("us-east-1", "AKIDOTHER", SECRET);
     let e = unknown.list_tables().send().await.unwrap_err();
     let e = e.into_service_error();

@@ -254,13 +254,8 @@ async fn an_in_memory_server_has_nothing_on_disk() {
 #[tokio::test]
 async fn with_access_keys_the_report_needs_a_signature() {
     let auth = binderdb_server::Auth::with_keys(vec![("AKID".to_owned(), "secret".to_owned())]);
-    let server = TestServer::with_auth(
-        Arc::new(binderdb_storage::MemoryStore::new()),
-        Config::default(),
-        Arc::new(SystemClock),
-        auth,
-    )
-    .await;
+    let server =
+        TestServer::with_auth(test_store(), Config::default(), Arc::new(SystemClock), auth).await;
     let (status, body) = get_report(server.addr).await;
     assert_eq!(status, 400);
     assert_eq!(
@@ -275,13 +270,8 @@ async fn with_access_keys_the_report_needs_a_signature() {
 #[tokio::test]
 async fn with_access_keys_fault_rules_need_a_signature() {
     let auth = binderdb_server::Auth::with_keys(vec![("AKID".to_owned(), "secret".to_owned())]);
-    let server = TestServer::with_auth(
-        Arc::new(binderdb_storage::MemoryStore::new()),
-        Config::default(),
-        Arc::new(SystemClock),
-        auth,
-    )
-    .await;
+    let server =
+        TestServer::with_auth(test_store(), Config::default(), Arc::new(SystemClock), auth).await;
     let send = |head: String| async move {
         let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
         stream.write_all(head.as_bytes()).await.unwrap();

@@ -405,7 +405,7 @@ async fn update_table_billing_throughput_and_deletion_protection() {
 #[tokio::test]
 async fn tables_pass_through_creating_when_a_delay_is_configured() {
     use std::sync::Arc;
-    let store = Arc::new(binderdb_storage::MemoryStore::new());
+    let store = test_store();
     let clock = Arc::new(binderdb_engine::ManualClock::new(1_700_000_000_000));
     let config = binderdb_engine::Config {
         create_delay_ms: 5_000,

@@ -5,10 +5,9 @@
 use std::sync::Arc;
 
 use binderdb_engine::{Config, ManualClock};
-use binderdb_storage::MemoryStore;
 use serde_json::{json, Value};
 
-use crate::common::{call, RawResponse, TestServer};
+use crate::common::{call, test_store, RawResponse, TestServer};
 
 const PTE: &str = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException";
 const THROTTLING: &str = "com.amazon.coral.availability#ThrottlingException";
@@ -25,7 +24,7 @@ async fn server(throttling: bool) -> (TestServer, Arc<ManualClock>) {
         throttling,
         ..Config::default()
     };
-    let server = TestServer::with_clock(Arc::new(MemoryStore::new()), config, clock.clone()).await;
+    let server = TestServer::with_clock(test_store(), config, clock.clone()).await;
     (server, clock)
 }
 

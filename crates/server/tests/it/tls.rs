@@ -8,9 +8,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use binderdb_engine::{Config, SystemClock};
 use binderdb_server::{ServeOptions, Tls};
-use binderdb_storage::MemoryStore;
 
-use crate::common::TestServer;
+use crate::common::{test_store, TestServer};
 
 /// A server with a fresh self-signed certificate for `localhost`, and that certificate (PEM).
 async fn tls_server() -> (TestServer, String, tempfile::TempDir) {
@@ -25,7 +24,7 @@ async fn tls_server() -> (TestServer, String, tempfile::TempDir) {
         ..ServeOptions::default()
     };
     let server = TestServer::with_options(
-        Arc::new(MemoryStore::new()),
+        test_store(),
         Config::default(),
         Arc::new(SystemClock),
         options,
