@@ -750,12 +750,27 @@ impl FjallStore {
 
     /// Encodes `batch`, finds its latch stripes, and creates the keyspaces it writes to that do
     /// not exist yet (before any latch or the version mutex is taken, as creation syncs).
+    ///
+    /// Each keyspace is created and paced once per batch, not once per write: an item write on
+    /// a table with indexes puts several entries into the same keyspace, and every pacing check
+    /// reads fjall's current tree version twice.
     fn prepare(&self, batch: Batch) -> Result<Prepared, StorageError> {
+        let mut seen = [false; Keyspace::ALL.len()];
+        let mut counters = false;
         for write in &batch.writes {
             match write.key() {
-                Some(key) => self.pace_writer(self.space_for_write(key.keyspace)?),
-                None => self.counters_for_write()?,
-            };
+                Some(key) => {
+                    let ks = key.keyspace;
+                    if !std::mem::replace(&mut seen[ks.index()], true) {
+                        self.pace_writer(self.space_for_write(ks)?);
+                    }
+                }
+                None if !counters => {
+                    counters = true;
+                    self.counters_for_write()?;
+                }
+                None => {}
+            }
         }
         let stripes = self.latches.stripes_of(
             batch
