@@ -258,8 +258,9 @@ pub struct Table {
     pub descriptor: RwLock<Arc<TableDescriptor>>,
     /// Sizes of the item collections (partition key → bytes of its items and their local
     /// index entries) of a table with local secondary indexes, each computed by one walk of
-    /// its partition the first time a write touches it, then kept by every write.
-    pub(crate) collections: Mutex<std::collections::HashMap<Vec<u8>, i64>>,
+    /// its partition when a write needs it, then kept by every write; bounded
+    /// (`index::collections`).
+    pub(crate) collections: Mutex<crate::index::collections::CollectionSizes>,
     /// Held shared by every item write from before it reads the descriptor until its commit,
     /// and exclusively while the set of indexes changes: once a change of the index set
     /// returns, no write decided with the old set can still commit. An online index backfill
@@ -273,7 +274,7 @@ impl Table {
     fn new(descriptor: TableDescriptor) -> Table {
         Table {
             descriptor: RwLock::new(Arc::new(descriptor)),
-            collections: Mutex::new(std::collections::HashMap::new()),
+            collections: Mutex::default(),
             write_gate: RwLock::new(()),
             capacity: std::sync::OnceLock::new(),
         }

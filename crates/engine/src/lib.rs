@@ -56,6 +56,10 @@ pub struct Config {
     /// The largest item collection (a partition key's items plus their local secondary index
     /// entries) of a table with local indexes: DynamoDB's 10 GB. Settable so tests can reach it.
     pub item_collection_limit_bytes: u64,
+    /// Most item-collection sizes a table keeps in memory (`index::collections`): beyond it
+    /// the least recently written small collections are forgotten and walked again from the
+    /// store when next written.
+    pub item_collection_cache: usize,
     /// Most table items an online index backfill reads per second; 0 for no limit. A limit
     /// leaves more of the machine to foreground requests while an index is built.
     pub backfill_items_per_second: u64,
@@ -100,6 +104,10 @@ pub struct Config {
     pub object_store: Option<Arc<dyn exchange::objects::ObjectStore>>,
 }
 
+/// Default of [`Config::item_collection_cache`]: about 100 bytes each plus the partition key,
+/// so well under a megabyte per table with local indexes.
+pub const ITEM_COLLECTION_CACHE: usize = 4096;
+
 /// DynamoDB's item collection size limit, 10 GB.
 pub const ITEM_COLLECTION_LIMIT_BYTES: u64 = 10 * 1024 * 1024 * 1024;
 
@@ -109,6 +117,7 @@ impl Default for Config {
             account_id: "000000000000".to_owned(),
             create_delay_ms: 0,
             item_collection_limit_bytes: ITEM_COLLECTION_LIMIT_BYTES,
+            item_collection_cache: ITEM_COLLECTION_CACHE,
             backfill_items_per_second: 0,
             stream_shards: 4,
             stream_shard_rotation_ms: 4 * 60 * 60 * 1000,

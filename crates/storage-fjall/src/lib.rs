@@ -827,14 +827,21 @@ impl FjallStore {
 
     /// Encodes `batch`, finds its latch stripes, and creates the keyspaces it writes to that do
     /// not exist yet (before any latch or the version mutex is taken, as creation syncs).
+    ///
+    /// Each keyspace is created and paced once per batch, not once per write: an item write on
+    /// a table with indexes puts several entries into the same keyspace, and every pacing check
+    /// reads fjall's current tree version twice.
     fn prepare(&self, batch: Batch) -> Result<Prepared, StorageError> {
         let mut written = [false; Keyspace::ALL.len()];
+        let mut counters = false;
         for write in &batch.writes {
             match write.key() {
                 Some(key) => written[key.keyspace.index()] = true,
-                None => {
+                None if !counters => {
+                    counters = true;
                     self.counters_for_write()?;
                 }
+                None => {}
             }
         }
         let mut backlog = Backlog::default();

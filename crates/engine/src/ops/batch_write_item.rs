@@ -324,7 +324,7 @@ impl Database {
                                 .or_default() += d.collection_delta();
                         }
                         writes.extend(w);
-                        decided.push((t, i, d, has_collection));
+                        decided.push((t, i, d));
                     }
                     Err(e) => {
                         outcomes[t][i] = Step::Done(Err(e));
@@ -342,9 +342,9 @@ impl Database {
                 Err(e) => return Err(e.into()),
             }
         }
-        for (t, i, d, has_collection) in decided {
+        for (t, i, d) in decided {
             let tw = &planned[t];
-            let outcome = self.settle_write(&tw.table, &tw.keys[i], d, has_collection);
+            let outcome = self.settle_write(&tw.table, &tw.keys[i], d);
             self.charge(
                 &tw.table,
                 &tw.descriptor,

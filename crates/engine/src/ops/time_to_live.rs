@@ -388,7 +388,7 @@ impl Database {
         };
         let n = settled.len();
         for (key, decided) in settled {
-            self.settle_write(table, key, decided, false);
+            self.settle_write(table, key, decided);
         }
         for (at, key) in stale {
             self.drop_stale_entry(table.descriptor().id, key, at, attribute)?;

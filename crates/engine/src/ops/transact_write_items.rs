@@ -310,7 +310,7 @@ impl Database {
                         writes.extend(planned.writes.iter().cloned());
                     }
                     reasons.push(no_reason());
-                    decided.push(Some((outcome, descriptor, collection.is_some())));
+                    decided.push(Some((outcome, descriptor)));
                 }
                 Err(e) => {
                     reasons.push(reason_of(e)?);
@@ -381,17 +381,12 @@ impl Database {
         let mut per_table: Vec<(String, Consumed)> = Vec::new();
         let mut metrics: BTreeMap<String, Vec<crate::api::ItemCollectionMetrics>> = BTreeMap::new();
         for (action, decided) in actions.iter().zip(decided) {
-            let Some((decision, descriptor, has_collection)) = decided else {
+            let Some((decision, descriptor)) = decided else {
                 continue;
             };
             let consumed = match decision {
                 Decision::Write(planned) => {
-                    let outcome = self.settle_write(
-                        &action.table,
-                        &action.key,
-                        planned.decided,
-                        has_collection,
-                    );
+                    let outcome = self.settle_write(&action.table, &action.key, planned.decided);
                     if let Some(m) = outcome.collection_metrics(
                         want_metrics.as_deref(),
                         &descriptor,

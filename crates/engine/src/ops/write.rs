@@ -92,6 +92,9 @@ pub(crate) struct Decided {
     index_effects: Vec<IndexEffect>,
     /// The change to the item's collection (tables with local indexes).
     collection_delta: i64,
+    /// The collection's size before the write, as its limit check saw it (tables with local
+    /// indexes).
+    collection_before: Option<i64>,
     /// The sequence number of the write's stream record, in flight until the write settled.
     stream_ticket: Option<crate::stream::Ticket>,
 }
@@ -199,7 +202,7 @@ impl Database {
         })?;
         let decided = outcome
             .unwrap_or_else(|| Err(Error::Internal("write decision never ran".to_owned())))?;
-        Ok(self.settle_write(table, key, decided, collection.is_some()))
+        Ok(self.settle_write(table, key, decided))
     }
 
     /// The size of the item collection `key` belongs to, on a table with local indexes.
@@ -220,6 +223,10 @@ impl Database {
             table,
             descriptor,
             &key.partition,
+            (
+                self.config.item_collection_cache,
+                self.config.item_collection_limit_bytes,
+            ),
         )?))
     }
 
@@ -404,6 +411,7 @@ impl Database {
                 new,
                 index_effects,
                 collection_delta,
+                collection_before: collection,
                 stream_ticket,
             },
             writes,
@@ -448,13 +456,7 @@ impl Database {
 
     /// Records a committed write in its item collection's size and returns what it did and
     /// cost (the table's and indexes' statistics committed with the write).
-    pub(crate) fn settle_write(
-        &self,
-        table: &Table,
-        key: &Key,
-        decided: Decided,
-        has_collection: bool,
-    ) -> WriteOutcome {
+    pub(crate) fn settle_write(&self, table: &Table, key: &Key, decided: Decided) -> WriteOutcome {
         let Decided {
             old,
             old_size,
@@ -462,6 +464,7 @@ impl Database {
             new,
             index_effects,
             collection_delta,
+            collection_before,
             stream_ticket,
         } = decided;
         // The record committed with the item: readers may pass its sequence number now.
@@ -476,8 +479,8 @@ impl Database {
         for effect in index_effects {
             consumed.add_index_named(effect.kind, effect.name, effect.units);
         }
-        let collection_size =
-            has_collection.then(|| collections::record(table, &key.partition, collection_delta));
+        let collection_size = collection_before
+            .map(|before| collections::record(table, &key.partition, before, collection_delta));
         WriteOutcome {
             old,
             new,

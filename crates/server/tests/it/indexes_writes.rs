@@ -649,3 +649,86 @@ async fn indexes_capacity_charges_each_index_for_its_change() {
         Some(1.0)
     );
 }
+
+/// Every index entry in `store` (all tables and indexes of a fresh store) with the version of
+/// the commit that last wrote it.
+fn index_entry_versions(
+    store: &dyn binderdb_storage::Store,
+) -> std::collections::BTreeMap<(u8, u64, Vec<u8>, Vec<u8>), u64> {
+    use binderdb_storage::{Keyspace, SegmentScan};
+    let mut entries = std::collections::BTreeMap::new();
+    for keyspace in [Keyspace::Lsi, Keyspace::Gsi] {
+        // Table and index ids of a fresh store are small.
+        for table in 0..32 {
+            let scan = SegmentScan {
+                keyspace,
+                table,
+                segment: 0,
+                total_segments: 1,
+                start_after: None,
+            };
+            store
+                .scan(&scan, &mut |e| {
+                    let key = (keyspace as u8, table, e.partition.to_vec(), e.sort.to_vec());
+                    entries.insert(key, e.version);
+                    std::ops::ControlFlow::Continue(())
+                })
+                .unwrap();
+        }
+    }
+    entries
+}
+
+#[tokio::test]
+async fn entries_whose_projection_is_unchanged_are_not_rewritten() {
+    let store = test_store();
+    let server = TestServer::with_store(store.clone()).await;
+    let addr = server.addr;
+    indexed_table(addr).await;
+    let item = json!({"pk": {"S": "p"}, "sk": {"S": "1"}, "ls": {"S": "l"}, "gk": {"S": "k"},
+                      "gs": {"N": "1"}, "a": {"S": "x"}, "note": {"S": "o"}});
+    ok(
+        addr,
+        "PutItem",
+        json!({"TableName": "Writes", "Item": item}),
+    )
+    .await;
+    let before = index_entry_versions(store.as_ref());
+    // lsiAll, gKeys and gInc hold the item (gBin's key attribute is missing).
+    assert_eq!(before.len(), 3, "{before:?}");
+    let update = |expr: &str, value: Value| {
+        json!({"TableName": "Writes", "Key": {"pk": {"S": "p"}, "sk": {"S": "1"}},
+               "UpdateExpression": expr, "ExpressionAttributeValues": {":v": value}})
+    };
+    // Not projected into gKeys (KEYS_ONLY) or gInc (INCLUDE a): only the ALL entry is written.
+    ok(
+        addr,
+        "UpdateItem",
+        update("SET note = :v", json!({"S": "p"})),
+    )
+    .await;
+    let after = index_entry_versions(store.as_ref());
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    let rewritten: Vec<_> = before
+        .iter()
+        .filter(|(key, version)| after[*key] != **version)
+        .map(|(key, _)| key.0)
+        .collect();
+    assert_eq!(rewritten, vec![binderdb_storage::Keyspace::Lsi as u8]);
+    // The same value again changes no entry at all.
+    ok(
+        addr,
+        "UpdateItem",
+        update("SET note = :v", json!({"S": "p"})),
+    )
+    .await;
+    assert_eq!(index_entry_versions(store.as_ref()), after);
+    // An included attribute rewrites gInc's entry (and the ALL one), not gKeys'.
+    ok(addr, "UpdateItem", update("SET a = :v", json!({"S": "y"}))).await;
+    let last = index_entry_versions(store.as_ref());
+    let rewritten = after.iter().filter(|(k, v)| last[*k] != **v).count();
+    assert_eq!(rewritten, 2);
+}

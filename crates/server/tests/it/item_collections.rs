@@ -311,3 +311,67 @@ async fn transactions_report_collections_and_cancel_growth_past_the_limit() {
         .count();
     assert_eq!(count, 1);
 }
+
+#[tokio::test]
+async fn a_forgotten_collection_size_is_walked_again_exactly() {
+    // Two sizes kept per table: writes to other partitions push the full one out, and the
+    // limit must still see every byte already in it.
+    let config = Config {
+        item_collection_limit_bytes: 4096,
+        item_collection_cache: 2,
+        ..Config::default()
+    };
+    let server = TestServer::with_config(test_store(), config).await;
+    let client = server.client();
+    create(&client, "Forgetful", true).await;
+    let put = |pk: String, sk: &'static str, bytes: usize| {
+        client
+            .put_item()
+            .table_name("Forgetful")
+            .set_item(Some(item(&[
+                ("pk", s(&pk)),
+                ("sk", n(sk)),
+                ("rank", n("1")),
+                ("data", payload(bytes)),
+            ])))
+            .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+            .send()
+    };
+    let mut round = 0;
+    let mut push_out = || {
+        round += 1;
+        let puts: Vec<_> = (0..3)
+            .map(|i| put(format!("other-{round}-{i}"), "1", 10))
+            .collect();
+        async move {
+            for p in puts {
+                p.await.unwrap();
+            }
+        }
+    };
+    // About 2.2 KB with its index entry: the collection holds one such item, not two.
+    let first = put("full".to_owned(), "1", 1000).await.unwrap();
+    let metrics = first.item_collection_metrics().unwrap();
+    assert_eq!(metrics.item_collection_key().unwrap()["pk"], s("full"));
+    assert_eq!(metrics.size_estimate_range_gb(), &[0.0, 1.0]);
+    push_out().await;
+    let refused = put("full".to_owned(), "2", 1000).await.unwrap_err();
+    assert_eq!(
+        error_parts(refused).0,
+        "ItemCollectionSizeLimitExceededException"
+    );
+    // Shrunk while remembered, then forgotten: the walk sees the shrunk item.
+    put("full".to_owned(), "1", 10).await.unwrap();
+    push_out().await;
+    put("full".to_owned(), "2", 1000).await.unwrap();
+    push_out().await;
+    let refused = put("full".to_owned(), "3", 1000).await.unwrap_err();
+    assert_eq!(
+        error_parts(refused).0,
+        "ItemCollectionSizeLimitExceededException"
+    );
+    // A small item still fits, remembered or walked.
+    put("full".to_owned(), "3", 10).await.unwrap();
+    push_out().await;
+    put("full".to_owned(), "4", 10).await.unwrap();
+}
