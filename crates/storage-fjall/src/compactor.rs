@@ -47,7 +47,7 @@ pub(crate) fn idle_worker_strategy() -> Arc<fjall::compaction::Leveled> {
 }
 
 /// Owner of the compaction thread. Dropping it stops the thread after the compaction it may be
-/// running (a merge is not interrupted) and joins it.
+/// running (a merge is not interrupted; the rest of its pass is skipped) and joins it.
 pub(crate) struct Compactor {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
@@ -86,6 +86,13 @@ impl Compactor {
     /// Compactions this thread is running now (0 or 1).
     pub(crate) fn active(&self) -> u64 {
         self.shared.active.load(Ordering::Relaxed)
+    }
+
+    /// Whether this thread is compacting now, as a probe other threads can keep (the settler
+    /// waits while it is: both would merge the same level 0).
+    pub(crate) fn busy_probe(&self) -> impl Fn() -> bool + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        move || shared.active.load(Ordering::Relaxed) > 0
     }
 
     /// Compactions this thread finished since open (merges and moves of tables).
@@ -131,6 +138,10 @@ fn compact_loop(shared: &Shared, db: &Database) {
         found_work = false;
         failed = false;
         for space in spaces {
+            // A stop waits for one merge at most, not for a whole pass.
+            if *shared.stop.lock() {
+                return;
+            }
             // The tree's version changes with every compaction (and flush): unchanged, the
             // strategy found nothing to do.
             let before = space.tree.current_version().id();

@@ -621,10 +621,10 @@ impl FjallStore {
         }
         let group = GroupCommit::start(db.clone(), dir, high_water, log, options.durability)?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
-        let settler = read_path::Settler::start(db.clone())?;
+        let compactor = compactor::Compactor::start(db.clone())?;
+        let settler = read_path::Settler::start(db.clone(), compactor.busy_probe())?;
         let close = close::CleanClose::new(db.clone(), dir);
         let flusher = flusher::Flusher::start(db.clone())?;
-        let compactor = compactor::Compactor::start(db.clone())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,

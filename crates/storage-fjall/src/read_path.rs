@@ -197,12 +197,15 @@ impl Settler {
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
-    pub(crate) fn start(db: Database) -> Result<Settler, StorageError> {
+    pub(crate) fn start(
+        db: Database,
+        compacting: impl Fn() -> bool + Send + 'static,
+    ) -> Result<Settler, StorageError> {
         let shared = Arc::new((Mutex::new(false), Condvar::new()));
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("binderdb-settle".into())
-            .spawn(move || settle_when_idle(&for_thread, &db))?;
+            .spawn(move || settle_when_idle(&for_thread, &db, &compacting))?;
         Ok(Settler {
             shared,
             thread: Some(thread),
@@ -221,7 +224,7 @@ impl Drop for Settler {
 }
 
 /// The settler thread's loop (see [`Settler`]).
-fn settle_when_idle(shared: &(Mutex<bool>, Condvar), db: &Database) {
+fn settle_when_idle(shared: &(Mutex<bool>, Condvar), db: &Database, compacting: &dyn Fn() -> bool) {
     let mut last_seqno = db.seqno();
     let mut idle_ticks = 0u32;
     loop {
@@ -241,7 +244,12 @@ fn settle_when_idle(shared: &(Mutex<bool>, Condvar), db: &Database) {
             continue;
         }
         idle_ticks = idle_ticks.saturating_add(1);
-        if idle_ticks < IDLE_TICKS || db.outstanding_flushes() > 0 || db.active_compactions() > 0 {
+        // Neither fjall's worker nor binderdb's compaction thread may be merging.
+        if idle_ticks < IDLE_TICKS
+            || db.outstanding_flushes() > 0
+            || db.active_compactions() > 0
+            || compacting()
+        {
             continue;
         }
         for name in db.list_keyspace_names() {
