@@ -122,6 +122,42 @@
 //! hashes and `write`s every batch (8 KiB buffer) although binderdb's log makes it redundant
 //! (fjall 3.1 cannot turn it off), and it competes with the log for the page cache.
 //!
+//! **Re-measured before deciding on fjall's journal** (2026-12-06 14:30, release build of main
+//! at 93ae857, `perf record --call-graph dwarf` of the server for 4 s of `binderdb bench
+//! --workload put`, 32 connections, 10,000 items, one profile each for in-memory, `none` and
+//! `sync`; shares of the server's CPU samples):
+//! - fjall's journal costs **2–3%**: its buffered `write`s (`BufWriter::write_all_cold`) 1.5–2.2%,
+//!   the batch's encoding in `WriteBatch::commit` about 0.5–0.7%, xxh3 0.1–0.2%; under 1 µs of a
+//!   PutItem's 31–37 µs. Replacing it (the data keyspaces on lsm-tree `Tree`s driven by
+//!   binderdb, sequence numbers assigned by the commit under the version mutex, a batch visible
+//!   once all its trees have it, recovery replaying each logged op into a tree only above that
+//!   tree's highest persisted sequence number, a log segment recycled once every tree has
+//!   persisted past it, fjall's keyspace manifest and garbage-collection watermark rebuilt, and
+//!   existing stores migrated) would remove at most that, so it was **not started**.
+//! - the read of the current item 7–9%: `Memtable::get`, a crossbeam skiplist range search with
+//!   epoch pinning; the bloom filters and tables do not show (this load's items all sit in
+//!   memtables). fjall's memtable inserts (`Tree::append_entry`, the item and its table's
+//!   counter record) 4–5.5%. Together they are most of the read-modify-write's 20–29% (about
+//!   7 µs more per PutItem than the in-memory engine's whole read-modify-write, 14% of its
+//!   CPU).
+//! - `sync` only: the group-commit thread 20–23% (`fdatasync` 14–17%, of which the virtio
+//!   notification `iowrite16` alone 5%), context switches (`finish_task_switch`) 16–20% against
+//!   8% in memory: the syncer's sleeps in `fdatasync` and in the pacing wait, and runtime
+//!   workers that park in `epoll_wait` while their tasks wait for a sync.
+//! - Larger sync groups do not lower the CPU per write measurably: a syncer that waited, after a
+//!   sync, for as many waiting tasks as it had just released (at most 1 or 2 ms) doubled the
+//!   writes per sync (10–11 → 20–25) but CPU per PutItem stayed within noise (30.8 / 36.6 µs at
+//!   the 300 µs interval, 32.0–34.5 µs with it, 30.8–37.7 µs at an 800 µs interval; two rounds
+//!   under a pause of the machine's builds, other sessions' servers still running), and
+//!   throughput was 3–32% lower than at 300 µs in the same round in all six runs of the larger
+//!   groups (fewer writers in flight while they wait), so `group_commit`'s pacing is unchanged.
+//!
+//! So what separates `sync` from in-memory (about 16–20 µs of server CPU per PutItem) is the
+//! kernel's sync path and the sleeps and wake-ups around it (the syncer thread about 8 µs,
+//! the extra context switches about 4 µs) and fjall's memtable search and inserts (about
+//! 4 µs); the parts binderdb's commit code owns (latches, log payload and framing, counter
+//! records, pacing checks) are about 5% of the server's CPU, under 2 µs.
+//!
 //! **Background I/O: binderdb flushes and compacts, fjall's worker keeps the journal.** fjall
 //! 3.1 runs flushes and compactions on one worker pool, in message order, and has no mode that
 //! keeps them apart (with two workers, its worker 0 busy-loops, see [`FJALL_WORKERS`]). So:
