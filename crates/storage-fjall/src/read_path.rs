@@ -1,5 +1,6 @@
 //! The read path's settings: block cache, filters, index blocks, data blocks, compression and
-//! compaction shape of the data keyspaces, and a summary of them for measurements.
+//! compaction shape of the data keyspaces, and a summary of them for measurements; and the
+//! settler, which merges level 0 down and warms the block cache while the store is idle.
 //!
 //! Kept apart from the write path (commits, the write-ahead log, memtables) so that the two
 //! can change independently; [`data_keyspace_options`] is the one place a data keyspace's
@@ -292,12 +293,14 @@ const WARM_CHECK_EVERY: usize = 4096;
 /// block at a time, for as long as it takes random reads to touch every block once.
 ///
 /// Why: fjall's cache fills only as reads miss, and every file a compaction writes starts
-/// cold, so after a bulk load (or a restart) a 10,000,000-item table was read almost entirely
-/// through misses for minutes: `scripts/scale-bench` measured GetItem at 48% of its
-/// 20,000-item rate in the first 5 s after a restart, 68% in the next and 87% in the third.
-/// A miss served from the page cache cost about 3 µs more store CPU in `examples/read_cost.rs`,
-/// and more in the server, where the cache's new memory is also faulted in while requests
-/// wait.
+/// cold, so after a bulk load (or a restart) a 10,000,000-item table is read through misses
+/// until random reads have touched every block once: three 5-second rounds of reads right
+/// after a restart measured GetItem at 48, 68 and 87% of its 20,000-item rate and 59, 71 and
+/// 80% in another run (main's build, 2026-12-06). A miss served from the page cache cost 3.2
+/// µs more store CPU per point read and 1.7 µs more per partition read at 1,000,000 items
+/// (`examples/read_cost.rs`, 16 MiB cache against 6 GiB: 6.8 against 3.6 µs, 10.7 against 9.0
+/// µs); in the server, `perf` of cold GetItems showed the `pread` copies, page faults of the
+/// cache's new memory, zeroed allocations, LZ4 and cache insertions besides.
 ///
 /// What it warms: every table file of every data keyspace not warmed yet, newest level first, as
 /// long as the cache would then hold at most 1/[`WARM_CACHE_SHARE`] of its capacity (each
@@ -305,7 +308,17 @@ const WARM_CHECK_EVERY: usize = 4096;
 /// to the cache's own eviction as before; what does not fit is skipped. A file is read through
 /// fjall's own table iterator, which loads each data block once through the cache; the pass
 /// stops as soon as a write arrives or the store closes, and goes on at the next idle moment.
-/// Cost: about one core-second per 5,000,000 ~200-byte items, once per table file written.
+/// Cost: once per table file written, the file read and decompressed into the cache: at
+/// 10,000,000 ~200-byte items (8 files, 2.4 GB of decompressed blocks) 17 s of wall time on
+/// the shared, busy 2-core VM, 2026-12-06, while reads ran. The cache's memory is then in
+/// use at once (server RSS 3.0 GB after the reads, against 0.9–1.4 GB when only reads fill
+/// it), within `--cache-size`.
+///
+/// Measured (`scripts/scale-bench --reads-only DIR --read-settle 10 --duration 4`, copies of
+/// one settled 10,000,000-item directory, this build and main's alternated, 2026-12-06,
+/// machine very noisy: the 20,000-item baselines ranged from 18,000 to 57,000 GetItem/s):
+/// GetItem's first round at 94, 57 and 75% of the 20,000-item rate against 59, 90, 30 and
+/// 62% without warming; Query's first round 77, 71 and 97% against 65, 75, 77 and 71%.
 #[derive(Default)]
 struct CacheWarmer {
     /// Table files already read, by keyspace name and table id (pruned to the live ones).
