@@ -19,12 +19,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use binderdb_storage::StorageError;
 use fjall::{AbstractTree, Database};
-use parking_lot::{Condvar, Mutex};
+
+use crate::worker::{Signal, Worker};
 
 /// How often the thread looks for work once it found none (a flush makes work for it at most
 /// every few hundred milliseconds under a bulk load).
@@ -47,15 +47,14 @@ pub(crate) fn idle_worker_strategy() -> Arc<fjall::compaction::Leveled> {
 }
 
 /// Owner of the compaction thread. Dropping it stops the thread after the compaction it may be
-/// running (a merge is not interrupted; the rest of its pass is skipped) and joins it.
+/// running (a merge is not interrupted; the rest of its pass is skipped) and joins it
+/// ([`Worker`]).
 pub(crate) struct Compactor {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    _worker: Worker<()>,
 }
 
 struct Shared {
-    stop: Mutex<bool>,
-    wake: Condvar,
     /// Compactions running now (0 or 1) and finished since open, for metrics.
     active: AtomicU64,
     completed: AtomicU64,
@@ -68,18 +67,16 @@ impl Compactor {
     /// `Io` if the thread cannot be spawned.
     pub(crate) fn start(db: Database) -> Result<Compactor, StorageError> {
         let shared = Arc::new(Shared {
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
             active: AtomicU64::new(0),
             completed: AtomicU64::new(0),
         });
         let for_thread = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("binderdb-compact".into())
-            .spawn(move || compact_loop(&for_thread, &db))?;
+        let worker = Worker::start("binderdb-compact", (), move |signal| {
+            compact_loop(signal, &for_thread, &db);
+        })?;
         Ok(Compactor {
             shared,
-            thread: Some(thread),
+            _worker: worker,
         })
     }
 
@@ -101,32 +98,22 @@ impl Compactor {
     }
 }
 
-impl Drop for Compactor {
-    fn drop(&mut self) {
-        *self.shared.stop.lock() = true;
-        self.shared.wake.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// The compaction thread's loop: one pass over every keyspace, each asked for one compaction
 /// (fjall's strategy picks the most urgent); passes follow each other while they find work,
 /// and are [`COMPACT_TICK`] apart once a pass found none.
-fn compact_loop(shared: &Shared, db: &Database) {
+fn compact_loop(signal: &Signal<()>, shared: &Shared, db: &Database) {
     let strategy = Arc::new(fjall::compaction::Leveled::default());
     let mut found_work = false;
     let mut failed = false;
     loop {
         {
-            let mut stop = shared.stop.lock();
-            if !found_work && !*stop {
+            let mut control = signal.lock();
+            if !found_work && !control.stop {
                 // After a failure (an I/O error, reported), wait longer before trying again.
                 let pause = if failed { FAILED_PAUSE } else { COMPACT_TICK };
-                shared.wake.wait_for(&mut stop, pause);
+                signal.wait(&mut control, Some(pause));
             }
-            if *stop {
+            if control.stop {
                 return;
             }
         }
@@ -139,7 +126,7 @@ fn compact_loop(shared: &Shared, db: &Database) {
         failed = false;
         for space in spaces {
             // A stop waits for one merge at most, not for a whole pass.
-            if *shared.stop.lock() {
+            if signal.stopping() {
                 return;
             }
             // The tree's version changes with every compaction (and flush): unchanged, the

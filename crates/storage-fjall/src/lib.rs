@@ -160,6 +160,7 @@ mod logged;
 mod pacing;
 mod read_path;
 pub mod wal;
+mod worker;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
