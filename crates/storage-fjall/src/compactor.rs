@@ -28,7 +28,8 @@
 //!   times (5–6 times for 5 GB) instead of ~15, and at most 6 runs besides level 0 exist;
 //! - runs move down into empty levels below them (a move rewrites nothing), so the room is
 //!   above, where level 0's next merge goes; when every level holds a run, the two adjacent
-//!   runs of the smallest sum are merged to make room.
+//!   runs of the smallest sum (below level 1 where possible) are merged to make room, and
+//!   level 0 meanwhile merges into level 1's run rather than pile up until writers stop.
 //!
 //! Every step keeps newer data above older: a merge takes two runs with only empty levels
 //! between them and puts the result in the lower level, a move goes into an empty level with
@@ -124,7 +125,8 @@ pub(crate) struct Shape {
 /// One compaction step (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
-    /// Merge every level-0 run into the empty level `into` (every level above it is empty).
+    /// Merge every level-0 run into level `into`, whose levels above are empty (`into` is
+    /// empty too, or level 1).
     MergeL0 { into: usize },
     /// Merge the runs of levels `upper` and `lower` (only empty levels between) into `lower`.
     Merge { upper: usize, lower: usize },
@@ -199,11 +201,14 @@ pub(crate) fn plan(shape: &Shape, role: Role) -> Option<Step> {
         Role::Top => {
             if shape.l0_runs >= L0_TRIGGER {
                 let newest = (1..LEVELS).find(|&n| shape.occupied(n)).unwrap_or(LEVELS);
-                if newest > 1 {
-                    let step = Step::MergeL0 { into: newest - 1 };
-                    if shape.free(step.levels()) {
-                        return Some(step);
-                    }
+                // No empty level above the newest run (the deep thread is making room, maybe
+                // in a long merge): level 0 merges into that run rather than pile up until
+                // writers stop.
+                let step = Step::MergeL0 {
+                    into: (newest - 1).max(1),
+                };
+                if shape.free(step.levels()) {
+                    return Some(step);
                 }
             }
             pairs
@@ -231,10 +236,11 @@ pub(crate) fn plan(shape: &Shape, role: Role) -> Option<Step> {
             if due.is_some() {
                 return due;
             }
-            // No room above the newest run: level 0 cannot merge until two runs do.
+            // No room above the newest run: two runs merge to make room, below level 1 where
+            // possible, so the top thread can meanwhile merge level 0 into level 1.
             if shape.occupied(1) {
                 let mut by_size = pairs;
-                by_size.sort_by_key(|&p| sum(p));
+                by_size.sort_by_key(|&p| (p.0 == 1, sum(p)));
                 return by_size
                     .into_iter()
                     .map(merge)
@@ -398,19 +404,24 @@ mod tests {
         assert_eq!(plan(&empty, Role::Top), Some(Step::MergeL0 { into: 6 }));
         let two = shape(L0_TRIGGER, [128 * MIB, 0, 0, 0, 50 * MIB, 0, 400 * MIB]);
         assert_eq!(plan(&two, Role::Top), Some(Step::MergeL0 { into: 3 }));
-        // Below the trigger, or with no room above the newest run, the top thread waits (the
-        // newest pair is too large for it).
+        // Below the trigger the top thread waits (the newest pair is too large for it).
         assert_eq!(plan(&shape(L0_TRIGGER - 1, two.bytes), Role::Top), None);
+        // With no room above the newest run, level 0 merges into it, and the deep thread
+        // merges the smallest neighbours below level 1 to make room.
         let full = shape(
             L0_TRIGGER,
             [128, 40, 100, 300, 900, 3000, 9000].map(|m| m * MIB),
         );
-        assert_eq!(plan(&full, Role::Top), None);
-        // The deep thread then merges the smallest neighbours to make room.
+        assert_eq!(plan(&full, Role::Top), Some(Step::MergeL0 { into: 1 }));
         assert_eq!(
             plan(&full, Role::Deep),
-            Some(Step::Merge { upper: 1, lower: 2 })
+            Some(Step::Merge { upper: 2, lower: 3 })
         );
+        let mut merging = full;
+        merging.busy[2..=3].fill(true);
+        assert_eq!(plan(&merging, Role::Top), Some(Step::MergeL0 { into: 1 }));
+        merging.busy[1] = true;
+        assert_eq!(plan(&merging, Role::Top), None);
     }
 
     #[test]
@@ -459,8 +470,13 @@ mod tests {
                 match step {
                     Step::MergeL0 { into } => {
                         assert!((1..into).all(|l| bytes[l] == 0));
-                        written += bytes[0];
-                        (bytes[into], age[into]) = (bytes[0], age[0]);
+                        assert!(into == 1 || bytes[into] == 0);
+                        written += bytes[0] + bytes[into];
+                        if bytes[into] == 0 {
+                            age[into] = age[0];
+                        }
+                        age[into].1 = age[0].1;
+                        bytes[into] += bytes[0];
                         bytes[0] = 0;
                     }
                     Step::Merge { upper, lower } => {
