@@ -23,14 +23,14 @@ use std::collections::{HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use binderdb_storage::codec::{self, PhysicalRange};
 use binderdb_storage::{StorageError, TableId};
 use fjall::{AbstractTree, Database};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, RwLock};
 
 use crate::backend;
+use crate::worker::{Signal, Worker};
 
 /// Keys removed per fjall batch while dropping a table.
 const DROP_CHUNK: usize = 4096;
@@ -51,17 +51,16 @@ pub(crate) struct Job {
     pub(crate) spaces: Vec<fjall::Keyspace>,
 }
 
+/// The dropper's state shared under the [`Worker`]'s lock.
 #[derive(Default)]
 struct Queue {
     jobs: VecDeque<Job>,
     /// A job is being worked on (for [`Dropper::wait_idle`]).
     busy: bool,
-    stopping: bool,
 }
 
 struct Shared {
-    queue: Mutex<Queue>,
-    wake: Condvar,
+    /// Notified, under the worker's lock, whenever the queue is empty and no job runs.
     idle: Condvar,
     /// Tables whose keys reads must not see.
     hidden: RwLock<HashSet<TableId>>,
@@ -70,10 +69,10 @@ struct Shared {
 }
 
 /// Owner of the dropper thread: dropping it stops the thread between two chunks (the marker
-/// stays, so the drop resumes at the next open) and joins it.
+/// stays, so the drop resumes at the next open) and joins it ([`Worker`]).
 pub(crate) struct Dropper {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    worker: Worker<Queue>,
 }
 
 impl Dropper {
@@ -83,20 +82,15 @@ impl Dropper {
     /// `Io` if the thread cannot be spawned.
     pub(crate) fn start(db: Database, meta: fjall::Keyspace) -> Result<Dropper, StorageError> {
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue::default()),
-            wake: Condvar::new(),
             idle: Condvar::new(),
             hidden: RwLock::new(HashSet::new()),
             any_hidden: AtomicBool::new(false),
         });
         let for_thread = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("binderdb-drop-table".into())
-            .spawn(move || run(&for_thread, &db, &meta))?;
-        Ok(Dropper {
-            shared,
-            thread: Some(thread),
-        })
+        let worker = Worker::start("binderdb-drop-table", Queue::default(), move |signal| {
+            run(signal, &for_thread, &db, &meta);
+        })?;
+        Ok(Dropper { shared, worker })
     }
 
     /// Whether reads of `table` must find nothing (its drop is pending).
@@ -108,48 +102,37 @@ impl Dropper {
     pub(crate) fn enqueue(&self, job: Job) {
         self.shared.hidden.write().insert(job.table);
         self.shared.any_hidden.store(true, Ordering::Release);
-        self.shared.queue.lock().jobs.push_back(job);
-        self.shared.wake.notify_one();
+        self.worker.update(|queue| queue.jobs.push_back(job));
     }
 
     /// Blocks until every queued drop has finished. For tests and measurements.
     pub(crate) fn wait_idle(&self) {
-        let mut queue = self.shared.queue.lock();
-        while !queue.jobs.is_empty() || queue.busy {
-            self.shared.idle.wait(&mut queue);
+        let mut control = self.worker.signal().lock();
+        while !control.state.jobs.is_empty() || control.state.busy {
+            self.shared.idle.wait(&mut control);
         }
     }
 }
 
-impl Drop for Dropper {
-    fn drop(&mut self) {
-        self.shared.queue.lock().stopping = true;
-        self.shared.wake.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn run(shared: &Shared, db: &Database, meta: &fjall::Keyspace) {
+fn run(signal: &Signal<Queue>, shared: &Shared, db: &Database, meta: &fjall::Keyspace) {
     loop {
         let job = {
-            let mut queue = shared.queue.lock();
-            queue.busy = false;
+            let mut control = signal.lock();
+            control.state.busy = false;
             loop {
-                if queue.stopping {
+                if control.stop {
                     shared.idle.notify_all();
                     return;
                 }
-                if let Some(job) = queue.jobs.pop_front() {
-                    queue.busy = true;
+                if let Some(job) = control.state.jobs.pop_front() {
+                    control.state.busy = true;
                     break job;
                 }
                 shared.idle.notify_all();
-                shared.wake.wait(&mut queue);
+                signal.wait(&mut control, None);
             }
         };
-        let stopping = || shared.queue.lock().stopping;
+        let stopping = || signal.stopping();
         match remove_table(db, meta, &job, &stopping) {
             Ok(true) => {
                 let mut hidden = shared.hidden.write();

@@ -22,33 +22,25 @@
 //!
 //! Must not take any of the store's locks: it only reads fjall's state and calls fjall.
 
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use binderdb_storage::StorageError;
 use fjall::{AbstractTree, Database};
-use parking_lot::{Condvar, Mutex};
+
+use crate::worker::{Signal, Worker};
 
 /// How often the flush thread looks for sealed memtables without being woken (fjall's own
 /// rotations, and a wake-up that came while it was flushing).
 const FLUSH_TICK: Duration = Duration::from_millis(50);
 
 /// Owner of the flush thread (see the module docs). Dropping it stops the thread after the
-/// flush it may be running and joins it.
+/// flush it may be running and joins it ([`Worker`]).
 pub(crate) struct Flusher {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-struct Shared {
-    state: Mutex<State>,
-    wake: Condvar,
+    worker: Worker<State>,
 }
 
 #[derive(Default)]
 struct State {
-    stop: bool,
     /// A memtable was rotated since the thread last looked.
     rotated: bool,
 }
@@ -59,49 +51,30 @@ impl Flusher {
     /// # Errors
     /// `Io` if the thread cannot be spawned.
     pub(crate) fn start(db: Database) -> Result<Flusher, StorageError> {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            wake: Condvar::new(),
-        });
-        let for_thread = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("binderdb-flush".into())
-            .spawn(move || flush_loop(&for_thread, &db))?;
-        Ok(Flusher {
-            shared,
-            thread: Some(thread),
-        })
+        let worker = Worker::start("binderdb-flush", State::default(), move |signal| {
+            flush_loop(signal, &db);
+        })?;
+        Ok(Flusher { worker })
     }
 
     /// Tells the thread a memtable was just rotated.
     pub(crate) fn wake(&self) {
-        self.shared.state.lock().rotated = true;
-        self.shared.wake.notify_one();
-    }
-}
-
-impl Drop for Flusher {
-    fn drop(&mut self) {
-        self.shared.state.lock().stop = true;
-        self.shared.wake.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.worker.update(|state| state.rotated = true);
     }
 }
 
 /// The flush thread's loop (see [`Flusher`]).
-fn flush_loop(shared: &Shared, db: &Database) {
+fn flush_loop(signal: &Signal<State>, db: &Database) {
     loop {
         {
-            let mut state = shared.state.lock();
-            if !state.rotated && !state.stop {
-                shared.wake.wait_for(&mut state, FLUSH_TICK);
+            let mut control = signal.lock();
+            if !control.state.rotated && !control.stop {
+                signal.wait(&mut control, Some(FLUSH_TICK));
             }
-            if state.stop {
+            if control.stop {
                 return;
             }
-            state.rotated = false;
+            control.state.rotated = false;
         }
         // Cloned out, so fjall's keyspace map is not locked while a flush runs.
         let spaces: Vec<fjall::Keyspace> = match db.supervisor.keyspaces.read() {

@@ -163,9 +163,12 @@
 //! keeps them apart (with two workers, its worker 0 busy-loops, see [`FJALL_WORKERS`]). So:
 //! - the [`flusher`] thread flushes a memtable as soon as binderdb rotates it, whatever fjall's
 //!   worker is doing (fjall's own flush of the same memtable then finds nothing left);
-//! - the [`compactor`] thread runs the compactions (fjall's leveled strategy, unchanged), and
-//!   the keyspaces this build creates tell fjall's worker never to compact, so the worker only
-//!   rotates and deletes journals after each flush, promptly, and fjall's journal stays small;
+//! - two [`compactor`] threads run the compactions, size-tiered (one sorted run per level,
+//!   runs merged as a binary counter's bits: each byte rewritten about log₂ of the data over a
+//!   level-0 batch times, where fjall's leveled strategy rewrote it ~15 times for hash-ordered
+//!   keys), one of them always free for level 0; the keyspaces this build creates tell fjall's
+//!   worker never to compact, so the worker only rotates and deletes journals after each flush,
+//!   promptly, and fjall's journal stays small;
 //! - memtables are 32 MiB ([`MEMTABLE_BYTES`]): with flushes no longer batched up behind
 //!   compactions, 8 MiB ones tripled the level-0 merges a bulk load pays for;
 //! - the [`pacing`] slows writers gradually as level 0 fills (one sleep per commit, doubling per
@@ -196,6 +199,7 @@ mod logged;
 mod pacing;
 mod read_path;
 pub mod wal;
+mod worker;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -309,7 +313,7 @@ pub struct FjallStore {
     _settler: read_path::Settler,
     /// Flushes rotated memtables at once, beside fjall's worker (see [`flusher`]).
     flusher: flusher::Flusher,
-    /// Runs the compactions, beside fjall's worker (see [`compactor`]).
+    /// Runs the compactions on two threads, beside fjall's worker (see [`compactor`]).
     compactor: compactor::Compactor,
     /// Stopped before the group commit's final sync (fields drop in order).
     dropper: Dropper,
@@ -657,7 +661,7 @@ impl FjallStore {
         }
         let group = GroupCommit::start(db.clone(), dir, high_water, log, options.durability)?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
-        let compactor = compactor::Compactor::start(db.clone())?;
+        let compactor = compactor::Compactor::start(&db)?;
         let settler = read_path::Settler::start(db.clone(), compactor.busy_probe())?;
         let close = close::CleanClose::new(db.clone(), dir);
         let flusher = flusher::Flusher::start(db.clone())?;

@@ -7,14 +7,13 @@
 //! read-side options are chosen.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use binderdb_storage::StorageError;
 use fjall::config::{PartitioningPolicy, PinningPolicy, RestartIntervalPolicy};
 use fjall::{AbstractTree, Database, KeyspaceCreateOptions};
-use parking_lot::{Condvar, Mutex};
 
+use crate::worker::{Signal, Worker};
 use crate::FjallStore;
 
 /// The smallest default block cache (fjall's own default is 32 MiB).
@@ -189,8 +188,7 @@ impl FjallStore {
 /// next compaction of those files does), which is always safe for open snapshots; what it may
 /// keep is bounded by level 0's size.
 pub(crate) struct Settler {
-    shared: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    _worker: Worker<()>,
 }
 
 impl Settler {
@@ -202,40 +200,25 @@ impl Settler {
         db: Database,
         compacting: impl Fn() -> bool + Send + 'static,
     ) -> Result<Settler, StorageError> {
-        let shared = Arc::new((Mutex::new(false), Condvar::new()));
-        let for_thread = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("binderdb-settle".into())
-            .spawn(move || settle_when_idle(&for_thread, &db, &compacting))?;
-        Ok(Settler {
-            shared,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Settler {
-    fn drop(&mut self) {
-        *self.shared.0.lock() = true;
-        self.shared.1.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let worker = Worker::start("binderdb-settle", (), move |signal| {
+            settle_when_idle(signal, &db, &compacting);
+        })?;
+        Ok(Settler { _worker: worker })
     }
 }
 
 /// The settler thread's loop (see [`Settler`]).
-fn settle_when_idle(shared: &(Mutex<bool>, Condvar), db: &Database, compacting: &dyn Fn() -> bool) {
+fn settle_when_idle(signal: &Signal<()>, db: &Database, compacting: &dyn Fn() -> bool) {
     let mut last_seqno = db.seqno();
     let mut idle_ticks = 0u32;
     let mut warmer = CacheWarmer::default();
     loop {
         {
-            let mut stop = shared.0.lock();
-            if !*stop {
-                shared.1.wait_for(&mut stop, SETTLE_TICK);
+            let mut control = signal.lock();
+            if !control.stop {
+                signal.wait(&mut control, Some(SETTLE_TICK));
             }
-            if *stop {
+            if control.stop {
                 return;
             }
         }
@@ -255,7 +238,7 @@ fn settle_when_idle(shared: &(Mutex<bool>, Condvar), db: &Database, compacting: 
             continue;
         }
         for name in db.list_keyspace_names() {
-            if *shared.0.lock() || db.seqno() != last_seqno {
+            if signal.stopping() || db.seqno() != last_seqno {
                 break;
             }
             // Listed, so it exists: the options are not used.
