@@ -255,7 +255,7 @@ fn settle_when_idle(signal: &Signal<()>, db: &Database, compacting: &dyn Fn() ->
                 tracing::warn!(error = %e, keyspace = %&*name, "merging level 0 failed");
             }
         }
-        warmer.warm(db, &|| *shared.0.lock() || db.seqno() != last_seqno);
+        warmer.warm(db, &|| signal.stopping() || db.seqno() != last_seqno);
     }
 }
 
