@@ -30,6 +30,8 @@ use binderdb_storage::StorageError;
 use fjall::{AbstractTree, Database};
 use parking_lot::{Condvar, Mutex};
 
+use crate::group_commit::LogRelease;
+
 /// How often the flush thread looks for sealed memtables without being woken (fjall's own
 /// rotations, and a wake-up that came while it was flushing).
 const FLUSH_TICK: Duration = Duration::from_millis(50);
@@ -54,19 +56,25 @@ struct State {
 }
 
 impl Flusher {
-    /// Starts the flush thread over `db`'s keyspaces.
+    /// Starts the flush thread over `db`'s keyspaces; after each pass it releases the log
+    /// segments whose memtables it has flushed through `release` (see [`crate::log_bound`]).
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
-    pub(crate) fn start(db: Database) -> Result<Flusher, StorageError> {
+    pub(crate) fn start(db: Database, release: LogRelease) -> Result<Flusher, StorageError> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
         });
         let for_thread = Arc::clone(&shared);
+        let for_seal = Arc::clone(&shared);
+        release.on_seal(Box::new(move || {
+            for_seal.state.lock().rotated = true;
+            for_seal.wake.notify_one();
+        }));
         let thread = std::thread::Builder::new()
             .name("binderdb-flush".into())
-            .spawn(move || flush_loop(&for_thread, &db))?;
+            .spawn(move || flush_loop(&for_thread, &db, &release))?;
         Ok(Flusher {
             shared,
             thread: Some(thread),
@@ -91,7 +99,8 @@ impl Drop for Flusher {
 }
 
 /// The flush thread's loop (see [`Flusher`]).
-fn flush_loop(shared: &Shared, db: &Database) {
+fn flush_loop(shared: &Shared, db: &Database, release: &LogRelease) {
+    let mut released = 0;
     loop {
         {
             let mut state = shared.state.lock();
@@ -103,6 +112,10 @@ fn flush_loop(shared: &Shared, db: &Database) {
             }
             state.rotated = false;
         }
+        // Read first: the memtables holding those segments were rotated before it was set, so
+        // they are among the sealed ones listed below, or already flushed.
+        let sealed = release.sealed_through();
+        let mut flushed = true;
         // Cloned out, so fjall's keyspace map is not locked while a flush runs.
         let spaces: Vec<fjall::Keyspace> = match db.supervisor.keyspaces.read() {
             Ok(map) => map
@@ -118,7 +131,12 @@ fn flush_loop(shared: &Shared, db: &Database) {
             if let Err(e) = space.tree.flush(&lock, watermark) {
                 // fjall's worker flushes it in turn (and reports the same error).
                 tracing::warn!(error = %e, keyspace = ?space.name(), "memtable flush failed");
+                flushed = false;
             }
+        }
+        if flushed && sealed > released {
+            release.release_through(sealed);
+            released = sealed;
         }
     }
 }

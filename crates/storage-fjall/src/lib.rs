@@ -156,10 +156,12 @@ mod compactor;
 mod drops;
 mod flusher;
 mod group_commit;
+mod log_bound;
 mod logged;
 mod pacing;
 mod read_path;
 pub mod wal;
+mod warm_up;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -271,6 +273,8 @@ pub struct FjallStore {
     stragglers_flushed_for: AtomicU64,
     /// Merges level 0 down when the store is idle (see [`read_path::Settler`]).
     _settler: read_path::Settler,
+    /// Loads filters and index blocks into the block cache after open (see [`warm_up`]).
+    warm_up: warm_up::WarmUp,
     /// Flushes rotated memtables at once, beside fjall's worker (see [`flusher`]).
     flusher: flusher::Flusher,
     /// Runs the compactions, beside fjall's worker (see [`compactor`]).
@@ -407,12 +411,14 @@ fn load_counters(space: &fjall::Keyspace) -> Result<CounterTable, StorageError> 
 /// Replays the write-ahead log frames fjall does not have (see [`wal`]); returns how many, and
 /// how many data writes to dropped tables it left out.
 ///
-/// After a process crash fjall's journal holds almost everything, so the frames are searched
-/// from the newest: the first one with a data write that fjall already holds at its version
-/// (or a later one) shows that fjall has that commit and, its state being a prefix of the log,
-/// everything before it. Only the frames after it are applied (all of them if none is found),
-/// in log order; every write is an absolute put or delete, so applying frames fjall already
-/// has is harmless.
+/// With `all` (fjall recovered from its table files alone, see [`log_bound`]) every frame is
+/// applied: each keyspace's table files hold a prefix of the log of their own, so no single
+/// frame says where all of them end. Otherwise (a directory of an older build, whose fjall
+/// journal holds almost everything) the frames are searched from the newest: the first one
+/// with a data write that fjall already holds at its version (or a later one) shows that
+/// fjall has that commit and, its state being a prefix of the log, everything before it. Only
+/// the frames after it are applied (all of them if none is found), in log order; every write
+/// is an absolute put or delete, so applying frames fjall already has is harmless.
 ///
 /// Data writes to a dropped table are never replayed (see [`dropped_tables`]): the drop's own
 /// deletions run in the background and are not logged, so replaying a write made before the
@@ -422,6 +428,7 @@ fn replay(
     spaces: &[OnceLock<fjall::Keyspace>; 6],
     meta: &fjall::Keyspace,
     payloads: &[Vec<u8>],
+    all: bool,
 ) -> Result<(usize, usize), StorageError> {
     let mut decoded = Vec::with_capacity(payloads.len());
     for payload in payloads {
@@ -429,7 +436,8 @@ fn replay(
     }
     let dropped = dropped_tables(meta, &decoded)?;
     let applied_through = decoded.iter().rposition(|(version, ops)| {
-        ops.iter().any(|op| {
+        // With `all`, no frame is known to be applied.
+        !all && ops.iter().any(|op| {
             let (Some(_), Some(space)) = (op.value, spaces.get(usize::from(op.space))) else {
                 return false;
             };
@@ -544,11 +552,12 @@ impl FjallStore {
     /// As [`FjallStore::open`].
     pub fn open_with(dir: &Path, options: &FjallOptions) -> Result<FjallStore, StorageError> {
         let opening = std::time::Instant::now();
-        let retired = if dir.join(close::MARKER).exists() {
-            close::retire_flushed_journals(dir)?
-        } else {
-            false
-        };
+        // See `log_bound`: with the marker, fjall's journals are never needed.
+        let log_recovery = dir.join(log_bound::LOG_RECOVERY_MARKER).exists();
+        let retired = close::take_marker(dir)?;
+        if log_recovery || retired {
+            close::swap_journals(dir)?;
+        }
         // Durability is the group-commit thread's job: fjall must not flush or fsync per batch.
         let db = Database::builder(dir)
             .manual_journal_persist(true)
@@ -579,29 +588,58 @@ impl FjallStore {
                 )))
             }
             None => {
+                // A new store (or one whose format record, not logged, was lost with fjall's
+                // journal in a crash before `meta` was first flushed: written again).
                 let mut batch = db.batch();
                 batch.insert(&meta, FORMAT_KEY, [STORE_FORMAT]);
                 batch.commit().map_err(backend)?;
                 db.persist(fjall::PersistMode::SyncData).map_err(backend)?;
+                if !log_recovery {
+                    log_bound::write_marker(dir)?;
+                }
             }
         }
+        let log_recovery = log_recovery || dir.join(log_bound::LOG_RECOVERY_MARKER).exists();
         let log_dir = wal::dir_of(dir);
         let recovered = wal::recover(&log_dir)?;
-        let (replayed, skipped) = replay(&db, &spaces, &meta, &recovered.payloads)?;
-        if replayed > 0 {
-            tracing::info!(
-                frames = replayed,
-                dropped_table_writes = skipped,
-                "replayed write-ahead log frames fjall did not have"
-            );
-            db.persist(fjall::PersistMode::SyncData).map_err(backend)?;
-        }
-        // fjall now holds everything logged durably: the old segments can be recycled.
+        let (replayed, skipped, retained, sealed_through) = if retired && log_recovery {
+            // Everything logged is in table files (see `close`): nothing to replay.
+            let mut files = recovered.files;
+            files.extend(recovered.replayed.into_iter().map(|(_, path)| path));
+            (0, 0, (files, Vec::new()), 0)
+        } else {
+            let (replayed, skipped) =
+                replay(&db, &spaces, &meta, &recovered.payloads, log_recovery)?;
+            if replayed > 0 {
+                tracing::info!(
+                    frames = replayed,
+                    dropped_table_writes = skipped,
+                    "replayed write-ahead log frames"
+                );
+            }
+            if log_recovery {
+                // The replayed segments stay until the flush thread has written what they
+                // hold to table files.
+                log_bound::rotate_every_memtable(&db)?;
+                let retained = (recovered.files, recovered.replayed);
+                (replayed, skipped, retained, recovered.last_seq)
+            } else {
+                // A directory of an older build: its journals hold writes its log recycled.
+                // Once everything is in table files, the log alone recovers from now on.
+                if close::flush_everything(&db)? {
+                    log_bound::write_marker(dir)?;
+                }
+                let mut files = recovered.files;
+                files.extend(recovered.replayed.into_iter().map(|(_, path)| path));
+                (replayed, skipped, (files, Vec::new()), 0)
+            }
+        };
         let log = wal::Writer::start(
             &log_dir,
             options.wal_segment_bytes,
             recovered.last_seq,
-            recovered.files,
+            retained.0,
+            retained.1,
         )?;
         let high_water = match meta.get(HIGH_WATER_KEY).map_err(backend)? {
             Some(bytes) => u64::from_be_bytes(
@@ -619,12 +657,21 @@ impl FjallStore {
             counters = load_counters(&space)?;
             let _ = counter_space.set(space);
         }
-        let group = GroupCommit::start(db.clone(), dir, high_water, log, options.durability)?;
+        let group = GroupCommit::start(
+            db.clone(),
+            dir,
+            high_water,
+            log,
+            options.durability,
+            sealed_through,
+        )?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
         let compactor = compactor::Compactor::start(db.clone())?;
         let settler = read_path::Settler::start(db.clone(), compactor.busy_probe())?;
+        let warm_up =
+            warm_up::WarmUp::start(spaces.iter().filter_map(OnceLock::get).cloned().collect())?;
         let close = close::CleanClose::new(db.clone(), dir);
-        let flusher = flusher::Flusher::start(db.clone())?;
+        let flusher = flusher::Flusher::start(db.clone(), group.log_release())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
@@ -645,6 +692,7 @@ impl FjallStore {
             skipped_dropped: skipped,
             stragglers_flushed_for: AtomicU64::new(0),
             _settler: settler,
+            warm_up,
             flusher,
             compactor,
             dropper,
@@ -684,6 +732,20 @@ impl FjallStore {
     /// [`pacing`]). For metrics.
     pub fn paced_writer_count(&self) -> u64 {
         self.paced.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the write-ahead log that recovery would replay if the process were killed now:
+    /// the log not yet released because fjall's table files may lack some of it (see
+    /// [`log_bound`]). For tests and metrics.
+    pub fn unreleased_log_bytes(&self) -> u64 {
+        self.group.unreleased_log_bytes()
+    }
+
+    /// Blocks until the warm-up after open has loaded every table file's filter and index block
+    /// into the block cache (see [`warm_up`]); returns how many table files it went through.
+    /// For tests and measurements.
+    pub fn wait_for_warm_up(&self) -> u64 {
+        self.warm_up.wait()
     }
 
     /// Number of write-ahead log frames replayed at open (commits fjall had not kept).
