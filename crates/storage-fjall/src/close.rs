@@ -11,7 +11,7 @@
 //! own thread (fjall's worker may be busy with a long compaction). When everything fjall holds
 //! is then in table files, the journals hold nothing recovery needs, and the close records that in a
 //! marker file, [`MARKER`], listing every journal file and its length. The next open
-//! ([`retire_flushed_journals`], before fjall opens the directory) checks that the journals
+//! ([`take_marker`] and [`swap_journals`], before fjall opens the directory) checks that the journals
 //! are exactly those the marker lists (a journal that grew or appeared after the marker was
 //! written means it holds something: the marker is then ignored), and replaces them with one
 //! empty journal numbered after them. fjall then opens an active journal with nothing to
@@ -24,10 +24,11 @@
 //! usual, correctly, only slower) or the new empty one as the newest (nothing to replay, the
 //! tables hold everything), and a stale marker, which no longer matches and is deleted.
 //!
-//! What a start-up still costs after a clean stop: opening each table file (fjall reads its
-//! pinned filter and index blocks, see [`crate::read_path`]), binderdb's own log recovery (one
-//! segment, whose newest frame fjall already holds), a new log segment and a few `fsync`s.
-//! After a kill -9 the journals are replayed as before (see the module docs of the crate).
+//! What a start-up still costs after a clean stop: opening each table file (its trailer and
+//! metadata; filters and index blocks are loaded after open, see [`crate::warm_up`]), a new
+//! log segment and a few `fsync`s. Since recovery reads binderdb's log alone
+//! ([`crate::log_bound`]), the journals are swapped at every open, after a kill -9 too; the
+//! marker then also says that the log's segments hold nothing to replay.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -21,15 +21,12 @@
 //! and woke the writer's task, two thread wake-ups for what one system call does.
 //!
 //! **fjall's journal** is still written by every fjall batch (fjall cannot turn it off), but
-//! only to its user-space buffer: the database is opened with `manual_journal_persist`, and
-//! the syncer makes the journal durable once per log segment, when the log moves to a new
-//! segment (the checkpoint that lets the old segment be recycled). That sync uses the syncer's
-//! own handle on the active journal file (`persist(Buffer)` under fjall's lock, a `write`,
-//! then `fdatasync` outside it), because fjall's `persist(SyncData)` holds the journal lock for
-//! the whole sync and every writer arriving meanwhile would block inside its batch commit,
-//! holding binderdb's commit mutex. fjall names journals `<id>.jnl` and, on rotation, syncs the
-//! old one before creating `<id + 1>.jnl`; the syncer follows those rotations at every round
-//! (an `open` of the next name), which also tells the store when to flush straggling memtables.
+//! only to its user-space buffer (the database is opened with `manual_journal_persist`), and
+//! recovery never reads it (see `log_bound`). When the log completes a segment, the syncer
+//! *seals* it instead: it rotates every memtable holding writes, so that the flush thread can
+//! release the segment once they are in table files. The syncer still follows fjall's journal
+//! rotations at every round (a `stat` of the next name), which tells the store when to flush
+//! straggling memtables.
 //!
 //! **Pacing.** In [`Durability::Sync`], when the last sync covered more than one commit
 //! (writers are concurrent), the next one starts no sooner than [`MIN_SYNC_INTERVAL`] after

@@ -37,13 +37,16 @@
 //! **Durability: binderdb's own write-ahead log** ([`wal`]). Every fjall batch (commits,
 //! counter records, drop markers) is also framed into binderdb's log; the group-commit thread
 //! `fdatasync`s the log, not fjall's journal. fjall cannot switch its journal off, so it still
-//! receives every batch, into its user-space buffer; it is synced once per 16 MiB log segment
-//! (the checkpoint after which that segment is recycled). At open, fjall recovers what its
-//! journal kept and the newest log segment is replayed over it, from the first commit fjall
-//! does not hold (see `replay`), then made durable in fjall. Not logged: the store's format
-//! record (synced by fjall at creation) and the background drop's tombstones (`drops`). So
-//! recovery never replays a data write to a table whose drop marker is in the replayed log
-//! or still pending: a crash after a drop finished cannot bring the dropped table's keys back
+//! receives every batch, but nothing reads it any more: **recovery uses the log alone**
+//! ([`log_bound`]). A log segment is kept until fjall's table files hold everything logged in
+//! it (each segment switch rotates the memtables, the flush thread releases the segment once
+//! they are flushed); every open swaps fjall's journals for an empty one, fjall recovers from
+//! its table files, and the unreleased segments are replayed over them (see `replay`). So a
+//! start after a crash replays at most a few segments, whatever was written before. Not
+//! logged: the store's format record (written again if a crash lost it) and the background
+//! drop's tombstones (flushed to table files before the drop's marker goes, `drops`).
+//! Recovery never replays a data write to a table whose drop marker is in the replayed log or
+//! still pending: a crash after a drop finished cannot bring the dropped table's keys back
 //! (see `dropped_tables` for why this covers every case).
 //!
 //! Why: the issue measured durable PutItem at about half the in-memory rate, and traced the
@@ -56,11 +59,11 @@
 //! fsyncing 4 MiB files (a flush), sparse 1.1–1.9 ms, zero-filled 0.9–1.4 ms. The disk is shared
 //! with other VMs and its tails (10–300 ms at p99.9 in every variant) dwarf the difference, so
 //! the choice rests on what the filesystem must do: a zero-filled, recycled segment is the only
-//! layout whose sync writes data blocks alone. Keeping fjall's journal as the base of recovery
-//! (instead of deleting it and replaying only the log) keeps fjall's own crash handling intact;
-//! its price is that fjall still replays its active journal (up to 64 MB) at start-up after a
-//! crash. After a clean stop it replays nothing: the close flushes every memtable and the next
-//! open swaps the journals for an empty one ([`close`]).
+//! layout whose sync writes data blocks alone. fjall's journal was first kept as the base of
+//! recovery, but fjall replays its active journal whole (up to 64 MB, 0.2–0.5 s) at every
+//! start after a crash, so recovery now reads binderdb's log alone ([`log_bound`]). After a
+//! clean stop nothing is replayed: the close flushes every memtable and leaves a marker
+//! ([`close`]).
 //!
 //! Versions survive restarts through a leased ceiling rather than a write per commit: `high_water`
 //! holds a version no commit has exceeded. The commit that first needs a version above it also
@@ -495,17 +498,16 @@ fn table_of_key(key: &[u8]) -> Option<TableId> {
 }
 
 /// The tables whose data recovery must not write: those with a drop marker in the log being
-/// replayed (`frames`, the newest segment) or still pending in fjall's `meta`.
+/// replayed (`frames`, the unreleased segments) or still pending in fjall's `meta`.
 ///
 /// Why this is enough: table ids are never reused, so every logged write to a table precedes
-/// its drop marker in the log. A write that recovery could replay lies in the newest segment
-/// (older segments were checkpointed into fjall), and so does the marker after it. A table
-/// whose marker is in an older segment has no write in the newest one. fjall's own recovered
-/// state is a prefix of its batch sequence (its journal is synced before each rotation, and
-/// its journal recovery stops at the first damaged entry), and the dropper removes a table's
-/// keys before its marker: fjall never holds a finished drop without the deletions before it.
-/// So after recovery a dropped table's keys are either gone or covered by a pending marker, whose
-/// drop then resumes in the background.
+/// its drop marker in the log. A write that recovery could replay lies in the replayed
+/// segments (older ones were released once in table files), and so does the marker after it.
+/// A table whose marker is in an older segment has no write in the replayed ones. The dropper
+/// removes a table's keys, and flushes its tombstones to table files, before it removes the
+/// marker: fjall's table files never hold a finished drop without the deletions before it.
+/// So after recovery a dropped table's keys are either gone or covered by a pending marker,
+/// whose drop then resumes in the background.
 fn dropped_tables(
     meta: &fjall::Keyspace,
     frames: &[(u64, Vec<logged::Op<'_>>)],

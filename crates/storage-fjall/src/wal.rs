@@ -2,17 +2,18 @@
 //!
 //! Every fjall batch the store commits is also framed into this log, in the same order (both
 //! happen under the store's version mutex). The group-commit thread writes the frames to the
-//! active segment and calls `fdatasync` on it; fjall's own journal is no longer synced per
-//! commit, only once per segment (see [`Writer::write_frames`]'s checkpoint).
+//! active segment and calls `fdatasync` on it; fjall's own journal is not needed for recovery
+//! (see `log_bound`).
 //!
 //! **Why segments allocated once and zero-filled.** fjall's journal is a sparse file
 //! (`set_len`), so the first write to each of its blocks allocates it, and the `fdatasync`
 //! that follows must also commit that allocation to the filesystem's journal, where it queues
 //! behind the metadata of every table file a flush or compaction just wrote. A segment here is
 //! written full of zeros once, when it is created, and then only overwritten: a sync writes data
-//! blocks and flushes the device cache, with no filesystem metadata to commit. Two segments
-//! take turns (the active one and a spare): a segment is recycled as soon as fjall's journal
-//! holds everything it logged durably.
+//! blocks and flushes the device cache, with no filesystem metadata to commit. A completed
+//! segment is kept until fjall's table files hold everything it logged
+//! ([`Writer::release_through`]); it is then renamed `released-<seq>` and recycled by a later
+//! segment (two spares are kept, more deleted).
 //!
 //! **Layout.** Segments live in `<data dir>/wal/<seq>.log`, `seq` a decimal u64 that grows by
 //! one per segment. A segment opens with a [`HEADER_BYTES`] header: [`MAGIC`], the segment's
@@ -26,13 +27,13 @@
 //! Putting the segment's `seq` into every frame's CRC is what makes recycling safe: a frame left
 //! from the segment's previous life never checks out under its new `seq`.
 //!
-//! **Recovery** ([`recover`]) reads only the newest segment whose header is valid and whose file
-//! name matches its `seq`: when the writer moved to a new segment, fjall's journal had been
-//! synced with everything logged before (the checkpoint), so older segments hold nothing fjall
-//! does not have. Replaying that segment's frames in order onto what fjall recovered yields the
-//! last logged state whatever prefix of them fjall already had, because every write in a frame
-//! is an absolute put or delete of a key (counters included): replaying an in-order suffix that
-//! starts at or before fjall's own end converges to the same state.
+//! **Recovery** ([`recover`]) reads the newest segment whose header is valid and whose file
+//! name matches its `seq`, and the segments before it while their `seq`s follow without a gap:
+//! the unreleased ones, which hold everything fjall's table files may lack. Replaying their
+//! frames in order onto what fjall recovered yields the last logged state whatever prefix of
+//! them fjall already had, because every write in a frame is an absolute put or delete of a
+//! key (counters included): replaying an in-order suffix that starts at or before fjall's own
+//! end converges to the same state.
 //!
 //! This module knows files and frames only; the payload (a batch) is `batch_codec`'s business.
 
@@ -43,8 +44,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Size of a new segment (a frame larger than this gets a segment of its own size).
-pub const DEFAULT_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// Size of a new segment (a frame larger than this gets a segment of its own size). It bounds
+/// what recovery replays after a crash (about two segments, see `log_bound`) and the size of
+/// memtables (each segment switch flushes them), so it trades start-up after a crash against
+/// bulk-load throughput. Measured on 1,000,000-item loads (`scripts/measure-recovery`, medians
+/// of 3–5 starts of copies of the killed directory, 2026-12-06, the shared 2-core machine
+/// under a pause of its other builds): start-up after kill -9 right after the load 106 ms
+/// with 16 MiB, 61 ms with 8 MiB, 42 ms with 4 MiB (127 ms before, replaying fjall's 64 MB
+/// journal); alternated loads, 4 against 16 MiB: 50,036 / 59,605, 50,999 / 90,950, 77,909 /
+/// 114,884 items/s (a median ratio of 0.68, and more requests over 100 ms). 8 MiB was not
+/// alternated against 16 MiB (one load, 55,571 items/s, within the machine's noise). Part of
+/// that cost is probably fjall's: each rotation queues a flush message on fjall's worker, which
+/// syncs fjall's journal under its lock before it finds the memtable already flushed.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Size of the first segment of a new log: created sparse at once (so a fresh store opens
 /// without writing megabytes of zeros), it is replaced by a zero-filled full-size segment,
