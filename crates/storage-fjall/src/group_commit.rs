@@ -607,7 +607,30 @@ struct Syncer {
     durability: Durability,
 }
 
+/// How long committed frames nobody waits for (background work: backfill progress, TTL
+/// deletions, drops' markers) may stay in the pending buffer before the syncer writes them to
+/// the log, unsynced. Recovery reads only the log (see `log_bound`): fjall's journal, which
+/// used to keep such commits across a kill -9, is no longer read.
+const UNREQUESTED_WRITE_TICK: Duration = Duration::from_millis(50);
+
 impl Syncer {
+    /// Writes the pending frames to the log without syncing it or marking anything durable
+    /// (see [`UNREQUESTED_WRITE_TICK`]): a later sync covers them.
+    fn write_unrequested(&mut self) -> Result<(), String> {
+        let Syncer { shared, db, .. } = self;
+        let mut log = shared.log.lock();
+        let Log { writer, frames } = &mut *log;
+        std::mem::swap(frames, &mut *shared.pending.lock());
+        let written = writer.write_frames(frames, &mut |seq| seal(db, shared, seq));
+        let wrote = !frames.is_empty();
+        frames.clear();
+        written.map_err(|e| e.to_string())?;
+        if wrote {
+            shared.unsynced.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
     /// One round: writes the pending frames to the log and, if `sync`, syncs it (after
     /// releasing the log, so writers in [`Durability::Group`] never wait for a sync).
     fn round(&mut self, sync: bool) -> Result<(), String> {
@@ -686,13 +709,24 @@ impl Syncer {
                     break;
                 }
                 st.idle = true;
-                match sync_due {
-                    Some(due) => {
-                        shared.wake_syncer.wait_until(&mut st, due);
-                    }
-                    None => shared.wake_syncer.wait(&mut st),
-                }
+                let timed_out = match sync_due {
+                    Some(due) => shared.wake_syncer.wait_until(&mut st, due).timed_out(),
+                    None => shared
+                        .wake_syncer
+                        .wait_for(&mut st, UNREQUESTED_WRITE_TICK)
+                        .timed_out(),
+                };
                 st.idle = false;
+                if timed_out && st.failed.is_none() && !shared.pending.lock().is_empty() {
+                    drop(st);
+                    let written = self.write_unrequested();
+                    st = shared.state.lock();
+                    if let Err(e) = written {
+                        drop(st);
+                        shared.fail(e);
+                        return;
+                    }
+                }
             }
             let wanted = st.requested > shared.durable.load(Ordering::Acquire);
             let due = sync_due.is_some_and(|due| Instant::now() >= due);

@@ -136,20 +136,22 @@ fn a_dropped_table_gives_its_files_back_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
     let store = FjallStore::open(dir.path()).unwrap();
     let value = vec![7u8; 500];
-    for table in [5, 6] {
-        let writes = (0..2000u32)
-            .map(|i| Write::Put {
+    // One commit: a log segment switch between two would seal (and flush) them apart.
+    let writes = [5, 6]
+        .into_iter()
+        .flat_map(|table| {
+            (0..2000u32).map(move |i| Write::Put {
                 key: key(Keyspace::Items, table, &i.to_be_bytes(), b""),
-                value: value.clone(),
+                value: vec![7u8; 500],
             })
-            .collect();
-        store
-            .commit(Batch {
-                writes,
-                guards: vec![],
-            })
-            .unwrap();
-    }
+        })
+        .collect();
+    store
+        .commit(Batch {
+            writes,
+            guards: vec![],
+        })
+        .unwrap();
     store
         .space(Keyspace::Items)
         .unwrap()
