@@ -103,11 +103,16 @@ struct ServeArgs {
     /// With `--storage rados`: the RADOS pool holding the data (it must exist).
     #[arg(long, value_name = "NAME", default_value = "binderdb")]
     pool: String,
-    /// The durable store's block cache, in MiB (decompressed data blocks; bloom filters and
-    /// index blocks are kept in memory besides it). Default: a quarter of the machine's memory
-    /// (or of the cgroup's limit), at least 64.
+    /// The durable store's block cache, in MiB (decompressed data blocks, bloom filters and
+    /// index blocks). Default: a quarter of the machine's memory (or of the cgroup's limit), at
+    /// least 64.
     #[arg(long, value_name = "MIB")]
     cache_size: Option<u64>,
+    /// The durable store's write-ahead log segment, in MiB: a memtable is flushed at each
+    /// segment switch, and recovery after a crash replays the segments not flushed yet (about
+    /// two). For measurements.
+    #[arg(long, value_name = "MIB", hide = true)]
+    wal_segment_size: Option<u64>,
     /// When the durable store acknowledges a write: `sync` once it is on stable storage
     /// (fdatasync of the write-ahead log, shared by concurrent writers); `group` once the
     /// operating system has it, synced within 10 ms (a power loss may lose the last 10 ms);
@@ -352,7 +357,11 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
                     mib.saturating_mul(1 << 20)
                 }),
             durability: args.durability.into(),
-            ..FjallOptions::default()
+            wal_segment_bytes: args
+                .wal_segment_size
+                .map_or(binderdb_storage_fjall::wal::DEFAULT_SEGMENT_BYTES, |mib| {
+                    mib.max(1).saturating_mul(1 << 20)
+                }),
         };
         let store = FjallStore::open_with(&args.data_dir, &options)
             .map_err(|e| format!("cannot open {}: {e}", args.data_dir.display()))?;

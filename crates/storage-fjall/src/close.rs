@@ -11,7 +11,7 @@
 //! own thread (fjall's worker may be busy with a long compaction). When everything fjall holds
 //! is then in table files, the journals hold nothing recovery needs, and the close records that in a
 //! marker file, [`MARKER`], listing every journal file and its length. The next open
-//! ([`retire_flushed_journals`], before fjall opens the directory) checks that the journals
+//! ([`take_marker`] and [`swap_journals`], before fjall opens the directory) checks that the journals
 //! are exactly those the marker lists (a journal that grew or appeared after the marker was
 //! written means it holds something: the marker is then ignored), and replaces them with one
 //! empty journal numbered after them. fjall then opens an active journal with nothing to
@@ -24,10 +24,11 @@
 //! usual, correctly, only slower) or the new empty one as the newest (nothing to replay, the
 //! tables hold everything), and a stale marker, which no longer matches and is deleted.
 //!
-//! What a start-up still costs after a clean stop: opening each table file (fjall reads its
-//! pinned filter and index blocks, see [`crate::read_path`]), binderdb's own log recovery (one
-//! segment, whose newest frame fjall already holds), a new log segment and a few `fsync`s.
-//! After a kill -9 the journals are replayed as before (see the module docs of the crate).
+//! What a start-up still costs after a clean stop: opening each table file (its trailer and
+//! metadata; filters and index blocks are loaded after open, see [`crate::warm_up`]), a new
+//! log segment and a few `fsync`s. Since recovery reads binderdb's log alone
+//! ([`crate::log_bound`]), the journals are swapped at every open, after a kill -9 too; the
+//! marker then also says that the log's segments hold nothing to replay.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -95,7 +96,7 @@ impl Drop for CleanClose {
 /// of a long compaction (seconds on a large table), and a stop must not wait for it. It takes
 /// the tree's flush lock, as the worker does, so the two never flush the same memtable twice,
 /// and it keeps every version (a garbage-collection watermark of 0, as the settler's merges).
-fn flush_everything(db: &Database) -> Result<bool, StorageError> {
+pub(crate) fn flush_everything(db: &Database) -> Result<bool, StorageError> {
     let mut spaces = Vec::new();
     for name in db.list_keyspace_names() {
         // Listed, so it exists: the options are not used.
@@ -176,15 +177,14 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// Before fjall opens `dir`: if a clean close left its marker and every journal there is one
-/// it lists, unchanged, replaces them with one empty journal (see the module docs). Returns
-/// whether it did. (fjall may have deleted a fully flushed journal after the marker was
-/// written; a journal that is new or changed since voids the marker.) A marker that does not
-/// match is deleted and changes nothing.
+/// Before fjall opens `dir`: whether a clean close left its marker and every journal there is
+/// one it lists, unchanged (fjall may have deleted a fully flushed journal after the marker was
+/// written; a journal that is new or changed since voids the marker). Then everything the
+/// store held is in table files. Deletes the marker either way.
 ///
 /// # Errors
-/// `Io` if the directory cannot be read or a file not created, synced or deleted.
-pub(crate) fn retire_flushed_journals(dir: &Path) -> Result<bool, StorageError> {
+/// `Io` if the directory cannot be read or the marker not deleted.
+pub(crate) fn take_marker(dir: &Path) -> Result<bool, StorageError> {
     let marker = dir.join(MARKER);
     let recorded = match std::fs::read_to_string(&marker) {
         Ok(text) => text,
@@ -197,21 +197,37 @@ pub(crate) fn retire_flushed_journals(dir: &Path) -> Result<bool, StorageError> 
         && marker_text(&list)
             .lines()
             .all(|line| recorded.contains(&line));
-    if matches {
-        let next = list.last().map_or(1, |j| j.id + 1);
-        let fresh = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(journal_path(dir, next))?;
-        fresh.sync_all()?;
-        sync_dir(dir)?;
-        for journal in &list {
-            std::fs::remove_file(journal_path(dir, journal.id))?;
-        }
-    }
     std::fs::remove_file(&marker)?;
     sync_dir(dir)?;
     Ok(matches)
+}
+
+/// Before fjall opens `dir`: replaces its journals with one empty journal numbered after them,
+/// so fjall replays nothing and recovers its sequence numbers from the table files. Only when
+/// nothing recovery needs is in the journals: after a clean close ([`take_marker`]), or always
+/// once binderdb's log holds everything the table files lack ([`crate::log_bound`]).
+///
+/// # Errors
+/// `Io` if the directory cannot be read or a file not created, synced or deleted.
+pub(crate) fn swap_journals(dir: &Path) -> Result<(), StorageError> {
+    let list = journals(dir)?;
+    let Some(last) = list.last() else {
+        return Ok(());
+    };
+    if list.len() == 1 && last.len == 0 {
+        return Ok(()); // already one empty journal
+    }
+    let fresh = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(journal_path(dir, last.id + 1))?;
+    fresh.sync_all()?;
+    sync_dir(dir)?;
+    for journal in &list {
+        std::fs::remove_file(journal_path(dir, journal.id))?;
+    }
+    sync_dir(dir)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -332,7 +348,7 @@ mod tests {
     }
 
     /// A marker that does not describe the journals (one changed after it was written) is
-    /// dropped and the journals are replayed as after a crash.
+    /// dropped, and the store recovers as after a crash (replaying its log).
     #[test]
     fn a_marker_that_does_not_match_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
@@ -345,10 +361,11 @@ mod tests {
         let changed: String = text.lines().map(|line| format!("{line}1\n")).collect();
         std::fs::write(&marker, changed).unwrap();
         let before = journal_ids(dir.path());
-        assert!(!retire_flushed_journals(dir.path()).unwrap());
+        assert!(!take_marker(dir.path()).unwrap());
         assert!(!marker.exists());
         assert_eq!(journal_ids(dir.path()), before);
         let store = FjallStore::open(dir.path()).unwrap();
+        assert!(store.replayed_frames() > 0);
         assert_eq!(store.get(&item(50)).unwrap().unwrap().version, first[50]);
     }
 }

@@ -195,6 +195,16 @@ fn remove_table(
             lower = Bound::Excluded(last.to_vec());
         }
     }
+    // The tombstones are not logged, and recovery after a crash reads table files and the
+    // log only (see `log_bound`): they reach table files before the marker may go.
+    for space in &job.spaces {
+        if space.tree.active_memtable().size() > 0 || space.tree.sealed_memtable_count() > 0 {
+            space
+                .tree
+                .flush_active_memtable(0)
+                .map_err(|e| backend(e.into()))?;
+        }
+    }
     let mut batch = db.batch();
     batch.remove(meta, drop_marker(job.table));
     batch.commit().map_err(backend)?;

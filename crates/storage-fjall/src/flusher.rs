@@ -29,6 +29,8 @@ use fjall::{AbstractTree, Database};
 
 use crate::worker::{Signal, Worker};
 
+use crate::group_commit::LogRelease;
+
 /// How often the flush thread looks for sealed memtables without being woken (fjall's own
 /// rotations, and a wake-up that came while it was flushing).
 const FLUSH_TICK: Duration = Duration::from_millis(50);
@@ -46,14 +48,20 @@ struct State {
 }
 
 impl Flusher {
-    /// Starts the flush thread over `db`'s keyspaces.
+    /// Starts the flush thread over `db`'s keyspaces; after each pass it releases the log
+    /// segments whose memtables it has flushed through `release` (see [`crate::log_bound`]).
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
-    pub(crate) fn start(db: Database) -> Result<Flusher, StorageError> {
+    pub(crate) fn start(db: Database, release: LogRelease) -> Result<Flusher, StorageError> {
+        let for_thread = release.clone();
         let worker = Worker::start("binderdb-flush", State::default(), move |signal| {
-            flush_loop(signal, &db);
+            flush_loop(signal, &db, &for_thread);
         })?;
+        let signal = worker.handle();
+        release.on_seal(Box::new(move || {
+            signal.update(|state| state.rotated = true)
+        }));
         Ok(Flusher { worker })
     }
 
@@ -64,7 +72,8 @@ impl Flusher {
 }
 
 /// The flush thread's loop (see [`Flusher`]).
-fn flush_loop(signal: &Signal<State>, db: &Database) {
+fn flush_loop(signal: &Signal<State>, db: &Database, release: &LogRelease) {
+    let mut released = 0;
     loop {
         {
             let mut control = signal.lock();
@@ -76,6 +85,10 @@ fn flush_loop(signal: &Signal<State>, db: &Database) {
             }
             control.state.rotated = false;
         }
+        // Read first: the memtables holding those segments were rotated before it was set, so
+        // they are among the sealed ones listed below, or already flushed.
+        let sealed = release.sealed_through();
+        let mut flushed = true;
         // Cloned out, so fjall's keyspace map is not locked while a flush runs.
         let spaces: Vec<fjall::Keyspace> = match db.supervisor.keyspaces.read() {
             Ok(map) => map
@@ -91,7 +104,12 @@ fn flush_loop(signal: &Signal<State>, db: &Database) {
             if let Err(e) = space.tree.flush(&lock, watermark) {
                 // fjall's worker flushes it in turn (and reports the same error).
                 tracing::warn!(error = %e, keyspace = ?space.name(), "memtable flush failed");
+                flushed = false;
             }
+        }
+        if flushed && sealed > released {
+            release.release_through(sealed);
+            released = sealed;
         }
     }
 }

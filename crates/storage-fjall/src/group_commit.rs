@@ -21,15 +21,12 @@
 //! and woke the writer's task, two thread wake-ups for what one system call does.
 //!
 //! **fjall's journal** is still written by every fjall batch (fjall cannot turn it off), but
-//! only to its user-space buffer: the database is opened with `manual_journal_persist`, and
-//! the syncer makes the journal durable once per log segment, when the log moves to a new
-//! segment (the checkpoint that lets the old segment be recycled). That sync uses the syncer's
-//! own handle on the active journal file (`persist(Buffer)` under fjall's lock, a `write`,
-//! then `fdatasync` outside it), because fjall's `persist(SyncData)` holds the journal lock for
-//! the whole sync and every writer arriving meanwhile would block inside its batch commit,
-//! holding binderdb's commit mutex. fjall names journals `<id>.jnl` and, on rotation, syncs the
-//! old one before creating `<id + 1>.jnl`; the syncer follows those rotations at every round
-//! (an `open` of the next name), which also tells the store when to flush straggling memtables.
+//! only to its user-space buffer (the database is opened with `manual_journal_persist`), and
+//! recovery never reads it (see `log_bound`). When the log completes a segment, the syncer
+//! *seals* it instead: it rotates every memtable holding writes, so that the flush thread can
+//! release the segment once they are in table files. The syncer still follows fjall's journal
+//! rotations at every round (a `stat` of the next name), which tells the store when to flush
+//! straggling memtables.
 //!
 //! **Pacing.** In [`Durability::Sync`], when the last sync covered more than one commit
 //! (writers are concurrent), the next one starts no sooner than [`MIN_SYNC_INTERVAL`] after
@@ -42,7 +39,6 @@
 //! error. The thread is owned by [`GroupCommit`]: dropping it finishes pending requests, syncs
 //! once more and joins the thread.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -51,7 +47,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use binderdb_storage::StorageError;
-use fjall::{Database, PersistMode};
+use fjall::Database;
 use parking_lot::{Condvar, Mutex};
 
 use crate::wal;
@@ -210,6 +206,19 @@ struct Shared {
     metrics_latency: binderdb_storage::LatencyHistogram,
     /// One more than the id of the fjall journal the syncer's handle points at (0: no handle).
     journal_id: AtomicU64,
+    /// Log segments up to this `seq` are in sealed memtables or table files (see [`seal`]).
+    sealed_through: AtomicU64,
+    /// Called after each seal: wakes the flush thread (see [`LogRelease::on_seal`]).
+    on_seal: Mutex<Option<OnSeal>>,
+}
+
+/// See [`LogRelease::on_seal`].
+struct OnSeal(Box<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for OnSeal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnSeal")
+    }
 }
 
 impl std::fmt::Debug for Log {
@@ -221,7 +230,7 @@ impl std::fmt::Debug for Log {
 }
 
 impl Shared {
-    fn new(version: u64, writer: wal::Writer) -> Shared {
+    fn new(version: u64, writer: wal::Writer, sealed_through: u64) -> Shared {
         Shared {
             state: Mutex::default(),
             wake_syncer: Condvar::new(),
@@ -240,6 +249,8 @@ impl Shared {
             latency: Histogram::default(),
             metrics_latency: binderdb_storage::LatencyHistogram::default(),
             journal_id: AtomicU64::default(),
+            sealed_through: AtomicU64::new(sealed_through),
+            on_seal: Mutex::new(None),
         }
     }
 
@@ -282,8 +293,10 @@ impl std::fmt::Debug for GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the syncer thread, which writes `log` and checkpoints `db`, whose journals live in
-    /// `dir`; `version` is the last version already durable (the restored high-water mark).
+    /// Starts the syncer thread, which writes `log` and seals `db`'s memtables at each segment
+    /// switch (see [`seal`]); `db`'s journals live in `dir`; `version` is the last version
+    /// already durable (the restored high-water mark); the log's segments up to
+    /// `sealed_through` are already in sealed memtables or table files.
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
@@ -293,12 +306,13 @@ impl GroupCommit {
         version: u64,
         log: wal::Writer,
         durability: Durability,
+        sealed_through: u64,
     ) -> Result<Self, StorageError> {
-        let shared = Arc::new(Shared::new(version, log));
+        let shared = Arc::new(Shared::new(version, log, sealed_through));
         let for_thread = Arc::clone(&shared);
         let journal = ActiveJournal::find(dir);
         if journal.is_none() {
-            tracing::warn!(dir = %dir.display(), "no fjall journal found; checkpoints hold the journal lock");
+            tracing::warn!(dir = %dir.display(), "no fjall journal found; straggling memtables are not flushed");
         }
         let syncer = Syncer {
             shared: for_thread,
@@ -405,7 +419,7 @@ impl GroupCommit {
             }
             std::mem::swap(frames, &mut *pending);
         }
-        let written = writer.write_frames(frames, &mut || {
+        let written = writer.write_frames(frames, &mut |_| {
             Err(std::io::Error::other(
                 "a log segment switch outside the group-commit thread",
             ))
@@ -459,7 +473,7 @@ impl GroupCommit {
         self.shared.syncs.load(Ordering::Relaxed)
     }
 
-    /// Number of checkpoints (fjall journal syncs at a log segment switch) made so far.
+    /// Number of seals (memtable rotations at a log segment switch, see [`seal`]) made so far.
     pub(crate) fn checkpoint_count(&self) -> u64 {
         self.shared.checkpoints.load(Ordering::Relaxed)
     }
@@ -474,6 +488,18 @@ impl GroupCommit {
         self.shared.metrics_latency.snapshot()
     }
 
+    /// A handle through which the flush thread releases log segments once fjall's table files
+    /// hold them (see [`crate::log_bound`]).
+    pub(crate) fn log_release(&self) -> LogRelease {
+        LogRelease(Arc::clone(&self.shared))
+    }
+
+    /// Bytes of the log that recovery would replay if the process stopped now (see
+    /// [`wal::Writer::unreleased_bytes`]).
+    pub(crate) fn unreleased_log_bytes(&self) -> u64 {
+        self.shared.log.lock().writer.unreleased_bytes()
+    }
+
     /// The id of fjall's active journal as the syncer last saw it (`None` if it has no handle):
     /// it follows fjall's journal rotations.
     pub(crate) fn active_journal_id(&self) -> Option<u64> {
@@ -484,17 +510,41 @@ impl GroupCommit {
     }
 }
 
+/// The flush thread's side of the log's retention (see [`crate::log_bound`]).
+#[derive(Clone)]
+pub(crate) struct LogRelease(Arc<Shared>);
+
+impl LogRelease {
+    /// Has `wake` called after each seal.
+    pub(crate) fn on_seal(&self, wake: Box<dyn Fn() + Send + Sync>) {
+        *self.0.on_seal.lock() = Some(OnSeal(wake));
+    }
+
+    /// Log segments up to this `seq` are in sealed memtables or table files.
+    pub(crate) fn sealed_through(&self) -> u64 {
+        self.0.sealed_through.load(Ordering::Acquire)
+    }
+
+    /// fjall's table files hold everything logged in the segments up to `seq`: recovery need
+    /// not replay them any more.
+    pub(crate) fn release_through(&self, seq: u64) {
+        if let Err(e) = self.0.log.lock().writer.release_through(seq) {
+            // The segments stay and are replayed once more by the next recovery: harmless.
+            tracing::warn!(error = %e, "releasing log segments failed");
+        }
+    }
+}
+
 fn failed_error(reason: &str) -> StorageError {
     StorageError::Io(std::io::Error::other(format!(
         "write-ahead log sync failed: {reason}"
     )))
 }
 
-/// The syncer's own handle on the journal file fjall currently appends to.
+/// Where the syncer last saw fjall's active journal (fjall names them `<id>.jnl`).
 struct ActiveJournal {
     dir: PathBuf,
     id: u64,
-    file: File,
     /// Where fjall will put the next journal (`<id + 1>.jnl`).
     next: PathBuf,
 }
@@ -513,11 +563,9 @@ impl ActiveJournal {
                 name.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok()
             })
             .max()?;
-        let file = File::open(Self::path(dir, id)).ok()?;
         Some(ActiveJournal {
             dir: dir.to_path_buf(),
             id,
-            file,
             next: Self::path(dir, id + 1),
         })
     }
@@ -525,10 +573,9 @@ impl ActiveJournal {
     /// Moves to the newest journal after any rotations since the last call.
     fn follow_rotations(&mut self) -> std::io::Result<()> {
         loop {
-            match File::open(&self.next) {
-                Ok(file) => {
+            match std::fs::metadata(&self.next) {
+                Ok(_) => {
                     self.id += 1;
-                    self.file = file;
                     self.next = Self::path(&self.dir, self.id + 1);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -538,17 +585,19 @@ impl ActiveJournal {
     }
 }
 
-/// Makes fjall's journal durable with every batch committed so far.
-fn checkpoint(db: &Database, journal: Option<&mut ActiveJournal>) -> std::io::Result<()> {
-    let to_io = |e: fjall::Error| std::io::Error::other(e.to_string());
-    match journal {
-        Some(journal) => {
-            db.persist(PersistMode::Buffer).map_err(to_io)?;
-            journal.follow_rotations()?;
-            journal.file.sync_data()
-        }
-        None => db.persist(PersistMode::SyncData).map_err(to_io),
+/// Seals the log through segment `seq`, which has just been completed and synced: every
+/// keyspace's memtable holding writes is rotated, so that everything logged so far is in sealed
+/// memtables (which the flush thread writes to table files) or in table files already, and
+/// the segment can be released once they are flushed (see [`crate::log_bound`]).
+fn seal(db: &Database, shared: &Shared, seq: u64) -> std::io::Result<()> {
+    crate::log_bound::rotate_every_memtable(db)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    shared.sealed_through.fetch_max(seq, Ordering::AcqRel);
+    shared.checkpoints.fetch_add(1, Ordering::Relaxed);
+    if let Some(wake) = &*shared.on_seal.lock() {
+        (wake.0)();
     }
+    Ok(())
 }
 
 /// The state the syncer thread owns.
@@ -559,7 +608,30 @@ struct Syncer {
     durability: Durability,
 }
 
+/// How long committed frames nobody waits for (background work: backfill progress, TTL
+/// deletions, drops' markers) may stay in the pending buffer before the syncer writes them to
+/// the log, unsynced. Recovery reads only the log (see `log_bound`): fjall's journal, which
+/// used to keep such commits across a kill -9, is no longer read.
+const UNREQUESTED_WRITE_TICK: Duration = Duration::from_millis(50);
+
 impl Syncer {
+    /// Writes the pending frames to the log without syncing it or marking anything durable
+    /// (see [`UNREQUESTED_WRITE_TICK`]): a later sync covers them.
+    fn write_unrequested(&mut self) -> Result<(), String> {
+        let Syncer { shared, db, .. } = self;
+        let mut log = shared.log.lock();
+        let Log { writer, frames } = &mut *log;
+        std::mem::swap(frames, &mut *shared.pending.lock());
+        let written = writer.write_frames(frames, &mut |seq| seal(db, shared, seq));
+        let wrote = !frames.is_empty();
+        frames.clear();
+        written.map_err(|e| e.to_string())?;
+        if wrote {
+            shared.unsynced.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
     /// One round: writes the pending frames to the log and, if `sync`, syncs it (after
     /// releasing the log, so writers in [`Durability::Group`] never wait for a sync).
     fn round(&mut self, sync: bool) -> Result<(), String> {
@@ -573,12 +645,7 @@ impl Syncer {
         let Log { writer, frames } = &mut *log;
         std::mem::swap(frames, &mut *shared.pending.lock());
         let wrote = !frames.is_empty();
-        let mut checkpoint = || {
-            checkpoint(db, journal.as_mut())?;
-            shared.checkpoints.fetch_add(1, Ordering::Relaxed);
-            Ok(())
-        };
-        let written = writer.write_frames(frames, &mut checkpoint);
+        let written = writer.write_frames(frames, &mut |seq| seal(db, shared, seq));
         frames.clear();
         written.map_err(|e| e.to_string())?;
         if let Some(journal) = journal.as_mut() {
@@ -643,13 +710,24 @@ impl Syncer {
                     break;
                 }
                 st.idle = true;
-                match sync_due {
-                    Some(due) => {
-                        shared.wake_syncer.wait_until(&mut st, due);
-                    }
-                    None => shared.wake_syncer.wait(&mut st),
-                }
+                let timed_out = match sync_due {
+                    Some(due) => shared.wake_syncer.wait_until(&mut st, due).timed_out(),
+                    None => shared
+                        .wake_syncer
+                        .wait_for(&mut st, UNREQUESTED_WRITE_TICK)
+                        .timed_out(),
+                };
                 st.idle = false;
+                if timed_out && st.failed.is_none() && !shared.pending.lock().is_empty() {
+                    drop(st);
+                    let written = self.write_unrequested();
+                    st = shared.state.lock();
+                    if let Err(e) = written {
+                        drop(st);
+                        shared.fail(e);
+                        return;
+                    }
+                }
             }
             let wanted = st.requested > shared.durable.load(Ordering::Acquire);
             let due = sync_due.is_some_and(|due| Instant::now() >= due);
@@ -718,15 +796,10 @@ impl Syncer {
             tracing::error!(error = %e, "final write-ahead log sync failed");
             return;
         }
-        let Syncer {
-            shared,
-            db,
-            journal,
-            ..
-        } = &mut self;
+        let Syncer { shared, db, .. } = &mut self;
         let mut log = shared.log.lock();
-        if let Err(e) = log.writer.finish(&mut || checkpoint(db, journal.as_mut())) {
-            tracing::error!(error = %e, "final checkpoint failed; the next open replays the log");
+        if let Err(e) = log.writer.finish(&mut |seq| seal(db, shared, seq)) {
+            tracing::error!(error = %e, "final seal failed; the next open replays the log");
         }
     }
 }

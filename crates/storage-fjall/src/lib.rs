@@ -37,13 +37,16 @@
 //! **Durability: binderdb's own write-ahead log** ([`wal`]). Every fjall batch (commits,
 //! counter records, drop markers) is also framed into binderdb's log; the group-commit thread
 //! `fdatasync`s the log, not fjall's journal. fjall cannot switch its journal off, so it still
-//! receives every batch, into its user-space buffer; it is synced once per 16 MiB log segment
-//! (the checkpoint after which that segment is recycled). At open, fjall recovers what its
-//! journal kept and the newest log segment is replayed over it, from the first commit fjall
-//! does not hold (see `replay`), then made durable in fjall. Not logged: the store's format
-//! record (synced by fjall at creation) and the background drop's tombstones (`drops`). So
-//! recovery never replays a data write to a table whose drop marker is in the replayed log
-//! or still pending: a crash after a drop finished cannot bring the dropped table's keys back
+//! receives every batch, but nothing reads it any more: **recovery uses the log alone**
+//! ([`log_bound`]). A log segment is kept until fjall's table files hold everything logged in
+//! it (each segment switch rotates the memtables, the flush thread releases the segment once
+//! they are flushed); every open swaps fjall's journals for an empty one, fjall recovers from
+//! its table files, and the unreleased segments are replayed over them (see `replay`). So a
+//! start after a crash replays at most a few segments, whatever was written before. Not
+//! logged: the store's format record (written again if a crash lost it) and the background
+//! drop's tombstones (flushed to table files before the drop's marker goes, `drops`).
+//! Recovery never replays a data write to a table whose drop marker is in the replayed log or
+//! still pending: a crash after a drop finished cannot bring the dropped table's keys back
 //! (see `dropped_tables` for why this covers every case).
 //!
 //! Why: the issue measured durable PutItem at about half the in-memory rate, and traced the
@@ -56,11 +59,11 @@
 //! fsyncing 4 MiB files (a flush), sparse 1.1–1.9 ms, zero-filled 0.9–1.4 ms. The disk is shared
 //! with other VMs and its tails (10–300 ms at p99.9 in every variant) dwarf the difference, so
 //! the choice rests on what the filesystem must do: a zero-filled, recycled segment is the only
-//! layout whose sync writes data blocks alone. Keeping fjall's journal as the base of recovery
-//! (instead of deleting it and replaying only the log) keeps fjall's own crash handling intact;
-//! its price is that fjall still replays its active journal (up to 64 MB) at start-up after a
-//! crash. After a clean stop it replays nothing: the close flushes every memtable and the next
-//! open swaps the journals for an empty one ([`close`]).
+//! layout whose sync writes data blocks alone. fjall's journal was first kept as the base of
+//! recovery, but fjall replays its active journal whole (up to 64 MB, 0.2–0.5 s) at every
+//! start after a crash, so recovery now reads binderdb's log alone ([`log_bound`]). After a
+//! clean stop nothing is replayed: the close flushes every memtable and leaves a marker
+//! ([`close`]).
 //!
 //! Versions survive restarts through a leased ceiling rather than a write per commit: `high_water`
 //! holds a version no commit has exceeded. The commit that first needs a version above it also
@@ -195,10 +198,12 @@ mod compactor;
 mod drops;
 mod flusher;
 mod group_commit;
+mod log_bound;
 mod logged;
 mod pacing;
 mod read_path;
 pub mod wal;
+mod warm_up;
 mod worker;
 
 use std::ops::ControlFlow;
@@ -311,6 +316,8 @@ pub struct FjallStore {
     stragglers_flushed_for: AtomicU64,
     /// Merges level 0 down when the store is idle (see [`read_path::Settler`]).
     _settler: read_path::Settler,
+    /// Loads filters and index blocks into the block cache after open (see [`warm_up`]).
+    warm_up: warm_up::WarmUp,
     /// Flushes rotated memtables at once, beside fjall's worker (see [`flusher`]).
     flusher: flusher::Flusher,
     /// Runs the compactions on two threads, beside fjall's worker (see [`compactor`]).
@@ -447,12 +454,14 @@ fn load_counters(space: &fjall::Keyspace) -> Result<CounterTable, StorageError> 
 /// Replays the write-ahead log frames fjall does not have (see [`wal`]); returns how many, and
 /// how many data writes to dropped tables it left out.
 ///
-/// After a process crash fjall's journal holds almost everything, so the frames are searched
-/// from the newest: the first one with a data write that fjall already holds at its version
-/// (or a later one) shows that fjall has that commit and, its state being a prefix of the log,
-/// everything before it. Only the frames after it are applied (all of them if none is found),
-/// in log order; every write is an absolute put or delete, so applying frames fjall already
-/// has is harmless.
+/// With `all` (fjall recovered from its table files alone, see [`log_bound`]) every frame is
+/// applied: each keyspace's table files hold a prefix of the log of their own, so no single
+/// frame says where all of them end. Otherwise (a directory of an older build, whose fjall
+/// journal holds almost everything) the frames are searched from the newest: the first one
+/// with a data write that fjall already holds at its version (or a later one) shows that
+/// fjall has that commit and, its state being a prefix of the log, everything before it. Only
+/// the frames after it are applied (all of them if none is found), in log order; every write
+/// is an absolute put or delete, so applying frames fjall already has is harmless.
 ///
 /// Data writes to a dropped table are never replayed (see [`dropped_tables`]): the drop's own
 /// deletions run in the background and are not logged, so replaying a write made before the
@@ -462,6 +471,7 @@ fn replay(
     spaces: &[OnceLock<fjall::Keyspace>; 6],
     meta: &fjall::Keyspace,
     payloads: &[Vec<u8>],
+    all: bool,
 ) -> Result<(usize, usize), StorageError> {
     let mut decoded = Vec::with_capacity(payloads.len());
     for payload in payloads {
@@ -469,7 +479,8 @@ fn replay(
     }
     let dropped = dropped_tables(meta, &decoded)?;
     let applied_through = decoded.iter().rposition(|(version, ops)| {
-        ops.iter().any(|op| {
+        // With `all`, no frame is known to be applied.
+        !all && ops.iter().any(|op| {
             let (Some(_), Some(space)) = (op.value, spaces.get(usize::from(op.space))) else {
                 return false;
             };
@@ -527,17 +538,16 @@ fn table_of_key(key: &[u8]) -> Option<TableId> {
 }
 
 /// The tables whose data recovery must not write: those with a drop marker in the log being
-/// replayed (`frames`, the newest segment) or still pending in fjall's `meta`.
+/// replayed (`frames`, the unreleased segments) or still pending in fjall's `meta`.
 ///
 /// Why this is enough: table ids are never reused, so every logged write to a table precedes
-/// its drop marker in the log. A write that recovery could replay lies in the newest segment
-/// (older segments were checkpointed into fjall), and so does the marker after it. A table
-/// whose marker is in an older segment has no write in the newest one. fjall's own recovered
-/// state is a prefix of its batch sequence (its journal is synced before each rotation, and
-/// its journal recovery stops at the first damaged entry), and the dropper removes a table's
-/// keys before its marker: fjall never holds a finished drop without the deletions before it.
-/// So after recovery a dropped table's keys are either gone or covered by a pending marker, whose
-/// drop then resumes in the background.
+/// its drop marker in the log. A write that recovery could replay lies in the replayed
+/// segments (older ones were released once in table files), and so does the marker after it.
+/// A table whose marker is in an older segment has no write in the replayed ones. The dropper
+/// removes a table's keys, and flushes its tombstones to table files, before it removes the
+/// marker: fjall's table files never hold a finished drop without the deletions before it.
+/// So after recovery a dropped table's keys are either gone or covered by a pending marker,
+/// whose drop then resumes in the background.
 fn dropped_tables(
     meta: &fjall::Keyspace,
     frames: &[(u64, Vec<logged::Op<'_>>)],
@@ -584,11 +594,12 @@ impl FjallStore {
     /// As [`FjallStore::open`].
     pub fn open_with(dir: &Path, options: &FjallOptions) -> Result<FjallStore, StorageError> {
         let opening = std::time::Instant::now();
-        let retired = if dir.join(close::MARKER).exists() {
-            close::retire_flushed_journals(dir)?
-        } else {
-            false
-        };
+        // See `log_bound`: with the marker, fjall's journals are never needed.
+        let log_recovery = dir.join(log_bound::LOG_RECOVERY_MARKER).exists();
+        let retired = close::take_marker(dir)?;
+        if log_recovery || retired {
+            close::swap_journals(dir)?;
+        }
         // Durability is the group-commit thread's job: fjall must not flush or fsync per batch.
         let db = Database::builder(dir)
             .manual_journal_persist(true)
@@ -619,29 +630,58 @@ impl FjallStore {
                 )))
             }
             None => {
+                // A new store (or one whose format record, not logged, was lost with fjall's
+                // journal in a crash before `meta` was first flushed: written again).
                 let mut batch = db.batch();
                 batch.insert(&meta, FORMAT_KEY, [STORE_FORMAT]);
                 batch.commit().map_err(backend)?;
                 db.persist(fjall::PersistMode::SyncData).map_err(backend)?;
+                if !log_recovery {
+                    log_bound::write_marker(dir)?;
+                }
             }
         }
+        let log_recovery = log_recovery || dir.join(log_bound::LOG_RECOVERY_MARKER).exists();
         let log_dir = wal::dir_of(dir);
         let recovered = wal::recover(&log_dir)?;
-        let (replayed, skipped) = replay(&db, &spaces, &meta, &recovered.payloads)?;
-        if replayed > 0 {
-            tracing::info!(
-                frames = replayed,
-                dropped_table_writes = skipped,
-                "replayed write-ahead log frames fjall did not have"
-            );
-            db.persist(fjall::PersistMode::SyncData).map_err(backend)?;
-        }
-        // fjall now holds everything logged durably: the old segments can be recycled.
+        let (replayed, skipped, retained, sealed_through) = if retired && log_recovery {
+            // Everything logged is in table files (see `close`): nothing to replay.
+            let mut files = recovered.files;
+            files.extend(recovered.replayed.into_iter().map(|(_, path)| path));
+            (0, 0, (files, Vec::new()), 0)
+        } else {
+            let (replayed, skipped) =
+                replay(&db, &spaces, &meta, &recovered.payloads, log_recovery)?;
+            if replayed > 0 {
+                tracing::info!(
+                    frames = replayed,
+                    dropped_table_writes = skipped,
+                    "replayed write-ahead log frames"
+                );
+            }
+            if log_recovery {
+                // The replayed segments stay until the flush thread has written what they
+                // hold to table files.
+                log_bound::rotate_every_memtable(&db)?;
+                let retained = (recovered.files, recovered.replayed);
+                (replayed, skipped, retained, recovered.last_seq)
+            } else {
+                // A directory of an older build: its journals hold writes its log recycled.
+                // Once everything is in table files, the log alone recovers from now on.
+                if close::flush_everything(&db)? {
+                    log_bound::write_marker(dir)?;
+                }
+                let mut files = recovered.files;
+                files.extend(recovered.replayed.into_iter().map(|(_, path)| path));
+                (replayed, skipped, (files, Vec::new()), 0)
+            }
+        };
         let log = wal::Writer::start(
             &log_dir,
             options.wal_segment_bytes,
             recovered.last_seq,
-            recovered.files,
+            retained.0,
+            retained.1,
         )?;
         let high_water = match meta.get(HIGH_WATER_KEY).map_err(backend)? {
             Some(bytes) => u64::from_be_bytes(
@@ -659,12 +699,21 @@ impl FjallStore {
             counters = load_counters(&space)?;
             let _ = counter_space.set(space);
         }
-        let group = GroupCommit::start(db.clone(), dir, high_water, log, options.durability)?;
+        let group = GroupCommit::start(
+            db.clone(),
+            dir,
+            high_water,
+            log,
+            options.durability,
+            sealed_through,
+        )?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
         let compactor = compactor::Compactor::start(&db)?;
         let settler = read_path::Settler::start(db.clone(), compactor.busy_probe())?;
+        let warm_up =
+            warm_up::WarmUp::start(spaces.iter().filter_map(OnceLock::get).cloned().collect())?;
         let close = close::CleanClose::new(db.clone(), dir);
-        let flusher = flusher::Flusher::start(db.clone())?;
+        let flusher = flusher::Flusher::start(db.clone(), group.log_release())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
@@ -685,6 +734,7 @@ impl FjallStore {
             skipped_dropped: skipped,
             stragglers_flushed_for: AtomicU64::new(0),
             _settler: settler,
+            warm_up,
             flusher,
             compactor,
             dropper,
@@ -724,6 +774,20 @@ impl FjallStore {
     /// [`pacing`]). For metrics.
     pub fn paced_writer_count(&self) -> u64 {
         self.paced.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the write-ahead log that recovery would replay if the process were killed now:
+    /// the log not yet released because fjall's table files may lack some of it (see
+    /// [`log_bound`]). For tests and metrics.
+    pub fn unreleased_log_bytes(&self) -> u64 {
+        self.group.unreleased_log_bytes()
+    }
+
+    /// Blocks until the warm-up after open has loaded every table file's filter and index block
+    /// into the block cache (see [`warm_up`]); returns how many table files it went through.
+    /// For tests and measurements.
+    pub fn wait_for_warm_up(&self) -> u64 {
+        self.warm_up.wait()
     }
 
     /// Number of write-ahead log frames replayed at open (commits fjall had not kept).

@@ -83,13 +83,14 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 /// fjall's settings; 3.7 and 9.2 µs with whole filters and indexes; 3.3 and 8.2 µs with
 /// restarts every 4 entries besides. (The same reads of a 20,000-item table: 1.35 and 5.1 µs.)
 ///
-/// - **Filters and index blocks of every level are pinned in memory** (fjall pins filters of
-///   level 0 and index blocks of levels 0 and 1 only): a point read then loads one block, the
-///   data block, and the block cache holds data blocks alone. Their memory grows with the data:
-///   about 1.3 bytes of filter per key and one index entry per 4 KiB data block, under 30 MB
-///   for 10,000,000 ~200-byte items. fjall reads them when it opens each table file, so this
-///   is the part of a start-up that grows with the data: 10 ms at 1,000,000 items, 39 ms at
-///   10,000,000 (860 MB of table files), about 4.5 ms per 100 MB (see [`crate::close`]).
+/// - **Filters and index blocks are not pinned** (fjall pins filters of level 0 and index
+///   blocks of levels 0 and 1): they go through the block cache, loaded there right after
+///   open by [`crate::warm_up`]. Pinned, fjall read them when it opened each table file, which
+///   made a start-up grow with the data (10 ms at 1,000,000 items, 39 ms at 10,000,000, about
+///   4.5 ms per 100 MB of table files). Keyspaces created by builds before this one pinned them
+///   at every level, and keep doing so. Their memory grows with the data: about 1.3 bytes of
+///   filter per key and one index entry per 4 KiB data block, under 30 MB for 10,000,000
+///   ~200-byte items.
 /// - **Whole, not partitioned**: fjall splits the filter and the index of files from level 3 on
 ///   into partitions behind a top-level index, so a point read there made three block-cache
 ///   lookups (filter partition, index partition, data block) instead of one.
@@ -104,8 +105,8 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 ///   64 MiB cache); the bench's repetitive items took a third of the space.
 pub(crate) fn data_keyspace_options(options: KeyspaceCreateOptions) -> KeyspaceCreateOptions {
     options
-        .filter_block_pinning_policy(PinningPolicy::all(true))
-        .index_block_pinning_policy(PinningPolicy::all(true))
+        .filter_block_pinning_policy(PinningPolicy::all(false))
+        .index_block_pinning_policy(PinningPolicy::all(false))
         .filter_block_partitioning_policy(PartitioningPolicy::all(false))
         .index_block_partitioning_policy(PartitioningPolicy::all(false))
         .data_block_restart_interval_policy(RestartIntervalPolicy::all(DATA_BLOCK_RESTART_INTERVAL))

@@ -2,17 +2,18 @@
 //!
 //! Every fjall batch the store commits is also framed into this log, in the same order (both
 //! happen under the store's version mutex). The group-commit thread writes the frames to the
-//! active segment and calls `fdatasync` on it; fjall's own journal is no longer synced per
-//! commit, only once per segment (see [`Writer::write_frames`]'s checkpoint).
+//! active segment and calls `fdatasync` on it; fjall's own journal is not needed for recovery
+//! (see `log_bound`).
 //!
 //! **Why segments allocated once and zero-filled.** fjall's journal is a sparse file
 //! (`set_len`), so the first write to each of its blocks allocates it, and the `fdatasync`
 //! that follows must also commit that allocation to the filesystem's journal, where it queues
 //! behind the metadata of every table file a flush or compaction just wrote. A segment here is
 //! written full of zeros once, when it is created, and then only overwritten: a sync writes data
-//! blocks and flushes the device cache, with no filesystem metadata to commit. Two segments
-//! take turns (the active one and a spare): a segment is recycled as soon as fjall's journal
-//! holds everything it logged durably.
+//! blocks and flushes the device cache, with no filesystem metadata to commit. A completed
+//! segment is kept until fjall's table files hold everything it logged
+//! ([`Writer::release_through`]); it is then renamed `released-<seq>` and recycled by a later
+//! segment (two spares are kept, more deleted).
 //!
 //! **Layout.** Segments live in `<data dir>/wal/<seq>.log`, `seq` a decimal u64 that grows by
 //! one per segment. A segment opens with a [`HEADER_BYTES`] header: [`MAGIC`], the segment's
@@ -26,13 +27,13 @@
 //! Putting the segment's `seq` into every frame's CRC is what makes recycling safe: a frame left
 //! from the segment's previous life never checks out under its new `seq`.
 //!
-//! **Recovery** ([`recover`]) reads only the newest segment whose header is valid and whose file
-//! name matches its `seq`: when the writer moved to a new segment, fjall's journal had been
-//! synced with everything logged before (the checkpoint), so older segments hold nothing fjall
-//! does not have. Replaying that segment's frames in order onto what fjall recovered yields the
-//! last logged state whatever prefix of them fjall already had, because every write in a frame
-//! is an absolute put or delete of a key (counters included): replaying an in-order suffix that
-//! starts at or before fjall's own end converges to the same state.
+//! **Recovery** ([`recover`]) reads the newest segment whose header is valid and whose file
+//! name matches its `seq`, and the segments before it while their `seq`s follow without a gap:
+//! the unreleased ones, which hold everything fjall's table files may lack. Replaying their
+//! frames in order onto what fjall recovered yields the last logged state whatever prefix of
+//! them fjall already had, because every write in a frame is an absolute put or delete of a
+//! key (counters included): replaying an in-order suffix that starts at or before fjall's own
+//! end converges to the same state.
 //!
 //! This module knows files and frames only; the payload (a batch) is `batch_codec`'s business.
 
@@ -43,8 +44,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Size of a new segment (a frame larger than this gets a segment of its own size).
-pub const DEFAULT_SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// Size of a new segment (a frame larger than this gets a segment of its own size). It bounds
+/// what recovery replays after a crash (about two segments, see `log_bound`) and the size of
+/// memtables (each segment switch flushes them), so it trades start-up after a crash against
+/// bulk-load throughput. Measured on 1,000,000-item loads (`scripts/measure-recovery`, medians
+/// of 3–5 starts of copies of the killed directory, 2026-12-06, the shared 2-core machine
+/// under a pause of its other builds): start-up after kill -9 right after the load 106 ms
+/// with 16 MiB, 61 ms with 8 MiB, 42 ms with 4 MiB (127 ms before, replaying fjall's 64 MB
+/// journal); alternated loads, 4 against 16 MiB: 50,036 / 59,605, 50,999 / 90,950, 77,909 /
+/// 114,884 items/s (a median ratio of 0.68, and more requests over 100 ms). 8 MiB was not
+/// alternated against 16 MiB (one load, 55,571 items/s, within the machine's noise). Part of
+/// that cost is probably fjall's: each rotation queues a flush message on fjall's worker, which
+/// syncs fjall's journal under its lock before it finds the memtable already flushed.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Size of the first segment of a new log: created sparse at once (so a fresh store opens
 /// without writing megabytes of zeros), it is replaced by a zero-filled full-size segment,
@@ -54,6 +66,10 @@ pub const FIRST_SEGMENT_BYTES: u64 = 1024 * 1024;
 /// Name of the zero-filled segment prepared in the background (not a segment name, so
 /// [`recover`] ignores it).
 const PREPARED: &str = "prepared";
+
+/// Prefix of a released segment's file name ([`Writer::release_through`]): not a segment
+/// name, so [`recover`] does not replay it; the next segments recycle it.
+const RELEASED_PREFIX: &str = "released-";
 
 /// Bytes at the start of a segment before its first frame.
 pub const HEADER_BYTES: u64 = 32;
@@ -136,37 +152,61 @@ fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
 /// What [`recover`] found.
 #[derive(Debug, Default)]
 pub struct Recovered {
-    /// The payloads of the newest segment, in order.
+    /// The payloads of the segments recovery replays (see [`recover`]), oldest first.
     pub payloads: Vec<Vec<u8>>,
     /// The newest valid segment's `seq` (0: none).
     pub last_seq: u64,
-    /// Every segment file found: recycled by the next [`Writer`].
+    /// The segments whose payloads these are, oldest first: `(seq, path)`.
+    pub replayed: Vec<(u64, PathBuf)>,
+    /// Every other segment file found, and released spares: recycled by the next [`Writer`].
     pub files: Vec<PathBuf>,
 }
 
-/// The frames of the newest valid segment in `dir` (see the module docs).
+/// The frames of the log in `dir` that recovery replays (see the module docs): those of the
+/// newest valid segment and of the segments just before it, as long as their `seq`s follow
+/// one another without a gap and their headers are valid. Segments are kept until fjall has
+/// flushed what they hold (see [`Writer::release_through`]), so this is every frame fjall's
+/// table files may lack, plus at most a few it already has.
 ///
 /// # Errors
-/// `Io` if the directory or a segment cannot be read. A damaged frame is not an error: the
+/// `Io` if the directory or a segment cannot be read. A damaged frame is not an error: its
 /// segment ends before it.
 pub fn recover(dir: &Path) -> std::io::Result<Recovered> {
     let mut recovered = Recovered::default();
     let segments = list(dir)?;
-    let mut newest: Option<(u64, File)> = None;
+    let mut run: Vec<(u64, PathBuf, File)> = Vec::new();
     for (seq, path) in segments.iter().rev() {
+        if run.last().is_some_and(|(newer, _, _)| *newer != seq + 1) {
+            break;
+        }
         let mut file = File::open(path)?;
         let mut head = [0u8; HEADER_BYTES as usize];
         if file.read_exact(&mut head).is_err() || header_seq(&head) != Some(*seq) {
-            continue;
+            if run.is_empty() {
+                continue;
+            }
+            break;
         }
-        newest = Some((*seq, file));
-        break;
+        run.push((*seq, path.clone(), file));
     }
-    recovered.files = segments.into_iter().map(|(_, path)| path).collect();
-    let Some((seq, file)) = newest else {
-        return Ok(recovered);
-    };
-    recovered.last_seq = seq;
+    run.reverse();
+    recovered.last_seq = run.last().map_or(0, |(seq, _, _)| *seq);
+    for (seq, _, file) in &run {
+        read_frames(*seq, file, &mut recovered.payloads)?;
+    }
+    recovered.replayed = run.into_iter().map(|(seq, path, _)| (seq, path)).collect();
+    recovered.files = segments
+        .into_iter()
+        .map(|(_, path)| path)
+        .filter(|path| !recovered.replayed.iter().any(|(_, kept)| kept == path))
+        .chain(released(dir)?)
+        .collect();
+    Ok(recovered)
+}
+
+/// Appends the intact frames of segment `seq` (open as `file`, header already checked) to
+/// `payloads`, stopping at the first damaged or missing one.
+fn read_frames(seq: u64, file: &File, payloads: &mut Vec<Vec<u8>>) -> std::io::Result<()> {
     // Frames are read one by one, so a segment is read only as far as it was written (after a
     // clean stop, its header and one empty frame header).
     let size = file.metadata()?.len();
@@ -184,10 +224,32 @@ pub fn recover(dir: &Path) -> std::io::Result<Recovered> {
         if reader.read_exact(&mut payload).is_err() || frame_crc(seq, &payload) != crc {
             break;
         }
-        recovered.payloads.push(payload);
+        payloads.push(payload);
         at = end;
     }
-    Ok(recovered)
+    Ok(())
+}
+
+/// Released segment files ([`Writer::release_through`]) in `dir`, waiting to be recycled.
+fn released(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(RELEASED_PREFIX))
+        {
+            found.push(entry.path());
+        }
+    }
+    found.sort_unstable();
+    Ok(found)
 }
 
 /// Writes `len` zero bytes to `file` from `from`, unless `stop` is set.
@@ -214,14 +276,28 @@ struct Segment {
     capacity: u64,
 }
 
+/// A completed segment kept until fjall has flushed what it holds.
+#[derive(Debug)]
+struct Retained {
+    seq: u64,
+    path: PathBuf,
+    /// Bytes of it in use (header and frames): what recovery would read of it.
+    used: u64,
+}
+
 /// The log's writer, shared by the group-commit thread and (in the modes that do not sync per
 /// acknowledgement) the acknowledging writers, behind one lock (see `group_commit`).
 pub struct Writer {
     dir: PathBuf,
     segment_bytes: u64,
     active: Segment,
-    /// A segment file whose contents fjall's journal holds durably: the next segment reuses it.
-    spare: Option<PathBuf>,
+    /// Completed segments, oldest first, that fjall may not have flushed yet: recovery replays
+    /// them (see [`Writer::release_through`]).
+    retained: std::collections::VecDeque<Retained>,
+    /// Segments up to this `seq` hold nothing fjall's table files lack.
+    released_through: u64,
+    /// Released segment files, recycled by the next segments (at most [`SPARES`]).
+    spares: Vec<PathBuf>,
     /// Frames with their CRCs, for the active segment, not yet written.
     out: Vec<u8>,
     /// Segment switches since open.
@@ -231,6 +307,9 @@ pub struct Writer {
     /// Tells the preparer to stop (the writer is dropped).
     stop_preparing: Arc<AtomicBool>,
 }
+
+/// Released segment files kept for recycling; more are deleted.
+const SPARES: usize = 2;
 
 impl Drop for Writer {
     fn drop(&mut self) {
@@ -247,13 +326,16 @@ impl std::fmt::Debug for Writer {
         f.debug_struct("Writer")
             .field("seq", &self.active.seq)
             .field("pos", &self.active.pos)
+            .field("retained", &self.retained.len())
             .finish_non_exhaustive()
     }
 }
 
 impl Writer {
-    /// Starts segment `last_seq + 1` in `dir`, recycling one of `old` (segments whose contents
-    /// fjall now holds durably) and deleting the others.
+    /// Starts segment `last_seq + 1` in `dir`, keeping the segments of `retained` (`(seq,
+    /// path)`, oldest first: what recovery replayed, which fjall has not flushed yet) until
+    /// they are released, recycling one of `old` (segments and released files whose contents
+    /// fjall holds) and deleting the others.
     ///
     /// # Errors
     /// `Io` if the directory or the segment cannot be written.
@@ -262,6 +344,7 @@ impl Writer {
         segment_bytes: u64,
         last_seq: u64,
         old: Vec<PathBuf>,
+        retained: Vec<(u64, PathBuf)>,
     ) -> std::io::Result<Writer> {
         std::fs::create_dir_all(dir)?;
         // Full-size files are recycled; a smaller one (a first segment) would need zeros
@@ -280,11 +363,14 @@ impl Writer {
         }
         let mut recyclable = recyclable.into_iter();
         let recycle = recyclable.next();
-        let spare = recyclable.next();
+        let mut spares = Vec::new();
+        if let Some(spare) = recyclable.next() {
+            spares.push(released_name(dir, &spare, last_seq)?);
+        }
         for extra in recyclable {
             std::fs::remove_file(extra)?;
         }
-        let first = recycle.is_none();
+        let first = recycle.is_none() && retained.is_empty();
         let size = if first {
             segment_bytes.min(FIRST_SEGMENT_BYTES)
         } else {
@@ -293,7 +379,7 @@ impl Writer {
         let active = open_segment(dir, last_seq + 1, recycle, size)?;
         sync_dir(dir)?;
         let stop_preparing = Arc::new(AtomicBool::new(false));
-        let preparing = if spare.is_none() {
+        let preparing = if spares.is_empty() {
             let (dir, size) = (dir.to_path_buf(), segment_bytes);
             let stop = Arc::clone(&stop_preparing);
             Some(
@@ -304,11 +390,20 @@ impl Writer {
         } else {
             None
         };
+        let retained = retained
+            .into_iter()
+            .map(|(seq, path)| {
+                let used = std::fs::metadata(&path).map_or(0, |m| m.len());
+                Retained { seq, path, used }
+            })
+            .collect();
         Ok(Writer {
             dir: dir.to_path_buf(),
             segment_bytes,
             active,
-            spare,
+            retained,
+            released_through: 0,
+            spares,
             out: Vec::new(),
             rolls: 0,
             preparing,
@@ -317,16 +412,17 @@ impl Writer {
     }
 
     /// Writes `frames` (built with [`push_frame`]) to the log, in order. When a frame does not
-    /// fit in the active segment, the segment is completed and synced, `checkpoint` is called
-    /// (it must make fjall's journal durable with everything logged so far), and the writer
-    /// moves to a new segment, which says that nothing before it needs replaying.
+    /// fit in the active segment, the segment is completed and synced, `seal` is called with
+    /// its `seq` (it must see to it that everything logged so far reaches fjall's table files,
+    /// and call [`Writer::release_through`] once it has), and the writer moves to a new
+    /// segment. The completed segment is kept, and replayed by recovery, until released.
     ///
     /// # Errors
-    /// `Io` if a write, a sync or `checkpoint` fails: the log may then have lost frames.
+    /// `Io` if a write, a sync or `seal` fails: the log may then have lost frames.
     pub fn write_frames(
         &mut self,
         frames: &[u8],
-        checkpoint: &mut dyn FnMut() -> std::io::Result<()>,
+        seal: &mut dyn FnMut(u64) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         let mut at = 0;
         while let Some(len) = frames.get(at..at + 4) {
@@ -340,7 +436,7 @@ impl Writer {
             if self.active.pos + buffered + needed > self.active.capacity {
                 self.write_out()?;
                 self.active.file.sync_data()?;
-                checkpoint()?;
+                seal(self.active.seq)?;
                 self.roll(needed)?;
             }
             self.out
@@ -362,7 +458,7 @@ impl Writer {
 
     /// Whether frames taking `pending` bytes in a pending buffer ([`push_frame`]) fit in the
     /// active segment, so that [`Writer::write_frames`] writes them without moving to a new
-    /// segment (and so without calling its checkpoint). Conservative: a frame takes at most
+    /// segment (and so without calling its seal). Conservative: a frame takes at most
     /// twice its pending size in the log (a pending frame is a 4-byte length and a non-empty
     /// payload; its log frame adds a 4-byte CRC).
     pub fn fits(&self, pending: usize) -> bool {
@@ -377,19 +473,46 @@ impl Writer {
         Arc::clone(&self.active.file)
     }
 
-    /// Ends the log cleanly: syncs the active segment, calls `checkpoint` (fjall's journal then
-    /// holds everything logged) and starts an empty segment, so the next open replays nothing.
+    /// Ends the log cleanly: syncs the active segment, calls `seal` with its `seq` and starts
+    /// an empty segment.
     ///
     /// # Errors
-    /// `Io` if a sync, `checkpoint` or the new segment fails.
+    /// `Io` if a sync, `seal` or the new segment fails.
     pub fn finish(
         &mut self,
-        checkpoint: &mut dyn FnMut() -> std::io::Result<()>,
+        seal: &mut dyn FnMut(u64) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         self.write_out()?;
         self.active.file.sync_data()?;
-        checkpoint()?;
+        seal(self.active.seq)?;
         self.roll(0)
+    }
+
+    /// Says that fjall's table files hold everything logged in the segments up to `seq`: those
+    /// segments are no longer replayed by recovery (their files are renamed to a released
+    /// name, then recycled by later segments). The active segment is released when it is
+    /// completed, if `seq` covers it by then.
+    ///
+    /// # Errors
+    /// `Io` if a file cannot be renamed or deleted.
+    pub fn release_through(&mut self, seq: u64) -> std::io::Result<()> {
+        self.released_through = self.released_through.max(seq);
+        while let Some(oldest) = self.retained.front() {
+            if oldest.seq > self.released_through {
+                break;
+            }
+            let Some(done) = self.retained.pop_front() else {
+                break;
+            };
+            self.recycle_later(done.seq, done.path)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes of the log that recovery would read if the process stopped now: the retained
+    /// segments and the active one, as far as they are written.
+    pub fn unreleased_bytes(&self) -> u64 {
+        self.retained.iter().map(|r| r.used).sum::<u64>() + self.active.pos
     }
 
     /// Number of segment switches since open.
@@ -407,28 +530,62 @@ impl Writer {
         Ok(())
     }
 
+    /// Renames a released segment out of recovery's way and keeps it as a spare (a full-size
+    /// one, while fewer than [`SPARES`] are kept), or deletes it. The rename is not synced: if
+    /// a power loss undoes it, recovery replays the segment once more, which is harmless (its
+    /// frames come before every retained one, see the module docs).
+    fn recycle_later(&mut self, seq: u64, path: PathBuf) -> std::io::Result<()> {
+        let full = std::fs::metadata(&path)?.len() >= self.segment_bytes;
+        if full && self.spares.len() < SPARES {
+            let spare = self.dir.join(format!("{RELEASED_PREFIX}{seq}"));
+            std::fs::rename(&path, &spare)?;
+            self.spares.push(spare);
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+        Ok(())
+    }
+
     /// Moves to segment `seq + 1`, big enough for a frame of `needed` bytes.
     fn roll(&mut self, needed: u64) -> std::io::Result<()> {
         let size = self.segment_bytes.max(HEADER_BYTES + needed);
-        if self.spare.is_none() {
+        if self.spares.is_empty() {
             if let Some(preparing) = self.preparing.take_if(|p| p.is_finished()) {
                 match preparing.join() {
-                    Ok(Ok(path)) => self.spare = Some(path),
+                    Ok(Ok(path)) => self.spares.push(path),
                     Ok(Err(e)) => tracing::warn!(error = %e, "preparing a log segment failed"),
                     Err(_) => tracing::warn!("the log segment preparer panicked"),
                 }
             }
         }
-        let next = open_segment(&self.dir, self.active.seq + 1, self.spare.take(), size)?;
+        let next = open_segment(&self.dir, self.active.seq + 1, self.spares.pop(), size)?;
         let done = std::mem::replace(&mut self.active, next);
-        if done.capacity >= self.segment_bytes {
-            self.spare = Some(done.path);
+        if done.seq <= self.released_through {
+            self.recycle_later(done.seq, done.path)?;
         } else {
-            std::fs::remove_file(&done.path)?;
+            self.retained.push_back(Retained {
+                seq: done.seq,
+                path: done.path,
+                used: done.pos,
+            });
         }
         self.rolls += 1;
         Ok(())
     }
+}
+
+/// `spare` under a name recovery does not replay (a segment's name becomes a released one).
+fn released_name(dir: &Path, spare: &Path, last_seq: u64) -> std::io::Result<PathBuf> {
+    let is_segment = spare
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".log"));
+    if !is_segment {
+        return Ok(spare.to_path_buf());
+    }
+    let renamed = dir.join(format!("{RELEASED_PREFIX}{last_seq}-spare"));
+    std::fs::rename(spare, &renamed)?;
+    Ok(renamed)
 }
 
 /// Creates segment `seq` (reusing `recycle` if given, else a new zero-filled file) of at least
@@ -503,54 +660,98 @@ mod tests {
         (0..(i * 7) % 300 + 1).map(|j| (i + j) as u8).collect()
     }
 
-    fn write(dir: &Path, n: usize, segment: u64) -> (Writer, Vec<Vec<u8>>, u64) {
-        let mut w = Writer::start(dir, segment, 0, Vec::new()).unwrap();
+    /// Writes `n` frames to a new log in `dir`; with `release`, every completed segment is
+    /// then released (as once fjall has flushed them).
+    fn write(dir: &Path, n: usize, segment: u64, release: bool) -> (Writer, Vec<Vec<u8>>, u64) {
+        let mut w = Writer::start(dir, segment, 0, Vec::new(), Vec::new()).unwrap();
         let mut all = Vec::new();
-        let mut checkpoints = 0;
+        let mut seals = 0;
         for i in 0..n {
             let mut pending = Vec::new();
             push_frame(&mut pending, &payload(i));
             all.push(payload(i));
-            w.write_frames(&pending, &mut || {
-                checkpoints += 1;
+            w.write_frames(&pending, &mut |_| {
+                seals += 1;
                 Ok(())
             })
             .unwrap();
         }
         w.sync().unwrap();
-        (w, all, checkpoints)
+        if release {
+            w.release_through(w.active.seq - 1).unwrap();
+        }
+        (w, all, seals)
     }
 
     #[test]
-    fn frames_come_back_in_order_across_rolls() {
+    fn unreleased_segments_are_all_replayed_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let (w, all, checkpoints) = write(dir.path(), 200, 4096);
+        let (w, all, seals) = write(dir.path(), 200, 4096, false);
         assert!(w.rolls() >= 3, "{} rolls", w.rolls());
-        assert_eq!(checkpoints, w.rolls());
+        assert_eq!(seals, w.rolls());
+        let unreleased = w.unreleased_bytes();
         let got = recover(dir.path()).unwrap();
         assert_eq!(got.last_seq, w.rolls() + 1);
-        // Only the newest segment is replayed: what it holds is a suffix of everything.
-        assert!(!got.payloads.is_empty());
+        assert_eq!(got.payloads, all);
+        assert_eq!(got.replayed.len() as u64, w.rolls() + 1);
+        let on_disk: u64 = all
+            .iter()
+            .map(|p| FRAME_HEADER_BYTES + p.len() as u64)
+            .sum::<u64>()
+            + HEADER_BYTES * (w.rolls() + 1);
+        assert_eq!(unreleased, on_disk);
+    }
+
+    #[test]
+    fn released_segments_are_not_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut w, all, _) = write(dir.path(), 200, 4096, false);
+        let active = w.active.seq;
+        let before = w.unreleased_bytes();
+        w.release_through(active - 2).unwrap();
+        assert!(w.unreleased_bytes() < before);
+        let got = recover(dir.path()).unwrap();
+        assert_eq!(
+            got.replayed.iter().map(|r| r.0).collect::<Vec<_>>(),
+            [active - 1, active]
+        );
+        // What it replays is a suffix of everything.
         assert_eq!(got.payloads[..], all[all.len() - got.payloads.len()..]);
-        // Two files: the active one and the spare.
-        assert_eq!(got.files.len(), 2);
+        // Released files wait for recycling (at most two), the others are gone.
+        assert!(
+            !got.files.is_empty() && got.files.len() <= 2,
+            "{:?}",
+            got.files
+        );
+        // A segment completed after its release point is released at once.
+        w.release_through(active + 1).unwrap();
+        assert_eq!(w.retained.len(), 0);
+        let mut pending = Vec::new();
+        push_frame(&mut pending, &vec![7u8; 4000]);
+        w.write_frames(&pending, &mut |_| Ok(())).unwrap();
+        assert_eq!(w.active.seq, active + 1);
+        assert_eq!(w.retained.len(), 0);
+        assert_eq!(recover(dir.path()).unwrap().replayed.len(), 1);
     }
 
     #[test]
     fn a_recycled_segment_hides_its_old_frames() {
         let dir = tempfile::tempdir().unwrap();
-        let (w, all, _) = write(dir.path(), 300, 4096);
+        let (w, all, _) = write(dir.path(), 300, 4096, true);
         drop(w);
         let got = recover(dir.path()).unwrap();
         // Restart: the next writer recycles the files; its new segment is empty although the
         // recycled file still holds old frames.
-        let w = Writer::start(dir.path(), 4096, got.last_seq, got.files).unwrap();
+        let mut old = got.files.clone();
+        old.extend(got.replayed.iter().map(|(_, path)| path.clone()));
+        let w = Writer::start(dir.path(), 4096, got.last_seq, old, Vec::new()).unwrap();
         drop(w);
         let again = recover(dir.path()).unwrap();
         assert_eq!(again.last_seq, got.last_seq + 1);
         assert!(again.payloads.is_empty());
-        // The new segment and the spare kept for the next switch.
-        assert_eq!(again.files.len(), 2);
+        // The new segment and the spare kept for the next switch, under a released name.
+        assert_eq!(again.replayed.len(), 1);
+        assert_eq!(again.files.len(), 1, "{:?}", again.files);
         assert!(all.len() > got.payloads.len());
     }
 
@@ -561,7 +762,7 @@ mod tests {
     #[test]
     fn cut_or_flipped_log_recovers_exactly_a_prefix() {
         let dir = tempfile::tempdir().unwrap();
-        let (w, all, _) = write(dir.path(), 120, 8192);
+        let (w, all, _) = write(dir.path(), 120, 8192, true);
         drop(w);
         let intact = recover(dir.path()).unwrap();
         let seq = intact.last_seq;

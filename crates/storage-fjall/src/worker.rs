@@ -5,7 +5,7 @@
 //! A [`Worker`] owns one thread and a small piece of state `S` that the thread and its owner
 //! share under one mutex, beside the stop flag, with one condition variable to wake the thread.
 //! The thread's body gets a [`Signal`] to lock that state, sleep on it and see the stop flag.
-//! Used by the flusher, the compactor, the settler and the dropper; the group-commit thread keeps
+//! Used by the flusher, the compactor, the settler, the dropper and the warm-up; the group-commit thread keeps
 //! its own (two condition variables, and its stop ends with a final sync).
 //!
 //! Must not take any of the store's locks: it knows threads, not fjall.
@@ -35,6 +35,13 @@ impl<S> Signal<S> {
     /// Locks the shared state.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Control<S>> {
         self.control.lock()
+    }
+
+    /// Changes the shared state with `change` and wakes the thread.
+    pub(crate) fn update<T>(&self, change: impl FnOnce(&mut S) -> T) -> T {
+        let out = change(&mut self.control.lock().state);
+        self.wake.notify_one();
+        out
     }
 
     /// Whether the owner asked the thread to stop.
@@ -91,14 +98,18 @@ impl<S: Send + 'static> Worker<S> {
 impl<S> Worker<S> {
     /// Changes the shared state with `change` and wakes the thread.
     pub(crate) fn update<T>(&self, change: impl FnOnce(&mut S) -> T) -> T {
-        let out = change(&mut self.signal.control.lock().state);
-        self.signal.wake.notify_one();
-        out
+        self.signal.update(change)
     }
 
     /// The shared state and the thread's wake-ups, for an owner that waits on the thread too.
     pub(crate) fn signal(&self) -> &Signal<S> {
         &self.signal
+    }
+
+    /// A shared handle on [`Worker::signal`], for a callback that wakes the thread from
+    /// elsewhere (it outlives the thread harmlessly: waking a stopped worker does nothing).
+    pub(crate) fn handle(&self) -> Arc<Signal<S>> {
+        Arc::clone(&self.signal)
     }
 }
 
