@@ -128,6 +128,18 @@ pub fn push_frame(pending: &mut Vec<u8>, payload: &[u8]) {
 
 /// The segments in `dir`: `(seq, path)`, for files named like segments.
 fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    files_named(dir, |name| {
+        name.strip_suffix(".log")
+            .and_then(|n| n.parse::<u64>().ok())
+    })
+}
+
+/// `(what, path)` of every file in `dir` whose name `pick` gives a `what` for, in order
+/// (none when `dir` does not exist).
+fn files_named<T: Ord>(
+    dir: &Path,
+    pick: impl Fn(&str) -> Option<T>,
+) -> std::io::Result<Vec<(T, PathBuf)>> {
     let mut found = Vec::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -136,13 +148,8 @@ fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     };
     for entry in entries {
         let entry = entry?;
-        let name = entry.file_name();
-        if let Some(seq) = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".log"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            found.push((seq, entry.path()));
+        if let Some(what) = entry.file_name().to_str().and_then(&pick) {
+            found.push((what, entry.path()));
         }
     }
     found.sort_unstable();
@@ -232,24 +239,8 @@ fn read_frames(seq: u64, file: &File, payloads: &mut Vec<Vec<u8>>) -> std::io::R
 
 /// Released segment files ([`Writer::release_through`]) in `dir`, waiting to be recycled.
 fn released(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        if entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with(RELEASED_PREFIX))
-        {
-            found.push(entry.path());
-        }
-    }
-    found.sort_unstable();
-    Ok(found)
+    let found = files_named(dir, |name| name.starts_with(RELEASED_PREFIX).then_some(()))?;
+    Ok(found.into_iter().map(|((), path)| path).collect())
 }
 
 /// Writes `len` zero bytes to `file` from `from`, unless `stop` is set.
