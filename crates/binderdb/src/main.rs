@@ -116,7 +116,7 @@ struct ServeArgs {
     /// When the durable store acknowledges a write: `sync` once it is on stable storage
     /// (fdatasync of the write-ahead log, shared by concurrent writers); `group` once the
     /// operating system has it, synced within 10 ms (a power loss may lose the last 10 ms);
-    /// `none` once the operating system has it, synced only every 16 MiB of log (survives a
+    /// `none` once the operating system has it, synced only once per 8 MiB log segment (survives a
     /// crash of binderdb, not of the machine).
     #[arg(long, value_enum, default_value_t = DurabilityArg::Sync)]
     durability: DurabilityArg,
