@@ -597,3 +597,265 @@ def test_rados_index_statistics_stay_exact_while_the_other_node_writes():
         support.report(f"rados two nodes, index built under the other node's writes: {indexed} entries, counts exact")
     finally:
         n.close()
+
+
+def _manifest_items(root, bucket: str, summary_key: str) -> int:
+    """Items in the data files an export's manifest names."""
+    import gzip
+    import json
+    summary = json.loads((root / bucket / summary_key).read_text())
+    files = (root / bucket / summary["manifestFilesS3Key"]).read_text().splitlines()
+    total = 0
+    for line in files:
+        entry = json.loads(line)
+        with gzip.open(root / bucket / entry["dataFileS3Key"], "rt") as f:
+            total += sum(1 for row in f if row.strip())
+    return total
+
+
+def test_rados_node_killed_mid_export_and_import_leaves_them_to_the_other_node(tmp_path):
+    """Node A starts an export and an import (made slow by a hidden per-item pause) and is
+    killed with SIGKILL while both run; node B adopts both once A's job leases lapsed and runs
+    them again from their start to COMPLETED: the export's manifest names every item once, the
+    imported table is ACTIVE with every line. A node started afterwards describes both jobs
+    exactly as B does."""
+    root = tmp_path / "buckets"
+    (root / "exports").mkdir(parents=True)
+    (root / "source").mkdir(parents=True)
+    items = 800
+    with open(root / "source" / "items.json", "w") as f:
+        for i in range(items):
+            f.write(f'{{"Item":{{"pk":{{"S":"k{i:04d}"}},"n":{{"N":"{i}"}}}}}}\n')
+    args = ("--s3-dir", str(root), "--job-item-delay-us", "4000")
+    n = Nodes(*args)
+    late = None
+    try:
+        a, b = n.clients
+        support.create_pk_table(a, "exported")
+        a.update_continuous_backups(TableName="exported",
+                                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        for start in range(0, items, 25):
+            a.batch_write_item(RequestItems={"exported": [
+                {"PutRequest": {"Item": {"pk": {"S": f"k{i:04d}"}}}} for i in range(start, start + 25)]})
+        arn = a.describe_table(TableName="exported")["Table"]["TableArn"]
+        export_arn = a.export_table_to_point_in_time(TableArn=arn, S3Bucket="exports")["ExportDescription"]["ExportArn"]
+        import_arn = a.import_table(
+            S3BucketSource={"S3Bucket": "source"},
+            InputFormat="DYNAMODB_JSON",
+            TableCreationParameters={
+                "TableName": "imported",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+            })["ImportTableDescription"]["ImportArn"]
+        time.sleep(1.0)  # both jobs run on A (about 3 s each at 4 ms an item)
+
+        def export_status(client) -> str:
+            return client.describe_export(ExportArn=export_arn)["ExportDescription"]["ExportStatus"]
+
+        def import_status(client) -> str:
+            return client.describe_import(ImportArn=import_arn)["ImportTableDescription"]["ImportStatus"]
+
+        assert (export_status(b), import_status(b)) == ("IN_PROGRESS", "IN_PROGRESS")
+        n.servers[0].kill()
+        # A's leases lapse after 15 s; B adopts both jobs and runs them again.
+        assert support.wait_until(lambda: export_status(b) == "COMPLETED", timeout=120, interval=0.5), \
+            n.servers[1].log()[-3000:]
+        assert support.wait_until(lambda: import_status(b) == "COMPLETED", timeout=120, interval=0.5), \
+            n.servers[1].log()[-3000:]
+        assert "adopting a background job" in n.servers[1].log()
+
+        export = b.describe_export(ExportArn=export_arn)["ExportDescription"]
+        assert export["ItemCount"] == items
+        assert _manifest_items(root, "exports", export["ExportManifest"]) == items
+        imported = b.describe_import(ImportArn=import_arn)["ImportTableDescription"]
+        assert (imported["ImportedItemCount"], imported["ErrorCount"]) == (items, 0)
+        assert b.describe_table(TableName="imported")["Table"]["TableStatus"] == "ACTIVE"
+        assert sorted(i["pk"]["S"] for i in support.scan_all(b, "imported")) == [f"k{i:04d}" for i in range(items)]
+
+        # A node started afterwards (A's place) answers exactly as B does.
+        late = support.Server(in_memory=False, rados_pool=n.pool, extra_args=list(args)).start()
+        c = support.make_client(late.endpoint)
+        assert c.describe_export(ExportArn=export_arn) ["ExportDescription"] == export
+        assert c.describe_import(ImportArn=import_arn)["ImportTableDescription"] == imported
+        support.report(f"rados two nodes, export and import adopted after a kill: {items} items each")
+    finally:
+        if late is not None and late.running:
+            assert late.stop() == 0, late.log()
+        n.close()
+
+
+def test_rados_backfill_finishes_while_the_other_node_rewrites_the_items_it_reads():
+    """Node A builds a GSI while node B, from several threads, keeps updating, deleting and
+    re-creating the very items A's backfill reads. The backfill's chunks lose to those writes
+    and shrink until they commit, so the index turns ACTIVE; once the writes stop it holds
+    exactly the indexable items a scan finds, and the counts are exact."""
+    n = Nodes()
+    try:
+        a, b = n.clients
+        items = 1200
+        a.create_table(
+            TableName="churned",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        _load_grouped(a, "churned", items)
+        stop = threading.Event()
+        errors: list[str] = []
+        writes = [0]
+
+        def writer(w: int) -> None:
+            client = support.make_client(n.servers[1].endpoint, retries=True)
+            rng = __import__("random").Random(w)
+            while not stop.is_set():
+                i = rng.randrange(items)
+                key = {"pk": {"S": f"item-{i:05d}"}}
+                try:
+                    action = rng.randrange(3)
+                    if action == 0:
+                        client.delete_item(TableName="churned", Key=key)
+                    elif action == 1:
+                        client.update_item(TableName="churned", Key=key, UpdateExpression="SET grp = :g, n = :n",
+                                           ExpressionAttributeValues={":g": {"S": f"g{rng.randrange(11)}"},
+                                                                      ":n": {"N": str(i)}})
+                    else:
+                        client.put_item(TableName="churned", Item={**key, "n": {"N": str(i)}})
+                    writes[0] += 1
+                except botocore.exceptions.ClientError as e:
+                    errors.append(_code(e))
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            a.update_table(
+                TableName="churned",
+                AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
+                GlobalSecondaryIndexUpdates=[{"Create": {
+                    "IndexName": "by_grp",
+                    "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
+                                  {"AttributeName": "pk", "KeyType": "RANGE"}],
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]},
+                }}],
+            )
+
+            def index() -> dict:
+                return a.describe_table(TableName="churned")["Table"]["GlobalSecondaryIndexes"][0]
+
+            assert support.wait_until(lambda: index()["IndexStatus"] == "ACTIVE", timeout=240, interval=0.5), \
+                n.servers[0].log()[-4000:]
+            during = writes[0]
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert errors == []
+        assert during > 0
+        table = support.scan_all(a, "churned")
+        expected = {(i["grp"]["S"], i["pk"]["S"], i["n"]["N"]) for i in table if "grp" in i}
+        got = set()
+        kwargs = {"TableName": "churned", "IndexName": "by_grp"}
+        while True:
+            page = a.scan(**kwargs)
+            got.update((i["grp"]["S"], i["pk"]["S"], i["n"]["N"]) for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert got == expected
+
+        def counts(client) -> tuple[int, int]:
+            t = client.describe_table(TableName="churned")["Table"]
+            return t["ItemCount"], t["GlobalSecondaryIndexes"][0]["ItemCount"]
+
+        for client in (a, b):
+            assert support.wait_until(lambda: counts(client) == (len(table), len(expected)), timeout=10), \
+                (counts(client), len(table), len(expected))
+        support.report(f"rados two nodes, backfill under {during} rewrites of its items: {len(expected)} entries exact")
+    finally:
+        n.close()
+
+
+def test_rados_recounter_killed_mid_recount_the_other_node_writes_on_and_counts_exactly():
+    """Node A's index backfill ends with a recount of the index's entries (slowed by a hidden
+    per-entry pause), during which node B's writes of indexed items wait. A is killed with
+    SIGKILL mid-recount: B's writes resume once A's liveness lapsed (B gives A's recount up),
+    B adopts the backfill and counts again, and the index's ItemCount then equals a scan."""
+    n = Nodes("--job-item-delay-us", "8000")
+    try:
+        a, b = n.clients
+        a.create_table(
+            TableName="recounted",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        _load_grouped(a, "recounted", 1000)
+        stop = threading.Event()
+        errors: list[str] = []
+        in_flight: list[float | None] = [None]
+        longest = [0.0]
+
+        def writer() -> None:
+            client = support.make_client(n.servers[1].endpoint, retries=True)
+            i = 0
+            while not stop.is_set():
+                in_flight[0] = time.monotonic()
+                try:
+                    client.put_item(TableName="recounted",
+                                    Item={"pk": {"S": f"b-{i}"}, "grp": {"S": f"g{i % 5}"}})
+                    if i % 3 == 2:
+                        client.delete_item(TableName="recounted", Key={"pk": {"S": f"b-{i - 1}"}})
+                except botocore.exceptions.ClientError as e:
+                    errors.append(_code(e))
+                longest[0] = max(longest[0], time.monotonic() - in_flight[0])
+                in_flight[0] = None
+                i += 1
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            a.update_table(
+                TableName="recounted",
+                AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
+                GlobalSecondaryIndexUpdates=[{"Create": {
+                    "IndexName": "by_grp",
+                    "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }}],
+            )
+
+            def held() -> bool:
+                started = in_flight[0]
+                return started is not None and time.monotonic() - started > 2.0
+
+            # B's write waits: A's recount walks (about 7 s at 8 ms an entry).
+            assert support.wait_until(held, timeout=120, interval=0.05), n.servers[0].log()[-3000:]
+            n.servers[0].kill()
+
+            def index() -> dict:
+                return b.describe_table(TableName="recounted")["Table"]["GlobalSecondaryIndexes"][0]
+
+            assert support.wait_until(lambda: index()["IndexStatus"] == "ACTIVE", timeout=180, interval=0.5), \
+                n.servers[1].log()[-4000:]
+            time.sleep(1.0)
+        finally:
+            stop.set()
+            thread.join()
+        assert errors == []
+        log = n.servers[1].log()
+        assert "a node died while recounting" in log, log[-3000:]
+        items = support.scan_all(b, "recounted")
+        indexed = sum(1 for i in items if "grp" in i)
+
+        def counts() -> tuple[int, int]:
+            t = b.describe_table(TableName="recounted")["Table"]
+            return t["ItemCount"], t["GlobalSecondaryIndexes"][0]["ItemCount"]
+
+        assert support.wait_until(lambda: counts() == (len(items), indexed), timeout=10), \
+            (counts(), len(items), indexed)
+        support.report(f"rados two nodes, recounter killed: writes held {longest[0]:.1f} s at most, "
+                       f"{indexed} index entries counted exactly")
+    finally:
+        n.close()

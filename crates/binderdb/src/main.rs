@@ -134,6 +134,10 @@ struct ServeArgs {
     /// several nodes whose clocks disagree; never needed in production.
     #[arg(long, default_value_t = 0, hide = true, allow_hyphen_values = true)]
     clock_offset_ms: i64,
+    /// Exports, imports and an index's final recount pause this many microseconds per item.
+    /// For tests that kill a node mid-job; never needed in production.
+    #[arg(long, default_value_t = 0, hide = true)]
+    job_item_delay_us: u64,
     /// Shards of a new stream (each owns an equal range of partition hashes).
     #[arg(long, default_value_t = 4)]
     stream_shards: u16,
@@ -386,6 +390,7 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
             LagMode::Fixed
         },
         seed: args.seed,
+        job_item_delay_us: args.job_item_delay_us,
         s3_dir: args.s3_dir.clone(),
         object_store: match &args.s3_endpoint {
             Some(url) => Some(Arc::new(binderdb_s3::s3::S3Buckets::new(

@@ -7,8 +7,9 @@
 //! renewed until it ends ([`exclusively`]). A node that dies stops renewing, and another node
 //! takes the work over once the lease lapsed ([`JOB_LEASE`]), resuming from the progress the
 //! work keeps in the store: periodic passes by asking for the lease each pass, one-off jobs
-//! (index backfills and deletions, TTL backfills) through [`Starter::adopt_orphans`], which
-//! every node runs every [`ADOPT_EVERY`].
+//! (index backfills and deletions, TTL backfills, exports and imports) through
+//! [`Starter::adopt_orphans`], which every node runs every [`ADOPT_EVERY`]. (An export or
+//! import keeps no progress: it is run again from its start, see `crate::exchange::jobs`.)
 //!
 //! Correctness never depends on the lease alone: every background write is a guarded commit
 //! (a TTL delete re-checks the item's expiry on the version it deletes, trimming and pruning
@@ -141,10 +142,15 @@ pub(crate) struct Starter {
     pub(crate) workers: crate::index::backfill::Workers,
     /// The jobs this node runs (or waits to run), by lease and worker name.
     pub(crate) running: std::sync::Arc<parking_lot::Mutex<std::collections::HashSet<String>>>,
+    /// What exports and imports need.
+    pub(crate) exchange: crate::exchange::jobs::JobContext,
 }
 
 /// The worker name of a TTL backfill.
 const TTL_JOB: &str = "ttl-backfill";
+/// The worker names of an export and an import.
+const EXPORT_JOB: &str = "export";
+const IMPORT_JOB: &str = "import";
 
 /// Removes a job from [`Starter::running`] when its worker ends.
 struct Running {
@@ -224,6 +230,7 @@ impl Starter {
             table_id: table.id,
             index_id: index.id,
             items_per_second: self.items_per_second,
+            item_delay: self.exchange.item_delay,
             items_read: match index.state {
                 BuildState::Backfilling => self.backfills.start(index.id),
                 _ => std::sync::Arc::default(),
@@ -277,10 +284,76 @@ impl Starter {
         });
     }
 
+    /// Runs an export under its lease (taken by the request, see `crate::exchange::jobs`),
+    /// unless its record is no longer `IN_PROGRESS` once the worker holds the lease.
+    pub(crate) fn export(&self, task: crate::exchange::jobs::ExportTask) {
+        use crate::exchange::ExportRecord;
+        let job = self.exchange.clone();
+        let lease = crate::exchange::jobs::lease_of(&task.record.arn);
+        self.spawn_leased(EXPORT_JOB, lease, move |stop| {
+            if job.in_progress::<ExportRecord>(&task.record.arn) {
+                job.run_export(task, stop);
+            }
+        });
+    }
+
+    /// Runs an import under its lease, as [`Starter::export`] runs an export.
+    pub(crate) fn import(&self, task: crate::exchange::jobs::ImportTask) {
+        use crate::exchange::ImportRecord;
+        let job = self.exchange.clone();
+        let lease = crate::exchange::jobs::lease_of(&task.record.arn);
+        self.spawn_leased(IMPORT_JOB, lease, move |stop| {
+            if job.in_progress::<ImportRecord>(&task.record.arn) {
+                job.run_import(task, stop);
+            }
+        });
+    }
+
+    /// Takes over the exports and imports `IN_PROGRESS` whose runner died (see
+    /// [`Starter::adopt_orphans`]): each runs again from its start.
+    fn adopt_exchange_jobs(
+        &self,
+        free: &mut dyn FnMut(&str, &str) -> crate::Result<bool>,
+    ) -> crate::Result<()> {
+        use crate::exchange::{self, ExportRecord, ImportRecord, JobStatus};
+        let store = self.store.as_ref();
+        let in_progress = |status: &JobStatus| *status == JobStatus::InProgress;
+        let (exports, _) =
+            exchange::list::<ExportRecord>(store, None, usize::MAX, &|r| in_progress(&r.status))?;
+        for record in exports {
+            let lease = exchange::jobs::lease_of(&record.arn);
+            if free(&lease, EXPORT_JOB)? {
+                match self.exchange.export_task(record) {
+                    Some(task) => self.export(task),
+                    None => self.release(&lease),
+                }
+            }
+        }
+        let (imports, _) =
+            exchange::list::<ImportRecord>(store, None, usize::MAX, &|r| in_progress(&r.status))?;
+        for record in imports {
+            let lease = exchange::jobs::lease_of(&record.arn);
+            if free(&lease, IMPORT_JOB)? {
+                match self.exchange.import_task(record) {
+                    Some(task) => self.import(task),
+                    None => self.release(&lease),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn release(&self, lease: &str) {
+        if let Err(e) = self.store.release_lease(lease) {
+            tracing::warn!(job = lease, error = %e, "releasing a background job's lease failed");
+        }
+    }
+
     /// Takes over the one-off jobs whose runner died: every index still being created or
-    /// deleted, and every unfinished TTL backfill, that this node does not run and whose lease
-    /// it could take (the runner stopped renewing it). The job resumes from its saved progress
-    /// (a TTL backfill from its record, read again by the job itself).
+    /// deleted, every unfinished TTL backfill, and every export and import `IN_PROGRESS`, that
+    /// this node does not run and whose lease it could take (the runner stopped renewing it).
+    /// The job resumes from its saved progress (a TTL backfill from its record, read again by
+    /// the job itself; an export or import from its start).
     ///
     /// # Errors
     /// Storage failures (the next pass tries again).
@@ -322,6 +395,7 @@ impl Starter {
                 self.ttl_backfill(&d, progress.after);
             }
         }
+        self.adopt_exchange_jobs(&mut free)?;
         Ok(adopted)
     }
 }

@@ -95,6 +95,9 @@ pub struct Config {
     pub consistency_lag_mode: consistency::LagMode,
     /// Seed of every random choice made for realism (lag draws).
     pub seed: u64,
+    /// A test hook, 0 in production: exports, imports and an index's final recount pause this
+    /// many microseconds per item, so tests of several nodes can kill one mid-job.
+    pub job_item_delay_us: u64,
     /// Where S3 buckets live for ExportTableToPointInTime and ImportTable: bucket `B` is the
     /// directory `<s3_dir>/B`. With neither this nor `object_store`, exports and imports are
     /// refused.
@@ -133,6 +136,7 @@ impl Default for Config {
             consistency_lag_ms: 0,
             consistency_lag_mode: consistency::LagMode::Fixed,
             seed: 0,
+            job_item_delay_us: 0,
             s3_dir: None,
             object_store: None,
         }
@@ -368,6 +372,8 @@ impl Database {
         // Restores, backups, exports and imports a crash interrupted are cleaned up, on a store
         // of this process only: on a shared store another node may be running them right now,
         // and nothing tells its work from a dead node's (see README, several nodes on one pool).
+        // There, exports and imports run under leases instead, and the job adopter below runs
+        // a dead node's again (see `exchange::jobs`).
         if !db.store.shared() {
             db.remove_interrupted_restores_and_backups()?;
             // Exports and imports a stop interrupted are failed (an import's table deleted).
@@ -457,6 +463,9 @@ impl Database {
             clock: self.clock.clone(),
             pitr_clock: self.pitr_clock.clone(),
             stream_retention_ms: self.config.stream_retention_ms,
+            object_store: self.config.object_store.clone(),
+            s3_dir: self.config.s3_dir.clone(),
+            item_delay: std::time::Duration::from_micros(self.config.job_item_delay_us),
         }
     }
 
@@ -508,6 +517,7 @@ impl Database {
             backfills: self.backfills.clone(),
             workers: self.workers.clone(),
             running: self.running_jobs.clone(),
+            exchange: self.job_context(),
         }
     }
 

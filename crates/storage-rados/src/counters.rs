@@ -40,13 +40,29 @@
 //! the write side). From then on, a commit of B with a delta to that lane reads the registry,
 //! finds the recount of a live node, and waits (nothing taken, retried every few ms) until
 //! the recount ends. The walk thus counts exactly what was committed before it, and the deltas
-//! what was committed after. B's writes to that table pause for the walk, as A's own do. A
-//! dead recounter does not hold them: its liveness is checked (`node`), and the lane
-//! stays unknown until recounted again. Left: a node cut off from the cluster during the
-//! announcement may still tag an old epoch until its cache expires; recounts recorded before
-//! recounters were named (recounter 0) do not gate. Sets (`SetCount`) only happen on tables no
-//! node has written yet (table creation, restores), so they lose nothing. DynamoDB's own
-//! figures are refreshed about every six hours.
+//! what was committed after. B's writes to that table pause for the walk, as A's own do.
+//!
+//! # When the recounter or a node is cut off
+//! - *The recounter dies* (or is cut off, or paused past its liveness): the gate does not stay
+//!   shut. A waiting commit checks the recounter's liveness (`node`: its lock lapses after
+//!   [`LIVENESS`](crate::LIVENESS)); once it is dead, the waiting node *abandons* that recount
+//!   ([`LaneChange::AbandonRecount`]: a compare-and-set to a new, still unknown epoch naming
+//!   nobody) and its writes go on. Should the recounter come back and finish its walk, its
+//!   finish names the abandoned epoch and no longer applies (its walk may have missed or
+//!   doubled writes made after the gate opened), so its recount reports "not counted" and the
+//!   caller counts again (an index backfill does, see the engine's `index::backfill`); until a
+//!   recount stands, the lane is unknown, never wrong.
+//! - *A node misses the announcement* (cut off, or its watch broken): the announcement then
+//!   waits [`ANNOUNCE_TIMEOUT`](crate::peers::ANNOUNCE_TIMEOUT) for it, which is longer than
+//!   [`EPOCH_CACHE`] (checked at compile time), so by the time the walk starts, the epochs it
+//!   had cached have expired and its next commit reads the registry (a broken watch also
+//!   clears them when it comes back). Left: a commit that tagged its delta before the recount
+//!   began and reaches the OSD more than that later (its process stalled in between) may be
+//!   missing from the figure until the next recount.
+//!
+//! Recounts recorded before recounters were named (recounter 0) do not gate. Sets (`SetCount`)
+//! only happen on tables no node has written yet (table creation, restores), so they lose
+//! nothing. DynamoDB's own figures are refreshed about every six hours.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -59,6 +75,9 @@ pub const EPOCHS_TOPIC: &[u8] = b"rados-counter-epochs";
 
 /// How long a node trusts the lane epochs it read.
 pub const EPOCH_CACHE: Duration = Duration::from_secs(2);
+// A node that misses a recount's announcement has forgotten its epochs by the time the
+// announcement gives up waiting for it (see the module doc).
+const _: () = assert!(crate::peers::ANNOUNCE_TIMEOUT.as_millis() > EPOCH_CACHE.as_millis());
 /// How long a node reuses a table's summed contributions (its own counted commits drop them).
 pub const SUM_CACHE: Duration = Duration::from_millis(500);
 
@@ -97,7 +116,8 @@ pub struct Lane {
     /// A recount is walking the entries: the value is unknown until it ends.
     pub recounting: bool,
     /// The node running that recount (0: unknown, a record of a node before they were named):
-    /// the other nodes' commits with deltas to the lane wait while it is alive.
+    /// the other nodes' commits with deltas to the lane wait while it is alive. Node ids are
+    /// below 2^63: the id shares a word with the recounting flag.
     pub recounter: u64,
     /// The value at the start of the epoch.
     pub base: Counts,
@@ -264,6 +284,11 @@ pub enum LaneChange {
     BeginRecount(TableId, u64),
     /// A recount of epoch `.1` finishes with base `.2` (unless overtaken meanwhile).
     FinishRecount(TableId, u64, Counts),
+    /// The recount of epoch `.1` is given up (its recounter was found dead): the lane moves to
+    /// a new epoch, still unknown, gating nobody (recounter 0), so that recount's finish no
+    /// longer applies, should its node only have been cut off or paused. Nothing if the lane
+    /// moved on meanwhile.
+    AbandonRecount(TableId, u64),
     /// A dropped index: forget the lane.
     Remove(TableId),
 }
@@ -342,6 +367,18 @@ impl Merge {
                                 }
                             }
                         }
+                        LaneChange::AbandonRecount(lane, epoch) => {
+                            if let Some(l) = r.get_mut(&lane) {
+                                if l.epoch == epoch && l.recounting {
+                                    *l = Lane {
+                                        epoch: version,
+                                        recounting: true,
+                                        recounter: 0,
+                                        base: Counts::default(),
+                                    };
+                                }
+                            }
+                        }
                         LaneChange::Remove(lane) => {
                             r.remove(&lane);
                         }
@@ -413,6 +450,11 @@ mod tests {
         unnamed[1 + 2 * 8..1 + 3 * 8].copy_from_slice(&1u64.to_be_bytes());
         assert_eq!(decode_registry(&unnamed).unwrap()[&7].recounter, 0);
         assert_eq!(encode_registry(&Registry::new()), None);
+        // The largest node id survives beside the flag.
+        let mut widest = r.clone();
+        widest.get_mut(&7).unwrap().recounter = (1 << 63) - 1;
+        let bytes = encode_registry(&widest).unwrap();
+        assert_eq!(decode_registry(&bytes).unwrap(), widest);
         // The single-node engine's format 1 (binderdb_storage::counters::encode_group).
         let legacy = binderdb_storage::counters::encode_group(&[(7, c(2, 300))]);
         assert_eq!(

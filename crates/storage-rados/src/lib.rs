@@ -618,8 +618,32 @@ impl RadosStore {
             // That recount may be over: ask the registry itself.
             found = self.read_registry(group)?.get(&lane).copied();
         }
-        if let Some(l) = found.as_ref().filter(|l| elsewhere(l)) {
+        if let Some(l) = found.filter(|l| elsewhere(l)) {
             if self.coord.owner_alive(l.recounter)? {
+                return Err(Refused::Recounting);
+            }
+            // The recounter died mid-walk: give its recount up, so the gate opens for good
+            // and its finish can no longer apply (see `counters`).
+            tracing::warn!(
+                group,
+                lane,
+                recounter = l.recounter,
+                "a node died while recounting a table's statistics: they stay unknown until \
+                 counted again"
+            );
+            let share = commit::Share::for_registry(
+                vec![(
+                    counters::registry_key(group),
+                    counters::Merge::Lanes(vec![counters::LaneChange::AbandonRecount(
+                        lane, l.epoch,
+                    )]),
+                )],
+                Vec::new(),
+            );
+            self.commit_share(&self.meta("counters"), &share)?;
+            found = self.read_registry(group)?.get(&lane).copied();
+            if found.as_ref().is_some_and(elsewhere) {
+                // Another node began a recount meanwhile: wait for that one.
                 return Err(Refused::Recounting);
             }
         }

@@ -133,8 +133,11 @@ impl Node {
         sweep: Box<dyn Fn() + Send>,
     ) -> Result<Node, StorageError> {
         let id = loop {
-            // Never 0, so an id is always visibly set in records and locks.
-            let id = fastrand::u64(1..);
+            // Never 0, so an id is always visibly set in records and locks; below 2^63, so it
+            // fits beside the recounting flag in a counter registry record (`counters`): an id
+            // with its top bit set came back from there as another node's, so a node took its
+            // own recount for a dead node's, and other nodes did not wait for it.
+            let id = fastrand::u64(1..1 << 63);
             match io.lock_exclusive(&node_object(prefix, id), LOCK_NAME, "node", LIVENESS, false) {
                 Ok(()) => break id,
                 Err(e) if e.errno == EBUSY || e.errno == EEXIST => continue,

@@ -406,7 +406,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// and for an index filled without counting; background work, never a request's.
     ///
     /// Returns the counter's new value, or `None` if it was overtaken meanwhile (set, recounted
-    /// again, or its table dropped).
+    /// again, its table dropped, or, on a shared store, given up by another node that took this
+    /// one for dead): the counter is then not known from this walk.
     ///
     /// # Errors
     /// The first error `weigh` returns (the counter stays unknown); storage failures.

@@ -44,6 +44,8 @@ pub struct ImportSource<'a> {
     pub compression: Compression,
     /// CSV `Delimiter`.
     pub csv_delimiter: u8,
+    /// A pause per line (a test hook, see `Config::job_item_delay_us`; zero otherwise).
+    pub line_delay: std::time::Duration,
     /// CSV `HeaderList`.
     pub csv_header: Option<Vec<String>>,
 }
@@ -270,6 +272,12 @@ pub fn load(
                 }
             }
             number += 1;
+            if !source.line_delay.is_zero() {
+                std::thread::sleep(source.line_delay);
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(ImportFailure::Interrupted);
+                }
+            }
             if number % CHUNK as u64 == 0 {
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
                     return Err(ImportFailure::Interrupted);

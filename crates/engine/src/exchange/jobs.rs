@@ -5,18 +5,33 @@
 //! end).
 //!
 //! Records are durable (the `Catalog` keyspace) and written before the request answers, so a
-//! job is never lost. A restart does not resume a job: an export or import that was
-//! `IN_PROGRESS` when binderdb stopped is marked `FAILED` at the next start (FailureCode
-//! `InternalServerError`), and an interrupted import's half-loaded table is deleted, as a failed
-//! import leaves no table. Why not resume: an export's files are named at random and an
-//! import's progress through its objects is not recorded, so a resumed job could not tell
-//! which of its writes landed; failing it plainly and letting the caller start it again (a new
-//! export, or an import into the same table name) is what DynamoDB users already handle.
+//! job is never lost.
 //!
-//! Not yet for several nodes over one shared store (`--storage rados`): a job's record does not
-//! name the node running it, so a node that starts fails every `IN_PROGRESS` job, another live
-//! node's included. Until records carry their owner (and a heartbeat), run exports and imports
-//! on one node of such a cluster, or restart nodes while none runs.
+//! # One node
+//! A restart does not resume a job: an export or import that was `IN_PROGRESS` when binderdb
+//! stopped is marked `FAILED` at the next start (FailureCode `InternalServerError`), and an
+//! interrupted import's half-loaded table is deleted, as a failed import leaves no table.
+//!
+//! # Several nodes on one store (`--storage rados`)
+//! A job runs under a lease named after its ARN ([`lease_of`], see `crate::jobs`), taken by
+//! the node that answered the request before the record is saved and renewed while the job
+//! runs, so a start-up never fails another live node's job. When the node running it dies,
+//! its lease lapses and a live node *adopts* the job (`Starter::adopt_orphans`) and runs it
+//! again from the start, to completion, rather than failing it: a DynamoDB user expects an
+//! accepted export or import to finish, and both can be run again without harm:
+//! - an export reads the table as it was at its `ExportTime` through the recovery log, so a
+//!   second run writes exactly the same items; it writes new data files and the manifests name
+//!   only those (files the dead node wrote before it died stay in the bucket, unnamed, as
+//!   DynamoDB's own retried writes may leave objects that no manifest lists);
+//! - an import loads every line again into its table (still `CREATING`): a line already loaded
+//!   replaces its own item with the same item, so the table, its indexes and its statistics
+//!   end up as one run makes them; its counts restart from zero and its error log is written
+//!   again on the adopting node.
+//!
+//! The job's ARN is its identity: a worker that gets the lease first checks that the record is
+//! still `IN_PROGRESS` (another node may have finished it meanwhile), and a record the job
+//! cannot run again (its table deleted, its parameters unreadable) is failed with
+//! FailureCode `InternalServerError` instead.
 //!
 //! While an import loads, its table is `CREATING` (as in DynamoDB): item operations, UpdateTable
 //! and DeleteTable refuse it. Shutting the server down stops a running job where it is.
@@ -48,6 +63,11 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// `FailureCode` and `FailureMessage` of a job a restart interrupted.
 const INTERRUPTED_CODE: &str = "InternalServerError";
 
+/// The lease an export or import runs under on a shared store (see the module doc).
+pub(crate) fn lease_of(arn: &str) -> String {
+    format!("exchange-{arn}")
+}
+
 /// What a job needs of the database: shared handles, so it outlives the request.
 #[derive(Debug, Clone)]
 pub(crate) struct JobContext {
@@ -56,6 +76,11 @@ pub(crate) struct JobContext {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) pitr_clock: Arc<pitr::log::LogClock>,
     pub(crate) stream_retention_ms: u64,
+    /// Where buckets are (`--s3-endpoint`, `--s3-dir`): an adopted job finds its own.
+    pub(crate) object_store: Option<Arc<dyn ObjectStore>>,
+    pub(crate) s3_dir: Option<PathBuf>,
+    /// A pause per item (`Config::job_item_delay_us`, a test hook).
+    pub(crate) item_delay: Duration,
 }
 
 /// One export to run.
@@ -92,6 +117,175 @@ pub(crate) struct ImportTask {
 }
 
 impl JobContext {
+    /// The buckets, checked for `owner` (`S3BucketOwner`); `None` when binderdb has none.
+    pub(crate) fn buckets(&self, owner: Option<&str>) -> Option<Arc<dyn ObjectStore>> {
+        if let Some(store) = &self.object_store {
+            return Some(store.with_expected_owner(owner));
+        }
+        self.s3_dir
+            .clone()
+            .map(|dir| Arc::new(super::objects::LocalBuckets::new(dir)) as Arc<dyn ObjectStore>)
+    }
+
+    /// Whether the job with ARN `arn` still waits to be done (a worker that just got its lease
+    /// asks: another node may have finished it meanwhile).
+    pub(crate) fn in_progress<R: super::Record + HasStatus>(&self, arn: &str) -> bool {
+        match super::load::<R>(self.store.as_ref(), arn) {
+            Ok(Some(record)) => *record.status() == JobStatus::InProgress,
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!(error = %e, job = arn, "reading an export/import record");
+                false
+            }
+        }
+    }
+
+    /// The task of an export another node left unfinished, to run again from the start; `None`
+    /// (the record failed) when it cannot run again.
+    pub(crate) fn export_task(&self, record: ExportRecord) -> Option<ExportTask> {
+        let request: crate::api::ExportTableToPointInTimeInput =
+            serde_json::from_value(record.request.clone()).unwrap_or_default();
+        let table = self
+            .catalog
+            .all()
+            .into_iter()
+            .find(|t| t.descriptor().uuid == record.table_id);
+        let format = LineFormat::parse(&record.export_format);
+        let buckets = self.buckets(request.s3_bucket_owner.as_deref());
+        let increment = match record.export_type.as_str() {
+            "INCREMENTAL_EXPORT" => {
+                let spec = request
+                    .incremental_export_specification
+                    .clone()
+                    .unwrap_or_default();
+                match spec.export_from_time.and_then(seconds_to_ms) {
+                    Some(from_ms) => Some(Some(Increment {
+                        from_ms,
+                        to_ms: record.export_time_ms,
+                        view: spec
+                            .export_view_type
+                            .unwrap_or_else(|| "NEW_AND_OLD_IMAGES".to_owned()),
+                    })),
+                    None => None,
+                }
+            }
+            _ => Some(None),
+        };
+        let export_id = record.arn.rsplit('/').next().unwrap_or_default().to_owned();
+        match (table, format, buckets, request.s3_bucket.clone(), increment) {
+            (Some(table), Some(format), Some(buckets), Some(bucket), Some(increment)) => {
+                Some(ExportTask {
+                    record,
+                    table,
+                    buckets,
+                    bucket,
+                    prefix: request.s3_prefix.clone().unwrap_or_default(),
+                    export_id,
+                    format,
+                    sse_algorithm: request.s3_sse_algorithm.clone(),
+                    sse_kms_key_id: request.s3_sse_kms_key_id.clone(),
+                    increment,
+                })
+            }
+            _ => {
+                self.fail_orphan(record, "export");
+                None
+            }
+        }
+    }
+
+    /// The task of an import another node left unfinished, to run again from the start (into
+    /// its table, still `CREATING`); `None` (the record failed, its table deleted) when it
+    /// cannot run again.
+    pub(crate) fn import_task(&self, record: ImportRecord) -> Option<ImportTask> {
+        let member = |name: &str| record.request.get(name).cloned();
+        let source: Option<crate::api::S3BucketSource> =
+            member("S3BucketSource").and_then(|v| serde_json::from_value(v).ok());
+        let options: Option<crate::api::InputFormatOptions> =
+            member("InputFormatOptions").and_then(|v| serde_json::from_value(v).ok());
+        let format = member("InputFormat").and_then(|v| v.as_str().and_then(LineFormat::parse));
+        let compression = member("InputCompressionType").map_or(Some(Compression::None), |v| {
+            v.as_str().and_then(Compression::parse)
+        });
+        let csv = options.and_then(|o| o.csv);
+        let delimiter = match csv.as_ref().and_then(|c| c.delimiter.as_deref()) {
+            None => Some(b','),
+            Some(d) => match d.as_bytes() {
+                [c] => Some(*c),
+                _ => None,
+            },
+        };
+        let table = self
+            .catalog
+            .all()
+            .into_iter()
+            .find(|t| t.descriptor().uuid == record.table_id);
+        let buckets = source
+            .as_ref()
+            .and_then(|s| self.buckets(s.s3_bucket_owner.as_deref()));
+        match (table, source, buckets, format, compression, delimiter) {
+            (
+                Some(table),
+                Some(source),
+                Some(buckets),
+                Some(format),
+                Some(compression),
+                Some(csv_delimiter),
+            ) if source.s3_bucket.is_some() => {
+                let import_id = record.arn.rsplit('/').next().unwrap_or_default();
+                let log_path = buckets
+                    .import_log_dir()
+                    .map(|dir| dir.join(format!("{import_id}.log")));
+                Some(ImportTask {
+                    record,
+                    table,
+                    active_at_ms: self.clock.now_millis(),
+                    buckets,
+                    bucket: source.s3_bucket.unwrap_or_default(),
+                    prefix: source.s3_key_prefix.unwrap_or_default(),
+                    format,
+                    compression,
+                    csv_delimiter,
+                    csv_header: csv.and_then(|c| c.header_list),
+                    log_path,
+                })
+            }
+            _ => {
+                self.fail_orphan(record, "import");
+                None
+            }
+        }
+    }
+
+    /// Fails a job another node left and that cannot run again (an import's table deleted).
+    fn fail_orphan<R: super::Record + HasStatus>(&self, mut record: R, what: &str) {
+        tracing::error!(job = %record.arn(), "a stopped node's {what} cannot run again: failing it");
+        record.finish(
+            JobStatus::Failed {
+                code: INTERRUPTED_CODE.to_owned(),
+                message: format!(
+                    "The {what} was interrupted because the binderdb node running it stopped, and \
+                     it could not be started again; start it again"
+                ),
+            },
+            self.clock.now_millis(),
+        );
+        if what == "import" {
+            if let Some(table) = self
+                .catalog
+                .all()
+                .into_iter()
+                .map(|t| t.descriptor())
+                .find(|d| d.uuid == record.table_id())
+            {
+                if let Err(e) = self.remove_table(&table) {
+                    tracing::error!(error = %e, "could not delete a failed import's table");
+                }
+            }
+        }
+        self.save(&record);
+    }
+
     fn save<R: super::Record>(&self, record: &R) {
         if let Err(e) = super::save(self.store.as_ref(), record) {
             tracing::error!(error = %e, job = %record.arn(), "could not save an export/import record");
@@ -140,6 +334,9 @@ impl JobContext {
                         &task.table,
                         record.export_time_ms,
                         &mut |_, _, value| {
+                            if !self.item_delay.is_zero() {
+                                std::thread::sleep(self.item_delay);
+                            }
                             if stop.load(Ordering::Relaxed) {
                                 stopped = true;
                                 return ControlFlow::Break(());
@@ -276,6 +473,7 @@ impl JobContext {
             compression: task.compression,
             csv_delimiter: task.csv_delimiter,
             csv_header: task.csv_header,
+            line_delay: self.item_delay,
         };
         let descriptor = task.table.descriptor();
         let mut saved_at = Instant::now();
@@ -405,6 +603,47 @@ impl JobContext {
         }
         Ok(failed)
     }
+}
+
+/// What [`JobContext::fail_orphan`] needs of a record.
+pub(crate) trait HasStatus {
+    /// Its status.
+    fn status(&self) -> &JobStatus;
+    /// `TableId`.
+    fn table_id(&self) -> &str;
+    /// Ends it with `status` at `now_ms`.
+    fn finish(&mut self, status: JobStatus, now_ms: u64);
+}
+
+impl HasStatus for ExportRecord {
+    fn status(&self) -> &JobStatus {
+        &self.status
+    }
+    fn table_id(&self) -> &str {
+        &self.table_id
+    }
+    fn finish(&mut self, status: JobStatus, now_ms: u64) {
+        self.status = status;
+        self.end_ms = Some(now_ms.max(self.start_ms));
+    }
+}
+
+impl HasStatus for ImportRecord {
+    fn status(&self) -> &JobStatus {
+        &self.status
+    }
+    fn table_id(&self) -> &str {
+        &self.table_id
+    }
+    fn finish(&mut self, status: JobStatus, now_ms: u64) {
+        self.status = status;
+        self.end_ms = Some(now_ms.max(self.start_ms));
+    }
+}
+
+/// Seconds since the epoch (a request's time member) in ms; `None` when not a time.
+pub(crate) fn seconds_to_ms(t: f64) -> Option<u64> {
+    (t.is_finite() && t >= 0.0).then_some((t * 1000.0) as u64)
 }
 
 fn internal_failure() -> JobStatus {

@@ -7,6 +7,12 @@
 //! - a write that changed one of those items after the chunk was read makes the guard fail, and
 //!   the chunk is read again (the write itself already maintained the index: every write that
 //!   commits after the index was added sees it, see `Table::write_gate`);
+//! - chunks always make progress, however busy the table: a chunk that lost to a write is read
+//!   again at half its size, down to one item, and grows back (doubling) once chunks commit.
+//!   Without that, on a store where a chunk's commit takes a while (RADOS: a multi-object
+//!   transaction), writers updating the items a 512-item chunk reads could fail its guard at
+//!   every try, for ever; a chunk of one item loses only to a write of that very item between
+//!   its read and its commit, and after a short random pause it is read again;
 //! - a restart resumes after the last committed chunk, and nothing is lost or done twice in a
 //!   way that matters (writing an entry again is idempotent).
 //!
@@ -36,7 +42,8 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::index::{BaseKey, BuildState, IndexDescriptor};
 
-/// Table items read per backfill chunk.
+/// Table items read per backfill chunk (at most: a chunk that lost to writes shrinks, see the
+/// module doc).
 const CHUNK_ITEMS: usize = 512;
 /// Catalog partition of backfill progress records (sort key: the index id).
 const PROGRESS_PARTITION: &[u8] = b"#backfill";
@@ -96,6 +103,8 @@ pub(crate) struct IndexJob {
     pub(crate) index_id: TableId,
     /// Most items read per second (0: no limit).
     pub(crate) items_per_second: u64,
+    /// A pause per entry of the final recount (`Config::job_item_delay_us`, a test hook).
+    pub(crate) item_delay: Duration,
     /// Table items read so far, for the progress the metrics report
     /// (`crate::metrics::BackfillProgress`).
     pub(crate) items_read: Arc<AtomicU64>,
@@ -169,6 +178,7 @@ impl IndexJob {
                 "resuming an index backfill from its saved position"
             );
         }
+        let mut chunk_items = CHUNK_ITEMS;
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
@@ -188,16 +198,13 @@ impl IndexJob {
                 return self.clear_progress();
             }
             let descriptor = table.descriptor();
-            let chunk = self.read_chunk(resume.as_ref())?;
+            let chunk = self.read_chunk(resume.as_ref(), chunk_items)?;
             let Some(last) = chunk.last() else {
                 // Every item has its entry now, and every write maintains it: count the
                 // entries once (writes meanwhile add their deltas), then open the index.
-                let counter = descriptor.index_counter(self.index_id);
-                let keyspace = index.keyspace();
-                self.store
-                    .recount(counter, keyspace, self.index_id, &mut |e| {
-                        crate::catalog::entry_weight(keyspace, e.value)
-                    })?;
+                if !self.recount_index(&descriptor, &index, stop)? {
+                    return Ok(());
+                }
                 return self.finish(&table);
             };
             let next = (last.partition.clone(), last.sort.clone());
@@ -239,10 +246,17 @@ impl IndexJob {
                     self.items_read
                         .fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     resume = Some(next);
+                    chunk_items = (chunk_items * 2).min(CHUNK_ITEMS);
                     self.pace(chunk.len(), stop);
                 }
-                // An item changed since it was read: read the chunk again.
-                Err(StorageError::Conflict) => continue,
+                // An item changed since it was read: read a smaller chunk again (see the
+                // module doc: chunks always make progress).
+                Err(StorageError::Conflict) => {
+                    if chunk_items == 1 {
+                        std::thread::sleep(Duration::from_millis(fastrand::u64(1..=10)));
+                    }
+                    chunk_items = (chunk_items / 2).max(1);
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -297,8 +311,48 @@ impl IndexJob {
         }
     }
 
-    fn read_chunk(&self, after: Option<&(Vec<u8>, Vec<u8>)>) -> Result<Vec<ChunkItem>> {
-        let mut chunk = Vec::with_capacity(CHUNK_ITEMS);
+    /// Counts the finished index's entries (see the module doc). A recount that did not stand
+    /// (on a shared store, another node may have given it up, taking this node for dead, see
+    /// `Store::recount`) is run again, so the index never opens with unknown statistics.
+    /// Returns false if `stop` was raised first.
+    fn recount_index(
+        &self,
+        descriptor: &crate::catalog::TableDescriptor,
+        index: &IndexDescriptor,
+        stop: &AtomicBool,
+    ) -> Result<bool> {
+        let counter = descriptor.index_counter(self.index_id);
+        let keyspace = index.keyspace();
+        loop {
+            let counted = self
+                .store
+                .recount(counter, keyspace, self.index_id, &mut |e| {
+                    if !self.item_delay.is_zero() {
+                        std::thread::sleep(self.item_delay);
+                    }
+                    crate::catalog::entry_weight(keyspace, e.value)
+                })?;
+            // Also `None` once the index or its table was dropped: nothing left to count.
+            if counted.is_some() || self.current().is_none() {
+                return Ok(true);
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            tracing::warn!(
+                table = %self.table_name,
+                index_id = self.index_id,
+                "an index recount did not stand; counting again"
+            );
+        }
+    }
+
+    fn read_chunk(
+        &self,
+        after: Option<&(Vec<u8>, Vec<u8>)>,
+        limit: usize,
+    ) -> Result<Vec<ChunkItem>> {
+        let mut chunk = Vec::with_capacity(limit);
         let mut failure = None;
         let scan = SegmentScan {
             keyspace: Keyspace::Items,
@@ -320,7 +374,7 @@ impl IndexJob {
                     return ControlFlow::Break(());
                 }
             }
-            if chunk.len() >= CHUNK_ITEMS {
+            if chunk.len() >= limit {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())

@@ -44,7 +44,7 @@ use crate::error::{Error, Result};
 use crate::exchange::export::Increment;
 use crate::exchange::format::{Compression, LineFormat};
 use crate::exchange::jobs::{ExportTask, ImportTask};
-use crate::exchange::objects::{LocalBuckets, ObjectStore};
+use crate::exchange::objects::ObjectStore;
 use crate::exchange::tokens::{self, Claim};
 use crate::exchange::{self, ExportRecord, ImportRecord, JobStatus, RECORD_FORMAT};
 use crate::{Database, RequestContext};
@@ -68,13 +68,8 @@ const INCREMENT_MIN_MS: u64 = 15 * 60 * 1000;
 const INCREMENT_MAX_MS: u64 = 24 * 60 * 60 * 1000;
 
 fn seconds_to_ms(t: f64) -> Result<u64> {
-    if t.is_finite() && t >= 0.0 {
-        Ok((t * 1000.0) as u64)
-    } else {
-        Err(Error::InvalidExportTime(
-            "Export time must be a valid timestamp".to_owned(),
-        ))
-    }
+    crate::exchange::jobs::seconds_to_ms(t)
+        .ok_or_else(|| Error::InvalidExportTime("Export time must be a valid timestamp".to_owned()))
 }
 
 fn failure(status: &JobStatus) -> (Option<String>, Option<String>) {
@@ -87,19 +82,25 @@ fn failure(status: &JobStatus) -> (Option<String>, Option<String>) {
 impl Database {
     /// The buckets, checked for `owner` (`S3BucketOwner`).
     fn buckets(&self, owner: Option<&str>) -> Result<Arc<dyn ObjectStore>> {
-        if let Some(store) = &self.config.object_store {
-            return Ok(store.with_expected_owner(owner));
-        }
-        self.config
-            .s3_dir
-            .clone()
-            .map(|dir| Arc::new(LocalBuckets::new(dir)) as Arc<dyn ObjectStore>)
-            .ok_or_else(|| {
-                Error::validation(
-                    "binderdb has no S3 buckets: start the server with --s3-endpoint URL (an \
+        self.job_context().buckets(owner).ok_or_else(|| {
+            Error::validation(
+                "binderdb has no S3 buckets: start the server with --s3-endpoint URL (an \
                      S3-compatible server) or --s3-dir DIR (bucket B is the directory DIR/B)",
-                )
-            })
+            )
+        })
+    }
+
+    /// Takes the lease an export or import with ARN `arn` runs under (a fresh job's: free).
+    fn take_job_lease(&self, arn: &str) -> Result<()> {
+        if self.store.shared()
+            && !self.store.lease(
+                &crate::exchange::jobs::lease_of(arn),
+                crate::jobs::JOB_LEASE,
+            )?
+        {
+            return Err(Error::Internal(format!("the lease of job {arn} is taken")));
+        }
+        Ok(())
     }
 
     /// The caller's table named by `arn`.
@@ -296,8 +297,12 @@ impl Database {
             item_count: 0,
             billed_size_bytes: 0,
         };
-        // Durable before the answer: a restart finds the job (and marks it FAILED).
-        if let Err(e) = exchange::save(self.store.as_ref(), &record) {
+        // Durable before the answer: a restart finds the job (and marks it FAILED), and on a
+        // shared store the job's lease is this node's first, so no other node adopts it.
+        if let Err(e) = self
+            .take_job_lease(&record.arn)
+            .and_then(|()| exchange::save(self.store.as_ref(), &record))
+        {
             if let Some(claimed) = claimed {
                 tokens::release(self.store.as_ref(), claimed);
             }
@@ -316,9 +321,7 @@ impl Database {
             sse_kms_key_id: input.s3_sse_kms_key_id.clone(),
             increment,
         };
-        let job = self.job_context();
-        self.workers
-            .spawn("export", move |stop| job.run_export(task, stop));
+        self.starter().export(task);
         Ok(ExportDescriptionOutput {
             export_description: answer,
         })
@@ -588,8 +591,12 @@ impl Database {
             imported_item_count: 0,
             log_path: log_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
         };
-        // Durable before the answer: a restart finds the job (and marks it FAILED).
-        if let Err(e) = exchange::save(self.store.as_ref(), &record) {
+        // Durable before the answer: a restart finds the job (and marks it FAILED), and on a
+        // shared store the job's lease is this node's first, so no other node adopts it.
+        if let Err(e) = self
+            .take_job_lease(&record.arn)
+            .and_then(|()| exchange::save(self.store.as_ref(), &record))
+        {
             release(claimed);
             return Err(e);
         }
@@ -607,9 +614,7 @@ impl Database {
             csv_header: csv.and_then(|c| c.header_list),
             log_path,
         };
-        let job = self.job_context();
-        self.workers
-            .spawn("import", move |stop| job.run_import(task, stop));
+        self.starter().import(task);
         Ok(ImportTableOutput {
             import_table_description: answer,
         })
