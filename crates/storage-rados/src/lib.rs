@@ -569,8 +569,24 @@ impl RadosStore {
         )
     }
 
-    /// The registry record of `group`, read now (resolving a lock over it), and cached.
+    /// The registry record of `group`, read now (resolving a lock over it), and cached for
+    /// [`Self::lane_epoch`].
+    ///
+    /// Only under the commit gate (either side): the cache must never receive a record read
+    /// before a recount began after the recount's announcement cleared it, or this node's
+    /// commits would tag their deltas with the epoch before the recount and not wait for its
+    /// walk (see `counters`). Readers outside the gate use [`Self::fetch_registry`].
     fn read_registry(&self, group: TableId) -> Result<counters::Registry, StorageError> {
+        let registry = self.fetch_registry(group)?;
+        self.caches
+            .lock()
+            .registry
+            .insert(group, (std::time::Instant::now(), registry.clone()));
+        Ok(registry)
+    }
+
+    /// The registry record of `group`, read now (resolving a lock over it), not cached.
+    fn fetch_registry(&self, group: TableId) -> Result<counters::Registry, StorageError> {
         let object = self.meta("counters");
         let key = counters::registry_key(group);
         let lock = layout::lock_key(&key);
@@ -587,10 +603,6 @@ impl RadosStore {
                 None => counters::Registry::new(),
             };
         };
-        self.caches
-            .lock()
-            .registry
-            .insert(group, (std::time::Instant::now(), registry.clone()));
         Ok(registry)
     }
 
@@ -836,7 +848,8 @@ impl Store for RadosStore {
     }
 
     fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
-        let registry = self.read_registry(counter.group)?;
+        // Not cached: this runs outside the commit gate (see `read_registry`).
+        let registry = self.fetch_registry(counter.group)?;
         match registry.get(&counter.lane) {
             None => return Ok(None),
             Some(lane) if lane.recounting => return Ok(None),
@@ -915,7 +928,7 @@ impl Store for RadosStore {
         )?;
         self.caches.lock().sums.remove(&counter.group);
         // Overtaken (set, or recounted again, meanwhile): the lane is not at this epoch.
-        match self.read_registry(counter.group)?.get(&counter.lane) {
+        match self.fetch_registry(counter.group)?.get(&counter.lane) {
             Some(lane) if lane.epoch == epoch && !lane.recounting => self.counts(counter),
             _ => Ok(None),
         }
