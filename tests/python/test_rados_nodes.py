@@ -347,6 +347,22 @@ def _load_grouped(client, table: str, items: int) -> None:
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
 
 
+def _add_grp_index(client, table: str, *, keys_only: bool) -> None:
+    """Adds GSI `by_grp` on `grp` to `table`: hash key only, KEYS_ONLY; or (grp, pk) keys
+    projecting `n`."""
+    if keys_only:
+        schema = [{"AttributeName": "grp", "KeyType": "HASH"}]
+        projection = {"ProjectionType": "KEYS_ONLY"}
+    else:
+        schema = [{"AttributeName": "grp", "KeyType": "HASH"}, {"AttributeName": "pk", "KeyType": "RANGE"}]
+        projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]}
+    client.update_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "by_grp", "KeySchema": schema, "Projection": projection}}],
+    )
+
+
 def test_rados_node_killed_mid_backfill_leaves_the_index_to_the_other_node():
     """Node A fills a new GSI slowly and is killed with SIGKILL half-way; node B, which never
     took part in the backfill, adopts it once A's job lease lapsed, resuming from A's saved
@@ -363,16 +379,7 @@ def test_rados_node_killed_mid_backfill_leaves_the_index_to_the_other_node():
             BillingMode="PAY_PER_REQUEST",
         )
         _load_grouped(a, "adopted", items)
-        a.update_table(
-            TableName="adopted",
-            AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
-            GlobalSecondaryIndexUpdates=[{"Create": {
-                "IndexName": "by_grp",
-                "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
-                              {"AttributeName": "pk", "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]},
-            }}],
-        )
+        _add_grp_index(a, "adopted", keys_only=False)
 
         def index() -> dict:
             return b.describe_table(TableName="adopted")["Table"]["GlobalSecondaryIndexes"][0]
@@ -554,15 +561,7 @@ def test_rados_index_statistics_stay_exact_while_the_other_node_writes():
             t.start()
         try:
             time.sleep(0.5)
-            a.update_table(
-                TableName="counted",
-                AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
-                GlobalSecondaryIndexUpdates=[{"Create": {
-                    "IndexName": "by_grp",
-                    "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }}],
-            )
+            _add_grp_index(a, "counted", keys_only=True)
 
             def index() -> dict:
                 return a.describe_table(TableName="counted")["Table"]["GlobalSecondaryIndexes"][0]
@@ -730,16 +729,7 @@ def test_rados_backfill_finishes_while_the_other_node_rewrites_the_items_it_read
             t.start()
         try:
             time.sleep(0.5)
-            a.update_table(
-                TableName="churned",
-                AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
-                GlobalSecondaryIndexUpdates=[{"Create": {
-                    "IndexName": "by_grp",
-                    "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"},
-                                  {"AttributeName": "pk", "KeyType": "RANGE"}],
-                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["n"]},
-                }}],
-            )
+            _add_grp_index(a, "churned", keys_only=False)
 
             def index() -> dict:
                 return a.describe_table(TableName="churned")["Table"]["GlobalSecondaryIndexes"][0]
@@ -816,15 +806,7 @@ def test_rados_recounter_killed_mid_recount_the_other_node_writes_on_and_counts_
         thread = threading.Thread(target=writer)
         thread.start()
         try:
-            a.update_table(
-                TableName="recounted",
-                AttributeDefinitions=[{"AttributeName": "grp", "AttributeType": "S"}],
-                GlobalSecondaryIndexUpdates=[{"Create": {
-                    "IndexName": "by_grp",
-                    "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }}],
-            )
+            _add_grp_index(a, "recounted", keys_only=True)
 
             def held() -> bool:
                 started = in_flight[0]

@@ -315,29 +315,31 @@ impl Starter {
         &self,
         free: &mut dyn FnMut(&str, &str) -> crate::Result<bool>,
     ) -> crate::Result<()> {
-        use crate::exchange::{self, ExportRecord, ImportRecord, JobStatus};
-        let store = self.store.as_ref();
-        let in_progress = |status: &JobStatus| *status == JobStatus::InProgress;
-        let (exports, _) =
-            exchange::list::<ExportRecord>(store, None, usize::MAX, &|r| in_progress(&r.status))?;
-        for record in exports {
-            let lease = exchange::jobs::lease_of(&record.arn);
-            if free(&lease, EXPORT_JOB)? {
-                match self.exchange.export_task(record) {
-                    Some(task) => self.export(task),
-                    None => self.release(&lease),
-                }
-            }
-        }
-        let (imports, _) =
-            exchange::list::<ImportRecord>(store, None, usize::MAX, &|r| in_progress(&r.status))?;
-        for record in imports {
-            let lease = exchange::jobs::lease_of(&record.arn);
-            if free(&lease, IMPORT_JOB)? {
-                match self.exchange.import_task(record) {
-                    Some(task) => self.import(task),
-                    None => self.release(&lease),
-                }
+        use crate::exchange::{ExportRecord, ImportRecord};
+        self.adopt_records::<ExportRecord>(free, EXPORT_JOB, &|record| {
+            self.exchange.export_task(record).map(|t| self.export(t))
+        })?;
+        self.adopt_records::<ImportRecord>(free, IMPORT_JOB, &|record| {
+            self.exchange.import_task(record).map(|t| self.import(t))
+        })
+    }
+
+    /// Adopts each record of kind `R` still `IN_PROGRESS` whose lease `free` takes: `start`
+    /// runs it again (`None`: it cannot run, and the lease goes back).
+    fn adopt_records<R: crate::exchange::Record + crate::exchange::jobs::HasStatus>(
+        &self,
+        free: &mut dyn FnMut(&str, &str) -> crate::Result<bool>,
+        name: &str,
+        start: &dyn Fn(R) -> Option<()>,
+    ) -> crate::Result<()> {
+        use crate::exchange::{self, JobStatus};
+        let (records, _) = exchange::list::<R>(self.store.as_ref(), None, usize::MAX, &|r| {
+            *r.status() == JobStatus::InProgress
+        })?;
+        for record in records {
+            let lease = exchange::jobs::lease_of(record.arn());
+            if free(&lease, name)? && start(record).is_none() {
+                self.release(&lease);
             }
         }
         Ok(())

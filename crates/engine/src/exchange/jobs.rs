@@ -615,31 +615,25 @@ pub(crate) trait HasStatus {
     fn finish(&mut self, status: JobStatus, now_ms: u64);
 }
 
-impl HasStatus for ExportRecord {
-    fn status(&self) -> &JobStatus {
-        &self.status
-    }
-    fn table_id(&self) -> &str {
-        &self.table_id
-    }
-    fn finish(&mut self, status: JobStatus, now_ms: u64) {
-        self.status = status;
-        self.end_ms = Some(now_ms.max(self.start_ms));
-    }
+/// Both job records keep their status, table and times in fields of the same names.
+macro_rules! has_status {
+    ($($record:ty),*) => {$(
+        impl HasStatus for $record {
+            fn status(&self) -> &JobStatus {
+                &self.status
+            }
+            fn table_id(&self) -> &str {
+                &self.table_id
+            }
+            fn finish(&mut self, status: JobStatus, now_ms: u64) {
+                self.status = status;
+                self.end_ms = Some(now_ms.max(self.start_ms));
+            }
+        }
+    )*};
 }
 
-impl HasStatus for ImportRecord {
-    fn status(&self) -> &JobStatus {
-        &self.status
-    }
-    fn table_id(&self) -> &str {
-        &self.table_id
-    }
-    fn finish(&mut self, status: JobStatus, now_ms: u64) {
-        self.status = status;
-        self.end_ms = Some(now_ms.max(self.start_ms));
-    }
-}
+has_status!(ExportRecord, ImportRecord);
 
 /// Seconds since the epoch (a request's time member) in ms; `None` when not a time.
 pub(crate) fn seconds_to_ms(t: f64) -> Option<u64> {
