@@ -209,6 +209,12 @@ pub fn encode_registry(registry: &Registry) -> Option<Vec<u8>> {
     }
     let mut out = vec![REGISTRY_FORMAT];
     for (lane, l) in registry {
+        // The word keeps 63 bits of the id (node ids are drawn below 2^63, `node`).
+        debug_assert!(
+            l.recounter >> 63 == 0,
+            "node id {:#x} too wide",
+            l.recounter
+        );
         for w in [
             *lane,
             l.epoch,

@@ -387,3 +387,80 @@ fn statistics_add_up_across_nodes() {
     let late = RadosStore::open(&options).unwrap();
     assert_eq!(late.counts(counter).unwrap(), expected);
 }
+
+/// A recount on one node shuts the gate for the other node's counted commits until its walk
+/// ends, whatever the recounter's id: each round opens a new recounter (a new random node id),
+/// whose walk pauses at its first entry while the other node commits a counted write. That
+/// commit returns only after the walk ended, and the count is exact. (A node id with its top
+/// bit set once came back from the registry's flag word as another, nonexistent node's, which
+/// the writer took for a dead recounter and wrote through the walk.)
+#[test]
+fn a_recount_holds_the_other_nodes_counted_commits_whatever_the_recounters_id() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(options) = options() else { return };
+    let writer = RadosStore::open(&options).unwrap();
+    let counter = binderdb_storage::CounterId {
+        group: TABLE,
+        lane: TABLE,
+    };
+    let counted_write = |n: u32| Batch {
+        writes: vec![
+            put(
+                &key(Keyspace::Items, TABLE, b"late", format!("{n}").as_bytes()),
+                b"1",
+            ),
+            Write::Count {
+                counter,
+                delta: binderdb_storage::Counts { items: 1, bytes: 1 },
+            },
+        ],
+        guards: vec![],
+    };
+    let mut items = 0i64;
+    for n in 0..10u32 {
+        writer.commit(counted_write(1000 + n)).unwrap();
+        items += 1;
+    }
+    for round in 0..8u32 {
+        let recounter = RadosStore::open(&options).unwrap();
+        let walked = AtomicBool::new(false);
+        let walking = Barrier::new(2);
+        let committed_after_walk = std::thread::scope(|scope| {
+            let committer = scope.spawn(|| {
+                walking.wait();
+                writer.commit(counted_write(round)).unwrap();
+                walked.load(Ordering::SeqCst)
+            });
+            let mut seen = 0i64;
+            let recounted = recounter
+                .recount(counter, Keyspace::Items, TABLE, &mut |_| {
+                    seen += 1;
+                    if seen == 1 {
+                        walking.wait();
+                        // Long enough for an ungated commit to land meanwhile.
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                    }
+                    if seen == items {
+                        walked.store(true, Ordering::SeqCst);
+                    }
+                    Ok(1)
+                })
+                .unwrap();
+            // (It may include the other node's commit already, made once the gate opened.)
+            assert!(recounted.is_some(), "round {round}");
+            committer.join().unwrap()
+        });
+        items += 1;
+        assert!(
+            committed_after_walk,
+            "round {round}: the other node committed before the walk ended"
+        );
+        for node in [&writer, &recounter] {
+            assert_eq!(
+                node.counts(counter).unwrap().map(|c| c.items),
+                Some(items),
+                "round {round}"
+            );
+        }
+    }
+}
