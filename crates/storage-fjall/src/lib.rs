@@ -713,7 +713,7 @@ impl FjallStore {
         let warm_up =
             warm_up::WarmUp::start(spaces.iter().filter_map(OnceLock::get).cloned().collect())?;
         let close = close::CleanClose::new(db.clone(), dir);
-        let flusher = flusher::Flusher::start(db.clone(), group.log_release())?;
+        let flusher = flusher::Flusher::start(db.clone(), dir, group.log_release())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
