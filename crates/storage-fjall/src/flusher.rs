@@ -111,22 +111,23 @@ fn flush_loop(signal: &Signal<State>, db: &Database, dir: &Path, release: &LogRe
                 .collect(),
             Err(_) => return,
         };
-        if spaces.is_empty() {
-            continue;
+        if !spaces.is_empty() {
+            // Smallest first: the small keyspaces every commit writes (the counters, `meta`)
+            // are then not left with a sealed memtable while a large one is flushed, which
+            // would slow every writer as soon as the next seal adds a second one (`pacing`).
+            spaces.sort_by_cached_key(|space| {
+                let tree = &space.tree;
+                tree.version_memtable_size_sum()
+                    .saturating_sub(tree.active_memtable().size())
+            });
+            tidy_fjall(dir, &spaces);
         }
-        // Smallest first: the small keyspaces every commit writes (the counters, `meta`) are
-        // then not left with a sealed memtable while a large one is flushed, which would slow
-        // every writer as soon as the next seal adds a second one (see `pacing`).
-        spaces.sort_by_cached_key(|space| {
-            space.tree.version_memtable_size_sum() - space.tree.active_memtable().size()
-        });
-        tidy_fjall(dir, &spaces);
         let mut flushed = true;
         for space in spaces {
             let watermark = db.supervisor.snapshot_tracker.get_seqno_safe_to_gc();
             let lock = space.tree.get_flush_lock();
             if let Err(e) = space.tree.flush(&lock, watermark) {
-                // fjall's worker flushes it in turn (and reports the same error).
+                // Still sealed: the next pass tries again, and nothing is released meanwhile.
                 tracing::warn!(error = %e, keyspace = ?space.name(), "memtable flush failed");
                 flushed = false;
             }
