@@ -44,13 +44,16 @@
 //! per keyspace written (items, counters, `meta`: three per segment), and the worker answers
 //! each with an `fsync` of fjall's journal (a segment's worth of batches, unsynced since
 //! `manual_journal_persist`) *under its journal lock*, which every batch commit takes while
-//! binderdb's commit mutex is held: every writer stopped for it. 523–598 such `fsync`s per
-//! load, 0.8–1.2 s in all, up to 20 ms each; and the rotations themselves, on the
+//! binderdb's commit mutex is held: every writer stopped for it. The worker made 523–598
+//! `fsync`s per load (these, and those of the flushes it took from the flush thread), 0.8–1.2
+//! s in all, up to 20 ms each; and the rotations themselves, on the
 //! group-commit thread, waited for that lock inside the round every acknowledgement waits
 //! for. With 32 MiB segments there were a quarter as many. Now seals rotate the trees
 //! directly, and the flush thread, once per pass, syncs fjall's journal without its lock and
 //! then lets fjall rotate one small keyspace (`flusher::tidy_fjall`): 453 worker `fsync`s in
-//! the same load, 0.38 s in all, none over 10 ms, and no writer slept for the pacing. Bulk
+//! the same load, 0.38 s in all, none over 10 ms. (A first version rotated the *largest*
+//! keyspace there: items then held two sealed memtables through every flush, and the pacing
+//! made 122 writers sleep 2 ms each in that load; none with the smallest.) Bulk
 //! loads with 8 MiB segments then ran faster than the old build's with 32 MiB (see
 //! [`crate::wal::DEFAULT_SEGMENT_BYTES`]).
 //!
