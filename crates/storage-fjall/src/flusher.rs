@@ -10,18 +10,26 @@
 //! ([`Flusher::wake`]), whatever fjall's worker is doing; a periodic look also catches the
 //! rotations fjall makes itself.
 //!
-//! How it fits fjall's own flush: a rotation still queues fjall's flush task and message. The
-//! flush (fjall's `AbstractTree::flush`, under the tree's flush lock, with fjall's own
-//! garbage-collection watermark) flushes every sealed memtable of the tree, so whichever of the
-//! two threads takes the lock second finds nothing left to flush. fjall's worker still handles
-//! the message when it gets to it: it syncs or rotates its journal, queues a compaction of the
-//! keyspace and deletes the journals no memtable needs any more. (So compactions are still
-//! requested after flushes, and a journal is deleted at the latest when the worker catches
-//! up.) The one piece of fjall's bookkeeping skipped is its write-buffer counter
+//! How it fits fjall's own flush: binderdb's seals ([`crate::log_bound`]) rotate lsm-tree's
+//! memtables directly, so fjall knows nothing of them and only this thread flushes them.
+//! Rotations through fjall (a memtable past binderdb's size limit, the straggler rotations
+//! that let fjall delete old journals, and the one rotation per pass made here, see
+//! `tidy_fjall`) still queue fjall's flush task and message. The flush (fjall's
+//! `AbstractTree::flush`, under the tree's flush lock, with fjall's own garbage-collection
+//! watermark) flushes every sealed memtable of the tree into one table file, so whichever of
+//! the two threads takes the lock second finds nothing left to flush. fjall's worker still
+//! handles the message when it gets to it: it syncs or rotates its journal, queues a
+//! compaction of the keyspace and deletes the journals no memtable needs any more. The one
+//! piece of fjall's bookkeeping skipped is its write-buffer counter
 //! (`Database::write_buffer_size`), which fjall only reports; binderdb does not read it.
+//!
+//! A pass flushes the keyspaces with sealed memtables smallest first: every commit writes the
+//! counters and, now and then, `meta`, and a second sealed memtable in a keyspace a commit
+//! writes slows that commit ([`crate::pacing`]).
 //!
 //! Must not take any of the store's locks: it only reads fjall's state and calls fjall.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use binderdb_storage::StorageError;
@@ -48,15 +56,21 @@ struct State {
 }
 
 impl Flusher {
-    /// Starts the flush thread over `db`'s keyspaces; after each pass it releases the log
-    /// segments whose memtables it has flushed through `release` (see [`crate::log_bound`]).
+    /// Starts the flush thread over `db`'s keyspaces, whose fjall journals live in `dir`; after
+    /// each pass it releases the log segments whose memtables it has flushed through `release`
+    /// (see [`crate::log_bound`]).
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
-    pub(crate) fn start(db: Database, release: LogRelease) -> Result<Flusher, StorageError> {
+    pub(crate) fn start(
+        db: Database,
+        dir: &Path,
+        release: LogRelease,
+    ) -> Result<Flusher, StorageError> {
         let for_thread = release.clone();
+        let dir = dir.to_path_buf();
         let worker = Worker::start("binderdb-flush", State::default(), move |signal| {
-            flush_loop(signal, &db, &for_thread);
+            flush_loop(signal, &db, &dir, &for_thread);
         })?;
         let signal = worker.handle();
         release.on_seal(Box::new(move || {
@@ -72,7 +86,7 @@ impl Flusher {
 }
 
 /// The flush thread's loop (see [`Flusher`]).
-fn flush_loop(signal: &Signal<State>, db: &Database, release: &LogRelease) {
+fn flush_loop(signal: &Signal<State>, db: &Database, dir: &Path, release: &LogRelease) {
     let mut released = 0;
     loop {
         {
@@ -88,9 +102,8 @@ fn flush_loop(signal: &Signal<State>, db: &Database, release: &LogRelease) {
         // Read first: the memtables holding those segments were rotated before it was set, so
         // they are among the sealed ones listed below, or already flushed.
         let sealed = release.sealed_through();
-        let mut flushed = true;
         // Cloned out, so fjall's keyspace map is not locked while a flush runs.
-        let spaces: Vec<fjall::Keyspace> = match db.supervisor.keyspaces.read() {
+        let mut spaces: Vec<fjall::Keyspace> = match db.supervisor.keyspaces.read() {
             Ok(map) => map
                 .values()
                 .filter(|space| space.tree.sealed_memtable_count() > 0)
@@ -98,11 +111,23 @@ fn flush_loop(signal: &Signal<State>, db: &Database, release: &LogRelease) {
                 .collect(),
             Err(_) => return,
         };
+        if !spaces.is_empty() {
+            // Smallest first: the small keyspaces every commit writes (the counters, `meta`)
+            // are then not left with a sealed memtable while a large one is flushed, which
+            // would slow every writer as soon as the next seal adds a second one (`pacing`).
+            spaces.sort_by_cached_key(|space| {
+                let tree = &space.tree;
+                tree.version_memtable_size_sum()
+                    .saturating_sub(tree.active_memtable().size())
+            });
+            tidy_fjall(dir, &spaces);
+        }
+        let mut flushed = true;
         for space in spaces {
             let watermark = db.supervisor.snapshot_tracker.get_seqno_safe_to_gc();
             let lock = space.tree.get_flush_lock();
             if let Err(e) = space.tree.flush(&lock, watermark) {
-                // fjall's worker flushes it in turn (and reports the same error).
+                // Still sealed: the next pass tries again, and nothing is released meanwhile.
                 tracing::warn!(error = %e, keyspace = ?space.name(), "memtable flush failed");
                 flushed = false;
             }
@@ -112,4 +137,48 @@ fn flush_loop(signal: &Signal<State>, db: &Database, release: &LogRelease) {
             released = sealed;
         }
     }
+}
+
+/// What fjall's own memtable rotation did at each seal and binderdb's seal no longer does
+/// (see [`crate::log_bound::rotate_every_memtable`]), once per flush pass, on this thread,
+/// before the pass flushes `spaces` (smallest first):
+/// 1. `fdatasync` fjall's active journal, without its lock: fjall's worker `fsync`s it under
+///    the lock that every batch commit takes (step 2 makes it), and what that `fsync` has to
+///    write is then only what was written since, not a whole segment's worth of batches;
+/// 2. rotate, through fjall, the first of `spaces` whose active memtable holds writes: fjall
+///    then collects old tree versions (and the memtables they hold) of every keyspace, and its
+///    worker gets one flush message, after which it rotates its journal once past 64 MB and
+///    deletes the journals every keyspace has flushed. The keyspace is one this pass flushes
+///    anyway, and the smallest: the memtable rotated here (what was written since the seal)
+///    goes into the same table file as the sealed one, and the keyspace holds two sealed
+///    memtables (which slows writers, see `pacing`) only for its short flush.
+///
+/// Failures are reported and otherwise ignored: fjall's journal is not part of recovery.
+fn tidy_fjall(dir: &Path, spaces: &[fjall::Keyspace]) {
+    if let Some(journal) = active_fjall_journal(dir) {
+        let synced = std::fs::File::open(&journal).and_then(|file| file.sync_data());
+        if let Err(e) = synced {
+            tracing::debug!(error = %e, "syncing fjall's journal ahead of its worker failed");
+        }
+    }
+    let first = spaces
+        .iter()
+        .find(|space| space.tree.active_memtable().size() > 0);
+    if let Some(space) = first {
+        if let Err(e) = space.rotate_memtable() {
+            tracing::warn!(error = %e, keyspace = ?space.name(), "memtable rotation failed");
+        }
+    }
+}
+
+/// fjall's active journal in `dir`: the highest-numbered `<n>.jnl`.
+fn active_fjall_journal(dir: &Path) -> Option<PathBuf> {
+    let id = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            name.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok()
+        })
+        .max()?;
+    Some(dir.join(format!("{id}.jnl")))
 }

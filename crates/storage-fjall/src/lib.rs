@@ -175,7 +175,13 @@
 //! - memtables are 32 MiB ([`MEMTABLE_BYTES`]): with flushes no longer batched up behind
 //!   compactions, 8 MiB ones tripled the level-0 merges a bulk load pays for;
 //! - the [`pacing`] slows writers gradually as level 0 fills (one sleep per commit, doubling per
-//!   run past 8 runs, at most 64 ms) instead of stopping them all at a limit.
+//!   run past 8 runs, at most 64 ms) instead of stopping them all at a limit;
+//! - a seal at a log segment switch rotates lsm-tree's memtables directly, not through fjall,
+//!   whose rotation had its worker `fsync` fjall's journal under the lock every commit takes,
+//!   once per keyspace and seal ([`log_bound`]); the flush thread syncs that journal off the
+//!   lock and lets fjall rotate one small keyspace per pass instead. On a busy machine bulk
+//!   loads with the default 8 MiB segments now outrun the old build's with 32 MiB; on a
+//!   quieter one both reach 100,000 items/s (figures at [`wal::DEFAULT_SEGMENT_BYTES`]).
 //!
 //! No fjall patch is needed: the flush (`AbstractTree::flush`) and compaction
 //! (`AbstractTree::compact`) calls are lsm-tree's public API, and fjall's garbage-collection
@@ -713,7 +719,7 @@ impl FjallStore {
         let warm_up =
             warm_up::WarmUp::start(spaces.iter().filter_map(OnceLock::get).cloned().collect())?;
         let close = close::CleanClose::new(db.clone(), dir);
-        let flusher = flusher::Flusher::start(db.clone(), group.log_release())?;
+        let flusher = flusher::Flusher::start(db.clone(), dir, group.log_release())?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
