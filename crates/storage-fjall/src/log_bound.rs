@@ -329,9 +329,13 @@ mod tests {
             store.checkpoint_count()
         );
         wait_until_released(&store, SEGMENT);
+        // fjall drops old versions at a rotation through it, so the versions that flushes and
+        // compactions made since the last pass's rotation (`flusher::tidy_fjall`) are still
+        // there: 2 to 11 in runs on a 2-core machine. Without the per-pass rotation they pile
+        // up for the whole load (72 to 78 here).
         let versions = version_files(&store, Keyspace::Items);
         assert!(
-            versions <= 8,
+            versions <= 30,
             "{versions} old versions of the items tree kept"
         );
         let count = store.counts(TABLE).unwrap().unwrap();
