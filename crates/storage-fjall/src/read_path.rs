@@ -100,7 +100,8 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 ///   refuse an entry larger than 80% of a shard: with `--cache-size 16` (2 MiB shards) every
 ///   read loaded and parsed the whole index block from the file again, and uncached GetItem
 ///   and Query fell from 13,292 and 8,458 ops/s (whole blocks pinned) to 1,200–2,300;
-///   partitioned, 13,757 and 11,155 ops/s with p99 4.33 and 5.04 ms
+///   partitioned, 13,757 and 11,155 ops/s with p99 4.33 and 5.04 ms on the quietest of three
+///   runs, 6,000–10,500 ops/s with p99 10–15 ms on the two others (the disk is shared)
 ///   (`scripts/measure-uncached-reads 1000000 --cache 16`, see the README's scale section). On a machine with many
 ///   cores (a shard per core × 4) a default-sized cache would refuse them too. Partitions fit
 ///   any cache, and only the parts of a filter and an index that reads touch are loaded. A
