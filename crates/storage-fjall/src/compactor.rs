@@ -49,8 +49,8 @@
 //!
 //! Reads: a point read checks each run's filter (pinned in memory) and reads from the one run
 //! that has the key; a range read seeks in every run. Once the store is idle, the settler
-//! ([`crate::read_path`]) merges the runs down with fjall's leveled strategy, so a settled
-//! table is read as before.
+//! ([`crate::read_path`]) merges level 0 down and then the runs below it into one, so a
+//! settled table is read from one run.
 //!
 //! Must not take any of the store's locks: it only reads fjall's state and calls fjall.
 

@@ -1,6 +1,7 @@
 //! The read path's settings: block cache, filters, index blocks, data blocks, compression and
 //! compaction shape of the data keyspaces, and a summary of them for measurements; and the
-//! settler, which merges level 0 down and warms the block cache while the store is idle.
+//! settler, which, while the store is idle, merges level 0 down, merges the runs below it into
+//! one (so a Query reads one run, see [`merge_runs_when_idle`]) and warms the block cache.
 //!
 //! Kept apart from the write path (commits, the write-ahead log, memtables) so that the two
 //! can change independently; [`data_keyspace_options`] is the one place a data keyspace's
@@ -84,16 +85,29 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 /// restarts every 4 entries besides. (The same reads of a 20,000-item table: 1.35 and 5.1 µs.)
 ///
 /// - **Filters and index blocks are not pinned** (fjall pins filters of level 0 and index
-///   blocks of levels 0 and 1): they go through the block cache, loaded there right after
-///   open by [`crate::warm_up`]. Pinned, fjall read them when it opened each table file, which
+///   blocks of levels 0 and 1): they go through the block cache, loaded there on first use
+///   (and partly by [`crate::warm_up`]). Pinned, fjall read them when it opened each table file, which
 ///   made a start-up grow with the data (10 ms at 1,000,000 items, 39 ms at 10,000,000, about
 ///   4.5 ms per 100 MB of table files). Keyspaces created by builds before this one pinned them
 ///   at every level, and keep doing so. Their memory grows with the data: about 1.3 bytes of
 ///   filter per key and one index entry per 4 KiB data block, under 30 MB for 10,000,000
 ///   ~200-byte items.
-/// - **Whole, not partitioned**: fjall splits the filter and the index of files from level 3 on
-///   into partitions behind a top-level index, so a point read there made three block-cache
-///   lookups (filter partition, index partition, data block) instead of one.
+/// - **Partitioned at every level** (fjall: from level 3 on): a file's filter and index are
+///   split into blocks of about 4 KiB behind a small top-level index, which fjall reads when it
+///   opens the file and keeps. Unpinned *whole* blocks (the choice of the build before this
+///   one) were as large as a file's whole filter or index, about 1.3 MB and 2.4 MB for a file
+///   of 1,000,000 ~200-byte items, and the block cache's shards (8 on 2 cores, 4 per core)
+///   refuse an entry larger than 80% of a shard: with `--cache-size 16` (2 MiB shards) every
+///   read loaded and parsed the whole index block from the file again, and uncached GetItem
+///   and Query fell from 13,292 and 8,458 ops/s (whole blocks pinned) to 1,200–2,300;
+///   partitioned, 13,757 and 11,155 ops/s with p99 4.33 and 5.04 ms on the quietest of three
+///   runs, 6,000–10,500 ops/s with p99 10–15 ms on the two others (the disk is shared)
+///   (`scripts/measure-uncached-reads 1000000 --cache 16`, see the README's scale section). On a machine with many
+///   cores (a shard per core × 4) a default-sized cache would refuse them too. Partitions fit
+///   any cache, and only the parts of a filter and an index that reads touch are loaded. A
+///   point read makes two more block-cache lookups than with pinned whole blocks (filter
+///   partition, index partition): 4.4 against 3.7 µs at 1,000,000 items in the measurement
+///   above, about 3% of a GetItem's server CPU.
 /// - **A restart every 4 entries in data blocks** (fjall: 10 in level 0, 16 below): a point
 ///   read binary-searches the restart points and then decodes at most 3 prefix-truncated
 ///   entries instead of up to 15. The files grew by under 1% (keys of ~30 bytes, values of
@@ -107,8 +121,8 @@ pub(crate) fn data_keyspace_options(options: KeyspaceCreateOptions) -> KeyspaceC
     options
         .filter_block_pinning_policy(PinningPolicy::all(false))
         .index_block_pinning_policy(PinningPolicy::all(false))
-        .filter_block_partitioning_policy(PartitioningPolicy::all(false))
-        .index_block_partitioning_policy(PartitioningPolicy::all(false))
+        .filter_block_partitioning_policy(PartitioningPolicy::all(true))
+        .index_block_partitioning_policy(PartitioningPolicy::all(true))
         .data_block_restart_interval_policy(RestartIntervalPolicy::all(DATA_BLOCK_RESTART_INTERVAL))
 }
 
@@ -246,7 +260,11 @@ fn settle_when_idle(signal: &Signal<()>, db: &Database, compacting: &dyn Fn() ->
             let Ok(space) = db.keyspace(&name, KeyspaceCreateOptions::default) else {
                 continue;
             };
-            if space.tree.l0_run_count() == 0 || space.tree.sealed_memtable_count() > 0 {
+            if space.tree.sealed_memtable_count() > 0 {
+                continue;
+            }
+            if space.tree.l0_run_count() == 0 {
+                merge_runs_when_idle(db, &space, &name);
                 continue;
             }
             let strategy = fjall::compaction::Leveled::default()
@@ -257,6 +275,85 @@ fn settle_when_idle(signal: &Signal<()>, db: &Database, compacting: &dyn Fn() ->
             }
         }
         warmer.warm(db, &|| signal.stopping() || db.seqno() != last_seqno);
+    }
+}
+
+/// A run is merged into the last run of its tree when idle once it holds at least
+/// 1/`SETTLE_MERGE_SHARE` of the last run's data (see [`merge_runs_when_idle`]).
+const SETTLE_MERGE_SHARE: u64 = 16;
+
+/// One step towards a tree of a single sorted run below level 0, made by the settler once the
+/// store is idle and level 0 is empty: the two lowest runs above the last one are merged, or,
+/// when only one is left above it, that run into the last one if it holds at least
+/// 1/[`SETTLE_MERGE_SHARE`] of the last one's data blocks.
+///
+/// Why: a point read checks each run's filter and reads one of them, but a partition read
+/// (Query) cannot skip a run (lsm-tree 3.1 has no prefix filters): it opens an iterator in
+/// each, binary-searches its index and loads a data block, so its cost grows with the runs a
+/// settled table keeps. The size-tiered compaction ([`crate::compactor`]) leaves up to six runs
+/// after a load, and data directories of older builds two (a level holding a ninth of the
+/// data above the last). With a single run a Query at 10,000,000 items reads one index and
+/// one data block, as at 20,000 items; uncached, it reads one block from the disk instead of
+/// one per run.
+///
+/// What it costs: merging into the last run rewrites it, so the share keeps a table that
+/// keeps growing between idle moments from being rewritten for every small run: the last run
+/// is rewritten at most once per 1/16 of growth (a write amplification of 16 at most, on
+/// idle time). A run under that share stays until more writes join it. Merges above the last
+/// run rewrite only those runs. The merge is lsm-tree's `PullDown` with the snapshot
+/// watermark, as [`crate::compactor`]'s merges: overwritten versions no open snapshot can see
+/// are dropped, and tombstones once they reach the last level. It cannot be interrupted: a
+/// write arriving meanwhile goes to the memtable, and the compaction threads merge level 0
+/// into the levels this merge does not hold (lsm-tree refuses a step on tables another
+/// compaction holds). Measured after a 10,000,000-item load (`binderdb bench` preload, 2026-12-06,
+/// busy 2-core VM): the compaction threads left three runs (levels 4, 5 and 6); once idle, the
+/// settler merged 4 into 5 in 1.4 s and 5 into 6 in 5.4 s, leaving one run of 5 files (299 MB on
+/// disk). Read throughput: the README's scale section.
+fn merge_runs_when_idle(db: &Database, space: &fjall::Keyspace, name: &str) {
+    let version = space.tree.current_version();
+    // (level, data blocks) of each non-empty level below level 0, top to bottom.
+    let runs: Vec<(usize, u64)> = version
+        .iter_levels()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(n, level)| {
+            let blocks: u64 = level
+                .iter()
+                .flat_map(|run| run.iter())
+                .map(|t| t.metadata.data_block_count)
+                .sum();
+            (level.table_count() > 0).then_some((n, blocks))
+        })
+        .collect();
+    let Some((upper, lower)) = settle_step(&runs) else {
+        return;
+    };
+    let level = |n: usize| u8::try_from(n).unwrap_or(u8::MAX);
+    let strategy = Arc::new(lsm_tree::compaction::PullDown(level(upper), level(lower)));
+    let watermark = db.supervisor.snapshot_tracker.get_seqno_safe_to_gc();
+    let started = std::time::Instant::now();
+    match space.tree.compact(strategy, watermark) {
+        Ok(()) => tracing::info!(
+            keyspace = name,
+            upper,
+            lower,
+            took_ms = started.elapsed().as_millis(),
+            runs_left = runs.len() - 1,
+            "merged two runs while idle"
+        ),
+        Err(e) => tracing::warn!(error = %e, keyspace = name, "merging runs failed"),
+    }
+}
+
+/// The settler's next merge (upper level, lower level) for a tree whose runs below level 0 are
+/// `runs` (level, data blocks), top to bottom; see [`merge_runs_when_idle`].
+fn settle_step(runs: &[(usize, u64)]) -> Option<(usize, usize)> {
+    match runs {
+        [.., (upper, _), (lower, _), _] => Some((*upper, *lower)),
+        [(upper, above), (lower, below)] if above.saturating_mul(SETTLE_MERGE_SHARE) >= *below => {
+            Some((*upper, *lower))
+        }
+        _ => None,
     }
 }
 
@@ -303,10 +400,15 @@ const WARM_CHECK_EVERY: usize = 4096;
 /// machine very noisy: the 20,000-item baselines ranged from 18,000 to 57,000 GetItem/s):
 /// GetItem's first round at 94, 57 and 75% of the 20,000-item rate against 59, 90, 30 and
 /// 62% without warming; Query's first round 77, 71 and 97% against 65, 75, 77 and 71%.
+///
+/// The budget counts the blocks of the live table files it warmed, not the cache's use: after
+/// a merge the cache still holds the blocks of the files merged away until its eviction
+/// drops them, and counting those would keep the merged files cold.
 #[derive(Default)]
 struct CacheWarmer {
-    /// Table files already read, by keyspace name and table id (pruned to the live ones).
-    warmed: std::collections::HashSet<(String, u64)>,
+    /// Table files already read, by keyspace name and table id (pruned to the live ones), with
+    /// their estimated bytes in the cache.
+    warmed: std::collections::HashMap<(String, u64), u64>,
 }
 
 impl CacheWarmer {
@@ -315,8 +417,9 @@ impl CacheWarmer {
         let budget = db.cache_capacity() / WARM_CACHE_SHARE;
         let started = std::time::Instant::now();
         let (cached_before, mut files) = (db.cache_size(), 0u32);
-        let mut live = std::collections::HashSet::new();
-        // The data keyspaces only: the others are read at start-up, if at all.
+        // The data keyspaces' table files, newest level first (the others are read at
+        // start-up, if at all).
+        let mut tables = Vec::new();
         for name in binderdb_storage::Keyspace::ALL.iter().map(|ks| ks.name()) {
             if !db.keyspace_exists(name) {
                 continue;
@@ -325,27 +428,31 @@ impl CacheWarmer {
                 continue;
             };
             let version = space.tree.current_version();
-            for table in version
-                .iter_levels()
-                .flat_map(|level| level.iter())
-                .flat_map(|run| run.iter())
-            {
-                let id = (name.to_string(), table.id());
-                live.insert(id.clone());
-                if self.warmed.contains(&id) || interrupted() {
-                    continue;
-                }
-                let estimate = table.metadata.data_block_count * DATA_BLOCK_BYTES;
-                if db.cache_size().saturating_add(estimate) > budget {
-                    continue;
-                }
-                if warm_table(table.iter(), interrupted) {
-                    self.warmed.insert(id);
-                    files += 1;
-                }
+            tables.extend(
+                version
+                    .iter_levels()
+                    .flat_map(|level| level.iter())
+                    .flat_map(|run| run.iter())
+                    .map(|table| ((name.to_string(), table.id()), table.clone())),
+            );
+        }
+        let live: std::collections::HashSet<_> = tables.iter().map(|(id, _)| id).collect();
+        self.warmed.retain(|id, _| live.contains(id));
+        let mut warm_bytes: u64 = self.warmed.values().sum();
+        for (id, table) in tables {
+            if self.warmed.contains_key(&id) || interrupted() {
+                continue;
+            }
+            let estimate = table.metadata.data_block_count * DATA_BLOCK_BYTES;
+            if warm_bytes.saturating_add(estimate) > budget {
+                continue;
+            }
+            if warm_table(table.iter(), interrupted) {
+                self.warmed.insert(id, estimate);
+                warm_bytes += estimate;
+                files += 1;
             }
         }
-        self.warmed.retain(|id| live.contains(id));
         if files > 0 {
             tracing::info!(
                 files,
@@ -539,6 +646,187 @@ mod tests {
         assert_eq!(store.db.cache_size(), 0, "{}", store.read_path_summary());
         assert!(store.get(&k(7)).unwrap().is_some());
         assert!(store.db.cache_size() > 0);
+    }
+
+    /// Runs above the last are merged pairwise from the bottom up, and into the last run once
+    /// they hold a sixteenth of it.
+    #[test]
+    fn the_settler_merges_runs_down_to_one() {
+        assert_eq!(settle_step(&[]), None);
+        assert_eq!(settle_step(&[(6, 1000)]), None);
+        assert_eq!(settle_step(&[(5, 100), (6, 1000)]), Some((5, 6)));
+        assert_eq!(settle_step(&[(5, 63), (6, 1000)]), Some((5, 6)));
+        assert_eq!(settle_step(&[(5, 62), (6, 1000)]), None);
+        assert_eq!(settle_step(&[(2, 1), (4, 5), (6, 1000)]), Some((2, 4)));
+        assert_eq!(
+            settle_step(&[(1, 1), (2, 1), (4, 500), (6, 1000)]),
+            Some((2, 4))
+        );
+    }
+
+    /// Writes separated by idle moments leave one run below level 0 once the store is idle,
+    /// and every partition read (forward, backward, with bounds) and point read finds exactly
+    /// what was written: the newest version of each item, deleted items gone.
+    #[test]
+    fn an_idle_store_settles_into_one_run_and_reads_the_same() {
+        use std::collections::BTreeMap;
+        use std::ops::Bound;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = FjallStore::open(dir.path()).unwrap();
+        let k = |p: u32, s: u32| key(Keyspace::Items, 3, &p.to_be_bytes(), &s.to_be_bytes());
+        let mut oracle: BTreeMap<(u32, u32), Vec<u8>> = BTreeMap::new();
+        let runs_below_0 = |items: &fjall::Keyspace| {
+            items
+                .tree
+                .current_version()
+                .iter_levels()
+                .skip(1)
+                .filter(|level| level.table_count() > 0)
+                .count()
+        };
+        for round in 0..5u32 {
+            let mut writes = Vec::new();
+            // A large first run, then four small ones: the compaction threads merge the small
+            // ones into one run above the first, too small for their own ratio to merge it
+            // into the first (a tenth of it), large enough for the settler's.
+            for i in 0..if round == 0 { 10_000 } else { 250 } {
+                let (p, s) = (i % 50, i / 50 + round * 7);
+                let value = format!("{round}-{i}").into_bytes();
+                oracle.insert((p, s), value.clone());
+                writes.push(Write::Put {
+                    key: k(p, s),
+                    value,
+                });
+            }
+            if round == 4 {
+                for s in 0..20 {
+                    oracle.remove(&(9, s));
+                    writes.push(Write::Delete { key: k(9, s) });
+                }
+            }
+            store
+                .commit(Batch {
+                    writes,
+                    guards: vec![],
+                })
+                .unwrap();
+            let items = store.space(Keyspace::Items).unwrap();
+            items.rotate_memtable_and_wait().unwrap();
+            if round == 0 {
+                // The first run settles in the last level; the next four, flushed one after
+                // the other, are merged by the compaction threads into a run above it.
+                assert!(wait_until(|| items.tree.sealed_memtable_count() == 0
+                    && items.tree.l0_run_count() == 0
+                    && items.tree.current_version().table_count() > 0));
+            }
+        }
+        let items = store.space(Keyspace::Items).unwrap();
+        assert!(
+            wait_until(|| items.tree.sealed_memtable_count() == 0
+                && items.tree.l0_run_count() == 0
+                && runs_below_0(items) == 1),
+            "{}",
+            store.read_path_summary()
+        );
+        for p in 0..50u32 {
+            let want: Vec<(Vec<u8>, Vec<u8>)> = oracle
+                .range((p, 0)..(p, u32::MAX))
+                .map(|((_, s), v)| (s.to_be_bytes().to_vec(), v.clone()))
+                .collect();
+            for reverse in [false, true] {
+                let mut got = Vec::new();
+                let range = binderdb_storage::PartitionRange {
+                    keyspace: Keyspace::Items,
+                    table: 3,
+                    partition: &p.to_be_bytes(),
+                    lower: Bound::Excluded(&3u32.to_be_bytes()),
+                    upper: Bound::Included(&30u32.to_be_bytes()),
+                    reverse,
+                };
+                store
+                    .range(&range, &mut |e| {
+                        got.push((e.sort.to_vec(), e.value.to_vec()));
+                        std::ops::ControlFlow::Continue(())
+                    })
+                    .unwrap();
+                if reverse {
+                    got.reverse();
+                }
+                let bounded: Vec<_> = want
+                    .iter()
+                    .filter(|(s, _)| s.as_slice() > &3u32.to_be_bytes()[..])
+                    .filter(|(s, _)| s.as_slice() <= &30u32.to_be_bytes()[..])
+                    .cloned()
+                    .collect();
+                assert_eq!(got, bounded, "partition {p}, reverse {reverse}");
+            }
+        }
+        for ((p, s), v) in oracle.iter().step_by(7) {
+            assert_eq!(&store.get(&k(*p, *s)).unwrap().unwrap().value, v);
+        }
+        assert_eq!(store.get(&k(9, 0)).unwrap(), None);
+    }
+
+    /// Bytes this thread has read with `read`/`pread` so far (Linux's per-thread I/O
+    /// accounting), whether the page cache served them or the disk.
+    fn thread_read_bytes() -> u64 {
+        std::fs::read_to_string("/proc/thread-self/io")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("rchar:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    }
+
+    /// Through a block cache far smaller than the table, a point read loads a few small blocks
+    /// (a filter partition, an index partition, a data block), never a whole filter or index
+    /// block of the file: the cache's shards refuse entries that large, so an unpartitioned,
+    /// unpinned index was read from the file again by every read.
+    #[test]
+    fn reads_through_a_small_cache_load_small_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = crate::FjallOptions {
+            cache_bytes: 512 << 10,
+            ..crate::FjallOptions::default()
+        };
+        let store = FjallStore::open_with(dir.path(), &options).unwrap();
+        let k = |i: u32| {
+            key(
+                Keyspace::Items,
+                3,
+                &(i / 10).to_be_bytes(),
+                &i.to_be_bytes(),
+            )
+        };
+        for chunk in 0..100u32 {
+            let writes = (chunk * 1_000..(chunk + 1) * 1_000)
+                .map(|i| Write::Put {
+                    key: k(i),
+                    value: i.to_le_bytes().repeat(50),
+                })
+                .collect();
+            store
+                .commit(Batch {
+                    writes,
+                    guards: vec![],
+                })
+                .unwrap();
+        }
+        store.flush_memtables().unwrap();
+        let items = store.space(Keyspace::Items).unwrap();
+        assert!(wait_until(|| items.tree.sealed_memtable_count() == 0
+            && items.tree.current_version().table_count() > 0));
+        // About 100,000 × 230 bytes: 5,600 data blocks, an index of ~200 KB if whole.
+        let before = thread_read_bytes();
+        let reads = 200u32;
+        for n in 0..reads {
+            let i = n.wrapping_mul(7_919) % 100_000;
+            let got = store.get(&k(i)).unwrap().unwrap();
+            assert_eq!(got.value, i.to_le_bytes().repeat(50));
+        }
+        let per_read = (thread_read_bytes() - before) / u64::from(reads);
+        assert!(per_read < 32 << 10, "{per_read} bytes read per point read");
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! that part of a start-up proportional to the data: about 4.5 ms per 100 MB of table files of
 //! the scale bench's items (39 ms at 10,000,000 items), a few hundred ms for tens of GB. Data
 //! keyspaces created by this build pin nothing: fjall then reads only each file's trailer and
-//! metadata at open, and the blocks go through the block cache. This thread loads them there
+//! metadata at open (and, since filters and indexes are partitioned, their small top-level
+//! indexes), and the blocks go through the block cache. This thread loads some of them there
 //! right after open, one point read per table file (of its smallest key: the read loads the
-//! file's filter, its index block and one data block), in the background while the server
+//! file's first filter and index partitions and one data block), in the background while the server
 //! starts serving. Reads made before it reaches a file load that file's blocks themselves, so
 //! results never depend on it, only the first reads' latency.
 //!
@@ -148,7 +149,8 @@ mod tests {
         assert!(version.table_count() >= 2);
         for table in version.iter_tables() {
             assert_eq!(table.pinned_filter_size(), 0);
-            assert_eq!(table.pinned_block_index_size(), 0);
+            // At most the top-level index of a partitioned index, a few entries here.
+            assert!(table.pinned_block_index_size() < 1024);
         }
         let before = read_all(&store);
         assert!(store.wait_for_warm_up() >= 2);
