@@ -173,12 +173,6 @@ fn tidy_fjall(dir: &Path, spaces: &[fjall::Keyspace]) {
 
 /// fjall's active journal in `dir`: the highest-numbered `<n>.jnl`.
 fn active_fjall_journal(dir: &Path) -> Option<PathBuf> {
-    let id = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name();
-            name.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok()
-        })
-        .max()?;
+    let id = crate::group_commit::newest_journal_id(dir)?;
     Some(dir.join(format!("{id}.jnl")))
 }

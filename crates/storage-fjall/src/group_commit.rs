@@ -542,6 +542,17 @@ fn failed_error(reason: &str) -> StorageError {
 }
 
 /// Where the syncer last saw fjall's active journal (fjall names them `<id>.jnl`).
+/// The number of fjall's active journal in `dir`: the highest of its `<n>.jnl` files.
+pub(crate) fn newest_journal_id(dir: &Path) -> Option<u64> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            name.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok()
+        })
+        .max()
+}
+
 struct ActiveJournal {
     dir: PathBuf,
     id: u64,
@@ -556,13 +567,7 @@ impl ActiveJournal {
 
     /// The highest-numbered journal in `dir`, as fjall's recovery picks it.
     fn find(dir: &Path) -> Option<ActiveJournal> {
-        let id = std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name();
-                name.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok()
-            })
-            .max()?;
+        let id = newest_journal_id(dir)?;
         Some(ActiveJournal {
             dir: dir.to_path_buf(),
             id,

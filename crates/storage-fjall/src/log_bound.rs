@@ -185,20 +185,7 @@ mod tests {
     #[test]
     fn the_log_recovery_replays_stays_bounded_and_recovers_everything() {
         let live = tempfile::tempdir().unwrap();
-        let options = FjallOptions {
-            wal_segment_bytes: SEGMENT,
-            ..FjallOptions::default()
-        };
-        let store = FjallStore::open_with(live.path(), &options).unwrap();
-        store
-            .commit(Batch {
-                writes: vec![Write::SetCount {
-                    counter: TABLE,
-                    value: Counts::default(),
-                }],
-                guards: vec![],
-            })
-            .unwrap();
+        let store = small_segment_store(live.path());
         let mut versions = std::collections::BTreeMap::new();
         let mut most = 0;
         let mut commits = 0u32;
@@ -255,6 +242,25 @@ mod tests {
 
     /// Old versions of a tree (`v<id>` files in its keyspace's folder) that fjall has not
     /// collected yet.
+    /// A store at `dir` with [`SEGMENT`]-byte log segments and `TABLE`'s count set to zero.
+    fn small_segment_store(dir: &std::path::Path) -> FjallStore {
+        let options = FjallOptions {
+            wal_segment_bytes: SEGMENT,
+            ..FjallOptions::default()
+        };
+        let store = FjallStore::open_with(dir, &options).unwrap();
+        store
+            .commit(Batch {
+                writes: vec![Write::SetCount {
+                    counter: TABLE,
+                    value: Counts::default(),
+                }],
+                guards: vec![],
+            })
+            .unwrap();
+        store
+    }
+
     fn version_files(store: &FjallStore, ks: Keyspace) -> usize {
         let space = store.space(ks).unwrap();
         std::fs::read_dir(space.path())
@@ -277,20 +283,7 @@ mod tests {
     fn concurrent_writers_keep_the_log_bound_and_fjall_tidy() {
         const WRITERS: u32 = 4;
         let live = tempfile::tempdir().unwrap();
-        let options = FjallOptions {
-            wal_segment_bytes: SEGMENT,
-            ..FjallOptions::default()
-        };
-        let store = FjallStore::open_with(live.path(), &options).unwrap();
-        store
-            .commit(Batch {
-                writes: vec![Write::SetCount {
-                    counter: TABLE,
-                    value: Counts::default(),
-                }],
-                guards: vec![],
-            })
-            .unwrap();
+        let store = small_segment_store(live.path());
         let per_writer = (40 * SEGMENT / value(0, 0).len() as u64) as u32 / WRITERS;
         let most = std::sync::atomic::AtomicU64::new(0);
         let written: Vec<(u32, u64)> = std::thread::scope(|scope| {
