@@ -132,7 +132,7 @@ mod tests {
     use binderdb_storage::conformance::key;
     use binderdb_storage::{durable, Batch, CounterId, Counts, Key, Keyspace, Store, Write};
 
-    use crate::wal_tests::{copy_dir, wait_until_released};
+    use crate::wal_tests::{open_kill_image, wait_until_released};
     use crate::{FjallOptions, FjallStore};
 
     const SEGMENT: u64 = 64 * 1024;
@@ -219,9 +219,7 @@ mod tests {
         }
         let count = store.counts(TABLE).unwrap().unwrap();
         assert_eq!(count.items, versions.len() as i64);
-        let image = tempfile::tempdir().unwrap();
-        copy_dir(live.path(), image.path());
-        let recovered = FjallStore::open(image.path()).unwrap();
+        let (_image, recovered) = open_kill_image(live.path());
         assert!(
             (1..commits as usize / 2).contains(&recovered.replayed_frames()),
             "{} of {commits} commits replayed",
@@ -333,10 +331,8 @@ mod tests {
         );
         let count = store.counts(TABLE).unwrap().unwrap();
         assert_eq!(count.items, i64::from(WRITERS * per_writer));
-        let image = tempfile::tempdir().unwrap();
-        copy_dir(live.path(), image.path());
+        let (_image, recovered) = open_kill_image(live.path());
         drop(store);
-        let recovered = FjallStore::open(image.path()).unwrap();
         for (i, version) in written {
             let got = recovered
                 .get(&item(i))

@@ -23,6 +23,52 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Opens a copy of the live store directory `live`, as a process killed now would leave it.
+///
+/// The copy is taken file by file while the store's background threads (flushes, compactions,
+/// the idle merger) may replace table files, so one copy can list a file that is deleted
+/// before it is read, or hold a version naming a table file created after its listing: such a
+/// copy fails to open, and is taken again. One that opens is consistent (table files never
+/// change once written).
+pub(crate) fn open_kill_image(live: &Path) -> (tempfile::TempDir, FjallStore) {
+    let mut last = None;
+    for _ in 0..50 {
+        let image = tempfile::tempdir().unwrap();
+        if let Err(e) = copy_existing(live, image.path()) {
+            last = Some(e.to_string());
+            continue;
+        }
+        match FjallStore::open(image.path()) {
+            Ok(store) => return (image, store),
+            Err(e) => last = Some(e.to_string()),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("no consistent copy of {} opened: {last:?}", live.display());
+}
+
+/// [`copy_dir`], skipping files deleted while it runs.
+fn copy_existing(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let target = to.join(entry.file_name());
+        let copied = match entry.file_type()?.is_dir() {
+            true => copy_existing(&entry.path(), &target),
+            false => std::fs::copy(entry.path(), &target).map(|_| ()),
+        };
+        match copied {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
 /// Empties fjall's journals in `dir`: as if nothing written to them since the store opened had
 /// reached the disk.
 fn lose_fjall_journals(dir: &Path) {
@@ -71,9 +117,7 @@ fn kill_image_recovers_every_acknowledged_commit() {
     // Once the flush thread has written the sealed memtables to table files, only the active
     // segment is left to replay.
     wait_until_released(&store, small_log().wal_segment_bytes);
-    let image = tempfile::tempdir().unwrap();
-    copy_dir(live.path(), image.path());
-    let recovered = FjallStore::open(image.path()).unwrap();
+    let (_image, recovered) = open_kill_image(live.path());
     for (i, version) in versions.iter().enumerate() {
         let got = recovered.get(&item(i as u32)).unwrap().unwrap();
         assert_eq!(got.version, *version);
@@ -325,9 +369,7 @@ fn group_and_none_acknowledge_written_commits_that_survive_a_kill() {
                 std::thread::yield_now();
             }
         }
-        let image = tempfile::tempdir().unwrap();
-        copy_dir(live.path(), image.path());
-        let recovered = FjallStore::open(image.path()).unwrap();
+        let (_image, recovered) = open_kill_image(live.path());
         for (n, version) in &acknowledged {
             let got = recovered
                 .get(&item(*n))
