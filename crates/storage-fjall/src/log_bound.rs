@@ -177,6 +177,22 @@ mod tests {
         version
     }
 
+    /// After forty segments of writes: the most log left unreleased at any acknowledgement
+    /// (`most`) stayed within the sealed memtables the pacing allows plus a few segments, and
+    /// segments were switched (and checkpointed) all along.
+    fn assert_log_bound(store: &FjallStore, most: u64) {
+        let bound = (crate::pacing::MAX_SEALED_MEMTABLES as u64 + 3) * SEGMENT;
+        assert!(
+            most <= bound,
+            "{most} bytes of log unreleased (bound {bound})"
+        );
+        assert!(
+            store.checkpoint_count() >= 30,
+            "{}",
+            store.checkpoint_count()
+        );
+    }
+
     /// Writing forty times the log's segment size never leaves more than a few segments for
     /// recovery to replay (the active one, and those whose memtables are still being flushed);
     /// once the flush thread has caught up, only the active one. A kill image taken then, with
@@ -196,16 +212,7 @@ mod tests {
             i += 1;
             commits += 1;
         }
-        let bound = (crate::pacing::MAX_SEALED_MEMTABLES as u64 + 3) * SEGMENT;
-        assert!(
-            most <= bound,
-            "{most} bytes of log unreleased (bound {bound})"
-        );
-        assert!(
-            store.checkpoint_count() >= 30,
-            "{}",
-            store.checkpoint_count()
-        );
+        assert_log_bound(&store, most);
         wait_until_released(&store, SEGMENT);
         // The unflushed part: overwrites, deletions and counts only in memtables and the log.
         for n in (0..i).step_by(7) {
@@ -238,8 +245,6 @@ mod tests {
         assert_eq!(recovered.counts(TABLE).unwrap(), Some(count));
     }
 
-    /// Old versions of a tree (`v<id>` files in its keyspace's folder) that fjall has not
-    /// collected yet.
     /// A store at `dir` with [`SEGMENT`]-byte log segments and `TABLE`'s count set to zero.
     fn small_segment_store(dir: &std::path::Path) -> FjallStore {
         let options = FjallOptions {
@@ -259,6 +264,8 @@ mod tests {
         store
     }
 
+    /// Old versions of a tree (`v<id>` files in its keyspace's folder) that fjall has not
+    /// collected yet.
     fn version_files(store: &FjallStore, ks: Keyspace) -> usize {
         let space = store.space(ks).unwrap();
         std::fs::read_dir(space.path())
@@ -309,16 +316,7 @@ mod tests {
                 .collect()
         });
         let most = most.into_inner();
-        let bound = (crate::pacing::MAX_SEALED_MEMTABLES as u64 + 3) * SEGMENT;
-        assert!(
-            most <= bound,
-            "{most} bytes of log unreleased (bound {bound})"
-        );
-        assert!(
-            store.checkpoint_count() >= 30,
-            "{}",
-            store.checkpoint_count()
-        );
+        assert_log_bound(&store, most);
         wait_until_released(&store, SEGMENT);
         // fjall drops old versions at a rotation through it, so the versions that flushes and
         // compactions made since the last pass's rotation (`flusher::tidy_fjall`) are still

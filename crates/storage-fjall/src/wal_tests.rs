@@ -9,18 +9,9 @@ use binderdb_storage::{durable, Key, Keyspace, Store};
 
 use super::*;
 
-/// Copies `from` into `to` (a crash image of a live store).
+/// Copies `from` into `to` (a crash image of a live store whose files do not change meanwhile).
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    copy_existing(from, to).unwrap();
 }
 
 /// Opens a copy of the live store directory `live`, as a process killed now would leave it.
@@ -47,7 +38,7 @@ pub(crate) fn open_kill_image(live: &Path) -> (tempfile::TempDir, FjallStore) {
     panic!("no consistent copy of {} opened: {last:?}", live.display());
 }
 
-/// [`copy_dir`], skipping files deleted while it runs.
+/// Copies `from` into `to`, skipping files deleted while it runs.
 fn copy_existing(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
