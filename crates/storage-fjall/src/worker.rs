@@ -113,6 +113,34 @@ impl<S> Worker<S> {
     }
 }
 
+/// The state of a worker whose thread runs once and reports a count when it is done (the
+/// warm-up, the trash): [`Signal::report`] on the thread's side, [`Worker::wait_for_report`] on
+/// the owner's.
+#[derive(Default)]
+pub(crate) struct Report {
+    done: bool,
+    count: u64,
+}
+
+impl Signal<Report> {
+    /// Marks the thread's work done, with `count`, and wakes its waiters.
+    pub(crate) fn report(&self, count: u64) {
+        self.update(|report| *report = Report { done: true, count });
+        self.wake.notify_all();
+    }
+}
+
+impl Worker<Report> {
+    /// Blocks until the thread has reported ([`Signal::report`]); returns its count.
+    pub(crate) fn wait_for_report(&self) -> u64 {
+        let mut control = self.signal.lock();
+        while !control.state.done {
+            self.signal.wait(&mut control, None);
+        }
+        control.state.count
+    }
+}
+
 impl<S> Drop for Worker<S> {
     fn drop(&mut self) {
         self.signal.control.lock().stop = true;
