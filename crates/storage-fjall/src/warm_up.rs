@@ -32,7 +32,9 @@
 //! fjall's own reads then find them in the page cache; the threads are stopped and joined
 //! once fjall has opened. With the page cache warm they read the cached pages again, on the
 //! other core, while fjall opens. Measured: see the README's scale section ("start-up against
-//! data size").
+//! data size"). What they cannot remove: lsm-tree reads each file's trailer and table of
+//! contents through an unbuffered file, one field at a time (about 35 `read` calls per file,
+//! `strace` of a 21 GB start: 12,561 for 358 files), which costs CPU whatever the cache.
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
