@@ -5,7 +5,7 @@
 //! A [`Worker`] owns one thread and a small piece of state `S` that the thread and its owner
 //! share under one mutex, beside the stop flag, with one condition variable to wake the thread.
 //! The thread's body gets a [`Signal`] to lock that state, sleep on it and see the stop flag.
-//! Used by the flusher, the compactor, the settler, the dropper and the warm-up; the group-commit thread keeps
+//! Used by the flusher, the compactor, the settler, the dropper, the warm-up and the trash; the group-commit thread keeps
 //! its own (two condition variables, and its stop ends with a final sync).
 //!
 //! Must not take any of the store's locks: it knows threads, not fjall.
@@ -110,6 +110,34 @@ impl<S> Worker<S> {
     /// elsewhere (it outlives the thread harmlessly: waking a stopped worker does nothing).
     pub(crate) fn handle(&self) -> Arc<Signal<S>> {
         Arc::clone(&self.signal)
+    }
+}
+
+/// The state of a worker whose thread runs once and reports a count when it is done (the
+/// warm-up, the trash): [`Signal::report`] on the thread's side, [`Worker::wait_for_report`] on
+/// the owner's.
+#[derive(Default)]
+pub(crate) struct Report {
+    done: bool,
+    count: u64,
+}
+
+impl Signal<Report> {
+    /// Marks the thread's work done, with `count`, and wakes its waiters.
+    pub(crate) fn report(&self, count: u64) {
+        self.update(|report| *report = Report { done: true, count });
+        self.wake.notify_all();
+    }
+}
+
+impl Worker<Report> {
+    /// Blocks until the thread has reported ([`Signal::report`]); returns its count.
+    pub(crate) fn wait_for_report(&self) -> u64 {
+        let mut control = self.signal.lock();
+        while !control.state.done {
+            self.signal.wait(&mut control, None);
+        }
+        control.state.count
     }
 }
 

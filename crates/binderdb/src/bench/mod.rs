@@ -70,6 +70,11 @@ pub struct BenchArgs {
     /// Approximate item size in bytes, by DynamoDB's item-size rules.
     #[arg(long, default_value_t = 200)]
     item_size: usize,
+    /// Payloads of random letters, a different one per item, which compression cannot shrink
+    /// (the default repeats one pattern, which compresses about tenfold): for data directories
+    /// whose size on disk follows the items'.
+    #[arg(long)]
+    random_payload: bool,
     /// The table to create and load.
     #[arg(long, default_value = "bench")]
     table: String,
@@ -151,7 +156,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             args.item_size,
             args.workload.shape(),
         )
-        .expiring_at(args.expire_at),
+        .expiring_at(args.expire_at)
+        .with_random_payload(args.random_payload),
     );
 
     let runtime = if args.threads == 1 {

@@ -156,6 +156,8 @@ pub struct KeySpace {
     item_size: usize,
     /// `item_size` letters; a payload is a prefix of it.
     payload: String,
+    /// Payloads of random letters, one string per item, instead of a prefix of `payload`.
+    random_payload: bool,
     shape: TableShape,
     /// The `exp` (TTL) attribute of plain preloaded items, if any.
     expire_at: Option<u64>,
@@ -174,8 +176,20 @@ impl KeySpace {
             items,
             item_size,
             payload,
+            random_payload: false,
             shape,
             expire_at: None,
+        }
+    }
+
+    /// The same key space whose items carry payloads of random lowercase letters, a different
+    /// string for every key (the same for a key each time): LZ4 finds almost nothing to
+    /// compress in them, so the bytes on disk follow the item sizes, where the default payload
+    /// (one repeated alphabet) compresses about tenfold once compacted.
+    pub fn with_random_payload(self, random_payload: bool) -> KeySpace {
+        KeySpace {
+            random_payload,
+            ..self
         }
     }
 
@@ -410,7 +424,13 @@ impl KeySpace {
                 .map(|(name, value)| name.len() + value.size())
                 .sum::<usize>();
         let payload_len = self.item_size.saturating_sub(overhead).max(1);
-        let payload = self.payload.get(..payload_len).unwrap_or(&self.payload);
+        let random;
+        let payload = if self.random_payload {
+            random = random_letters(pk, sk, payload_len);
+            &random
+        } else {
+            self.payload.get(..payload_len).unwrap_or(&self.payload)
+        };
         let mut json =
             format!(r#"{{"pk":{{"S":"{pk}"}},"sk":{{"N":"{sk}"}},"payload":{{"S":"{payload}"}}"#);
         for (name, value) in extra {
@@ -422,6 +442,15 @@ impl KeySpace {
         json.push('}');
         json
     }
+}
+
+/// `len` random lowercase letters, the same for the same key (seeded by it).
+fn random_letters(pk: &str, sk: u64, len: usize) -> String {
+    let seed = pk.bytes().fold(sk ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..len).map(|_| rng.lowercase()).collect()
 }
 
 /// An attribute beyond the key and payload (the index key attributes).
@@ -633,6 +662,25 @@ mod tests {
                 .len(),
             25
         );
+    }
+
+    /// Random payloads keep the asked size, differ between items and repeat for one item.
+    #[test]
+    fn random_payloads_differ_per_item_and_keep_the_size() {
+        let space = KeySpace::new("t", 100, 300, TableShape::Plain).with_random_payload(true);
+        let item = |pk: &str, sk: u64| -> serde_json::Value {
+            serde_json::from_str::<serde_json::Value>(&space.put_body(pk, sk)).unwrap()["Item"]
+                .clone()
+        };
+        let (a, b) = (item("p000000003", 7), item("p000000003", 8));
+        assert_eq!(item_size(&a), 300);
+        assert_eq!(item_size(&b), 300);
+        assert_ne!(a["payload"], b["payload"]);
+        assert_eq!(a, item("p000000003", 7));
+        let letters = a["payload"]["S"].as_str().unwrap();
+        assert!(letters.bytes().all(|c| c.is_ascii_lowercase()));
+        let distinct: std::collections::HashSet<u8> = letters.bytes().collect();
+        assert!(distinct.len() > 20, "{letters}");
     }
 
     #[test]
