@@ -115,8 +115,10 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 ///   all of these reads miss, so they cost the filters of every run. Partitioned, each check
 ///   was a seek in the file's top-level filter index and a block-cache lookup before the
 ///   filter itself: `perf` of a 16,000,000-item BatchWriteItem load (2026-12-06) put those
-///   two at 13% of the server's CPU and the filter probes at 5%. A pinned whole filter is
-///   checked directly. What it keeps in memory and reads at open is bounded by level 0's size
+///   two at 13% of the server's CPU and the filter probes at 5%, over the files of every level
+///   (level 0 holds up to [`crate::compactor::L0_TRIGGER`] of the runs a read checks while
+///   compactions keep up, the levels below up to 6). A pinned whole filter is checked
+///   directly. What it keeps in memory and reads at open is bounded by level 0's size
 ///   (at most [`crate::pacing::MAX_L0_RUNS`] runs of one flush each, about 1.3 bytes per key),
 ///   not by the data; merged runs are partitioned and unpinned as above.
 /// - **A restart every 4 entries in data blocks** (fjall: 10 in level 0, 16 below): a point
