@@ -183,6 +183,27 @@
 //!   loads with the default 8 MiB segments now outrun the old build's with 32 MiB; on a
 //!   quieter one both reach 100,000 items/s (figures at [`wal::DEFAULT_SEGMENT_BYTES`]).
 //!
+//! **Where a bulk load's CPU goes** (2026-12-06, `perf record --call-graph dwarf` of a release
+//! server for 20 s early in and 20 s two minutes into a 16,000,000-item BatchWriteItem load,
+//! `binderdb bench --workload get` preload, 32 connections; shares of the server's samples,
+//! both windows alike): the request threads 69–72%, the compaction threads 13%, the flush
+//! thread 7–8%, the group-commit thread 7–8%. On the request threads, the reads of the items
+//! being written took 31%: each BatchWriteItem reads every item once to plan its write (21%)
+//! and the commit reads it again to check the guard (10%); nearly all of those reads miss
+//! (new items) and so check the filter of every run, and of that the seek in each file's
+//! top-level filter index (8%) and the block-cache lookup of the filter partition (7%) cost
+//! more than the filter probe itself (5%); the memtable searches were 6%. Request validation
+//! rendered the whole request as DynamoDB would quote it in an error, for every request
+//! (7%, now only for a violation, in the server's `validate`); JSON parsing 6%. Compaction's
+//! 13% is the merge and table writing (LZ4 3%), so write amplification is not what bounds
+//! this load on two cores; the reads are. Level 0's filters are now whole and pinned
+//! (`read_path::data_keyspace_options`): in the profile of the change, 6,000,000 items,
+//! those seeks and lookups fell from 15% to 9–10% of the server's samples, the validation from
+//! 8% to 0. Server CPU per item in alternated 3,000,000-item loads (main's build and this one,
+//! five rounds, a busy machine, README *Durable writes*): medians 19.1 → 16.7 µs, lower in
+//! every round. What is left, by size: the reads above (the guard's re-read is the commit
+//! path's to remove), fjall's batch commit and memtable inserts, JSON parsing, compaction.
+//!
 //! No fjall patch is needed: the flush (`AbstractTree::flush`) and compaction
 //! (`AbstractTree::compact`) calls are lsm-tree's public API, and fjall's garbage-collection
 //! watermark is read from its (hidden, public) snapshot tracker. Considered and left out:

@@ -123,6 +123,19 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 ///   point read makes two more block-cache lookups than with pinned whole blocks (filter
 ///   partition, index partition): 4.4 against 3.7 µs at 1,000,000 items in the measurement
 ///   above, about 3% of a GetItem's server CPU.
+/// - **Except level 0's filters: whole and pinned.** Level 0 holds the memtables just flushed
+///   (each at most about a log segment's worth of writes, see [`crate::log_bound`]), and every
+///   point read checks the filter of each of its runs; a BatchWriteItem reads every item it
+///   writes, twice (the plan and the commit's guard), and in a bulk load of new items nearly
+///   all of these reads miss, so they cost the filters of every run. Partitioned, each check
+///   was a seek in the file's top-level filter index and a block-cache lookup before the
+///   filter itself: `perf` of a 16,000,000-item BatchWriteItem load (2026-12-06) put those
+///   two at 13% of the server's CPU and the filter probes at 5%, over the files of every level
+///   (level 0 holds up to [`crate::compactor::L0_TRIGGER`] of the runs a read checks while
+///   compactions keep up, the levels below up to 6). A pinned whole filter is checked
+///   directly. What it keeps in memory and reads at open is bounded by level 0's size
+///   (at most [`crate::pacing::MAX_L0_RUNS`] runs of one flush each, about 1.3 bytes per key),
+///   not by the data; merged runs are partitioned and unpinned as above.
 /// - **A restart every 4 entries in data blocks** (fjall: 10 in level 0, 16 below): a point
 ///   read binary-searches the restart points and then decodes at most 3 prefix-truncated
 ///   entries instead of up to 15. The files grew by under 1% (keys of ~30 bytes, values of
@@ -134,9 +147,9 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 ///   64 MiB cache); the bench's repetitive items took a third of the space.
 pub(crate) fn data_keyspace_options(options: KeyspaceCreateOptions) -> KeyspaceCreateOptions {
     options
-        .filter_block_pinning_policy(PinningPolicy::all(false))
+        .filter_block_pinning_policy(PinningPolicy::new([true, false]))
         .index_block_pinning_policy(PinningPolicy::all(false))
-        .filter_block_partitioning_policy(PartitioningPolicy::all(true))
+        .filter_block_partitioning_policy(PartitioningPolicy::new([false, true]))
         .index_block_partitioning_policy(PartitioningPolicy::all(true))
         .data_block_restart_interval_policy(RestartIntervalPolicy::all(DATA_BLOCK_RESTART_INTERVAL))
 }
