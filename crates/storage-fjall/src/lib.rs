@@ -134,7 +134,8 @@
 //! (a skiplist search of the memtable, then the tables' bloom filters: a PutItem of a new
 //! item misses), the log payload 2%. What remains to try: fjall's journal still serialises,
 //! hashes and `write`s every batch (8 KiB buffer) although binderdb's log makes it redundant
-//! (fjall 3.1 cannot turn it off), and it competes with the log for the page cache.
+//! (fjall 3.1 cannot turn it off), and it competes with the log for the page cache. (Since
+//! done: commits no longer go through fjall's batch, see "Inserts outside the commit mutex".)
 //!
 //! **Re-measured before deciding on fjall's journal** (2026-12-06 14:30, release build of main
 //! at 93ae857, `perf record --call-graph dwarf` of the server for 4 s of `binderdb bench
@@ -189,17 +190,22 @@
 //!   commit in flight holds the latches of every key it writes, so no newer version of them can
 //!   shadow it).
 //!
-//! Measured (2026-12-06 21:30–21:50, release builds of main at 8866b8b and of this change,
+//! Measured (2026-12-06 21:30–21:55, release builds of main at 8866b8b and of this change,
 //! alternated in the same runs under a pause of the machine's builds, while another session's
 //! server loaded a large table: load average 7–15 on the 2 cores, log syncs p50 0.5–1 ms; 32
-//! connections, server CPU from /proc): `--durability none`, five rounds, index put 5,571 →
-//! 6,597 ops/s (+18%) and 88.4 → 80.7 µs of CPU per operation (-9%), PutItem 17,129 → 16,811
-//! ops/s and 28.7 → 30.8 µs (noise: single-key puts had little under the mutex to move);
-//! `sync`, where the disk's sync latency sets the rate: PutItem 39% → 35% (five rounds) and 42%
-//! → 43% (three rounds) of in-memory, index put / overwrite 55% → 63% (six runs; per-run ratios
-//! 43–99%). The ratio targets (75%, 60%) cannot be judged on this machine's disk; the CPU per
-//! index put is what the change moves. See also the README's "Durable writes" and "Secondary
-//! indexes" sections.
+//! connections, 10,000 items, server CPU from /proc or `perf stat` task-clock). With
+//! `--durability none` (the disk does not set the rate), three series of 4–6 rounds, medians:
+//! index put 5,571 → 6,597, 6,454 → 6,645 and 6,503 → 6,982 ops/s (+18%, +3%, +7%), CPU per
+//! operation 88.4 → 80.7, 74.2 → 80.6 and 82.4 → 81.8 µs (unchanged within the noise);
+//! PutItem 17,129 → 16,811, 16,613 → 16,036 and 16,097 → 18,241 ops/s (noise). A `perf`
+//! profile of each build under index puts: the skip-list inserts and searches (`memcmp`,
+//! `search_position`) are the same share as before; fjall's journal encoding (0.3%) is gone;
+//! the sequencer costs 0.13%. With another session's server holding one core busy, the second
+//! runtime thread rarely ran while the first held the mutex, so the parallelism this buys
+//! could not show here. `sync`, where the disk's latency sets the rate: PutItem 39% → 35%
+//! (five rounds) and 42% → 43% (three rounds) of in-memory, index put / overwrite 55% → 63%
+//! (six runs; per-run ratios 43–99%). The ratio targets (75%, 60%) cannot be judged on this
+//! machine's disk. See also the README's "Durable writes" and "Secondary indexes" sections.
 //!
 //! So what separates `sync` from in-memory (about 16–20 µs of server CPU per PutItem) is the
 //! kernel's sync path and the sleeps and wake-ups around it (the syncer thread about 8 µs,
@@ -493,7 +499,8 @@ const CEILING_REFRESH: u64 = 16;
 
 /// fjall's own `max_memtable_size` for the keyspaces this store creates, as a multiple of
 /// binderdb's limit: binderdb rotates at its limit (module docs), so fjall's rotation requests
-/// are sent only if a memtable grew past this without being rotated. Keyspaces created before
+/// are sent only if a memtable grew past this without being rotated (and only from the
+/// batches that still go through fjall, the dropper's: commits bypass fjall's batch). Keyspaces created before
 /// keep the limit fjall stored with them (binderdb's own): between the commit that crosses it
 /// and binderdb's rotation right after, only the few commits running concurrently send a
 /// request, far from filling the worker's queue.
