@@ -61,10 +61,10 @@ impl FjallStore {
         visit: &mut dyn FnMut(CheckpointRecord<'_>) -> Result<(), StorageError>,
     ) -> Result<(), StorageError> {
         let (snapshot, version) = {
-            // Under the version mutex: no commit is half applied, so the snapshot holds the
-            // commits up to `version` exactly.
+            // Under the version mutex, once the commits still inserting have finished: the
+            // snapshot holds the commits up to `version` exactly.
             let versions = self.versions.lock();
-            (self.db.snapshot(), versions.last)
+            (self.snapshot_of_every_commit(), versions.last)
         };
         visit(CheckpointRecord::Snapshot { version })?;
         let mut dropped = HashSet::new();

@@ -30,11 +30,13 @@
 //! Must not take any of the store's locks: it only reads fjall's state and calls fjall.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use binderdb_storage::StorageError;
 use fjall::{AbstractTree, Database};
 
+use crate::sequencer::Sequencer;
 use crate::worker::{Signal, Worker};
 
 use crate::group_commit::LogRelease;
@@ -66,11 +68,12 @@ impl Flusher {
         db: Database,
         dir: &Path,
         release: LogRelease,
+        sequencer: Arc<Sequencer>,
     ) -> Result<Flusher, StorageError> {
         let for_thread = release.clone();
         let dir = dir.to_path_buf();
         let worker = Worker::start("binderdb-flush", State::default(), move |signal| {
-            flush_loop(signal, &db, &dir, &for_thread);
+            flush_loop(signal, &db, &dir, &for_thread, &sequencer);
         })?;
         let signal = worker.handle();
         release.on_seal(Box::new(move || {
@@ -86,7 +89,13 @@ impl Flusher {
 }
 
 /// The flush thread's loop (see [`Flusher`]).
-fn flush_loop(signal: &Signal<State>, db: &Database, dir: &Path, release: &LogRelease) {
+fn flush_loop(
+    signal: &Signal<State>,
+    db: &Database,
+    dir: &Path,
+    release: &LogRelease,
+    sequencer: &Sequencer,
+) {
     let mut released = 0;
     loop {
         {
@@ -120,7 +129,7 @@ fn flush_loop(signal: &Signal<State>, db: &Database, dir: &Path, release: &LogRe
                 tree.version_memtable_size_sum()
                     .saturating_sub(tree.active_memtable().size())
             });
-            tidy_fjall(dir, &spaces);
+            tidy_fjall(dir, &spaces, sequencer);
         }
         let mut flushed = true;
         for space in spaces {
@@ -143,8 +152,9 @@ fn flush_loop(signal: &Signal<State>, db: &Database, dir: &Path, release: &LogRe
 /// (see [`crate::log_bound::rotate_every_memtable`]), once per flush pass, on this thread,
 /// before the pass flushes `spaces` (smallest first):
 /// 1. `fdatasync` fjall's active journal, without its lock: fjall's worker `fsync`s it under
-///    the lock that every batch commit takes (step 2 makes it), and what that `fsync` has to
-///    write is then only what was written since, not a whole segment's worth of batches;
+///    the lock that every fjall batch takes (step 2 makes it), and what that `fsync` has to
+///    write is then only what was written since, not a whole segment's worth of batches (since
+///    commits bypass fjall's journal, little: the dropper's batches);
 /// 2. rotate, through fjall, the first of `spaces` whose active memtable holds writes: fjall
 ///    then collects old tree versions (and the memtables they hold) of every keyspace, and its
 ///    worker gets one flush message, after which it rotates its journal once past 64 MB and
@@ -154,7 +164,9 @@ fn flush_loop(signal: &Signal<State>, db: &Database, dir: &Path, release: &LogRe
 ///    memtables (which slows writers, see `pacing`) only for its short flush.
 ///
 /// Failures are reported and otherwise ignored: fjall's journal is not part of recovery.
-fn tidy_fjall(dir: &Path, spaces: &[fjall::Keyspace]) {
+///
+/// The rotation waits for the commits in flight first (see [`crate::sequencer`]).
+fn tidy_fjall(dir: &Path, spaces: &[fjall::Keyspace], sequencer: &Sequencer) {
     if let Some(journal) = active_fjall_journal(dir) {
         let synced = std::fs::File::open(&journal).and_then(|file| file.sync_data());
         if let Err(e) = synced {
@@ -165,6 +177,7 @@ fn tidy_fjall(dir: &Path, spaces: &[fjall::Keyspace]) {
         .iter()
         .find(|space| space.tree.active_memtable().size() > 0);
     if let Some(space) = first {
+        sequencer.wait_all();
         if let Err(e) = space.rotate_memtable() {
             tracing::warn!(error = %e, keyspace = ?space.name(), "memtable rotation failed");
         }

@@ -2,9 +2,10 @@
 //! wakes them (async tasks or blocked threads) when their commits are as durable as the store's
 //! [`Durability`] promises.
 //!
-//! Every commit frames its fjall batch into the shared `pending` buffer ([`GroupCommit::log`])
+//! Every commit frames its entries into the shared `pending` buffer ([`GroupCommit::log`])
 //! and then publishes its version ([`GroupCommit::appended`]), both under the store's commit
-//! mutex, so the buffer follows version order and fjall's journal order. A writer that must
+//! mutex, so the buffer follows version order (and sequence-number order, see
+//! [`crate::sequencer`]); the commit inserts its data entries after leaving the mutex. A writer that must
 //! acknowledge asks for durability up to a commit point ([`GroupCommit::poll_durable`], or
 //! [`GroupCommit::flush`] for a fresh sync of everything). The syncer thread wakes, notes the
 //! highest appended version, takes the pending frames, writes them to binderdb's own log
@@ -20,11 +21,11 @@
 //! and serves flushes. Before, each round was a hand-off: the writer woke the syncer, which wrote
 //! and woke the writer's task, two thread wake-ups for what one system call does.
 //!
-//! **fjall's journal** is still written by every fjall batch (fjall cannot turn it off), but
-//! only to its user-space buffer (the database is opened with `manual_journal_persist`), and
+//! **fjall's journal** no longer receives commits (see the crate docs, "Commits"), and
 //! recovery never reads it (see `log_bound`). When the log completes a segment, the syncer
-//! *seals* it instead: it rotates every memtable holding writes, so that the flush thread can
-//! release the segment once they are in table files. The syncer still follows fjall's journal
+//! *seals* it: once the commits still inserting have finished, it rotates every memtable
+//! holding writes, so that the flush thread can release the segment once they are in table
+//! files. The syncer still follows fjall's journal
 //! rotations at every round (a `stat` of the next name), which tells the store when to flush
 //! straggling memtables.
 //!
@@ -50,6 +51,7 @@ use binderdb_storage::StorageError;
 use fjall::Database;
 use parking_lot::{Condvar, Mutex};
 
+use crate::sequencer::Sequencer;
 use crate::wal;
 
 /// How long an acknowledged write may wait for its `fdatasync`.
@@ -307,6 +309,7 @@ impl GroupCommit {
         log: wal::Writer,
         durability: Durability,
         sealed_through: u64,
+        sequencer: Arc<Sequencer>,
     ) -> Result<Self, StorageError> {
         let shared = Arc::new(Shared::new(version, log, sealed_through));
         let for_thread = Arc::clone(&shared);
@@ -317,6 +320,7 @@ impl GroupCommit {
         let syncer = Syncer {
             shared: for_thread,
             db,
+            sequencer,
             journal,
             durability,
         };
@@ -330,8 +334,8 @@ impl GroupCommit {
         })
     }
 
-    /// Adds a commit's log frame. Called under the store's commit mutex, after the fjall batch
-    /// was applied and before [`GroupCommit::appended`].
+    /// Adds a commit's log frame. Called under the store's commit mutex, after the commit took
+    /// its sequence number and before [`GroupCommit::appended`].
     pub(crate) fn log(&self, payload: &[u8]) {
         wal::push_frame(&mut self.shared.pending.lock(), payload);
     }
@@ -594,7 +598,12 @@ impl ActiveJournal {
 /// keyspace's memtable holding writes is rotated, so that everything logged so far is in sealed
 /// memtables (which the flush thread writes to table files) or in table files already, and
 /// the segment can be released once they are flushed (see [`crate::log_bound`]).
-fn seal(db: &Database, shared: &Shared, seq: u64) -> std::io::Result<()> {
+///
+/// The commits still inserting are waited for first: each took its sequence number before its
+/// frame reached the log, and inserts its entries after (see [`crate::sequencer`]), so once
+/// they have finished every frame in the segment is whole in the memtables sealed here.
+fn seal(db: &Database, sequencer: &Sequencer, shared: &Shared, seq: u64) -> std::io::Result<()> {
+    sequencer.wait_all();
     crate::log_bound::rotate_every_memtable(db)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     shared.sealed_through.fetch_max(seq, Ordering::AcqRel);
@@ -609,6 +618,7 @@ fn seal(db: &Database, shared: &Shared, seq: u64) -> std::io::Result<()> {
 struct Syncer {
     shared: Arc<Shared>,
     db: Database,
+    sequencer: Arc<Sequencer>,
     journal: Option<ActiveJournal>,
     durability: Durability,
 }
@@ -623,11 +633,16 @@ impl Syncer {
     /// Writes the pending frames to the log without syncing it or marking anything durable
     /// (see [`UNREQUESTED_WRITE_TICK`]): a later sync covers them.
     fn write_unrequested(&mut self) -> Result<(), String> {
-        let Syncer { shared, db, .. } = self;
+        let Syncer {
+            shared,
+            db,
+            sequencer,
+            ..
+        } = self;
         let mut log = shared.log.lock();
         let Log { writer, frames } = &mut *log;
         std::mem::swap(frames, &mut *shared.pending.lock());
-        let written = writer.write_frames(frames, &mut |seq| seal(db, shared, seq));
+        let written = writer.write_frames(frames, &mut |seq| seal(db, sequencer, shared, seq));
         let wrote = !frames.is_empty();
         frames.clear();
         written.map_err(|e| e.to_string())?;
@@ -643,6 +658,7 @@ impl Syncer {
         let Syncer {
             shared,
             db,
+            sequencer,
             journal,
             ..
         } = self;
@@ -650,7 +666,7 @@ impl Syncer {
         let Log { writer, frames } = &mut *log;
         std::mem::swap(frames, &mut *shared.pending.lock());
         let wrote = !frames.is_empty();
-        let written = writer.write_frames(frames, &mut |seq| seal(db, shared, seq));
+        let written = writer.write_frames(frames, &mut |seq| seal(db, sequencer, shared, seq));
         frames.clear();
         written.map_err(|e| e.to_string())?;
         if let Some(journal) = journal.as_mut() {
@@ -801,9 +817,17 @@ impl Syncer {
             tracing::error!(error = %e, "final write-ahead log sync failed");
             return;
         }
-        let Syncer { shared, db, .. } = &mut self;
+        let Syncer {
+            shared,
+            db,
+            sequencer,
+            ..
+        } = &mut self;
         let mut log = shared.log.lock();
-        if let Err(e) = log.writer.finish(&mut |seq| seal(db, shared, seq)) {
+        if let Err(e) = log
+            .writer
+            .finish(&mut |seq| seal(db, sequencer, shared, seq))
+        {
             tracing::error!(error = %e, "final seal failed; the next open replays the log");
         }
     }

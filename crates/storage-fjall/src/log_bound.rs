@@ -57,11 +57,12 @@
 //! bulk loads with 8 MiB segments then ran faster than the old build's with 32 MiB; on a
 //! quieter one both builds reach 100,000 items/s (see [`crate::wal::DEFAULT_SEGMENT_BYTES`]).
 //!
-//! What fjall still does with its journal: it writes every batch to it (it cannot be turned
-//! off), syncs it when its worker handles a flush, and deletes journals once flushed. Nothing
-//! reads it: writes it holds that the log does not are the dropper's tombstones (flushed to
-//! table files before a drop's marker is removed, see [`crate::drops`]) and the store's format
-//! record (written again by an open that does not find it).
+//! What fjall still does with its journal: it writes the batches that still go through fjall
+//! to it (commits do not, see the crate docs, "Commits"), syncs it when its worker handles a
+//! flush, and deletes journals once flushed. Nothing reads it: what it holds are the dropper's
+//! tombstones (flushed to table files before a drop's marker is removed, see
+//! [`crate::drops`]), the store's format record (written again by an open that does not find
+//! it) and recovery's replay (in the log too).
 //!
 //! Directories written by older builds (no [`LOG_RECOVERY_MARKER`]) have journals holding
 //! writes that their log recycled: their first open replays the journals as fjall always did,
@@ -90,8 +91,9 @@ pub(crate) const LOG_RECOVERY_MARKER: &str = "binderdb-log-recovery";
 ///
 /// Correct without fjall's journal lock: a batch a rotation splits between the sealed and the
 /// new memtable of a keyspace is read the same (entries carry their sequence numbers), and
-/// every batch logged in a completed segment was applied to the memtables before its frame
-/// reached the log, so it is whole in the sealed memtables.
+/// the seal calls this only once every commit that took a sequence number (so every commit
+/// whose frame is in the log) has finished its inserts ([`crate::sequencer::Sequencer::wait_all`]),
+/// so every batch logged in a completed segment is whole in the sealed memtables.
 ///
 /// # Errors
 /// `Corrupt` if fjall's keyspace map is poisoned.

@@ -1,5 +1,5 @@
-//! A fjall batch and its write-ahead log payload, built together so they cannot disagree, and
-//! the replay of such payloads at open.
+//! A commit's entries and its write-ahead log payload, built together so they cannot disagree,
+//! and the replay of such payloads at open.
 //!
 //! Payload (version 1 of the frame format, see [`crate::wal::MAGIC`]):
 //!
@@ -9,10 +9,12 @@
 //! ```
 //!
 //! `space` is the keyspace's [`Keyspace::index`] for data keyspaces, [`META_SPACE`] or
-//! [`COUNTERS_SPACE`]. Keys and values are the exact bytes given to fjall, so a replay writes
-//! what the commit wrote. The version is informational (replay order is the log's order).
+//! [`COUNTERS_SPACE`]. Keys and values are the exact bytes inserted into fjall's trees, so a
+//! replay writes what the commit wrote. The version is informational (replay order is the
+//! log's order).
 
 use binderdb_storage::{Keyspace, StorageError};
+use fjall::AbstractTree;
 
 /// Space id of the `meta` keyspace.
 pub(crate) const META_SPACE: u8 = Keyspace::ALL.len() as u8;
@@ -21,20 +23,45 @@ pub(crate) const COUNTERS_SPACE: u8 = META_SPACE + 1;
 /// Set on an op's space byte for a delete.
 const DELETE: u8 = 0x80;
 
-/// A fjall batch and the log payload describing it.
-pub(crate) struct LoggedBatch {
-    pub(crate) batch: fjall::OwnedWriteBatch,
+/// A commit's entries and the log payload describing them.
+///
+/// The entries are not given to fjall as a batch (fjall's batch takes its journal lock and
+/// inserts everything under it, see the crate docs, "Commits"): the store inserts them into
+/// the keyspaces' trees itself, with the sequence number the [`crate::sequencer`] assigned.
+/// Entries of `meta` and `counters` are *shared* (the same key, `high_water` or a table's
+/// counter record, is rewritten by commits that hold no common latch), the others are data
+/// entries, each covered by the commit's key latches.
+pub(crate) struct LoggedBatch<'a> {
+    entries: Vec<Entry<'a>>,
     pub(crate) payload: Vec<u8>,
     ops: u32,
 }
 
-impl LoggedBatch {
-    pub(crate) fn new(db: &fjall::Database, version: u64) -> LoggedBatch {
+/// One put (`value` set) or delete of a [`LoggedBatch`].
+pub(crate) struct Entry<'a> {
+    space: &'a fjall::Keyspace,
+    shared: bool,
+    key: Vec<u8>,
+    value: Option<Vec<u8>>,
+}
+
+impl Entry<'_> {
+    /// Inserts the entry into its keyspace's memtable at `seqno`.
+    pub(crate) fn insert(self, seqno: fjall::SeqNo) {
+        match self.value {
+            Some(value) => self.space.tree.insert(self.key, value, seqno),
+            None => self.space.tree.remove(self.key, seqno),
+        };
+    }
+}
+
+impl<'a> LoggedBatch<'a> {
+    pub(crate) fn new(version: u64) -> LoggedBatch<'a> {
         let mut payload = Vec::with_capacity(256);
         payload.extend_from_slice(&version.to_le_bytes());
         payload.extend_from_slice(&0u32.to_le_bytes());
         LoggedBatch {
-            batch: db.batch(),
+            entries: Vec::new(),
             payload,
             ops: 0,
         }
@@ -48,29 +75,51 @@ impl LoggedBatch {
         self.payload.extend_from_slice(key);
     }
 
+    fn push_entry(
+        &mut self,
+        space: &'a fjall::Keyspace,
+        id: u8,
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    ) {
+        self.entries.push(Entry {
+            space,
+            shared: id >= META_SPACE,
+            key,
+            value,
+        });
+    }
+
     /// Puts `key` → `value` into `space` (whose id is `id`).
-    pub(crate) fn insert(&mut self, space: &fjall::Keyspace, id: u8, key: Vec<u8>, value: Vec<u8>) {
+    pub(crate) fn insert(
+        &mut self,
+        space: &'a fjall::Keyspace,
+        id: u8,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) {
         self.push_op(id, &key);
         self.payload
             .extend_from_slice(&(value.len() as u32).to_le_bytes());
         self.payload.extend_from_slice(&value);
-        self.batch.insert(space, key, value);
+        self.push_entry(space, id, key, Some(value));
     }
 
     /// Deletes `key` from `space` (whose id is `id`).
-    pub(crate) fn remove(&mut self, space: &fjall::Keyspace, id: u8, key: Vec<u8>) {
+    pub(crate) fn remove(&mut self, space: &'a fjall::Keyspace, id: u8, key: Vec<u8>) {
         self.push_op(id | DELETE, &key);
-        self.batch.remove(space, key);
+        self.push_entry(space, id, key, None);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.ops == 0
     }
 
-    /// The finished payload (its op count filled in) and the fjall batch.
-    pub(crate) fn finish(mut self) -> (fjall::OwnedWriteBatch, Vec<u8>) {
+    /// The finished payload (its op count filled in), the shared entries and the data entries.
+    pub(crate) fn finish(mut self) -> (Vec<u8>, Vec<Entry<'a>>, Vec<Entry<'a>>) {
         self.payload[8..12].copy_from_slice(&self.ops.to_le_bytes());
-        (self.batch, self.payload)
+        let (shared, data) = self.entries.into_iter().partition(|e| e.shared);
+        (self.payload, shared, data)
     }
 }
 

@@ -1,0 +1,205 @@
+//! The commit sequencer: hands out fjall sequence numbers to commits, and publishes a commit to
+//! fjall's snapshots only once it and every commit before it are wholly in the memtables.
+//!
+//! Why: a commit assigns its version and sequence number, and appends its log frame, under the
+//! store's version mutex, but inserts its data entries into lsm-tree's memtables after leaving
+//! it (still under its key latches, see the crate docs, "Commits"). Those inserts (skip-list
+//! searches, nine per index put) were the largest part of the time the mutex was held. Once
+//! they run outside it, commits finish their inserts out of order, so fjall's own publication
+//! (`SnapshotTracker::publish`, a `fetch_max` per batch) would let a snapshot see a later commit
+//! without an earlier one, or half of one. Here every commit holds a [`Ticket`] from
+//! [`Sequencer::begin`] (called under the version mutex, so sequence numbers follow versions)
+//! until its inserts are done; finishing a ticket advances fjall's visible sequence number past
+//! the longest prefix of finished commits, never further.
+//!
+//! fjall itself also moves its visible sequence number: every flush and compaction takes a
+//! sequence number for its new tree version and publishes it (lsm-tree's `upgrade_version`),
+//! and the dropper's fjall batches publish theirs. A snapshot taken just after such a step can
+//! therefore lie above commits still inserting. So readers take snapshots through
+//! [`Sequencer::settle`]: it waits, usually not at all, until every commit below the snapshot's
+//! sequence number has finished. The snapshot then holds exactly the commits below it (entries
+//! carry their sequence numbers), whichever memtable each insert landed in.
+//!
+//! Memtable rotations wait for the commits in flight first ([`Sequencer::wait_all`]): a seal
+//! must find every logged commit whole in the memtables it seals (the log segment is released
+//! once they are flushed, see `log_bound`), and an insert that lands in a memtable created after
+//! a flush's tree version would be missed by a snapshot that reads the version before it.
+//!
+//! Must not take any of the store's locks: finishing a ticket happens under key latches, and
+//! waiting happens under the version mutex (`recount`, `checkpoint`).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fjall::{Database, SeqNo};
+use parking_lot::{Condvar, Mutex};
+
+/// See the module docs.
+pub(crate) struct Sequencer {
+    db: Database,
+    state: Mutex<State>,
+    finished: Condvar,
+    /// The lowest sequence number of a commit in flight (`SeqNo::MAX` if none): read without
+    /// the lock by [`Sequencer::settle`]'s fast path.
+    lowest_in_flight: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    /// Commits begun and not yet published, in sequence order, with whether they finished.
+    in_flight: VecDeque<(SeqNo, bool)>,
+    /// Threads waiting in [`Sequencer::wait_below`]: finishing notifies only if some are.
+    waiters: usize,
+}
+
+/// A commit's sequence number, held until its inserts are done; dropping it finishes the commit
+/// (also on an early return, so a failed commit never stops publication).
+pub(crate) struct Ticket<'a> {
+    sequencer: &'a Sequencer,
+    seqno: SeqNo,
+}
+
+impl Ticket<'_> {
+    /// The sequence number the commit's entries carry.
+    pub(crate) fn seqno(&self) -> SeqNo {
+        self.seqno
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        self.sequencer.finish(self.seqno);
+    }
+}
+
+impl std::fmt::Debug for Sequencer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequencer")
+            .field("in_flight", &self.state.lock().in_flight.len())
+            .finish()
+    }
+}
+
+impl Sequencer {
+    /// A sequencer over `db`'s sequence numbers. Created once recovery has written what it
+    /// replays (fjall's own batches publish themselves).
+    pub(crate) fn new(db: Database) -> Sequencer {
+        Sequencer {
+            db,
+            state: Mutex::default(),
+            finished: Condvar::new(),
+            lowest_in_flight: AtomicU64::new(SeqNo::MAX),
+        }
+    }
+
+    /// Assigns the next sequence number to a commit. Called under the version mutex, so that
+    /// sequence numbers follow versions (and the log's order).
+    pub(crate) fn begin(&self) -> Ticket<'_> {
+        let mut state = self.state.lock();
+        let seqno = self.db.supervisor.seqno.next();
+        if state.in_flight.is_empty() {
+            self.lowest_in_flight.store(seqno, Ordering::Release);
+        }
+        state.in_flight.push_back((seqno, false));
+        Ticket {
+            sequencer: self,
+            seqno,
+        }
+    }
+
+    /// Marks `seqno` finished and publishes the finished prefix to fjall's snapshots.
+    fn finish(&self, seqno: SeqNo) {
+        let mut state = self.state.lock();
+        if let Some(entry) = state.in_flight.iter_mut().find(|(s, _)| *s == seqno) {
+            entry.1 = true;
+        }
+        let mut published = None;
+        while let Some(&(front, true)) = state.in_flight.front() {
+            state.in_flight.pop_front();
+            published = Some(front);
+        }
+        let Some(published) = published else {
+            return; // an earlier commit is still inserting: it publishes this one too
+        };
+        let lowest = state.in_flight.front().map_or(SeqNo::MAX, |(s, _)| *s);
+        self.lowest_in_flight.store(lowest, Ordering::Release);
+        // Everything below `lowest` that this sequencer handed out is finished.
+        let visible_through = if lowest == SeqNo::MAX {
+            published
+        } else {
+            lowest - 1
+        };
+        self.db.supervisor.snapshot_tracker.publish(visible_through);
+        if state.waiters > 0 {
+            self.finished.notify_all();
+        }
+    }
+
+    /// Blocks until every commit with a sequence number below `below` has finished.
+    pub(crate) fn wait_below(&self, below: SeqNo) {
+        if self.lowest_in_flight.load(Ordering::Acquire) >= below {
+            return;
+        }
+        let mut state = self.state.lock();
+        state.waiters += 1;
+        while state.in_flight.front().is_some_and(|(s, _)| *s < below) {
+            self.finished.wait(&mut state);
+        }
+        state.waiters -= 1;
+    }
+
+    /// Blocks until every commit begun before the call has finished.
+    pub(crate) fn wait_all(&self) {
+        self.wait_below(self.db.supervisor.seqno.get());
+    }
+
+    /// A fjall snapshot holding exactly the commits below its sequence number (see the module
+    /// docs): taken, then settled by waiting for the commits below it still inserting.
+    pub(crate) fn settle(&self, snapshot: fjall::Snapshot) -> fjall::Snapshot {
+        self.wait_below(snapshot.seqno());
+        snapshot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sequencer() -> (tempfile::TempDir, Sequencer) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::builder(dir.path()).open().unwrap();
+        (dir, Sequencer::new(db))
+    }
+
+    /// A later commit that finishes first stays invisible until the earlier one finishes;
+    /// then both are published at once.
+    #[test]
+    fn publishes_only_the_finished_prefix() {
+        let (_dir, seq) = sequencer();
+        let visible = || seq.db.visible_seqno();
+        let start = visible();
+        let first = seq.begin();
+        let second = seq.begin();
+        assert!(second.seqno() > first.seqno());
+        drop(second);
+        assert_eq!(visible(), start);
+        drop(first);
+        assert!(visible() > start);
+        assert_eq!(seq.lowest_in_flight.load(Ordering::Acquire), SeqNo::MAX);
+    }
+
+    /// `wait_below` returns once the commits below the bound finished, whoever finishes them.
+    #[test]
+    fn waiters_wake_when_the_prefix_finishes() {
+        let (_dir, seq) = sequencer();
+        let ticket = seq.begin();
+        let bound = ticket.seqno() + 1;
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| seq.wait_below(bound));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(ticket);
+            waiter.join().unwrap();
+        });
+        seq.wait_all();
+    }
+}
