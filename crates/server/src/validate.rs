@@ -762,12 +762,20 @@ pub fn batch_write_item(r: &BatchWriteItemInput) -> Result<(), ApiError> {
         for (i, request) in requests.iter().enumerate() {
             if let Some(d) = &request.delete_request {
                 if d.key.is_none() {
-                    v.not_null(&format!("{}.deleteRequest.key", base(i)), d.key.as_ref());
+                    v.push(
+                        None,
+                        &format!("{}.deleteRequest.key", base(i)),
+                        "Member must not be null",
+                    );
                 }
             }
             if let Some(p) = &request.put_request {
                 if p.item.is_none() {
-                    v.not_null(&format!("{}.putRequest.item", base(i)), p.item.as_ref());
+                    v.push(
+                        None,
+                        &format!("{}.putRequest.item", base(i)),
+                        "Member must not be null",
+                    );
                 }
             }
         }
