@@ -218,7 +218,9 @@ async fn a_batch_does_what_the_same_writes_do_one_by_one() {
     );
 }
 
-#[tokio::test]
+// Several runtime threads: item operations run inline on them, so this is what lets the
+// writers race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_never_leave_an_index_entry_behind() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::durable(dir.path()).await;
@@ -290,7 +292,9 @@ async fn concurrent_writers_never_leave_an_index_entry_behind() {
     assert_eq!(table["ItemCount"], 10);
 }
 
-#[tokio::test]
+// Several runtime threads: item operations run inline on them, so this is what lets the
+// writers race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn batch_puts_racing_counter_updates_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::durable(dir.path()).await;
