@@ -280,8 +280,9 @@ impl Database {
                     self.ttl_cursors.lock().remove(&d.id);
                 }
             }
-            // Commonly the whole batch goes in one guarded commit; an item written meanwhile
-            // (the guard fails) sends the batch through the one-item path instead.
+            // The whole batch goes in one commit under the items' latches; on a store without
+            // latches, an item written meanwhile (`Conflict`) sends the batch through the
+            // one-item path instead.
             if !d.has_local_indexes() {
                 if let Some(n) = self.expire_together(&table, &due, now_secs, &attribute)? {
                     self.count_ttl_deletes(&table, n);
