@@ -266,8 +266,13 @@
 //! main's build and this one (five rounds, each under a pause of the machine's builds, no
 //! other server running, load average 4–7 from the load itself): server CPU per item, medians
 //! 12.1 → 10.6 µs (lower in every round), items/s 115,000 → 148,000 (both swinging between
-//! 70,000 and 160,000 from round to round with the disk). The read that remains is what a
-//! write of a new item costs most: a miss checked against every run's filter.
+//! 70,000 and 160,000 from round to round with the disk). 20,000,000-item loads, two of each
+//! alternated, with another session's benchmarks running during some of them: main 77,600 and
+//! 65,200 items/s (399 and 3,503 requests over 100 ms, max 312 and 518 ms, 19.8 and 17.1 µs
+//! per item), this change 65,600 and 99,200 (2,992 and 266 over 100 ms, max 447 and 192 ms,
+//! 14.8 and 16.3 µs): lower CPU per item, but whether it stalls less could not be told here.
+//! The read that remains is what a write of a new item costs most: a miss checked against
+//! every run's filter.
 //!
 //! No fjall patch is needed: the flush (`AbstractTree::flush`) and compaction
 //! (`AbstractTree::compact`) calls are lsm-tree's public API, and fjall's garbage-collection
