@@ -10,7 +10,9 @@
 //! smoothly towards what the compactions sustain instead of running into a wall. Only past the
 //! hard limits ([`MAX_SEALED_MEMTABLES`], [`MAX_L0_RUNS`]), which the delays are meant to keep
 //! writers from ever reaching, does a writer wait in [`PACING_STEP`]s until the backlog is back
-//! under them. A writer that waits holds nothing other writers need.
+//! under them. A writer that waits holds nothing other writers need: a read-modify-write
+//! (PutItem, BatchWriteItem) is paced on its keys' keyspaces before it takes their latches,
+//! and only its index keyspaces' backlog, if worse, is waited for under them.
 //!
 //! Why a sleep per commit works as a rate: with `n` writers each sleeping `d` per commit, the
 //! store takes at most `n / d` commits a second (32 connections and 8 ms: 4,000 commits, or

@@ -126,8 +126,9 @@ const SETTLE_TABLE_BYTES: u64 = 4 * 64 * 1024 * 1024;
 /// - **Except level 0's filters: whole and pinned.** Level 0 holds the memtables just flushed
 ///   (each at most about a log segment's worth of writes, see [`crate::log_bound`]), and every
 ///   point read checks the filter of each of its runs; a BatchWriteItem reads every item it
-///   writes, twice (the plan and the commit's guard), and in a bulk load of new items nearly
-///   all of these reads miss, so they cost the filters of every run. Partitioned, each check
+///   writes (twice when this was measured: the plan and the commit's guard; once since
+///   [`binderdb_storage::Store::read_modify_write_many`]), and in a bulk load of new items
+///   nearly all of these reads miss, so they cost the filters of every run. Partitioned, each check
 ///   was a seek in the file's top-level filter index and a block-cache lookup before the
 ///   filter itself: `perf` of a 16,000,000-item BatchWriteItem load (2026-12-06) put those
 ///   two at 13% of the server's CPU and the filter probes at 5%, over the files of every level

@@ -7,7 +7,8 @@
 //!
 //! Key types:
 //! - [`Store`]: point reads, ordered partition ranges, hash-segment scans, guarded atomic
-//!   commits and latched read-modify-write.
+//!   commits and latched read-modify-write, of one key or of several at once
+//!   ([`Store::read_modify_write_many`]).
 //! - [`MemoryStore`]: the in-memory engine (tests, `--in-memory`).
 //! - [`durable`]: waiting (blocking or async) until commits are on stable storage, which is
 //!   separate from committing so a server can acknowledge writes without parking threads.
@@ -390,6 +391,51 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         key: &Key,
         f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
     ) -> Result<Option<u64>, StorageError>;
+
+    /// Read-modify-write of several keys at once (BatchWriteItem's writes): reads every key of
+    /// `keys`, calls `f` with their values in the same order (`None` for an absent key), and
+    /// if `f` returns `Some(batch)`, commits it on the condition that none of `keys` changed
+    /// since it was read. The batch may write any keys (those read, their index entries...)
+    /// and carry guards of its own. Returns `Ok(None)` if `f` returned `None` (nothing
+    /// written), `Ok(Some(version))` after a commit.
+    ///
+    /// Single-node engines hold the latches of every key (stripes taken in ascending order, so
+    /// concurrent callers cannot deadlock) across read + `f` + commit, and so commit without
+    /// reading the keys again; like [`Store::read_modify_write`], they call `f` again with
+    /// fresh values if a plain commit slipped in anyway, so `f` may run more than once and must
+    /// start afresh each time (and `f` must not call back into the store's writes). `keys` may
+    /// repeat a key; it may be empty.
+    ///
+    /// The default suits engines without latches: it reads the keys, calls `f` once, and
+    /// commits the batch with a guard on each key's version as read, so a key that moved
+    /// between the read and the commit fails it with `Conflict`. Callers must therefore treat
+    /// `Conflict` as "nothing was written; the keys may have moved" and fall back (e.g. to one
+    /// [`Store::read_modify_write`] per key).
+    ///
+    /// # Errors
+    /// `Conflict` if one of the batch's own guards fails, or (engines without latches) one of
+    /// `keys` changed before the commit; nothing is written then. Otherwise as
+    /// [`Store::commit`].
+    fn read_modify_write_many(
+        &self,
+        keys: &[Key],
+        f: &mut dyn FnMut(&[Option<Versioned>]) -> Option<Batch>,
+    ) -> Result<Option<u64>, StorageError> {
+        let current = keys
+            .iter()
+            .map(|key| self.get(key))
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(mut batch) = f(&current) else {
+            return Ok(None);
+        };
+        batch
+            .guards
+            .extend(keys.iter().zip(&current).map(|(key, read)| Guard {
+                key: key.clone(),
+                expected: read.as_ref().map(|v| v.version),
+            }));
+        self.commit(batch).map(Some)
+    }
 
     /// The value of a counter kept by [`Write::Count`], or `None` while it is unknown (never
     /// set, or being recounted). Never reads entries: O(1).

@@ -3,7 +3,8 @@
 //!
 //! Commits check guards and apply under the write lock, so they are atomic without latches.
 //! `read_modify_write` additionally holds the key's striped latch across read + closure +
-//! commit, so concurrent read-modify-writes of one hot key queue instead of spinning.
+//! commit, so concurrent read-modify-writes of one hot key queue instead of spinning, and
+//! `read_modify_write_many` holds the latches of all its keys the same way.
 //! Reads hold the read lock for the whole visit (that is the consistent snapshot), so a visitor
 //! must not call back into the same store. Counters live in the same `Inner`, so a counter
 //! write applies under the same write lock as the data; a recount walks under the read lock
@@ -88,15 +89,16 @@ impl MemoryStore {
         }
     }
 
-    /// Applies `batch` atomically under the write lock; `implicit` is read-modify-write's guard.
+    /// Applies `batch` atomically under the write lock; `implicit` are read-modify-write's
+    /// guards on the keys it read.
     fn apply(
         &self,
         batch: Batch,
-        implicit: Option<(Keyspace, &[u8], Option<u64>)>,
+        implicit: &[(Keyspace, &[u8], Option<u64>)],
     ) -> Result<u64, Refused> {
         let encoded = codec::encode_batch(batch).map_err(Refused::Error)?;
         let mut inner = self.inner.write();
-        if let Some((ks, key, expected)) = implicit {
+        for &(ks, key, expected) in implicit {
             if !guard_holds(&inner.spaces[ks.index()], key, expected) {
                 return Err(Refused::Stale);
             }
@@ -126,6 +128,47 @@ impl MemoryStore {
             }
         }
         Ok(version)
+    }
+
+    /// [`Store::read_modify_write_many`] (and, with one key, [`Store::read_modify_write`]):
+    /// holds the latches of `keys` across read + `f` + commit; the commit's implicit guards
+    /// catch the plain commits, which take no latch.
+    fn read_modify_write_latched(
+        &self,
+        keys: &[Key],
+        f: &mut dyn FnMut(&[Option<Versioned>]) -> Option<Batch>,
+    ) -> Result<Option<u64>, StorageError> {
+        let physical = keys
+            .iter()
+            .map(codec::encode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let _latches = self.latches.lock(&self.latches.stripes_of(keys));
+        loop {
+            let current: Vec<Option<Versioned>> = {
+                let inner = self.inner.read();
+                keys.iter()
+                    .zip(&physical)
+                    .map(|(key, p)| inner.spaces[key.keyspace.index()].get(p).cloned())
+                    .collect()
+            };
+            let Some(batch) = f(&current) else {
+                return Ok(None);
+            };
+            let implicit: Vec<_> = keys
+                .iter()
+                .zip(&physical)
+                .zip(&current)
+                .map(|((key, p), read)| {
+                    (key.keyspace, p.as_slice(), read.as_ref().map(|v| v.version))
+                })
+                .collect();
+            match self.apply(batch, &implicit) {
+                Ok(version) => return Ok(Some(version)),
+                // A plain commit (which takes no latch) changed a key: run `f` again.
+                Err(Refused::Stale) => continue,
+                Err(Refused::Error(e)) => return Err(e),
+            }
+        }
     }
 
     fn walk(
@@ -176,7 +219,7 @@ impl Store for MemoryStore {
     }
 
     fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
-        self.apply(batch, None).map_err(|e| match e {
+        self.apply(batch, &[]).map_err(|e| match e {
             Refused::Stale => StorageError::Conflict,
             Refused::Error(e) => e,
         })
@@ -187,23 +230,17 @@ impl Store for MemoryStore {
         key: &Key,
         f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
     ) -> Result<Option<u64>, StorageError> {
-        let physical = codec::encode(key)?;
-        let _latch = self.latches.lock(&[self.latches.stripe_of(key)]);
-        loop {
-            let current = self.inner.read().spaces[key.keyspace.index()]
-                .get(&physical)
-                .cloned();
-            let Some(batch) = f(current.as_ref()) else {
-                return Ok(None);
-            };
-            let expected = current.as_ref().map(|v| v.version);
-            match self.apply(batch, Some((key.keyspace, &physical, expected))) {
-                Ok(version) => return Ok(Some(version)),
-                // A plain commit (which takes no latch) changed the key: run `f` again.
-                Err(Refused::Stale) => continue,
-                Err(Refused::Error(e)) => return Err(e),
-            }
-        }
+        self.read_modify_write_latched(std::slice::from_ref(key), &mut |current| {
+            f(current.first().and_then(Option::as_ref))
+        })
+    }
+
+    fn read_modify_write_many(
+        &self,
+        keys: &[Key],
+        f: &mut dyn FnMut(&[Option<Versioned>]) -> Option<Batch>,
+    ) -> Result<Option<u64>, StorageError> {
+        self.read_modify_write_latched(keys, f)
     }
 
     fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
@@ -312,6 +349,66 @@ mod tests {
     #[test]
     fn conformance() {
         crate::conformance::run_all(&|| Arc::new(MemoryStore::new()) as Arc<dyn Store>);
+    }
+
+    /// A store keeping the trait's default `read_modify_write_many` (read, then one guarded
+    /// commit), as engines without latches do: the contract's checks hold for it too.
+    #[derive(Debug, Default)]
+    struct DefaultMany(MemoryStore);
+
+    impl Store for DefaultMany {
+        fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
+            self.0.get(key)
+        }
+        fn range(
+            &self,
+            r: &PartitionRange<'_>,
+            visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
+        ) -> Result<(), StorageError> {
+            self.0.range(r, visit)
+        }
+        fn scan(
+            &self,
+            s: &SegmentScan<'_>,
+            visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
+        ) -> Result<(), StorageError> {
+            self.0.scan(s, visit)
+        }
+        fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
+            self.0.commit(batch)
+        }
+        fn read_modify_write(
+            &self,
+            key: &Key,
+            f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
+        ) -> Result<Option<u64>, StorageError> {
+            self.0.read_modify_write(key, f)
+        }
+        fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
+            self.0.counts(counter)
+        }
+        fn recount(
+            &self,
+            counter: CounterId,
+            keyspace: Keyspace,
+            table: TableId,
+            weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
+        ) -> Result<Option<Counts>, StorageError> {
+            self.0.recount(counter, keyspace, table, weigh)
+        }
+        fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
+            self.0.drop_table(table)
+        }
+        fn flush(&self) -> Result<(), StorageError> {
+            self.0.flush()
+        }
+    }
+
+    #[test]
+    fn default_read_modify_write_many_conforms() {
+        let make = || Arc::new(DefaultMany::default()) as Arc<dyn Store>;
+        crate::conformance::read_modify_write_many_basics(&make);
+        crate::conformance::read_modify_write_many_concurrent(&make);
     }
 
     proptest::proptest! {

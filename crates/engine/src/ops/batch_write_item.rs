@@ -5,16 +5,17 @@
 //! `actions/batchWriteItem.js`): first the values and sizes of every request, then per table
 //! that the table exists, that each key matches the schema and that no item is written twice.
 //!
-//! The writes then apply together: each is planned on its item as read, by the same write path
-//! PutItem and DeleteItem use, and all of them commit in ONE storage batch guarded on the
-//! version of every item read (one journal append and one shared fsync per request, not one
-//! per item: bulk loads are what BatchWriteItem is for). Each write keeps its own semantics —
+//! The writes then apply together: the store latches every item, each write is planned on its
+//! item as read, by the same write path PutItem and DeleteItem use, and all of them commit in
+//! ONE storage batch under those latches (one journal append and one shared fsync per request,
+//! not one per item: bulk loads are what BatchWriteItem is for), without the second read of
+//! every item a guarded commit needed (`write_together`). Each write keeps its own semantics —
 //! its index entries, stream record, TTL entry, statistics, item collection size and consumed
 //! capacity are exactly those of the same write made alone, and a write of an item a
 //! transaction holds is left unprocessed while the others apply. The batch is not a
-//! transaction in DynamoDB, and nothing here makes it one for clients to rely on: if a
-//! concurrent writer moves one of the items between its read and the commit, nothing is
-//! committed and every write goes alone, one item at a time under its latch. Tables with
+//! transaction in DynamoDB, and nothing here makes it one for clients to rely on: on a store
+//! without latches, if a concurrent writer moves one of the items between its read and the
+//! commit, nothing is committed and every write goes alone, one item at a time. Tables with
 //! throttling on go item by item too, so each write's admission sees what the writes before it
 //! paid. binderdb never throttles otherwise: `UnprocessedItems` then only lists the writes of
 //! items a transaction held at that moment.
@@ -24,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use binderdb_model::Item;
-use binderdb_storage::{Batch, Guard, Key, StorageError};
+use binderdb_storage::{Batch, Key, StorageError};
 
 use crate::api::{BatchWriteItemInput, BatchWriteItemOutput, WriteRequest};
 use crate::capacity::{Consumed, ReturnCapacity, Usage};
@@ -32,7 +33,9 @@ use crate::catalog::{KeySchema, Table, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::keys::{batch_item_key, request_key, EncodedKey};
 use crate::ops::put_item::NewItem;
-use crate::ops::{decode, required_request_items, wire_item, Change, Planned, WriteOutcome};
+use crate::ops::{
+    decode, required_request_items, wire_item, Change, Decided, Planned, WriteOutcome,
+};
 use crate::{Database, RequestContext};
 
 /// DynamoDB's limit on requests in one BatchWriteItem, across all tables.
@@ -241,19 +244,23 @@ impl Database {
         })
     }
 
-    /// Applies every write of the batch in ONE guarded storage commit (one journal append and
-    /// one group-commit wait for the request, instead of one per item), with each write's
-    /// semantics exactly as if it went alone.
+    /// Applies every write of the batch in ONE storage commit (one journal append and one
+    /// group-commit wait for the request, instead of one per item), with each write's semantics
+    /// exactly as if it went alone.
     ///
-    /// Each write is checked against the transactions' holds first (a held item is left
-    /// unprocessed, the others go ahead), then its item is read with its version and the write
-    /// is planned on it by the one write path every operation uses (index entries, stream
-    /// record, TTL entry, statistics, item collections: [`Database::plan_write`]), and the
-    /// batch is guarded on every version read. Writes of one item collection see each other's
-    /// growth, as they would one after the other. If a concurrent writer moved an item between
-    /// its read and the commit, nothing was written and every write is left [`Step::Alone`]. If
-    /// planning a write fails (a full item collection, an undecodable item), the writes before
-    /// it commit and it carries the error, as when each write went alone.
+    /// The items are read and written by ONE
+    /// [`binderdb_storage::Store::read_modify_write_many`]: the store holds
+    /// the latches of every item across the read, the plans and the commit, so the commit does
+    /// not read them again to check that they did not move. Under those latches each write is
+    /// checked against the transactions' holds (a held item is left unprocessed, the others go
+    /// ahead), then planned on its item by the one write path every operation uses (index
+    /// entries, stream record, TTL entry, statistics, item collections:
+    /// [`Database::plan_write`]). Writes of one item collection see each other's growth, as
+    /// they would one after the other. If planning a write fails (a full item collection, an
+    /// undecodable item), the writes before it commit and it carries the error, as when each
+    /// write went alone; the writes after it go alone. If the store could not keep the items
+    /// still (`Conflict`: an engine without latches found one moved), nothing was written and
+    /// every write is left [`Step::Alone`].
     ///
     /// Tables whose requests are throttled are left to go item by item: each write's admission
     /// must see what the writes before it paid, as DynamoDB admits a batch's writes.
@@ -268,91 +275,104 @@ impl Database {
         gated.sort_by_key(|t| t.descriptor().id);
         let _gates: Vec<_> = gated.iter().map(|t| t.write_gate.read()).collect();
 
-        let mut writes = Vec::new();
-        let mut guards = Vec::new();
-        let mut decided = Vec::new();
-        // Item collections several writes grow: each sees the others' growth.
-        let mut growth: HashMap<(u64, &[u8]), i64> = HashMap::new();
-        'tables: for (t, tw) in planned.iter().enumerate() {
+        // The writes made together, `(table, write)`, with their descriptors (read under the
+        // gates) and item collections' sizes before the batch (read before the latches are
+        // taken, as a write alone reads it).
+        let mut together = Vec::new();
+        let mut descriptors = Vec::with_capacity(planned.len());
+        for (t, tw) in planned.iter().enumerate() {
             let descriptor = tw.table.descriptor();
-            if self.throttles(&descriptor) {
-                continue;
+            if !self.throttles(&descriptor) {
+                for (i, key) in tw.keys.iter().enumerate() {
+                    let collection = self.collection_before(&tw.table, &descriptor, key)?;
+                    together.push((t, i, collection));
+                }
             }
-            for (i, (write, key)) in tw.writes.iter().zip(&tw.keys).enumerate() {
-                // A write the batch's commit would put under a transaction's feet; one whose
-                // hold comes later sees this commit through its own version guards.
+            descriptors.push(descriptor);
+        }
+        if together.is_empty() {
+            return Ok(outcomes);
+        }
+        let keys: Cow<'_, [Key]> = match planned {
+            [only] if together.len() == only.keys.len() => Cow::Borrowed(&only.keys),
+            _ => together
+                .iter()
+                .map(|&(t, i, _)| planned[t].keys[i].clone())
+                .collect(),
+        };
+
+        // Each write's plan (or why it has none), from the last call of the closure.
+        let mut steps: Vec<(usize, usize, Result<Decided>)> = Vec::new();
+        let committed = self.store.read_modify_write_many(&keys, &mut |current| {
+            steps.clear();
+            let mut writes = Vec::new();
+            // Item collections several writes grow: each sees the others' growth.
+            let mut growth: HashMap<(u64, &[u8]), i64> = HashMap::new();
+            for (&(t, i, collection), current) in together.iter().zip(current) {
+                let (tw, descriptor) = (&planned[t], &descriptors[t]);
+                let key = &tw.keys[i];
+                // Checked under the item's latch, as a write alone checks it: one whose hold
+                // comes later sees this commit through its own version guards.
                 if self.txn.holds.is_held(key) {
-                    outcomes[t][i] = Step::Done(Err(crate::txn::item_conflict()));
+                    steps.push((t, i, Err(crate::txn::item_conflict())));
                     continue;
                 }
-                let plan = (|| {
-                    let current = self.store.get(key)?;
-                    guards.push(Guard {
-                        key: key.clone(),
-                        expected: current.as_ref().map(|v| v.version),
+                let collection_key = (descriptor.id, key.partition.as_slice());
+                let plan = current
+                    .as_ref()
+                    .map(|v| decode(&v.value))
+                    .transpose()
+                    .and_then(|old| {
+                        let collection = collection
+                            .map(|size| size + growth.get(&collection_key).copied().unwrap_or(0));
+                        self.plan_write(
+                            descriptor,
+                            key,
+                            (old, current.as_ref().map(|v| v.version)),
+                            tw.writes[i].change(),
+                            collection,
+                        )
                     });
-                    let old_version = current.as_ref().map(|v| v.version);
-                    let old = current.map(|v| decode(&v.value)).transpose()?;
-                    let collection =
-                        self.collection_before(&tw.table, &descriptor, key)?
-                            .map(|size| {
-                                size + growth
-                                    .get(&(descriptor.id, key.partition.as_slice()))
-                                    .copied()
-                                    .unwrap_or(0)
-                            });
-                    let planned = self.plan_write(
-                        &descriptor,
-                        key,
-                        (old, old_version),
-                        write.change(),
-                        collection,
-                    )?;
-                    Ok::<_, Error>((planned, collection.is_some()))
-                })();
                 match plan {
-                    Ok((
-                        Planned {
-                            decided: d,
-                            writes: w,
-                        },
-                        has_collection,
-                    )) => {
-                        if has_collection {
-                            *growth
-                                .entry((descriptor.id, key.partition.as_slice()))
-                                .or_default() += d.collection_delta();
+                    Ok(Planned { decided, writes: w }) => {
+                        if collection.is_some() {
+                            *growth.entry(collection_key).or_default() +=
+                                decided.collection_delta();
                         }
                         writes.extend(w);
-                        decided.push((t, i, d));
+                        steps.push((t, i, Ok(decided)));
                     }
                     Err(e) => {
-                        outcomes[t][i] = Step::Done(Err(e));
-                        break 'tables;
+                        steps.push((t, i, Err(e)));
+                        break;
                     }
                 }
             }
+            (!writes.is_empty()).then(|| Batch {
+                writes,
+                guards: Vec::new(),
+            })
+        });
+        match committed {
+            Ok(_) => {}
+            // Nothing was written: every write goes alone (a failed plan too: it is planned
+            // again on the item as it is now; a held item is checked again).
+            Err(StorageError::Conflict) => return Ok(alone(planned)),
+            Err(e) => return Err(e.into()),
         }
-        if !guards.is_empty() {
-            match self.store.commit(Batch { writes, guards }) {
-                Ok(_) => {}
-                // Nothing was written: every write goes alone (a failed plan too: it is planned
-                // again on the item as it is now; a held item is checked again).
-                Err(StorageError::Conflict) => return Ok(alone(planned)),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        for (t, i, d) in decided {
+        for (t, i, step) in steps {
             let tw = &planned[t];
-            let outcome = self.settle_write(&tw.table, &tw.keys[i], d);
-            self.charge(
-                &tw.table,
-                &tw.descriptor,
-                Usage::Write,
-                &outcome.consumed,
-                None,
-            );
-            outcomes[t][i] = Step::Done(Ok(outcome));
+            outcomes[t][i] = Step::Done(step.map(|decided| {
+                let outcome = self.settle_write(&tw.table, &tw.keys[i], decided);
+                self.charge(
+                    &tw.table,
+                    &tw.descriptor,
+                    Usage::Write,
+                    &outcome.consumed,
+                    None,
+                );
+                outcome
+            }));
         }
         Ok(outcomes)
     }

@@ -317,7 +317,7 @@ fn required_request_items<V>(
 }
 
 pub(crate) use create_table::parse_key_type;
-pub(crate) use write::{Change, Planned, WriteOutcome};
+pub(crate) use write::{Change, Decided, Planned, WriteOutcome};
 
 /// `ReturnValues` of PutItem and DeleteItem: only NONE and ALL_OLD are allowed there.
 fn return_old_values(value: Option<&str>) -> Result<bool> {

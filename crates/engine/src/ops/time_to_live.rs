@@ -280,8 +280,9 @@ impl Database {
                     self.ttl_cursors.lock().remove(&d.id);
                 }
             }
-            // Commonly the whole batch goes in one guarded commit; an item written meanwhile
-            // (the guard fails) sends the batch through the one-item path instead.
+            // The whole batch goes in one commit under the items' latches; on a store without
+            // latches, an item written meanwhile (`Conflict`) sends the batch through the
+            // one-item path instead.
             if !d.has_local_indexes() {
                 if let Some(n) = self.expire_together(&table, &due, now_secs, &attribute)? {
                     self.count_ttl_deletes(&table, n);
@@ -326,10 +327,11 @@ impl Database {
         }
     }
 
-    /// Deletes the expired items among `due` of `table` in one commit, guarded on the version
-    /// of every item read (the one-item path's latch, batched): returns how many, or `None`
-    /// when a guard failed and nothing was written. Items held by a transaction are left for a
-    /// later pass; stale entries are dropped.
+    /// Deletes the expired items among `due` of `table` in one commit, read and planned under
+    /// the latches of every item ([`binderdb_storage::Store::read_modify_write_many`], the
+    /// one-item path's latch, batched): returns how many, or `None` when the store could not
+    /// keep the items still (`Conflict`) and nothing was written. Items held by a transaction
+    /// are left for a later pass; stale entries are dropped.
     ///
     /// # Errors
     /// Storage failures; undecodable items.
@@ -340,54 +342,72 @@ impl Database {
         now_secs: u64,
         attribute: &str,
     ) -> Result<Option<usize>> {
+        // Which entries are stale, the decided deletes, or the first error: from the last call
+        // of the closure.
         let mut stale = Vec::new();
-        let settled = {
+        let mut decided = Vec::with_capacity(due.len());
+        let mut failed = None;
+        {
             // Held until the commit, as by every write: the index set cannot change under it.
             let _gate = table.write_gate.read();
             let descriptor = table.descriptor();
-            let mut batch = Batch::default();
-            let mut decided = Vec::with_capacity(due.len());
-            for (at, key) in due {
-                // A transaction holding it (or taking its hold after this check, whose own
-                // guard then sees this commit) is left alone.
-                if self.txn.holds.is_held(key) {
-                    continue;
+            let keys: Vec<Key> = due.iter().map(|(_, key)| key.clone()).collect();
+            let committed = self.store.read_modify_write_many(&keys, &mut |current| {
+                stale.clear();
+                decided.clear();
+                failed = None;
+                let mut writes = Vec::new();
+                for ((at, key), current) in due.iter().zip(current) {
+                    // A transaction holding it (or taking its hold after this check, whose own
+                    // guard then sees this commit) is left alone.
+                    if self.txn.holds.is_held(key) {
+                        continue;
+                    }
+                    let Some(current) = current else {
+                        stale.push((*at, key));
+                        continue;
+                    };
+                    let planned = decode(&current.value).and_then(|item| {
+                        if expiry_of(&item, attribute).is_none_or(|e| e > now_secs) {
+                            return Ok(None);
+                        }
+                        self.plan_write(
+                            &descriptor,
+                            key,
+                            (Some(item), Some(current.version)),
+                            Change::Expire,
+                            None,
+                        )
+                        .map(Some)
+                    });
+                    match planned {
+                        Ok(Some(planned)) => {
+                            writes.extend(planned.writes);
+                            decided.push((key, planned.decided));
+                        }
+                        Ok(None) => stale.push((*at, key)),
+                        Err(e) => {
+                            failed = Some(e);
+                            return None;
+                        }
+                    }
                 }
-                let Some(current) = self.store.get(key)? else {
-                    stale.push((*at, key));
-                    continue;
-                };
-                let item = decode(&current.value)?;
-                if expiry_of(&item, attribute).is_none_or(|e| e > now_secs) {
-                    stale.push((*at, key));
-                    continue;
-                }
-                let planned = self.plan_write(
-                    &descriptor,
-                    key,
-                    (Some(item), Some(current.version)),
-                    Change::Expire,
-                    None,
-                )?;
-                batch.writes.extend(planned.writes);
-                batch.guards.push(binderdb_storage::Guard {
-                    key: key.clone(),
-                    expected: Some(current.version),
-                });
-                decided.push((key, planned.decided));
+                (!writes.is_empty()).then(|| Batch {
+                    writes,
+                    guards: Vec::new(),
+                })
+            });
+            match committed {
+                Ok(_) => {}
+                Err(binderdb_storage::StorageError::Conflict) => return Ok(None),
+                Err(e) => return Err(e.into()),
             }
-            if batch.writes.is_empty() {
-                Vec::new()
-            } else {
-                match self.store.commit(batch) {
-                    Ok(_) => decided,
-                    Err(binderdb_storage::StorageError::Conflict) => return Ok(None),
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
-        let n = settled.len();
-        for (key, decided) in settled {
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let n = decided.len();
+        for (key, decided) in decided {
             self.settle_write(table, key, decided);
         }
         for (at, key) in stale {

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod counters;
+mod many;
 mod oracle;
 mod reads;
 
@@ -16,6 +17,7 @@ pub use counters::{
     concurrent_deltas_are_exact, counters_follow_their_commits, drop_table_forgets_counters,
     recount_is_exact_under_concurrent_writes,
 };
+pub use many::{read_modify_write_many_basics, read_modify_write_many_concurrent};
 pub use oracle::{check_against_oracle, random_ops, OracleOp};
 pub use reads::{
     partitions_do_not_bleed, range_bounds, scan_segments, scan_start_after, storage_order,
@@ -46,6 +48,8 @@ pub fn run_all(make: MakeStore<'_>) {
     read_modify_write_concurrent(make);
     read_modify_write_abort(make);
     read_modify_write_guards(make);
+    read_modify_write_many_basics(make);
+    read_modify_write_many_concurrent(make);
     concurrent_guarded_commits(make);
     drop_table(make);
     counters_follow_their_commits(make);
