@@ -36,8 +36,8 @@
 //! is not `idle` meanwhile: a writer that registers during the interval does not wake it. (It
 //! used to wait for a request first and pace after: the first writer of every round then woke
 //! the idle syncer (a futex wake on the request thread, which the syncer often preempted),
-//! only for the syncer to go back to sleep until the same deadline. Measured in the module docs
-//! of the crate, "Where a durable write's cost goes".)
+//! only for the syncer to go back to sleep until the same deadline. Measured in the crate's
+//! docs, "Re-measured with the client's share".)
 //!
 //! **Sync latency.** The syncer times each `fdatasync` of the log into a histogram
 //! ([`GroupCommit::sync_latency`]): what an acknowledged write waits for the disk.
