@@ -213,6 +213,60 @@
 //! 4 µs); the parts binderdb's commit code owns (latches, log payload and framing, counter
 //! records, pacing checks) are about 5% of the server's CPU, under 2 µs.
 //!
+//! **Re-measured with the client's share** (2026-12-06 23:40–00:30, release build of main at
+//! fad0835, `binderdb bench --workload put`, 32 connections, 10–12 s windows, CPU per thread
+//! from `/proc/<pid>/task/*/stat`, context switches from their `status`; the bench client
+//! shares the 2 cores, so its CPU counts against the ratio too). Medians of the quieter runs:
+//!
+//! | server | ops/s | server µs/op | client µs/op | ctx switches/op | machine busy |
+//! |---|---|---|---|---|---|
+//! | in memory | 46,500–50,500 | 20.4–21.1 | 13.8–15.7 | 0.10 | 88–89% |
+//! | `--durability none` | 33,400 (72%) | 31.9 | 15.8 | 0.18 | 91% |
+//! | `--durability sync` | 25,500–29,500 (55–61%) | 36.7–41.3 | 14.9–19.3 | 0.50–0.57 | 82–83% |
+//!
+//! In `sync`, by thread: request threads 26.5–31.9 µs/op (in memory 20.4–21.1), the
+//! group-commit thread 5.7–6.9, the flush thread 1.1–1.3, the compaction threads 1.1–1.9. What
+//! the extra ~16 µs of server CPU per PutItem (and the client's 1–4 µs) is made of:
+//! - **the group-commit thread, ~6.5 µs/op** (~90 µs per round of ~13–15 commits; `perf`
+//!   with DWARF stacks): `fdatasync` 63% of its time (the wake-up after the I/O 23%, the virtio
+//!   notification `iowrite16`, a VM exit, 13%: the device has no FUA, so a sync is a write and
+//!   a cache flush, two round trips), the log's buffered `pwrite` 11%, the pacing sleep 11%,
+//!   waking the tasks 8%, a `statx` of fjall's next journal name 4% (now every 10 ms only). A
+//!   Python loop of 4 KiB `pwrite` + `fdatasync` on a zero-filled segment costs 30–50 µs of
+//!   CPU per sync with two context switches whatever the variant (buffered, `O_DIRECT`,
+//!   `RWF_DSYNC`, `O_DSYNC`): the per-sync cost is the kernel's and the hypervisor's, so only
+//!   fewer syncs per write would lower it;
+//! - **context switches on the request threads, ~3 µs/op** (`finish_task_switch` 3.6 against
+//!   0.8 µs/op in memory): runtime workers park when every request waits for the sync and
+//!   are woken by it; per sync round, ~7 context switches, 3 futex calls and one eventfd write
+//!   (tokio's unpark) in the whole server. Of the request threads' samples, `poll_durable` took
+//!   4%: the futex wake of an idle syncer (which then often preempted the request thread) and
+//!   the state lock; the syncer now paces before it idles (see `group_commit`, "Pacing");
+//! - **the engine, ~6–8 µs/op** (the same in `none`, where the request threads take 29.6
+//!   µs/op): the read of the current item 7% of the request threads' samples (the memtable's
+//!   skip-list range search 4.8%, the runs' filters 1.9%), the commit 8% (inserts 2%, log
+//!   frame and shared records 2.3%, memtable rotations 1.2%, counters 1%), allocation, and the
+//!   flush and compaction threads (~2.3 µs/op); there is no single hot spot left in code
+//!   binderdb owns.
+//!
+//! So `none`, which has no sync at all, reaches 72% of in-memory here: the 75% target needs the
+//! engine's share cut as well as the sync's. The pacing was swept again (a build with the
+//! pacing first, 5 rounds of 5 s, median ops/s): 150 µs 30,500, 300 µs 35,500, 500 µs 28,900,
+//! 800 µs 27,700; longer intervals leave the CPUs idle (machine busy 64–78%), shorter ones
+//! cost CPU (0.65–0.74 context switches per op), so [`group_commit`]'s 300 µs stays. Ending the
+//! pacing early once no commit arrived for 60–100 µs (writers all waiting) showed no gain.
+//!
+//! The pacing-first syncer and the rarer `statx` (2026-12-07 00:45–00:50, main's build and
+//! this one alternated in both orders, 10 pairs of 5 s PutItem runs each after an in-memory
+//! run, each under a pause of the machine's builds while other sessions ran tests and
+//! benchmarks): the new build was faster in 9 pairs; over the 7 pairs whose in-memory run was
+//! undisturbed, medians: durable/in-memory 49% → 59%, server CPU per PutItem 41.4 → 35.2 µs,
+//! context switches per PutItem 0.57 → 0.50 (`perf stat`: `statx` per PutItem 0.07–0.09 →
+//! 0.003). `scripts/bench-durability --rounds 3 --duration 4s` run twice with the two builds
+//! in swapped places did not separate them (put 56% and 65% against 69% and 51%, mix 71% and
+//! 73% against 72% and 77%): that script's third server loses 14–18 points on put against its
+//! second, whichever build it is, on this machine.
+//!
 //! **Background I/O: binderdb flushes and compacts, fjall's worker keeps the journal.** fjall
 //! 3.1 runs flushes and compactions on one worker pool, in message order, and has no mode that
 //! keeps them apart (with two workers, its worker 0 busy-loops, see [`FJALL_WORKERS`]). So:

@@ -221,6 +221,43 @@ fn concurrent_committers_share_fsyncs() {
     assert!(syncs >= 1);
 }
 
+/// A flush made while concurrent writers keep the syncer pacing between rounds (see
+/// `group_commit`, "Pacing") interrupts the pacing: every flush returns, every writer's wait
+/// ends, and each flush synced afresh.
+#[test]
+fn flushes_during_paced_rounds_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(dir.path()).unwrap();
+    let before = store.sync_count();
+    std::thread::scope(|scope| {
+        for t in 0u8..8 {
+            let store = &store;
+            scope.spawn(move || {
+                for i in 0u32..100 {
+                    put(
+                        store,
+                        &key(Keyspace::Items, 1, &[t], &i.to_be_bytes()),
+                        b"v",
+                    );
+                    durable(store).wait().unwrap();
+                }
+            });
+        }
+        let store = &store;
+        scope.spawn(move || {
+            for _ in 0..50 {
+                store.flush().unwrap();
+            }
+        });
+    });
+    assert_eq!(store.commit_count(), 800);
+    assert!(store.sync_count() >= before + 50);
+    for t in 0u8..8 {
+        let k = key(Keyspace::Items, 1, &[t], &99u32.to_be_bytes());
+        assert!(store.get(&k).unwrap().is_some());
+    }
+}
+
 #[test]
 fn commits_are_visible_at_once_and_durable_after_the_wait() {
     let dir = tempfile::tempdir().unwrap();
