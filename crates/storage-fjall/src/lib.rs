@@ -1214,9 +1214,7 @@ impl FjallStore {
                 let space = self.space_for_write(ks)?;
                 let id = ks.index() as u8;
                 match value {
-                    Some(value) => {
-                        batch.insert(space, id, key, codec::encode_value(version, &value));
-                    }
+                    Some(value) => batch.insert_stored(space, id, key, version, &value)?,
                     None => batch.remove(space, id, key),
                 }
             }
