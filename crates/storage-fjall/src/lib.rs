@@ -207,6 +207,29 @@
 //! (six runs; per-run ratios 43–99%). The ratio targets (75%, 60%) cannot be judged on this
 //! machine's disk. See also the README's "Durable writes" and "Secondary indexes" sections.
 //!
+//! **Where an index put's extra CPU goes** (issue 10; 2026-12-07 00:00–00:35, release build of
+//! main at fad0835, durable server, `binderdb bench` 32 connections, 10,000 items, server CPU
+//! from /proc over 6–12 s windows, `perf record --call-graph dwarf` for 12 s; other sessions'
+//! benchmarks ran at times, so only per-operation figures count). Server CPU per operation:
+//! `overwrite` 36–40 µs (50 when contended), `index-put` 76–90 µs. Of the ~45 µs more, by
+//! `index-put`'s samples: memtable inserts 14.7% (~12 µs; `search_position` with its `memcmp`s
+//! 12.1%, the four deletes 8.5%: their keys were written long ago, at cold places in the skip
+//! list, while each new entry but `gsi2`'s lands next to the delete just made); the flush
+//! thread 11.5% (~10 µs: flushing the index memtables 8.6%, freeing flushed skip lists 3.3%)
+//! against 1.4% for `overwrite`; compaction 8.5% (~7 µs) against 0.7%; the group-commit
+//! thread 10.7% (~9 µs, about 2 µs more than `overwrite`'s, for three times the log bytes);
+//! the engine's planning (`plan_write`, index entries, projections, counters) 3.4% (~3 µs);
+//! `prepare` 2.7% (key encoding 1.7%, latch stripes 0.5%, pacing checks 0.4%). So nearly all of
+//! it is lsm-tree's per-entry cost (nine entries against the plain put's two), which binderdb
+//! does not control short of changing the key layout (every key starts with 8 bytes of table
+//! id, so the skip list's 4-byte inline prefix never settles a comparison; see the README) or
+//! writing fewer entries. Cut (per entry, small): a stored value is built once, in the
+//! `Slice` the memtable keeps ([`logged::LoggedBatch::insert_stored`]), instead of encoded into
+//! a `Vec` that the memtable then copied again; physical keys are allocated at their full
+//! length (an index key's sort part overflowed the old slack and was copied on growth). In
+//! profiles `prepare` went from 2.7% to 2.1% and `encode_batch` from 1.7% to 1.2% of the
+//! server's samples; the CPU per operation did not move beyond this machine's noise.
+//!
 //! So what separates `sync` from in-memory (about 16–20 µs of server CPU per PutItem) is the
 //! kernel's sync path and the sleeps and wake-ups around it (the syncer thread about 8 µs,
 //! the extra context switches about 4 µs) and fjall's memtable search and inserts (about
@@ -1366,9 +1389,7 @@ impl FjallStore {
                 let space = self.space_for_write(ks)?;
                 let id = ks.index() as u8;
                 match value {
-                    Some(value) => {
-                        batch.insert(space, id, key, codec::encode_value(version, &value));
-                    }
+                    Some(value) => batch.insert_stored(space, id, key, version, &value)?,
                     None => batch.remove(space, id, key),
                 }
             }

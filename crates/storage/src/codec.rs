@@ -50,7 +50,10 @@ pub fn table_prefix(table: u64) -> [u8; 8] {
 /// # Errors
 /// `InvalidArgument` if the partition is longer than [`MAX_PARTITION_LEN`].
 pub fn encode_key(table: u64, partition: &[u8], sort: &[u8]) -> Result<Vec<u8>, StorageError> {
-    let mut out = partition_prefix(table, partition)?;
+    // Sized for the whole key: an index entry's sort part (index sort key plus the item's own
+    // key) is often longer than the slack a bare prefix reserves, and each growth copies.
+    let mut out = Vec::with_capacity(HEADER_LEN + partition.len() + sort.len());
+    push_partition_prefix(table, partition, &mut out)?;
     out.extend_from_slice(sort);
     Ok(out)
 }
@@ -68,18 +71,28 @@ pub fn encode(key: &Key) -> Result<Vec<u8>, StorageError> {
 /// # Errors
 /// As [`encode_key`].
 pub fn partition_prefix(table: u64, partition: &[u8]) -> Result<Vec<u8>, StorageError> {
+    let mut out = Vec::with_capacity(HEADER_LEN + partition.len() + 16);
+    push_partition_prefix(table, partition, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the bytes every key of one partition starts with to `out`.
+fn push_partition_prefix(
+    table: u64,
+    partition: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), StorageError> {
     let len = u16::try_from(partition.len()).map_err(|_| {
         StorageError::InvalidArgument(format!(
             "partition of {} bytes exceeds {MAX_PARTITION_LEN}",
             partition.len()
         ))
     })?;
-    let mut out = Vec::with_capacity(HEADER_LEN + partition.len() + 16);
     out.extend_from_slice(&table.to_be_bytes());
     out.extend_from_slice(&partition_hash(partition).to_be_bytes());
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(partition);
-    Ok(out)
+    Ok(())
 }
 
 /// Splits a physical key into `(partition, sort)`.
@@ -100,11 +113,19 @@ pub fn decode_key(bytes: &[u8]) -> Result<(&[u8], &[u8]), StorageError> {
 
 /// Encodes a stored value with its commit version.
 pub fn encode_value(version: u64, value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(9 + value.len());
-    out.push(VALUE_FORMAT);
-    out.extend_from_slice(&version.to_be_bytes());
+    let header = value_header(version);
+    let mut out = Vec::with_capacity(header.len() + value.len());
+    out.extend_from_slice(&header);
     out.extend_from_slice(value);
     out
+}
+
+/// The bytes a stored value starts with (see [`encode_value`]): for an engine that builds the
+/// stored value in a buffer of its own instead of copying [`encode_value`]'s.
+pub fn value_header(version: u64) -> [u8; 9] {
+    let mut header = [VALUE_FORMAT; 9];
+    header[1..].copy_from_slice(&version.to_be_bytes());
+    header
 }
 
 /// Splits a stored value into `(version, value)`.
@@ -310,12 +331,21 @@ mod tests {
         expected.extend_from_slice(&[0, 2, b'p', b'k', b's', b'k']);
         assert_eq!(key, expected);
         assert_eq!(decode_key(&key).unwrap(), (&b"pk"[..], &b"sk"[..]));
+        // Keys start with the partition's prefix, however long the sort part.
+        let long_sort = [7u8; 40];
+        let key = encode_key(0x0102, b"pk", &long_sort).unwrap();
+        assert_eq!(
+            key,
+            [partition_prefix(0x0102, b"pk").unwrap(), long_sort.to_vec()].concat()
+        );
     }
 
     #[test]
     fn value_fixture() {
         let v = encode_value(0x0a0b, b"xy");
         assert_eq!(v, [1, 0, 0, 0, 0, 0, 0, 0x0a, 0x0b, b'x', b'y']);
+        // An engine building the stored value itself writes these same bytes.
+        assert_eq!([&value_header(0x0a0b)[..], b"xy"].concat(), v);
         assert_eq!(decode_value(&v).unwrap(), (0x0a0b, &b"xy"[..]));
         assert!(matches!(
             decode_value(&[2, 0]),
