@@ -9,7 +9,10 @@
 //! So a clean close ([`CleanClose`], run when a [`crate::FjallStore`] is dropped, after the
 //! group commit's final sync) flushes every memtable of every keyspace to table files, on its
 //! own thread (fjall's worker may be busy with a long compaction). When everything fjall holds
-//! is then in table files, the journals hold nothing recovery needs, and the close records that in a
+//! is then in table files, the journals hold nothing recovery needs, and the close writes out what
+//! fjall's journal writer still buffers (a recovery's replay goes through it: left in the buffer
+//! it reached the file at the drop, after the marker, and voided it, so the first stop after a
+//! kill -9 recovery was never clean) and records that in a
 //! marker file, [`MARKER`], listing every journal file and its length. The next open
 //! ([`take_marker`] and [`swap_journals`], before fjall opens the directory) checks that the journals
 //! are exactly those the marker lists (a journal that grew or appeared after the marker was
@@ -75,6 +78,13 @@ impl Drop for CleanClose {
                 tracing::warn!(error = %e, "flushing at close failed; the next start replays the journal");
                 return;
             }
+        }
+        // fjall's journal writer buffers: what it has not written out yet (a recovery's replay
+        // goes through it) reaches the file at the drop, after the marker, and voided it. So
+        // it is written out first.
+        if let Err(e) = db.persist(fjall::PersistMode::SyncAll) {
+            tracing::warn!(error = %e, "writing out fjall's journal at close failed; the next start replays the journal");
+            return;
         }
         // The journals' lengths are read while fjall still has them open: anything it writes
         // from now on (nothing should) makes them differ from the marker's, which voids it.
@@ -352,6 +362,24 @@ mod tests {
         assert_eq!(store.get(&item(2_000)).unwrap(), None);
         assert!(store.get(&item(2_099)).unwrap().is_some());
         assert_eq!(store.counts(TABLE).unwrap(), Some(counts(2_098)));
+    }
+
+    /// A clean close right after a recovery (whose replay wrote through fjall's journal, which
+    /// buffers) leaves a marker that matches the journals: the next open replays nothing.
+    #[test]
+    fn a_clean_close_after_a_recovery_leaves_a_matching_marker() {
+        let live = tempfile::tempdir().unwrap();
+        let store = FjallStore::open(live.path()).unwrap();
+        write(&store, 0, 300);
+        binderdb_storage::durable(&store).wait().unwrap();
+        let (image, recovered) = crate::wal_tests::open_kill_image(live.path());
+        assert!(recovered.replayed_frames() > 0);
+        drop(recovered);
+        assert!(
+            take_marker(image.path()).unwrap(),
+            "the marker does not describe the journals"
+        );
+        drop(store);
     }
 
     /// A marker that does not describe the journals (one changed after it was written) is
