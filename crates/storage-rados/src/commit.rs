@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use binderdb_rados::WriteOp;
 use binderdb_storage::codec;
-use binderdb_storage::{Batch, Key, StorageError, TableId, Write};
+use binderdb_storage::{Batch, Key, Keyspace, StorageError, TableId, Write};
 
 use crate::coord::{backend, raced, Backoff, Resolution};
 use crate::counters::{self, Epoch, LaneChange, Merge};
@@ -143,6 +143,26 @@ impl RadosStore {
                     expected,
                     is_implicit,
                 ));
+        }
+        // Entries that a commit may move without a delta (see `counters::moves_entries`): while
+        // another node's recount walks them, the commit waits for the walk, as a counted one
+        // does (see `counters`).
+        let moved: BTreeSet<(Keyspace, TableId)> = batch
+            .writes
+            .iter()
+            .filter_map(|write| match write {
+                Write::Put { key, .. } | Write::Delete { key }
+                    if counters::moves_entries(key.keyspace) =>
+                {
+                    Some((key.keyspace, key.table))
+                }
+                _ => None,
+            })
+            .collect();
+        for (keyspace, table) in moved {
+            if let Some(counter) = self.walk_counter(keyspace, table)? {
+                self.lane_epoch(counter.group, counter.lane)?;
+            }
         }
         // Counter writes, per group: lane changes for the registry, deltas for a contribution.
         let mut lanes: BTreeMap<TableId, Vec<LaneChange>> = BTreeMap::new();

@@ -61,7 +61,8 @@
 //! Table statistics ([`Store::counts`]) are summed on read from per-object contributions that
 //! each counted commit merges into an object it writes anyway ([`counters`]), so a PutItem on a
 //! table without global indexes, stream or TTL is a single-object commit, and every node counts
-//! every node's writes. A recount holds off every node's commits to the counter it walks.
+//! every node's writes. A recount holds off every node's commits to the counter it walks, and
+//! to the entries it walks.
 //!
 //! # Reads
 //! Point reads and partition ranges read one object's omap (pages of [`PAGE`] keys; a backward
@@ -249,7 +250,9 @@ impl RadosStore {
                     return;
                 }
                 let _gate = gate.write();
-                caches.lock().registry.clear();
+                let mut caches = caches.lock();
+                caches.registry.clear();
+                caches.walks.clear();
             }));
         }
         store.replay_intents()?;
@@ -587,23 +590,59 @@ impl RadosStore {
 
     /// The registry record of `group`, read now (resolving a lock over it), not cached.
     fn fetch_registry(&self, group: TableId) -> Result<counters::Registry, StorageError> {
+        match self.fetch_registry_key(&counters::registry_key(group))? {
+            Some(v) => counters::decode_registry(&v),
+            None => Ok(counters::Registry::new()),
+        }
+    }
+
+    /// One key of the registry object, read now (resolving a lock over it).
+    fn fetch_registry_key(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let object = self.meta("counters");
-        let key = counters::registry_key(group);
-        let lock = layout::lock_key(&key);
-        let points = [lock.clone(), key.clone()];
-        let registry = loop {
+        let lock = layout::lock_key(key);
+        let points = [lock.clone(), key.to_vec()];
+        loop {
             let Some(read) = self.io.read(&object, &points, None).map_err(backend)? else {
-                break counters::Registry::new();
+                return Ok(None);
             };
             if self.resolve_locks(&object, read.keys.iter().filter(|(k, _)| *k == lock))? {
                 continue;
             }
-            break match read.keys.iter().find(|(k, _)| *k == key) {
-                Some((_, v)) => counters::decode_registry(v)?,
-                None => counters::Registry::new(),
-            };
-        };
-        Ok(registry)
+            return Ok(read
+                .keys
+                .into_iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v));
+        }
+    }
+
+    /// The counter that recounts count the entries of `table` in `keyspace` into (their walk
+    /// record; `None` if no recount ever walked them), as this node read it at most
+    /// [`counters::EPOCH_CACHE`] ago.
+    ///
+    /// Only under the commit gate, as [`Self::read_registry`]: a recount's announcement
+    /// clears what was read before it began.
+    pub(crate) fn walk_counter(
+        &self,
+        keyspace: Keyspace,
+        table: TableId,
+    ) -> Result<Option<CounterId>, StorageError> {
+        if let Some((at, found)) = self.caches.lock().walks.get(&(keyspace, table)) {
+            if at.elapsed() < counters::EPOCH_CACHE {
+                return Ok(*found);
+            }
+        }
+        // Timed from before the read: the cache never outlives `EPOCH_CACHE` after it.
+        let read_at = std::time::Instant::now();
+        let found = self
+            .fetch_registry_key(&counters::walk_key(keyspace, table))?
+            .map(|raw| codec::decode_value(&raw).and_then(|(_, v)| counters::decode_walk(v)))
+            .transpose()?;
+        self.caches
+            .lock()
+            .walks
+            .insert((keyspace, table), (read_at, found));
+        Ok(found)
     }
 
     /// The epoch a delta to `lane` of `group` carries (`None`: the lane is unknown), from the
@@ -867,13 +906,22 @@ impl Store for RadosStore {
         weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
     ) -> Result<Option<Counts>, StorageError> {
         // This process's commits wait while the walk runs (the gate is the snapshot), as in
-        // the in-memory engine: no delta can fall between the count and its start. (Other
-        // nodes' commits during the walk may be missed or counted twice; see `counters`.)
+        // the in-memory engine: no delta can fall between the count and its start. Other
+        // nodes' commits with a delta to the lane, or moving the entries walked, wait for the
+        // recount through the registry (see `counters`).
         let _gate = self.gate.write();
         if self.dropped(&[counter.group, counter.lane])? {
             return Ok(None);
         }
         let key = counters::registry_key(counter.group);
+        // Entries a commit may move without a delta: the walk record makes the other nodes'
+        // commits that write them wait for the walk too (see `counters`).
+        let walk = counters::moves_entries(keyspace).then(|| {
+            (
+                counters::walk_key(keyspace, table),
+                Some(counters::encode_walk(counter)),
+            )
+        });
         // A new epoch, unknown until the walk ends: a failed walk leaves it unknown.
         let epoch = self.change_registry(
             vec![(
@@ -883,7 +931,7 @@ impl Store for RadosStore {
                     self.coord.node_id(),
                 )]),
             )],
-            Vec::new(),
+            walk.into_iter().collect(),
         )?;
         // Every other node forgets the epochs it cached before the walk starts, so its next
         // commit with a delta to this lane reads the registry, finds the recount and waits
@@ -951,7 +999,7 @@ impl Store for RadosStore {
         self.remove_index(table)?;
         // The registry forgets group `table` and lane `table` of every group, and remembers
         // the id as dropped.
-        let mut merges = Vec::new();
+        let (mut merges, mut walks) = (Vec::new(), Vec::new());
         for (key, value) in self.read_all(&self.meta("counters"))? {
             if counters::is_registry_key(&key)
                 && counters::decode_registry(&value)?.contains_key(&table)
@@ -960,15 +1008,22 @@ impl Store for RadosStore {
                     key,
                     counters::Merge::Lanes(vec![counters::LaneChange::Remove(table)]),
                 ));
+            } else if counters::walk_table(&key) == Some(table) {
+                walks.push((key, None));
             }
         }
-        let writes = vec![
+        let mut writes = vec![
             (counters::registry_key(table), None),
             (counters::tombstone_key(table), Some(Vec::new())),
         ];
+        writes.extend(walks);
         merges.retain(|(k, _)| *k != counters::registry_key(table));
         self.change_registry(merges, writes)?;
-        self.caches.lock().sums.clear();
+        {
+            let mut caches = self.caches.lock();
+            caches.sums.clear();
+            caches.walks.retain(|(_, t), _| *t != table);
+        }
         let done = WriteOp {
             remove_keys: vec![mark],
             ..WriteOp::default()
