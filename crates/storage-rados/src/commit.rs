@@ -112,7 +112,9 @@ impl Share {
 }
 
 /// What one read of a share's object found: the values of its guarded keys (`None`: the
-/// object does not exist), the locks present, and the highest version among the guarded keys.
+/// object does not exist), the locks present, and the version the commit must exceed: the
+/// highest among the guarded keys, and among the lane epochs of a registry record it changes
+/// ([`Merge::floor`]).
 struct Seen {
     values: Option<BTreeMap<Vec<u8>, Vec<u8>>>,
     max_version: u64,
@@ -317,6 +319,10 @@ impl RadosStore {
                     });
                 }
                 max_version = max_version.max(actual.unwrap_or(0));
+            }
+            for (key, merge) in &share.merges {
+                let old = values.as_ref().and_then(|v| v.get(key));
+                max_version = max_version.max(merge.floor(old.map(Vec::as_slice)));
             }
             return Ok(Seen {
                 values,

@@ -63,6 +63,14 @@
 //! [`EPOCH_CACHE`], for the commits that write index entries. Items need no record: an item's
 //! key never changes, so a commit that changes their number or size carries a delta.
 //!
+//! Epochs are versions, and versions come from blocks each node reserves, so two nodes hand
+//! out interleaved versions: a node whose block is behind would give a lane a *lower* epoch
+//! than its current one, and [`Merge::apply`] (which keeps the higher of a contribution's epoch
+//! and a delta's) would then add every later delta, in an object an earlier epoch tagged, to
+//! that dead epoch, lost for good. So a commit that changes a registry record takes a version
+//! above every epoch in it ([`Merge::floor`]): a lane's epochs grow with time, whichever node
+//! moves them.
+//!
 //! # When the recounter or a node is cut off
 //! - *The recounter dies* (or is cut off, or paused past its liveness): the gate does not stay
 //!   shut. A waiting commit checks the recounter's liveness (`node`: its lock lapses after
@@ -464,6 +472,19 @@ impl Merge {
         }
     }
 
+    /// The lowest version a commit of this merge may take, given the key's old value: above
+    /// every epoch of a registry record, so a lane's epochs grow with time even when they come
+    /// from different nodes' blocks of versions (see the module doc); 0 for a contribution.
+    pub fn floor(&self, old: Option<&[u8]>) -> u64 {
+        match self {
+            Merge::Lanes(_) => old
+                .and_then(|o| decode_registry(o).ok())
+                .and_then(|r| r.values().map(|l| l.epoch).max())
+                .unwrap_or(0),
+            Merge::Add(_) => 0,
+        }
+    }
+
     /// Folds `other` (a later merge of the same key in the same commit) into this one.
     pub fn absorb(&mut self, other: Merge) {
         match (self, other) {
@@ -559,6 +580,28 @@ mod tests {
         assert_eq!(decode_walk(&encode_walk(counter)).unwrap(), counter);
         assert!(decode_walk(&encode_walk(counter)[..9]).is_err());
         assert!(decode_walk(&[]).is_err());
+    }
+
+    #[test]
+    fn a_registry_change_takes_a_version_above_every_epoch_it_replaces() {
+        let r = Merge::Lanes(vec![
+            LaneChange::Set(1, c(0, 0)),
+            LaneChange::BeginRecount(2, 7),
+        ])
+        .apply(None, 500)
+        .unwrap()
+        .unwrap();
+        let r = Merge::Lanes(vec![LaneChange::Set(3, c(0, 0))])
+            .apply(Some(&r), 900)
+            .unwrap()
+            .unwrap();
+        let change = Merge::Lanes(vec![LaneChange::BeginRecount(1, 8)]);
+        assert_eq!(change.floor(Some(&r)), 900);
+        assert_eq!(change.floor(None), 0);
+        // A contribution's epochs never come from anywhere but the registry's.
+        let add = Merge::Add(vec![(1, Epoch::Known(900), c(1, 1))]);
+        let k = add.apply(None, 901).unwrap().unwrap();
+        assert_eq!(add.floor(Some(&k)), 0);
     }
 
     #[test]

@@ -575,3 +575,64 @@ fn a_recount_holds_the_other_nodes_uncounted_moves_of_the_entries_it_walks() {
         }
     }
 }
+
+/// A lane's epochs grow with time whichever node moves them. Versions come from blocks each
+/// node reserved, so a node may hand out versions below those another node hands out at the
+/// same time: a recount begun by the node whose block is behind once took an epoch below the
+/// lane's current one, and a delta tagged with it, merged into a contribution that the older
+/// (higher) epoch had tagged, was added under that epoch and counted for nothing.
+#[test]
+fn a_recount_by_a_node_whose_versions_run_behind_keeps_the_deltas_after_it() {
+    let Some(options) = options() else { return };
+    let counter = binderdb_storage::CounterId {
+        group: TABLE,
+        lane: TABLE,
+    };
+    let counted_put = |n: u32| Batch {
+        writes: vec![
+            put(
+                &key(Keyspace::Items, TABLE, b"shared", format!("{n}").as_bytes()),
+                b"1",
+            ),
+            Write::Count {
+                counter,
+                delta: binderdb_storage::Counts { items: 1, bytes: 1 },
+            },
+        ],
+        guards: vec![],
+    };
+    // The behind node reserves its block of versions first, the ahead node the next one.
+    let behind = RadosStore::open(&options).unwrap();
+    behind
+        .commit(Batch {
+            writes: vec![put(&key(Keyspace::Items, TABLE, b"other", b""), b"1")],
+            guards: vec![],
+        })
+        .unwrap();
+    let ahead = RadosStore::open(&options).unwrap();
+    ahead
+        .commit(Batch {
+            writes: vec![Write::SetCount {
+                counter,
+                value: binderdb_storage::Counts::default(),
+            }],
+            guards: vec![],
+        })
+        .unwrap();
+    ahead.commit(counted_put(0)).unwrap();
+    let recounted = behind
+        .recount(counter, Keyspace::Items, TABLE, &mut |_| Ok(1))
+        .unwrap();
+    assert_eq!(recounted.map(|c| c.items), Some(2));
+    // Into the partition whose contribution the set's epoch tagged.
+    ahead.commit(counted_put(1)).unwrap();
+    behind.commit(counted_put(2)).unwrap();
+    let fresh = RadosStore::open(&options).unwrap();
+    for (name, node) in [("ahead", &ahead), ("behind", &behind), ("fresh", &fresh)] {
+        assert_eq!(
+            node.counts(counter).unwrap().map(|c| c.items),
+            Some(4),
+            "{name}"
+        );
+    }
+}
