@@ -15,7 +15,7 @@
 //!   deltas to it are dropped. `x` + id marks a dropped table or index (a late recount must not
 //!   revive it).
 //! - A *walk record* (`w` + keyspace + table, in the registry object): the counter that the
-//!   entries of an index table are counted into, written by the first recount that walks them
+//!   entries of an index table are counted into, written by every recount that walks them
 //!   (see below).
 //!
 //! A lane's value is its base plus the contributions of its epoch in every object of its table:
@@ -85,9 +85,9 @@
 //!   waits [`ANNOUNCE_TIMEOUT`](crate::peers::ANNOUNCE_TIMEOUT) for it, which is longer than
 //!   [`EPOCH_CACHE`] (checked at compile time), so by the time the walk starts, the epochs it
 //!   had cached have expired and its next commit reads the registry (a broken watch also
-//!   clears them when it comes back). Left: a commit that tagged its delta before the recount
-//!   began and reaches the OSD more than that later (its process stalled in between) may be
-//!   missing from the figure until the next recount.
+//!   clears them when it comes back). Left: a commit that tagged its delta (or read the walk
+//!   record) before the recount began and reaches the OSD more than that later (its process
+//!   stalled in between) may be missing from the figure until the next recount.
 //!
 //! Recounts recorded before recounters were named (recounter 0) do not gate. Sets (`SetCount`)
 //! only happen on tables no node has written yet (table creation, restores), so they lose
@@ -146,7 +146,7 @@ pub fn moves_entries(keyspace: Keyspace) -> bool {
 }
 
 /// The registry key of a *walk record*: which counter the entries of `table` in `keyspace`
-/// are counted into (written by the first recount that walks them, see the module doc).
+/// are counted into (written by every recount that walks them, see the module doc).
 pub fn walk_key(keyspace: Keyspace, table: TableId) -> Vec<u8> {
     format!("w{:02x}{table:016x}", keyspace.index()).into_bytes()
 }
