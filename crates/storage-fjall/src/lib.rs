@@ -679,12 +679,17 @@ fn load_counters(space: &fjall::Keyspace) -> Result<CounterTable, StorageError> 
 /// ([`insert_replayed`]), and the log is read while fjall opens ([`wal::Recovery`]).
 ///
 /// Measured on a 10 GB directory (`scripts/measure-startup-size --sizes 10`, 233 table files)
-/// killed right after a load, page cache kept, 5 alternated rounds of starts of the same
-/// state, medians (release builds, 2026-12-07, the shared 2-core machine at load average
-/// 3–8): spawn to ready 45.7 ms before, 35.8 ms with direct inserts alone, 31.1 ms with the
-/// three; the store's open 39 → 31 → 25 ms, of which fjall's own open 13–21 ms in every
-/// build; reading the log (9 ms) and replaying it (15–18 ms with direct inserts on one
-/// thread) became 6–7 ms after fjall's open.
+/// killed right after a load (one segment, 232–239 frames, to replay), 5 alternated rounds of
+/// starts of the same state, medians (release builds, 2026-12-07, the shared 2-core machine,
+/// each start under a pause of its builds), before / direct inserts alone / all three:
+/// - page cache kept, load average 3.5: spawn to ready 45.7 / 35.8 / 31.1 ms, the store's
+///   open 39 / 31 / 25 ms, fjall's own open 13–21 ms in every build; reading the log (9 ms)
+///   and replaying it (15–18 ms on one thread) became 6–7 ms after fjall's open;
+/// - page cache kept, load average 8.4: spawn to ready 97.0 / 67.7 / 58.8 ms, the store's
+///   open 86 / 61 / 51 ms, the process's CPU time to ready 52.8 / 50.0 / 46.2 ms;
+/// - page cache dropped (before against all three, load average 7.5): spawn to ready 94.7 /
+///   99.8 ms, a wash: reading the log from the disk (27–69 ms) then competes with fjall's
+///   reads of its table files (fjall's open 39 → 58 ms), whereas it followed them before.
 fn replay(
     db: &Database,
     spaces: &[OnceLock<fjall::Keyspace>; 6],
