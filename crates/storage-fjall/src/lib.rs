@@ -687,9 +687,12 @@ fn load_counters(space: &fjall::Keyspace) -> Result<CounterTable, StorageError> 
 ///   and replaying it (15–18 ms on one thread) became 6–7 ms after fjall's open;
 /// - page cache kept, load average 8.4: spawn to ready 97.0 / 67.7 / 58.8 ms, the store's
 ///   open 86 / 61 / 51 ms, the process's CPU time to ready 52.8 / 50.0 / 46.2 ms;
-/// - page cache dropped (before against all three, load average 7.5): spawn to ready 94.7 /
-///   99.8 ms, a wash: reading the log from the disk (27–69 ms) then competes with fjall's
-///   reads of its table files (fjall's open 39 → 58 ms), whereas it followed them before.
+/// - page cache dropped, before against all three: at load average 7.5 spawn to ready 94.7 /
+///   99.8 ms (fjall's open 39 / 58 ms: reading the log from the disk, 27–69 ms, competed with
+///   fjall's reads of its table files), at load average 5 75.6 / 44.7 ms (fjall's open 28 /
+///   23 ms). Starting the log's read only once the table files' prefetch had ended
+///   (`warm_up`) measured worse in the same run (56.8 ms against 42.0 with the page cache
+///   dropped, 48.5 against 48.6 kept), so the two start together.
 fn replay(
     db: &Database,
     spaces: &[OnceLock<fjall::Keyspace>; 6],

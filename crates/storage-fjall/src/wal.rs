@@ -225,8 +225,8 @@ pub fn recover(dir: &Path) -> std::io::Result<Recovered> {
 /// and checked while the caller does something else (the store's open: fjall opens its table
 /// files meanwhile, see `FjallStore::open_with`), and [`Recovery::wait`] returns what
 /// [`recover`] returns. With the page cache warm that hides the read (9 ms for one 8 MiB
-/// segment on the development VM); with it cold, the read competes with fjall's for the disk
-/// (measured in the crate root's `replay`).
+/// segment on the development VM); with it cold, the read shares the disk with fjall's and
+/// the prefetch's (measured in the crate root's `replay`).
 pub(crate) struct Recovery {
     dir: PathBuf,
     thread: Option<std::thread::JoinHandle<std::io::Result<(Recovered, std::time::Duration)>>>,
