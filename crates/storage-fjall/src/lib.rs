@@ -690,7 +690,8 @@ fn load_counters(space: &fjall::Keyspace) -> Result<CounterTable, StorageError> 
 /// - page cache dropped, before against all three: at load average 7.5 spawn to ready 94.7 /
 ///   99.8 ms (fjall's open 39 / 58 ms: reading the log from the disk, 27–69 ms, competed with
 ///   fjall's reads of its table files), at load average 5 75.6 / 44.7 ms (fjall's open 28 /
-///   23 ms). Starting the log's read only once the table files' prefetch had ended
+///   23 ms), at 7 61.2 / 56.5 ms (fjall's open 21 / 31 ms); page cache kept in that last run
+///   54.0 / 40.1 ms. Starting the log's read only once the table files' prefetch had ended
 ///   (`warm_up`) measured worse in the same run (56.8 ms against 42.0 with the page cache
 ///   dropped, 48.5 against 48.6 kept), so the two start together.
 fn replay(
