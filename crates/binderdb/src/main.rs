@@ -448,12 +448,15 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
         } else {
             "any signature accepted".to_owned()
         };
+        // Watched before the ready line: a SIGTERM sent as soon as it appears must stop the
+        // server cleanly, not kill it (the default action until a handler is installed).
+        let shutdown = shutdown_signal();
         tracing::info!(
             "binderdb ready: listening on {scheme}://{addr} (storage: {storage}, {} tables, {signatures}, ready in {:.1} ms)",
             db.table_count(),
             started.elapsed().as_secs_f64() * 1000.0
         );
-        binderdb_server::serve_with(listener, db, options, shutdown_signal())
+        binderdb_server::serve_with(listener, db, options, shutdown)
             .await
             .map_err(|e| format!("server failed: {e}"))?;
         tracing::info!("binderdb stopped cleanly");
@@ -485,19 +488,23 @@ fn auth(args: &ServeArgs) -> Result<Auth, String> {
 }
 
 /// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves at the first SIGTERM or SIGINT. The handlers are installed when this is called
+/// (in the runtime), not when the future is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot watch SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+                _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+            },
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot watch SIGTERM and SIGINT: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, shutting down"),
-        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
     }
 }
 

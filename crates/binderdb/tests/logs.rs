@@ -199,3 +199,22 @@ async fn text_logs_name_slow_requests_and_fast_ones_stay_quiet() {
     );
     assert_ne!(quiet_id, id);
 }
+
+/// A SIGTERM sent as soon as the ready line appears stops the server cleanly (exit 0, "stopped
+/// cleanly" logged): the handler is installed before that line is written. It used to be
+/// installed when the server's loop first ran, and a SIGTERM in between killed the process by
+/// the signal's default action (a crash, as far as the data directory could tell).
+#[test]
+fn a_sigterm_right_after_the_ready_line_stops_the_server_cleanly() {
+    for _ in 0..5 {
+        let mut server = start(&[]);
+        let sent = Command::new("kill")
+            .args(["-TERM", &server.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let status = server.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        server.line_where(|line| line.contains("binderdb stopped cleanly"));
+    }
+}

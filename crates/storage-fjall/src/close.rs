@@ -10,9 +10,9 @@
 //! group commit's final sync) flushes every memtable of every keyspace to table files, on its
 //! own thread (fjall's worker may be busy with a long compaction). When everything fjall holds
 //! is then in table files, the journals hold nothing recovery needs, and the close writes out what
-//! fjall's journal writer still buffers (a recovery's replay goes through it: left in the buffer
-//! it reached the file at the drop, after the marker, and voided it, so the first stop after a
-//! kill -9 recovery was never clean) and records that in a
+//! fjall's journal writer still buffers (the dropper's batches, and recovery's replay until it
+//! inserted into the trees directly: left in the buffer it reached the file at the drop, after
+//! the marker, and voided it, so the first stop after a kill -9 recovery was never clean) and records that in a
 //! marker file, [`MARKER`], listing every journal file and its length. The next open
 //! ([`take_marker`] and [`swap_journals`], before fjall opens the directory) checks that the journals
 //! are exactly those the marker lists (a journal that grew or appeared after the marker was
@@ -79,8 +79,8 @@ impl Drop for CleanClose {
                 return;
             }
         }
-        // fjall's journal writer buffers: what it has not written out yet (a recovery's replay
-        // goes through it) reaches the file at the drop, after the marker, and voided it. So
+        // fjall's journal writer buffers: what it has not written out yet (the dropper's
+        // batches go through it) reaches the file at the drop, after the marker, and voided it. So
         // it is written out first.
         if let Err(e) = db.persist(fjall::PersistMode::SyncAll) {
             tracing::warn!(error = %e, "writing out fjall's journal at close failed; the next start replays the journal");
@@ -364,8 +364,9 @@ mod tests {
         assert_eq!(store.counts(TABLE).unwrap(), Some(counts(2_098)));
     }
 
-    /// A clean close right after a recovery (whose replay wrote through fjall's journal, which
-    /// buffers) leaves a marker that matches the journals: the next open replays nothing.
+    /// A clean close right after a recovery leaves a marker that matches the journals: the next
+    /// open replays nothing. (The replay used to write through fjall's journal, which buffers,
+    /// and the close then voided its own marker.)
     #[test]
     fn a_clean_close_after_a_recovery_leaves_a_matching_marker() {
         let live = tempfile::tempdir().unwrap();

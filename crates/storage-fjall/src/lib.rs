@@ -44,8 +44,8 @@
 //!
 //! **Durability: binderdb's own write-ahead log** ([`wal`]). Every commit (data, counter
 //! records, drop markers) is framed into binderdb's log; the group-commit thread `fdatasync`s
-//! the log, not fjall's journal. fjall's journal now receives only the dropper's tombstones,
-//! the store's format record and recovery's replay, and nothing reads it: **recovery uses the
+//! the log, not fjall's journal. fjall's journal now receives only the dropper's tombstones
+//! and the store's format record, and nothing reads it: **recovery uses the
 //! log alone**
 //! ([`log_bound`]). A log segment is kept until fjall's table files hold everything logged in
 //! it (each segment switch rotates the memtables, the flush thread releases the segment once
@@ -667,6 +667,33 @@ fn load_counters(space: &fjall::Keyspace) -> Result<CounterTable, StorageError> 
 /// Data writes to a dropped table are never replayed (see [`dropped_tables`]): the drop's own
 /// deletions run in the background and are not logged, so replaying a write made before the
 /// drop would bring the table's keys back.
+///
+/// The frames are inserted into the trees directly, one sequence number per frame in log
+/// order, as commits insert theirs (crate docs, "Commits"), and published once at the end:
+/// nothing reads the store before the open returns. They used to go through fjall's batches,
+/// which also wrote each frame again to fjall's journal (that nothing reads) and hashed it;
+/// after a kill -9 right after a bulk load (one 8 MiB segment, 239 frames of 25 ~1 KB items)
+/// that journal copy was most of the replay's cost (`perf` of a start, 2026-12-07). The
+/// replayed segments stay in the log until the flush thread has written these memtables to
+/// table files ([`log_bound`]), as with any commit. The inserts run on several threads
+/// ([`insert_replayed`]), and the log is read while fjall opens ([`wal::Recovery`]).
+///
+/// Measured on a 10 GB directory (`scripts/measure-startup-size --sizes 10`, 233 table files)
+/// killed right after a load (one segment, 232–239 frames, to replay), 5 alternated rounds of
+/// starts of the same state, medians (release builds, 2026-12-07, the shared 2-core machine,
+/// each start under a pause of its builds), before / direct inserts alone / all three:
+/// - page cache kept, load average 3.5: spawn to ready 45.7 / 35.8 / 31.1 ms, the store's
+///   open 39 / 31 / 25 ms, fjall's own open 13–21 ms in every build; reading the log (9 ms)
+///   and replaying it (15–18 ms on one thread) became 6–7 ms after fjall's open;
+/// - page cache kept, load average 8.4: spawn to ready 97.0 / 67.7 / 58.8 ms, the store's
+///   open 86 / 61 / 51 ms, the process's CPU time to ready 52.8 / 50.0 / 46.2 ms;
+/// - page cache dropped, before against all three: at load average 7.5 spawn to ready 94.7 /
+///   99.8 ms (fjall's open 39 / 58 ms: reading the log from the disk, 27–69 ms, competed with
+///   fjall's reads of its table files), at load average 5 75.6 / 44.7 ms (fjall's open 28 /
+///   23 ms), at 7 61.2 / 56.5 ms (fjall's open 21 / 31 ms); page cache kept in that last run
+///   54.0 / 40.1 ms. Starting the log's read only once the table files' prefetch had ended
+///   (`warm_up`) measured worse in the same run (56.8 ms against 42.0 with the page cache
+///   dropped, 48.5 against 48.6 kept), so the two start together.
 fn replay(
     db: &Database,
     spaces: &[OnceLock<fjall::Keyspace>; 6],
@@ -695,40 +722,103 @@ fn replay(
         })
     });
     let todo = &decoded[applied_through.map_or(0, |i| i + 1)..];
-    let mut counters = None;
+    // The trees written, by space id (the data keyspaces, `meta`, `counters`), opened first
+    // (a keyspace that does not exist yet is created, as by a commit).
+    let mut trees: [Option<fjall::Keyspace>; COUNTERS_SPACE as usize + 1] = Default::default();
+    for op in todo.iter().flat_map(|(_, ops)| ops) {
+        let slot = &mut trees[usize::from(op.space)];
+        if slot.is_some() {
+            continue;
+        }
+        *slot = Some(match op.space {
+            META_SPACE => meta.clone(),
+            COUNTERS_SPACE => open_counters(db)?,
+            id => {
+                let ks = Keyspace::ALL[usize::from(id)];
+                let slot = &spaces[ks.index()];
+                if slot.get().is_none() {
+                    let _ = slot.set(open_keyspace(db, ks)?);
+                }
+                slot.get()
+                    .cloned()
+                    .ok_or_else(|| StorageError::Corrupt("keyspace not opened".into()))?
+            }
+        });
+    }
     let mut skipped = 0;
+    let mut inserts = Vec::new();
+    let mut last_seqno = None;
     for (_, ops) in todo {
-        let mut batch = db.batch();
+        // One sequence number per frame, in log order, as the commit that logged it took one.
+        let seqno = db.supervisor.seqno.next();
+        last_seqno = Some(seqno);
         for op in ops {
             if op.space < META_SPACE && table_of_key(op.key).is_some_and(|t| dropped.contains(&t)) {
                 skipped += 1;
                 continue;
             }
-            let space = match op.space {
-                META_SPACE => meta,
-                COUNTERS_SPACE => match &counters {
-                    Some(space) => space,
-                    None => counters.insert(open_counters(db)?),
-                },
-                id => {
-                    let ks = Keyspace::ALL[usize::from(id)];
-                    let slot = &spaces[ks.index()];
-                    if slot.get().is_none() {
-                        let _ = slot.set(open_keyspace(db, ks)?);
-                    }
-                    slot.get()
-                        .ok_or_else(|| StorageError::Corrupt("keyspace not opened".into()))?
-                }
-            };
-            match op.value {
-                Some(value) => batch.insert(space, op.key, value),
-                None => batch.remove(space, op.key),
-            }
+            let tree = trees[usize::from(op.space)]
+                .as_ref()
+                .map(|space| &space.tree)
+                .ok_or_else(|| StorageError::Corrupt("keyspace not opened".into()))?;
+            inserts.push((tree, seqno, op.key, op.value));
         }
-        batch.commit().map_err(backend)?;
+    }
+    insert_replayed(&inserts);
+    if let Some(seqno) = last_seqno {
+        db.supervisor.snapshot_tracker.publish(seqno);
     }
     Ok((todo.len(), skipped))
 }
+
+/// One replayed write: the tree, the sequence number of its frame, the key, and the value
+/// (`None` for a delete).
+type Replayed<'a> = (&'a fjall::AnyTree, fjall::SeqNo, &'a [u8], Option<&'a [u8]>);
+
+/// Replayed entries from which [`insert_replayed`] starts a thread of their own.
+const REPLAY_ENTRIES_PER_THREAD: usize = 2048;
+
+/// Inserts `entries` into their memtables, on up to [`REPLAY_THREADS`] threads, each taking a
+/// contiguous share.
+///
+/// Why in parallel: inserting a replayed segment is memory work (copying keys and values into
+/// the memtable, faulting its fresh pages in, skip-list searches), and nothing else runs at
+/// that point of the open. Why it is correct: every entry carries the sequence number of its
+/// frame, assigned in log order before any insert, and lsm-tree's memtable orders a key's
+/// versions by sequence number whatever order they are inserted in (commits insert
+/// concurrently too, see the crate docs, "Commits"); nothing reads the trees before the open
+/// returns.
+fn insert_replayed(entries: &[Replayed<'_>]) {
+    let insert = |share: &[Replayed<'_>]| {
+        for &(tree, seqno, key, value) in share {
+            match value {
+                Some(value) => tree.insert(key, value, seqno),
+                None => tree.remove(key, seqno),
+            };
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let threads = (entries.len() / REPLAY_ENTRIES_PER_THREAD).clamp(1, cores.min(REPLAY_THREADS));
+    let share = entries.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let mut shares = entries.chunks(share);
+        let own = shares.next().unwrap_or_default();
+        for other in shares {
+            // A thread that cannot be started leaves its share to this one.
+            if std::thread::Builder::new()
+                .name("binderdb-replay".into())
+                .spawn_scoped(scope, move || insert(other))
+                .is_err()
+            {
+                insert(other);
+            }
+        }
+        insert(own);
+    });
+}
+
+/// Most threads [`insert_replayed`] uses (fewer on a machine with fewer cores).
+const REPLAY_THREADS: usize = 4;
 
 /// The table id a data key starts with (every data keyspace's keys do, see
 /// [`codec::table_prefix`]).
@@ -806,6 +896,9 @@ impl FjallStore {
         if log_recovery || retired {
             close::swap_journals(dir)?;
         }
+        // Reading the log does not need fjall: it overlaps fjall's open (`wal::Recovery`).
+        let log_dir = wal::dir_of(dir);
+        let reading_log = wal::Recovery::start(log_dir.clone());
         // fjall opens the table files one after the other; these threads read ahead of it
         // what it reads from each (see `warm_up`), so a cold page cache costs one wait for
         // many reads in flight, not one per read.
@@ -861,8 +954,8 @@ impl FjallStore {
             }
         }
         let log_recovery = log_recovery || dir.join(log_bound::LOG_RECOVERY_MARKER).exists();
-        let log_dir = wal::dir_of(dir);
-        let recovered = wal::recover(&log_dir)?;
+        let replaying = std::time::Instant::now();
+        let (recovered, log_read) = reading_log.wait()?;
         let (replayed, skipped, retained, sealed_through) = if retired && log_recovery {
             // Everything logged is in table files (see `close`): nothing to replay.
             let mut files = recovered.files;
@@ -899,6 +992,7 @@ impl FjallStore {
                 (replayed, skipped, (files, Vec::new()), 0)
             }
         };
+        let replay_ms = replaying.elapsed().as_millis();
         let log = wal::Writer::start(
             &log_dir,
             options.wal_segment_bytes,
@@ -922,7 +1016,7 @@ impl FjallStore {
             counters = load_counters(&space)?;
             let _ = counter_space.set(space);
         }
-        // After the replay, whose fjall batches published themselves.
+        // After the replay, which published what it inserted.
         let sequencer = Arc::new(Sequencer::new(db.clone()));
         let group = GroupCommit::start(
             db.clone(),
@@ -975,6 +1069,8 @@ impl FjallStore {
         tracing::info!(
             took_ms = opening.elapsed().as_millis(),
             fjall_open_ms,
+            log_read_ms = log_read.as_millis(),
+            replay_ms,
             prefetched_table_files = prefetched,
             prefetched_kb = prefetched_bytes >> 10,
             linked_table_files = linked,

@@ -61,8 +61,8 @@
 //! to it (commits do not, see the crate docs, "Commits"), syncs it when its worker handles a
 //! flush, and deletes journals once flushed. Nothing reads it: what it holds are the dropper's
 //! tombstones (flushed to table files before a drop's marker is removed, see
-//! [`crate::drops`]), the store's format record (written again by an open that does not find
-//! it) and recovery's replay (in the log too).
+//! [`crate::drops`]) and the store's format record (written again by an open that does not find
+//! it). Recovery's replay inserts into the trees directly (`replay` in the crate root).
 //!
 //! Directories written by older builds (no [`LOG_RECOVERY_MARKER`]) have journals holding
 //! writes that their log recycled: their first open replays the journals as fjall always did,

@@ -177,6 +177,51 @@ fn power_loss_image_recovers_from_the_log() {
     assert!(next > versions[199]);
 }
 
+/// A replay large enough to be inserted on several threads ([`insert_replayed`]): the same
+/// keys are overwritten and deleted in every one of many frames, so that the versions of a
+/// key are spread over the threads' shares. After recovery every key holds what the last
+/// frame wrote (or is deleted), and the versions carried on.
+#[test]
+fn a_replay_split_over_threads_keeps_the_newest_version_of_every_key() {
+    let live = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(live.path()).unwrap();
+    let (rounds, keys) = (60u32, 100u32);
+    assert!(rounds * keys > 2 * REPLAY_ENTRIES_PER_THREAD as u32);
+    let deleted = |round: u32, i: u32| (i + round) % 7 == 0;
+    let mut last = 0;
+    for round in 0..rounds {
+        let writes = (0..keys)
+            .map(|i| match deleted(round, i) {
+                true => binderdb_storage::Write::Delete { key: item(i) },
+                false => binderdb_storage::Write::Put {
+                    key: item(i),
+                    value: format!("round {round}").into_bytes(),
+                },
+            })
+            .collect();
+        last = store
+            .commit(binderdb_storage::Batch {
+                writes,
+                guards: vec![],
+            })
+            .unwrap();
+    }
+    durable(&store).wait().unwrap();
+    let (_image, recovered) = open_kill_image(live.path());
+    assert!(recovered.replayed_frames() >= rounds as usize);
+    for i in 0..keys {
+        let got = recovered.get(&item(i)).unwrap();
+        if deleted(rounds - 1, i) {
+            assert!(got.is_none(), "item {i} should be deleted");
+        } else {
+            let got = got.unwrap_or_else(|| panic!("item {i} lost"));
+            assert_eq!(got.value, format!("round {}", rounds - 1).into_bytes());
+            assert_eq!(got.version, last);
+        }
+    }
+    assert!(put(&recovered, &item(keys), b"after") > last);
+}
+
 /// The log cut or damaged around every frame boundary of its last segment and in the middle of
 /// every frame (the log module's own test covers every byte offset; each case here reopens a
 /// whole store):
