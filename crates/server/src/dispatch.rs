@@ -27,26 +27,28 @@
 //! contained to its request on both paths (a 500), and nothing here touches the durability wait.
 //!
 //! Measured (`scripts/measure-uncached-reads 1000000 --cache 16 --duration 4 --settle 20 --reuse
-//! DIR`, one loaded directory, main's build and this one alternated (its threshold then read
-//! from the environment, the code otherwise the same), 3 rounds each, 2026-12-07 03:55–04:00,
-//! load average 7–14 from the other sessions' Ceph cluster and servers, which
-//! `quiet.sh` does not pause; ops/s and p99 per round, main → adaptive):
+//! DIR`, one loaded directory, page cache dropped, 3 rounds alternated, medians). On the
+//! quietest machine of the session (2026-12-07 04:15, load average 1.6–3.3), this build with
+//! `--read-dispatch inline` (main's behaviour) against its default:
 //!
-//! | page cache dropped | round 1 | round 2 | round 3 |
-//! |---|---|---|---|
-//! | GetItem | 4,552 → 5,816; 17.9 → 40.3 ms | 4,485 → 7,364; 20.9 → 29.1 ms | 4,276 → 19,017; 28.9 → **3.6 ms** |
-//! | Query | 2,813 → 3,720; 26.9 → 69.4 ms | 4,248 → 5,465; 17.5 → 35.1 ms | 3,474 → 12,460; 27.2 → **5.4 ms** |
+//! | page cache dropped | inline: ops/s; p50 / p99 ms | adaptive |
+//! |---|---|---|
+//! | GetItem | 10,833; 2.86 / 5.85 | 17,668; 1.70 / **3.89** |
+//! | Query | 5,753; 5.52 / 10.19 | 11,772; 2.56 / **5.83** |
 //!
-//! Throughput and the median rose in every round (median p50 of GetItem 6.35 → 2.92 ms, of
-//! Query 8.00 → 4.10 ms); the p99 fell far when the machine's CPU was not saturated (round 3)
-//! and **rose when it was** (rounds 1–2): a read on the pool needs three turns on a CPU (the
-//! worker, a pool thread, the worker again) where an inline one needs one, and on two cores
-//! shared with a load average of 9 each turn can wait milliseconds. With the page cache kept
-//! (block-cache misses served from memory) the reads were not slowed: 9,683 / 12,663 / 35,144
-//! GetItem ops/s against 7,568 / 6,475 / 19,281, Query 5,920 / 14,692 / 16,922 against 8,394 /
-//! 6,684 / 9,883. A table that fits in the block cache (its reads take 5–10 µs) stays inline;
-//! same-run figures in the README's scale section.
-//!
+//! (adaptive better in every round). On a busy machine (load average 7–14 from the other
+//! sessions' Ceph cluster and servers, which `quiet.sh` does not pause; 03:55, against main's
+//! build) throughput and the median still rose in every round (GetItem p50 6.35 → 2.92 ms,
+//! Query 8.00 → 4.10), the p99 fell far in the least busy round (GetItem 28.9 → 3.6 ms, Query
+//! 27.2 → 5.4) but **rose in the two busiest** (GetItem 17.9 → 40.3 and 20.9 → 29.1 ms, Query
+//! 26.9 → 69.4 and 17.5 → 35.1): a read on the pool needs three turns on a CPU (the worker, a
+//! pool thread, the worker again) where an inline one needs one, and on two cores saturated by
+//! others each turn can wait milliseconds. A fourth run at load 4–7 (04:10, against main):
+//! GetItem 11,202 → 11,654 ops/s, p99 5.46 → 6.38 ms; Query 6,198 → 6,863, p99 12.20 → 11.81.
+//! A table that fits in the block cache stays inline (its reads take 5–10 µs): `binderdb
+//! bench`, durable, 20,000 items, 32 connections, inline against adaptive in one build, 3
+//! rounds: GetItem 37,000 against 35,900 ops/s, Query 23,100 against 26,300 (noise).
+
 //! Why this and not the alternatives: more runtime workers than cores would let more reads wait
 //! at once too, but every request, also one that never misses, would share the cores with them
 //! (not measured); `block_in_place` hands the worker's queue to another thread on every call, so
