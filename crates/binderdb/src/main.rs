@@ -244,6 +244,10 @@ struct ServeArgs {
     /// table, duration and request id) at WARN level (0 logs every call).
     #[arg(long, value_name = "MS")]
     slow_request_ms: Option<u64>,
+    /// Where item reads run: `adaptive` (inline while they are fast, on the blocking pool while
+    /// they wait for the disk), `inline` or `pool`. For measurements.
+    #[arg(long, value_name = "WHERE", default_value = "adaptive", hide = true)]
+    read_dispatch: binderdb_server::ReadDispatch,
     /// Do not count API calls for `GET /metrics` (per-table latency, errors, throttles); the
     /// bill's counters stay.
     #[arg(long)]
@@ -342,6 +346,7 @@ fn serve(args: ServeArgs, started: Instant) -> Result<(), String> {
             !args.no_metrics,
             args.slow_request_ms.map(Duration::from_millis),
         )),
+        read_dispatch: args.read_dispatch,
     };
     let (store, storage): (Arc<dyn Store>, String) = if args.storage == StorageKind::Rados {
         open_rados(args.ceph_conf.as_deref(), &args.pool)?

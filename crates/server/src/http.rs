@@ -46,6 +46,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use crate::auth::{Auth, Caller};
 use crate::compression::{self, DecodeError};
+use crate::dispatch::Dispatcher;
 use crate::error::ApiError;
 use crate::metrics::{Observer, Outcome};
 use crate::operation::Operation;
@@ -85,11 +86,12 @@ pub(crate) async fn handle(
     db: Arc<Database>,
     auth: Arc<Auth>,
     observer: Arc<Observer>,
+    dispatcher: Arc<Dispatcher>,
     body_timeout: Duration,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
     let id = RequestId::new();
-    let served = observed_answer(db, auth, observer, body_timeout, req, id);
+    let served = observed_answer(db, auth, observer, &dispatcher, body_timeout, req, id);
     Ok(request_id::scope(id, served).await)
 }
 
@@ -98,6 +100,7 @@ async fn observed_answer(
     db: Arc<Database>,
     auth: Arc<Auth>,
     observer: Arc<Observer>,
+    dispatcher: &Dispatcher,
     body_timeout: Duration,
     req: Request<Incoming>,
     id: RequestId,
@@ -107,7 +110,16 @@ async fn observed_answer(
         counting: observer.enabled,
         ..Observed::default()
     };
-    let mut resp = answer(db, auth, &observer, body_timeout, req, &mut observed).await;
+    let mut resp = answer(
+        db,
+        auth,
+        &observer,
+        dispatcher,
+        body_timeout,
+        req,
+        &mut observed,
+    )
+    .await;
     if let Some(outcome) = observed.outcome {
         let elapsed = started.elapsed();
         if observer.enabled {
@@ -135,6 +147,7 @@ async fn answer(
     db: Arc<Database>,
     auth: Arc<Auth>,
     observer: &Arc<Observer>,
+    dispatcher: &Dispatcher,
     body_timeout: Duration,
     req: Request<Incoming>,
     observed: &mut Observed,
@@ -191,7 +204,9 @@ async fn answer(
                 // The signature covers the body as sent, so it is checked before inflating.
                 let verified = verify(&auth, &db, &parts, &body);
                 match verified {
-                    Ok(caller) => api_call(db, caller, &parts.headers, body, observed).await,
+                    Ok(caller) => {
+                        api_call(db, dispatcher, caller, &parts.headers, body, observed).await
+                    }
                     Err(e) => {
                         observed.outcome = Some(Outcome::of(&e));
                         json(e.status, e.body(), AMZ_JSON, None)
@@ -308,6 +323,7 @@ fn media_type(headers: &HeaderMap) -> Option<&str> {
 /// A DynamoDB API call: inflate, check the content type, dispatch, encode.
 async fn api_call(
     db: Arc<Database>,
+    dispatcher: &Dispatcher,
     caller: Caller,
     headers: &HeaderMap,
     body: Bytes,
@@ -318,7 +334,7 @@ async fn api_call(
         .and_then(|v| v.to_str().ok())
         .and_then(Operation::from_target);
     observed.operation = target;
-    let (resp, outcome) = api_answer(db, caller, headers, body, target, observed).await;
+    let (resp, outcome) = api_answer(db, dispatcher, caller, headers, body, target, observed).await;
     observed.outcome = Some(outcome);
     resp
 }
@@ -326,6 +342,7 @@ async fn api_call(
 /// [`api_call`]'s answer and how it ended.
 async fn api_answer(
     db: Arc<Database>,
+    dispatcher: &Dispatcher,
     caller: Caller,
     headers: &HeaderMap,
     body: Bytes,
@@ -392,7 +409,15 @@ async fn api_answer(
             Some(e) => Err(e),
             None => {
                 let counting = observed.counting;
-                let counted = op.execute(db, &mut ctx, caller.principal, body, host, counting);
+                let counted = op.execute(
+                    db,
+                    dispatcher,
+                    &mut ctx,
+                    caller.principal,
+                    body,
+                    host,
+                    counting,
+                );
                 let result = counted.await;
                 observed.touched = ctx.touched;
                 result

@@ -5,8 +5,9 @@
 //! [`Operation`], decodes the body once into the operation's typed request
 //! ([`serialization`]: shape errors become SerializationException), checks request-level
 //! constraints ([`validate`]: ValidationException in DynamoDB's words and order), runs the
-//! engine operation on a blocking thread (storage may wait for an fsync), and writes the JSON
-//! response with `x-amzn-RequestId` and `x-amz-crc32` headers. Errors of every layer become one
+//! engine operation (inline on the runtime, or on a blocking thread when it may wait: see
+//! `operation` and `dispatch`), and writes the JSON response with `x-amzn-RequestId` and
+//! `x-amz-crc32` headers. Errors of every layer become one
 //! [`error::ApiError`]. The HTTP side (bodies read before any answer, compression both ways,
 //! CORS, the health check, 413) lives in `http` and [`compression`].
 //!
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod compression;
 pub mod console;
 mod data_copy;
+mod dispatch;
 mod echo;
 pub mod error;
 mod http;
@@ -38,6 +40,7 @@ use tokio::net::TcpListener;
 
 pub use crate::access::Policy;
 pub use crate::auth::{Auth, Caller, Principal};
+pub use crate::dispatch::ReadDispatch;
 pub use crate::error::ApiError;
 pub use crate::listen::{Limits, ServeOptions, Tls};
 pub use crate::metrics::Observer;
@@ -105,6 +108,7 @@ pub async fn serve_with(
         .max_buf_size(options.limits.max_header_bytes.max(128 * 1024));
     let builder = Arc::new(builder);
     let body_timeout = options.limits.body_timeout;
+    let dispatcher = Arc::new(dispatch::Dispatcher::new(options.read_dispatch));
     loop {
         // A free connection slot first: at the limit, the server stops accepting until a
         // connection closes, so the ones it serves keep their speed.
@@ -128,9 +132,10 @@ pub async fn serve_with(
                 };
                 let _ = stream.set_nodelay(true);
                 let (db, auth) = (db.clone(), options.auth.clone());
-                let observer = options.observer.clone();
+                let (observer, dispatcher) = (options.observer.clone(), dispatcher.clone());
                 let service = hyper::service::service_fn(move |req| {
-                    http::handle(db.clone(), auth.clone(), observer.clone(), body_timeout, req)
+                    let (observer, dispatcher) = (observer.clone(), dispatcher.clone());
+                    http::handle(db.clone(), auth.clone(), observer, dispatcher, body_timeout, req)
                 });
                 let (builder, watcher) = (builder.clone(), graceful.watcher());
                 let tls = options.tls.clone();

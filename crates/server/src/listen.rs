@@ -67,6 +67,8 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// Request metrics and the slow-request log.
     pub observer: Arc<crate::metrics::Observer>,
+    /// Where item reads run (adaptive unless pinned, for measurements).
+    pub read_dispatch: crate::ReadDispatch,
 }
 
 /// A TLS configuration: a certificate chain and its private key.

@@ -5,6 +5,7 @@
 //! picks the functions.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use binderdb_engine::{Database, RequestContext};
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 use crate::access::{self, Permissions};
 use crate::auth::Principal;
+use crate::dispatch::{timed, Dispatcher};
 use crate::error::ApiError;
 use crate::{serialization, validate};
 
@@ -287,7 +289,8 @@ impl Operation {
     /// Whether the operation may run long enough (walking a whole table, or waiting for a sync
     /// inside the store) that it must not occupy a runtime worker: table administration, and
     /// DescribeTable (its first call per table scans for the statistics). Item operations
-    /// only touch memory and the page cache and run inline.
+    /// only touch memory and the page cache and run inline; reads that go to the disk move to
+    /// the blocking pool while they do ([`Operation::reads_only`], [`crate::dispatch`]).
     ///
     /// Design note: DESIGN.md says blocking storage calls never run on the runtime. Item writes
     /// now do run inline, because a commit no longer waits for the fsync (the response awaits
@@ -346,6 +349,20 @@ impl Operation {
             | Operation::GetRecords
             | Operation::DescribeEndpoints => false,
         }
+    }
+
+    /// Whether the operation only reads items (GetItem, BatchGetItem, Query, Scan,
+    /// TransactGetItems): these run inline or on the blocking pool depending on how long their
+    /// recent reads took (see [`crate::dispatch`]).
+    pub fn reads_only(self) -> bool {
+        matches!(
+            self,
+            Operation::GetItem
+                | Operation::BatchGetItem
+                | Operation::Query
+                | Operation::Scan
+                | Operation::TransactGetItems
+        )
     }
 
     /// Whether the operation writes (or decides on what it read, as a failed condition does),
@@ -410,9 +427,11 @@ impl Operation {
     /// The engine notes in `ctx` the table the request touched (its `touched` member), which
     /// the caller reads afterwards for the request metrics; Query, Scan and ExecuteStatement
     /// count the items they return there when `count_returned` is set.
-    pub async fn execute(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn execute(
         self,
         db: Arc<Database>,
+        dispatcher: &Dispatcher,
         ctx: &mut RequestContext,
         principal: Option<Arc<Principal>>,
         body: Bytes,
@@ -425,7 +444,13 @@ impl Operation {
             principal,
             action: self.action(),
             body,
-            may_block: self.may_block(),
+            placement: if self.may_block() {
+                Placement::Blocking
+            } else if self.reads_only() {
+                Placement::Adaptive(dispatcher, self)
+            } else {
+                Placement::Inline
+            },
             durable: self.acknowledges_writes(),
             returned: count_returned.then_some(self.slot()),
         };
@@ -626,6 +651,18 @@ fn page_count(page: &binderdb_engine::api::ReadPageOutput) -> u64 {
     u64::try_from(page.count).unwrap_or(0)
 }
 
+/// Where a request's engine operation runs.
+#[derive(Debug, Clone, Copy)]
+enum Placement<'c> {
+    /// On the blocking pool: it may run long ([`Operation::may_block`]).
+    Blocking,
+    /// Inline on the runtime worker: it only touches memory or the page cache.
+    Inline,
+    /// A read: inline or on the blocking pool, as the dispatcher decides (see
+    /// [`crate::dispatch`]).
+    Adaptive(&'c Dispatcher, Operation),
+}
+
 /// One request on its way through the shared pipeline.
 #[derive(Debug)]
 struct Call<'c> {
@@ -636,8 +673,8 @@ struct Call<'c> {
     /// The operation's IAM action, `dynamodb:<Operation>`.
     action: &'static str,
     body: Bytes,
-    /// See [`Operation::may_block`].
-    may_block: bool,
+    /// Where the engine operation runs.
+    placement: Placement<'c>,
     /// See [`Operation::acknowledges_writes`].
     durable: bool,
     /// The operation's metrics slot, when the items it returns are counted.
@@ -674,8 +711,8 @@ impl Call<'_> {
     }
 
     /// The shared pipeline of every operation: decode, check request constraints, run the engine
-    /// operation (on a blocking thread when it may run long, inline otherwise), wait until its
-    /// writes are durable, encode.
+    /// operation (on a blocking thread when it may run long, inline otherwise, and reads where
+    /// the [`Dispatcher`] says), wait until its writes are durable, encode.
     async fn run_with<I, O>(
         self,
         check: fn(&I) -> Result<(), ApiError>,
@@ -692,7 +729,7 @@ impl Call<'_> {
             principal,
             action,
             body,
-            may_block,
+            placement,
             durable,
             returned,
         } = self;
@@ -701,35 +738,20 @@ impl Call<'_> {
         if let Some(principal) = &principal {
             access::authorize(&db, ctx, principal, &input.needs(&db, action))?;
         }
-        let result = if may_block {
-            let db = Arc::clone(&db);
-            // The context goes to the blocking thread and comes back with what the engine
-            // noted in it.
-            let owned = std::mem::take(ctx);
-            // The request id goes along, so the operation's log lines name the request.
-            let id = crate::request_id::current();
-            let (result, owned) = tokio::task::spawn_blocking(move || {
-                crate::request_id::sync_scope(id, || {
-                    let result = operation(&db, &owned, input);
-                    (result, owned)
-                })
-            })
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "operation task failed");
-                internal_error()
-            })?;
-            *ctx = owned;
-            result
-        } else {
-            // Item operations only touch memory (or the page cache): running them inline saves
-            // two thread hand-offs per request. A panic is still contained to this request.
-            let ctx = &*ctx;
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| operation(&db, ctx, input)))
-                .map_err(|_| {
-                    tracing::error!("operation panicked");
-                    internal_error()
-                })?
+        let result = match placement {
+            Placement::Blocking => on_blocking_pool(&db, ctx, input, operation).await?.0,
+            Placement::Inline => inline(&db, ctx, input, operation)?.0,
+            Placement::Adaptive(dispatcher, op) => {
+                let (result, took) = if dispatcher.on_pool(op) {
+                    // Waited for without holding a thread; released when the read is done.
+                    let _permit = dispatcher.permit().await;
+                    on_blocking_pool(&db, ctx, input, operation).await?
+                } else {
+                    inline(&db, ctx, input, operation)?
+                };
+                dispatcher.record(op, took);
+                result
+            }
         };
         if let (Ok(output), Some(count), Some(slot)) = (&result, count, returned) {
             if let Some(metrics) = ctx.touched.metrics() {
@@ -750,6 +772,61 @@ impl Call<'_> {
     }
 }
 
+/// Runs `operation` on a blocking pool thread, and returns its result and how long it ran there.
+/// The request context goes to the thread and comes back with what the engine noted in it.
+///
+/// # Errors
+/// A 500 if the operation panicked (the panic stays on its thread).
+async fn on_blocking_pool<I, O>(
+    db: &Arc<Database>,
+    ctx: &mut RequestContext,
+    input: I,
+    operation: fn(&Database, &RequestContext, I) -> binderdb_engine::Result<O>,
+) -> Result<(binderdb_engine::Result<O>, Duration), ApiError>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+{
+    let db = Arc::clone(db);
+    let owned = std::mem::take(ctx);
+    // The request id goes along, so the operation's log lines name the request.
+    let id = crate::request_id::current();
+    let (result, owned) = tokio::task::spawn_blocking(move || {
+        crate::request_id::sync_scope(id, || {
+            let result = timed(|| operation(&db, &owned, input));
+            (result, owned)
+        })
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "operation task failed");
+        internal_error()
+    })?;
+    *ctx = owned;
+    Ok(result)
+}
+
+/// Runs `operation` on this runtime worker, and returns its result and how long it took: for
+/// item operations, which only touch memory (or the page cache) while they are fast; running
+/// them inline saves two thread hand-offs per request.
+///
+/// # Errors
+/// A 500 if the operation panicked: the panic is contained to this request.
+fn inline<I, O>(
+    db: &Database,
+    ctx: &RequestContext,
+    input: I,
+    operation: fn(&Database, &RequestContext, I) -> binderdb_engine::Result<O>,
+) -> Result<(binderdb_engine::Result<O>, Duration), ApiError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        timed(|| operation(db, ctx, input))
+    }))
+    .map_err(|_| {
+        tracing::error!("operation panicked");
+        internal_error()
+    })
+}
+
 /// DescribeEndpoints' request: no members (unknown ones are ignored, as everywhere).
 #[derive(Debug, serde::Deserialize)]
 struct DescribeEndpointsInput {}
@@ -766,4 +843,40 @@ fn describe_endpoints(body: &[u8], host: &str) -> Result<Vec<u8>, ApiError> {
 
 fn internal_error() -> ApiError {
     ApiError::internal("The server encountered an internal error")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use binderdb_engine::{Config, SystemClock};
+    use binderdb_storage::MemoryStore;
+
+    fn panics(_: &Database, _: &RequestContext, _: ()) -> binderdb_engine::Result<u32> {
+        panic!("a bug in an operation")
+    }
+
+    fn answers(_: &Database, _: &RequestContext, _: ()) -> binderdb_engine::Result<u32> {
+        Ok(7)
+    }
+
+    #[tokio::test]
+    async fn a_panicking_read_is_a_500_for_its_request_only_inline_and_on_the_pool() {
+        let store = Arc::new(MemoryStore::new());
+        let db = Arc::new(Database::open(store, Config::default(), Arc::new(SystemClock)).unwrap());
+        let mut ctx = RequestContext::default();
+        let inline_panic = inline(&db, &ctx, (), panics).unwrap_err();
+        assert_eq!(
+            inline_panic.status,
+            hyper::StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let pool_panic = on_blocking_pool(&db, &mut ctx, (), panics)
+            .await
+            .unwrap_err();
+        assert_eq!(pool_panic.status, hyper::StatusCode::INTERNAL_SERVER_ERROR);
+        // The next requests run as usual on both paths.
+        assert_eq!(inline(&db, &ctx, (), answers).unwrap().0.unwrap(), 7);
+        let (pooled, _) = on_blocking_pool(&db, &mut ctx, (), answers).await.unwrap();
+        assert_eq!(pooled.unwrap(), 7);
+    }
 }

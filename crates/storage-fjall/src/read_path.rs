@@ -15,12 +15,18 @@
 //! about 4 MB, and each is used by a hundred data blocks' reads), and what goes to the disk is
 //! the data block: one per GetItem (two pages when it straddles a page boundary), one or two
 //! per Query (a 10-item partition spans two 4 KiB blocks about half the time). Item operations
-//! run inline on the server's runtime threads (one per core: see the server's `operation.rs`),
-//! so on 2 cores at most two such reads wait for the disk at a time, and the other requests
-//! queue behind them: the likely cause of the uncached p99, not the reads' number. One round
-//! with `TOKIO_WORKER_THREADS=8` against the default, on a loaded machine (load average 7–15),
-//! measured uncached GetItem at 6,144 against 4,626 ops/s (p99 28 against 68 ms) and Query at
-//! 3,170 against 3,017 (p99 101 against 150 ms): a hint, not a measurement; not changed.
+//! ran inline on the server's runtime threads (one per core), so on 2 cores at most two such
+//! reads waited for the disk at a time, and the other requests queued behind them: sampling
+//! `/sys/block/vda/inflight` during those reads (2026-12-07) found no read in flight 66% of the
+//! time, one 29%, two 4%, never more, with 150 µs per read at the disk. So the server now moves
+//! the reads of an operation whose recent reads are slow to a bounded blocking pool, where they
+//! wait for the disk side by side, and keeps them inline while they are fast (the server's
+//! `dispatch.rs`, with its figures). One round with `TOKIO_WORKER_THREADS=8` against the default,
+//! on a loaded machine (load average 7–15), had measured uncached GetItem at 6,144 against 4,626
+//! ops/s (p99 28 against 68 ms) and Query at 3,170 against 3,017 (p99 101 against 150 ms), and
+//! one more on 2026-12-07 at 7,261 against 5,539 and 4,892 against 3,821: more workers help too,
+//! but every request, also one that never misses, would share the cores with them (not measured
+//! further).
 
 use std::sync::Arc;
 use std::time::Duration;

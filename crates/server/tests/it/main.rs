@@ -33,6 +33,7 @@ mod pitr_deleted;
 mod protocol;
 mod query;
 mod query_errors;
+mod read_dispatch;
 mod realism;
 mod scan;
 mod sigv4;
