@@ -79,47 +79,38 @@ struct Observed {
     counting: bool,
 }
 
+/// What every request of a server shares: the database, the signature check, the metrics and
+/// slow-request log, where reads run, and how long a body may take to arrive. One per server,
+/// behind one `Arc` that each connection's requests clone.
+pub(crate) struct Front {
+    pub(crate) db: Arc<Database>,
+    pub(crate) auth: Arc<Auth>,
+    pub(crate) observer: Arc<Observer>,
+    pub(crate) dispatcher: Dispatcher,
+    pub(crate) body_timeout: Duration,
+}
+
 /// Answers one request. Its id, which the answer's `x-amzn-RequestId` header gets, is the
 /// current request id ([`request_id::current`]) while the request is served, so every log line
 /// of the request names it (see [`crate::request_id`] for why this is no `tracing` span).
 pub(crate) async fn handle(
-    db: Arc<Database>,
-    auth: Arc<Auth>,
-    observer: Arc<Observer>,
-    dispatcher: Arc<Dispatcher>,
-    body_timeout: Duration,
+    front: Arc<Front>,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
     let id = RequestId::new();
-    let served = observed_answer(db, auth, observer, &dispatcher, body_timeout, req, id);
+    let served = observed_answer(&front, req, id);
     Ok(request_id::scope(id, served).await)
 }
 
 /// The answer to one request with its request id, counted in the metrics and logged when slow.
-async fn observed_answer(
-    db: Arc<Database>,
-    auth: Arc<Auth>,
-    observer: Arc<Observer>,
-    dispatcher: &Dispatcher,
-    body_timeout: Duration,
-    req: Request<Incoming>,
-    id: RequestId,
-) -> HttpResponse {
+async fn observed_answer(front: &Front, req: Request<Incoming>, id: RequestId) -> HttpResponse {
+    let observer = &front.observer;
     let started = Instant::now();
     let mut observed = Observed {
         counting: observer.enabled,
         ..Observed::default()
     };
-    let mut resp = answer(
-        db,
-        auth,
-        &observer,
-        dispatcher,
-        body_timeout,
-        req,
-        &mut observed,
-    )
-    .await;
+    let mut resp = answer(front, req, &mut observed).await;
     if let Some(outcome) = observed.outcome {
         let elapsed = started.elapsed();
         if observer.enabled {
@@ -143,31 +134,30 @@ async fn observed_answer(
 }
 
 /// The answer to one request (without its request id).
-async fn answer(
-    db: Arc<Database>,
-    auth: Arc<Auth>,
-    observer: &Arc<Observer>,
-    dispatcher: &Dispatcher,
-    body_timeout: Duration,
-    req: Request<Incoming>,
-    observed: &mut Observed,
-) -> HttpResponse {
+async fn answer(front: &Front, req: Request<Incoming>, observed: &mut Observed) -> HttpResponse {
+    let Front {
+        db,
+        auth,
+        observer,
+        dispatcher,
+        body_timeout,
+    } = front;
     let (parts, body) = req.into_parts();
-    let mut resp = match read_body(&parts.headers, body, body_timeout).await {
+    let mut resp = match read_body(&parts.headers, body, *body_timeout).await {
         Err(answer) => answer,
         Ok(body) if parts.uri.path() != "/" && realism_path(parts.uri.path()) => {
             // Fault rules change how the server answers everyone: with access keys configured
             // they take a valid signature, like the API. The bill and the metrics stay readable
             // without one (a Prometheus scraper cannot sign), as the README says.
             let verified = if parts.uri.path() == crate::realism::FAULTS_PATH {
-                verify(&auth, &db, &parts, &body).map(|_| ())
+                verify(auth, db, &parts, &body).map(|_| ())
             } else {
                 Ok(())
             };
             match verified {
                 Err(e) => json(e.status, e.body(), AMZ_JSON, None),
                 Ok(()) => match crate::realism::handle(
-                    &db,
+                    db,
                     observer,
                     &parts.method,
                     parts.uri.path(),
@@ -186,8 +176,8 @@ async fn answer(
         }
         Ok(body) => match parts.method {
             Method::POST if parts.uri.path() == crate::data_copy::BACKUP_PATH => {
-                let answer = match verify(&auth, &db, &parts, &body) {
-                    Ok(caller) => crate::data_copy::backup(db, &caller, &body).await,
+                let answer = match verify(auth, db, &parts, &body) {
+                    Ok(caller) => crate::data_copy::backup(db.clone(), &caller, &body).await,
                     Err(e) => Err(e),
                 };
                 match answer {
@@ -202,10 +192,18 @@ async fn answer(
             }
             Method::POST => {
                 // The signature covers the body as sent, so it is checked before inflating.
-                let verified = verify(&auth, &db, &parts, &body);
+                let verified = verify(auth, db, &parts, &body);
                 match verified {
                     Ok(caller) => {
-                        api_call(db, dispatcher, caller, &parts.headers, body, observed).await
+                        api_call(
+                            db.clone(),
+                            dispatcher,
+                            caller,
+                            &parts.headers,
+                            body,
+                            observed,
+                        )
+                        .await
                     }
                     Err(e) => {
                         observed.outcome = Some(Outcome::of(&e));
@@ -224,9 +222,9 @@ async fn answer(
                 })
             }
             Method::GET if parts.uri.path() == STORAGE_REPORT_PATH => {
-                let verified = verify(&auth, &db, &parts, &body);
+                let verified = verify(auth, db, &parts, &body);
                 match verified {
-                    Ok(_) => storage_report(db).await,
+                    Ok(_) => storage_report(db.clone()).await,
                     Err(e) => json(e.status, e.body(), AMZ_JSON, None),
                 }
             }

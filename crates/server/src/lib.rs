@@ -107,8 +107,13 @@ pub async fn serve_with(
         .max_header_size(options.limits.max_header_bytes)
         .max_buf_size(options.limits.max_header_bytes.max(128 * 1024));
     let builder = Arc::new(builder);
-    let body_timeout = options.limits.body_timeout;
-    let dispatcher = Arc::new(dispatch::Dispatcher::new(options.read_dispatch));
+    let front = Arc::new(http::Front {
+        db: db.clone(),
+        auth: options.auth.clone(),
+        observer: options.observer.clone(),
+        dispatcher: dispatch::Dispatcher::new(options.read_dispatch),
+        body_timeout: options.limits.body_timeout,
+    });
     loop {
         // A free connection slot first: at the limit, the server stops accepting until a
         // connection closes, so the ones it serves keep their speed.
@@ -131,12 +136,9 @@ pub async fn serve_with(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (db, auth) = (db.clone(), options.auth.clone());
-                let (observer, dispatcher) = (options.observer.clone(), dispatcher.clone());
-                let service = hyper::service::service_fn(move |req| {
-                    let (observer, dispatcher) = (observer.clone(), dispatcher.clone());
-                    http::handle(db.clone(), auth.clone(), observer, dispatcher, body_timeout, req)
-                });
+                let front = front.clone();
+                let service =
+                    hyper::service::service_fn(move |req| http::handle(front.clone(), req));
                 let (builder, watcher) = (builder.clone(), graceful.watcher());
                 let tls = options.tls.clone();
                 let handshake_timeout = options.limits.handshake_timeout;

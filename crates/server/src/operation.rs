@@ -740,14 +740,15 @@ impl Call<'_> {
         }
         let result = match placement {
             Placement::Blocking => on_blocking_pool(&db, ctx, input, operation).await?.0,
-            Placement::Inline => inline(&db, ctx, input, operation)?.0,
+            Placement::Inline => inline(&db, ctx, input, operation)?,
             Placement::Adaptive(dispatcher, op) => {
                 let (result, took) = if dispatcher.on_pool(op) {
                     // Waited for without holding a thread; released when the read is done.
                     let _permit = dispatcher.permit().await;
                     on_blocking_pool(&db, ctx, input, operation).await?
                 } else {
-                    inline(&db, ctx, input, operation)?
+                    let (result, took) = timed(|| inline(&db, ctx, input, operation));
+                    (result?, took)
                 };
                 dispatcher.record(op, took);
                 result
@@ -806,9 +807,9 @@ where
     Ok(result)
 }
 
-/// Runs `operation` on this runtime worker, and returns its result and how long it took: for
-/// item operations, which only touch memory (or the page cache) while they are fast; running
-/// them inline saves two thread hand-offs per request.
+/// Runs `operation` on this runtime worker: for item operations, which only touch memory (or
+/// the page cache) while they are fast; running them inline saves two thread hand-offs per
+/// request. Untimed: only the [`Dispatcher`]'s reads need their duration, and time themselves.
 ///
 /// # Errors
 /// A 500 if the operation panicked: the panic is contained to this request.
@@ -817,14 +818,13 @@ fn inline<I, O>(
     ctx: &RequestContext,
     input: I,
     operation: fn(&Database, &RequestContext, I) -> binderdb_engine::Result<O>,
-) -> Result<(binderdb_engine::Result<O>, Duration), ApiError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        timed(|| operation(db, ctx, input))
-    }))
-    .map_err(|_| {
-        tracing::error!("operation panicked");
-        internal_error()
-    })
+) -> Result<binderdb_engine::Result<O>, ApiError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| operation(db, ctx, input))).map_err(
+        |_| {
+            tracing::error!("operation panicked");
+            internal_error()
+        },
+    )
 }
 
 /// DescribeEndpoints' request: no members (unknown ones are ignored, as everywhere).
@@ -875,7 +875,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(pool_panic.status, hyper::StatusCode::INTERNAL_SERVER_ERROR);
         // The next requests run as usual on both paths.
-        assert_eq!(inline(&db, &ctx, (), answers).unwrap().0.unwrap(), 7);
+        assert_eq!(inline(&db, &ctx, (), answers).unwrap().unwrap(), 7);
         let (pooled, _) = on_blocking_pool(&db, &mut ctx, (), answers).await.unwrap();
         assert_eq!(pooled.unwrap(), 7);
     }
