@@ -686,6 +686,12 @@ impl Database {
         binderdb_storage::durable(self.store.as_ref())
     }
 
+    /// Whether the store is slowing its writers down now ([`binderdb_storage::Store::pacing_writers`]):
+    /// a write may then sleep inside the store.
+    pub fn pacing_writers(&self) -> bool {
+        self.store.pacing_writers()
+    }
+
     /// Makes every acknowledged write durable (called on shutdown).
     ///
     /// # Errors

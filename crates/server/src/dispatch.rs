@@ -20,7 +20,8 @@
 //! keep the fraction at zero and run inline, as before. The time measured is the engine
 //! operation's own (not the wait for a pool thread), wherever it ran, so the fraction falls back
 //! as soon as the reads are fast again. Writes stay inline: they read too (conditions, the old
-//! item), but their commit's own time would need another threshold, and they were not measured.
+//! item), but their commit's own time would need another threshold, and they were not measured
+//! (except while the store paces its writers, see `operation::Placement::Inline`).
 //!
 //! Bounds: at most [`POOL_READS`] reads are on the pool at once (the others wait for a permit,
 //! holding no thread), so the pool grows by at most that many threads. A panic in a read is

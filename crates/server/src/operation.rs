@@ -656,7 +656,10 @@ fn page_count(page: &binderdb_engine::api::ReadPageOutput) -> u64 {
 enum Placement<'c> {
     /// On the blocking pool: it may run long ([`Operation::may_block`]).
     Blocking,
-    /// Inline on the runtime worker: it only touches memory or the page cache.
+    /// Inline on the runtime worker: it only touches memory or the page cache. Except while
+    /// the store paces its writers ([`Database::pacing_writers`]): a paced write sleeps in the
+    /// store, which on a runtime worker would hold up every request queued behind it on that
+    /// worker, so then it runs on the blocking pool.
     Inline,
     /// A read: inline or on the blocking pool, as the dispatcher decides (see
     /// [`crate::dispatch`]).
@@ -740,6 +743,9 @@ impl Call<'_> {
         }
         let result = match placement {
             Placement::Blocking => on_blocking_pool(&db, ctx, input, operation).await?.0,
+            Placement::Inline if db.pacing_writers() => {
+                on_blocking_pool(&db, ctx, input, operation).await?.0
+            }
             Placement::Inline => inline(&db, ctx, input, operation)?,
             Placement::Adaptive(dispatcher, op) => {
                 let (result, took) = if dispatcher.on_pool(op) {

@@ -402,7 +402,7 @@ use drops::{drop_marker, Dropper, Job, DROP_PREFIX};
 use group_commit::GroupCommit;
 pub use group_commit::{Durability, SyncLatency, GROUP_WINDOW, SYNC_LATENCY_BUCKETS};
 use logged::{Entry, LoggedBatch, COUNTERS_SPACE, META_SPACE};
-use pacing::{Backlog, Pace, PACING_STEP};
+use pacing::{Backlog, Pace, RecentPacing, PACING_STEP};
 pub use read_path::{default_cache_bytes, MIN_CACHE_BYTES};
 use sequencer::{Sequencer, Ticket};
 
@@ -488,6 +488,8 @@ pub struct FjallStore {
     commits: AtomicU64,
     /// Writers that waited for flushes or compactions (see [`pacing`]).
     paced: AtomicU64,
+    /// When a writer was last paced ([`Store::pacing_writers`]).
+    recent_pacing: RecentPacing,
     /// Write-ahead log frames replayed at open.
     replayed: usize,
     /// Data writes to dropped tables that replay left out (see `replay`).
@@ -1053,6 +1055,7 @@ impl FjallStore {
             sequencer,
             commits: AtomicU64::new(0),
             paced: AtomicU64::new(0),
+            recent_pacing: RecentPacing::new(),
             replayed,
             skipped_dropped: skipped,
             stragglers_flushed_for: AtomicU64::new(0),
@@ -1343,10 +1346,12 @@ impl FjallStore {
             Pace::Go => {}
             Pace::Slow(delay) => {
                 self.paced.fetch_add(1, Ordering::Relaxed);
+                self.recent_pacing.mark();
                 std::thread::sleep(delay);
             }
             Pace::Wait => {
                 self.paced.fetch_add(1, Ordering::Relaxed);
+                self.recent_pacing.mark();
                 let now = || {
                     Keyspace::ALL
                         .into_iter()
@@ -1870,6 +1875,10 @@ impl Store for FjallStore {
 
     fn flush(&self) -> Result<(), StorageError> {
         self.group.flush()
+    }
+
+    fn pacing_writers(&self) -> bool {
+        self.recent_pacing.active()
     }
 
     fn commit_point(&self) -> u64 {

@@ -19,11 +19,20 @@
 //! 100,000 items in 25-item batches); a bulk load slows by a few percent at the first delays and
 //! by half or more near the last ones, and each request waits at most [`MAX_DELAY`] for it.
 //!
+//! A paced writer sleeps on the thread that called the store, and binderdb's server runs writes
+//! inline on its runtime's workers (one per core), where a sleeping writer would hold up every
+//! request queued on the same worker, reads included: in a 10,000,000-item bulk load, all 32
+//! connections' requests stalled together for ~195 ms at a time (the group-commit syncs never
+//! took over 51 ms). So the store says it is pacing ([`RecentPacing`], for
+//! [`PACING_HINT`] after the last paced writer), and the server then runs writes on its
+//! blocking pool, where each writer waits only for its own sleep.
+//!
 //! Before (a stop at 3 sealed memtables or 18 runs, fjall's single worker flushing and
 //! compacting in turn): a 10-minute BatchWriteItem load stalled up to 2.5–5 s, 0.47% of its
 //! requests over 100 ms. See the crate docs for the figures after.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use fjall::AbstractTree;
 
@@ -53,6 +62,52 @@ pub(crate) const MAX_L0_RUNS: usize = 18;
 
 /// The step of a writer's wait past the hard limits.
 pub(crate) const PACING_STEP: Duration = Duration::from_millis(1);
+
+/// How long after the last paced writer the store still says it paces writers (see the module
+/// docs): a backlog comes and goes with each flush and compaction, and a few round trips of
+/// inline writes between two paced ones would each risk holding up a worker again.
+pub(crate) const PACING_HINT: Duration = Duration::from_millis(200);
+
+/// When a writer was last paced: [`RecentPacing::active`] for [`PACING_HINT`] after it.
+#[derive(Debug)]
+pub(crate) struct RecentPacing {
+    origin: Instant,
+    /// Milliseconds from `origin` to the last paced writer, plus one; 0: never.
+    last: AtomicU64,
+}
+
+impl RecentPacing {
+    pub(crate) fn new() -> RecentPacing {
+        RecentPacing {
+            origin: Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    /// A writer is being paced now.
+    pub(crate) fn mark(&self) {
+        self.mark_at(Instant::now());
+    }
+
+    /// Whether a writer was paced within the last [`PACING_HINT`].
+    pub(crate) fn active(&self) -> bool {
+        self.active_at(Instant::now())
+    }
+
+    fn mark_at(&self, now: Instant) {
+        self.last.fetch_max(self.tick(now), Ordering::Relaxed);
+    }
+
+    fn active_at(&self, now: Instant) -> bool {
+        let last = self.last.load(Ordering::Relaxed);
+        last != 0 && u128::from(self.tick(now).saturating_sub(last)) < PACING_HINT.as_millis()
+    }
+
+    fn tick(&self, now: Instant) -> u64 {
+        let ms = now.saturating_duration_since(self.origin).as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX - 1) + 1
+    }
+}
 
 /// What a writer does before its commit.
 #[derive(Debug, PartialEq, Eq)]
@@ -138,6 +193,23 @@ mod tests {
             assert!(delay >= last && delay <= MAX_DELAY);
             last = delay;
         }
+    }
+
+    #[test]
+    fn the_store_says_it_paces_for_a_while_after_the_last_paced_writer() {
+        let recent = RecentPacing::new();
+        let start = recent.origin;
+        assert!(!recent.active_at(start));
+        assert!(!recent.active_at(start + Duration::from_secs(5)));
+        recent.mark_at(start + Duration::from_secs(1));
+        assert!(recent.active_at(start + Duration::from_secs(1)));
+        assert!(recent.active_at(start + Duration::from_secs(1) + PACING_HINT / 2));
+        assert!(!recent.active_at(start + Duration::from_secs(1) + PACING_HINT));
+        // A later writer extends it; an earlier mark arriving late does not take it back.
+        recent.mark_at(start + Duration::from_secs(2));
+        recent.mark_at(start + Duration::from_secs(1));
+        assert!(recent.active_at(start + Duration::from_secs(2) + PACING_HINT / 2));
+        assert!(!recent.active_at(start + Duration::from_secs(3)));
     }
 
     #[test]

@@ -488,6 +488,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         StoreMetrics::default()
     }
 
+    /// Whether the engine is slowing its writers down now, because its background work (flushes,
+    /// compactions) fell behind: a commit may then sleep before it runs, so a caller on an
+    /// async runtime should run writes where such a sleep holds up no other request (the
+    /// server moves them to its blocking pool while this is true). Cheap: an atomic load and
+    /// a clock read. Engines that never pace say false.
+    fn pacing_writers(&self) -> bool {
+        false
+    }
+
     /// A point in the commit sequence at or after every commit that has returned so far.
     /// [`durable`] waits for it. Engines without a log return 0.
     fn commit_point(&self) -> u64 {

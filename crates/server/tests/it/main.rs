@@ -27,6 +27,7 @@ mod items;
 mod legacy_reads;
 mod metrics;
 mod nodes;
+mod pacing;
 mod partiql;
 mod pitr;
 mod pitr_deleted;
