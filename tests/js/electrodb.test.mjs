@@ -26,7 +26,7 @@ before(async () => {
   const doc = makeDocumentClient(client);
   await createTable(client, {
     TableName: TABLE,
-    AttributeDefinitions: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].map((AttributeName) => ({
+    AttributeDefinitions: ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"].map((AttributeName) => ({
       AttributeName,
       AttributeType: "S",
     })),
@@ -50,6 +50,15 @@ before(async () => {
           { AttributeName: "gsi2sk", KeyType: "RANGE" },
         ],
         Projection: { ProjectionType: "ALL" },
+      },
+      {
+        // Keys only: ElectroDB's `hydrate` reads the items themselves with BatchGetItem.
+        IndexName: "gsi3",
+        KeySchema: [
+          { AttributeName: "gsi3pk", KeyType: "HASH" },
+          { AttributeName: "gsi3sk", KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "KEYS_ONLY" },
       },
     ],
   });
@@ -80,6 +89,11 @@ before(async () => {
           index: "gsi2",
           pk: { field: "gsi2pk", composite: ["employee"] },
           sk: { field: "gsi2sk", composite: ["project", "taskId"] },
+        },
+        byPoints: {
+          index: "gsi3",
+          pk: { field: "gsi3pk", composite: ["project"] },
+          sk: { field: "gsi3sk", composite: ["points", "taskId"] },
         },
       },
     },
@@ -280,6 +294,16 @@ describe("access patterns", () => {
     for (let n = 10; n < 40; n += 2) expected.push(`t0${n}`);
     assert.deepEqual(seen, expected);
     assert.ok(pages >= 4);
+  });
+
+  test("hydrate: a KEYS_ONLY index query, then the items by BatchGetItem", async () => {
+    const keysOnly = await Task.query.byPoints({ project: "gemini" }).go({ pages: "all" });
+    // Without hydrate ElectroDB drops index entries that lack its entity identifiers.
+    assert.deepEqual(keysOnly.data, []);
+    const hydrated = await Task.query.byPoints({ project: "gemini" }).gte({ points: 35 }).go({ hydrate: true, pages: "all" });
+    // ElectroDB writes numbers into keys unpadded; gemini's points are all two digits.
+    assert.deepEqual(hydrated.data.map((t) => t.points), [35, 36, 37, 38, 39]);
+    assert.ok(hydrated.data.every((t) => t.due && t.employee));
   });
 
   test("a sparse index holds only the items with its key attributes", async () => {

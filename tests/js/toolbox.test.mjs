@@ -22,7 +22,9 @@ import { DeleteItemCommand } from "dynamodb-toolbox/entity/actions/delete";
 import {
   $add,
   $append,
+  $delete,
   $get,
+  $prepend,
   $remove,
   $set,
   $subtract,
@@ -202,6 +204,19 @@ describe("single items", () => {
     assert.deepEqual(again.Attributes.history, ["restocked"]);
     assert.equal(again.Attributes.stock, 10);
     assert.deepEqual((await get("p1")).history, ["restocked", "sold"]);
+  });
+
+  test("list elements by index, $prepend and $delete from a set", async () => {
+    const { Attributes } = await Product.build(UpdateItemCommand)
+      .item({ productId: "p1", history: { 0: "RESTOCKED" }, tags: $delete(new Set(["new"])) })
+      .options({ returnValues: "UPDATED_NEW" })
+      .send();
+    assert.deepEqual(Attributes.history, ["RESTOCKED"]);
+    assert.deepEqual(Attributes.tags, new Set(["sale"]));
+    await Product.build(UpdateItemCommand).item({ productId: "p1", history: $prepend(["created"]) }).send();
+    await Product.build(UpdateItemCommand).item({ productId: "p1", history: { 2: $remove() } }).send();
+    const { Item } = await Product.build(GetItemCommand).key({ productId: "p1" }).options({ attributes: ["history", "tags"], consistent: true }).send();
+    assert.deepEqual(Item, { history: ["created", "RESTOCKED"], tags: new Set(["sale"]) });
   });
 
   test("a failed update condition is ConditionalCheckFailedException and changes nothing", async () => {

@@ -289,3 +289,41 @@ def test_delete_table(server):
     assert model.exists()
     model.delete_table()
     assert not model.exists()
+
+
+@pytest.fixture(scope="module")
+def throttling_server():
+    srv = support.Server(in_memory=True, extra_args=["--throttling"]).start()
+    yield srv
+    assert srv.stop() == 0, srv.log()
+
+
+def test_batch_write_resends_unprocessed_items(throttling_server):
+    """On a PROVISIONED table of 5 WCU that really throttles (a new bucket holds one second of
+    capacity), BatchWriteItem answers most of 15 puts in UnprocessedItems; PynamoDB sends them
+    again (and botocore retries a batch refused whole with backoff) until all are written."""
+
+    class Reading(Model):
+        class Meta:
+            table_name = "pynamo_readings"
+            host = throttling_server.endpoint
+            region = support.REGION
+            aws_access_key_id = support.CREDENTIAL_ENV["AWS_ACCESS_KEY_ID"]
+            aws_secret_access_key = support.CREDENTIAL_ENV["AWS_SECRET_ACCESS_KEY"]
+            read_capacity_units = 5
+            write_capacity_units = 5
+            max_retry_attempts = 20
+
+        meter = UnicodeAttribute(hash_key=True)
+        at = NumberAttribute(range_key=True)
+
+    Reading.create_table(wait=True)
+    raw = support.make_client(throttling_server.endpoint)
+    first = raw.batch_write_item(RequestItems={"pynamo_readings": [
+        {"PutRequest": {"Item": {"meter": {"S": "probe"}, "at": {"N": str(n)}}}} for n in range(15)]})
+    assert len(first["UnprocessedItems"]["pynamo_readings"]) >= 5
+
+    with Reading.batch_write() as batch:
+        for at in range(15):
+            batch.save(Reading("m1", at))
+    assert [r.at for r in Reading.query("m1", consistent_read=True)] == list(range(15))
