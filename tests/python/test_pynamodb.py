@@ -10,16 +10,24 @@ module and engine.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from pynamodb.attributes import (
+    BinaryAttribute,
+    BinarySetAttribute,
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    DynamicMapAttribute,
+    JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
+    UTCDateTimeAttribute,
     VersionAttribute,
 )
 from pynamodb.connection import Connection
@@ -280,6 +288,56 @@ def test_transact_write_cancelled(Ticket, server):
     assert error.cancellation_reasons[1] is None
     with pytest.raises(DoesNotExist):
         Ticket.get("hopper", "T02", consistent_read=True)
+
+
+def test_attribute_types_and_polymorphism(server):
+    """Every wire type through PynamoDB's attributes (B and BS unencoded, NS with decimals and
+    negatives, BOOL, NULL inside JSON, a dynamic map, a list of maps), set updates, and a
+    discriminator picking the subclass back from the stored item."""
+
+    class Thing(Model):
+        class Meta:
+            table_name = "pynamo_things"
+            host = server.endpoint
+            region = support.REGION
+            aws_access_key_id = support.CREDENTIAL_ENV["AWS_ACCESS_KEY_ID"]
+            aws_secret_access_key = support.CREDENTIAL_ENV["AWS_SECRET_ACCESS_KEY"]
+            billing_mode = "PAY_PER_REQUEST"
+
+        id = UnicodeAttribute(hash_key=True)
+        kind = DiscriminatorAttribute()
+        blob = BinaryAttribute(legacy_encoding=False, null=True)
+        blobs = BinarySetAttribute(legacy_encoding=False, null=True)
+        numbers = NumberSetAttribute(null=True)
+        flag = BooleanAttribute(null=True)
+        document = JSONAttribute(null=True)
+        when = UTCDateTimeAttribute(null=True)
+        free = DynamicMapAttribute(null=True)
+        people = ListAttribute(of=MapAttribute, null=True)
+
+    class Gadget(Thing, discriminator="gadget"):
+        extra = UnicodeAttribute(null=True)
+
+    Thing.create_table(wait=True)
+    when = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    Gadget(id="g1", blob=b"\x00\xff", blobs={b"a", b"b"}, numbers={1, 2.5, -3}, flag=False,
+           document={"x": [1, None, "y"]}, when=when, free={"any": 1, "shape": "x"},
+           people=[{"name": "ada"}, {"name": "grace"}], extra="e").save()
+    read = Thing.get("g1", consistent_read=True)
+    assert isinstance(read, Gadget)
+    assert (read.blob, read.blobs, read.numbers, read.flag) == (b"\x00\xff", {b"a", b"b"}, {1, 2.5, -3}, False)
+    assert read.document == {"x": [1, None, "y"]}
+    assert read.when == when
+    assert (read.free.any, read.free.shape) == (1, "x")
+    assert [p["name"] for p in read.people] == ["ada", "grace"]
+
+    read.update(actions=[Thing.numbers.delete({1}), Thing.blobs.add({b"c"}), Thing.flag.set(True),
+                         Thing.people[0].remove()])
+    again = Thing.get("g1", consistent_read=True)
+    assert (again.numbers, again.blobs, again.flag) == ({2.5, -3}, {b"a", b"b", b"c"}, True)
+    assert [p["name"] for p in again.people] == ["grace"]
+    assert [t.id for t in Thing.scan(Thing.numbers.contains(2.5) & (Thing.kind == Gadget))] == ["g1"]
+    Thing.delete_table()
 
 
 def test_delete_table(server):
