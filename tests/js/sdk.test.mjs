@@ -12,7 +12,9 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   DescribeTableCommand,
+  DynamoDBClient,
   GetItemCommand,
+  ListTablesCommand,
   PutItemCommand,
   QueryCommand,
   ResourceNotFoundException,
@@ -378,5 +380,24 @@ describe("transactions", () => {
       { AttributeName: "sk", KeyType: "RANGE" },
     ]);
     assert.ok(table.CreationDateTime instanceof Date);
+  });
+});
+
+describe("configuration", () => {
+  test("AWS_ENDPOINT_URL alone points an unconfigured client at binderdb", async () => {
+    // This file runs in its own process: the environment is this test's to change.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: server.endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+    });
+    const plain = new DynamoDBClient({});
+    try {
+      const tables = await plain.send(new ListTablesCommand({}));
+      assert.deepEqual(tables.TableNames, [TABLE]);
+    } finally {
+      plain.destroy();
+    }
   });
 });

@@ -385,3 +385,23 @@ def test_batch_write_resends_unprocessed_items(throttling_server):
         for at in range(15):
             batch.save(Reading("m1", at))
     assert [r.at for r in Reading.query("m1", consistent_read=True)] == list(range(15))
+
+
+def test_aws_endpoint_url_alone(server, monkeypatch):
+    """A model with no `host` reaches binderdb through AWS_ENDPOINT_URL (botocore's setting),
+    as the README promises."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+
+    class Plain(Model):
+        class Meta:
+            table_name = "pynamo_plain"
+            region = support.REGION
+            billing_mode = "PAY_PER_REQUEST"
+
+        id = UnicodeAttribute(hash_key=True)
+
+    Plain.create_table(wait=True)
+    Plain("x").save()
+    assert [p.id for p in Plain.scan()] == ["x"]
+    assert "pynamo_plain" in support.make_client(server.endpoint).list_tables()["TableNames"]
+    Plain.delete_table()
