@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { Entity } from "electrodb";
 import { Table } from "dynamodb-toolbox/table";
@@ -17,6 +17,8 @@ import { string } from "dynamodb-toolbox/schema/string";
 import { number } from "dynamodb-toolbox/schema/number";
 import { BatchWriteCommand as ToolboxBatchWrite, execute as executeBatchWrite } from "dynamodb-toolbox/table/actions/batchWrite";
 import { BatchPutRequest } from "dynamodb-toolbox/entity/actions/batchPut";
+import { BatchGetCommand as ToolboxBatchGet, execute as executeBatchGet } from "dynamodb-toolbox/table/actions/batchGet";
+import { BatchGetRequest } from "dynamodb-toolbox/entity/actions/batchGet";
 
 import { createTable, makeClient, makeDocumentClient, rejection, startServer } from "./support.mjs";
 
@@ -200,5 +202,73 @@ describe("batch helpers and UnprocessedItems", () => {
     assert.deepEqual(answer.UnprocessedItems, {});
     const count = await client.send(new ScanCommand({ TableName: "retry_toolbox", Select: "COUNT", ConsistentRead: true }));
     assert.equal(count.Count, 15);
+  });
+});
+
+describe("UnprocessedKeys: a BatchGetItem answer stops at 16 MB", () => {
+  const COUNT = 60;
+  const BODY = "x".repeat(390_000);
+  // A server of its own, without --throttling: 23 MB of writes in a moment would exceed a new
+  // on-demand table's 4,000 WCU per second, as on DynamoDB.
+  let bigServer;
+  let client;
+  let Blob;
+  let table;
+
+  after(async () => {
+    client?.destroy();
+    if (bigServer) assert.equal(await bigServer.stop(), 0, bigServer.log());
+  });
+
+  before(async () => {
+    bigServer = await startServer();
+    client = makeClient(bigServer.endpoint);
+    await createTable(client, {
+      TableName: "retry_big",
+      AttributeDefinitions: [
+        { AttributeName: "PK", AttributeType: "S" },
+        { AttributeName: "SK", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: "PK", KeyType: "HASH" },
+        { AttributeName: "SK", KeyType: "RANGE" },
+      ],
+    });
+    table = new Table({
+      name: "retry_big",
+      partitionKey: { name: "PK", type: "string" },
+      sortKey: { name: "SK", type: "string" },
+      documentClient: makeDocumentClient(client),
+    });
+    Blob = new ToolboxEntity({
+      name: "Blob",
+      table,
+      schema: item({ id: string().key(), body: string() }),
+      computeKey: ({ id }) => ({ PK: id, SK: "blob" }),
+    });
+    for (let start = 0; start < COUNT; start += 5) {
+      const requests = Array.from({ length: 5 }, (_, i) => Blob.build(BatchPutRequest).item({ id: `b${start + i}`, body: BODY }));
+      const answer = await executeBatchWrite(table.build(ToolboxBatchWrite).requests(...requests));
+      assert.equal(Object.keys(answer.UnprocessedItems).length, 0);
+    }
+  });
+
+  test("the raw answer returns what fits and the rest as UnprocessedKeys", async () => {
+    const keys = Array.from({ length: COUNT }, (_, n) => ({ PK: { S: `b${n}` }, SK: { S: "blob" } }));
+    const whole = await client.send(new BatchGetItemCommand({ RequestItems: { retry_big: { Keys: keys } } }));
+    const returned = whole.Responses.retry_big.length;
+    const left = whole.UnprocessedKeys.retry_big.Keys;
+    assert.ok(returned > 0 && returned * 390_000 <= 16 * 1024 * 1024, `${returned} items of 390 KB returned`);
+    assert.equal(returned + left.length, COUNT);
+    const seen = new Set([...whole.Responses.retry_big.map((i) => i.PK.S), ...left.map((k) => k.PK.S)]);
+    assert.equal(seen.size, COUNT);
+  });
+
+  test("dynamodb-toolbox's execute() asks again for the UnprocessedKeys", async () => {
+    const requests = Array.from({ length: COUNT }, (_, n) => Blob.build(BatchGetRequest).key({ id: `b${n}` }));
+    const { Responses, UnprocessedKeys } = await executeBatchGet({ maxAttempts: 5 }, table.build(ToolboxBatchGet).requests(...requests));
+    assert.equal(Object.keys(UnprocessedKeys).length, 0);
+    assert.deepEqual(Responses[0].map((b) => b?.id), requests.map((_, n) => `b${n}`));
+    assert.ok(Responses[0].every((b) => b.body.length === BODY.length));
   });
 });

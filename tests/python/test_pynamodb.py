@@ -290,6 +290,37 @@ def test_transact_write_cancelled(Ticket, server):
         Ticket.get("hopper", "T02", consistent_read=True)
 
 
+def test_batch_get_resends_unprocessed_keys(server):
+    """60 items of 390 KB are more than one BatchGetItem answers (16 MB): the rest comes back in
+    UnprocessedKeys, and PynamoDB's batch_get asks for them again until it has every item."""
+
+    class Blob(Model):
+        class Meta:
+            table_name = "pynamo_blobs"
+            host = server.endpoint
+            region = support.REGION
+            aws_access_key_id = support.CREDENTIAL_ENV["AWS_ACCESS_KEY_ID"]
+            aws_secret_access_key = support.CREDENTIAL_ENV["AWS_SECRET_ACCESS_KEY"]
+            billing_mode = "PAY_PER_REQUEST"
+
+        id = UnicodeAttribute(hash_key=True)
+        body = UnicodeAttribute()
+
+    Blob.create_table(wait=True)
+    keys = [f"b{n:02}" for n in range(60)]
+    with Blob.batch_write() as batch:
+        for key in keys:
+            batch.save(Blob(key, body=key * 130_000))
+    raw = support.make_client(server.endpoint).batch_get_item(
+        RequestItems={"pynamo_blobs": {"Keys": [{"id": {"S": key}} for key in keys]}})
+    assert 0 < len(raw["Responses"]["pynamo_blobs"]) < 60
+    assert len(raw["Responses"]["pynamo_blobs"]) + len(raw["UnprocessedKeys"]["pynamo_blobs"]["Keys"]) == 60
+    found = {blob.id: blob.body for blob in Blob.batch_get(keys)}
+    assert sorted(found) == keys
+    assert all(body == key * 130_000 for key, body in found.items())
+    Blob.delete_table()
+
+
 def test_attribute_types_and_polymorphism(server):
     """Every wire type through PynamoDB's attributes (B and BS unencoded, NS with decimals and
     negatives, BOOL, NULL inside JSON, a dynamic map, a list of maps), set updates, and a
