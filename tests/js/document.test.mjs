@@ -87,22 +87,28 @@ describe("marshalling", () => {
     assert.deepEqual(read, expected);
   });
 
-  test("numbers beyond a double keep every digit as NumberValue", async () => {
+  test("numbers beyond a double keep every digit as NumberValue", async (t) => {
     const big = "12345678901234567890123456789012345678";
     await doc.send(new PutCommand({ TableName: TABLE, Item: { id: "big", at: 1, big: NumberValue.from(big) } }));
     // lib-dynamodb turns an integer past Number.MAX_SAFE_INTEGER into a BigInt, every digit kept...
     const plain = (await doc.send(new GetCommand({ TableName: TABLE, Key: { id: "big", at: 1 } }))).Item;
     assert.equal(plain.big, BigInt(big));
     // ...and hands over the exact text when asked to wrap numbers.
-    const wrapped = makeDocumentClient(client, {}, { wrapNumbers: true });
+    const base = makeClient(server.endpoint);
+    t.after(() => base.destroy());
+    const wrapped = makeDocumentClient(base, {}, { wrapNumbers: true });
     const read = (await wrapped.send(new GetCommand({ TableName: TABLE, Key: { id: "big", at: 1 } }))).Item;
     assert.equal(read.big.toString(), big);
     assert.equal(read.at.toString(), "1");
   });
 
-  test("an empty set is refused by the marshaller unless converted", async () => {
-    await doc.send(new PutCommand({ TableName: TABLE, Item: { id: "empty", at: 1, tags: new Set(["only"]) } }));
-    const emptyStringSet = makeDocumentClient(client, { convertEmptyValues: true });
+  test("convertEmptyValues turns empty strings into NULL; empty strings and lists are stored as such", async (t) => {
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { id: "empty", at: 1, name: "", list: [], map: {} } }));
+    const kept = (await doc.send(new GetCommand({ TableName: TABLE, Key: { id: "empty", at: 1 } }))).Item;
+    assert.deepEqual(kept, { id: "empty", at: 1, name: "", list: [], map: {} });
+    const base = makeClient(server.endpoint);
+    t.after(() => base.destroy());
+    const emptyStringSet = makeDocumentClient(base, { convertEmptyValues: true });
     await emptyStringSet.send(new PutCommand({ TableName: TABLE, Item: { id: "empty", at: 2, name: "", list: [] } }));
     const read = (await doc.send(new GetCommand({ TableName: TABLE, Key: { id: "empty", at: 2 } }))).Item;
     // convertEmptyValues turns "" into NULL; empty lists are legal AttributeValues and stay.

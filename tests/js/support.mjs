@@ -98,7 +98,11 @@ export function makeClient(endpoint, { maxAttempts = 1 } = {}) {
   });
 }
 
-/** lib-dynamodb's DocumentClient over `client`; `removeUndefinedValues` as most applications set it. */
+/** lib-dynamodb's DocumentClient over `client`; `removeUndefinedValues` as most applications set it.
+ *
+ * DynamoDBDocumentClient.from() keeps its translate options in the base client's config, so
+ * the last DocumentClient made over a base client decides for all of them: one with other
+ * options needs a base client of its own. */
 export function makeDocumentClient(client, marshallOptions = {}, unmarshallOptions = {}) {
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, ...marshallOptions },
