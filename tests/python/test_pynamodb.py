@@ -39,6 +39,20 @@ from pynamodb.transactions import TransactGet, TransactWrite
 import support
 
 
+def model_meta(endpoint: str, table_name: str, **settings) -> type:
+    """A PynamoDB `Meta` for a model on `endpoint` with the suite's dummy credentials; on-demand
+    unless `settings` say otherwise."""
+    return type("Meta", (), {
+        "table_name": table_name,
+        "host": endpoint,
+        "region": support.REGION,
+        "aws_access_key_id": support.CREDENTIAL_ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": support.CREDENTIAL_ENV["AWS_SECRET_ACCESS_KEY"],
+        **({"billing_mode": "PAY_PER_REQUEST"} if "write_capacity_units" not in settings else {}),
+        **settings,
+    })
+
+
 def make_models(endpoint: str, name: str = "pynamo_tickets"):
     """The Ticket model and its indexes, bound to `endpoint`."""
 
@@ -63,14 +77,7 @@ def make_models(endpoint: str, name: str = "pynamo_tickets"):
         retries = NumberAttribute(default=0)
 
     class Ticket(Model):
-        class Meta:
-            table_name = name
-            host = endpoint
-            region = support.REGION
-            aws_access_key_id = support.CREDENTIAL_ENV["AWS_ACCESS_KEY_ID"]
-            aws_secret_access_key = support.CREDENTIAL_ENV["AWS_SECRET_ACCESS_KEY"]
-            billing_mode = "PAY_PER_REQUEST"
-            max_retry_attempts = 2
+        Meta = model_meta(endpoint, name, max_retry_attempts=2)
 
         owner = UnicodeAttribute(hash_key=True)
         ticket_id = UnicodeAttribute(range_key=True)
@@ -295,13 +302,7 @@ def test_batch_get_resends_unprocessed_keys(server):
     UnprocessedKeys, and PynamoDB's batch_get asks for them again until it has every item."""
 
     class Blob(Model):
-        class Meta:
-            table_name = "pynamo_blobs"
-            host = server.endpoint
-            region = support.REGION
-            aws_access_key_id = support.CREDENTIAL_ENV["AWS_ACCESS_KEY_ID"]
-            aws_secret_access_key = support.CREDENTIAL_ENV["AWS_SECRET_ACCESS_KEY"]
-            billing_mode = "PAY_PER_REQUEST"
+        Meta = model_meta(server.endpoint, "pynamo_blobs")
 
         id = UnicodeAttribute(hash_key=True)
         body = UnicodeAttribute()
@@ -327,13 +328,7 @@ def test_attribute_types_and_polymorphism(server):
     discriminator picking the subclass back from the stored item."""
 
     class Thing(Model):
-        class Meta:
-            table_name = "pynamo_things"
-            host = server.endpoint
-            region = support.REGION
-            aws_access_key_id = support.CREDENTIAL_ENV["AWS_ACCESS_KEY_ID"]
-            aws_secret_access_key = support.CREDENTIAL_ENV["AWS_SECRET_ACCESS_KEY"]
-            billing_mode = "PAY_PER_REQUEST"
+        Meta = model_meta(server.endpoint, "pynamo_things")
 
         id = UnicodeAttribute(hash_key=True)
         kind = DiscriminatorAttribute()
@@ -393,15 +388,8 @@ def test_batch_write_resends_unprocessed_items(throttling_server):
     again (and botocore retries a batch refused whole with backoff) until all are written."""
 
     class Reading(Model):
-        class Meta:
-            table_name = "pynamo_readings"
-            host = throttling_server.endpoint
-            region = support.REGION
-            aws_access_key_id = support.CREDENTIAL_ENV["AWS_ACCESS_KEY_ID"]
-            aws_secret_access_key = support.CREDENTIAL_ENV["AWS_SECRET_ACCESS_KEY"]
-            read_capacity_units = 5
-            write_capacity_units = 5
-            max_retry_attempts = 20
+        Meta = model_meta(throttling_server.endpoint, "pynamo_readings", read_capacity_units=5,
+                          write_capacity_units=5, max_retry_attempts=20)
 
         meter = UnicodeAttribute(hash_key=True)
         at = NumberAttribute(range_key=True)
