@@ -753,7 +753,9 @@ fn replay(
         let seqno = db.supervisor.seqno.next();
         last_seqno = Some(seqno);
         for op in ops {
-            if op.space < META_SPACE && table_of_key(op.key).is_some_and(|t| dropped.contains(&t)) {
+            if op.space < META_SPACE
+                && codec::table_of_key(op.key).is_some_and(|(t, _)| dropped.contains(&t))
+            {
                 skipped += 1;
                 continue;
             }
@@ -819,14 +821,6 @@ fn insert_replayed(entries: &[Replayed<'_>]) {
 
 /// Most threads [`insert_replayed`] uses (fewer on a machine with fewer cores).
 const REPLAY_THREADS: usize = 4;
-
-/// The table id a data key starts with (every data keyspace's keys do, see
-/// [`codec::table_prefix`]).
-fn table_of_key(key: &[u8]) -> Option<TableId> {
-    key.get(..8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_be_bytes)
-}
 
 /// The tables whose data recovery must not write: those with a drop marker in the log being
 /// replayed (`frames`, the unreleased segments) or still pending in fjall's `meta`.
@@ -1599,11 +1593,7 @@ impl FjallStore {
     /// tables counts half for the first and half for the last). Memtables are not on disk yet
     /// and are not counted.
     fn usage(&self) -> Result<DiskUsage, StorageError> {
-        let table_of = |key: &[u8]| {
-            key.get(..8)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes)
-        };
+        let table_of = |key: &[u8]| codec::table_of_key(key).map(|(table, _)| table);
         let mut by_table = std::collections::BTreeMap::new();
         for space in self.spaces.iter().filter_map(OnceLock::get) {
             for file in space.tree.current_version().iter_tables() {
@@ -1846,6 +1836,9 @@ impl Store for FjallStore {
     }
 
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
+        // An id without a key encoding holds no keys: refused before it leaves a marker that
+        // no dropper could ever finish.
+        codec::table_prefix(table)?;
         // The marker precedes the deletions in the journal and is durable before this returns,
         // so a crash at any point leaves a marker that `open` finds and queues again.
         {
