@@ -221,9 +221,11 @@
 //! the engine's planning (`plan_write`, index entries, projections, counters) 3.4% (~3 µs);
 //! `prepare` 2.7% (key encoding 1.7%, latch stripes 0.5%, pacing checks 0.4%). So nearly all of
 //! it is lsm-tree's per-entry cost (nine entries against the plain put's two), which binderdb
-//! does not control short of changing the key layout (every key starts with 8 bytes of table
-//! id, so the skip list's 4-byte inline prefix never settles a comparison; see the README) or
-//! writing fewer entries. Cut (per entry, small): a stored value is built once, in the
+//! does not control short of changing the key layout (every key started with 8 bytes of table
+//! id, so the skip list's 4-byte inline prefix never settled a comparison; see the README) or
+//! writing fewer entries. (Since done: tables created since take 2-byte ids, see
+//! [`codec`]'s module docs; the searches fell to 8–11% of the samples, the throughput did not
+//! move beyond this machine's noise.) Cut (per entry, small): a stored value is built once, in the
 //! `Slice` the memtable keeps ([`logged::LoggedBatch::insert_stored`]), instead of encoded into
 //! a `Vec` that the memtable then copied again; physical keys are allocated at their full
 //! length (an index key's sort part overflowed the old slack and was copied on growth). In

@@ -33,9 +33,19 @@
 //! search dereferenced both keys' heap buffers, a second cache miss per node. With a 2-byte id
 //! they are the id and the top 16 bits of the partition hash, which decide most comparisons
 //! between partitions inline (and a key of at most 8 partition + sort bytes fits the 20 inline
-//! bytes whole). Before the change, in a `perf` profile of `binderdb bench --workload
-//! index-put` (nine memtable entries per PutItem), the skip-list searches of the inserts were
-//! 12.1% of the server's samples, and in durable `put` the searches 6.6%.
+//! bytes whole). Measured 2026-12-07 (release builds of main at 93ccc1a and of this layout,
+//! the shared 2-core VM, durable server, 32 connections, 10,000 items): in two pairs of `perf`
+//! profiles of `binderdb bench --workload index-put` (DWARF call graphs, 5 s; nine memtable
+//! entries per PutItem) the skip-list searches fell from 13.8 / 11.7% of the server's samples
+//! to 10.6 / 8.2%, `memcmp` from 9.3 / 9.1% to 5.2 / 4.7%; in durable `put` the old item's
+//! memtable lookup from 4.4% to 3.2%. Throughput moved less than this machine's noise:
+//! `scripts/bench-indexes --runs 6` four times, `index-put` medians 14,580 / 13,345 / 15,944 /
+//! 13,880 ops/s before and 15,354 / 6,886 (a disturbed series) / 16,102 / 14,472 after,
+//! `index-put` / `overwrite` 59% for both on the one quiet series; `scripts/bench-durability`
+//! twice, durable `put` / in-memory 59 / 55% before and 64 / 61% after. What the searches
+//! still cost is the nodes' own cache misses and the comparisons between entries of one
+//! partition (an index partition holds many, and versions of one key are equal), which no
+//! prefix decides.
 //!
 //! A value is encoded as
 //!
