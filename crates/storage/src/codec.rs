@@ -154,7 +154,11 @@ pub fn table_of_key(key: &[u8]) -> Option<(TableId, usize)> {
     let (len, tag) = match first & TAG_BITS {
         SHORT_TAG => (2, SHORT_TAG),
         LONG_TAG => (4, LONG_TAG),
-        _ => return Some((u64::from_be_bytes(key.get(..8)?.try_into().ok()?), 8)),
+        _ => {
+            // An id of the compact range in 8 bytes would be a second prefix of its table.
+            let id = u64::from_be_bytes(key.get(..8)?.try_into().ok()?);
+            return (id.wrapping_sub(COMPACT_TABLE_IDS) >= COMPACT_ID_COUNT).then_some((id, 8));
+        }
     };
     let n = key
         .get(1..len)?
@@ -515,13 +519,15 @@ mod tests {
                 Err(StorageError::InvalidArgument(_))
             ));
         }
-        // Bytes no key was written with: too short, or a 4-byte form of a 2-byte number.
+        // Bytes no key was written with: too short, a 4-byte form of a 2-byte number, or the
+        // 8-byte form of a compact id.
         for bytes in [
             &[][..],
             &[0x41],
             &[0x81, 0, 0],
             &[0, 0, 0, 0, 0, 0, 0],
             &[0x80, 0, 0x3f, 0xff],
+            &(COMPACT_TABLE_IDS + 5).to_be_bytes(),
         ] {
             assert_eq!(table_of_key(bytes), None, "{bytes:?}");
             assert!(matches!(decode_key(bytes), Err(StorageError::Corrupt(_))));
