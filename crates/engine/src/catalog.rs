@@ -28,7 +28,8 @@ use std::sync::Arc;
 
 use binderdb_model::KeyType;
 use binderdb_storage::{
-    Batch, CounterId, Counts, Key, Keyspace, PartitionRange, SegmentScan, Store, TableId, Write,
+    codec, Batch, CounterId, Counts, Key, Keyspace, PartitionRange, SegmentScan, Store, TableId,
+    Write,
 };
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -625,10 +626,15 @@ impl Catalog {
         Ok(guard)
     }
 
-    /// Allocates a new, never used table id.
+    /// Allocates a new, never used table id: a compact id
+    /// ([`binderdb_storage::codec::compact_table_id`]) numbered by the catalog's counter, whose
+    /// keys start with 2 id bytes (4 past 16,384 allocations) where older builds wrote 8. The
+    /// counter is the one older builds numbered their ids with, so a data directory they wrote
+    /// keeps its tables under their old ids and gets new ones of the compact kind.
     ///
     /// # Errors
-    /// Storage failures.
+    /// Storage failures; `InternalServerError` once the counter has passed the compact range
+    /// (2^30 ids), which would otherwise encode into another table's keys.
     pub fn allocate_table_id(&self, store: &dyn Store) -> Result<TableId> {
         let key = Key {
             keyspace: Keyspace::Catalog,
@@ -636,15 +642,15 @@ impl Catalog {
             partition: META_PARTITION.to_vec(),
             sort: NEXT_TABLE_ID.to_vec(),
         };
-        let mut allocated = 0;
+        let mut allocated = None;
         store.read_modify_write(&key, &mut |current| {
             let next = current
                 .and_then(|v| v.value.get(..8))
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_be_bytes)
                 .unwrap_or(1);
-            allocated = next;
-            Some(Batch {
+            allocated = codec::compact_table_id(next);
+            allocated.is_some().then(|| Batch {
                 writes: vec![Write::Put {
                     key: key.clone(),
                     value: (next + 1).to_be_bytes().to_vec(),
@@ -652,7 +658,7 @@ impl Catalog {
                 guards: Vec::new(),
             })
         })?;
-        Ok(allocated)
+        allocated.ok_or_else(|| Error::Internal("no table ids are left".to_owned()))
     }
 
     /// Persists `descriptor` and makes it visible. A new table's statistics (and those of the
@@ -1124,3 +1130,7 @@ mod tests {
         assert_eq!(d.status(200), "ACTIVE");
     }
 }
+
+#[cfg(test)]
+#[path = "catalog_ids_tests.rs"]
+mod ids_tests;

@@ -47,8 +47,10 @@ use crate::{
     HIGH_WATER_KEY, META_KEYSPACE, META_MEMTABLE_BYTES, STORE_FORMAT,
 };
 
-fn table_of(physical: &[u8]) -> Option<TableId> {
-    physical
+/// The id a drop marker (after [`DROP_PREFIX`]) or a counter record's key holds: a u64
+/// big-endian, whatever the id (data keys encode it as `codec::table_prefix` does instead).
+fn id_of(bytes: &[u8]) -> Option<TableId> {
+    bytes
         .get(..8)
         .and_then(|b| <[u8; 8]>::try_from(b).ok())
         .map(u64::from_be_bytes)
@@ -70,7 +72,7 @@ impl FjallStore {
         let mut dropped = HashSet::new();
         for guard in snapshot.prefix(&self.meta, DROP_PREFIX) {
             let key = guard.key().map_err(backend)?;
-            if let Some(table) = key.get(DROP_PREFIX.len()..).and_then(table_of) {
+            if let Some(table) = key.get(DROP_PREFIX.len()..).and_then(id_of) {
                 dropped.insert(table);
             }
         }
@@ -80,7 +82,7 @@ impl FjallStore {
             };
             for guard in snapshot.iter(space) {
                 let (key, value) = guard.into_inner().map_err(backend)?;
-                if table_of(&key).is_some_and(|t| dropped.contains(&t)) {
+                if codec::table_of_key(&key).is_some_and(|(t, _)| dropped.contains(&t)) {
                     continue;
                 }
                 visit(CheckpointRecord::Entry {
@@ -93,7 +95,7 @@ impl FjallStore {
         if let Some(space) = self.counter_space.get() {
             for guard in snapshot.iter(space) {
                 let (key, record) = guard.into_inner().map_err(backend)?;
-                let Some(group) = table_of(&key) else {
+                let Some(group) = id_of(&key) else {
                     return Err(StorageError::Corrupt("malformed counter key".into()));
                 };
                 if dropped.contains(&group) {

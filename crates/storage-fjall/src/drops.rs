@@ -162,7 +162,7 @@ fn remove_table(
     job: &Job,
     stopping: &dyn Fn() -> bool,
 ) -> Result<bool, StorageError> {
-    let prefix = codec::table_prefix(job.table).to_vec();
+    let prefix = codec::table_prefix(job.table)?.to_vec();
     let end = codec::prefix_successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
     for space in &job.spaces {
         // Whole files first: what they held needs no tombstone.

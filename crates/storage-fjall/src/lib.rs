@@ -221,9 +221,11 @@
 //! the engine's planning (`plan_write`, index entries, projections, counters) 3.4% (~3 µs);
 //! `prepare` 2.7% (key encoding 1.7%, latch stripes 0.5%, pacing checks 0.4%). So nearly all of
 //! it is lsm-tree's per-entry cost (nine entries against the plain put's two), which binderdb
-//! does not control short of changing the key layout (every key starts with 8 bytes of table
-//! id, so the skip list's 4-byte inline prefix never settles a comparison; see the README) or
-//! writing fewer entries. Cut (per entry, small): a stored value is built once, in the
+//! does not control short of changing the key layout (every key started with 8 bytes of table
+//! id, so the skip list's 4-byte inline prefix never settled a comparison; see the README) or
+//! writing fewer entries. (Since done: tables created since take 2-byte ids, see
+//! [`codec`]'s module docs; the searches fell to 8–11% of the samples, the throughput did not
+//! move beyond this machine's noise.) Cut (per entry, small): a stored value is built once, in the
 //! `Slice` the memtable keeps ([`logged::LoggedBatch::insert_stored`]), instead of encoded into
 //! a `Vec` that the memtable then copied again; physical keys are allocated at their full
 //! length (an index key's sort part overflowed the old slack and was copied on growth). In
@@ -755,7 +757,9 @@ fn replay(
         let seqno = db.supervisor.seqno.next();
         last_seqno = Some(seqno);
         for op in ops {
-            if op.space < META_SPACE && table_of_key(op.key).is_some_and(|t| dropped.contains(&t)) {
+            if op.space < META_SPACE
+                && codec::table_of_key(op.key).is_some_and(|(t, _)| dropped.contains(&t))
+            {
                 skipped += 1;
                 continue;
             }
@@ -821,14 +825,6 @@ fn insert_replayed(entries: &[Replayed<'_>]) {
 
 /// Most threads [`insert_replayed`] uses (fewer on a machine with fewer cores).
 const REPLAY_THREADS: usize = 4;
-
-/// The table id a data key starts with (every data keyspace's keys do, see
-/// [`codec::table_prefix`]).
-fn table_of_key(key: &[u8]) -> Option<TableId> {
-    key.get(..8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_be_bytes)
-}
 
 /// The tables whose data recovery must not write: those with a drop marker in the log being
 /// replayed (`frames`, the unreleased segments) or still pending in fjall's `meta`.
@@ -1604,11 +1600,7 @@ impl FjallStore {
     /// tables counts half for the first and half for the last). Memtables are not on disk yet
     /// and are not counted.
     fn usage(&self) -> Result<DiskUsage, StorageError> {
-        let table_of = |key: &[u8]| {
-            key.get(..8)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes)
-        };
+        let table_of = |key: &[u8]| codec::table_of_key(key).map(|(table, _)| table);
         let mut by_table = std::collections::BTreeMap::new();
         for space in self.spaces.iter().filter_map(OnceLock::get) {
             for file in space.tree.current_version().iter_tables() {
@@ -1851,6 +1843,9 @@ impl Store for FjallStore {
     }
 
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
+        // An id without a key encoding holds no keys: refused before it leaves a marker that
+        // no dropper could ever finish.
+        codec::table_prefix(table)?;
         // The marker precedes the deletions in the journal and is durable before this returns,
         // so a crash at any point leaves a marker that `open` finds and queues again.
         {

@@ -274,12 +274,12 @@ fn cut_log_recovers_exactly_a_prefix_of_commits() {
 
 /// Every key of `table` fjall holds, in any data keyspace (dropped or not: raw fjall reads).
 fn raw_keys_of(store: &FjallStore, table: u64) -> usize {
-    let prefix = codec::table_prefix(table);
+    let prefix = codec::table_prefix(table).unwrap();
     store
         .spaces
         .iter()
         .filter_map(OnceLock::get)
-        .map(|space| space.prefix(prefix).count())
+        .map(|space| space.prefix(&*prefix).count())
         .sum()
 }
 

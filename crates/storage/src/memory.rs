@@ -290,7 +290,7 @@ impl Store for MemoryStore {
     }
 
     fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
-        let prefix = codec::table_prefix(table).to_vec();
+        let prefix = codec::table_prefix(table)?.to_vec();
         let end = codec::prefix_successor(&prefix);
         let mut inner = self.inner.write();
         inner.counters.drop_table(table);

@@ -658,8 +658,8 @@ fn index_entry_versions(
     use binderdb_storage::{Keyspace, SegmentScan};
     let mut entries = std::collections::BTreeMap::new();
     for keyspace in [Keyspace::Lsi, Keyspace::Gsi] {
-        // Table and index ids of a fresh store are small.
-        for table in 0..32 {
+        // Table and index ids of a fresh store are the first compact ids.
+        for table in (0..32).filter_map(binderdb_storage::codec::compact_table_id) {
             let scan = SegmentScan {
                 keyspace,
                 table,

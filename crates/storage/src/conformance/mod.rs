@@ -9,6 +9,7 @@ mod counters;
 mod many;
 mod oracle;
 mod reads;
+mod tables;
 
 use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use oracle::{check_against_oracle, random_ops, OracleOp};
 pub use reads::{
     partitions_do_not_bleed, range_bounds, scan_segments, scan_start_after, storage_order,
 };
+pub use tables::legacy_and_compact_tables_stay_apart;
 
 use crate::{
     Batch, EntryRef, Guard, Key, Keyspace, PartitionRange, SegmentScan, StorageError, Store,
@@ -52,6 +54,7 @@ pub fn run_all(make: MakeStore<'_>) {
     read_modify_write_many_concurrent(make);
     concurrent_guarded_commits(make);
     drop_table(make);
+    legacy_and_compact_tables_stay_apart(make);
     counters_follow_their_commits(make);
     concurrent_deltas_are_exact(make);
     recount_is_exact_under_concurrent_writes(make);
