@@ -1342,7 +1342,9 @@ impl FjallStore {
             Pace::Go => {}
             Pace::Slow(delay) => {
                 self.paced.fetch_add(1, Ordering::Relaxed);
-                self.recent_pacing.mark();
+                if delay >= pacing::LONG_DELAY {
+                    self.recent_pacing.mark();
+                }
                 std::thread::sleep(delay);
             }
             Pace::Wait => {

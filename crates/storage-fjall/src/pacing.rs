@@ -68,7 +68,13 @@ pub(crate) const PACING_STEP: Duration = Duration::from_millis(1);
 /// inline writes between two paced ones would each risk holding up a worker again.
 pub(crate) const PACING_HINT: Duration = Duration::from_millis(200);
 
-/// When a writer was last paced: [`RecentPacing::active`] for [`PACING_HINT`] after it.
+/// The shortest sleep after which the store says it paces writers ([`RecentPacing`]): shorter
+/// ones cost a runtime worker less than moving every write to the blocking pool costs (two
+/// thread hand-offs per write), while the store is busiest.
+pub(crate) const LONG_DELAY: Duration = Duration::from_millis(1);
+
+/// When a writer was last paced with a sleep of at least [`LONG_DELAY`] (or had to wait):
+/// [`RecentPacing::active`] for [`PACING_HINT`] after it.
 #[derive(Debug)]
 pub(crate) struct RecentPacing {
     origin: Instant,
