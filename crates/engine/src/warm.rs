@@ -92,6 +92,24 @@ pub struct Capacity {
 }
 
 impl Capacity {
+    /// The capacity of table `d`.
+    pub fn of_table(d: &crate::catalog::TableDescriptor) -> Capacity {
+        Capacity {
+            billing_mode: d.billing_mode,
+            read: d.read_capacity,
+            write: d.write_capacity,
+        }
+    }
+
+    /// The capacity of global index `index` of a table billed by `billing_mode`.
+    pub fn of_index(billing_mode: BillingMode, index: &crate::index::IndexDescriptor) -> Capacity {
+        Capacity {
+            billing_mode,
+            read: index.read_capacity,
+            write: index.write_capacity,
+        }
+    }
+
     /// The warm throughput this capacity gives by itself: DynamoDB's on-demand initial values,
     /// or the provisioned capacity.
     fn default_warm(self) -> (i64, i64) {

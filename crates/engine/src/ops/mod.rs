@@ -142,11 +142,7 @@ impl Database {
                 IndexKind::Global => global.push(GlobalSecondaryIndexDescription {
                     warm_throughput: warm_description(
                         index.warm.as_ref(),
-                        warm::Capacity {
-                            billing_mode: d.billing_mode,
-                            read: index.read_capacity,
-                            write: index.write_capacity,
-                        },
+                        warm::Capacity::of_index(d.billing_mode, index),
                         now,
                         match status {
                             Some(s @ ("CREATING" | "DELETING")) if index.maintained() => s,
@@ -235,11 +231,7 @@ impl Database {
                 .map(|r| r.summary(status.unwrap_or_else(|| d.status(now)) == "CREATING")),
             warm_throughput: warm_description(
                 d.warm.as_ref(),
-                warm::Capacity {
-                    billing_mode: d.billing_mode,
-                    read: d.read_capacity,
-                    write: d.write_capacity,
-                },
+                warm::Capacity::of_table(d),
                 now,
                 status.unwrap_or_else(|| d.status(now)),
             ),

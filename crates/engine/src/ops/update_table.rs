@@ -5,10 +5,10 @@
 //! leaves it ACTIVE and only its `WarmThroughput.Status` is UPDATING as long.
 
 use crate::api::{TableDescriptionOutput, UpdateTableInput};
-use crate::catalog::{BillingMode, TableDescriptor};
+use crate::catalog::BillingMode;
 use crate::error::{Error, Result};
 use crate::index::updates::{self, IndexChange};
-use crate::index::{BuildState, IndexDescriptor, IndexKind};
+use crate::index::{BuildState, IndexKind};
 use crate::ops::create_table::billing;
 use crate::ops::table_name;
 use crate::{Database, RequestContext};
@@ -51,24 +51,6 @@ fn throughput_history(
         *h.last_decrease_ms = Some(now);
     }
     Ok(())
-}
-
-/// The capacity a table's warm throughput derives from.
-fn table_capacity(d: &TableDescriptor) -> crate::warm::Capacity {
-    crate::warm::Capacity {
-        billing_mode: d.billing_mode,
-        read: d.read_capacity,
-        write: d.write_capacity,
-    }
-}
-
-/// The capacity a global index's warm throughput derives from.
-fn index_capacity(billing_mode: BillingMode, index: &IndexDescriptor) -> crate::warm::Capacity {
-    crate::warm::Capacity {
-        billing_mode,
-        read: index.read_capacity,
-        write: index.write_capacity,
-    }
 }
 
 /// A table's `WarmThroughput` must be the only change of its request (GSI `Update` actions
@@ -172,7 +154,7 @@ impl Database {
         if let Some(warm) = warm {
             next.warm = Some(crate::warm::prewarm(
                 current.warm.as_ref(),
-                table_capacity(&current),
+                crate::warm::Capacity::of_table(&current),
                 warm,
                 None,
                 now,
@@ -183,7 +165,7 @@ impl Database {
             // Warm throughput never decreases: what the old capacity gave becomes its floor.
             next.warm = Some(crate::warm::before_capacity_change(
                 current.warm.as_ref(),
-                table_capacity(&current),
+                crate::warm::Capacity::of_table(&current),
                 now,
             ));
             for index in next
@@ -193,7 +175,7 @@ impl Database {
             {
                 index.warm = Some(crate::warm::before_capacity_change(
                     index.warm.as_ref(),
-                    index_capacity(current.billing_mode, index),
+                    crate::warm::Capacity::of_index(current.billing_mode, index),
                     now,
                 ));
             }
@@ -311,7 +293,7 @@ impl Database {
                     if let Some(warm) = &warm {
                         index.warm = Some(crate::warm::prewarm(
                             index.warm.as_ref(),
-                            index_capacity(current.billing_mode, index),
+                            crate::warm::Capacity::of_index(current.billing_mode, index),
                             warm,
                             Some(&name),
                             now,
@@ -321,7 +303,7 @@ impl Database {
                     if let Some((r, w)) = read {
                         index.warm = Some(crate::warm::before_capacity_change(
                             index.warm.as_ref(),
-                            index_capacity(current.billing_mode, index),
+                            crate::warm::Capacity::of_index(current.billing_mode, index),
                             now,
                         ));
                         updated_throughput.push(name.clone());
