@@ -493,3 +493,57 @@ async fn warm_throughput_survives_a_restart() {
     assert_eq!(table_warm(&d), expect(30_000, 9_000, "ACTIVE"));
     assert_eq!(index_warm(&d), expect(12_000, 4_000, "ACTIVE"));
 }
+
+#[tokio::test]
+async fn a_restored_table_starts_from_the_defaults() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    on_demand_table(
+        &client,
+        "Source",
+        Some(warm(Some(20_000), None)),
+        Some(warm(None, Some(6_000))),
+    )
+    .await;
+    client
+        .update_contributor_insights()
+        .table_name("Source")
+        .contributor_insights_action(aws_sdk_dynamodb::types::ContributorInsightsAction::Enable)
+        .send()
+        .await
+        .unwrap();
+    let backup = client
+        .create_backup()
+        .table_name("Source")
+        .backup_name("before-restore")
+        .send()
+        .await
+        .unwrap()
+        .backup_details
+        .unwrap()
+        .backup_arn;
+    client
+        .restore_table_from_backup()
+        .target_table_name("Restored")
+        .backup_arn(backup)
+        .send()
+        .await
+        .unwrap();
+    let d = describe(&client, "Restored").await;
+    assert_eq!(table_warm(&d), expect(12_000, 4_000, "ACTIVE"));
+    assert_eq!(index_warm(&d), expect(12_000, 4_000, "ACTIVE"));
+    let insights = client
+        .describe_contributor_insights()
+        .table_name("Restored")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        insights.contributor_insights_status().unwrap().as_str(),
+        "DISABLED"
+    );
+    assert!(insights.contributor_insights_mode().is_none());
+    // The source keeps both.
+    let d = describe(&client, "Source").await;
+    assert_eq!(table_warm(&d), expect(20_000, 4_000, "ACTIVE"));
+}
