@@ -272,12 +272,30 @@ impl Database {
         for change in index_changes {
             match change {
                 IndexChange::Create(definition) => {
+                    // A `WarmThroughput` in the Create action pre-warms the new index.
+                    let asked = index_updates.iter().find_map(|u| {
+                        u.create
+                            .as_ref()
+                            .filter(|c| c.index_name.as_deref() == Some(definition.name.as_str()))
+                    });
+                    let warm = crate::warm::at_creation(
+                        asked.and_then(|c| c.warm_throughput.as_ref()),
+                        crate::warm::Capacity {
+                            billing_mode: next.billing_mode,
+                            read: definition.read_capacity,
+                            write: definition.write_capacity,
+                        },
+                        Some(&definition.name),
+                        now + self.config.create_delay_ms,
+                    )?;
                     let id = self.catalog.allocate_table_id(self.store.as_ref())?;
-                    next.indexes.push(definition.into_descriptor(
+                    let mut index = definition.into_descriptor(
                         id,
                         BuildState::Backfilling,
                         now + self.config.create_delay_ms,
-                    ));
+                    );
+                    index.warm = warm;
+                    next.indexes.push(index);
                     next.attribute_definitions = definitions.clone();
                     changes_index_set = true;
                 }

@@ -462,6 +462,30 @@ async fn a_global_index_is_prewarmed_through_its_update_action() {
                   WarmThroughput is not supported",
         ),
     );
+    // An index created online may be pre-warmed by its Create action.
+    let out = call(
+        server.addr,
+        "UpdateTable",
+        json!({"TableName": "Idx",
+               "AttributeDefinitions": [{"AttributeName": "other", "AttributeType": "S"}],
+               "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "online",
+                   "KeySchema": [{"AttributeName": "other", "KeyType": "HASH"}],
+                   "Projection": {"ProjectionType": "ALL"},
+                   "WarmThroughput": {"ReadUnitsPerSecond": 13_000}}}]}),
+    )
+    .await;
+    assert_eq!(out.status, 200, "{}", out.json());
+    let online = out.json()["TableDescription"]["GlobalSecondaryIndexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["IndexName"] == "online")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        online["WarmThroughput"],
+        json!({"ReadUnitsPerSecond": 13_000, "WriteUnitsPerSecond": 4_000, "Status": "UPDATING"})
+    );
     call(server.addr, "UpdateTable", gsi_update(json!({})))
         .await
         .assert_error(
