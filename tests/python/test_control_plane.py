@@ -1,10 +1,12 @@
-"""Tags, resource-based policies, DescribeLimits and TableClass through boto3, on both engines;
-then tags and a policy across a restart of a durable server."""
+"""Tags, resource-based policies, DescribeLimits, TableClass, WarmThroughput and Contributor
+Insights through boto3, on both engines; then tags and a policy across a restart of a durable
+server."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import botocore.exceptions
 import pytest
@@ -83,6 +85,58 @@ def test_resource_policy_limits_and_table_class(client):
     described = client.update_table(TableName="py_policy", TableClass="STANDARD_INFREQUENT_ACCESS")
     assert described["TableDescription"]["TableClassSummary"] == {"TableClass": "STANDARD_INFREQUENT_ACCESS"}
     client.delete_table(TableName="py_policy")
+
+
+def _settled(read, done, what: str):
+    """`read()` once `done(value)` holds (the server's create delay is short); fails after 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"{what} never settled: {value}"
+        time.sleep(0.05)
+
+
+def test_warm_throughput_and_contributor_insights(client):
+    created = client.create_table(
+        TableName="py_warm",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+        WarmThroughput={"ReadUnitsPerSecond": 13000},
+    )["TableDescription"]
+    assert created["WarmThroughput"]["ReadUnitsPerSecond"] == 13000
+    assert created["WarmThroughput"]["WriteUnitsPerSecond"] == 4000
+    warm = _settled(lambda: client.describe_table(TableName="py_warm")["Table"]["WarmThroughput"],
+                    lambda w: w["Status"] == "ACTIVE", "WarmThroughput")
+    assert warm == {"ReadUnitsPerSecond": 13000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"}
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client.update_table(TableName="py_warm", WarmThroughput={"ReadUnitsPerSecond": 12000})
+    assert _error(e) == ("ValidationException", "One or more parameter values were invalid: Requested "
+                         "ReadUnitsPerSecond for WarmThroughput for table is lower than current "
+                         "WarmThroughput, decreasing WarmThroughput is not supported")
+    client.update_table(TableName="py_warm", WarmThroughput={"WriteUnitsPerSecond": 5000})
+    _settled(lambda: client.describe_table(TableName="py_warm")["Table"]["WarmThroughput"],
+             lambda w: w == {"ReadUnitsPerSecond": 13000, "WriteUnitsPerSecond": 5000, "Status": "ACTIVE"},
+             "the pre-warm")
+
+    assert client.describe_contributor_insights(TableName="py_warm")["ContributorInsightsStatus"] == "DISABLED"
+    answer = client.update_contributor_insights(TableName="py_warm", ContributorInsightsAction="ENABLE")
+    assert answer["ContributorInsightsStatus"] in ("ENABLING", "ENABLED")
+    described = _settled(lambda: client.describe_contributor_insights(TableName="py_warm"),
+                         lambda d: d["ContributorInsightsStatus"] == "ENABLED", "Contributor Insights")
+    assert [rule.split("-")[1] for rule in described["ContributorInsightsRuleList"]] == ["PKC", "PKT", "SKC", "SKT"]
+    assert described["LastUpdateDateTime"].year >= 2024
+    summaries = client.list_contributor_insights(TableName="py_warm")["ContributorInsightsSummaries"]
+    assert summaries == [{"TableName": "py_warm", "ContributorInsightsStatus": "ENABLED",
+                          "ContributorInsightsMode": "ACCESSED_AND_THROTTLED_KEYS"}]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client.describe_contributor_insights(TableName="py_warm", IndexName="nope")
+    assert _error(e) == ("ResourceNotFoundException",
+                         "Requested resource not found: Index: nope not found for table: py_warm")
+    client.delete_table(TableName="py_warm")
 
 
 def test_tags_and_policy_survive_a_restart():

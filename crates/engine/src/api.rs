@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 mod backup;
 mod control;
 mod exchange;
+mod insights;
 mod partiql;
 mod strict;
 mod transactions;
@@ -25,6 +26,7 @@ mod transactions;
 pub use backup::*;
 pub use control::*;
 pub use exchange::*;
+pub use insights::*;
 pub use partiql::*;
 pub use transactions::*;
 
@@ -37,6 +39,7 @@ strict::structures!(
     KeySchemaElement,
     ProvisionedThroughput,
     OnDemandThroughput,
+    WarmThroughput,
     Projection,
     LocalSecondaryIndex,
     GlobalSecondaryIndex,
@@ -112,6 +115,31 @@ pub struct OnDemandThroughput {
     pub max_write_request_units: Option<i64>,
 }
 
+/// `WarmThroughput` of a table or a GSI in requests (CreateTable, UpdateTable): the read and
+/// write units per second to pre-warm for (see [`crate::warm`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", remote = "Self")]
+pub struct WarmThroughput {
+    /// `ReadUnitsPerSecond`.
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i64")]
+    pub read_units_per_second: Option<i64>,
+    /// `WriteUnitsPerSecond`.
+    #[serde(default, deserialize_with = "binderdb_model::wire::truncating_i64")]
+    pub write_units_per_second: Option<i64>,
+}
+
+/// `WarmThroughput` as DescribeTable reports it, for the table
+/// (`TableWarmThroughputDescription`) and for a GSI
+/// (`GlobalSecondaryIndexWarmThroughputDescription`): the same three members.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct WarmThroughputDescription {
+    pub read_units_per_second: i64,
+    pub write_units_per_second: i64,
+    /// The table's (or index's) status, or UPDATING while a pre-warm runs.
+    pub status: String,
+}
+
 /// `Projection` of an index, in requests and descriptions.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase", remote = "Self")]
@@ -143,8 +171,7 @@ pub struct GlobalSecondaryIndex {
     pub projection: Option<Projection>,
     pub provisioned_throughput: Option<ProvisionedThroughput>,
     pub on_demand_throughput: Option<OnDemandThroughput>,
-    /// Accepted and ignored: binderdb has no warm-throughput model.
-    pub warm_throughput: Option<serde_json::Value>,
+    pub warm_throughput: Option<WarmThroughput>,
 }
 
 /// `Update` action of a `GlobalSecondaryIndexUpdates` member.
@@ -154,7 +181,7 @@ pub struct UpdateGlobalSecondaryIndexAction {
     pub index_name: Option<String>,
     pub provisioned_throughput: Option<ProvisionedThroughput>,
     pub on_demand_throughput: Option<OnDemandThroughput>,
-    pub warm_throughput: Option<serde_json::Value>,
+    pub warm_throughput: Option<WarmThroughput>,
 }
 
 /// `Delete` action of a `GlobalSecondaryIndexUpdates` member.
@@ -191,6 +218,8 @@ pub struct CreateTableInput {
     pub on_demand_throughput: Option<OnDemandThroughput>,
     /// `Tags`, checked as TagResource checks them.
     pub tags: Option<Vec<Tag>>,
+    /// `WarmThroughput` of the table.
+    pub warm_throughput: Option<WarmThroughput>,
 }
 
 /// `StreamSpecification` (CreateTable, UpdateTable, and as DescribeTable shows it).
@@ -223,6 +252,8 @@ pub struct UpdateTableInput {
     pub stream_specification: Option<StreamSpecification>,
     /// `OnDemandThroughput`; -1 removes a maximum.
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    /// `WarmThroughput` of the table: a pre-warm.
+    pub warm_throughput: Option<WarmThroughput>,
 }
 
 /// ListTables request.
@@ -304,6 +335,8 @@ pub struct TableDescription {
     pub on_demand_throughput: Option<OnDemandThroughput>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore_summary: Option<RestoreSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughputDescription>,
 }
 
 /// A `LocalSecondaryIndexes` member of a `TableDescription`.
@@ -331,6 +364,8 @@ pub struct GlobalSecondaryIndexDescription {
     pub provisioned_throughput: ProvisionedThroughputDescription,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_demand_throughput: Option<OnDemandThroughput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughputDescription>,
     pub index_size_bytes: i64,
     pub item_count: i64,
     pub index_arn: String,

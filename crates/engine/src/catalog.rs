@@ -163,6 +163,14 @@ pub struct TableDescriptor {
     /// unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pitr: Option<crate::pitr::PitrDescriptor>,
+    /// Warm throughput, once a request or a capacity change set it (absent before: the
+    /// default of the billing mode, see [`crate::warm`]; format 1 unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm: Option<crate::warm::WarmState>,
+    /// Contributor Insights, once UpdateContributorInsights was called (absent: DISABLED;
+    /// format 1 unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insights: Option<crate::insights::InsightsState>,
 }
 
 /// A stream of a deleted table. DynamoDB keeps it readable (DISABLED) for 24 hours after the
@@ -1078,6 +1086,28 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&d).unwrap(),
             FORMAT_1_TAGS_POLICY_FIXTURE
+        );
+    }
+
+    /// Format 1 with the members added for warm throughput and Contributor Insights (absent
+    /// when unset, so the fixtures above are unchanged by them).
+    const FORMAT_1_WARM_INSIGHTS_FIXTURE: &str = r#"{"format":1,"id":11,"uuid":"1c6b2f0e-5d3a-4e8b-8f21-3a9d7c4e2b61","region":"us-east-1","name":"Warm","attribute_definitions":[["id","S"]],"key_schema":{"hash":{"name":"id","key_type":"S"},"range":null},"billing_mode":"PayPerRequest","read_capacity":0,"write_capacity":0,"created_at_ms":1700000000000,"active_at_ms":1700000000000,"updating_until_ms":0,"last_pay_per_request_ms":1700000000000,"last_increase_ms":null,"last_decrease_ms":null,"decreases_today":0,"deletion_protection":false,"table_class":"STANDARD","warm":{"read":13000,"write":4000,"pending":{"read":13000,"write":5000,"done_at_ms":1700000060000},"configured":true},"insights":{"enabled":true,"mode":"THROTTLED_KEYS","updated_ms":1700000001000,"settles_at_ms":1700000061000,"rules_created_ms":1700000001000}}"#;
+
+    #[test]
+    fn format_1_warm_and_insights_fixture_still_decodes() {
+        let d: TableDescriptor = serde_json::from_str(FORMAT_1_WARM_INSIGHTS_FIXTURE).unwrap();
+        let warm = d.warm.as_ref().unwrap();
+        assert_eq!(
+            (warm.read, warm.write, warm.configured),
+            (13_000, 4_000, true)
+        );
+        assert_eq!(warm.pending.as_ref().unwrap().done_at_ms, 1_700_000_060_000);
+        let insights = d.insights.as_ref().unwrap();
+        assert_eq!(insights.status(1_700_000_061_000), "ENABLED");
+        assert_eq!(insights.mode, "THROTTLED_KEYS");
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            FORMAT_1_WARM_INSIGHTS_FIXTURE
         );
     }
 

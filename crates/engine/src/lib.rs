@@ -24,6 +24,7 @@ pub mod exchange;
 mod expressions;
 pub mod faults;
 pub mod index;
+pub mod insights;
 mod jobs;
 pub mod keys;
 pub mod legacy;
@@ -35,6 +36,7 @@ pub mod resource;
 pub mod stream;
 pub mod ttl;
 mod txn;
+pub mod warm;
 
 use std::sync::Arc;
 

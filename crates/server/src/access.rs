@@ -45,6 +45,9 @@ use binderdb_engine::api::{
     ScanInput, TableNameInput, TagResourceInput, TransactGetItemsInput, TransactWriteItemsInput,
     UntagResourceInput, UpdateItemInput, UpdateTableInput,
 };
+use binderdb_engine::api::{
+    DescribeContributorInsightsInput, ListContributorInsightsInput, UpdateContributorInsightsInput,
+};
 use binderdb_engine::stream::wire::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -367,6 +370,7 @@ account_wide!(
     ListBackupsInput,
     ListExportsInput,
     ListImportsInput,
+    ListContributorInsightsInput,
 );
 
 macro_rules! maybe_index {
@@ -382,7 +386,13 @@ macro_rules! maybe_index {
     )*};
 }
 
-maybe_index!(QueryInput, ScanInput);
+// Contributor Insights of an index is authorised on the index's ARN, as DynamoDB does.
+maybe_index!(
+    QueryInput,
+    ScanInput,
+    DescribeContributorInsightsInput,
+    UpdateContributorInsightsInput,
+);
 
 impl Permissions for BatchGetItemInput {
     fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {

@@ -113,6 +113,12 @@ pub enum Operation {
     DescribeContinuousBackups,
     /// RestoreTableToPointInTime.
     RestoreTableToPointInTime,
+    /// DescribeContributorInsights.
+    DescribeContributorInsights,
+    /// UpdateContributorInsights.
+    UpdateContributorInsights,
+    /// ListContributorInsights.
+    ListContributorInsights,
 }
 
 impl Operation {
@@ -228,6 +234,9 @@ impl Operation {
             "UpdateContinuousBackups" => Operation::UpdateContinuousBackups,
             "DescribeContinuousBackups" => Operation::DescribeContinuousBackups,
             "RestoreTableToPointInTime" => Operation::RestoreTableToPointInTime,
+            "DescribeContributorInsights" => Operation::DescribeContributorInsights,
+            "UpdateContributorInsights" => Operation::UpdateContributorInsights,
+            "ListContributorInsights" => Operation::ListContributorInsights,
             _ => return None,
         })
     }
@@ -283,6 +292,9 @@ impl Operation {
             Operation::UpdateContinuousBackups => "dynamodb:UpdateContinuousBackups",
             Operation::DescribeContinuousBackups => "dynamodb:DescribeContinuousBackups",
             Operation::RestoreTableToPointInTime => "dynamodb:RestoreTableToPointInTime",
+            Operation::DescribeContributorInsights => "dynamodb:DescribeContributorInsights",
+            Operation::UpdateContributorInsights => "dynamodb:UpdateContributorInsights",
+            Operation::ListContributorInsights => "dynamodb:ListContributorInsights",
         }
     }
 
@@ -323,8 +335,11 @@ impl Operation {
             | Operation::TagResource
             | Operation::UntagResource
             | Operation::PutResourcePolicy
-            | Operation::DeleteResourcePolicy => true,
+            | Operation::DeleteResourcePolicy
+            | Operation::UpdateContributorInsights => true,
             Operation::ListTables
+            | Operation::DescribeContributorInsights
+            | Operation::ListContributorInsights
             | Operation::DescribeContinuousBackups
             | Operation::DescribeTimeToLive
             | Operation::ListTagsOfResource
@@ -391,8 +406,11 @@ impl Operation {
             | Operation::TagResource
             | Operation::UntagResource
             | Operation::PutResourcePolicy
-            | Operation::DeleteResourcePolicy => true,
+            | Operation::DeleteResourcePolicy
+            | Operation::UpdateContributorInsights => true,
             Operation::ListTagsOfResource
+            | Operation::DescribeContributorInsights
+            | Operation::ListContributorInsights
             | Operation::DescribeExport
             | Operation::ListExports
             | Operation::DescribeImport
@@ -639,6 +657,27 @@ impl Operation {
                 call.run(
                     validate::describe_continuous_backups,
                     Database::describe_continuous_backups,
+                )
+                .await
+            }
+            Operation::DescribeContributorInsights => {
+                call.run(
+                    validate::describe_contributor_insights,
+                    Database::describe_contributor_insights,
+                )
+                .await
+            }
+            Operation::UpdateContributorInsights => {
+                call.run(
+                    validate::update_contributor_insights,
+                    Database::update_contributor_insights,
+                )
+                .await
+            }
+            Operation::ListContributorInsights => {
+                call.run(
+                    validate::list_contributor_insights,
+                    Database::list_contributor_insights,
                 )
                 .await
             }

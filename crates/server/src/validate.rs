@@ -19,11 +19,13 @@ use crate::error::ApiError;
 
 mod backup;
 mod exchange;
+mod insights;
 mod partiql;
 mod resource;
 
 pub use backup::*;
 pub use exchange::*;
+pub use insights::*;
 pub use partiql::*;
 pub use resource::*;
 

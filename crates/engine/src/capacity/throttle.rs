@@ -32,9 +32,10 @@
 //!   gets its limit; a node that gets more than its share throttles early, as a DynamoDB
 //!   partition does past its share of the table's throughput. The alternative, one shared
 //!   bucket in RADOS, would add a compare-and-set on one object to every request.
-//! - **On-demand tables**: a ceiling per second, twice the table's previous peak (at least
-//!   12,000 RCU and 4,000 WCU, as a new on-demand table has), at most the per-table quota
-//!   (40,000 units each). A new peak raises the ceiling only once it is 30 minutes old,
+//! - **On-demand tables**: a ceiling per second, twice the table's previous peak, at most the
+//!   per-table quota (40,000 units each), at least the table's (or index's) warm throughput:
+//!   12,000 RCU and 4,000 WCU, as a new on-demand table has, or what a pre-warm raised it to,
+//!   even past the quota (`crate::warm`). A new peak raises the ceiling only once it is 30 minutes old,
 //!   which is how DynamoDB throttles traffic that more than doubles its previous peak within
 //!   30 minutes. The table's and each global index's `OnDemandThroughput` maximum caps them.
 
@@ -46,6 +47,7 @@ use crate::api::ThrottlingReason;
 use crate::catalog::{BillingMode, TableDescriptor};
 use crate::error::Error;
 use crate::index::IndexKind;
+use crate::warm;
 
 /// The tag that turns throttling on (`on`/`true`) or off (`off`/`false`) for one table,
 /// whatever the server's `--throttling` says.
@@ -59,9 +61,9 @@ pub const PARTITION_WRITE_UNITS: f64 = 1000.0;
 /// The per-table quota of an on-demand table, read or write units per second.
 pub const ON_DEMAND_TABLE_QUOTA: f64 = 40_000.0;
 /// The read ceiling of a new on-demand table (twice its assumed previous peak of 6,000).
-pub const ON_DEMAND_INITIAL_READ: f64 = 12_000.0;
+pub const ON_DEMAND_INITIAL_READ: f64 = warm::ON_DEMAND_READ as f64;
 /// The write ceiling of a new on-demand table (twice its assumed previous peak of 2,000).
-pub const ON_DEMAND_INITIAL_WRITE: f64 = 4_000.0;
+pub const ON_DEMAND_INITIAL_WRITE: f64 = warm::ON_DEMAND_WRITE as f64;
 /// How long a new on-demand peak takes to count toward the ceiling, ms.
 pub const ON_DEMAND_PEAK_SETTLE_MS: u64 = 30 * 60 * 1000;
 
@@ -168,10 +170,13 @@ impl OnDemand {
         });
     }
 
+    /// The units this second may use: twice the settled peak within the per-table quota, at
+    /// least `initial` (the table's or index's warm throughput, which a pre-warm may raise past
+    /// the quota), at most `max` (`OnDemandThroughput`).
     fn ceiling(&self, initial: f64, max: Option<f64>) -> f64 {
         let ceiling = (2.0 * self.settled_peak)
-            .max(initial)
-            .min(ON_DEMAND_TABLE_QUOTA);
+            .min(ON_DEMAND_TABLE_QUOTA)
+            .max(initial);
         max.map_or(ceiling, |m| ceiling.min(m))
     }
 
@@ -192,6 +197,14 @@ impl OnDemand {
             }
         }
     }
+}
+
+/// The settled warm throughput of global index `i` of `d`, (read, write) units per second:
+/// an on-demand index's instant floor, 12,000 / 4,000 unless pre-warmed higher.
+fn index_warm(d: &TableDescriptor, i: &crate::index::IndexDescriptor, now: u64) -> (f64, f64) {
+    let capacity = warm::Capacity::of_index(d.billing_mode, i);
+    let (read, write) = warm::settled(i.warm.as_ref(), capacity, now);
+    (read as f64, write as f64)
 }
 
 /// The buckets of one table and its global indexes.
@@ -302,7 +315,8 @@ impl Throttle {
                     let od = b.index_on_demand_read.entry(i.name.clone()).or_default();
                     od.roll(now);
                     let max = positive(i.max_read_request_units);
-                    if od.used + min > od.ceiling(ON_DEMAND_INITIAL_READ, max) {
+                    let (warm_read, _) = index_warm(d, i, now);
+                    if od.used + min > od.ceiling(warm_read, max) {
                         let limit = if max.is_some_and(|m| od.used + min > m) {
                             Limit::MaxOnDemand
                         } else {
@@ -341,9 +355,11 @@ impl Throttle {
                         }
                     }
                 } else {
+                    let (warm_read, warm_write) =
+                        warm::settled(d.warm.as_ref(), warm::Capacity::of_table(d), now);
                     let (od, initial) = match direction {
-                        Direction::Read => (&mut b.on_demand_read, ON_DEMAND_INITIAL_READ),
-                        Direction::Write => (&mut b.on_demand_write, ON_DEMAND_INITIAL_WRITE),
+                        Direction::Read => (&mut b.on_demand_read, warm_read as f64),
+                        Direction::Write => (&mut b.on_demand_write, warm_write as f64),
                     };
                     od.roll(now);
                     let max = positive(match direction {
@@ -363,7 +379,8 @@ impl Throttle {
                             let od = b.index_on_demand_write.entry(i.name.clone()).or_default();
                             od.roll(now);
                             let max = positive(i.max_write_request_units);
-                            if od.used + min > od.ceiling(ON_DEMAND_INITIAL_WRITE, max) {
+                            let (_, warm_write) = index_warm(d, i, now);
+                            if od.used + min > od.ceiling(warm_write, max) {
                                 let limit = if max.is_some_and(|m| od.used + min > m) {
                                     Limit::MaxOnDemand
                                 } else {

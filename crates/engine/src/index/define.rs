@@ -63,6 +63,8 @@ impl IndexDefinition {
             last_increase_ms: None,
             last_decrease_ms: None,
             decreases_today: 0,
+            warm: None,
+            insights: None,
             plan: Default::default(),
         }
     }

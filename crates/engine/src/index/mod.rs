@@ -161,6 +161,12 @@ pub struct IndexDescriptor {
     /// Throughput decreases on the day of `last_decrease_ms`.
     #[serde(default)]
     pub decreases_today: i64,
+    /// Warm throughput of a GSI, once set (absent: the default, see [`crate::warm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm: Option<crate::warm::WarmState>,
+    /// Contributor Insights of a GSI, once configured (absent: DISABLED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insights: Option<crate::insights::InsightsState>,
     /// What the index keeps of an item, worked out on first use (not stored).
     #[serde(skip)]
     pub(crate) plan: ProjectionPlan,

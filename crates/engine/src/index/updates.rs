@@ -34,6 +34,8 @@ pub(crate) enum IndexChange {
         name: String,
         read: Option<(i64, i64)>,
         on_demand: Option<(Option<i64>, Option<i64>)>,
+        /// A pre-warm of the index (`crate::warm`).
+        warm: Option<crate::api::WarmThroughput>,
     },
     /// Start deleting this index.
     Delete(String),
@@ -218,7 +220,9 @@ pub(crate) fn plan(
             };
             let read = match (&u.provisioned_throughput, billing_mode) {
                 (Some(_), BillingMode::PayPerRequest) => return Err(only_on_demand()),
-                (None, BillingMode::PayPerRequest) if u.on_demand_throughput.is_none() => {
+                (None, BillingMode::PayPerRequest)
+                    if u.on_demand_throughput.is_none() && u.warm_throughput.is_none() =>
+                {
                     return Err(only_on_demand())
                 }
                 (Some(t), BillingMode::Provisioned) => {
@@ -249,6 +253,7 @@ pub(crate) fn plan(
                 name,
                 read,
                 on_demand,
+                warm: u.warm_throughput.clone(),
             });
         } else if let Some(d) = &update.delete {
             let name = d.index_name.clone().unwrap_or_default();

@@ -513,6 +513,11 @@ impl Database {
             index.state = BuildState::Built;
             index.active_at_ms = active_at_ms;
             index.updating_until_ms = 0;
+            // A restored table starts over: its indexes' warm throughput is the default of
+            // their billing mode, and Contributor Insights (CloudWatch rules, which a restore
+            // leaves to set up again) is disabled (`crate::warm`, `crate::insights`).
+            index.warm = None;
+            index.insights = None;
             if index.kind == IndexKind::Global {
                 match billing_mode {
                     BillingMode::PayPerRequest => {
@@ -563,6 +568,8 @@ impl Database {
             restored_from: Some(restored_from),
             // Point-in-time recovery is a setting to enable again on the restored table.
             pitr: None,
+            warm: None,
+            insights: None,
             ..source.clone()
         };
         Ok(descriptor)

@@ -12,7 +12,7 @@ use crate::index::define::{
     check_non_key_total, duplicate_name, DefinitionContext, IndexDefinition, MAX_GLOBAL_INDEXES,
     MAX_LOCAL_INDEXES,
 };
-use crate::index::BuildState;
+use crate::index::{BuildState, IndexKind};
 use crate::keys::schema_attributes;
 use crate::ops::table_name;
 use crate::{Database, RequestContext};
@@ -269,6 +269,38 @@ impl Database {
         )?;
         // An empty list is accepted here, unlike in TagResource.
         let tags = crate::resource::check_tags(input.tags.as_deref().unwrap_or_default())?;
+        let now = self.clock.now_millis();
+        let active_at_ms = now + self.config.create_delay_ms;
+        let warm = crate::warm::at_creation(
+            input.warm_throughput.as_ref(),
+            crate::warm::Capacity {
+                billing_mode,
+                read: read_capacity,
+                write: write_capacity,
+            },
+            None,
+            active_at_ms,
+        )?;
+        let mut index_warm = Vec::new();
+        for (gsi, definition) in input
+            .global_secondary_indexes
+            .iter()
+            .flatten()
+            .zip(definitions.iter().filter(|d| d.kind == IndexKind::Global))
+        {
+            let capacity = crate::warm::Capacity {
+                billing_mode,
+                read: definition.read_capacity,
+                write: definition.write_capacity,
+            };
+            let state = crate::warm::at_creation(
+                gsi.warm_throughput.as_ref(),
+                capacity,
+                Some(&definition.name),
+                active_at_ms,
+            )?;
+            index_warm.push((definition.name.clone(), state));
+        }
 
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         if self
@@ -280,13 +312,16 @@ impl Database {
                 "Table already exists: {name}"
             )));
         }
-        let now = self.clock.now_millis();
-        let active_at_ms = now + self.config.create_delay_ms;
         let id = self.catalog.allocate_table_id(self.store.as_ref())?;
         let mut indexes = Vec::with_capacity(definitions.len());
         for definition in definitions {
             let index_id = self.catalog.allocate_table_id(self.store.as_ref())?;
-            indexes.push(definition.into_descriptor(index_id, BuildState::Built, active_at_ms));
+            let mut index = definition.into_descriptor(index_id, BuildState::Built, active_at_ms);
+            index.warm = index_warm
+                .iter_mut()
+                .find(|(name, _)| *name == index.name)
+                .and_then(|(_, state)| state.take());
+            indexes.push(index);
         }
         let on_demand = input.on_demand_throughput.clone();
         let descriptor = TableDescriptor {
@@ -325,6 +360,8 @@ impl Database {
                 .filter(|v| *v != -1),
             restored_from: None,
             pitr: None,
+            warm,
+            insights: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

@@ -6,6 +6,7 @@ mod batch_execute_statement;
 mod batch_get_item;
 mod batch_write_item;
 mod continuous_backups;
+mod contributor_insights;
 mod create_table;
 mod delete_item;
 mod delete_resource_policy;
@@ -41,13 +42,15 @@ use binderdb_model::Item;
 use crate::api::{
     AttributeDefinition, BillingModeSummary, GlobalSecondaryIndexDescription, KeySchemaElement,
     LocalSecondaryIndexDescription, OnDemandThroughput, Projection,
-    ProvisionedThroughputDescription, RequestMap, TableClassSummary, TableDescription, WireItem,
+    ProvisionedThroughputDescription, RequestMap, TableClassSummary, TableDescription,
+    WarmThroughputDescription, WireItem,
 };
 use crate::catalog::{BillingMode, KeyAttribute, Table, TableDescriptor};
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
 use crate::index::{BuildState, IndexKind, ProjectionType};
 use crate::keys::key_type_code;
+use crate::warm;
 use crate::{Database, RequestContext};
 
 impl Database {
@@ -137,6 +140,15 @@ impl Database {
                     index_arn: index.arn(&table_arn),
                 }),
                 IndexKind::Global => global.push(GlobalSecondaryIndexDescription {
+                    warm_throughput: warm_description(
+                        index.warm.as_ref(),
+                        warm::Capacity::of_index(d.billing_mode, index),
+                        now,
+                        match status {
+                            Some(s @ ("CREATING" | "DELETING")) if index.maintained() => s,
+                            _ => index.status(now),
+                        },
+                    ),
                     index_name: index.name.clone(),
                     key_schema,
                     projection,
@@ -217,6 +229,12 @@ impl Database {
                 .restored_from
                 .as_ref()
                 .map(|r| r.summary(status.unwrap_or_else(|| d.status(now)) == "CREATING")),
+            warm_throughput: warm_description(
+                d.warm.as_ref(),
+                warm::Capacity::of_table(d),
+                now,
+                status.unwrap_or_else(|| d.status(now)),
+            ),
         }
     }
 
@@ -239,6 +257,18 @@ impl Database {
             policy: None,
         })
     }
+}
+
+/// The `WarmThroughput` of a table or GSI whose status is `status`: absent while it is being
+/// created, unless its request configured one (`crate::warm`).
+fn warm_description(
+    state: Option<&warm::WarmState>,
+    capacity: warm::Capacity,
+    now: u64,
+    status: &str,
+) -> Option<WarmThroughputDescription> {
+    let configured = state.is_some_and(|s| s.configured);
+    (status != "CREATING" || configured).then(|| warm::description(state, capacity, now, status))
 }
 
 /// A key schema as DynamoDB lists it: the HASH attributes, then the RANGE ones.

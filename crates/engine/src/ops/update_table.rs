@@ -1,7 +1,8 @@
 //! UpdateTable: billing mode, provisioned throughput, deletion protection, table class and
 //! online global secondary index changes (create with a background backfill, throughput
-//! update, delete). Throughput, billing and index changes put the table in UPDATING for the
-//! configured delay.
+//! update, delete), and pre-warming (`WarmThroughput`, see [`crate::warm`]). Throughput,
+//! billing and index changes put the table in UPDATING for the configured delay; a pre-warm
+//! leaves it ACTIVE and only its `WarmThroughput.Status` is UPDATING as long.
 
 use crate::api::{TableDescriptionOutput, UpdateTableInput};
 use crate::catalog::BillingMode;
@@ -52,6 +53,45 @@ fn throughput_history(
     Ok(())
 }
 
+/// A table's `WarmThroughput` must be the only change of its request (GSI `Update` actions
+/// aside), and a GSI's `WarmThroughput` must name a member; checked before the table is looked
+/// up, as DynamoDB does (it answers the empty GSI member even for a missing table).
+fn check_warm_request(
+    table_warm: bool,
+    other_changes: bool,
+    index_updates: &[crate::api::GlobalSecondaryIndexUpdate],
+) -> Result<()> {
+    let invalid =
+        |msg: &str| Error::validation(format!("One or more parameter values were invalid: {msg}"));
+    for update in index_updates {
+        if let Some(u) = &update.update {
+            if u.warm_throughput.is_some()
+                && crate::warm::requested(u.warm_throughput.as_ref()).is_none()
+            {
+                return Err(invalid(&format!(
+                    "WarmThroughput must have at least one of ReadUnitsPerSecond or \
+                     WriteUnitsPerSecond specified for index: {}",
+                    u.index_name.as_deref().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    if !table_warm {
+        return Ok(());
+    }
+    if index_updates.iter().any(|u| u.create.is_some()) {
+        return Err(invalid(
+            "Create global secondary index cannot be specified when updating WarmThroughput",
+        ));
+    }
+    if other_changes || index_updates.iter().any(|u| u.delete.is_some()) {
+        return Err(invalid(
+            "WarmThroughput must be the only operation in the request",
+        ));
+    }
+    Ok(())
+}
+
 impl Database {
     /// UpdateTable.
     ///
@@ -69,14 +109,14 @@ impl Database {
             .global_secondary_index_updates
             .as_deref()
             .unwrap_or_default();
-        if input.billing_mode.is_none()
-            && input.provisioned_throughput.is_none()
-            && input.deletion_protection_enabled.is_none()
-            && input.table_class.is_none()
-            && index_updates.is_empty()
-            && input.stream_specification.is_none()
-            && input.on_demand_throughput.is_none()
-        {
+        let warm = crate::warm::requested(input.warm_throughput.as_ref());
+        let other_changes = input.billing_mode.is_some()
+            || input.provisioned_throughput.is_some()
+            || input.deletion_protection_enabled.is_some()
+            || input.table_class.is_some()
+            || input.stream_specification.is_some()
+            || input.on_demand_throughput.is_some();
+        if !other_changes && warm.is_none() && index_updates.is_empty() {
             // DynamoDB's current text (it names every member an UpdateTable can change).
             return Err(Error::validation(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
@@ -92,6 +132,7 @@ impl Database {
                  is empty",
             ));
         }
+        check_warm_request(warm.is_some(), other_changes, index_updates)?;
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let table = self.existing_table(ctx, name)?;
         let current = table.descriptor();
@@ -110,7 +151,34 @@ impl Database {
         let mut next = (*current).clone();
         let limit_decreases = self.throttles(&current);
         let mut changes_capacity = false;
+        if let Some(warm) = warm {
+            next.warm = Some(crate::warm::prewarm(
+                current.warm.as_ref(),
+                crate::warm::Capacity::of_table(&current),
+                warm,
+                None,
+                now,
+                self.config.create_delay_ms,
+            )?);
+        }
         if input.billing_mode.is_some() || input.provisioned_throughput.is_some() {
+            // Warm throughput never decreases: what the old capacity gave becomes its floor.
+            next.warm = Some(crate::warm::before_capacity_change(
+                current.warm.as_ref(),
+                crate::warm::Capacity::of_table(&current),
+                now,
+            ));
+            for index in next
+                .indexes
+                .iter_mut()
+                .filter(|i| i.kind == IndexKind::Global)
+            {
+                index.warm = Some(crate::warm::before_capacity_change(
+                    index.warm.as_ref(),
+                    crate::warm::Capacity::of_index(current.billing_mode, index),
+                    now,
+                ));
+            }
             let mode = input
                 .billing_mode
                 .as_deref()
@@ -204,12 +272,30 @@ impl Database {
         for change in index_changes {
             match change {
                 IndexChange::Create(definition) => {
+                    // A `WarmThroughput` in the Create action pre-warms the new index.
+                    let asked = index_updates.iter().find_map(|u| {
+                        u.create
+                            .as_ref()
+                            .filter(|c| c.index_name.as_deref() == Some(definition.name.as_str()))
+                    });
+                    let warm = crate::warm::at_creation(
+                        asked.and_then(|c| c.warm_throughput.as_ref()),
+                        crate::warm::Capacity {
+                            billing_mode: next.billing_mode,
+                            read: definition.read_capacity,
+                            write: definition.write_capacity,
+                        },
+                        Some(&definition.name),
+                        now + self.config.create_delay_ms,
+                    )?;
                     let id = self.catalog.allocate_table_id(self.store.as_ref())?;
-                    next.indexes.push(definition.into_descriptor(
+                    let mut index = definition.into_descriptor(
                         id,
                         BuildState::Backfilling,
                         now + self.config.create_delay_ms,
-                    ));
+                    );
+                    index.warm = warm;
+                    next.indexes.push(index);
                     next.attribute_definitions = definitions.clone();
                     changes_index_set = true;
                 }
@@ -217,11 +303,27 @@ impl Database {
                     name,
                     read,
                     on_demand,
+                    warm,
                 } => {
                     let Some(index) = next.indexes.iter_mut().find(|i| i.name == name) else {
                         continue;
                     };
+                    if let Some(warm) = &warm {
+                        index.warm = Some(crate::warm::prewarm(
+                            index.warm.as_ref(),
+                            crate::warm::Capacity::of_index(current.billing_mode, index),
+                            warm,
+                            Some(&name),
+                            now,
+                            self.config.create_delay_ms,
+                        )?);
+                    }
                     if let Some((r, w)) = read {
+                        index.warm = Some(crate::warm::before_capacity_change(
+                            index.warm.as_ref(),
+                            crate::warm::Capacity::of_index(current.billing_mode, index),
+                            now,
+                        ));
                         updated_throughput.push(name.clone());
                         throughput_history(
                             (index.read_capacity, index.write_capacity),

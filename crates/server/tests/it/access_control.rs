@@ -443,3 +443,58 @@ async fn backups_stay_in_their_account() {
         .unwrap_err();
     assert_eq!(refusal(&e).0, "BackupNotFoundException");
 }
+
+#[tokio::test]
+async fn contributor_insights_need_their_own_actions() {
+    // DescribeContributorInsights is allowed on the table; UpdateContributorInsights on an index
+    // is checked on the index's ARN; ListContributorInsights on `*`.
+    let policy = r#"{"Statement":[
+        {"Effect":"Allow","Action":"dynamodb:DescribeContributorInsights",
+         "Resource":"arn:aws:dynamodb:*:*:table/Music"}
+    ]}"#;
+    let server = server(policy).await;
+    let (admin, reader) = (client(&server, ADMIN), client(&server, READER));
+    crate::common::create_table(&admin, "Music", ("pk", ScalarAttributeType::S), None).await;
+    let out = reader
+        .describe_contributor_insights()
+        .table_name("Music")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.contributor_insights_status().unwrap().as_str(),
+        "DISABLED"
+    );
+    let table = "arn:aws:dynamodb:us-east-1:000000000000:table/Music";
+    let e = reader
+        .update_contributor_insights()
+        .table_name("Music")
+        .index_name("byGenre")
+        .contributor_insights_action(aws_sdk_dynamodb::types::ContributorInsightsAction::Enable)
+        .send()
+        .await
+        .unwrap_err();
+    let action = "UpdateContributorInsights";
+    assert_eq!(
+        refusal(&e),
+        denied(
+            READER,
+            "000000000000",
+            action,
+            &format!("{table}/index/byGenre"),
+            &format!("{NO_ALLOW} dynamodb:{action} action")
+        )
+    );
+    let e = reader.list_contributor_insights().send().await.unwrap_err();
+    let action = "ListContributorInsights";
+    assert_eq!(
+        refusal(&e),
+        denied(
+            READER,
+            "000000000000",
+            action,
+            "*",
+            &format!("{NO_ALLOW} dynamodb:{action} action")
+        )
+    );
+}

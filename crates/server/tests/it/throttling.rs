@@ -1,6 +1,7 @@
 //! Throttling (`--throttling`, or a table's `binderdb:throttling` tag) under a manual clock:
 //! bucket refill and burst, GSI back-pressure, partition limits, batches' unprocessed
-//! requests, transactions, and the limit on throughput decreases.
+//! requests, transactions, the limit on throughput decreases, and the on-demand ceiling a
+//! pre-warm (WarmThroughput) raises.
 
 use std::sync::Arc;
 
@@ -373,5 +374,49 @@ async fn an_on_demand_maximum_is_described_and_enforced() {
         .is_none());
     for pk in ["d", "e", "f"] {
         assert_eq!(put(&server, pk).await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn a_prewarmed_on_demand_table_takes_its_warm_throughput_at_once() {
+    let (server, _clock) = server(true).await;
+    for table in ["cold", "warm"] {
+        let r = call(
+            server.addr,
+            "CreateTable",
+            json!({
+                "TableName": table,
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+    }
+    let r = call(
+        server.addr,
+        "UpdateTable",
+        json!({"TableName": "warm", "WarmThroughput": {"WriteUnitsPerSecond": 6000}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json());
+    // 300 KB items (301 WCU each) on distinct keys, all within one second of the manual clock:
+    // a new on-demand table takes 4,000 WCU at once, the pre-warmed one 6,000.
+    let big = "x".repeat(300 * 1024);
+    let put_big = |table: &'static str, pk: String| {
+        call(
+            server.addr,
+            "PutItem",
+            json!({"TableName": table, "Item": {"pk": {"S": pk}, "v": {"S": big}}}),
+        )
+    };
+    for i in 0..14 {
+        assert_eq!(put_big("cold", i.to_string()).await.status, 200, "put {i}");
+    }
+    let r = put_big("cold", "14".to_owned()).await;
+    assert_eq!(r.json()["__type"], THROTTLING, "{}", r.json());
+    for i in 0..15 {
+        assert_eq!(put_big("warm", i.to_string()).await.status, 200, "put {i}");
     }
 }

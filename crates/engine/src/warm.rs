@@ -1,0 +1,396 @@
+//! Warm throughput: the read and write units per second a table or global secondary index can
+//! serve at once, reported by DescribeTable (`WarmThroughput`) and raised by pre-warming
+//! (CreateTable / UpdateTable `WarmThroughput`, and a GSI's `Update` action).
+//!
+//! What DynamoDB does, and binderdb with it (observed on DynamoDB in 2026, recorded by the
+//! ack-api-quirks lab and ScyllaDB's Alternator tests, which run against DynamoDB):
+//! - **Defaults.** An on-demand table or index starts at 12,000 read and 4,000 write units per
+//!   second; a provisioned one at its ReadCapacityUnits / WriteCapacityUnits. The value never
+//!   decreases: a provisioned table tracks the highest throughput it was ever given (1/1 → 3/3
+//!   → 1/1 reports 3/3), a switch to on-demand raises it to at least 12,000/4,000, and a switch
+//!   back keeps that.
+//! - **Pre-warming** is asynchronous and never makes the table or index UPDATING:
+//!   `WarmThroughput.Status` is UPDATING while the old values are still reported, then the new
+//!   values appear with ACTIVE (DynamoDB takes minutes; binderdb takes the configured
+//!   `create_delay_ms`, like every other table change). A member left out keeps its value.
+//!   A request below the settled value of either member is refused ("decreasing WarmThroughput
+//!   is not supported"); one below a pre-warm still in flight is accepted and replaces it.
+//! - **CreateTable** refuses values below the table's default ("lower than initial throughput
+//!   for OnDemand" / "lower than ReadCapacityUnits of ProvisionedThroughput"); a table created
+//!   with a warm throughput has it from the start (UPDATING until the table is ACTIVE). The
+//!   CreateTable response names `WarmThroughput` only when the request gave one; DescribeTable
+//!   reports it for every table once ACTIVE and for every global index once it is no longer
+//!   CREATING (DynamoDB's CreateTable answer carries none either; binderdb decided the same
+//!   for DescribeTable while CREATING, which DynamoDB does not document).
+//! - **UpdateTable**: a table `WarmThroughput` must be the only change of the request (GSI
+//!   `Update` actions aside); an empty `{}` counts as absent (DynamoDB answers a lone `{}` with
+//!   an HTTP 500, which binderdb does not copy). A GSI `Update` with an empty `WarmThroughput`
+//!   is refused, and on an on-demand table a GSI may be updated to WarmThroughput alone.
+//! - **Restores** (from a backup or to a point in time) create a new table, which starts at
+//!   the default of its billing mode: the pre-warmed partitions belonged to the source.
+//!   binderdb decided this; DynamoDB's restore takes no WarmThroughput and documents none.
+//! - **Throttling** (`--throttling`): an on-demand table's or index's instant ceiling is at
+//!   least its settled warm throughput (`capacity::throttle`); a provisioned table is limited
+//!   by its provisioned capacity as before, since warm throughput only says how far that can
+//!   be raised at once.
+//!
+//! Must not depend on: HTTP or any storage engine.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{WarmThroughput, WarmThroughputDescription};
+use crate::catalog::BillingMode;
+use crate::error::{Error, Result};
+
+/// The warm read units per second of a new on-demand table or index.
+pub const ON_DEMAND_READ: i64 = 12_000;
+/// The warm write units per second of a new on-demand table or index.
+pub const ON_DEMAND_WRITE: i64 = 4_000;
+
+/// The documentation DynamoDB's CreateTable message links to.
+const ON_DEMAND_INITIAL_DOC: &str = "https://docs.aws.amazon.com/amazondynamodb/latest/\
+     developerguide/on-demand-capacity-mode.html#on-demand-capacity-mode-initial";
+
+/// What the catalog stores of a table's or global index's warm throughput, once anything
+/// changed it (absent before: the value is then the default of the billing mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmState {
+    /// Settled read units per second (a floor: the default of the current billing mode may
+    /// be higher, see [`settled`]).
+    pub read: i64,
+    /// Settled write units per second.
+    pub write: i64,
+    /// A pre-warm in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingWarm>,
+    /// Whether a request configured the value (CreateTable answers with it only then).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub configured: bool,
+}
+
+/// A pre-warm: its target and when it completes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingWarm {
+    /// Target read units per second.
+    pub read: i64,
+    /// Target write units per second.
+    pub write: i64,
+    /// The instant the target becomes the settled value, ms since the epoch.
+    pub done_at_ms: u64,
+}
+
+/// The throughput settings warm throughput derives from: the table's billing mode and the
+/// provisioned capacity of the table or index.
+#[derive(Debug, Clone, Copy)]
+pub struct Capacity {
+    /// Billing mode of the table.
+    pub billing_mode: BillingMode,
+    /// Provisioned read capacity (0 on-demand).
+    pub read: i64,
+    /// Provisioned write capacity (0 on-demand).
+    pub write: i64,
+}
+
+impl Capacity {
+    /// The capacity of table `d`.
+    pub fn of_table(d: &crate::catalog::TableDescriptor) -> Capacity {
+        Capacity {
+            billing_mode: d.billing_mode,
+            read: d.read_capacity,
+            write: d.write_capacity,
+        }
+    }
+
+    /// The capacity of global index `index` of a table billed by `billing_mode`.
+    pub fn of_index(billing_mode: BillingMode, index: &crate::index::IndexDescriptor) -> Capacity {
+        Capacity {
+            billing_mode,
+            read: index.read_capacity,
+            write: index.write_capacity,
+        }
+    }
+
+    /// The warm throughput this capacity gives by itself: DynamoDB's on-demand initial values,
+    /// or the provisioned capacity.
+    fn default_warm(self) -> (i64, i64) {
+        match self.billing_mode {
+            BillingMode::PayPerRequest => (ON_DEMAND_READ, ON_DEMAND_WRITE),
+            BillingMode::Provisioned => (self.read, self.write),
+        }
+    }
+}
+
+/// The settled (read, write) warm throughput at `now_ms`: the stored value (a completed
+/// pre-warm included), never below what `capacity` gives by itself.
+pub fn settled(state: Option<&WarmState>, capacity: Capacity, now_ms: u64) -> (i64, i64) {
+    let (mut read, mut write) = capacity.default_warm();
+    if let Some(s) = state {
+        read = read.max(s.read);
+        write = write.max(s.write);
+        if let Some(p) = s.pending.as_ref().filter(|p| now_ms >= p.done_at_ms) {
+            read = read.max(p.read);
+            write = write.max(p.write);
+        }
+    }
+    (read, write)
+}
+
+/// Whether a pre-warm is in progress at `now_ms`.
+fn updating(state: Option<&WarmState>, now_ms: u64) -> bool {
+    state
+        .and_then(|s| s.pending.as_ref())
+        .is_some_and(|p| now_ms < p.done_at_ms)
+}
+
+/// The state to store after a change of `capacity` (billing mode or provisioned throughput):
+/// the value settled before the change becomes the floor, so warm throughput never decreases.
+pub(crate) fn before_capacity_change(
+    state: Option<&WarmState>,
+    capacity: Capacity,
+    now_ms: u64,
+) -> WarmState {
+    let (read, write) = settled(state, capacity, now_ms);
+    WarmState {
+        read,
+        write,
+        pending: state
+            .and_then(|s| s.pending.clone())
+            .filter(|p| now_ms < p.done_at_ms),
+        configured: state.is_some_and(|s| s.configured),
+    }
+}
+
+/// `WarmThroughput` as DescribeTable reports it (`Status` as given: the table's or index's
+/// status for a settled value, UPDATING during a pre-warm).
+pub fn description(
+    state: Option<&WarmState>,
+    capacity: Capacity,
+    now_ms: u64,
+    settled_status: &str,
+) -> WarmThroughputDescription {
+    let (read, write) = settled(state, capacity, now_ms);
+    WarmThroughputDescription {
+        read_units_per_second: read,
+        write_units_per_second: write,
+        status: if updating(state, now_ms) {
+            "UPDATING".to_owned()
+        } else {
+            settled_status.to_owned()
+        },
+    }
+}
+
+/// Whether a request's `WarmThroughput` asks for anything (`{}` does not).
+pub(crate) fn requested(warm: Option<&WarmThroughput>) -> Option<&WarmThroughput> {
+    warm.filter(|w| w.read_units_per_second.is_some() || w.write_units_per_second.is_some())
+}
+
+fn invalid(msg: impl std::fmt::Display) -> Error {
+    Error::validation(format!("One or more parameter values were invalid: {msg}"))
+}
+
+/// "table" or "index <name>", as DynamoDB's messages name the resource.
+fn resource(index: Option<&str>) -> String {
+    index.map_or_else(|| "table".to_owned(), |name| format!("index {name}"))
+}
+
+/// The warm throughput a new table or global index is created with, checked against the
+/// default of its `capacity` (`index`: the index's name, `None` for the table).
+///
+/// # Errors
+/// `ValidationException` for a member below the default, with DynamoDB's messages.
+pub(crate) fn at_creation(
+    warm: Option<&WarmThroughput>,
+    capacity: Capacity,
+    index: Option<&str>,
+    active_at_ms: u64,
+) -> Result<Option<WarmState>> {
+    let Some(warm) = requested(warm) else {
+        return Ok(None);
+    };
+    let (default_read, default_write) = capacity.default_warm();
+    let members = [
+        (
+            "ReadUnitsPerSecond",
+            "ReadCapacityUnits",
+            warm.read_units_per_second,
+            default_read,
+        ),
+        (
+            "WriteUnitsPerSecond",
+            "WriteCapacityUnits",
+            warm.write_units_per_second,
+            default_write,
+        ),
+    ];
+    for (member, capacity_member, asked, default) in members {
+        if asked.is_some_and(|v| v < default) {
+            let floor = match capacity.billing_mode {
+                BillingMode::PayPerRequest => {
+                    format!("initial throughput for OnDemand. See: {ON_DEMAND_INITIAL_DOC}")
+                }
+                BillingMode::Provisioned => {
+                    format!("{capacity_member} of ProvisionedThroughput")
+                }
+            };
+            return Err(invalid(format!(
+                "Requested {member} for WarmThroughput for {} is lower than {floor}",
+                resource(index)
+            )));
+        }
+    }
+    let read = warm.read_units_per_second.unwrap_or(default_read);
+    let write = warm.write_units_per_second.unwrap_or(default_write);
+    Ok(Some(WarmState {
+        read,
+        write,
+        pending: Some(PendingWarm {
+            read,
+            write,
+            done_at_ms: active_at_ms,
+        }),
+        configured: true,
+    }))
+}
+
+/// The state after an UpdateTable pre-warm of a table or global index: `warm` becomes the
+/// pending target (members left out keep the target in flight, else the settled value).
+///
+/// # Errors
+/// `ValidationException` for a member below the settled value.
+pub(crate) fn prewarm(
+    state: Option<&WarmState>,
+    capacity: Capacity,
+    warm: &WarmThroughput,
+    index: Option<&str>,
+    now_ms: u64,
+    delay_ms: u64,
+) -> Result<WarmState> {
+    let (read, write) = settled(state, capacity, now_ms);
+    let in_flight = state
+        .and_then(|s| s.pending.as_ref())
+        .filter(|p| now_ms < p.done_at_ms);
+    let members = [
+        ("ReadUnitsPerSecond", warm.read_units_per_second, read),
+        ("WriteUnitsPerSecond", warm.write_units_per_second, write),
+    ];
+    for (member, asked, current) in members {
+        if asked.is_some_and(|v| v < current) {
+            return Err(invalid(format!(
+                "Requested {member} for WarmThroughput for {} is lower than current \
+                 WarmThroughput, decreasing WarmThroughput is not supported",
+                resource(index)
+            )));
+        }
+    }
+    let target_read = warm
+        .read_units_per_second
+        .unwrap_or_else(|| in_flight.map_or(read, |p| p.read));
+    let target_write = warm
+        .write_units_per_second
+        .unwrap_or_else(|| in_flight.map_or(write, |p| p.write));
+    Ok(WarmState {
+        read,
+        write,
+        pending: Some(PendingWarm {
+            read: target_read,
+            write: target_write,
+            done_at_ms: now_ms + delay_ms,
+        }),
+        configured: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ON_DEMAND: Capacity = Capacity {
+        billing_mode: BillingMode::PayPerRequest,
+        read: 0,
+        write: 0,
+    };
+
+    fn provisioned(read: i64, write: i64) -> Capacity {
+        Capacity {
+            billing_mode: BillingMode::Provisioned,
+            read,
+            write,
+        }
+    }
+
+    fn warm(read: Option<i64>, write: Option<i64>) -> WarmThroughput {
+        WarmThroughput {
+            read_units_per_second: read,
+            write_units_per_second: write,
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_billing_mode_and_never_decrease() {
+        assert_eq!(settled(None, ON_DEMAND, 0), (12_000, 4_000));
+        assert_eq!(settled(None, provisioned(5, 7), 0), (5, 7));
+        // 3/3, then back down to 1/1: the floor keeps 3/3.
+        let s = before_capacity_change(None, provisioned(3, 3), 0);
+        assert_eq!(settled(Some(&s), provisioned(1, 1), 0), (3, 3));
+        // On-demand, then provisioned 1/1 again: 12000/4000 stays.
+        let s = before_capacity_change(Some(&s), ON_DEMAND, 0);
+        assert_eq!(settled(Some(&s), provisioned(1, 1), 0), (12_000, 4_000));
+    }
+
+    #[test]
+    fn a_prewarm_settles_after_the_delay_and_refuses_decreases() {
+        let s = prewarm(None, ON_DEMAND, &warm(Some(13_000), None), None, 100, 50).unwrap();
+        let d = description(Some(&s), ON_DEMAND, 120, "ACTIVE");
+        assert_eq!(
+            (d.read_units_per_second, d.status.as_str()),
+            (12_000, "UPDATING")
+        );
+        let d = description(Some(&s), ON_DEMAND, 150, "ACTIVE");
+        assert_eq!(
+            (
+                d.read_units_per_second,
+                d.write_units_per_second,
+                d.status.as_str()
+            ),
+            (13_000, 4_000, "ACTIVE")
+        );
+        let err = prewarm(Some(&s), ON_DEMAND, &warm(None, Some(3_999)), None, 200, 50)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Requested WriteUnitsPerSecond for WarmThroughput for table is lower than current WarmThroughput"), "{err}");
+        // Below a target still in flight is fine: it replaces it.
+        let s = prewarm(None, ON_DEMAND, &warm(Some(20_000), None), None, 0, 50).unwrap();
+        let s = prewarm(Some(&s), ON_DEMAND, &warm(Some(15_000), None), None, 10, 50).unwrap();
+        assert_eq!(settled(Some(&s), ON_DEMAND, 60), (15_000, 4_000));
+    }
+
+    #[test]
+    fn creation_refuses_values_below_the_default() {
+        let err = at_creation(Some(&warm(Some(1), Some(1))), ON_DEMAND, None, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("Requested ReadUnitsPerSecond for WarmThroughput for table is lower than initial throughput for OnDemand. See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html#on-demand-capacity-mode-initial"), "{err}");
+        let err = at_creation(
+            Some(&warm(Some(10), Some(4))),
+            provisioned(10, 10),
+            Some("g"),
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.ends_with("Requested WriteUnitsPerSecond for WarmThroughput for index g is lower than WriteCapacityUnits of ProvisionedThroughput"), "{err}");
+        assert_eq!(
+            at_creation(Some(&warm(None, None)), ON_DEMAND, None, 0).unwrap(),
+            None
+        );
+        let s = at_creation(Some(&warm(Some(12_001), None)), ON_DEMAND, None, 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(settled(Some(&s), ON_DEMAND, 0), (12_001, 4_000));
+        assert_eq!(
+            description(Some(&s), ON_DEMAND, 4, "CREATING").status,
+            "UPDATING"
+        );
+    }
+}
