@@ -475,3 +475,43 @@ async fn an_index_backfill_reports_how_far_it_got() {
     let (text, m) = scrape(&server).await;
     assert!(!m.contains_key(&read) && !m.contains_key(&total), "{text}");
 }
+
+/// Every operation has its metrics slot: the operations declared after the first 37 (point-in-time
+/// recovery, exports and imports, Contributor Insights) were missing from the slot list, and
+/// the per-table request metrics of those that address a table never appeared.
+#[tokio::test]
+async fn every_operation_is_counted_under_its_name() {
+    let (server, _clock) = server(binderdb_server::Observer::default()).await;
+    let client = server.client();
+    create_tables(&client).await;
+    client
+        .update_contributor_insights()
+        .table_name("orders")
+        .contributor_insights_action(aws_sdk_dynamodb::types::ContributorInsightsAction::Enable)
+        .send()
+        .await
+        .unwrap();
+    client
+        .describe_contributor_insights()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap();
+    client
+        .describe_time_to_live()
+        .table_name("orders")
+        .send()
+        .await
+        .unwrap();
+    let (_, m) = scrape(&server).await;
+    for op in [
+        "UpdateContributorInsights",
+        "DescribeContributorInsights",
+        "DescribeTimeToLive",
+    ] {
+        let series = format!(
+            "SuccessfulRequestLatency_count{{Region=\"us-east-1\",TableName=\"orders\",Operation=\"{op}\"}}"
+        );
+        assert_eq!(m.get(&series), Some(&1.0), "{series}");
+    }
+}
