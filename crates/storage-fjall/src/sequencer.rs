@@ -47,7 +47,23 @@
 //! With the gate, a memtable is only ever written by commits that began after it was created,
 //! whose sequence numbers lie above every tree version that lacks it. The price is that
 //! commits stall, under the version mutex, while the commits in flight finish their inserts
-//! and the rotation runs (a few microseconds, once per seal or full memtable).
+//! and the rotation runs: about once per log segment (the seal, and the flush thread's one
+//! rotation through fjall, which also takes fjall's journal lock and collects old tree
+//! versions) and per full memtable. `tests::a_rotation_inside_a_commit_after_a_newer_tree_version_splits_it`
+//! replays the interleaving against lsm-tree (it behaves so before the compact table ids too,
+//! at 95d80aa); `tests::rotations_run_between_commits` checks the gate.
+//!
+//! Measured (2026-12-07 06:38–06:51, the shared 2-core VM). The stress test, two copies looping
+//! side by side (so both cores saturated), debug build: before, 1 failure in 128 runs (a
+//! partition walk, `range`: key `a` at version 1548, `b` at 1546); after, see the report of
+//! the change. `binderdb bench --workload put`, durable (`sync`), 32 connections, 5 s after a
+//! 1 s warm-up, main's release build and this one alternated in 11 rounds under `quiet.sh`:
+//! in the 4 quiet rounds (load average 3.5, the benchmark itself) ops/s 32,900 → 31,800
+//! (medians; this build lower in each round by 0–7%), p99 2.6–2.9 → 3.0–3.2 ms; in all 11
+//! rounds 32,900 → 30,400 ops/s (medians; the others ran at load 4–13 and swung 14,700–36,800
+//! for both builds). Within this machine's noise, though every comparison leans against the
+//! gate by a few percent: if that holds on a quieter machine, the fjall rotation's wait for
+//! fjall's journal lock (its worker `fsync`s the journal under it) is the first suspect.
 //!
 //! Must not take any of the store's locks: finishing a ticket happens under key latches, and
 //! waiting happens under the version mutex (`recount`, `checkpoint`, and [`Sequencer::begin`]
