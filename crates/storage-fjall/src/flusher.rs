@@ -165,7 +165,8 @@ fn flush_loop(
 ///
 /// Failures are reported and otherwise ignored: fjall's journal is not part of recovery.
 ///
-/// The rotation runs between commits ([`Sequencer::between_commits`]).
+/// The rotation runs between commits ([`Sequencer::between_commits`]): commits wait while fjall
+/// takes its journal lock and collects old tree versions (0.4–5 ms per pass in a `put` load).
 fn tidy_fjall(dir: &Path, spaces: &[fjall::Keyspace], sequencer: &Sequencer) {
     if let Some(journal) = active_fjall_journal(dir) {
         let synced = std::fs::File::open(&journal).and_then(|file| file.sync_data());

@@ -47,23 +47,26 @@
 //! With the gate, a memtable is only ever written by commits that began after it was created,
 //! whose sequence numbers lie above every tree version that lacks it. The price is that
 //! commits stall, under the version mutex, while the commits in flight finish their inserts
-//! and the rotation runs: about once per log segment (the seal, and the flush thread's one
-//! rotation through fjall, which also takes fjall's journal lock and collects old tree
-//! versions) and per full memtable. `tests::a_rotation_inside_a_commit_after_a_newer_tree_version_splits_it`
-//! replays the interleaving against lsm-tree (it behaves so before the compact table ids too,
-//! at 95d80aa); `tests::rotations_run_between_commits` checks the gate.
+//! and the rotation runs, so rotations made between commits are lsm-tree's own (a few
+//! microseconds) wherever they are frequent: the seal's and [`crate::FjallStore`]'s full
+//! memtables'. The flush thread's one rotation per pass through fjall (`flusher::tidy_fjall`)
+//! and the straggler rotations (once per fjall journal) take fjall's journal lock, which
+//! fjall's worker holds through an `fsync`, and collect old tree versions. Timed in a `put`
+//! load (6 s, a debug print per gate): seals held the gate 10–20 µs, the flush thread's
+//! rotation 0.4–5 ms once per pass, and full-memtable rotations 1–25 ms while they still went
+//! through fjall (now through lsm-tree).
+//! `tests::a_rotation_inside_a_commit_after_a_newer_tree_version_splits_it` replays the
+//! interleaving against lsm-tree (it behaves so before the compact table ids too, at 95d80aa);
+//! `tests::rotations_run_between_commits` checks the gate.
 //!
-//! Measured (2026-12-07 06:38–06:51, the shared 2-core VM). The stress test, two copies looping
-//! side by side (so both cores saturated), debug build: before, 1 failure in 128 runs (a
-//! partition walk, `range`: key `a` at version 1548, `b` at 1546); after, see the report of
-//! the change. `binderdb bench --workload put`, durable (`sync`), 32 connections, 5 s after a
-//! 1 s warm-up, main's release build and this one alternated in 11 rounds under `quiet.sh`:
-//! in the 4 quiet rounds (load average 3.5, the benchmark itself) ops/s 32,900 → 31,800
-//! (medians; this build lower in each round by 0–7%), p99 2.6–2.9 → 3.0–3.2 ms; in all 11
-//! rounds 32,900 → 30,400 ops/s (medians; the others ran at load 4–13 and swung 14,700–36,800
-//! for both builds). Within this machine's noise, though every comparison leans against the
-//! gate by a few percent: if that holds on a quieter machine, the fjall rotation's wait for
-//! fjall's journal lock (its worker `fsync`s the journal under it) is the first suspect.
+//! Measured (2026-12-07 06:38–07:05, the shared 2-core VM). The stress test, two copies looping
+//! side by side (both cores saturated), debug build: before, 1 failure in 128 runs (a partition
+//! walk, `range`: key `a` at version 1548, `b` at 1546); with the gate, none in 140.
+//! `binderdb bench --workload put`, durable (`sync`), 32 connections, 5 s after a 1 s warm-up,
+//! main's release build and this one alternated, each run under `quiet.sh`, 6 rounds at load
+//! average 1.8–2.8 (the benchmark itself): ops/s 26,200 → 29,500 (medians; this build faster in
+//! 5 rounds), p99 3.5 → 2.9 ms, p99.9 15.4 → 16.9 ms. (With full-memtable rotations still
+//! through fjall under the gate: 32,900 → 31,800 ops/s in 4 quiet rounds, lower in each.)
 //!
 //! Must not take any of the store's locks: finishing a ticket happens under key latches, and
 //! waiting happens under the version mutex (`recount`, `checkpoint`, and [`Sequencer::begin`]
