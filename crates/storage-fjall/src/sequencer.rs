@@ -61,7 +61,7 @@
 //!
 //! Measured (2026-12-07 06:38–07:05, the shared 2-core VM). The stress test, two copies looping
 //! side by side (both cores saturated), debug build: before, 1 failure in 128 runs (a partition
-//! walk, `range`: key `a` at version 1548, `b` at 1546); with the gate, none in 140.
+//! walk, `range`: key `a` at version 1548, `b` at 1546); with the gate, none in 230.
 //! `binderdb bench --workload put`, durable (`sync`), 32 connections, 5 s after a 1 s warm-up,
 //! main's release build and this one alternated, each run under `quiet.sh`, 6 rounds at load
 //! average 1.8–2.8 (the benchmark itself): ops/s 26,200 → 29,500 (medians; this build faster in
