@@ -624,12 +624,13 @@ impl ActiveJournal {
 /// memtables (which the flush thread writes to table files) or in table files already, and
 /// the segment can be released once they are flushed (see [`crate::log_bound`]).
 ///
-/// The commits still inserting are waited for first: each took its sequence number before its
-/// frame reached the log, and inserts its entries after (see [`crate::sequencer`]), so once
-/// they have finished every frame in the segment is whole in the memtables sealed here.
+/// The rotation runs between commits ([`Sequencer::between_commits`]): each commit took its
+/// sequence number before its frame reached the log, and inserts its entries after (see
+/// [`crate::sequencer`]), so once those in flight have finished every frame in the segment is
+/// whole in the memtables sealed here.
 fn seal(db: &Database, sequencer: &Sequencer, shared: &Shared, seq: u64) -> std::io::Result<()> {
-    sequencer.wait_all();
-    crate::log_bound::rotate_every_memtable(db)
+    sequencer
+        .between_commits(|| crate::log_bound::rotate_every_memtable(db))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     shared.sealed_through.fetch_max(seq, Ordering::AcqRel);
     shared.checkpoints.fetch_add(1, Ordering::Relaxed);

@@ -98,8 +98,10 @@
 //! rotates them itself, outside binderdb's latches and commit mutex ([`FjallStore::rotate_full`]).
 //! fjall's own limit is set above binderdb's ([`FJALL_ROTATION_BACKSTOP`]), so its requests are
 //! not sent at all in normal operation; the worker's queue then holds only flushes and
-//! compactions. Rotation uses fjall's `Keyspace::rotate_memtable`, public but hidden from its
-//! docs: the `fjall` dependency is pinned to the 3.1 series for that reason.
+//! compactions. Rotation uses lsm-tree's `AbstractTree::rotate_memtable` (as the seal does, see
+//! [`log_bound`]), and, once per flush pass and for stragglers, fjall's
+//! `Keyspace::rotate_memtable`, public but hidden from its docs: the `fjall` dependency is
+//! pinned to the 3.1 series for that reason.
 //!
 //! **Where a durable write's cost goes** (2026-12-06, the shared 2-core VM, release build,
 //! `binderdb bench --workload put`, 32 connections). Server CPU per PutItem from /proc: in
@@ -182,9 +184,12 @@
 //!   inserts finish; the keys shared by unlatched commits (`high_water`, counter records) are
 //!   inserted under the mutex (a point read stops at the newest memtable holding a key, so a
 //!   later record landing in an older memtable would be read as the older one);
-//! - nothing logged is lost: a seal waits for every commit that took a sequence number before
-//!   it rotates the memtables ([`log_bound`]), and so do the other rotations, so that a
-//!   snapshot never reads a tree version that misses a memtable an earlier commit inserted into;
+//! - nothing logged is lost: every memtable rotation (a seal, [`log_bound`], and the others)
+//!   runs between commits: it waits for every commit that took a sequence number, and holds
+//!   new ones back until it is done (`Sequencer::between_commits`), so that a snapshot never
+//!   reads a tree version that misses a memtable a commit below it inserted into (merely
+//!   waiting let a commit begin between the wait and the rotation: a reader once saw half a
+//!   batch, see [`sequencer`] for the interleaving);
 //! - fjall's garbage-collection watermark stays below every open snapshot (fjall's own
 //!   tracker) and below the commits in flight (it trails fjall's visible sequence number, and a
 //!   commit in flight holds the latches of every key it writes, so no newer version of them can
@@ -1146,7 +1151,7 @@ impl FjallStore {
     /// record could land in an older memtable than an earlier one's, and a point read (which
     /// stops at the newest memtable holding the key) would find the earlier record. The
     /// sequence number is taken before the frame is added: a seal that finds the frame in the
-    /// log waits for its ticket ([`Sequencer::wait_all`]).
+    /// log waits for its ticket ([`Sequencer::between_commits`]).
     fn commit_logged<'a>(&'a self, batch: LoggedBatch<'a>) -> Option<Logged<'a>> {
         if batch.is_empty() {
             return None;
@@ -1524,7 +1529,7 @@ impl FjallStore {
     }
 
     /// Rotates each memtable a commit wrote to that is past binderdb's limit (see the module
-    /// docs): fjall then flushes it in the background. Called after the commit released its
+    /// docs): the flush thread then flushes it. Called after the commit released its
     /// latches and the version mutex. If another writer is rotating right now, this one leaves
     /// it to that writer or to the next commit.
     fn rotate_full(
@@ -1553,22 +1558,28 @@ impl FjallStore {
         let Some(_rotating) = self.rotating.try_lock() else {
             return Ok(());
         };
-        // No commit in flight across the rotation (see `sequencer`).
-        self.sequencer.wait_all();
-        for entry in spaces {
-            // Checked again under the lock: another writer may have just rotated it.
-            if full(&entry) {
-                entry.0.rotate_memtable().map_err(backend)?;
+        // No commit in flight or beginning across the rotation (see `sequencer`). lsm-tree's
+        // rotation, as the seal's (`log_bound`): fjall's took its journal lock, which its
+        // worker holds through an `fsync`, and collected old tree versions, all while every
+        // commit waited at the gate (1–25 ms, against 10–20 µs for a seal, in a `put` load).
+        // The flush thread flushes the memtable and does fjall's share (`flusher::tidy_fjall`).
+        self.sequencer.between_commits(|| {
+            for entry in spaces {
+                // Checked again under the lock: another writer may have just rotated it.
+                if full(&entry) {
+                    entry.0.tree.rotate_memtable();
+                }
             }
-        }
-        let stragglers = self.flush_stragglers();
+            self.flush_stragglers()
+        })?;
         self.flusher.wake();
-        stragglers
+        Ok(())
     }
 
     /// Once per journal fjall starts, rotates every memtable that still holds writes, so that
     /// the journal before it can be deleted once they are flushed. Called by
-    /// [`FjallStore::rotate_full`] under its lock, after a full memtable was rotated.
+    /// [`FjallStore::rotate_full`] under its lock, after a full memtable was rotated, between
+    /// commits ([`Sequencer::between_commits`]).
     ///
     /// fjall deletes a journal only when every keyspace has flushed what it wrote to it. A
     /// keyspace written rarely (the catalog, `meta`, an index of a quiet table) never fills its
@@ -1631,13 +1642,25 @@ impl FjallStore {
     /// written is then counted by [`Store::disk_usage`], and nothing needs to be replayed into
     /// memory from the journal at the next start.
     ///
+    /// The memtables are rotated between commits ([`Sequencer::between_commits`]); the wait for
+    /// their flushes is not (commits go on meanwhile, and the flush thread's own rotation needs
+    /// the gate open).
+    ///
     /// # Errors
     /// `Backend` if a rotation fails.
     pub fn flush_memtables(&self) -> Result<(), StorageError> {
-        let spaces = self.spaces.iter().filter_map(OnceLock::get);
-        let counters = self.counter_space.get();
-        for space in spaces.chain([&self.meta]).chain(counters) {
-            space.rotate_memtable_and_wait().map_err(backend)?;
+        let spaces: Vec<&fjall::Keyspace> = self.memtable_spaces().collect();
+        self.sequencer.between_commits(|| {
+            spaces
+                .iter()
+                .try_for_each(|space| space.rotate_memtable().map(drop))
+                .map_err(backend)
+        })?;
+        self.flusher.wake();
+        for space in spaces {
+            while space.tree.sealed_memtable_count() > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
         }
         Ok(())
     }

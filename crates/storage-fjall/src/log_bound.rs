@@ -91,9 +91,10 @@ pub(crate) const LOG_RECOVERY_MARKER: &str = "binderdb-log-recovery";
 ///
 /// Correct without fjall's journal lock: a batch a rotation splits between the sealed and the
 /// new memtable of a keyspace is read the same (entries carry their sequence numbers), and
-/// the seal calls this only once every commit that took a sequence number (so every commit
-/// whose frame is in the log) has finished its inserts ([`crate::sequencer::Sequencer::wait_all`]),
-/// so every batch logged in a completed segment is whole in the sealed memtables.
+/// the seal calls this between commits ([`crate::sequencer::Sequencer::between_commits`]):
+/// once every commit that took a sequence number (so every commit whose frame is in the log)
+/// has finished its inserts, and before another begins, so every batch logged in a completed
+/// segment is whole in the sealed memtables.
 ///
 /// # Errors
 /// `Corrupt` if fjall's keyspace map is poisoned.
