@@ -630,7 +630,7 @@ impl ActiveJournal {
 /// whole in the memtables sealed here.
 fn seal(db: &Database, sequencer: &Sequencer, shared: &Shared, seq: u64) -> std::io::Result<()> {
     sequencer
-        .between_commits(|| crate::log_bound::rotate_every_memtable(db))
+        .between_commits(|| crate::log_bound::rotate_every_memtable(db, Some(&sequencer.retired)))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     shared.sealed_through.fetch_max(seq, Ordering::AcqRel);
     shared.checkpoints.fetch_add(1, Ordering::Relaxed);

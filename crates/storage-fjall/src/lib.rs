@@ -383,6 +383,7 @@ mod log_bound;
 mod logged;
 mod pacing;
 mod read_path;
+mod retired;
 mod sequencer;
 mod trash;
 pub mod wal;
@@ -977,7 +978,7 @@ impl FjallStore {
             if log_recovery {
                 // The replayed segments stay until the flush thread has written what they
                 // hold to table files.
-                log_bound::rotate_every_memtable(&db)?;
+                log_bound::rotate_every_memtable(&db, None)?;
                 let retained = (recovered.files, recovered.replayed);
                 (replayed, skipped, retained, recovered.last_seq)
             } else {
@@ -1567,7 +1568,9 @@ impl FjallStore {
             for entry in spaces {
                 // Checked again under the lock: another writer may have just rotated it.
                 if full(&entry) {
-                    entry.0.tree.rotate_memtable();
+                    if let Some(sealed) = entry.0.tree.rotate_memtable() {
+                        self.sequencer.retired.keep(sealed);
+                    }
                 }
             }
             self.flush_stragglers()
@@ -1602,6 +1605,7 @@ impl FjallStore {
         let counters = self.counter_space.get();
         for space in spaces.chain([&self.meta]).chain(counters) {
             if space.tree.active_memtable().size() > 0 {
+                self.sequencer.retired.keep_active(space);
                 space.rotate_memtable().map_err(backend)?;
             }
         }
@@ -1653,7 +1657,10 @@ impl FjallStore {
         self.sequencer.between_commits(|| {
             spaces
                 .iter()
-                .try_for_each(|space| space.rotate_memtable().map(drop))
+                .try_for_each(|space| {
+                    self.sequencer.retired.keep_active(space);
+                    space.rotate_memtable().map(drop)
+                })
                 .map_err(backend)
         })?;
         self.flusher.wake();

@@ -71,6 +71,8 @@
 use binderdb_storage::StorageError;
 use fjall::{AbstractTree, Database};
 
+use crate::retired::Retired;
+
 /// A file in the data directory saying that binderdb's log holds every write fjall's table
 /// files may lack, so that fjall's journals are never needed (see the module docs).
 pub(crate) const LOG_RECOVERY_MARKER: &str = "binderdb-log-recovery";
@@ -94,11 +96,15 @@ pub(crate) const LOG_RECOVERY_MARKER: &str = "binderdb-log-recovery";
 /// the seal calls this between commits ([`crate::sequencer::Sequencer::between_commits`]):
 /// once every commit that took a sequence number (so every commit whose frame is in the log)
 /// has finished its inserts, and before another begins, so every batch logged in a completed
-/// segment is whole in the sealed memtables.
+/// segment is whole in the sealed memtables. The sealed memtables go to `retired`, when
+/// given, to be freed off the locks (see [`crate::retired`]).
 ///
 /// # Errors
 /// `Corrupt` if fjall's keyspace map is poisoned.
-pub(crate) fn rotate_every_memtable(db: &Database) -> Result<(), StorageError> {
+pub(crate) fn rotate_every_memtable(
+    db: &Database,
+    retired: Option<&Retired>,
+) -> Result<(), StorageError> {
     // Cloned out: fjall's keyspace map is not held while the trees rotate.
     let spaces: Vec<fjall::Keyspace> = match db.supervisor.keyspaces.read() {
         Ok(map) => map
@@ -113,7 +119,10 @@ pub(crate) fn rotate_every_memtable(db: &Database) -> Result<(), StorageError> {
         }
     };
     for space in spaces {
-        space.tree.rotate_memtable();
+        let sealed = space.tree.rotate_memtable();
+        if let (Some(sealed), Some(retired)) = (sealed, retired) {
+            retired.keep(sealed);
+        }
     }
     Ok(())
 }

@@ -76,6 +76,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::retired::Retired;
 use fjall::{Database, SeqNo};
 use parking_lot::{Condvar, Mutex};
 
@@ -87,6 +88,9 @@ pub(crate) struct Sequencer {
     /// The lowest sequence number of a commit in flight (`SeqNo::MAX` if none): read without
     /// the lock by [`Sequencer::settle`]'s fast path.
     lowest_in_flight: AtomicU64,
+    /// The memtables rotations sealed, kept so that they are freed by the flush thread and not
+    /// under a lock (see [`crate::retired`]): every rotation passes here.
+    pub(crate) retired: Retired,
 }
 
 #[derive(Default)]
@@ -137,6 +141,7 @@ impl Sequencer {
             state: Mutex::default(),
             finished: Condvar::new(),
             lowest_in_flight: AtomicU64::new(SeqNo::MAX),
+            retired: Retired::default(),
         }
     }
 
