@@ -11,22 +11,24 @@ use std::time::Duration;
 
 use binderdb_engine::api::{CreateTableInput, PutItemInput, TableNameInput};
 use binderdb_engine::{Config, Database, RequestContext, SystemClock};
+use binderdb_storage::testing::{Hooked, Hooks};
 use binderdb_storage::{
-    Batch, CounterId, Counts, EntryRef, Key, Keyspace, MemoryStore, PartitionRange, SegmentScan,
-    StorageError, Store, TableId, Versioned, Write,
+    Batch, CounterId, Counts, EntryRef, Key, Keyspace, PartitionRange, SegmentScan, StorageError,
+    Store, TableId, Versioned, Write,
 };
 use serde_json::json;
 
-/// A store that counts the entries read from item and index keyspaces, and can behave like a
-/// store under a binderdb without counters (dropping every counter write).
+/// Hooks counting the entries read from item and index keyspaces, which can make the store
+/// behave like one under a binderdb without counters (dropping every counter write).
 #[derive(Debug, Default)]
-struct CountingStore {
-    inner: MemoryStore,
+struct Counting {
     entries_read: AtomicU64,
     without_counters: AtomicBool,
 }
 
-impl CountingStore {
+type CountingStore = Hooked<Counting>;
+
+impl Counting {
     fn counted(&self, keyspace: Keyspace, n: u64) {
         if matches!(keyspace, Keyspace::Items | Keyspace::Lsi | Keyspace::Gsi) {
             self.entries_read.fetch_add(n, Ordering::SeqCst);
@@ -43,63 +45,57 @@ impl CountingStore {
     }
 }
 
-impl Store for CountingStore {
-    fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
+impl Hooks for Counting {
+    fn get(&self, inner: &dyn Store, key: &Key) -> Result<Option<Versioned>, StorageError> {
         self.counted(key.keyspace, 1);
-        self.inner.get(key)
+        inner.get(key)
     }
     fn range(
         &self,
+        inner: &dyn Store,
         r: &PartitionRange<'_>,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StorageError> {
-        self.inner.range(r, &mut |e| {
+        inner.range(r, &mut |e| {
             self.counted(r.keyspace, 1);
             visit(e)
         })
     }
     fn scan(
         &self,
+        inner: &dyn Store,
         s: &SegmentScan<'_>,
         visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
     ) -> Result<(), StorageError> {
-        self.inner.scan(s, &mut |e| {
+        inner.scan(s, &mut |e| {
             self.counted(s.keyspace, 1);
             visit(e)
         })
     }
-    fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
-        self.inner.commit(self.strip(batch))
+    fn commit(&self, inner: &dyn Store, batch: Batch) -> Result<u64, StorageError> {
+        inner.commit(self.strip(batch))
     }
     fn read_modify_write(
         &self,
+        inner: &dyn Store,
         key: &Key,
         f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
     ) -> Result<Option<u64>, StorageError> {
         self.counted(key.keyspace, 1);
-        self.inner
-            .read_modify_write(key, &mut |cur| f(cur).map(|b| self.strip(b)))
-    }
-    fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
-        self.inner.counts(counter)
+        inner.read_modify_write(key, &mut |cur| f(cur).map(|b| self.strip(b)))
     }
     fn recount(
         &self,
+        inner: &dyn Store,
         counter: CounterId,
         keyspace: Keyspace,
         table: TableId,
         weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
     ) -> Result<Option<Counts>, StorageError> {
-        self.inner.recount(counter, keyspace, table, &mut |e| {
+        inner.recount(counter, keyspace, table, &mut |e| {
             self.counted(keyspace, 1);
             weigh(e)
         })
-    }
-    fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
-        self.inner.drop_table(table)
-    }
-    fn flush(&self) -> Result<(), StorageError> {
-        self.inner.flush()
     }
 }
 
@@ -174,17 +170,17 @@ fn describe_table_on_statistics_never_computed_in_this_process_reads_no_items() 
         load(&db, 300)
     };
     // A new process over the same data: nothing of the table was read or computed yet.
-    store.entries_read.store(0, Ordering::SeqCst);
+    store.hooks.entries_read.store(0, Ordering::SeqCst);
     let db = open(&store);
     assert_eq!(statistics(&db), expected);
     assert_eq!(statistics(&db), expected);
-    assert_eq!(store.entries_read.load(Ordering::SeqCst), 0);
+    assert_eq!(store.hooks.entries_read.load(Ordering::SeqCst), 0);
 }
 
 #[test]
 fn data_written_without_counters_is_counted_once_in_the_background() {
     let store = Arc::new(CountingStore::default());
-    store.without_counters.store(true, Ordering::SeqCst);
+    store.hooks.without_counters.store(true, Ordering::SeqCst);
     let expected = {
         let db = open(&store);
         let expected = load(&db, 200);
@@ -192,7 +188,7 @@ fn data_written_without_counters_is_counted_once_in_the_background() {
         assert_eq!(statistics(&db), (0, 0, 0, 0));
         expected
     };
-    store.without_counters.store(false, Ordering::SeqCst);
+    store.hooks.without_counters.store(false, Ordering::SeqCst);
     let db = open(&store);
     // The recount runs on a worker of its own; wait for it (bounded), then check it is exact.
     let mut seen = statistics(&db);

@@ -28,6 +28,8 @@
 //!   several processes sharing one store (binderdb nodes on one RADOS pool) coordinate through
 //!   the store itself: cache invalidations and background work done by one process at a time.
 //!   The engines of one process keep the trivial defaults.
+//! - `testing` (feature `testing`, for tests only): one delegating store whose hooks change
+//!   the few calls a test cares about.
 
 use std::ops::{Bound, ControlFlow};
 
@@ -38,6 +40,8 @@ mod durable;
 pub mod latch;
 mod memory;
 pub mod metrics;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use counters::{CounterId, Counts};
 pub use durable::{durable, Durable};

@@ -352,57 +352,9 @@ mod tests {
     }
 
     /// A store keeping the trait's default `read_modify_write_many` (read, then one guarded
-    /// commit), as engines without latches do: the contract's checks hold for it too.
-    #[derive(Debug, Default)]
-    struct DefaultMany(MemoryStore);
-
-    impl Store for DefaultMany {
-        fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
-            self.0.get(key)
-        }
-        fn range(
-            &self,
-            r: &PartitionRange<'_>,
-            visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
-        ) -> Result<(), StorageError> {
-            self.0.range(r, visit)
-        }
-        fn scan(
-            &self,
-            s: &SegmentScan<'_>,
-            visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
-        ) -> Result<(), StorageError> {
-            self.0.scan(s, visit)
-        }
-        fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
-            self.0.commit(batch)
-        }
-        fn read_modify_write(
-            &self,
-            key: &Key,
-            f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
-        ) -> Result<Option<u64>, StorageError> {
-            self.0.read_modify_write(key, f)
-        }
-        fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
-            self.0.counts(counter)
-        }
-        fn recount(
-            &self,
-            counter: CounterId,
-            keyspace: Keyspace,
-            table: TableId,
-            weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
-        ) -> Result<Option<Counts>, StorageError> {
-            self.0.recount(counter, keyspace, table, weigh)
-        }
-        fn drop_table(&self, table: TableId) -> Result<(), StorageError> {
-            self.0.drop_table(table)
-        }
-        fn flush(&self) -> Result<(), StorageError> {
-            self.0.flush()
-        }
-    }
+    /// commit), as engines without latches do: the contract's checks hold for it too. The
+    /// delegating test store keeps that default (see `crate::testing`).
+    type DefaultMany = crate::testing::Hooked<crate::testing::NoHooks>;
 
     #[test]
     fn default_read_modify_write_many_conforms() {

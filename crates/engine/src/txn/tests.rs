@@ -4,10 +4,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use binderdb_storage::{
-    Batch, EntryRef, Key, MemoryStore, PartitionRange, SegmentScan, StorageError, Store, Versioned,
-    Write,
-};
+use binderdb_storage::testing::{Hooked, Hooks};
+use binderdb_storage::{Batch, Key, MemoryStore, StorageError, Store, Write};
 use serde_json::json;
 
 use crate::api::{CancellationReason, CreateTableInput};
@@ -91,11 +89,11 @@ fn a_held_item_refuses_plain_writes_transactions_and_transactional_reads() {
     transfer(&db).unwrap();
 }
 
-/// A store that, once armed, commits a plain write to every guarded key of the next guarded
+/// Hooks that, once armed, commit a plain write to every guarded key of the next guarded
 /// batch just before applying it: the write a transaction can meet between read and commit.
 /// With a `writer`, that write is the writer's (a real operation through the engine) instead.
+#[derive(Default)]
 struct Interloper {
-    inner: MemoryStore,
     armed: AtomicBool,
     writer: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
@@ -106,39 +104,12 @@ impl std::fmt::Debug for Interloper {
     }
 }
 
-impl Interloper {
-    fn new() -> Interloper {
-        Interloper {
-            inner: MemoryStore::new(),
-            armed: AtomicBool::new(false),
-            writer: std::sync::OnceLock::new(),
-        }
-    }
-}
-
-impl Store for Interloper {
-    fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
-        self.inner.get(key)
-    }
-    fn range(
-        &self,
-        r: &PartitionRange<'_>,
-        visit: &mut dyn FnMut(EntryRef<'_>) -> std::ops::ControlFlow<()>,
-    ) -> Result<(), StorageError> {
-        self.inner.range(r, visit)
-    }
-    fn scan(
-        &self,
-        s: &SegmentScan<'_>,
-        visit: &mut dyn FnMut(EntryRef<'_>) -> std::ops::ControlFlow<()>,
-    ) -> Result<(), StorageError> {
-        self.inner.scan(s, visit)
-    }
-    fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
+impl Hooks for Interloper {
+    fn commit(&self, inner: &dyn Store, batch: Batch) -> Result<u64, StorageError> {
         if !batch.guards.is_empty() && self.armed.swap(false, Ordering::SeqCst) {
             if let Some(writer) = self.writer.get() {
                 writer();
-                return self.inner.commit(batch);
+                return inner.commit(batch);
             }
             let key = batch.guards[0].key.clone();
             let value = batch
@@ -148,50 +119,22 @@ impl Store for Interloper {
                     Write::Put { key: k, value } if *k == key => Some(value.clone()),
                     _ => None,
                 })
-                .or_else(|| self.inner.get(&key).ok().flatten().map(|v| v.value))
+                .or_else(|| inner.get(&key).ok().flatten().map(|v| v.value))
                 .unwrap_or_default();
-            self.inner.commit(Batch {
+            inner.commit(Batch {
                 writes: vec![Write::Put { key, value }],
                 guards: Vec::new(),
             })?;
         }
-        self.inner.commit(batch)
-    }
-    fn read_modify_write(
-        &self,
-        key: &Key,
-        f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
-    ) -> Result<Option<u64>, StorageError> {
-        self.inner.read_modify_write(key, f)
-    }
-    fn counts(
-        &self,
-        counter: binderdb_storage::CounterId,
-    ) -> Result<Option<binderdb_storage::Counts>, StorageError> {
-        self.inner.counts(counter)
-    }
-    fn recount(
-        &self,
-        counter: binderdb_storage::CounterId,
-        keyspace: binderdb_storage::Keyspace,
-        table: u64,
-        weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
-    ) -> Result<Option<binderdb_storage::Counts>, StorageError> {
-        self.inner.recount(counter, keyspace, table, weigh)
-    }
-    fn drop_table(&self, table: u64) -> Result<(), StorageError> {
-        self.inner.drop_table(table)
-    }
-    fn flush(&self) -> Result<(), StorageError> {
-        self.inner.flush()
+        inner.commit(batch)
     }
 }
 
 #[test]
 fn a_write_between_read_and_commit_cancels_with_transaction_conflict() {
-    let store = Arc::new(Interloper::new());
+    let store = Arc::new(Hooked::<Interloper>::default());
     let db = database(store.clone());
-    store.armed.store(true, Ordering::SeqCst);
+    store.hooks.armed.store(true, Ordering::SeqCst);
     assert_eq!(
         codes(transfer(&db).unwrap_err()),
         vec!["TransactionConflict", "None"]
@@ -200,7 +143,7 @@ fn a_write_between_read_and_commit_cancels_with_transaction_conflict() {
     // interloper's write.
     assert!(store.get(&storage_key(&db, "b")).unwrap().is_none());
     // The reads of TransactGetItems retry past such a write and then succeed.
-    store.armed.store(true, Ordering::SeqCst);
+    store.hooks.armed.store(true, Ordering::SeqCst);
     let get = serde_json::from_value(json!({"TransactItems": [
         {"Get": {"TableName": "T", "Key": {"id": {"S": "a"}}}}
     ]}))
@@ -257,7 +200,7 @@ fn batch_writes_of_held_items_come_back_unprocessed() {
 
 #[test]
 fn a_batch_whose_item_moved_before_its_commit_writes_each_item_alone() {
-    let store = Arc::new(Interloper::new());
+    let store = Arc::new(Hooked::<Interloper>::default());
     let db =
         Arc::new(Database::open(store.clone(), Config::default(), Arc::new(SystemClock)).unwrap());
     let ctx = RequestContext::default();
@@ -284,12 +227,12 @@ fn a_batch_whose_item_moved_before_its_commit_writes_each_item_alone() {
     db.put_item(&ctx, put("a", "old")).unwrap();
     // Between the batch's read of "a" and its commit, a PutItem moves "a" to another index key.
     let weak = Arc::downgrade(&db);
-    let _ = store.writer.set(Box::new(move || {
+    let _ = store.hooks.writer.set(Box::new(move || {
         let db = weak.upgrade().unwrap();
         db.put_item(&RequestContext::default(), put("a", "interloper"))
             .unwrap();
     }));
-    store.armed.store(true, Ordering::SeqCst);
+    store.hooks.armed.store(true, Ordering::SeqCst);
     let batch = serde_json::from_value(json!({"RequestItems": {"G": [
         {"PutRequest": {"Item": {"id": {"S": "a"}, "g": {"S": "batch"}}}},
         {"PutRequest": {"Item": {"id": {"S": "b"}, "g": {"S": "batch"}}}}
@@ -297,7 +240,10 @@ fn a_batch_whose_item_moved_before_its_commit_writes_each_item_alone() {
     .unwrap();
     let out = db.batch_write_item(&ctx, batch).unwrap();
     assert!(out.unprocessed_items.is_empty());
-    assert!(!store.armed.load(Ordering::SeqCst), "the interloper ran");
+    assert!(
+        !store.hooks.armed.load(Ordering::SeqCst),
+        "the interloper ran"
+    );
     // The batch's writes went alone after the interloper's: the index holds exactly the
     // entries of the items as they are, and the statistics count each item once.
     let scan: crate::api::ScanInput =

@@ -1,16 +1,13 @@
 //! Durability: everything survives a clean restart, and writes are acknowledged only once durable.
 
-use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::ScalarAttributeType;
-use binderdb_storage::{
-    Batch, CounterId, Counts, EntryRef, Key, Keyspace, MemoryStore, PartitionRange, SegmentScan,
-    StorageError, Store, Versioned,
-};
+use binderdb_storage::testing::{Hooked, Hooks};
+use binderdb_storage::{Batch, Key, StorageError, Store, Versioned};
 
 use crate::common::*;
 
@@ -119,15 +116,14 @@ async fn tables_and_items_survive_a_restart() {
     server.stop().await;
 }
 
-/// A store that withholds durability until the test opens its gate (or fails it), to observe
+/// Hooks withholding durability until the test opens their gate (or fails it), to observe
 /// when the server acknowledges writes.
 ///
-/// It wraps the in-memory engine whatever the run's store: the point is a store whose
+/// They wrap the in-memory engine whatever the run's store: the point is a store whose
 /// durability lags its commits, which a RADOS commit never does (it is on every replica when
 /// it returns), so the RADOS pass has nothing to add here.
 #[derive(Debug, Default)]
-struct GatedStore {
-    inner: MemoryStore,
+struct Gated {
     commits: AtomicU64,
     gate: Mutex<Gate>,
 }
@@ -140,7 +136,7 @@ struct Gate {
     wakers: Vec<Waker>,
 }
 
-impl GatedStore {
+impl Gated {
     fn committed(&self) {
         self.commits.fetch_add(1, Ordering::SeqCst);
     }
@@ -159,72 +155,36 @@ impl GatedStore {
     }
 }
 
-impl Store for GatedStore {
-    fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
-        self.inner.get(key)
-    }
-
-    fn range(
-        &self,
-        r: &PartitionRange<'_>,
-        visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
-    ) -> Result<(), StorageError> {
-        self.inner.range(r, visit)
-    }
-
-    fn scan(
-        &self,
-        s: &SegmentScan<'_>,
-        visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
-    ) -> Result<(), StorageError> {
-        self.inner.scan(s, visit)
-    }
-
-    fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
-        let version = self.inner.commit(batch)?;
+impl Hooks for Gated {
+    fn commit(&self, inner: &dyn Store, batch: Batch) -> Result<u64, StorageError> {
+        let version = inner.commit(batch)?;
         self.committed();
         Ok(version)
     }
 
     fn read_modify_write(
         &self,
+        inner: &dyn Store,
         key: &Key,
         f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
     ) -> Result<Option<u64>, StorageError> {
-        let written = self.inner.read_modify_write(key, f)?;
+        let written = inner.read_modify_write(key, f)?;
         if written.is_some() {
             self.committed();
         }
         Ok(written)
     }
 
-    fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
-        self.inner.counts(counter)
-    }
-
-    fn recount(
-        &self,
-        counter: CounterId,
-        keyspace: Keyspace,
-        table: u64,
-        weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
-    ) -> Result<Option<Counts>, StorageError> {
-        self.inner.recount(counter, keyspace, table, weigh)
-    }
-
-    fn drop_table(&self, table: u64) -> Result<(), StorageError> {
-        self.inner.drop_table(table)
-    }
-
-    fn flush(&self) -> Result<(), StorageError> {
-        Ok(())
-    }
-
-    fn commit_point(&self) -> u64 {
+    fn commit_point(&self, _inner: &dyn Store) -> u64 {
         self.commits.load(Ordering::SeqCst)
     }
 
-    fn poll_durable(&self, point: u64, cx: &mut Context<'_>) -> Poll<Result<(), StorageError>> {
+    fn poll_durable(
+        &self,
+        _inner: &dyn Store,
+        point: u64,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), StorageError>> {
         let mut gate = self.gate.lock().unwrap();
         if gate.failed {
             return Poll::Ready(Err(StorageError::Io(std::io::Error::other("disk gone"))));
@@ -248,7 +208,7 @@ fn spawn_call(
 
 #[tokio::test]
 async fn writes_are_acknowledged_only_once_durable() {
-    let store = Arc::new(GatedStore::default());
+    let store = Arc::new(Hooked::<Gated>::default());
     let server = TestServer::with_store(store.clone()).await;
     let client = server.client();
     let created = tokio::spawn({
@@ -261,7 +221,7 @@ async fn writes_are_acknowledged_only_once_durable() {
         !created.is_finished(),
         "CreateTable answered before its write was durable"
     );
-    store.open();
+    store.hooks.open();
     created.await.unwrap();
 
     let addr = server.addr;
@@ -296,7 +256,7 @@ async fn writes_are_acknowledged_only_once_durable() {
         !refused.is_finished(),
         "a condition failure answered before what it read was durable"
     );
-    store.open();
+    store.hooks.open();
     let put = put.await.unwrap();
     assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
     refused.await.unwrap().assert_error(
@@ -311,7 +271,7 @@ async fn writes_are_acknowledged_only_once_durable() {
         serde_json::json!({"TableName": "Gated", "Item": {"pk": {"S": "b"}}}),
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
-    store.fail();
+    store.hooks.fail();
     let failing = failing.await.unwrap();
     assert_eq!(failing.status, 500);
     assert_eq!(

@@ -2,28 +2,24 @@
 //! inside the store, and must not hold up the other requests of the runtime worker it arrived
 //! on.
 
-use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::ScalarAttributeType;
-use binderdb_storage::{
-    Batch, CounterId, Counts, EntryRef, Key, Keyspace, MemoryStore, PartitionRange, SegmentScan,
-    StorageError, Store, Versioned,
-};
+use binderdb_storage::testing::{Hooked, Hooks};
+use binderdb_storage::{Batch, Key, Keyspace, StorageError, Store, Versioned};
 
 use crate::common::*;
 
-/// The in-memory engine, saying it paces its writers while `pacing` is set, whose next
-/// read-modify-write (once armed) holds its thread, as a paced writer's sleep does, until an
-/// item read arrives or 10 s pass, and notes which came first.
+/// Hooks making the in-memory engine say it paces its writers while `pacing` is set, and
+/// making its next read-modify-write (once armed) hold its thread, as a paced writer's sleep
+/// does, until an item read arrives or 10 s pass, noting which came first.
 ///
-/// It wraps the in-memory engine whatever the run's store: the point is a store that paces,
+/// They wrap the in-memory engine whatever the run's store: the point is a store that paces,
 /// which the in-memory and RADOS engines never do.
 #[derive(Debug, Default)]
-struct PacingStore {
-    inner: MemoryStore,
+struct Pacing {
     pacing: AtomicBool,
     hold_next_write: AtomicBool,
     holding: AtomicBool,
@@ -32,7 +28,7 @@ struct PacingStore {
     read_while_held: Mutex<Option<bool>>,
 }
 
-impl PacingStore {
+impl Pacing {
     fn hold(&self) {
         let seen = self.item_reads.load(Ordering::SeqCst);
         self.holding.store(true, Ordering::SeqCst);
@@ -49,68 +45,27 @@ impl PacingStore {
     }
 }
 
-impl Store for PacingStore {
-    fn get(&self, key: &Key) -> Result<Option<Versioned>, StorageError> {
+impl Hooks for Pacing {
+    fn get(&self, inner: &dyn Store, key: &Key) -> Result<Option<Versioned>, StorageError> {
         if key.keyspace == Keyspace::Items {
             self.item_reads.fetch_add(1, Ordering::SeqCst);
         }
-        self.inner.get(key)
-    }
-
-    fn range(
-        &self,
-        r: &PartitionRange<'_>,
-        visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
-    ) -> Result<(), StorageError> {
-        self.inner.range(r, visit)
-    }
-
-    fn scan(
-        &self,
-        s: &SegmentScan<'_>,
-        visit: &mut dyn FnMut(EntryRef<'_>) -> ControlFlow<()>,
-    ) -> Result<(), StorageError> {
-        self.inner.scan(s, visit)
-    }
-
-    fn commit(&self, batch: Batch) -> Result<u64, StorageError> {
-        self.inner.commit(batch)
+        inner.get(key)
     }
 
     fn read_modify_write(
         &self,
+        inner: &dyn Store,
         key: &Key,
         f: &mut dyn FnMut(Option<&Versioned>) -> Option<Batch>,
     ) -> Result<Option<u64>, StorageError> {
         if key.keyspace == Keyspace::Items && self.hold_next_write.swap(false, Ordering::SeqCst) {
             self.hold();
         }
-        self.inner.read_modify_write(key, f)
+        inner.read_modify_write(key, f)
     }
 
-    fn counts(&self, counter: CounterId) -> Result<Option<Counts>, StorageError> {
-        self.inner.counts(counter)
-    }
-
-    fn recount(
-        &self,
-        counter: CounterId,
-        keyspace: Keyspace,
-        table: u64,
-        weigh: &mut dyn FnMut(EntryRef<'_>) -> Result<i64, StorageError>,
-    ) -> Result<Option<Counts>, StorageError> {
-        self.inner.recount(counter, keyspace, table, weigh)
-    }
-
-    fn drop_table(&self, table: u64) -> Result<(), StorageError> {
-        self.inner.drop_table(table)
-    }
-
-    fn flush(&self) -> Result<(), StorageError> {
-        Ok(())
-    }
-
-    fn pacing_writers(&self) -> bool {
+    fn pacing_writers(&self, _inner: &dyn Store) -> bool {
         self.pacing.load(Ordering::SeqCst)
     }
 }
@@ -119,21 +74,21 @@ impl Store for PacingStore {
 /// would hold every other request (and the test itself) until it ends.
 #[tokio::test]
 async fn a_paced_write_does_not_hold_up_the_other_requests() {
-    let store = Arc::new(PacingStore::default());
+    let store = Arc::new(Hooked::<Pacing>::default());
     let server = TestServer::with_store(store.clone()).await;
     let client = server.client();
     create_table(&client, "Paced", ("pk", ScalarAttributeType::S), None).await;
     put(&client, "Paced", &[("pk", s("there")), ("v", s("1"))]).await;
 
-    store.pacing.store(true, Ordering::SeqCst);
-    store.hold_next_write.store(true, Ordering::SeqCst);
+    store.hooks.pacing.store(true, Ordering::SeqCst);
+    store.hooks.hold_next_write.store(true, Ordering::SeqCst);
     let write = tokio::spawn({
         let client = client.clone();
         async move {
             put(&client, "Paced", &[("pk", s("slow")), ("v", s("2"))]).await;
         }
     });
-    while !store.holding.load(Ordering::SeqCst) {
+    while !store.hooks.holding.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     // While the write sleeps in the store, another connection's read is answered.
@@ -146,7 +101,7 @@ async fn a_paced_write_does_not_hold_up_the_other_requests() {
         .unwrap();
     assert_eq!(got.item().and_then(|i| i.get("v")), Some(&s("1")));
     write.await.unwrap();
-    assert_eq!(*store.read_while_held.lock().unwrap(), Some(true));
+    assert_eq!(*store.hooks.read_while_held.lock().unwrap(), Some(true));
     // And the write itself went through.
     let got = client
         .get_item()
