@@ -507,7 +507,8 @@ pub struct FjallStore {
     _settler: read_path::Settler,
     /// Loads filters and index blocks into the block cache after open (see [`warm_up`]).
     warm_up: warm_up::WarmUp,
-    /// Deletes what the open moved out of the way, once the store is open (see [`trash`]).
+    /// Frees the blocks of deleted table files off every lock, and what the open moved out of
+    /// the way (see [`trash`]).
     trash: trash::Emptier,
     /// Flushes rotated memtables at once, beside fjall's worker (see [`flusher`]).
     flusher: flusher::Flusher,
@@ -1031,7 +1032,7 @@ impl FjallStore {
             Arc::clone(&sequencer),
         )?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
-        let compactor = compactor::Compactor::start(&db)?;
+        let compactor = compactor::Compactor::start(&db, dir)?;
         let settler = read_path::Settler::start(db.clone(), compactor.busy_probe())?;
         let warm_up =
             warm_up::WarmUp::start(spaces.iter().filter_map(OnceLock::get).cloned().collect())?;
@@ -1124,7 +1125,7 @@ impl FjallStore {
     }
 
     /// Blocks until the files the open moved into the trash are deleted (see [`trash`]);
-    /// returns how many names it deleted. For tests and measurements.
+    /// returns how many names that first pass deleted. For tests and measurements.
     pub fn wait_for_trash(&self) -> u64 {
         self.trash.wait()
     }

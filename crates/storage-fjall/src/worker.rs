@@ -44,6 +44,11 @@ impl<S> Signal<S> {
         out
     }
 
+    /// Wakes the thread and every owner waiting on it (for state both sides wait on).
+    pub(crate) fn broadcast(&self) {
+        self.wake.notify_all();
+    }
+
     /// Whether the owner asked the thread to stop.
     pub(crate) fn stopping(&self) -> bool {
         self.control.lock().stop
