@@ -118,7 +118,7 @@ pub(crate) struct Emptier {
     worker: Worker<Passes>,
 }
 
-/// What the trash thread has done, for [`Emptier::wait`] and [`Emptier::settle`].
+/// What the trash thread has done, for [`Emptier::wait`] (and the tests' `Emptier::settle`).
 #[derive(Default)]
 struct Passes {
     /// Passes begun and finished.
