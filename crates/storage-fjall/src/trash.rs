@@ -5,7 +5,8 @@
 //! ext4 frees its extents inside the `unlink` (or the `close` of its last descriptor), and on
 //! a filesystem mounted with `discard` without a journal (the development VM's) it also sends
 //! the device a discard for them and waits for it (`ext4_free_blocks` → `blkdev_issue_discard`
-//! → `submit_bio_wait`): 10–80 ms for one 64 MB table file or fjall journal on the shared disk.
+//! → `submit_bio_wait`): 10–50 ms for one 64 MB table file or fjall journal on the shared disk
+//! (`strace -T` of an unlink), and up to ~180 ms during a bulk load, when the disk is busy.
 //! Such deletions sat in two places where everything waited for them:
 //! - **while the store runs**, lsm-tree deletes a table file when the last tree version holding
 //!   it is collected (`Table`'s `Drop`), and it collects versions under the tree's version lock
@@ -92,13 +93,14 @@ pub(crate) fn discard(dir: &Path, path: &Path, name: &str) -> Result<(), Storage
 }
 
 /// How often the trash thread links what the flush and compaction threads may have missed and
-/// deletes the names of table files lsm-tree has deleted, when nothing wakes it sooner.
+/// deletes the names of table files lsm-tree has deleted (a delay of at most this before a
+/// deleted table's space is free again).
 const EMPTY_TICK: Duration = Duration::from_millis(500);
 
 /// A dead file's blocks are freed in slices of this size, from its end ([`free_gradually`]):
 /// each slice is one discard of at most this many bytes on a filesystem mounted with
-/// `discard`, which the device serves in a few milliseconds, where a whole 64 MB table file
-/// took up to 80 ms.
+/// `discard`, which the device serves in a few milliseconds, where a whole table file took
+/// tens of milliseconds (see the module docs).
 const FREE_STEP: u64 = 4 << 20;
 
 /// The pause between two slices, which lets the write-ahead log's writes and syncs reach the

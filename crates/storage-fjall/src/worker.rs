@@ -119,7 +119,7 @@ impl<S> Worker<S> {
 }
 
 /// The state of a worker whose thread runs once and reports a count when it is done (the
-/// warm-up, the trash): [`Signal::report`] on the thread's side, [`Worker::wait_for_report`] on
+/// warm-up): [`Signal::report`] on the thread's side, [`Worker::wait_for_report`] on
 /// the owner's.
 #[derive(Default)]
 pub(crate) struct Report {
