@@ -69,6 +69,7 @@
 //! Must not take any of the store's locks: it only reads fjall's state and calls fjall.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -283,20 +284,20 @@ struct Shared {
 }
 
 impl Compactor {
-    /// Starts the compaction threads over `db`'s keyspaces.
+    /// Starts the compaction threads over `db`'s keyspaces, whose data directory is `dir`.
     ///
     /// # Errors
     /// `Io` if a thread cannot be spawned.
-    pub(crate) fn start(db: &Database) -> Result<Compactor, StorageError> {
+    pub(crate) fn start(db: &Database, dir: &Path) -> Result<Compactor, StorageError> {
         let shared = Arc::new(Shared {
             active: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             busy: Mutex::new(HashMap::new()),
         });
         let spawn = |name: &str, role: Role| {
-            let (shared, db) = (Arc::clone(&shared), db.clone());
+            let (shared, db, dir) = (Arc::clone(&shared), db.clone(), dir.to_path_buf());
             Worker::start(name, (), move |signal| {
-                compact_loop(signal, &shared, &db, role);
+                compact_loop(signal, &shared, &db, &dir, role);
             })
         };
         let top = spawn("binderdb-compact", Role::Top)?;
@@ -329,7 +330,7 @@ impl Compactor {
 /// A compaction thread's loop: one pass over every keyspace, each given at most one step of
 /// [`plan`]; passes follow each other while they find work, and are [`COMPACT_TICK`] apart
 /// once a pass found none.
-fn compact_loop(signal: &Signal<()>, shared: &Shared, db: &Database, role: Role) {
+fn compact_loop(signal: &Signal<()>, shared: &Shared, db: &Database, dir: &Path, role: Role) {
     let mut found_work = false;
     let mut failed = false;
     loop {
@@ -379,6 +380,10 @@ fn compact_loop(signal: &Signal<()>, shared: &Shared, db: &Database, role: Role)
             }
             match result {
                 Ok(()) if space.tree.current_version().id() != before => {
+                    // Its new table files get their second names before a compaction on the
+                    // other thread can replace them: their deletion then frees nothing under
+                    // lsm-tree's locks (`trash`).
+                    crate::trash::keep_tables(dir);
                     shared.completed.fetch_add(1, Ordering::Relaxed);
                     found_work = true;
                 }

@@ -135,6 +135,7 @@ fn flush_loop(
             tidy_fjall(dir, &spaces, sequencer);
         }
         let mut flushed = true;
+        let spaces_empty = spaces.is_empty();
         for space in spaces {
             let watermark = db.supervisor.snapshot_tracker.get_seqno_safe_to_gc();
             let lock = space.tree.get_flush_lock();
@@ -143,6 +144,11 @@ fn flush_loop(
                 tracing::warn!(error = %e, keyspace = ?space.name(), "memtable flush failed");
                 flushed = false;
             }
+        }
+        if !spaces_empty {
+            // The new table files get their second names before a compaction can replace
+            // them: their deletion then frees nothing under lsm-tree's locks (`trash`).
+            crate::trash::keep_tables(dir);
         }
         if flushed && sealed > released {
             release.release_through(sealed);

@@ -358,6 +358,59 @@
 //! The read that remains is what a write of a new item costs most: a miss checked against
 //! every run's filter.
 //!
+//! **What stalls every connection during a bulk load** (issue 14, item 5; 2026-12-07
+//! 09:20–10:40, the shared 2-core VM, release builds, 10,000,000-item loads: `binderdb bench
+//! --workload get --items 10000000`, whose preload is BatchWriteItem of 25 from 32
+//! connections, server `--slow-request-ms 100`, each load under a pause of the machine's
+//! builds). A sampler read, every 20 ms, each server thread's state, `wchan` and kernel stack
+//! from `/proc/<pid>/task/*`, and the disk's counters (`/proc/diskstats`), `/proc/vmstat` and
+//! `/proc/pressure/io`; each window of 100 ms or more in which neither runtime worker got any
+//! CPU was then put down to what the other threads were doing. Two causes stopped every
+//! writer at once:
+//! 1. **a table file's blocks freed while every commit waited** (binderdb's, now fixed):
+//!    lsm-tree deletes a replaced table file when the last tree version holding it is
+//!    collected, which it does under the tree's version lock (at the end of every flush and
+//!    compaction; every insert takes that lock's read side) and inside fjall's
+//!    `rotate_memtable`, which the flush thread calls between commits (`flusher::tidy_fjall`).
+//!    This VM's ext4 has no journal and is mounted with `discard`, so the close or unlink
+//!    that frees the file also waits for a discard of its extents: the flush thread was seen
+//!    in `__fput` → `evict` → `ext4_truncate` → `blkdev_issue_discard` → `submit_bio_wait` for
+//!    80–180 ms while the runtime workers and the group-commit thread waited on futexes with no
+//!    commit arriving; 35–47 samples (0.7–0.9 s) of it per load with main's build, and one or
+//!    two windows of 100 ms or more. A load discards 4.0–4.4 GB in about 4,200 requests. Now
+//!    every table file has a second name in the trash, so those deletions only remove a name,
+//!    and the trash thread frees the files in 4 MiB slices, off every lock ([`trash`]); the
+//!    flush thread's samples in a discard fell to 0–2 per load (small files it renames over
+//!    or unlinks itself), and no window was put down to it any more;
+//! 2. **the disk pausing** (the machine's): for 140–325 ms the device completes nothing, with
+//!    1–4 small requests in flight, after 15–70 MB/s of writes and no discard, 0–2 times per
+//!    load with either build; the group-commit thread waits in `fdatasync`
+//!    (`folio_wait_writeback`) throughout, and so does every acknowledgement: the bursts of 32
+//!    requests of 140–200 ms at once. The kernel is not throttling anything (`nr_dirty` peaked
+//!    at ~22,000 pages against a threshold of 1,170,000, `nr_writeback` at ~18,000, no
+//!    `balance_dirty_pages` in any stack). A probe without binderdb (Python: a 4 KiB `pwrite` and
+//!    `fdatasync` loop beside a writer of 64 MiB files at 100 MB/s with an `fsync` and an
+//!    `unlink` each; 90 s; again with four sync loops, 27,000 device requests a second, 60 s;
+//!    and beside two CPU burners, 60 s) saw no sync over 100 ms (maxima 42, 40 and 99 ms), so
+//!    what makes the virtual disk pause could not be reproduced or avoided from here.
+//!
+//! Also seen, rarer: windows of 100–150 ms (one of 308 ms) in which both runtime workers were
+//! runnable but not running while the two compaction threads, the flush thread and paced
+//! writes on the blocking pool held the two cores (in 3 loads of 18, two of them the slow-disk
+//! loads below): CPU on two cores, left alone. Not it: the pacing (see [`pacing`]), dirty-page
+//! throttling (above), the client (the server's slow-request log has the same bursts).
+//!
+//! Measured, main's build (14dc937) and this change alternated, 8 rounds plus 2 earlier loads
+//! of main (09:21–10:04, each load under a pause of the machine's builds; figures from the
+//! client, the preload's JSON line): median items/s 126,700 → 126,300 (unchanged); requests over
+//! 100 ms 63 → 32 (the remaining ones are the disk's pauses, 32 requests at once); over 250 ms
+//! in 3 loads of 10 (5–32) → in none of 8; p99.9 58.9 → 45.5 ms (lower in 7 of the 8 pairs);
+//! max 172 → 133 ms (lower in 6 of 8); loads with no request over 100 ms: none of 10 → 2 of 8.
+//! In one load of each build the disk was slow throughout (its cache flushes took 3–5 times
+//! their usual 0.04 ms; 525 and 526 requests over 100 ms); without those two: 64 → 32 requests
+//! over 100 ms, max 164 → 109 ms, p99.9 58.5 → 45.1 ms, 127,500 → 127,000 items/s. The target
+//! (no stall over 100 ms) is still missed, by the disk's pauses.
+//!
 //! No fjall patch is needed: the flush (`AbstractTree::flush`) and compaction
 //! (`AbstractTree::compact`) calls are lsm-tree's public API, and fjall's garbage-collection
 //! watermark is read from its (hidden, public) snapshot tracker. Considered and left out:
@@ -508,7 +561,8 @@ pub struct FjallStore {
     _settler: read_path::Settler,
     /// Loads filters and index blocks into the block cache after open (see [`warm_up`]).
     warm_up: warm_up::WarmUp,
-    /// Deletes what the open moved out of the way, once the store is open (see [`trash`]).
+    /// Frees the blocks of deleted table files off every lock, and what the open moved out of
+    /// the way (see [`trash`]).
     trash: trash::Emptier,
     /// Flushes rotated memtables at once, beside fjall's worker (see [`flusher`]).
     flusher: flusher::Flusher,
@@ -1032,7 +1086,7 @@ impl FjallStore {
             Arc::clone(&sequencer),
         )?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
-        let compactor = compactor::Compactor::start(&db)?;
+        let compactor = compactor::Compactor::start(&db, dir)?;
         let settler = read_path::Settler::start(db.clone(), compactor.busy_probe())?;
         let warm_up =
             warm_up::WarmUp::start(spaces.iter().filter_map(OnceLock::get).cloned().collect())?;
@@ -1125,7 +1179,7 @@ impl FjallStore {
     }
 
     /// Blocks until the files the open moved into the trash are deleted (see [`trash`]);
-    /// returns how many names it deleted. For tests and measurements.
+    /// returns how many names that first pass deleted. For tests and measurements.
     pub fn wait_for_trash(&self) -> u64 {
         self.trash.wait()
     }

@@ -32,7 +32,9 @@
 //! logged every wait over 30 ms and every sleep of 16 ms or more logged none during such a
 //! load, while 32 requests at once still took 100–200 ms: **those stalls are not the pacing's**
 //! (the longest group-commit sync was 43–88 ms in all loads but the worst one, 378 ms there;
-//! what holds every writer at once otherwise was not found).
+//! what holds every writer at once was found later: a table file's deletion under lsm-tree's
+//! locks, and the disk's own pauses, see the crate docs, "What stalls every connection during a
+//! bulk load").
 //!
 //! Before (a stop at 3 sealed memtables or 18 runs, fjall's single worker flushing and
 //! compacting in turn): a 10-minute BatchWriteItem load stalled up to 2.5–5 s, 0.47% of its

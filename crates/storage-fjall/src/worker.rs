@@ -44,6 +44,11 @@ impl<S> Signal<S> {
         out
     }
 
+    /// Wakes the thread and every owner waiting on it (for state both sides wait on).
+    pub(crate) fn broadcast(&self) {
+        self.wake.notify_all();
+    }
+
     /// Whether the owner asked the thread to stop.
     pub(crate) fn stopping(&self) -> bool {
         self.control.lock().stop
@@ -114,7 +119,7 @@ impl<S> Worker<S> {
 }
 
 /// The state of a worker whose thread runs once and reports a count when it is done (the
-/// warm-up, the trash): [`Signal::report`] on the thread's side, [`Worker::wait_for_report`] on
+/// warm-up): [`Signal::report`] on the thread's side, [`Worker::wait_for_report`] on
 /// the owner's.
 #[derive(Default)]
 pub(crate) struct Report {
