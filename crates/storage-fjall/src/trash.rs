@@ -31,7 +31,8 @@
 //! keyspace and id, or another file under it), freeing the blocks in [`FREE_STEP`] slices
 //! ([`free_gradually`]) so that no single discard holds the device long in front of the log's
 //! writes. The old journals an open replaces are renamed into the trash ([`discard`]) and
-//! deleted the same way. A link costs a few microseconds per table file (about 300 files for
+//! deleted the same way, and so are the log segments the write-ahead log does not keep as
+//! spares (`wal::Writer`, under the lock every acknowledgement needs). A link costs a few microseconds per table file (about 300 files for
 //! 20 GB), and a pass lists the tables and the trash every [`EMPTY_TICK`].
 //!
 //! Crash safety: the trash holds only second names of table files and journals nothing
@@ -139,6 +140,9 @@ impl Emptier {
     /// # Errors
     /// `Io` if the thread cannot be spawned.
     pub(crate) fn start(dir: &Path) -> Result<Emptier, StorageError> {
+        // Created now, not at the first table file's link: the log moves the segments it does
+        // not recycle here (`wal::Writer`) once it sees the folder.
+        std::fs::create_dir_all(dir.join(TRASH))?;
         let dir = dir.to_path_buf();
         let worker = Worker::start("binderdb-trash", Passes::default(), move |signal| {
             empty_loop(signal, &dir);

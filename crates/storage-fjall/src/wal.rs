@@ -575,19 +575,37 @@ impl Writer {
     }
 
     /// Renames a released segment out of recovery's way and keeps it as a spare (a full-size
-    /// one, while fewer than [`SPARES`] are kept), or deletes it. The rename is not synced: if
-    /// a power loss undoes it, recovery replays the segment once more, which is harmless (its
-    /// frames come before every retained one, see the module docs).
+    /// one, while fewer than [`SPARES`] are kept), or moves it into the store's trash, whose
+    /// thread deletes it (`crate::trash`). The rename is not synced: if a power loss undoes it,
+    /// recovery replays the segment once more, which is harmless (its frames come before every
+    /// retained one, see the module docs).
+    ///
+    /// Not deleted here: this runs under the log's lock (a segment switch of the group-commit
+    /// thread, or a release by the flush thread), and deleting an 8 MiB segment waits for the
+    /// filesystem to free its blocks (a discard on the development VM, tens of milliseconds
+    /// when the disk is busy), during which no acknowledgement could be written or synced. A
+    /// log directory without a data directory above it (the log's own tests) deletes at once.
     fn recycle_later(&mut self, seq: u64, path: PathBuf) -> std::io::Result<()> {
         let full = std::fs::metadata(&path)?.len() >= self.segment_bytes;
         if full && self.spares.len() < SPARES {
             let spare = self.dir.join(format!("{RELEASED_PREFIX}{seq}"));
             std::fs::rename(&path, &spare)?;
             self.spares.push(spare);
-        } else {
-            std::fs::remove_file(&path)?;
+            return Ok(());
         }
-        Ok(())
+        let trashed = self
+            .dir
+            .parent()
+            .filter(|data| data.join(crate::trash::TRASH).is_dir())
+            .map(|data| crate::trash::discard(data, &path, &format!("log-{seq}")));
+        match trashed {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "cannot move a released log segment to the trash");
+                std::fs::remove_file(&path)
+            }
+            None => std::fs::remove_file(&path),
+        }
     }
 
     /// Moves to segment `seq + 1`, big enough for a frame of `needed` bytes.
@@ -776,6 +794,34 @@ mod tests {
         assert_eq!(w.active.seq, active + 1);
         assert_eq!(w.retained.len(), 0);
         assert_eq!(recover(dir.path()).unwrap().replayed.len(), 1);
+    }
+
+    #[test]
+    fn released_segments_beyond_the_spares_go_to_the_stores_trash() {
+        let data = tempfile::tempdir().unwrap();
+        let trash = data.path().join(crate::trash::TRASH);
+        std::fs::create_dir_all(&trash).unwrap();
+        let log = dir_of(data.path());
+        let (w, all, _) = write(&log, 200, 4096, true);
+        assert!(w.rolls() >= 4, "{} rolls", w.rolls());
+        // Two released files are kept as spares; every other completed segment was moved to
+        // the trash (for its thread to delete), none deleted on the log's path.
+        let trashed: Vec<String> = std::fs::read_dir(&trash)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            trashed.len() as u64,
+            w.rolls() - SPARES as u64,
+            "{trashed:?}"
+        );
+        assert!(
+            trashed.iter().all(|name| name.starts_with("log-")),
+            "{trashed:?}"
+        );
+        let got = recover(&log).unwrap();
+        assert_eq!(got.files.len(), SPARES);
+        assert_eq!(got.payloads[..], all[all.len() - got.payloads.len()..]);
     }
 
     #[test]
