@@ -3,29 +3,66 @@
 //! (CreateTable / UpdateTable `WarmThroughput`, and a GSI's `Update` action).
 //!
 //! What DynamoDB does, and binderdb with it (observed on DynamoDB in 2026, recorded by the
-//! ack-api-quirks lab and ScyllaDB's Alternator tests, which run against DynamoDB):
+//! ack-api-quirks lab and ScyllaDB's Alternator tests, which run against DynamoDB; the lab's
+//! finding numbers are given where one decides a rule):
 //! - **Defaults.** An on-demand table or index starts at 12,000 read and 4,000 write units per
 //!   second; a provisioned one at its ReadCapacityUnits / WriteCapacityUnits. The value never
 //!   decreases: a provisioned table tracks the highest throughput it was ever given (1/1 → 3/3
 //!   → 1/1 reports 3/3), a switch to on-demand raises it to at least 12,000/4,000, and a switch
 //!   back keeps that.
+//! - **Billing and throughput changes** show when they complete: during a PROVISIONED →
+//!   PAY_PER_REQUEST switch DynamoDB still reports the provisioned value, `Status` ACTIVE while
+//!   the table is UPDATING, and 12,000/4,000 once the table is ACTIVE (DDB-TABLE-064). The
+//!   table's or index's UPDATING is never the warm throughput's `Status`. binderdb applies the
+//!   same to a provisioned-throughput change of a table or index (not observed mid-change;
+//!   DynamoDB's change takes ~2 s). Throttling counts the new capacity at once ([`serving`]).
 //! - **Pre-warming** is asynchronous and never makes the table or index UPDATING:
 //!   `WarmThroughput.Status` is UPDATING while the old values are still reported, then the new
 //!   values appear with ACTIVE (DynamoDB takes minutes; binderdb takes the configured
 //!   `create_delay_ms`, like every other table change). A member left out keeps its value.
 //!   A request below the settled value of either member is refused ("decreasing WarmThroughput
 //!   is not supported"); one below a pre-warm still in flight is accepted and replaces it.
+//! - **A pre-warm while something else is in flight.** A second pre-warm during one still
+//!   UPDATING is accepted and the last request wins (DDB-TABLE-459). A pre-warm while the table
+//!   is UPDATING is admitted too: DynamoDB admits it during a billing-mode switch, where
+//!   throughput, stream and OnDemandThroughput changes are ResourceInUseException
+//!   (DDB-TABLE-369); binderdb admits it whatever made the table UPDATING (a throughput, stream
+//!   or index change were not observed; a pre-warm is a job of its own in DynamoDB, so a user
+//!   expects it to go through). The exception: while a new index's resources are allocated
+//!   (the index CREATING, `Backfilling` false) DynamoDB answers a pre-warm with HTTP 500
+//!   `InternalServerError` "Table is under system maintenance, please try again later"
+//!   (DDB-TABLE-458, a table pre-warm; binderdb answers a GSI pre-warm the same way). A table
+//!   still CREATING refuses every change with
+//!   ResourceInUseException, as before. "Pre-warm only" means a table `WarmThroughput` and/or
+//!   GSI `Update` actions with nothing but a `WarmThroughput`.
 //! - **CreateTable** refuses values below the table's default ("lower than initial throughput
 //!   for OnDemand" / "lower than ReadCapacityUnits of ProvisionedThroughput"); a table created
 //!   with a warm throughput has it from the start (UPDATING until the table is ACTIVE). The
-//!   CreateTable response names `WarmThroughput` only when the request gave one; DescribeTable
-//!   reports it for every table once ACTIVE and for every global index once it is no longer
-//!   CREATING (DynamoDB's CreateTable answer carries none either; binderdb decided the same
-//!   for DescribeTable while CREATING, which DynamoDB does not document).
+//!   CreateTable response names the table's `WarmThroughput` only when the request gave one,
+//!   and never an index's, even a configured one (ScyllaDB's test_gsi_create_table_response,
+//!   DDB-TABLE-134/138). DescribeTable reports it for every global index, CREATING included
+//!   ("the first DescribeTable has it", DDB-TABLE-138): a configured value with `Status`
+//!   UPDATING until the index is ACTIVE (DDB-TABLE-134), the default with the index's status.
+//!   An index created online (UpdateTable `Create`) is reported the same way through its
+//!   resource allocation and backfill, which DynamoDB does not document: binderdb decided it
+//!   by DDB-TABLE-138's "always". DescribeTable reports the table's own value once ACTIVE, and
+//!   while CREATING only a configured one (not documented either; binderdb's choice).
 //! - **UpdateTable**: a table `WarmThroughput` must be the only change of the request (GSI
-//!   `Update` actions aside); an empty `{}` counts as absent (DynamoDB answers a lone `{}` with
-//!   an HTTP 500, which binderdb does not copy). A GSI `Update` with an empty `WarmThroughput`
-//!   is refused, and on an on-demand table a GSI may be updated to WarmThroughput alone.
+//!   `Update` actions aside). A GSI `Update` with an empty `WarmThroughput` is refused (before
+//!   the table is looked up), and on an on-demand table a GSI may be updated to WarmThroughput
+//!   alone.
+//! - **An empty `WarmThroughput: {}`** on UpdateTable (DDB-TABLE-437/448/456, reproduced 11/11
+//!   in two regions): next to any other member it is dropped (200, nothing changes, no "must be
+//!   the only operation"); alone, on a table that exists, DynamoDB answers HTTP 500 with
+//!   `__type` `com.amazon.coral.service#InternalFailure` and no message; on a missing table,
+//!   ResourceNotFoundException. The service model makes both members optional (the SDKs,
+//!   generated from the same model as botocore's service-2.json, send `{}` as it is), so only
+//!   the service decides. binderdb copies the 500: answering differently
+//!   would make a client that works against binderdb fail against DynamoDB, and the shape is
+//!   a client bug either way (SDKs retry a 500 a few times, then report it). The same holds for
+//!   `OnDemandThroughput: {}`, and for a GSI `Update` pre-warming an index the table does not
+//!   have (DDB-TABLE-161; any other Update of it is ResourceNotFoundException). CreateTable
+//!   takes `{}` as absent, for the table and each index (DDB-TABLE-456).
 //! - **Restores** (from a backup or to a point in time) create a new table, which starts at
 //!   the default of its billing mode: the pre-warmed partitions belonged to the source.
 //!   binderdb decided this; DynamoDB's restore takes no WarmThroughput and documents none.
@@ -66,6 +103,16 @@ pub struct WarmState {
     /// Whether a request configured the value (CreateTable answers with it only then).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub configured: bool,
+    /// The instant the current billing mode or provisioned throughput starts to count, ms since
+    /// the epoch (0: always did). A capacity change shows in the warm throughput only once the
+    /// table (or index) leaves UPDATING, as in DynamoDB, which reports the old value, ACTIVE,
+    /// for the whole switch.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub capacity_from_ms: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// A pre-warm: its target and when it completes.
@@ -120,10 +167,32 @@ impl Capacity {
     }
 }
 
-/// The settled (read, write) warm throughput at `now_ms`: the stored value (a completed
-/// pre-warm included), never below what `capacity` gives by itself.
+/// The settled (read, write) warm throughput at `now_ms`, as DescribeTable reports it: the
+/// stored value (a completed pre-warm included), never below what `capacity` gives by itself
+/// once that capacity counts (see [`WarmState::capacity_from_ms`]).
 pub fn settled(state: Option<&WarmState>, capacity: Capacity, now_ms: u64) -> (i64, i64) {
-    let (mut read, mut write) = capacity.default_warm();
+    let counts = state.is_none_or(|s| now_ms >= s.capacity_from_ms);
+    settled_with(state, capacity, now_ms, counts)
+}
+
+/// The (read, write) units per second a table or index can serve at once, for throttling:
+/// [`settled`], with a capacity change counted from its request (an on-demand table serves its
+/// on-demand floor as soon as it is on-demand, whatever DescribeTable still reports).
+pub fn serving(state: Option<&WarmState>, capacity: Capacity, now_ms: u64) -> (i64, i64) {
+    settled_with(state, capacity, now_ms, true)
+}
+
+fn settled_with(
+    state: Option<&WarmState>,
+    capacity: Capacity,
+    now_ms: u64,
+    capacity_counts: bool,
+) -> (i64, i64) {
+    let (mut read, mut write) = if capacity_counts {
+        capacity.default_warm()
+    } else {
+        (0, 0)
+    };
     if let Some(s) = state {
         read = read.max(s.read);
         write = write.max(s.write);
@@ -142,12 +211,14 @@ fn updating(state: Option<&WarmState>, now_ms: u64) -> bool {
         .is_some_and(|p| now_ms < p.done_at_ms)
 }
 
-/// The state to store after a change of `capacity` (billing mode or provisioned throughput):
-/// the value settled before the change becomes the floor, so warm throughput never decreases.
+/// The state to store after a change of `capacity` (billing mode or provisioned throughput)
+/// that completes at `applies_at_ms`: the value settled before the change becomes the floor, so
+/// warm throughput never decreases, and the new capacity counts from `applies_at_ms`.
 pub(crate) fn before_capacity_change(
     state: Option<&WarmState>,
     capacity: Capacity,
     now_ms: u64,
+    applies_at_ms: u64,
 ) -> WarmState {
     let (read, write) = settled(state, capacity, now_ms);
     WarmState {
@@ -157,26 +228,34 @@ pub(crate) fn before_capacity_change(
             .and_then(|s| s.pending.clone())
             .filter(|p| now_ms < p.done_at_ms),
         configured: state.is_some_and(|s| s.configured),
+        capacity_from_ms: applies_at_ms,
     }
 }
 
-/// `WarmThroughput` as DescribeTable reports it (`Status` as given: the table's or index's
-/// status for a settled value, UPDATING during a pre-warm).
+/// `WarmThroughput` as DescribeTable reports it, for a table or index whose own status is
+/// `resource_status`. `Status` is UPDATING during a pre-warm, and for a configured value while
+/// its table or index is CREATING (DynamoDB: "UPDATING while IndexStatus=CREATING", ACTIVE
+/// together with the index). Otherwise it follows the table's or index's status, except that
+/// their UPDATING (a billing, throughput, stream or index change) is not the warm throughput's:
+/// DynamoDB reports ACTIVE during a billing switch.
 pub fn description(
     state: Option<&WarmState>,
     capacity: Capacity,
     now_ms: u64,
-    settled_status: &str,
+    resource_status: &str,
 ) -> WarmThroughputDescription {
     let (read, write) = settled(state, capacity, now_ms);
+    let configured = state.is_some_and(|s| s.configured);
+    let status = match resource_status {
+        _ if updating(state, now_ms) => "UPDATING",
+        "CREATING" if configured => "UPDATING",
+        "UPDATING" => "ACTIVE",
+        other => other,
+    };
     WarmThroughputDescription {
         read_units_per_second: read,
         write_units_per_second: write,
-        status: if updating(state, now_ms) {
-            "UPDATING".to_owned()
-        } else {
-            settled_status.to_owned()
-        },
+        status: status.to_owned(),
     }
 }
 
@@ -250,6 +329,7 @@ pub(crate) fn at_creation(
             done_at_ms: active_at_ms,
         }),
         configured: true,
+        capacity_from_ms: 0,
     }))
 }
 
@@ -298,6 +378,7 @@ pub(crate) fn prewarm(
             done_at_ms: now_ms + delay_ms,
         }),
         configured: true,
+        capacity_from_ms: state.map_or(0, |s| s.capacity_from_ms),
     })
 }
 
@@ -331,11 +412,28 @@ mod tests {
         assert_eq!(settled(None, ON_DEMAND, 0), (12_000, 4_000));
         assert_eq!(settled(None, provisioned(5, 7), 0), (5, 7));
         // 3/3, then back down to 1/1: the floor keeps 3/3.
-        let s = before_capacity_change(None, provisioned(3, 3), 0);
+        let s = before_capacity_change(None, provisioned(3, 3), 0, 0);
         assert_eq!(settled(Some(&s), provisioned(1, 1), 0), (3, 3));
         // On-demand, then provisioned 1/1 again: 12000/4000 stays.
-        let s = before_capacity_change(Some(&s), ON_DEMAND, 0);
+        let s = before_capacity_change(Some(&s), ON_DEMAND, 0, 0);
         assert_eq!(settled(Some(&s), provisioned(1, 1), 0), (12_000, 4_000));
+    }
+
+    #[test]
+    fn a_capacity_change_shows_once_it_completes() {
+        // Provisioned 2/2 switched to on-demand at 100, the switch completing at 200: 2/2,
+        // ACTIVE, until then (what DynamoDB reports during the switch), 12000/4000 after.
+        let s = before_capacity_change(None, provisioned(2, 2), 100, 200);
+        assert_eq!(settled(Some(&s), ON_DEMAND, 150), (2, 2));
+        let d = description(Some(&s), ON_DEMAND, 150, "UPDATING");
+        assert_eq!(d.status, "ACTIVE");
+        assert_eq!(settled(Some(&s), ON_DEMAND, 200), (12_000, 4_000));
+        // Throttling counts the on-demand floor at once.
+        assert_eq!(serving(Some(&s), ON_DEMAND, 150), (12_000, 4_000));
+        // A pre-warm during the switch keeps the instant the new capacity counts from.
+        let s = prewarm(Some(&s), ON_DEMAND, &warm(Some(5), None), None, 150, 10).unwrap();
+        assert_eq!(settled(Some(&s), ON_DEMAND, 170), (5, 2));
+        assert_eq!(settled(Some(&s), ON_DEMAND, 200), (12_000, 4_000));
     }
 
     #[test]

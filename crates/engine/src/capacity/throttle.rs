@@ -203,7 +203,7 @@ impl OnDemand {
 /// an on-demand index's instant floor, 12,000 / 4,000 unless pre-warmed higher.
 fn index_warm(d: &TableDescriptor, i: &crate::index::IndexDescriptor, now: u64) -> (f64, f64) {
     let capacity = warm::Capacity::of_index(d.billing_mode, i);
-    let (read, write) = warm::settled(i.warm.as_ref(), capacity, now);
+    let (read, write) = warm::serving(i.warm.as_ref(), capacity, now);
     (read as f64, write as f64)
 }
 
@@ -356,7 +356,7 @@ impl Throttle {
                     }
                 } else {
                     let (warm_read, warm_write) =
-                        warm::settled(d.warm.as_ref(), warm::Capacity::of_table(d), now);
+                        warm::serving(d.warm.as_ref(), warm::Capacity::of_table(d), now);
                     let (od, initial) = match direction {
                         Direction::Read => (&mut b.on_demand_read, warm_read as f64),
                         Direction::Write => (&mut b.on_demand_write, warm_write as f64),

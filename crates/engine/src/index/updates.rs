@@ -210,7 +210,16 @@ pub(crate) fn plan(
             changes.push(IndexChange::Create(definition));
         } else if let Some(u) = &update.update {
             let name = u.index_name.clone().unwrap_or_default();
-            let index = find_global(table, &name, now_ms)?;
+            let index = match find_global(table, &name, now_ms) {
+                // DynamoDB answers a pre-warm of an index the table does not have with a bare
+                // HTTP 500, where any other Update of it is ResourceNotFoundException.
+                Err(Error::ResourceNotFound(_))
+                    if crate::warm::requested(u.warm_throughput.as_ref()).is_some() =>
+                {
+                    return Err(Error::InternalFailure)
+                }
+                found => found?,
+            };
             refuse_if_deleting(table, index)?;
             let only_on_demand = || {
                 invalid(format!(

@@ -139,16 +139,21 @@ impl Database {
                     item_count: *count,
                     index_arn: index.arn(&table_arn),
                 }),
+                // DynamoDB's CreateTable (and restore) answers carry no index WarmThroughput,
+                // even a configured one; DescribeTable reports it for every index, CREATING
+                // (with the table, or online while backfilling) included.
                 IndexKind::Global => global.push(GlobalSecondaryIndexDescription {
-                    warm_throughput: warm_description(
-                        index.warm.as_ref(),
-                        warm::Capacity::of_index(d.billing_mode, index),
-                        now,
-                        match status {
-                            Some(s @ ("CREATING" | "DELETING")) if index.maintained() => s,
-                            _ => index.status(now),
-                        },
-                    ),
+                    warm_throughput: (status != Some("CREATING")).then(|| {
+                        warm::description(
+                            index.warm.as_ref(),
+                            warm::Capacity::of_index(d.billing_mode, index),
+                            now,
+                            match status {
+                                Some(s @ "DELETING") if index.maintained() => s,
+                                _ => index.status(now),
+                            },
+                        )
+                    }),
                     index_name: index.name.clone(),
                     key_schema,
                     projection,
@@ -259,8 +264,8 @@ impl Database {
     }
 }
 
-/// The `WarmThroughput` of a table or GSI whose status is `status`: absent while it is being
-/// created, unless its request configured one (`crate::warm`).
+/// The `WarmThroughput` of a table whose status is `status`: absent while it is being created,
+/// unless its request configured one (`crate::warm`).
 fn warm_description(
     state: Option<&warm::WarmState>,
     capacity: warm::Capacity,

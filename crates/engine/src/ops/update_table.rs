@@ -92,13 +92,36 @@ fn check_warm_request(
     Ok(())
 }
 
+/// Whether a request only pre-warms: a table `WarmThroughput` and/or GSI `Update` actions that
+/// carry nothing but a `WarmThroughput`.
+fn warm_only(
+    table_warm: bool,
+    other_changes: bool,
+    index_updates: &[crate::api::GlobalSecondaryIndexUpdate],
+) -> bool {
+    let index_warm_only = |u: &crate::api::GlobalSecondaryIndexUpdate| {
+        u.create.is_none()
+            && u.delete.is_none()
+            && u.update.as_ref().is_some_and(|a| {
+                a.provisioned_throughput.is_none()
+                    && a.on_demand_throughput.is_none()
+                    && crate::warm::requested(a.warm_throughput.as_ref()).is_some()
+            })
+    };
+    !other_changes
+        && (table_warm || !index_updates.is_empty())
+        && index_updates.iter().all(index_warm_only)
+}
+
 impl Database {
     /// UpdateTable.
     ///
     /// # Errors
-    /// `ResourceNotFoundException`; `ResourceInUseException` while the table is not ACTIVE;
-    /// `ValidationException` for an empty or no-op update, or throughput inconsistent with the
-    /// billing mode.
+    /// `ResourceNotFoundException`; `ResourceInUseException` while the table is not ACTIVE
+    /// (a pre-warm alone is admitted while it is UPDATING); `ValidationException` for an empty
+    /// or no-op update, or throughput inconsistent with the billing mode; DynamoDB's HTTP 500s
+    /// for an empty `WarmThroughput` / `OnDemandThroughput` alone, a pre-warm of a missing
+    /// index, or one during an index's resource allocation (see [`crate::warm`]).
     pub fn update_table(
         &self,
         ctx: &RequestContext,
@@ -110,13 +133,23 @@ impl Database {
             .as_deref()
             .unwrap_or_default();
         let warm = crate::warm::requested(input.warm_throughput.as_ref());
+        // An empty `WarmThroughput` or `OnDemandThroughput` is dropped next to any other member
+        // (DynamoDB answers 200 and changes nothing for it); alone, it is answered below.
+        let on_demand = input
+            .on_demand_throughput
+            .as_ref()
+            .filter(|o| o.max_read_request_units.is_some() || o.max_write_request_units.is_some());
         let other_changes = input.billing_mode.is_some()
             || input.provisioned_throughput.is_some()
             || input.deletion_protection_enabled.is_some()
             || input.table_class.is_some()
             || input.stream_specification.is_some()
-            || input.on_demand_throughput.is_some();
-        if !other_changes && warm.is_none() && index_updates.is_empty() {
+            || on_demand.is_some();
+        let only_empty_structs = !other_changes
+            && warm.is_none()
+            && input.global_secondary_index_updates.is_none()
+            && (input.warm_throughput.is_some() || input.on_demand_throughput.is_some());
+        if !other_changes && warm.is_none() && index_updates.is_empty() && !only_empty_structs {
             // DynamoDB's current text (it names every member an UpdateTable can change).
             return Err(Error::validation(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
@@ -138,7 +171,22 @@ impl Database {
         let current = table.descriptor();
         let now = self.clock.now_millis();
         let status = current.status(now);
-        if status != "ACTIVE" {
+        let prewarm_only = warm_only(warm.is_some(), other_changes, index_updates);
+        if status == "UPDATING" && prewarm_only {
+            // A pre-warm is its own job in DynamoDB: admitted while the table is UPDATING (seen
+            // during a billing-mode switch, where the throughput, stream and OnDemandThroughput
+            // changes are ResourceInUseException), except while a new index's resources are
+            // being allocated, which DynamoDB answers with an HTTP 500.
+            if current
+                .indexes
+                .iter()
+                .any(|i| i.backfilling(now) == Some(false))
+            {
+                return Err(Error::InternalServerError(
+                    "Table is under system maintenance, please try again later".to_owned(),
+                ));
+            }
+        } else if status != "ACTIVE" {
             return Err(Error::ResourceInUse(format!(
                 "Attempt to change a resource which is still in use: Table is being {}: {name}",
                 if status == "CREATING" {
@@ -147,6 +195,11 @@ impl Database {
                     "updated"
                 }
             )));
+        }
+        if only_empty_structs {
+            // DynamoDB's answer to `WarmThroughput: {}` (or `OnDemandThroughput: {}`) as the
+            // only change, on every table that exists: a bare HTTP 500 (`crate::warm`).
+            return Err(Error::InternalFailure);
         }
         let mut next = (*current).clone();
         let limit_decreases = self.throttles(&current);
@@ -162,11 +215,14 @@ impl Database {
             )?);
         }
         if input.billing_mode.is_some() || input.provisioned_throughput.is_some() {
-            // Warm throughput never decreases: what the old capacity gave becomes its floor.
+            // Warm throughput never decreases: what the old capacity gave becomes its floor, and
+            // the new capacity shows once the table is ACTIVE again.
+            let applies_at = now + self.config.create_delay_ms;
             next.warm = Some(crate::warm::before_capacity_change(
                 current.warm.as_ref(),
                 crate::warm::Capacity::of_table(&current),
                 now,
+                applies_at,
             ));
             for index in next
                 .indexes
@@ -177,6 +233,7 @@ impl Database {
                     index.warm.as_ref(),
                     crate::warm::Capacity::of_index(current.billing_mode, index),
                     now,
+                    applies_at,
                 ));
             }
             let mode = input
@@ -323,6 +380,7 @@ impl Database {
                             index.warm.as_ref(),
                             crate::warm::Capacity::of_index(current.billing_mode, index),
                             now,
+                            now + self.config.create_delay_ms,
                         ));
                         updated_throughput.push(name.clone());
                         throughput_history(

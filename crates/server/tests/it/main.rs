@@ -51,3 +51,4 @@ mod transactions_concurrency;
 mod ttl;
 mod update_item;
 mod warm_throughput;
+mod warm_throughput_edges;
