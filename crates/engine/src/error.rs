@@ -128,17 +128,6 @@ pub enum Error {
     /// A restore time outside the table's recovery window (`InvalidRestoreTimeException`).
     #[error("{0}")]
     InvalidRestoreTime(String),
-    /// DynamoDB's bare HTTP 500 for a few request shapes its own handlers fail on
-    /// (`InternalFailure` from the service framework, with no message): binderdb answers the
-    /// same shapes the same way, so a client sees what DynamoDB would show it (see
-    /// `crate::warm` for the shapes).
-    #[error("InternalFailure")]
-    InternalFailure,
-    /// An HTTP 500 `InternalServerError` with DynamoDB's own message for a state it refuses to
-    /// serve yet (e.g. "Table is under system maintenance, please try again later"); unlike
-    /// [`Error::Internal`], nothing failed inside binderdb.
-    #[error("{0}")]
-    InternalServerError(String),
     /// A storage engine failure: a real server fault (HTTP 500).
     #[error("internal storage error: {0}")]
     Storage(#[from] StorageError),

@@ -31,7 +31,9 @@
 //!   expects it to go through). The exception: while a new index's resources are allocated
 //!   (the index CREATING, `Backfilling` false) DynamoDB answers a pre-warm with HTTP 500
 //!   `InternalServerError` "Table is under system maintenance, please try again later"
-//!   (DDB-TABLE-458, a table pre-warm; binderdb answers a GSI pre-warm the same way). A table
+//!   (DDB-TABLE-458, a table pre-warm); binderdb answers it, and a GSI pre-warm then, with
+//!   ResourceInUseException ("Table is being updated"), since it never answers a client's
+//!   request with a 500 (the team's rule: a 500 means binderdb failed). A table
 //!   still CREATING refuses every change with
 //!   ResourceInUseException, as before. "Pre-warm only" means a table `WarmThroughput` and/or
 //!   GSI `Update` actions with nothing but a `WarmThroughput`.
@@ -57,12 +59,13 @@
 //!   `__type` `com.amazon.coral.service#InternalFailure` and no message; on a missing table,
 //!   ResourceNotFoundException. The service model makes both members optional (the SDKs,
 //!   generated from the same model as botocore's service-2.json, send `{}` as it is), so only
-//!   the service decides. binderdb copies the 500: answering differently
-//!   would make a client that works against binderdb fail against DynamoDB, and the shape is
-//!   a client bug either way (SDKs retry a 500 a few times, then report it). The same holds for
-//!   `OnDemandThroughput: {}`, and for a GSI `Update` pre-warming an index the table does not
-//!   have (DDB-TABLE-161; any other Update of it is ResourceNotFoundException). CreateTable
-//!   takes `{}` as absent, for the table and each index (DDB-TABLE-456).
+//!   the service decides. binderdb does not copy the 500 (a 500 on a client's request is a
+//!   bug by the team's rules, and SDKs would retry it): it answers the ValidationException of
+//!   an UpdateTable that changes nothing ("At least one of ... is required"), which fails the
+//!   same client call, at once. The same holds for `OnDemandThroughput: {}`; a GSI `Update`
+//!   pre-warming an index the table does not have (a 500 in DynamoDB, DDB-TABLE-161) is
+//!   ResourceNotFoundException, as any other Update of it. CreateTable takes `{}` as absent,
+//!   for the table and each index (DDB-TABLE-456).
 //! - **Restores** (from a backup or to a point in time) create a new table, which starts at
 //!   the default of its billing mode: the pre-warmed partitions belonged to the source.
 //!   binderdb decided this; DynamoDB's restore takes no WarmThroughput and documents none.

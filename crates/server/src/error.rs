@@ -245,20 +245,6 @@ impl From<Error> for ApiError {
                 )
             },
             Error::Injected { code, message } => injected(&code, message),
-            // DynamoDB's own 500s for request shapes and states it refuses that way: expected
-            // answers, not faults of binderdb, so nothing is logged.
-            Error::InternalFailure => ApiError::new(
-                CORAL_SERVICE,
-                "InternalFailure",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                None,
-            ),
-            Error::InternalServerError(m) => ApiError::new(
-                DYNAMODB,
-                "InternalServerError",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(m),
-            ),
             e @ (Error::Storage(_) | Error::Internal(_)) => {
                 tracing::error!(error = %e, "internal error");
                 ApiError::internal(e.to_string())

@@ -210,16 +210,10 @@ pub(crate) fn plan(
             changes.push(IndexChange::Create(definition));
         } else if let Some(u) = &update.update {
             let name = u.index_name.clone().unwrap_or_default();
-            let index = match find_global(table, &name, now_ms) {
-                // DynamoDB answers a pre-warm of an index the table does not have with a bare
-                // HTTP 500, where any other Update of it is ResourceNotFoundException.
-                Err(Error::ResourceNotFound(_))
-                    if crate::warm::requested(u.warm_throughput.as_ref()).is_some() =>
-                {
-                    return Err(Error::InternalFailure)
-                }
-                found => found?,
-            };
+            // DynamoDB answers a pre-warm of an index the table does not have with a bare HTTP
+            // 500; binderdb with ResourceNotFoundException, as any other Update of it
+            // (`crate::warm`).
+            let index = find_global(table, &name, now_ms)?;
             refuse_if_deleting(table, index)?;
             let only_on_demand = || {
                 invalid(format!(

@@ -113,6 +113,13 @@ fn warm_only(
         && index_updates.iter().all(index_warm_only)
 }
 
+/// UpdateTable's refusal of a request that changes nothing (DynamoDB's current text, naming
+/// every member an UpdateTable can change).
+const NOTHING_TO_UPDATE: &str = "At least one of ProvisionedThroughput, BillingMode, \
+     UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, \
+     MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, \
+     DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required";
+
 impl Database {
     /// UpdateTable.
     ///
@@ -151,13 +158,7 @@ impl Database {
             && (input.warm_throughput.is_some() || input.on_demand_throughput.is_some());
         if !other_changes && warm.is_none() && index_updates.is_empty() && !only_empty_structs {
             // DynamoDB's current text (it names every member an UpdateTable can change).
-            return Err(Error::validation(
-                "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
-                 GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, \
-                 MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, \
-                 DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is \
-                 required",
-            ));
+            return Err(Error::validation(NOTHING_TO_UPDATE));
         }
         if input.global_secondary_index_updates.is_some() && index_updates.is_empty() {
             return Err(Error::validation(
@@ -176,15 +177,18 @@ impl Database {
             // A pre-warm is its own job in DynamoDB: admitted while the table is UPDATING (seen
             // during a billing-mode switch, where the throughput, stream and OnDemandThroughput
             // changes are ResourceInUseException), except while a new index's resources are
-            // being allocated, which DynamoDB answers with an HTTP 500.
+            // being allocated, which DynamoDB answers with an HTTP 500 and binderdb, whose
+            // answers to client requests are never 500s, with ResourceInUseException
+            // (`crate::warm`).
             if current
                 .indexes
                 .iter()
                 .any(|i| i.backfilling(now) == Some(false))
             {
-                return Err(Error::InternalServerError(
-                    "Table is under system maintenance, please try again later".to_owned(),
-                ));
+                return Err(Error::ResourceInUse(format!(
+                    "Attempt to change a resource which is still in use: Table is being \
+                     updated: {name}"
+                )));
             }
         } else if status != "ACTIVE" {
             return Err(Error::ResourceInUse(format!(
@@ -197,9 +201,9 @@ impl Database {
             )));
         }
         if only_empty_structs {
-            // DynamoDB's answer to `WarmThroughput: {}` (or `OnDemandThroughput: {}`) as the
-            // only change, on every table that exists: a bare HTTP 500 (`crate::warm`).
-            return Err(Error::InternalFailure);
+            // `WarmThroughput: {}` (or `OnDemandThroughput: {}`) as the only change, on a table
+            // that exists: DynamoDB's bare HTTP 500, a ValidationException here (`crate::warm`).
+            return Err(Error::validation(NOTHING_TO_UPDATE));
         }
         let mut next = (*current).clone();
         let limit_decreases = self.throttles(&current);

@@ -1,5 +1,5 @@
 //! WarmThroughput's edge cases, as DynamoDB answers them (see `binderdb_engine::warm`): an
-//! empty `WarmThroughput` (a bare HTTP 500 alone, dropped next to other members), pre-warms
+//! empty `WarmThroughput` (refused alone, dropped next to other members), pre-warms
 //! while the table is UPDATING or a new index's resources are allocated, what DescribeTable
 //! reports for an index being created, and the value during a billing-mode or throughput
 //! switch.
@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::types::{BillingMode, TableDescription};
 use serde_json::json;
 
-use crate::common::{call, error_parts, RawResponse, VALIDATION};
+use crate::common::{call, error_parts, VALIDATION};
 use crate::warm_throughput::{
     attr, clocked, describe, expect, hash, index_throughput, named_gsi as gsi,
     named_index_warm as index_warm, on_demand_table, prewarm_index, provisioned_table, table_warm,
@@ -29,18 +29,15 @@ fn table_status(d: &TableDescription) -> &str {
     d.table_status().map(|s| s.as_str()).unwrap_or_default()
 }
 
-/// Asserts DynamoDB's bare HTTP 500 for a request shape it fails on.
-#[track_caller]
-fn assert_internal_failure(res: &RawResponse) {
-    assert_eq!(res.status, 500, "{}", String::from_utf8_lossy(&res.body));
-    assert_eq!(
-        res.json(),
-        json!({"__type": "com.amazon.coral.service#InternalFailure"})
-    );
-}
+/// The refusal of an UpdateTable that changes nothing (DynamoDB answers the shapes tested with
+/// it with a bare HTTP 500, which binderdb never sends a client, see `crate::warm`).
+const NOTHING_TO_UPDATE: &str = "At least one of ProvisionedThroughput, BillingMode, \
+     UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, \
+     MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, \
+     DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required";
 
 #[tokio::test]
-async fn an_empty_warm_throughput_alone_is_a_bare_internal_failure() {
+async fn an_empty_warm_throughput_alone_changes_nothing_and_is_refused() {
     let (server, clock) = clocked().await;
     let client = server.client();
     on_demand_table(&client, "Empty", None, None).await;
@@ -56,7 +53,10 @@ async fn an_empty_warm_throughput_alone_is_a_bare_internal_failure() {
             .await
             .unwrap_err(),
     );
-    assert_eq!((code.as_str(), message.as_str()), ("InternalFailure", ""));
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ValidationException", NOTHING_TO_UPDATE)
+    );
     for request in [
         json!({"TableName": "Empty", "WarmThroughput": {}}),
         json!({"TableName": "Empty", "OnDemandThroughput": {}}),
@@ -64,12 +64,23 @@ async fn an_empty_warm_throughput_alone_is_a_bare_internal_failure() {
         // AttributeDefinitions alone changes nothing and does not count as a member.
         json!({"TableName": "Empty", "WarmThroughput": {},
                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}),
-        // A pre-warm of an index the table does not have.
+    ] {
+        call(server.addr, "UpdateTable", request)
+            .await
+            .assert_error(VALIDATION, Some(NOTHING_TO_UPDATE));
+    }
+    // A pre-warm of an index the table does not have: not found, as any other Update of it.
+    call(
+        server.addr,
+        "UpdateTable",
         json!({"TableName": "Empty", "GlobalSecondaryIndexUpdates": [
             {"Update": {"IndexName": "ghost", "WarmThroughput": {"ReadUnitsPerSecond": 12_001}}}]}),
-    ] {
-        assert_internal_failure(&call(server.addr, "UpdateTable", request).await);
-    }
+    )
+    .await
+    .assert_error(
+        "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+        Some("Requested resource not found: Index ghost for table Empty"),
+    );
     // A missing table is looked up first.
     call(
         server.addr,
@@ -196,7 +207,8 @@ async fn a_prewarm_is_admitted_while_the_table_is_updating() {
     assert_eq!(table_warm(&d), expect(13_000, 4_000, "ACTIVE"));
     assert_eq!(index_warm(&d, "gsi"), expect(12_000, 5_000, "ACTIVE"));
 
-    // While a new index's resources are allocated DynamoDB answers a pre-warm with an HTTP 500.
+    // While a new index's resources are allocated DynamoDB answers a pre-warm with an HTTP 500,
+    // binderdb with ResourceInUseException.
     let created = call(
         server.addr,
         "UpdateTable",
@@ -213,12 +225,9 @@ async fn a_prewarm_is_admitted_while_the_table_is_updating() {
         json!({"TableName": "Switch", "GlobalSecondaryIndexUpdates": [
             {"Update": {"IndexName": "gsi", "WarmThroughput": {"ReadUnitsPerSecond": 14_000}}}]}),
     ] {
-        let res = call(server.addr, "UpdateTable", request).await;
-        assert_eq!(res.status, 500, "{}", res.json());
-        assert_eq!(
-            res.json(),
-            json!({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
-                   "message": "Table is under system maintenance, please try again later"})
+        call(server.addr, "UpdateTable", request).await.assert_error(
+            "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
+            Some("Attempt to change a resource which is still in use: Table is being updated: Switch"),
         );
     }
     clock.advance(DELAY);
