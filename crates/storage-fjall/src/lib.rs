@@ -236,6 +236,17 @@
 //! length (an index key's sort part overflowed the old slack and was copied on growth). In
 //! profiles `prepare` went from 2.7% to 2.1% and `encode_batch` from 1.7% to 1.2% of the
 //! server's samples; the CPU per operation did not move beyond this machine's noise.
+//! Tried and not kept (2026-12-07, commit cd2adf3, reverted): inserting a commit's entries
+//! straight into each keyspace's active memtable, fetched once per keyspace and commit
+//! (lsm-tree's `Tree::insert` reads the version lock and clones the tree's whole current
+//! version per entry; sound since every rotation binderdb makes runs between commits), and
+//! building each physical key once, in the memtable's `Slice`, instead of in a `Vec` the
+//! memtable copies. Server CPU per durable index put (`/work/cpu.sh`, release builds alternated
+//! under a pause of the machine's builds): 66.5 / 65.8 / 66.0 µs (main) against 64.2 / 63.8 /
+//! 61.0 µs (the first change alone); 70.2 / 72.4 / 73.2 / 75.5 against 70.7 / 73.5 / 75.5 /
+//! 75.3 µs (both) and 71.0 / 74.6 / 73.1 / 74.7 µs (the first alone); a third series was
+//! disturbed by another load (ops/s halved in 4 of 8 runs). Not separable from the noise, so
+//! not worth an invariant that fjall's own (backstop) rotations could break.
 //!
 //! So what separates `sync` from in-memory (about 16–20 µs of server CPU per PutItem) is the
 //! kernel's sync path and the sleeps and wake-ups around it (the syncer thread about 8 µs,
@@ -462,7 +473,7 @@ pub use checkpoint::write_checkpoint;
 use drops::{drop_marker, Dropper, Job, DROP_PREFIX};
 use group_commit::GroupCommit;
 pub use group_commit::{Durability, SyncLatency, GROUP_WINDOW, SYNC_LATENCY_BUCKETS};
-use logged::{ActiveMemtables, Entry, LoggedBatch, COUNTERS_SPACE, META_SPACE};
+use logged::{Entry, LoggedBatch, COUNTERS_SPACE, META_SPACE};
 use pacing::{Backlog, Pace, RecentPacing, PACING_STEP};
 pub use read_path::{default_cache_bytes, MIN_CACHE_BYTES};
 use sequencer::{Sequencer, Ticket};
@@ -622,30 +633,16 @@ impl Logged<'_> {
     /// the commit becomes visible to snapshots once every commit before it has too.
     fn insert(self) {
         let seqno = self.ticket.seqno();
-        let mut memtables = ActiveMemtables::default();
         for entry in self.data {
-            entry.insert(seqno, &mut memtables);
+            entry.insert(seqno);
         }
     }
 }
 
 /// A batch with physical keys and the latch stripes it needs.
 struct Prepared {
-    batch: codec::EncodedBatch<fjall::Slice>,
+    batch: codec::EncodedBatch,
     stripes: Vec<usize>,
-}
-
-/// The physical key of `key` ([`codec::encode`]), built once, in the `Slice` the memtable
-/// keeps: encoded into a `Vec` first, each entry's key was allocated and copied twice (an index
-/// put writes nine entries). With [`logged::ActiveMemtables`], measured in the same 4 rounds
-/// (see there): 70.7 / 73.5 / 75.5 / 75.3 µs per index put against main's 70.2 / 72.4 / 73.2 /
-/// 75.5 µs, no gain beyond the noise.
-fn physical_slice(key: &Key) -> Result<fjall::Slice, StorageError> {
-    use std::io::Read;
-    let header = codec::key_header(key.table, &key.partition)?;
-    let len = header.len() + key.partition.len() + key.sort.len();
-    let mut bytes = header[..].chain(&key.partition[..]).chain(&key.sort[..]);
-    fjall::Slice::from_reader(&mut bytes, len).map_err(StorageError::Io)
 }
 
 /// Largest memtable of a data keyspace before it is flushed to a table file (fjall's default is
@@ -1227,9 +1224,8 @@ impl FjallStore {
         }
         let (payload, shared, data) = batch.finish();
         let ticket = self.sequencer.begin();
-        let mut memtables = ActiveMemtables::default();
         for entry in shared {
-            entry.insert(ticket.seqno(), &mut memtables);
+            entry.insert(ticket.seqno());
         }
         self.group.log(&payload);
         Some(Logged { ticket, data })
@@ -1403,7 +1399,7 @@ impl FjallStore {
                 .chain(batch.writes.iter().filter_map(Write::key)),
         );
         Ok(Prepared {
-            batch: codec::encode_batch_with(batch, physical_slice)?,
+            batch: codec::encode_batch(batch)?,
             stripes,
         })
     }

@@ -14,7 +14,6 @@
 //! log's order).
 
 use std::io::Read;
-use std::sync::Arc;
 
 use binderdb_storage::{codec, Keyspace, StorageError};
 use fjall::AbstractTree;
@@ -44,58 +43,18 @@ pub(crate) struct LoggedBatch<'a> {
 /// memtable keeps, so inserting it copies nothing more.
 pub(crate) struct Entry<'a> {
     space: &'a fjall::Keyspace,
-    /// The keyspace's space id (see the module docs).
-    id: u8,
-    key: fjall::Slice,
+    shared: bool,
+    key: Vec<u8>,
     value: Option<fjall::Slice>,
 }
 
 impl Entry<'_> {
-    /// Inserts the entry at `seqno` into its keyspace's active memtable, as found in
-    /// `memtables`.
-    pub(crate) fn insert(self, seqno: fjall::SeqNo, memtables: &mut ActiveMemtables) {
-        let value = match self.value {
-            Some(value) => lsm_tree::InternalValue::from_components(
-                self.key,
-                value,
-                seqno,
-                lsm_tree::ValueType::Value,
-            ),
-            None => lsm_tree::InternalValue::new_tombstone(self.key, seqno),
+    /// Inserts the entry into its keyspace's memtable at `seqno`.
+    pub(crate) fn insert(self, seqno: fjall::SeqNo) {
+        match self.value {
+            Some(value) => self.space.tree.insert(self.key, value, seqno),
+            None => self.space.tree.remove(self.key, seqno),
         };
-        memtables.of(self.space, self.id).insert(value);
-    }
-}
-
-/// The active memtable of each keyspace one commit inserts into, fetched once per keyspace and
-/// commit rather than once per entry.
-///
-/// lsm-tree's `Tree::insert` and `Tree::remove` find the active memtable anew for every entry:
-/// a read of the tree's version lock and a clone (and drop) of its whole current version, three
-/// `Arc`s, each a contended atomic shared with every other writer and reader of the tree. An
-/// index put writes nine entries into three keyspaces. Fetching the memtable once per
-/// keyspace is sound because every memtable rotation binderdb makes runs between commits
-/// ([`crate::sequencer::Sequencer::between_commits`]): while a commit holds its ticket, the
-/// active memtable of each keyspace stays the one it fetched. lsm-tree's `append_entry` does
-/// nothing but that lookup and `Memtable::insert`. fjall's own rotations (its backstop, see
-/// `FJALL_ROTATION_BACKSTOP`) are not gated; they are sent only from fjall's write path (the
-/// dropper) for a memtable past twice binderdb's limit, which a keyspace a commit writes never
-/// reaches, since that commit rotates it at binderdb's limit.
-///
-/// Measured (2026-12-07 10:50–11:05, release builds, `/work/cpu.sh` under a pause of the
-/// machine's builds, durable `index-put`, server CPU per operation): one series of 3 pairs
-/// 66.5 / 65.8 / 66.0 µs (main) against 64.2 / 63.8 / 61.0 µs (this), then a series of 4
-/// rounds 70.2 / 72.4 / 73.2 / 75.5 µs against 71.0 / 74.6 / 73.1 / 74.7 µs: no gain this
-/// machine can separate from its noise.
-#[derive(Default)]
-pub(crate) struct ActiveMemtables([Option<Arc<lsm_tree::Memtable>>; SPACES]);
-
-/// Number of space ids (data keyspaces, `meta`, `counters`).
-const SPACES: usize = COUNTERS_SPACE as usize + 1;
-
-impl ActiveMemtables {
-    fn of(&mut self, space: &fjall::Keyspace, id: u8) -> &lsm_tree::Memtable {
-        self.0[usize::from(id) % SPACES].get_or_insert_with(|| space.tree.active_memtable())
     }
 }
 
@@ -123,12 +82,12 @@ impl<'a> LoggedBatch<'a> {
         &mut self,
         space: &'a fjall::Keyspace,
         id: u8,
-        key: fjall::Slice,
+        key: Vec<u8>,
         value: Option<fjall::Slice>,
     ) {
         self.entries.push(Entry {
             space,
-            id,
+            shared: id >= META_SPACE,
             key,
             value,
         });
@@ -142,7 +101,7 @@ impl<'a> LoggedBatch<'a> {
         key: Vec<u8>,
         value: Vec<u8>,
     ) {
-        self.insert_slice(space, id, key.into(), fjall::Slice::from(value));
+        self.insert_slice(space, id, key, fjall::Slice::from(value));
     }
 
     /// Puts `key` → the stored form of `value` at `version` ([`codec::encode_value`]) into
@@ -153,16 +112,13 @@ impl<'a> LoggedBatch<'a> {
     /// a table with indexes has up to nine such entries, two of them (ALL projections) as large
     /// as the item.
     ///
-    /// `key` comes as the `Slice` the memtable keeps (see `FjallStore::prepare`), for the same
-    /// reason.
-    ///
     /// # Errors
     /// None in practice: the bytes are read from memory.
     pub(crate) fn insert_stored(
         &mut self,
         space: &'a fjall::Keyspace,
         id: u8,
-        key: fjall::Slice,
+        key: Vec<u8>,
         version: u64,
         value: &[u8],
     ) -> Result<(), StorageError> {
@@ -178,7 +134,7 @@ impl<'a> LoggedBatch<'a> {
         &mut self,
         space: &'a fjall::Keyspace,
         id: u8,
-        key: fjall::Slice,
+        key: Vec<u8>,
         value: fjall::Slice,
     ) {
         self.push_op(id, &key);
@@ -189,13 +145,7 @@ impl<'a> LoggedBatch<'a> {
     }
 
     /// Deletes `key` from `space` (whose id is `id`).
-    pub(crate) fn remove(
-        &mut self,
-        space: &'a fjall::Keyspace,
-        id: u8,
-        key: impl Into<fjall::Slice>,
-    ) {
-        let key = key.into();
+    pub(crate) fn remove(&mut self, space: &'a fjall::Keyspace, id: u8, key: Vec<u8>) {
         self.push_op(id | DELETE, &key);
         self.push_entry(space, id, key, None);
     }
@@ -207,7 +157,7 @@ impl<'a> LoggedBatch<'a> {
     /// The finished payload (its op count filled in), the shared entries and the data entries.
     pub(crate) fn finish(mut self) -> (Vec<u8>, Vec<Entry<'a>>, Vec<Entry<'a>>) {
         self.payload[8..12].copy_from_slice(&self.ops.to_le_bytes());
-        let (shared, data) = self.entries.into_iter().partition(|e| e.id >= META_SPACE);
+        let (shared, data) = self.entries.into_iter().partition(|e| e.shared);
         (self.payload, shared, data)
     }
 }

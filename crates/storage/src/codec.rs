@@ -207,55 +207,17 @@ fn push_partition_prefix(
     partition: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), StorageError> {
-    out.extend_from_slice(&key_header(table, partition)?);
-    out.extend_from_slice(partition);
-    Ok(())
-}
-
-/// The bytes a physical key holds before its partition (the table's prefix, the partition's
-/// hash and length), held inline: the key is these, then the partition, then the sort part.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeyHeader {
-    bytes: [u8; MAX_HEADER_LEN],
-    len: u8,
-}
-
-impl Deref for KeyHeader {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
-    }
-}
-
-/// The header of every key of `table` / `partition` (see [`KeyHeader`]). For an engine that
-/// builds a key in a buffer of its own: `encode_key` is this header, the partition and the sort
-/// part, concatenated.
-///
-/// # Errors
-/// As [`encode_key`].
-pub fn key_header(table: u64, partition: &[u8]) -> Result<KeyHeader, StorageError> {
     let len = u16::try_from(partition.len()).map_err(|_| {
         StorageError::InvalidArgument(format!(
             "partition of {} bytes exceeds {MAX_PARTITION_LEN}",
             partition.len()
         ))
     })?;
-    let prefix = table_prefix(table)?;
-    let mut bytes = [0; MAX_HEADER_LEN];
-    let parts: [&[u8]; 3] = [
-        &prefix,
-        &partition_hash(partition).to_be_bytes(),
-        &len.to_be_bytes(),
-    ];
-    let mut at = 0;
-    for part in parts {
-        bytes[at..at + part.len()].copy_from_slice(part);
-        at += part.len();
-    }
-    // At most 8 + 8 + 2 bytes.
-    let len = at as u8;
-    Ok(KeyHeader { bytes, len })
+    out.extend_from_slice(&table_prefix(table)?);
+    out.extend_from_slice(&partition_hash(partition).to_be_bytes());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(partition);
+    Ok(())
 }
 
 /// Splits a physical key into `(partition, sort)`.
@@ -316,14 +278,13 @@ pub fn decode_value(bytes: &[u8]) -> Result<(u64, &[u8]), StorageError> {
     }
 }
 
-/// A [`Batch`] with physical keys, ready for an engine to check and apply. The keys are `K`:
-/// `Vec<u8>` from [`encode_batch`], or the engine's own buffer type from [`encode_batch_with`].
+/// A [`Batch`] with physical keys, ready for an engine to check and apply.
 #[derive(Debug, Default)]
-pub struct EncodedBatch<K = Vec<u8>> {
+pub struct EncodedBatch {
     /// `(keyspace, physical key, expected version)` per guard.
-    pub guards: Vec<(Keyspace, K, Option<u64>)>,
+    pub guards: Vec<(Keyspace, Vec<u8>, Option<u64>)>,
     /// `(keyspace, physical key, Some(value) for a put / None for a delete)`, in batch order.
-    pub writes: Vec<(Keyspace, K, Option<Vec<u8>>)>,
+    pub writes: Vec<(Keyspace, Vec<u8>, Option<Vec<u8>>)>,
     /// The counter writes, in batch order.
     pub counters: Vec<CounterWrite>,
 }
@@ -369,32 +330,17 @@ impl CounterWrite {
 /// # Errors
 /// As [`encode_key`].
 pub fn encode_batch(batch: Batch) -> Result<EncodedBatch, StorageError> {
-    encode_batch_with(batch, encode)
-}
-
-/// [`encode_batch`] with each physical key built by `encode_key` (which must produce the bytes
-/// [`encode`] would): an engine whose store keeps keys in a buffer type of its own builds
-/// each key there once (see [`key_header`]) instead of in a `Vec` it then copies.
-///
-/// # Errors
-/// Whatever `encode_key` returns.
-pub fn encode_batch_with<K>(
-    batch: Batch,
-    mut encode_key: impl FnMut(&Key) -> Result<K, StorageError>,
-) -> Result<EncodedBatch<K>, StorageError> {
     let guards = batch
         .guards
         .iter()
-        .map(|g| Ok((g.key.keyspace, encode_key(&g.key)?, g.expected)))
+        .map(|g| Ok((g.key.keyspace, encode(&g.key)?, g.expected)))
         .collect::<Result<_, StorageError>>()?;
     let mut writes = Vec::with_capacity(batch.writes.len());
     let mut counters = Vec::new();
     for w in batch.writes {
         match w {
-            Write::Put { key, value } => {
-                writes.push((key.keyspace, encode_key(&key)?, Some(value)));
-            }
-            Write::Delete { key } => writes.push((key.keyspace, encode_key(&key)?, None)),
+            Write::Put { key, value } => writes.push((key.keyspace, encode(&key)?, Some(value))),
+            Write::Delete { key } => writes.push((key.keyspace, encode(&key)?, None)),
             Write::Count { counter, delta } => counters.push(CounterWrite::Add(counter, delta)),
             Write::SetCount { counter, value } => {
                 counters.push(CounterWrite::Set(counter, value));
@@ -519,20 +465,6 @@ mod tests {
             key,
             [partition_prefix(0x0102, b"pk").unwrap(), long_sort.to_vec()].concat()
         );
-    }
-
-    #[test]
-    fn key_header_then_partition_and_sort_is_the_key() {
-        let ids = [0x0102, COMPACT_TABLE_IDS, COMPACT_TABLE_IDS + 0x4000];
-        for table in ids {
-            for (partition, sort) in [(&b""[..], &b""[..]), (b"pk", b"sk"), (b"p", &[9; 70])] {
-                let header = key_header(table, partition).unwrap();
-                let built = [&header[..], partition, sort].concat();
-                assert_eq!(built, encode_key(table, partition, sort).unwrap());
-            }
-        }
-        let too_long = vec![0; MAX_PARTITION_LEN + 1];
-        assert!(key_header(0x0102, &too_long).is_err());
     }
 
     #[test]
