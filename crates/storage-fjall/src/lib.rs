@@ -236,6 +236,17 @@
 //! length (an index key's sort part overflowed the old slack and was copied on growth). In
 //! profiles `prepare` went from 2.7% to 2.1% and `encode_batch` from 1.7% to 1.2% of the
 //! server's samples; the CPU per operation did not move beyond this machine's noise.
+//! Tried and not kept (2026-12-07, commit cd2adf3, reverted): inserting a commit's entries
+//! straight into each keyspace's active memtable, fetched once per keyspace and commit
+//! (lsm-tree's `Tree::insert` reads the version lock and clones the tree's whole current
+//! version per entry; sound since every rotation binderdb makes runs between commits), and
+//! building each physical key once, in the memtable's `Slice`, instead of in a `Vec` the
+//! memtable copies. Server CPU per durable index put (`/work/cpu.sh`, release builds alternated
+//! under a pause of the machine's builds): 66.5 / 65.8 / 66.0 µs (main) against 64.2 / 63.8 /
+//! 61.0 µs (the first change alone); 70.2 / 72.4 / 73.2 / 75.5 against 70.7 / 73.5 / 75.5 /
+//! 75.3 µs (both) and 71.0 / 74.6 / 73.1 / 74.7 µs (the first alone); a third series was
+//! disturbed by another load (ops/s halved in 4 of 8 runs). Not separable from the noise, so
+//! not worth an invariant that fjall's own (backstop) rotations could break.
 //!
 //! So what separates `sync` from in-memory (about 16–20 µs of server CPU per PutItem) is the
 //! kernel's sync path and the sleeps and wake-ups around it (the syncer thread about 8 µs,
