@@ -664,6 +664,11 @@ struct Prepared {
     stripes: Vec<usize>,
 }
 
+/// How long [`FjallStore::flush_memtables`] waits for the flush thread. A flush of one 32 MiB
+/// memtable per keyspace takes well under a second on the development VM; a minute means the
+/// flushes are failing, not slow.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Largest memtable of a data keyspace before it is flushed to a table file (fjall's default is
 /// 64 MiB). Overwrites keep every version in the memtable until the flush, so this bounds the
 /// memory a write-heavy server holds per keyspace, and under a steady write load the server's
@@ -1734,8 +1739,12 @@ impl FjallStore {
     /// their flushes is not (commits go on meanwhile, and the flush thread's own rotation needs
     /// the gate open).
     ///
+    /// The wait is bounded by [`FLUSH_WAIT`]: a flush that keeps failing (the flush thread
+    /// logs each failure and retries) would otherwise hold the caller forever.
+    ///
     /// # Errors
-    /// `Backend` if a rotation fails.
+    /// `Backend` if a rotation fails; `Io` (`TimedOut`) if a keyspace still has memtables
+    /// waiting for their flush after [`FLUSH_WAIT`].
     pub fn flush_memtables(&self) -> Result<(), StorageError> {
         let spaces: Vec<&fjall::Keyspace> = self.memtable_spaces().collect();
         self.sequencer.between_commits(|| {
@@ -1748,8 +1757,20 @@ impl FjallStore {
                 .map_err(backend)
         })?;
         self.flusher.wake();
+        let deadline = std::time::Instant::now() + FLUSH_WAIT;
         for space in spaces {
             while space.tree.sealed_memtable_count() > 0 {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StorageError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "keyspace {} still has {} memtable(s) waiting for their flush after {} s",
+                            &**space.name(),
+                            space.tree.sealed_memtable_count(),
+                            FLUSH_WAIT.as_secs()
+                        ),
+                    )));
+                }
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
