@@ -171,6 +171,27 @@ pub struct TableDescriptor {
     /// format 1 unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insights: Option<crate::insights::InsightsState>,
+    /// The billing-mode or provisioned-throughput change of the table last requested (absent
+    /// before the first; format 1 unchanged). While it is in progress DynamoDB answers another
+    /// capacity change according to it (`ops::update_table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_change: Option<CapacityChange>,
+}
+
+/// A billing-mode or provisioned-throughput change of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityChange {
+    /// The billing mode the table had before the change.
+    pub from: BillingMode,
+    /// The instant the change completes (the table is ACTIVE again), ms since the epoch.
+    pub until_ms: u64,
+}
+
+impl CapacityChange {
+    /// Whether the change is still in progress at `now_ms`.
+    pub fn in_progress(&self, now_ms: u64) -> bool {
+        now_ms < self.until_ms
+    }
 }
 
 /// A stream of a deleted table. DynamoDB keeps it readable (DISABLED) for 24 hours after the

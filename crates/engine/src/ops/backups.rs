@@ -570,6 +570,7 @@ impl Database {
             pitr: None,
             warm: None,
             insights: None,
+            capacity_change: None,
             ..source.clone()
         };
         Ok(descriptor)

@@ -362,6 +362,7 @@ impl Database {
             pitr: None,
             warm,
             insights: None,
+            capacity_change: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

@@ -1,6 +1,11 @@
 //! DeleteTable: removes the table from the catalog and drops its data; the response describes
 //! the table as DELETING, with only the members DynamoDB's has then.
 //!
+//! A table being created, updated or pre-warmed (its or a global index's `WarmThroughput`
+//! UPDATING, the table ACTIVE) is not deleted: ResourceInUseException, in DynamoDB's words
+//! "Table: <name> is in the process of being updated." once it exists (DDB-TABLE-069, 369,
+//! 370; [`crate::warm`]).
+//!
 //! A table with point-in-time recovery enabled leaves a `SYSTEM` backup,
 //! `<table>$DeletedTableBackup`, as in DynamoDB: it keeps the table's items as they were just
 //! before the deletion and its recovery log, until the recovery period has passed (see
@@ -13,12 +18,21 @@ use crate::error::{Error, Result};
 use crate::ops::table_name;
 use crate::{Database, RequestContext};
 
+/// DynamoDB's refusal of a DeleteTable while a change of table `name` is in progress.
+fn being_updated(name: &str) -> Error {
+    Error::ResourceInUse(format!(
+        "Attempt to change a resource which is still in use: Table: {name} is in the process of \
+         being updated."
+    ))
+}
+
 impl Database {
     /// DeleteTable.
     ///
     /// # Errors
     /// `ResourceNotFoundException`; `ResourceInUseException` while the table is being created or
-    /// updated; `ValidationException` when deletion protection is on.
+    /// updated, or pre-warmed (the table's or a global index's `WarmThroughput` UPDATING);
+    /// `ValidationException` when deletion protection is on.
     pub fn delete_table(
         &self,
         ctx: &RequestContext,
@@ -28,17 +42,17 @@ impl Database {
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let table = self.existing_table(ctx, name)?;
         let d = table.descriptor();
-        match d.status(self.clock.now_millis()) {
+        let now = self.clock.now_millis();
+        match d.status(now) {
             "CREATING" => {
                 return Err(Error::ResourceInUse(format!(
                     "Attempt to change a resource which is still in use: Table is being created: {name}"
                 )))
             }
-            "UPDATING" => {
-                return Err(Error::ResourceInUse(format!(
-                    "Attempt to change a resource which is still in use: Table is being updated: {name}"
-                )))
-            }
+            // A pre-warm leaves the table ACTIVE, yet DynamoDB refuses the deletion until it
+            // completes, in the words it uses for an UPDATING table (DDB-TABLE-069; 369, 370).
+            "UPDATING" => return Err(being_updated(name)),
+            _ if crate::warm::prewarming(&d, now) => return Err(being_updated(name)),
             _ => {}
         }
         if d.deletion_protection {

@@ -90,17 +90,27 @@ impl Database {
     /// The `TableDescription` of `table` as of now, with `status` overriding the computed status
     /// (CreateTable reports CREATING, DeleteTable DELETING).
     fn describe(&self, table: &Table, status: Option<&'static str>) -> Result<TableDescription> {
-        let d = table.descriptor();
-        let (item_count, size_bytes) = crate::catalog::table_stats(self.store.as_ref(), &d)?;
+        self.describe_as(&table.descriptor(), status)
+    }
+
+    /// The `TableDescription` of a table whose descriptor is `d` (its item and index counts
+    /// as of now), with `status` as for [`Database::describe`]. UpdateTable answers some
+    /// requests it ignores with a descriptor it does not store.
+    fn describe_as(
+        &self,
+        d: &TableDescriptor,
+        status: Option<&'static str>,
+    ) -> Result<TableDescription> {
+        let (item_count, size_bytes) = crate::catalog::table_stats(self.store.as_ref(), d)?;
         let mut index_stats = Vec::with_capacity(d.indexes.len());
         for index in &d.indexes {
             index_stats.push(if index.state == BuildState::Built {
-                crate::catalog::index_stats(self.store.as_ref(), &d, index)?
+                crate::catalog::index_stats(self.store.as_ref(), d, index)?
             } else {
                 (0, 0)
             });
         }
-        Ok(self.description(&d, status, item_count, size_bytes, &index_stats))
+        Ok(self.description(d, status, item_count, size_bytes, &index_stats))
     }
 
     fn description(

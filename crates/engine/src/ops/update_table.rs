@@ -3,9 +3,28 @@
 //! update, delete), and pre-warming (`WarmThroughput`, see [`crate::warm`]). Throughput,
 //! billing and index changes put the table in UPDATING for the configured delay; a pre-warm
 //! leaves it ACTIVE and only its `WarmThroughput.Status` is UPDATING as long.
+//!
+//! What is admitted while a change is in flight follows the request, not only the table's
+//! status, as DynamoDB was observed to (the ack-api-quirks lab's finding numbers):
+//! - A CREATING table refuses every change (ResourceInUseException).
+//! - `DeletionProtectionEnabled` alone is admitted while the table is UPDATING, whatever the
+//!   change in flight (a stream, billing-mode, throughput or table class change:
+//!   DDB-TABLE-002, 119, 285, 286, 369, 370); the answer and DescribeTable keep UPDATING. An
+//!   index creation was not observed: binderdb admits it then too.
+//! - A pre-warm alone is admitted too (see [`crate::warm`]).
+//! - A billing-mode or throughput change while one is in progress is ResourceInUseException
+//!   "Table IOPS are currently being updated. Table: <name>" (DDB-TABLE-369, 370, 452), with
+//!   one exception: during a switch from PAY_PER_REQUEST to PROVISIONED, `BillingMode:
+//!   PAY_PER_REQUEST` alone is answered 200 and ignored, taken as a re-send of the mode the
+//!   table had. The answer shows the table UPDATING, PAY_PER_REQUEST, throughput 0/0; the
+//!   switch to PROVISIONED goes on and completes as it would have (DDB-TABLE-452: 9 of 9 cells
+//!   of the lab's clobber matrix, DDB-TABLE-450). The way back the other direction carries a
+//!   throughput, and is refused.
+//! - Anything else while the table is UPDATING is ResourceInUseException (binderdb's text;
+//!   DynamoDB's names the change in flight, e.g. a stream or index change).
 
 use crate::api::{TableDescriptionOutput, UpdateTableInput};
-use crate::catalog::BillingMode;
+use crate::catalog::{BillingMode, CapacityChange, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::index::updates::{self, IndexChange};
 use crate::index::{BuildState, IndexKind};
@@ -125,7 +144,9 @@ impl Database {
     ///
     /// # Errors
     /// `ResourceNotFoundException`; `ResourceInUseException` while the table is not ACTIVE
-    /// (a pre-warm alone is admitted while it is UPDATING); `ValidationException` for an empty
+    /// (a pre-warm or `DeletionProtectionEnabled` alone is admitted while it is UPDATING, and a
+    /// way back to on-demand during a switch from it is ignored, see the module docs);
+    /// `ValidationException` for an empty
     /// or no-op update, or throughput inconsistent with the billing mode; DynamoDB's HTTP 500s
     /// for an empty `WarmThroughput` / `OnDemandThroughput` alone, a pre-warm of a missing
     /// index, or one during an index's resource allocation (see [`crate::warm`]).
@@ -173,7 +194,35 @@ impl Database {
         let now = self.clock.now_millis();
         let status = current.status(now);
         let prewarm_only = warm_only(warm.is_some(), other_changes, index_updates);
-        if status == "UPDATING" && prewarm_only {
+        let changes_billing =
+            input.billing_mode.is_some() || input.provisioned_throughput.is_some();
+        if let Some(change) = current
+            .capacity_change
+            .filter(|c| status == "UPDATING" && c.in_progress(now) && changes_billing)
+        {
+            let billing_only = input.provisioned_throughput.is_none()
+                && input.deletion_protection_enabled.is_none()
+                && input.table_class.is_none()
+                && input.stream_specification.is_none()
+                && on_demand.is_none()
+                && warm.is_none()
+                && index_updates.is_empty();
+            return self.during_capacity_change(&current, change, &input, billing_only);
+        }
+        // DeletionProtectionEnabled must be the only change of its request.
+        let protection_only = input.deletion_protection_enabled.is_some()
+            && !changes_billing
+            && input.table_class.is_none()
+            && input.stream_specification.is_none()
+            && on_demand.is_none()
+            && warm.is_none()
+            && index_updates.is_empty();
+        if status == "UPDATING" && protection_only {
+            // DynamoDB admits it whatever made the table UPDATING (a stream, billing-mode,
+            // throughput or table class change: DDB-TABLE-002, 119, 285, 286, 369, 370), and
+            // the table stays UPDATING. Not observed during an index creation; binderdb admits
+            // it then too, since no change of the table was ever seen to refuse it.
+        } else if status == "UPDATING" && prewarm_only {
             // A pre-warm is its own job in DynamoDB: admitted while the table is UPDATING (seen
             // during a billing-mode switch, where the throughput, stream and OnDemandThroughput
             // changes are ResourceInUseException), except while a new index's resources are
@@ -443,6 +492,10 @@ impl Database {
         }
         if changes_capacity {
             next.updating_until_ms = now + self.config.create_delay_ms;
+            next.capacity_change = Some(CapacityChange {
+                from: current.billing_mode,
+                until_ms: next.updating_until_ms,
+            });
         }
         let mut changes_stream = false;
         if let Some(spec) = &input.stream_specification {
@@ -517,6 +570,50 @@ impl Database {
         }
         Ok(TableDescriptionOutput {
             table_description: description,
+        })
+    }
+}
+
+impl Database {
+    /// A billing-mode or provisioned-throughput change requested while `change` is in
+    /// progress on the table `current` (`billing_only`: the request carries a `BillingMode` and
+    /// nothing else).
+    ///
+    /// DynamoDB refuses it with ResourceInUseException, "Table IOPS are currently being
+    /// updated" (a second throughput change, a switch back, a re-send of the new mode:
+    /// DDB-TABLE-369, 370, 452), with one exception: during a switch from PAY_PER_REQUEST to
+    /// PROVISIONED, `BillingMode: PAY_PER_REQUEST` alone is answered 200 and ignored, as a
+    /// re-send of the mode the table had (DDB-TABLE-369, 452, 9 of 9 in the lab's clobber matrix
+    /// DDB-TABLE-450). The answer describes the table as on-demand (`BillingModeSummary`
+    /// PAY_PER_REQUEST, throughput 0/0) and UPDATING; nothing is stored: DescribeTable keeps
+    /// the switch to PROVISIONED, which completes as it would have.
+    ///
+    /// # Errors
+    /// `ResourceInUseException` but for that exception.
+    fn during_capacity_change(
+        &self,
+        current: &TableDescriptor,
+        change: CapacityChange,
+        input: &UpdateTableInput,
+        billing_only: bool,
+    ) -> Result<TableDescriptionOutput> {
+        let back_to_on_demand = billing_only
+            && change.from == BillingMode::PayPerRequest
+            && current.billing_mode == BillingMode::Provisioned
+            && input.billing_mode.as_deref() == Some(BillingMode::PayPerRequest.as_str());
+        if !back_to_on_demand {
+            return Err(Error::ResourceInUse(format!(
+                "Attempt to change a resource which is still in use: Table IOPS are currently \
+                 being updated. Table: {}",
+                current.name
+            )));
+        }
+        let mut answer = current.clone();
+        answer.billing_mode = BillingMode::PayPerRequest;
+        answer.read_capacity = 0;
+        answer.write_capacity = 0;
+        Ok(TableDescriptionOutput {
+            table_description: self.describe_as(&answer, Some("UPDATING"))?,
         })
     }
 }

@@ -50,5 +50,6 @@ mod transactions;
 mod transactions_concurrency;
 mod ttl;
 mod update_item;
+mod updates_in_flight;
 mod warm_throughput;
 mod warm_throughput_edges;

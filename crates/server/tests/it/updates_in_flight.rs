@@ -1,0 +1,432 @@
+//! What binderdb admits while a change of a table is in flight, as DynamoDB was observed to
+//! (the ack-api-quirks lab's findings, cited in `binderdb_engine::warm` and
+//! `ops::update_table`): DeletionProtectionEnabled while the table is UPDATING, DeleteTable
+//! while a pre-warm runs (refused, the table ACTIVE), and a second billing-mode or throughput
+//! change during a switch (refused, or, back to on-demand during a switch from it, ignored).
+//! The manual clock holds each change in flight; nothing here waits or times anything.
+
+use aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder;
+use aws_sdk_dynamodb::types::{BillingMode, StreamSpecification, StreamViewType, TableDescription};
+use aws_sdk_dynamodb::Client;
+use serde_json::json;
+
+use crate::common::{call, error_parts};
+use crate::warm_throughput::{
+    clocked, describe, expect, index_throughput, named_index_warm, on_demand_table, prewarm_index,
+    provisioned_table, table_warm, throughput, warm, DELAY,
+};
+
+const RESOURCE_IN_USE: &str = "com.amazonaws.dynamodb.v20120810#ResourceInUseException";
+
+fn status(d: &TableDescription) -> &str {
+    d.table_status().map(|s| s.as_str()).unwrap_or_default()
+}
+
+/// (billing mode, read, write) as a description reports them.
+fn capacity(d: &TableDescription) -> (String, i64, i64) {
+    let pt = d.provisioned_throughput().unwrap();
+    (
+        d.billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default(),
+        pt.read_capacity_units().unwrap_or_default(),
+        pt.write_capacity_units().unwrap_or_default(),
+    )
+}
+
+fn on_demand() -> (String, i64, i64) {
+    ("PAY_PER_REQUEST".to_owned(), 0, 0)
+}
+
+fn provisioned(read: i64, write: i64) -> (String, i64, i64) {
+    ("PROVISIONED".to_owned(), read, write)
+}
+
+/// DynamoDB's refusal of a capacity change while one is in progress (DDB-TABLE-369/370/452).
+fn iops_busy(table: &str) -> String {
+    format!(
+        "Attempt to change a resource which is still in use: Table IOPS are currently being \
+         updated. Table: {table}"
+    )
+}
+
+/// DynamoDB's refusal of a DeleteTable while the table is being updated or pre-warmed
+/// (DDB-TABLE-069/369/370).
+fn delete_busy(table: &str) -> String {
+    format!(
+        "Attempt to change a resource which is still in use: Table: {table} is in the process \
+         of being updated."
+    )
+}
+
+async fn protect(client: &Client, table: &str, on: bool) -> TableDescription {
+    client
+        .update_table()
+        .table_name(table)
+        .deletion_protection_enabled(on)
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap()
+}
+
+async fn delete_error(client: &Client, table: &str) -> (String, String) {
+    error_parts(
+        client
+            .delete_table()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap_err(),
+    )
+}
+
+/// `table` (on-demand, GSI `gsi`) switched to provisioned 1/1, its index 1/1.
+async fn switch_to_provisioned(client: &Client, table: &str) -> TableDescription {
+    client
+        .update_table()
+        .table_name(table)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(throughput(1, 1))
+        .global_secondary_index_updates(index_throughput("gsi", 1, 1))
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap()
+}
+
+/// UpdateTable `BillingMode: PAY_PER_REQUEST` alone, and its answer.
+async fn to_on_demand(client: &Client, table: &str) -> TableDescription {
+    client
+        .update_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap()
+}
+
+/// The UpdateTable that switches `table` (made by `provisioned_table`) back to its provisioned
+/// 5/7, its index 3/4.
+fn back_to_provisioned(client: &Client, table: &str) -> UpdateTableFluentBuilder {
+    client
+        .update_table()
+        .table_name(table)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(throughput(5, 7))
+        .global_secondary_index_updates(index_throughput("gsi", 3, 4))
+}
+
+#[tokio::test]
+async fn deletion_protection_is_admitted_while_the_table_is_updating() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Guarded", None, None).await;
+    // While the table is CREATING every change is refused, this one too.
+    let (code, _) = error_parts(
+        client
+            .update_table()
+            .table_name("Guarded")
+            .deletion_protection_enabled(true)
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, "ResourceInUseException");
+    clock.advance(DELAY);
+
+    // During a billing-mode switch (DDB-TABLE-369): admitted, the table stays UPDATING.
+    switch_to_provisioned(&client, "Guarded").await;
+    let out = protect(&client, "Guarded", true).await;
+    assert_eq!(status(&out), "UPDATING");
+    assert_eq!(out.deletion_protection_enabled(), Some(true));
+    let d = describe(&client, "Guarded").await;
+    assert_eq!(status(&d), "UPDATING");
+    assert_eq!(d.deletion_protection_enabled(), Some(true));
+    assert_eq!(capacity(&d), provisioned(1, 1));
+    clock.advance(DELAY);
+
+    // During a stream change (DDB-TABLE-002).
+    client
+        .update_table()
+        .table_name("Guarded")
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let out = protect(&client, "Guarded", false).await;
+    assert_eq!(status(&out), "UPDATING");
+    assert_eq!(out.deletion_protection_enabled(), Some(false));
+    clock.advance(DELAY);
+
+    // During a throughput change (DDB-TABLE-370) and while a new index's resources are
+    // allocated (not observed; binderdb admits it as in every other UPDATING window).
+    client
+        .update_table()
+        .table_name("Guarded")
+        .provisioned_throughput(throughput(2, 2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(&protect(&client, "Guarded", true).await), "UPDATING");
+    clock.advance(DELAY);
+    let created = call(
+        server.addr,
+        "UpdateTable",
+        json!({"TableName": "Guarded",
+               "AttributeDefinitions": [{"AttributeName": "other", "AttributeType": "S"}],
+               "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "online",
+                   "KeySchema": [{"AttributeName": "other", "KeyType": "HASH"}],
+                   "Projection": {"ProjectionType": "ALL"},
+                   "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}]}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.json());
+    let out = call(
+        server.addr,
+        "UpdateTable",
+        json!({"TableName": "Guarded", "DeletionProtectionEnabled": false}),
+    )
+    .await;
+    assert_eq!(out.status, 200, "{}", out.json());
+    assert_eq!(out.json()["TableDescription"]["TableStatus"], "UPDATING");
+    assert_eq!(
+        out.json()["TableDescription"]["DeletionProtectionEnabled"],
+        false
+    );
+
+    // Next to another change it is no longer alone: the change in flight refuses the request.
+    let mixed = call(
+        server.addr,
+        "UpdateTable",
+        json!({"TableName": "Guarded", "DeletionProtectionEnabled": true, "TableClass": "STANDARD"}),
+    )
+    .await;
+    assert_eq!(mixed.status, 400, "{}", mixed.json());
+    clock.advance(DELAY);
+    let d = describe(&client, "Guarded").await;
+    assert_eq!(status(&d), "ACTIVE");
+    assert_eq!(d.deletion_protection_enabled(), Some(false));
+}
+
+#[tokio::test]
+async fn delete_table_waits_for_a_prewarm() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    for name in ["WarmTable", "WarmIndex"] {
+        on_demand_table(&client, name, None, None).await;
+    }
+    clock.advance(DELAY);
+    client
+        .update_table()
+        .table_name("WarmTable")
+        .warm_throughput(warm(Some(13_000), None))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_table()
+        .table_name("WarmIndex")
+        .global_secondary_index_updates(prewarm_index("gsi", warm(None, Some(5_000))))
+        .send()
+        .await
+        .unwrap();
+
+    // The tables are ACTIVE, their pre-warms in flight: DynamoDB refuses the deletion
+    // (DDB-TABLE-069, a table pre-warm; an index's is taken the same way).
+    let d = describe(&client, "WarmTable").await;
+    assert_eq!(status(&d), "ACTIVE");
+    assert_eq!(table_warm(&d), expect(12_000, 4_000, "UPDATING"));
+    let d = describe(&client, "WarmIndex").await;
+    assert_eq!(status(&d), "ACTIVE");
+    assert_eq!(
+        named_index_warm(&d, "gsi"),
+        expect(12_000, 4_000, "UPDATING")
+    );
+    for name in ["WarmTable", "WarmIndex"] {
+        assert_eq!(
+            delete_error(&client, name).await,
+            ("ResourceInUseException".to_owned(), delete_busy(name))
+        );
+        call(server.addr, "DeleteTable", json!({"TableName": name}))
+            .await
+            .assert_error(RESOURCE_IN_USE, Some(&delete_busy(name)));
+        // Nothing was deleted.
+        assert_eq!(status(&describe(&client, name).await), "ACTIVE");
+    }
+
+    // Once the pre-warm completed, the deletion goes through.
+    clock.advance(DELAY);
+    for name in ["WarmTable", "WarmIndex"] {
+        let out = client
+            .delete_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap()
+            .table_description
+            .unwrap();
+        assert_eq!(status(&out), "DELETING");
+    }
+
+    // A table UPDATING is refused in the same words (DDB-TABLE-369, 370).
+    on_demand_table(&client, "Switching", None, None).await;
+    clock.advance(DELAY);
+    switch_to_provisioned(&client, "Switching").await;
+    assert_eq!(
+        delete_error(&client, "Switching").await,
+        (
+            "ResourceInUseException".to_owned(),
+            delete_busy("Switching")
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_switch_back_to_on_demand_during_the_switch_is_ignored() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Back", None, None).await;
+    clock.advance(DELAY);
+    let before = describe(&client, "Back").await;
+    let out = switch_to_provisioned(&client, "Back").await;
+    assert_eq!(status(&out), "UPDATING");
+
+    // Right after the switch and half-way through it (DDB-TABLE-369, 452): 200, the answer
+    // describes the table on-demand and UPDATING, and nothing changes.
+    for _ in 0..2 {
+        let out = to_on_demand(&client, "Back").await;
+        assert_eq!(status(&out), "UPDATING");
+        assert_eq!(capacity(&out), on_demand());
+        assert_eq!(
+            out.billing_mode_summary()
+                .and_then(|b| b.last_update_to_pay_per_request_date_time()),
+            before
+                .billing_mode_summary()
+                .and_then(|b| b.last_update_to_pay_per_request_date_time())
+        );
+        let d = describe(&client, "Back").await;
+        assert_eq!(status(&d), "UPDATING");
+        assert_eq!(capacity(&d), provisioned(1, 1));
+        assert_eq!(table_warm(&d), expect(12_000, 4_000, "ACTIVE"));
+        clock.advance(DELAY / 2 - 1);
+    }
+    // On the wire, the answer is the same.
+    let raw = call(
+        server.addr,
+        "UpdateTable",
+        json!({"TableName": "Back", "BillingMode": "PAY_PER_REQUEST"}),
+    )
+    .await;
+    assert_eq!(raw.status, 200, "{}", raw.json());
+    let t = &raw.json()["TableDescription"];
+    assert_eq!(t["TableStatus"], "UPDATING");
+    assert_eq!(t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(t["ProvisionedThroughput"]["ReadCapacityUnits"], 0);
+
+    // Any other capacity change meanwhile is refused.
+    let (code, message) = error_parts(
+        client
+            .update_table()
+            .table_name("Back")
+            .provisioned_throughput(throughput(2, 2))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (code.as_str(), message),
+        ("ResourceInUseException", iops_busy("Back"))
+    );
+
+    // The switch completes as if nothing had been asked.
+    clock.advance(2);
+    let d = describe(&client, "Back").await;
+    assert_eq!(status(&d), "ACTIVE");
+    assert_eq!(capacity(&d), provisioned(1, 1));
+    // Once ACTIVE, the same request switches the table.
+    let out = to_on_demand(&client, "Back").await;
+    assert_eq!(status(&out), "UPDATING");
+    let d = describe(&client, "Back").await;
+    assert_eq!(capacity(&d), on_demand());
+    clock.advance(DELAY);
+    assert_eq!(status(&describe(&client, "Back").await), "ACTIVE");
+}
+
+#[tokio::test]
+async fn a_second_capacity_change_during_one_is_refused() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    provisioned_table(&client, "Fwd").await;
+    clock.advance(DELAY);
+    to_on_demand(&client, "Fwd").await;
+
+    // PROVISIONED -> PAY_PER_REQUEST in flight: the way back (it carries a throughput), a
+    // re-send of the new mode and a throughput change are refused (DDB-TABLE-369, 452).
+    for request in [
+        json!({"TableName": "Fwd", "BillingMode": "PROVISIONED",
+               "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 7},
+               "GlobalSecondaryIndexUpdates": [{"Update": {"IndexName": "gsi",
+                   "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 4}}}]}),
+        json!({"TableName": "Fwd", "BillingMode": "PROVISIONED",
+               "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}),
+        json!({"TableName": "Fwd", "BillingMode": "PAY_PER_REQUEST"}),
+        json!({"TableName": "Fwd",
+               "ProvisionedThroughput": {"ReadCapacityUnits": 2, "WriteCapacityUnits": 2}}),
+    ] {
+        call(server.addr, "UpdateTable", request)
+            .await
+            .assert_error(RESOURCE_IN_USE, Some(&iops_busy("Fwd")));
+    }
+    let (code, message) = error_parts(
+        back_to_provisioned(&client, "Fwd")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (code.as_str(), message),
+        ("ResourceInUseException", iops_busy("Fwd"))
+    );
+    clock.advance(DELAY);
+    let d = describe(&client, "Fwd").await;
+    assert_eq!(status(&d), "ACTIVE");
+    assert_eq!(capacity(&d), on_demand());
+
+    // Back to provisioned once ACTIVE, then a throughput change during that switch
+    // (DDB-TABLE-370 saw the same during a throughput change).
+    back_to_provisioned(&client, "Fwd").send().await.unwrap();
+    clock.advance(DELAY);
+    client
+        .update_table()
+        .table_name("Fwd")
+        .provisioned_throughput(throughput(6, 7))
+        .send()
+        .await
+        .unwrap();
+    for request in [
+        json!({"TableName": "Fwd",
+               "ProvisionedThroughput": {"ReadCapacityUnits": 8, "WriteCapacityUnits": 8}}),
+        // Not a way back from a switch: a throughput change was in flight.
+        json!({"TableName": "Fwd", "BillingMode": "PAY_PER_REQUEST"}),
+    ] {
+        call(server.addr, "UpdateTable", request)
+            .await
+            .assert_error(RESOURCE_IN_USE, Some(&iops_busy("Fwd")));
+    }
+    clock.advance(DELAY);
+    let d = describe(&client, "Fwd").await;
+    assert_eq!(status(&d), "ACTIVE");
+    assert_eq!(capacity(&d), provisioned(6, 7));
+}
