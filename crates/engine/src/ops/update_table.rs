@@ -147,9 +147,10 @@ impl Database {
     /// (a pre-warm or `DeletionProtectionEnabled` alone is admitted while it is UPDATING, and a
     /// way back to on-demand during a switch from it is ignored, see the module docs);
     /// `ValidationException` for an empty
-    /// or no-op update, or throughput inconsistent with the billing mode; DynamoDB's HTTP 500s
-    /// for an empty `WarmThroughput` / `OnDemandThroughput` alone, a pre-warm of a missing
-    /// index, or one during an index's resource allocation (see [`crate::warm`]).
+    /// or no-op update, or throughput inconsistent with the billing mode; and the 400s binderdb
+    /// answers where DynamoDB answers HTTP 500 (an empty `WarmThroughput` / `OnDemandThroughput`
+    /// alone, a pre-warm of a missing index, or one during an index's resource allocation: see
+    /// [`crate::warm`]).
     pub fn update_table(
         &self,
         ctx: &RequestContext,
