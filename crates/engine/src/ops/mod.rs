@@ -32,6 +32,7 @@ mod transact_get_items;
 mod transact_write_items;
 mod untag_resource;
 mod update_item;
+mod update_rules;
 mod update_table;
 mod write;
 

@@ -49,6 +49,7 @@ mod tls;
 mod transactions;
 mod transactions_concurrency;
 mod ttl;
+mod update_concerns;
 mod update_item;
 mod updates_in_flight;
 mod warm_throughput;

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{BillingMode, StreamSpecification, StreamViewType, 
 use aws_sdk_dynamodb::Client;
 use serde_json::json;
 
-use crate::common::{call, error_parts};
+use crate::common::{call, error_parts, VALIDATION};
 use crate::warm_throughput::{
     clocked, describe, expect, index_throughput, named_index_warm, on_demand_table, prewarm_index,
     provisioned_table, table_warm, throughput, warm, DELAY,
@@ -429,4 +429,340 @@ async fn a_second_capacity_change_during_one_is_refused() {
     let d = describe(&client, "Fwd").await;
     assert_eq!(status(&d), "ACTIVE");
     assert_eq!(capacity(&d), provisioned(6, 7));
+}
+
+/// "Attempt to change a resource which is still in use: " and `detail`.
+fn in_use(detail: &str) -> String {
+    format!("Attempt to change a resource which is still in use: {detail}")
+}
+
+/// UpdateTable `body` on `table` must be ResourceInUseException with `detail`.
+async fn refused(addr: std::net::SocketAddr, table: &str, body: serde_json::Value, detail: &str) {
+    let mut request = body;
+    request["TableName"] = json!(table);
+    call(addr, "UpdateTable", request)
+        .await
+        .assert_error(RESOURCE_IN_USE, Some(&in_use(detail)));
+}
+
+fn enable_stream() -> serde_json::Value {
+    json!({"StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}})
+}
+
+fn to_infrequent_access() -> serde_json::Value {
+    json!({"TableClass": "STANDARD_INFREQUENT_ACCESS"})
+}
+
+fn max_reads() -> serde_json::Value {
+    json!({"OnDemandThroughput": {"MaxReadRequestUnits": 100}})
+}
+
+#[tokio::test]
+async fn a_resent_on_demand_mode_changes_nothing() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Again", None, None).await;
+    clock.advance(DELAY);
+    let before = describe(&client, "Again").await;
+    let since = |d: &TableDescription| {
+        d.billing_mode_summary()
+            .and_then(|b| b.last_update_to_pay_per_request_date_time())
+            .cloned()
+    };
+    assert!(since(&before).is_some());
+
+    // The answer says UPDATING; the table stays ACTIVE and keeps its
+    // LastUpdateToPayPerRequestDateTime (DDB-TABLE-177, 057, 383).
+    clock.advance(1_000);
+    for _ in 0..3 {
+        let out = to_on_demand(&client, "Again").await;
+        assert_eq!(status(&out), "UPDATING");
+        assert_eq!(capacity(&out), on_demand());
+        let d = describe(&client, "Again").await;
+        assert_eq!(status(&d), "ACTIVE");
+        assert_eq!(since(&d), since(&before));
+        assert_eq!(table_warm(&d), expect(12_000, 4_000, "ACTIVE"));
+    }
+    // Nothing is in flight: the next change goes through at once.
+    client
+        .update_table()
+        .table_name("Again")
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // While the stream change is in flight the re-send is admitted too (DDB-TABLE-383).
+    let out = to_on_demand(&client, "Again").await;
+    assert_eq!(status(&out), "UPDATING");
+    let d = describe(&client, "Again").await;
+    assert_eq!(status(&d), "UPDATING");
+    assert_eq!(capacity(&d), on_demand());
+    clock.advance(DELAY);
+    assert_eq!(status(&describe(&client, "Again").await), "ACTIVE");
+}
+
+#[tokio::test]
+async fn refusals_during_a_stream_change_name_it() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Flow", None, None).await;
+    clock.advance(DELAY);
+    let out = client
+        .update_table()
+        .table_name("Flow")
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap();
+    let label = out.latest_stream_label().unwrap().to_owned();
+    let suffix = |op: &str| format!("Table: Flow Stream: {label} Operation: {op}");
+    let addr = server.addr;
+    let switch = json!({"BillingMode": "PROVISIONED",
+        "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        "GlobalSecondaryIndexUpdates": [{"Update": {"IndexName": "gsi",
+            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}]});
+    refused(
+        addr,
+        "Flow",
+        switch.clone(),
+        &format!(
+            "Can't change table IOPS when stream status is being updated. {}",
+            suffix("ENABLE")
+        ),
+    )
+    .await;
+    refused(
+        addr,
+        "Flow",
+        json!({"StreamSpecification": {"StreamEnabled": false}}),
+        &format!(
+            "A stream status change is currently in progress. {}",
+            suffix("ENABLE")
+        ),
+    )
+    .await;
+    refused(
+        addr,
+        "Flow",
+        max_reads(),
+        "OnDemandThroughput cannot be updated while stream status update is in progress",
+    )
+    .await;
+    refused(
+        addr,
+        "Flow",
+        to_infrequent_access(),
+        &format!(
+            "Can't update table class when stream status is being updated. {}",
+            suffix("ENABLE")
+        ),
+    )
+    .await;
+    // DeleteTable (DDB-TABLE-002, 119).
+    assert_eq!(
+        delete_error(&client, "Flow").await,
+        (
+            "ResourceInUseException".to_owned(),
+            in_use("Cannot delete table while stream is being enabled/disabled.")
+        )
+    );
+
+    // Disabling: the operation is DISABLE.
+    clock.advance(DELAY);
+    call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Flow", "StreamSpecification": {"StreamEnabled": false}}),
+    )
+    .await;
+    refused(
+        addr,
+        "Flow",
+        to_infrequent_access(),
+        &format!(
+            "Can't update table class when stream status is being updated. {}",
+            suffix("DISABLE")
+        ),
+    )
+    .await;
+    clock.advance(DELAY);
+    let d = describe(&client, "Flow").await;
+    assert_eq!(status(&d), "ACTIVE");
+    assert!(d.table_class_summary().is_none());
+    assert!(d.on_demand_throughput().is_none());
+}
+
+#[tokio::test]
+async fn refusals_during_a_billing_switch_name_it() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Upward", None, None).await;
+    provisioned_table(&client, "Downward").await;
+    clock.advance(DELAY);
+    let addr = server.addr;
+
+    // PAY_PER_REQUEST -> PROVISIONED in flight (DDB-TABLE-369).
+    switch_to_provisioned(&client, "Upward").await;
+    refused(
+        addr,
+        "Upward",
+        enable_stream(),
+        "Can't enable or disable stream while table IOPS are being updated. Table: Upward",
+    )
+    .await;
+    // The table was on-demand before the switch: OnDemandThroughput passes its check and is
+    // refused for the switch.
+    refused(
+        addr,
+        "Upward",
+        max_reads(),
+        "OnDemandThroughput cannot be updated while BillingMode update is in progress",
+    )
+    .await;
+    refused(
+        addr,
+        "Upward",
+        to_infrequent_access(),
+        "Can't update table class while table IOPS are being updated. Table: Upward",
+    )
+    .await;
+
+    // PROVISIONED -> PAY_PER_REQUEST in flight: OnDemandThroughput is checked against the
+    // billing mode the table had before the switch, before the switch refuses it (DDB-TABLE-369).
+    to_on_demand(&client, "Downward").await;
+    for (body, member) in [
+        (max_reads(), "MaxReadRequestUnits"),
+        (
+            json!({"OnDemandThroughput": {"MaxWriteRequestUnits": 100}}),
+            "MaxWriteRequestUnits",
+        ),
+    ] {
+        let mut request = body;
+        request["TableName"] = json!("Downward");
+        call(addr, "UpdateTable", request).await.assert_error(
+            VALIDATION,
+            Some(&format!(
+                "One or more parameter values were invalid: {member} for OnDemandThroughput \
+                 cannot be specified when the table BillingMode is PROVISIONED"
+            )),
+        );
+    }
+    clock.advance(DELAY);
+    // Once the switch completed the table is on-demand, and it is accepted.
+    let mut request = max_reads();
+    request["TableName"] = json!("Downward");
+    let out = call(addr, "UpdateTable", request).await;
+    assert_eq!(out.status, 200, "{}", out.json());
+    // On a provisioned table it never is (DDB-TABLE-059).
+    let mut request = max_reads();
+    request["TableName"] = json!("Upward");
+    call(addr, "UpdateTable", request).await.assert_error(
+        VALIDATION,
+        Some(
+            "One or more parameter values were invalid: MaxReadRequestUnits for \
+             OnDemandThroughput cannot be specified when the table BillingMode is PROVISIONED",
+        ),
+    );
+    let d = describe(&client, "Upward").await;
+    assert_eq!(capacity(&d), provisioned(1, 1));
+    assert!(d.table_class_summary().is_none());
+    assert!(d.stream_specification().is_none());
+}
+
+#[tokio::test]
+async fn refusals_during_an_index_change_name_it() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    provisioned_table(&client, "Grow").await;
+    on_demand_table(&client, "GrowPpr", None, None).await;
+    clock.advance(DELAY);
+    let addr = server.addr;
+    for (table, throughput) in [
+        (
+            "Grow",
+            json!({"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}),
+        ),
+        ("GrowPpr", serde_json::Value::Null),
+    ] {
+        let mut create = json!({"IndexName": "online",
+            "KeySchema": [{"AttributeName": "other", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"}});
+        if !throughput.is_null() {
+            create["ProvisionedThroughput"] = throughput;
+        }
+        let created = call(
+            addr,
+            "UpdateTable",
+            json!({"TableName": table,
+                   "AttributeDefinitions": [{"AttributeName": "other", "AttributeType": "S"}],
+                   "GlobalSecondaryIndexUpdates": [{"Create": create}]}),
+        )
+        .await;
+        assert_eq!(created.status, 200, "{}", created.json());
+    }
+    // While its resources are allocated (the table UPDATING: DDB-TABLE-444, 458).
+    refused(
+        addr,
+        "Grow",
+        json!({"ProvisionedThroughput": {"ReadCapacityUnits": 9, "WriteCapacityUnits": 9}}),
+        "Can't change table IOPS when an index is being created. Table: Grow Indexes: [online]",
+    )
+    .await;
+    refused(
+        addr,
+        "Grow",
+        enable_stream(),
+        "Can't change stream status when an index is being created. Table: Grow Indexes: [online]",
+    )
+    .await;
+    refused(
+        addr,
+        "GrowPpr",
+        max_reads(),
+        "OnDemandThroughput cannot be updated while index creation is in progress for indexes: \
+         [online]",
+    )
+    .await;
+    assert_eq!(
+        delete_error(&client, "Grow").await,
+        (
+            "ResourceInUseException".to_owned(),
+            in_use("Cannot delete table while indexes are being created, updated, or deleted.")
+        )
+    );
+    // Once it backfills the table is ACTIVE and the index can go (cancelling the backfill);
+    // its deletion is in flight.
+    clock.advance(DELAY);
+    let deleted = call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Grow",
+               "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "online"}}]}),
+    )
+    .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.json());
+    refused(
+        addr,
+        "Grow",
+        json!({"ProvisionedThroughput": {"ReadCapacityUnits": 9, "WriteCapacityUnits": 9}}),
+        "Can't change table IOPS when an index is being deleted. Table: Grow Indexes: [online]",
+    )
+    .await;
+    clock.advance(DELAY);
+    let d = describe(&client, "Grow").await;
+    assert_eq!(capacity(&d), provisioned(5, 7));
 }
