@@ -385,7 +385,9 @@ impl Database {
                 )?;
             }
             if mode == BillingMode::PayPerRequest && current.billing_mode != mode {
-                next.last_pay_per_request_ms = Some(now);
+                // Stamped when the switch completes; DescribeTable shows the earlier stamp (or
+                // none) until then (DDB-TABLE-064, 183, 452).
+                next.last_pay_per_request_ms = Some(applies_at);
             }
             next.billing_mode = mode;
             next.read_capacity = read;
@@ -549,6 +551,7 @@ impl Database {
             next.capacity_change = Some(CapacityChange {
                 from: current.billing_mode,
                 until_ms: next.updating_until_ms,
+                previous_pay_per_request_ms: current.pay_per_request_since(now),
             });
         }
         let mut changes_stream = false;
@@ -615,6 +618,13 @@ impl Database {
         if billing_noop {
             // The answer to a re-sent on-demand mode says UPDATING; nothing else does.
             description.table_status = "UPDATING".to_owned();
+        }
+        if d.billing_mode != current.billing_mode {
+            // The answer to a switch names the new mode without a
+            // LastUpdateToPayPerRequestDateTime, which DescribeTable adds (DDB-TABLE-060, 183).
+            description
+                .billing_mode_summary
+                .last_update_to_pay_per_request_date_time = None;
         }
         if changes_index_set {
             // DynamoDB answers an index creation or deletion with the table UPDATING and a new
