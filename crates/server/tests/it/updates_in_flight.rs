@@ -1,9 +1,11 @@
 //! What binderdb admits while a change of a table is in flight, as DynamoDB was observed to
-//! (the ack-api-quirks lab's findings, cited in `binderdb_engine::warm` and
-//! `ops::update_table`): DeletionProtectionEnabled while the table is UPDATING, DeleteTable
-//! while a pre-warm runs (refused, the table ACTIVE), and a second billing-mode or throughput
-//! change during a switch (refused, or, back to on-demand during a switch from it, ignored).
-//! The manual clock holds each change in flight; nothing here waits or times anything.
+//! (the ack-api-quirks lab's findings, cited in `binderdb_engine::warm`, `ops::update_table` and
+//! `ops::update_rules`): DeletionProtectionEnabled while the table is UPDATING, DeleteTable
+//! while a pre-warm runs (refused, the table ACTIVE), a second billing-mode or throughput
+//! change during a switch (refused, or, back to on-demand during a switch from it, ignored), a
+//! re-sent on-demand mode (a no-op), the refusals that name the change in flight (a stream, a
+//! billing switch, an index creation or deletion), and LastUpdateToPayPerRequestDateTime across
+//! switches. The manual clock holds each change in flight; nothing here waits or times anything.
 
 use aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{BillingMode, StreamSpecification, StreamViewType, TableDescription};
@@ -83,6 +85,25 @@ async fn delete_error(client: &Client, table: &str) -> (String, String) {
     )
 }
 
+/// Enables a KEYS_ONLY stream on `table`; the answer.
+async fn enable_stream_keys_only(client: &Client, table: &str) -> TableDescription {
+    client
+        .update_table()
+        .table_name(table)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap()
+}
+
 /// `table` (on-demand, GSI `gsi`) switched to provisioned 1/1, its index 1/1.
 async fn switch_to_provisioned(client: &Client, table: &str) -> TableDescription {
     client
@@ -152,19 +173,7 @@ async fn deletion_protection_is_admitted_while_the_table_is_updating() {
     clock.advance(DELAY);
 
     // During a stream change (DDB-TABLE-002).
-    client
-        .update_table()
-        .table_name("Guarded")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::KeysOnly)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    enable_stream_keys_only(&client, "Guarded").await;
     let out = protect(&client, "Guarded", false).await;
     assert_eq!(status(&out), "UPDATING");
     assert_eq!(out.deletion_protection_enabled(), Some(false));
@@ -436,6 +445,11 @@ fn in_use(detail: &str) -> String {
     format!("Attempt to change a resource which is still in use: {detail}")
 }
 
+/// The (code, message) of a ResourceInUseException with `detail`.
+fn in_use_error(detail: &str) -> (String, String) {
+    ("ResourceInUseException".to_owned(), in_use(detail))
+}
+
 /// UpdateTable `body` on `table` must be ResourceInUseException with `detail`.
 async fn refused(addr: std::net::SocketAddr, table: &str, body: serde_json::Value, detail: &str) {
     let mut request = body;
@@ -484,19 +498,7 @@ async fn a_resent_on_demand_mode_changes_nothing() {
         assert_eq!(table_warm(&d), expect(12_000, 4_000, "ACTIVE"));
     }
     // Nothing is in flight: the next change goes through at once.
-    client
-        .update_table()
-        .table_name("Again")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::KeysOnly)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    enable_stream_keys_only(&client, "Again").await;
     // While the stream change is in flight the re-send is admitted too (DDB-TABLE-383).
     let out = to_on_demand(&client, "Again").await;
     assert_eq!(status(&out), "UPDATING");
@@ -513,21 +515,7 @@ async fn refusals_during_a_stream_change_name_it() {
     let client = server.client();
     on_demand_table(&client, "Flow", None, None).await;
     clock.advance(DELAY);
-    let out = client
-        .update_table()
-        .table_name("Flow")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::KeysOnly)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .table_description
-        .unwrap();
+    let out = enable_stream_keys_only(&client, "Flow").await;
     let label = out.latest_stream_label().unwrap().to_owned();
     let suffix = |op: &str| format!("Table: Flow Stream: {label} Operation: {op}");
     let addr = server.addr;
@@ -535,50 +523,40 @@ async fn refusals_during_a_stream_change_name_it() {
         "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
         "GlobalSecondaryIndexUpdates": [{"Update": {"IndexName": "gsi",
             "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}]});
-    refused(
-        addr,
-        "Flow",
-        switch.clone(),
-        &format!(
-            "Can't change table IOPS when stream status is being updated. {}",
-            suffix("ENABLE")
+    for (body, detail) in [
+        (
+            switch,
+            format!(
+                "Can't change table IOPS when stream status is being updated. {}",
+                suffix("ENABLE")
+            ),
         ),
-    )
-    .await;
-    refused(
-        addr,
-        "Flow",
-        json!({"StreamSpecification": {"StreamEnabled": false}}),
-        &format!(
-            "A stream status change is currently in progress. {}",
-            suffix("ENABLE")
+        (
+            json!({"StreamSpecification": {"StreamEnabled": false}}),
+            format!(
+                "A stream status change is currently in progress. {}",
+                suffix("ENABLE")
+            ),
         ),
-    )
-    .await;
-    refused(
-        addr,
-        "Flow",
-        max_reads(),
-        "OnDemandThroughput cannot be updated while stream status update is in progress",
-    )
-    .await;
-    refused(
-        addr,
-        "Flow",
-        to_infrequent_access(),
-        &format!(
-            "Can't update table class when stream status is being updated. {}",
-            suffix("ENABLE")
+        (
+            max_reads(),
+            "OnDemandThroughput cannot be updated while stream status update is in progress"
+                .to_owned(),
         ),
-    )
-    .await;
+        (
+            to_infrequent_access(),
+            format!(
+                "Can't update table class when stream status is being updated. {}",
+                suffix("ENABLE")
+            ),
+        ),
+    ] {
+        refused(addr, "Flow", body, &detail).await;
+    }
     // DeleteTable (DDB-TABLE-002, 119).
     assert_eq!(
         delete_error(&client, "Flow").await,
-        (
-            "ResourceInUseException".to_owned(),
-            in_use("Cannot delete table while stream is being enabled/disabled.")
-        )
+        in_use_error("Cannot delete table while stream is being enabled/disabled.")
     );
 
     // Disabling: the operation is DISABLE.
@@ -715,34 +693,31 @@ async fn refusals_during_an_index_change_name_it() {
         assert_eq!(created.status, 200, "{}", created.json());
     }
     // While its resources are allocated (the table UPDATING: DDB-TABLE-444, 458).
-    refused(
-        addr,
-        "Grow",
-        json!({"ProvisionedThroughput": {"ReadCapacityUnits": 9, "WriteCapacityUnits": 9}}),
-        "Can't change table IOPS when an index is being created. Table: Grow Indexes: [online]",
-    )
-    .await;
-    refused(
-        addr,
-        "Grow",
-        enable_stream(),
-        "Can't change stream status when an index is being created. Table: Grow Indexes: [online]",
-    )
-    .await;
-    refused(
-        addr,
-        "GrowPpr",
-        max_reads(),
-        "OnDemandThroughput cannot be updated while index creation is in progress for indexes: \
-         [online]",
-    )
-    .await;
+    let raise = json!({"ProvisionedThroughput": {"ReadCapacityUnits": 9, "WriteCapacityUnits": 9}});
+    for (table, body, detail) in [
+        (
+            "Grow",
+            raise.clone(),
+            "Can't change table IOPS when an index is being created. Table: Grow Indexes: [online]",
+        ),
+        (
+            "Grow",
+            enable_stream(),
+            "Can't change stream status when an index is being created. Table: Grow Indexes: \
+             [online]",
+        ),
+        (
+            "GrowPpr",
+            max_reads(),
+            "OnDemandThroughput cannot be updated while index creation is in progress for \
+             indexes: [online]",
+        ),
+    ] {
+        refused(addr, table, body, detail).await;
+    }
     assert_eq!(
         delete_error(&client, "Grow").await,
-        (
-            "ResourceInUseException".to_owned(),
-            in_use("Cannot delete table while indexes are being created, updated, or deleted.")
-        )
+        in_use_error("Cannot delete table while indexes are being created, updated, or deleted.")
     );
     // Once it backfills the table is ACTIVE and the index can go (cancelling the backfill);
     // its deletion is in flight.
@@ -758,7 +733,7 @@ async fn refusals_during_an_index_change_name_it() {
     refused(
         addr,
         "Grow",
-        json!({"ProvisionedThroughput": {"ReadCapacityUnits": 9, "WriteCapacityUnits": 9}}),
+        raise,
         "Can't change table IOPS when an index is being deleted. Table: Grow Indexes: [online]",
     )
     .await;
