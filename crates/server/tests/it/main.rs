@@ -8,6 +8,7 @@ mod access_control;
 mod backups;
 mod batch;
 mod batch_writes;
+mod billing_mode_summary;
 mod common;
 mod conditions;
 mod contributor_insights;

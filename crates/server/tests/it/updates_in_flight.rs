@@ -4,8 +4,9 @@
 //! while a pre-warm runs (refused, the table ACTIVE), a second billing-mode or throughput
 //! change during a switch (refused, or, back to on-demand during a switch from it, ignored), a
 //! re-sent on-demand mode (a no-op), the refusals that name the change in flight (a stream, a
-//! billing switch, an index creation or deletion), and LastUpdateToPayPerRequestDateTime across
-//! switches. The manual clock holds each change in flight; nothing here waits or times anything.
+//! billing switch, an index creation or deletion; LastUpdateToPayPerRequestDateTime across
+//! switches is `billing_mode_summary.rs`). The manual clock holds each change in flight; nothing
+//! here waits or times anything.
 
 use aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{BillingMode, StreamSpecification, StreamViewType, TableDescription};
@@ -20,12 +21,12 @@ use crate::warm_throughput::{
 
 const RESOURCE_IN_USE: &str = "com.amazonaws.dynamodb.v20120810#ResourceInUseException";
 
-fn status(d: &TableDescription) -> &str {
+pub(crate) fn status(d: &TableDescription) -> &str {
     d.table_status().map(|s| s.as_str()).unwrap_or_default()
 }
 
 /// (billing mode, read, write) as a description reports them.
-fn capacity(d: &TableDescription) -> (String, i64, i64) {
+pub(crate) fn capacity(d: &TableDescription) -> (String, i64, i64) {
     let pt = d.provisioned_throughput().unwrap();
     (
         d.billing_mode_summary()
@@ -105,7 +106,7 @@ async fn enable_stream_keys_only(client: &Client, table: &str) -> TableDescripti
 }
 
 /// `table` (on-demand, GSI `gsi`) switched to provisioned 1/1, its index 1/1.
-async fn switch_to_provisioned(client: &Client, table: &str) -> TableDescription {
+pub(crate) async fn switch_to_provisioned(client: &Client, table: &str) -> TableDescription {
     client
         .update_table()
         .table_name(table)
@@ -120,7 +121,7 @@ async fn switch_to_provisioned(client: &Client, table: &str) -> TableDescription
 }
 
 /// UpdateTable `BillingMode: PAY_PER_REQUEST` alone, and its answer.
-async fn to_on_demand(client: &Client, table: &str) -> TableDescription {
+pub(crate) async fn to_on_demand(client: &Client, table: &str) -> TableDescription {
     client
         .update_table()
         .table_name(table)
@@ -740,72 +741,4 @@ async fn refusals_during_an_index_change_name_it() {
     clock.advance(DELAY);
     let d = describe(&client, "Grow").await;
     assert_eq!(capacity(&d), provisioned(5, 7));
-}
-
-/// `BillingModeSummary.LastUpdateToPayPerRequestDateTime`, in epoch seconds.
-fn pay_per_request_since(d: &TableDescription) -> Option<i64> {
-    d.billing_mode_summary()
-        .and_then(|b| b.last_update_to_pay_per_request_date_time())
-        .map(|t| t.secs())
-}
-
-fn mode(d: &TableDescription) -> String {
-    capacity(d).0
-}
-
-#[tokio::test]
-async fn last_update_to_pay_per_request_outlives_a_switch_to_provisioned() {
-    let (server, clock) = clocked().await;
-    let client = server.client();
-    // The CreateTable answer has no LastUpdateToPayPerRequestDateTime; DescribeTable has the
-    // creation's (DDB-TABLE-033).
-    let created = on_demand_table(&client, "Stamp", None, None).await;
-    assert_eq!(pay_per_request_since(&created), None);
-    let created_at = created.creation_date_time().unwrap().secs();
-    assert_eq!(
-        pay_per_request_since(&describe(&client, "Stamp").await),
-        Some(created_at)
-    );
-    clock.advance(DELAY);
-
-    // On-demand -> provisioned: the answer names the new mode only (DDB-TABLE-060); the table
-    // keeps the stamp of its on-demand past, during the switch and after (DDB-TABLE-055, 058).
-    let out = switch_to_provisioned(&client, "Stamp").await;
-    assert_eq!(mode(&out), "PROVISIONED");
-    assert_eq!(pay_per_request_since(&out), None);
-    for _ in 0..2 {
-        let d = describe(&client, "Stamp").await;
-        assert_eq!(mode(&d), "PROVISIONED");
-        assert_eq!(pay_per_request_since(&d), Some(created_at));
-        clock.advance(DELAY);
-    }
-
-    // Provisioned -> on-demand: the earlier stamp until the switch completes, then its own
-    // (DDB-TABLE-064, 183, 452).
-    let out = to_on_demand(&client, "Stamp").await;
-    assert_eq!(mode(&out), "PAY_PER_REQUEST");
-    assert_eq!(pay_per_request_since(&out), None);
-    let d = describe(&client, "Stamp").await;
-    assert_eq!(status(&d), "UPDATING");
-    assert_eq!(pay_per_request_since(&d), Some(created_at));
-    clock.advance(DELAY);
-    let d = describe(&client, "Stamp").await;
-    assert_eq!(status(&d), "ACTIVE");
-    let switched = pay_per_request_since(&d).unwrap();
-    assert_eq!(switched, created_at + 4 * DELAY as i64 / 1000);
-
-    // A table created provisioned has none until its first switch completes (DDB-TABLE-183).
-    provisioned_table(&client, "Never").await;
-    clock.advance(DELAY);
-    assert_eq!(
-        pay_per_request_since(&describe(&client, "Never").await),
-        None
-    );
-    to_on_demand(&client, "Never").await;
-    assert_eq!(
-        pay_per_request_since(&describe(&client, "Never").await),
-        None
-    );
-    clock.advance(DELAY);
-    assert!(pay_per_request_since(&describe(&client, "Never").await).is_some());
 }
