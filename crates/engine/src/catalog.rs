@@ -185,6 +185,10 @@ pub struct CapacityChange {
     pub from: BillingMode,
     /// The instant the change completes (the table is ACTIVE again), ms since the epoch.
     pub until_ms: u64,
+    /// The table's `LastUpdateToPayPerRequestDateTime` before a switch to PAY_PER_REQUEST,
+    /// shown until the switch completes (absent otherwise, and from earlier encodings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_pay_per_request_ms: Option<u64>,
 }
 
 impl CapacityChange {
@@ -267,6 +271,19 @@ impl TableDescriptor {
     /// The enabled stream, if any.
     pub fn enabled_stream(&self) -> Option<&crate::stream::StreamDescriptor> {
         self.streams.last().filter(|s| s.enabled())
+    }
+
+    /// `LastUpdateToPayPerRequestDateTime` at `now_ms`: when the last switch to PAY_PER_REQUEST
+    /// completed (or the table was created on-demand), kept once the table is provisioned again;
+    /// while a switch to on-demand is in flight, the one before it, as DynamoDB shows
+    /// (DDB-TABLE-055, 058, 064, 183, 452).
+    pub fn pay_per_request_since(&self, now_ms: u64) -> Option<u64> {
+        match self.last_pay_per_request_ms {
+            Some(t) if t > now_ms => self
+                .capacity_change
+                .and_then(|c| c.previous_pay_per_request_ms),
+            since => since,
+        }
     }
 
     /// `TableStatus` at `now_ms`.

@@ -16,7 +16,7 @@ fn invalid(msg: impl std::fmt::Display) -> Error {
     Error::validation(format!("One or more parameter values were invalid: {msg}"))
 }
 
-fn one_at_a_time() -> Error {
+pub(crate) fn one_at_a_time() -> Error {
     Error::LimitExceeded(
         "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously \
          per table"
@@ -103,16 +103,8 @@ pub(crate) fn plan(
                 "You cannot create or delete index while updating table IOPS",
             ));
         }
-        if input.deletion_protection_enabled.is_some() {
-            return Err(Error::validation(
-                "DeletionProtection modification must be the only operation in the request",
-            ));
-        }
-        if input.table_class.is_some() {
-            return Err(Error::validation(
-                "TableClass modification must be the only operation in the request",
-            ));
-        }
+        // DeletionProtectionEnabled and TableClass next to an index creation or deletion were
+        // refused before (`ops::update_rules`: each must be the only change of its request).
         // Deleting the index that is being created is allowed (it cancels the backfill);
         // any other creation or deletion waits for the one in progress.
         let deleting: Vec<&str> = updates

@@ -4,7 +4,8 @@
 //! A table being created, updated or pre-warmed (its or a global index's `WarmThroughput`
 //! UPDATING, the table ACTIVE) is not deleted: ResourceInUseException, in DynamoDB's words
 //! "Table: <name> is in the process of being updated." once it exists (DDB-TABLE-069, 369,
-//! 370; [`crate::warm`]).
+//! 370; [`crate::warm`]), or, while a stream or an index change makes it UPDATING, words that
+//! name that change (DDB-TABLE-002, 119, 444; see `ops::update_rules`).
 //!
 //! A table with point-in-time recovery enabled leaves a `SYSTEM` backup,
 //! `<table>$DeletedTableBackup`, as in DynamoDB: it keeps the table's items as they were just
@@ -16,14 +17,12 @@ use crate::backup::{self, BackupRecord, DeletedTable, BACKUP_FORMAT};
 use crate::catalog::Table;
 use crate::error::{Error, Result};
 use crate::ops::table_name;
+use crate::ops::update_rules::{self, in_use, InFlight};
 use crate::{Database, RequestContext};
 
 /// DynamoDB's refusal of a DeleteTable while a change of table `name` is in progress.
 fn being_updated(name: &str) -> Error {
-    Error::ResourceInUse(format!(
-        "Attempt to change a resource which is still in use: Table: {name} is in the process of \
-         being updated."
-    ))
+    in_use(update_rules::being_updated(name))
 }
 
 impl Database {
@@ -51,7 +50,14 @@ impl Database {
             }
             // A pre-warm leaves the table ACTIVE, yet DynamoDB refuses the deletion until it
             // completes, in the words it uses for an UPDATING table (DDB-TABLE-069; 369, 370).
-            "UPDATING" => return Err(being_updated(name)),
+            "UPDATING" => {
+                return Err(
+                    match InFlight::of(&d, now, self.config.create_delay_ms) {
+                        Some(busy) => busy.delete_refusal(name),
+                        None => being_updated(name),
+                    },
+                )
+            }
             _ if crate::warm::prewarming(&d, now) => return Err(being_updated(name)),
             _ => {}
         }

@@ -32,6 +32,7 @@ mod transact_get_items;
 mod transact_write_items;
 mod untag_resource;
 mod update_item;
+mod update_rules;
 mod update_table;
 mod write;
 
@@ -45,7 +46,7 @@ use crate::api::{
     ProvisionedThroughputDescription, RequestMap, TableClassSummary, TableDescription,
     WarmThroughputDescription, WireItem,
 };
-use crate::catalog::{BillingMode, KeyAttribute, Table, TableDescriptor};
+use crate::catalog::{KeyAttribute, Table, TableDescriptor};
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
 use crate::index::{BuildState, IndexKind, ProjectionType};
@@ -218,10 +219,10 @@ impl Database {
             table_id: d.uuid.clone(),
             billing_mode_summary: BillingModeSummary {
                 billing_mode: d.billing_mode.as_str().to_owned(),
-                last_update_to_pay_per_request_date_time: match d.billing_mode {
-                    BillingMode::PayPerRequest => d.last_pay_per_request_ms.map(epoch_seconds),
-                    BillingMode::Provisioned => None,
-                },
+                // Kept once the table is provisioned again (DDB-TABLE-055, 058, 183).
+                last_update_to_pay_per_request_date_time: d
+                    .pay_per_request_since(now)
+                    .map(epoch_seconds),
             },
             table_class_summary: (d.table_class != "STANDARD").then(|| TableClassSummary {
                 table_class: d.table_class.clone(),

@@ -4,14 +4,27 @@
 //! billing and index changes put the table in UPDATING for the configured delay; a pre-warm
 //! leaves it ACTIVE and only its `WarmThroughput.Status` is UPDATING as long.
 //!
-//! What is admitted while a change is in flight follows the request, not only the table's
-//! status, as DynamoDB was observed to (the ack-api-quirks lab's finding numbers):
+//! Which members may share a request, and the words of a refusal while a change is in
+//! flight, are `ops::update_rules` (DDB-TABLE-433, 382, 369, 119, 444). What is admitted while
+//! a change is in flight follows the request, not only the table's status, as DynamoDB was
+//! observed to (the ack-api-quirks lab's finding numbers):
 //! - A CREATING table refuses every change (ResourceInUseException).
+//! - `OnDemandThroughput` is checked against the billing mode the table had before a switch in
+//!   flight, before the change in flight refuses it: on a table that was PROVISIONED,
+//!   "MaxReadRequestUnits for OnDemandThroughput cannot be specified when the table
+//!   BillingMode is PROVISIONED" (DDB-TABLE-369, 059).
 //! - `DeletionProtectionEnabled` alone is admitted while the table is UPDATING, whatever the
 //!   change in flight (a stream, billing-mode, throughput or table class change:
 //!   DDB-TABLE-002, 119, 285, 286, 369, 370); the answer and DescribeTable keep UPDATING. An
 //!   index creation was not observed: binderdb admits it then too.
 //! - A pre-warm alone is admitted too (see [`crate::warm`]).
+//! - `BillingMode: PAY_PER_REQUEST` on an on-demand table is a no-op re-send: answered 200 with
+//!   TableStatus UPDATING, while DescribeTable stays ACTIVE and keeps its
+//!   LastUpdateToPayPerRequestDateTime (DDB-TABLE-177, 057, 156, 383). Alone it is admitted
+//!   while the table is UPDATING (seen during a stream change, DDB-TABLE-383; binderdb admits it
+//!   during an index change too), except during a switch to on-demand (below). Re-sending the
+//!   throughput of a provisioned table is "The provisioned throughput for the table will not
+//!   change" (DDB-TABLE-057).
 //! - A billing-mode or throughput change while one is in progress is ResourceInUseException
 //!   "Table IOPS are currently being updated. Table: <name>" (DDB-TABLE-369, 370, 452), with
 //!   one exception: during a switch from PAY_PER_REQUEST to PROVISIONED, `BillingMode:
@@ -20,8 +33,8 @@
 //!   switch to PROVISIONED goes on and completes as it would have (DDB-TABLE-452: 9 of 9 cells
 //!   of the lab's clobber matrix, DDB-TABLE-450). The way back the other direction carries a
 //!   throughput, and is refused.
-//! - Anything else while the table is UPDATING is ResourceInUseException (binderdb's text;
-//!   DynamoDB's names the change in flight, e.g. a stream or index change).
+//! - Anything else while the table is UPDATING is ResourceInUseException in words naming the
+//!   change asked for and the one in flight (`ops::update_rules`).
 
 use crate::api::{TableDescriptionOutput, UpdateTableInput};
 use crate::catalog::{BillingMode, CapacityChange, TableDescriptor};
@@ -30,6 +43,9 @@ use crate::index::updates::{self, IndexChange};
 use crate::index::{BuildState, IndexKind};
 use crate::ops::create_table::billing;
 use crate::ops::table_name;
+use crate::ops::update_rules::{
+    check_exclusive, check_stream_with_iops, in_use, Asked, InFlight, Members,
+};
 use crate::{Database, RequestContext};
 
 /// Milliseconds in a day, for "decreases today".
@@ -188,19 +204,37 @@ impl Database {
                  is empty",
             ));
         }
+        // One concern per request (DDB-TABLE-433): checked before the table is looked up.
+        check_exclusive(Members::of(&input, on_demand.is_some(), warm.is_some()))?;
         check_warm_request(warm.is_some(), other_changes, index_updates)?;
+        check_stream_with_iops(&input)?;
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let table = self.existing_table(ctx, name)?;
         let current = table.descriptor();
         let now = self.clock.now_millis();
         let status = current.status(now);
         let prewarm_only = warm_only(warm.is_some(), other_changes, index_updates);
+        let capacity_change = current.capacity_change.filter(|c| c.in_progress(now));
+        if let Some(on_demand) = on_demand {
+            // Checked against the billing mode the table had before a switch in flight, and
+            // before the change in flight refuses the request (DDB-TABLE-369, 059).
+            let before = capacity_change.map_or(current.billing_mode, |c| c.from);
+            let mode = input.billing_mode.as_deref().unwrap_or(before.as_str());
+            if mode == BillingMode::Provisioned.as_str() {
+                let member = if on_demand.max_read_request_units.is_some() {
+                    "MaxReadRequestUnits"
+                } else {
+                    "MaxWriteRequestUnits"
+                };
+                return Err(Error::validation(format!(
+                    "One or more parameter values were invalid: {member} for OnDemandThroughput \
+                     cannot be specified when the table BillingMode is PROVISIONED"
+                )));
+            }
+        }
         let changes_billing =
             input.billing_mode.is_some() || input.provisioned_throughput.is_some();
-        if let Some(change) = current
-            .capacity_change
-            .filter(|c| status == "UPDATING" && c.in_progress(now) && changes_billing)
-        {
+        if let Some(change) = capacity_change.filter(|_| status == "UPDATING" && changes_billing) {
             let billing_only = input.provisioned_throughput.is_none()
                 && input.deletion_protection_enabled.is_none()
                 && input.table_class.is_none()
@@ -210,14 +244,19 @@ impl Database {
                 && index_updates.is_empty();
             return self.during_capacity_change(&current, change, &input, billing_only);
         }
-        // DeletionProtectionEnabled must be the only change of its request.
-        let protection_only = input.deletion_protection_enabled.is_some()
-            && !changes_billing
-            && input.table_class.is_none()
-            && input.stream_specification.is_none()
-            && on_demand.is_none()
-            && warm.is_none()
-            && index_updates.is_empty();
+        // `BillingMode: PAY_PER_REQUEST` on an on-demand table with no switch in flight changes
+        // nothing: answered 200 with the table UPDATING, while DescribeTable stays as it was
+        // (ACTIVE, the same LastUpdateToPayPerRequestDateTime: DDB-TABLE-177, 057, 383, 156).
+        // Re-sending the throughput of a provisioned table is the "will not change"
+        // ValidationException below (DDB-TABLE-057).
+        let billing_noop = input.billing_mode.as_deref()
+            == Some(BillingMode::PayPerRequest.as_str())
+            && input.provisioned_throughput.is_none()
+            && current.billing_mode == BillingMode::PayPerRequest;
+        let changes_billing = changes_billing && !billing_noop;
+        // DeletionProtectionEnabled is the only change of its request (checked above).
+        let protection_only = input.deletion_protection_enabled.is_some();
+        let noop_only = billing_noop && Asked::of(&input, on_demand.is_some(), true).is_none();
         if status == "UPDATING" && protection_only {
             // DynamoDB admits it whatever made the table UPDATING (a stream, billing-mode,
             // throughput or table class change: DDB-TABLE-002, 119, 285, 286, 369, 370), and
@@ -240,9 +279,23 @@ impl Database {
                      updated: {name}"
                 )));
             }
+        } else if status == "UPDATING" && noop_only {
+            // Admitted whatever is in flight (seen during a stream change: DDB-TABLE-383); a
+            // switch to on-demand in flight refused it above (DDB-TABLE-369).
         } else if status != "ACTIVE" {
-            return Err(Error::ResourceInUse(format!(
-                "Attempt to change a resource which is still in use: Table is being {}: {name}",
+            let deleting: Vec<&str> = index_updates
+                .iter()
+                .filter_map(|u| u.delete.as_ref()?.index_name.as_deref())
+                .collect();
+            let asked = Asked::of(&input, on_demand.is_some(), billing_noop);
+            if let (Some(busy), Some(asked)) = (
+                InFlight::of(&current, now, self.config.create_delay_ms),
+                asked,
+            ) {
+                return Err(busy.refusal(asked, name, &deleting));
+            }
+            return Err(in_use(format!(
+                "Table is being {}: {name}",
                 if status == "CREATING" {
                     "created"
                 } else {
@@ -268,7 +321,7 @@ impl Database {
                 self.config.create_delay_ms,
             )?);
         }
-        if input.billing_mode.is_some() || input.provisioned_throughput.is_some() {
+        if changes_billing {
             // Warm throughput never decreases: what the old capacity gave becomes its floor, and
             // the new capacity shows once the table is ACTIVE again.
             let applies_at = now + self.config.create_delay_ms;
@@ -332,7 +385,9 @@ impl Database {
                 )?;
             }
             if mode == BillingMode::PayPerRequest && current.billing_mode != mode {
-                next.last_pay_per_request_ms = Some(now);
+                // Stamped when the switch completes; DescribeTable shows the earlier stamp (or
+                // none) until then (DDB-TABLE-064, 183, 452).
+                next.last_pay_per_request_ms = Some(applies_at);
             }
             next.billing_mode = mode;
             next.read_capacity = read;
@@ -496,6 +551,7 @@ impl Database {
             next.capacity_change = Some(CapacityChange {
                 from: current.billing_mode,
                 until_ms: next.updating_until_ms,
+                previous_pay_per_request_ms: current.pay_per_request_since(now),
             });
         }
         let mut changes_stream = false;
@@ -558,6 +614,17 @@ impl Database {
                 index.provisioned_throughput.read_capacity_units = before.read_capacity;
                 index.provisioned_throughput.write_capacity_units = before.write_capacity;
             }
+        }
+        if billing_noop {
+            // The answer to a re-sent on-demand mode says UPDATING; nothing else does.
+            description.table_status = "UPDATING".to_owned();
+        }
+        if d.billing_mode != current.billing_mode {
+            // The answer to a switch names the new mode without a
+            // LastUpdateToPayPerRequestDateTime, which DescribeTable adds (DDB-TABLE-060, 183).
+            description
+                .billing_mode_summary
+                .last_update_to_pay_per_request_date_time = None;
         }
         if changes_index_set {
             // DynamoDB answers an index creation or deletion with the table UPDATING and a new

@@ -280,10 +280,17 @@ async fn control_plane_metadata_survives_a_restart_and_goes_with_the_table() {
         .unwrap()
         .revision_id
         .unwrap();
+    // Each must be the only change of its request (DDB-TABLE-433).
     client
         .update_table()
         .table_name("Kept")
         .table_class(TableClass::StandardInfrequentAccess)
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_table()
+        .table_name("Kept")
         .deletion_protection_enabled(true)
         .send()
         .await

@@ -378,12 +378,16 @@ async fn an_index_cannot_be_read_until_it_is_active() {
     // Resources are being allocated: the backfill has not started, and the table is UPDATING.
     assert_eq!(index_desc(&d, "byG")["Backfilling"], false);
     assert_eq!(d["TableStatus"], "UPDATING");
-    // An index still allocating its resources cannot be deleted yet.
+    // An index still allocating its resources cannot be deleted yet (DDB-TABLE-444's text).
     let delete = json!({"TableName": "Slow",
                         "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "byG"}}]});
     call(addr, "UpdateTable", delete).await.assert_error(
         "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
-        Some("Attempt to change a resource which is still in use: Table is being updated: Slow"),
+        Some(
+            "Attempt to change a resource which is still in use: Index creation is in resource \
+             allocation phase. Retry deletion during backfilling phase or when the index is \
+             active. Table: Slow Index: byG",
+        ),
     );
     // Writes while it is being created are kept in it.
     ok(

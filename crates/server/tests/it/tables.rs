@@ -364,14 +364,32 @@ async fn update_table_billing_throughput_and_deletion_protection() {
             "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.".to_owned()
         )
     );
-    client
+    // DeletionProtectionEnabled must be the only change of its request (DDB-TABLE-156, 433).
+    let err = client
         .update_table()
         .table_name("Upd")
         .deletion_protection_enabled(false)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ValidationException".to_owned(),
+            "One or more parameter values were invalid: DeletionProtection modification must be \
+             the only operation in the request"
+                .to_owned()
+        )
+    );
+    for update in [
+        client.update_table().deletion_protection_enabled(false),
+        client
+            .update_table()
+            .billing_mode(BillingMode::PayPerRequest),
+    ] {
+        update.table_name("Upd").send().await.unwrap();
+    }
     let d = client
         .describe_table()
         .table_name("Upd")

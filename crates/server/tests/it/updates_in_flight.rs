@@ -1,16 +1,19 @@
 //! What binderdb admits while a change of a table is in flight, as DynamoDB was observed to
-//! (the ack-api-quirks lab's findings, cited in `binderdb_engine::warm` and
-//! `ops::update_table`): DeletionProtectionEnabled while the table is UPDATING, DeleteTable
-//! while a pre-warm runs (refused, the table ACTIVE), and a second billing-mode or throughput
-//! change during a switch (refused, or, back to on-demand during a switch from it, ignored).
-//! The manual clock holds each change in flight; nothing here waits or times anything.
+//! (the ack-api-quirks lab's findings, cited in `binderdb_engine::warm`, `ops::update_table` and
+//! `ops::update_rules`): DeletionProtectionEnabled while the table is UPDATING, DeleteTable
+//! while a pre-warm runs (refused, the table ACTIVE), a second billing-mode or throughput
+//! change during a switch (refused, or, back to on-demand during a switch from it, ignored), a
+//! re-sent on-demand mode (a no-op), the refusals that name the change in flight (a stream, a
+//! billing switch, an index creation or deletion; LastUpdateToPayPerRequestDateTime across
+//! switches is `billing_mode_summary.rs`). The manual clock holds each change in flight; nothing
+//! here waits or times anything.
 
 use aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{BillingMode, StreamSpecification, StreamViewType, TableDescription};
 use aws_sdk_dynamodb::Client;
 use serde_json::json;
 
-use crate::common::{call, error_parts};
+use crate::common::{call, error_parts, VALIDATION};
 use crate::warm_throughput::{
     clocked, describe, expect, index_throughput, named_index_warm, on_demand_table, prewarm_index,
     provisioned_table, table_warm, throughput, warm, DELAY,
@@ -18,12 +21,12 @@ use crate::warm_throughput::{
 
 const RESOURCE_IN_USE: &str = "com.amazonaws.dynamodb.v20120810#ResourceInUseException";
 
-fn status(d: &TableDescription) -> &str {
+pub(crate) fn status(d: &TableDescription) -> &str {
     d.table_status().map(|s| s.as_str()).unwrap_or_default()
 }
 
 /// (billing mode, read, write) as a description reports them.
-fn capacity(d: &TableDescription) -> (String, i64, i64) {
+pub(crate) fn capacity(d: &TableDescription) -> (String, i64, i64) {
     let pt = d.provisioned_throughput().unwrap();
     (
         d.billing_mode_summary()
@@ -83,8 +86,27 @@ async fn delete_error(client: &Client, table: &str) -> (String, String) {
     )
 }
 
+/// Enables a KEYS_ONLY stream on `table`; the answer.
+async fn enable_stream_keys_only(client: &Client, table: &str) -> TableDescription {
+    client
+        .update_table()
+        .table_name(table)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap()
+}
+
 /// `table` (on-demand, GSI `gsi`) switched to provisioned 1/1, its index 1/1.
-async fn switch_to_provisioned(client: &Client, table: &str) -> TableDescription {
+pub(crate) async fn switch_to_provisioned(client: &Client, table: &str) -> TableDescription {
     client
         .update_table()
         .table_name(table)
@@ -99,7 +121,7 @@ async fn switch_to_provisioned(client: &Client, table: &str) -> TableDescription
 }
 
 /// UpdateTable `BillingMode: PAY_PER_REQUEST` alone, and its answer.
-async fn to_on_demand(client: &Client, table: &str) -> TableDescription {
+pub(crate) async fn to_on_demand(client: &Client, table: &str) -> TableDescription {
     client
         .update_table()
         .table_name(table)
@@ -152,19 +174,7 @@ async fn deletion_protection_is_admitted_while_the_table_is_updating() {
     clock.advance(DELAY);
 
     // During a stream change (DDB-TABLE-002).
-    client
-        .update_table()
-        .table_name("Guarded")
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::KeysOnly)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    enable_stream_keys_only(&client, "Guarded").await;
     let out = protect(&client, "Guarded", false).await;
     assert_eq!(status(&out), "UPDATING");
     assert_eq!(out.deletion_protection_enabled(), Some(false));
@@ -429,4 +439,306 @@ async fn a_second_capacity_change_during_one_is_refused() {
     let d = describe(&client, "Fwd").await;
     assert_eq!(status(&d), "ACTIVE");
     assert_eq!(capacity(&d), provisioned(6, 7));
+}
+
+/// "Attempt to change a resource which is still in use: " and `detail`.
+fn in_use(detail: &str) -> String {
+    format!("Attempt to change a resource which is still in use: {detail}")
+}
+
+/// The (code, message) of a ResourceInUseException with `detail`.
+fn in_use_error(detail: &str) -> (String, String) {
+    ("ResourceInUseException".to_owned(), in_use(detail))
+}
+
+/// UpdateTable `body` on `table` must be ResourceInUseException with `detail`.
+async fn refused(addr: std::net::SocketAddr, table: &str, body: serde_json::Value, detail: &str) {
+    let mut request = body;
+    request["TableName"] = json!(table);
+    call(addr, "UpdateTable", request)
+        .await
+        .assert_error(RESOURCE_IN_USE, Some(&in_use(detail)));
+}
+
+fn enable_stream() -> serde_json::Value {
+    json!({"StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}})
+}
+
+fn to_infrequent_access() -> serde_json::Value {
+    json!({"TableClass": "STANDARD_INFREQUENT_ACCESS"})
+}
+
+fn max_reads() -> serde_json::Value {
+    json!({"OnDemandThroughput": {"MaxReadRequestUnits": 100}})
+}
+
+#[tokio::test]
+async fn a_resent_on_demand_mode_changes_nothing() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Again", None, None).await;
+    clock.advance(DELAY);
+    let before = describe(&client, "Again").await;
+    let since = |d: &TableDescription| {
+        d.billing_mode_summary()
+            .and_then(|b| b.last_update_to_pay_per_request_date_time())
+            .cloned()
+    };
+    assert!(since(&before).is_some());
+
+    // The answer says UPDATING; the table stays ACTIVE and keeps its
+    // LastUpdateToPayPerRequestDateTime (DDB-TABLE-177, 057, 383).
+    clock.advance(1_000);
+    for _ in 0..3 {
+        let out = to_on_demand(&client, "Again").await;
+        assert_eq!(status(&out), "UPDATING");
+        assert_eq!(capacity(&out), on_demand());
+        let d = describe(&client, "Again").await;
+        assert_eq!(status(&d), "ACTIVE");
+        assert_eq!(since(&d), since(&before));
+        assert_eq!(table_warm(&d), expect(12_000, 4_000, "ACTIVE"));
+    }
+    // Nothing is in flight: the next change goes through at once.
+    enable_stream_keys_only(&client, "Again").await;
+    // While the stream change is in flight the re-send is admitted too (DDB-TABLE-383).
+    let out = to_on_demand(&client, "Again").await;
+    assert_eq!(status(&out), "UPDATING");
+    let d = describe(&client, "Again").await;
+    assert_eq!(status(&d), "UPDATING");
+    assert_eq!(capacity(&d), on_demand());
+    clock.advance(DELAY);
+    assert_eq!(status(&describe(&client, "Again").await), "ACTIVE");
+}
+
+#[tokio::test]
+async fn refusals_during_a_stream_change_name_it() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Flow", None, None).await;
+    clock.advance(DELAY);
+    let out = enable_stream_keys_only(&client, "Flow").await;
+    let label = out.latest_stream_label().unwrap().to_owned();
+    let suffix = |op: &str| format!("Table: Flow Stream: {label} Operation: {op}");
+    let addr = server.addr;
+    let switch = json!({"BillingMode": "PROVISIONED",
+        "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        "GlobalSecondaryIndexUpdates": [{"Update": {"IndexName": "gsi",
+            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}}]});
+    for (body, detail) in [
+        (
+            switch,
+            format!(
+                "Can't change table IOPS when stream status is being updated. {}",
+                suffix("ENABLE")
+            ),
+        ),
+        (
+            json!({"StreamSpecification": {"StreamEnabled": false}}),
+            format!(
+                "A stream status change is currently in progress. {}",
+                suffix("ENABLE")
+            ),
+        ),
+        (
+            max_reads(),
+            "OnDemandThroughput cannot be updated while stream status update is in progress"
+                .to_owned(),
+        ),
+        (
+            to_infrequent_access(),
+            format!(
+                "Can't update table class when stream status is being updated. {}",
+                suffix("ENABLE")
+            ),
+        ),
+    ] {
+        refused(addr, "Flow", body, &detail).await;
+    }
+    // DeleteTable (DDB-TABLE-002, 119).
+    assert_eq!(
+        delete_error(&client, "Flow").await,
+        in_use_error("Cannot delete table while stream is being enabled/disabled.")
+    );
+
+    // Disabling: the operation is DISABLE.
+    clock.advance(DELAY);
+    call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Flow", "StreamSpecification": {"StreamEnabled": false}}),
+    )
+    .await;
+    refused(
+        addr,
+        "Flow",
+        to_infrequent_access(),
+        &format!(
+            "Can't update table class when stream status is being updated. {}",
+            suffix("DISABLE")
+        ),
+    )
+    .await;
+    clock.advance(DELAY);
+    let d = describe(&client, "Flow").await;
+    assert_eq!(status(&d), "ACTIVE");
+    assert!(d.table_class_summary().is_none());
+    assert!(d.on_demand_throughput().is_none());
+}
+
+#[tokio::test]
+async fn refusals_during_a_billing_switch_name_it() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Upward", None, None).await;
+    provisioned_table(&client, "Downward").await;
+    clock.advance(DELAY);
+    let addr = server.addr;
+
+    // PAY_PER_REQUEST -> PROVISIONED in flight (DDB-TABLE-369).
+    switch_to_provisioned(&client, "Upward").await;
+    refused(
+        addr,
+        "Upward",
+        enable_stream(),
+        "Can't enable or disable stream while table IOPS are being updated. Table: Upward",
+    )
+    .await;
+    // The table was on-demand before the switch: OnDemandThroughput passes its check and is
+    // refused for the switch.
+    refused(
+        addr,
+        "Upward",
+        max_reads(),
+        "OnDemandThroughput cannot be updated while BillingMode update is in progress",
+    )
+    .await;
+    refused(
+        addr,
+        "Upward",
+        to_infrequent_access(),
+        "Can't update table class while table IOPS are being updated. Table: Upward",
+    )
+    .await;
+
+    // PROVISIONED -> PAY_PER_REQUEST in flight: OnDemandThroughput is checked against the
+    // billing mode the table had before the switch, before the switch refuses it (DDB-TABLE-369).
+    to_on_demand(&client, "Downward").await;
+    for (body, member) in [
+        (max_reads(), "MaxReadRequestUnits"),
+        (
+            json!({"OnDemandThroughput": {"MaxWriteRequestUnits": 100}}),
+            "MaxWriteRequestUnits",
+        ),
+    ] {
+        let mut request = body;
+        request["TableName"] = json!("Downward");
+        call(addr, "UpdateTable", request).await.assert_error(
+            VALIDATION,
+            Some(&format!(
+                "One or more parameter values were invalid: {member} for OnDemandThroughput \
+                 cannot be specified when the table BillingMode is PROVISIONED"
+            )),
+        );
+    }
+    clock.advance(DELAY);
+    // Once the switch completed the table is on-demand, and it is accepted.
+    let mut request = max_reads();
+    request["TableName"] = json!("Downward");
+    let out = call(addr, "UpdateTable", request).await;
+    assert_eq!(out.status, 200, "{}", out.json());
+    // On a provisioned table it never is (DDB-TABLE-059).
+    let mut request = max_reads();
+    request["TableName"] = json!("Upward");
+    call(addr, "UpdateTable", request).await.assert_error(
+        VALIDATION,
+        Some(
+            "One or more parameter values were invalid: MaxReadRequestUnits for \
+             OnDemandThroughput cannot be specified when the table BillingMode is PROVISIONED",
+        ),
+    );
+    let d = describe(&client, "Upward").await;
+    assert_eq!(capacity(&d), provisioned(1, 1));
+    assert!(d.table_class_summary().is_none());
+    assert!(d.stream_specification().is_none());
+}
+
+#[tokio::test]
+async fn refusals_during_an_index_change_name_it() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    provisioned_table(&client, "Grow").await;
+    on_demand_table(&client, "GrowPpr", None, None).await;
+    clock.advance(DELAY);
+    let addr = server.addr;
+    for (table, throughput) in [
+        (
+            "Grow",
+            json!({"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}),
+        ),
+        ("GrowPpr", serde_json::Value::Null),
+    ] {
+        let mut create = json!({"IndexName": "online",
+            "KeySchema": [{"AttributeName": "other", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"}});
+        if !throughput.is_null() {
+            create["ProvisionedThroughput"] = throughput;
+        }
+        let created = call(
+            addr,
+            "UpdateTable",
+            json!({"TableName": table,
+                   "AttributeDefinitions": [{"AttributeName": "other", "AttributeType": "S"}],
+                   "GlobalSecondaryIndexUpdates": [{"Create": create}]}),
+        )
+        .await;
+        assert_eq!(created.status, 200, "{}", created.json());
+    }
+    // While its resources are allocated (the table UPDATING: DDB-TABLE-444, 458).
+    let raise = json!({"ProvisionedThroughput": {"ReadCapacityUnits": 9, "WriteCapacityUnits": 9}});
+    for (table, body, detail) in [
+        (
+            "Grow",
+            raise.clone(),
+            "Can't change table IOPS when an index is being created. Table: Grow Indexes: [online]",
+        ),
+        (
+            "Grow",
+            enable_stream(),
+            "Can't change stream status when an index is being created. Table: Grow Indexes: \
+             [online]",
+        ),
+        (
+            "GrowPpr",
+            max_reads(),
+            "OnDemandThroughput cannot be updated while index creation is in progress for \
+             indexes: [online]",
+        ),
+    ] {
+        refused(addr, table, body, detail).await;
+    }
+    assert_eq!(
+        delete_error(&client, "Grow").await,
+        in_use_error("Cannot delete table while indexes are being created, updated, or deleted.")
+    );
+    // Once it backfills the table is ACTIVE and the index can go (cancelling the backfill);
+    // its deletion is in flight.
+    clock.advance(DELAY);
+    let deleted = call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Grow",
+               "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "online"}}]}),
+    )
+    .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.json());
+    refused(
+        addr,
+        "Grow",
+        raise,
+        "Can't change table IOPS when an index is being deleted. Table: Grow Indexes: [online]",
+    )
+    .await;
+    clock.advance(DELAY);
+    let d = describe(&client, "Grow").await;
+    assert_eq!(capacity(&d), provisioned(5, 7));
 }

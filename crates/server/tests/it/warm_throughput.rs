@@ -408,7 +408,8 @@ async fn update_table_prewarms_while_the_table_stays_active() {
         );
     }
     // Nothing else may change in the same request (an empty WarmThroughput: see
-    // warm_throughput_edges.rs).
+    // warm_throughput_edges.rs); next to DeletionProtectionEnabled, DynamoDB names the latter
+    // (DDB-TABLE-433).
     call(
         server.addr,
         "UpdateTable",
@@ -418,7 +419,7 @@ async fn update_table_prewarms_while_the_table_stays_active() {
     .await
     .assert_error(
         VALIDATION,
-        Some("One or more parameter values were invalid: WarmThroughput must be the only operation in the request"),
+        Some("One or more parameter values were invalid: DeletionProtection modification must be the only operation in the request"),
     );
     call(
         server.addr,
