@@ -142,6 +142,14 @@ impl Error {
         Error::Validation(message.into())
     }
 
+    /// A `ResourceInUseException` with DynamoDB's "Attempt to change a resource which is still
+    /// in use: " before `detail`.
+    pub fn in_use(detail: impl std::fmt::Display) -> Self {
+        Error::ResourceInUse(format!(
+            "Attempt to change a resource which is still in use: {detail}"
+        ))
+    }
+
     /// DynamoDB's "Requested resource not found" for item operations on a missing table.
     pub fn table_not_found() -> Self {
         Error::ResourceNotFound("Requested resource not found".to_owned())

@@ -255,12 +255,7 @@ pub(crate) fn plan(
             let index = find_global(table, &name, now_ms)?;
             refuse_if_deleting(table, index)?;
             if index.backfilling(now_ms) == Some(false) {
-                return Err(Error::ResourceInUse(format!(
-                    "Attempt to change a resource which is still in use: Index creation is in \
-                     resource allocation phase. Retry deletion during backfilling phase or when \
-                     the index is active. Table: {} Index: {name}",
-                    table.name
-                )));
+                return Err(allocating(&table.name, &name));
             }
             changes.push(IndexChange::Delete(name));
         }
@@ -268,12 +263,20 @@ pub(crate) fn plan(
     Ok((changes, definitions))
 }
 
+/// DynamoDB's refusal to delete index `index` of table `table` while its resources are still
+/// being allocated (the index CREATING, not yet backfilling).
+pub(crate) fn allocating(table: &str, index: &str) -> Error {
+    Error::in_use(format!(
+        "Index creation is in resource allocation phase. Retry deletion during backfilling \
+         phase or when the index is active. Table: {table} Index: {index}"
+    ))
+}
+
 /// DynamoDB's answer to a change of an index that is being deleted.
 fn refuse_if_deleting(table: &TableDescriptor, index: &IndexDescriptor) -> Result<()> {
     if index.state == BuildState::Deleting {
-        return Err(Error::ResourceInUse(format!(
-            "Attempt to change a resource which is still in use: Index is being deleted. Table: \
-             {} Index: {}",
+        return Err(Error::in_use(format!(
+            "Index is being deleted. Table: {} Index: {}",
             table.name, index.name
         )));
     }

@@ -17,12 +17,12 @@ use crate::backup::{self, BackupRecord, DeletedTable, BACKUP_FORMAT};
 use crate::catalog::Table;
 use crate::error::{Error, Result};
 use crate::ops::table_name;
-use crate::ops::update_rules::{self, in_use, InFlight};
+use crate::ops::update_rules::{self, InFlight};
 use crate::{Database, RequestContext};
 
 /// DynamoDB's refusal of a DeleteTable while a change of table `name` is in progress.
 fn being_updated(name: &str) -> Error {
-    in_use(update_rules::being_updated(name))
+    Error::in_use(update_rules::being_updated(name))
 }
 
 impl Database {
@@ -43,20 +43,14 @@ impl Database {
         let d = table.descriptor();
         let now = self.clock.now_millis();
         match d.status(now) {
-            "CREATING" => {
-                return Err(Error::ResourceInUse(format!(
-                    "Attempt to change a resource which is still in use: Table is being created: {name}"
-                )))
-            }
+            "CREATING" => return Err(Error::in_use(format!("Table is being created: {name}"))),
             // A pre-warm leaves the table ACTIVE, yet DynamoDB refuses the deletion until it
             // completes, in the words it uses for an UPDATING table (DDB-TABLE-069; 369, 370).
             "UPDATING" => {
-                return Err(
-                    match InFlight::of(&d, now, self.config.create_delay_ms) {
-                        Some(busy) => busy.delete_refusal(name),
-                        None => being_updated(name),
-                    },
-                )
+                return Err(match InFlight::of(&d, now, self.config.create_delay_ms) {
+                    Some(busy) => busy.delete_refusal(name),
+                    None => being_updated(name),
+                })
             }
             _ if crate::warm::prewarming(&d, now) => return Err(being_updated(name)),
             _ => {}

@@ -56,9 +56,6 @@ use crate::catalog::{BillingMode, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::index::BuildState;
 
-/// The prefix of every "still in use" refusal.
-const IN_USE: &str = "Attempt to change a resource which is still in use: ";
-
 /// Which members of an UpdateTable request carry a change (empty structs do not).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Members {
@@ -264,9 +261,7 @@ impl InFlight {
     /// table `table` (`deleting`: the index names the request deletes).
     pub(crate) fn refusal(&self, asked: Asked, table: &str, deleting: &[&str]) -> Error {
         let detail = match (self, asked) {
-            (InFlight::Iops { .. }, Asked::Iops) => {
-                format!("Table IOPS are currently being updated. Table: {table}")
-            }
+            (InFlight::Iops { .. }, Asked::Iops) => return iops_busy(table),
             (InFlight::Iops { .. }, Asked::OnDemand) => {
                 "OnDemandThroughput cannot be updated while BillingMode update is in progress"
                     .to_owned()
@@ -286,7 +281,7 @@ impl InFlight {
             (InFlight::Stream { label, operation }, asked) => {
                 let what = match asked {
                     Asked::Stream => {
-                        return in_use(format!(
+                        return Error::in_use(format!(
                             "A stream status change is currently in progress. Table: {table} \
                              Stream: {label} Operation: {operation}"
                         ))
@@ -304,11 +299,7 @@ impl InFlight {
                 let allocating = matches!(self, InFlight::IndexCreate(_));
                 if let Some(index) = names.iter().find(|n| deleting.contains(&n.as_str())) {
                     if allocating {
-                        return in_use(format!(
-                            "Index creation is in resource allocation phase. Retry deletion \
-                             during backfilling phase or when the index is active. Table: \
-                             {table} Index: {index}"
-                        ));
+                        return crate::index::updates::allocating(table, index);
                     }
                 }
                 return crate::index::updates::one_at_a_time();
@@ -335,12 +326,12 @@ impl InFlight {
                 }
             }
         };
-        in_use(detail)
+        Error::in_use(detail)
     }
 
     /// DeleteTable's refusal while this change is in flight on the table `table`.
     pub(crate) fn delete_refusal(&self, table: &str) -> Error {
-        in_use(match self {
+        Error::in_use(match self {
             InFlight::Stream { .. } => {
                 "Cannot delete table while stream is being enabled/disabled.".to_owned()
             }
@@ -358,9 +349,12 @@ pub(crate) fn being_updated(table: &str) -> String {
     format!("Table: {table} is in the process of being updated.")
 }
 
-/// ResourceInUseException with the "still in use" prefix.
-pub(crate) fn in_use(detail: impl std::fmt::Display) -> Error {
-    Error::ResourceInUse(format!("{IN_USE}{detail}"))
+/// The refusal of a billing-mode or throughput change while one is in progress on the table
+/// `table` (DDB-TABLE-369, 370, 452).
+pub(crate) fn iops_busy(table: &str) -> Error {
+    Error::in_use(format!(
+        "Table IOPS are currently being updated. Table: {table}"
+    ))
 }
 
 #[cfg(test)]

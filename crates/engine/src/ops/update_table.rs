@@ -43,9 +43,7 @@ use crate::index::updates::{self, IndexChange};
 use crate::index::{BuildState, IndexKind};
 use crate::ops::create_table::billing;
 use crate::ops::table_name;
-use crate::ops::update_rules::{
-    check_exclusive, check_stream_with_iops, in_use, Asked, InFlight, Members,
-};
+use crate::ops::update_rules::{check_exclusive, check_stream_with_iops, Asked, InFlight, Members};
 use crate::{Database, RequestContext};
 
 /// Milliseconds in a day, for "decreases today".
@@ -274,10 +272,7 @@ impl Database {
                 .iter()
                 .any(|i| i.backfilling(now) == Some(false))
             {
-                return Err(Error::ResourceInUse(format!(
-                    "Attempt to change a resource which is still in use: Table is being \
-                     updated: {name}"
-                )));
+                return Err(Error::in_use(format!("Table is being updated: {name}")));
             }
         } else if status == "UPDATING" && noop_only {
             // Admitted whatever is in flight (seen during a stream change: DDB-TABLE-383); a
@@ -294,7 +289,7 @@ impl Database {
             ) {
                 return Err(busy.refusal(asked, name, &deleting));
             }
-            return Err(in_use(format!(
+            return Err(Error::in_use(format!(
                 "Table is being {}: {name}",
                 if status == "CREATING" {
                     "created"
@@ -670,11 +665,7 @@ impl Database {
             && current.billing_mode == BillingMode::Provisioned
             && input.billing_mode.as_deref() == Some(BillingMode::PayPerRequest.as_str());
         if !back_to_on_demand {
-            return Err(Error::ResourceInUse(format!(
-                "Attempt to change a resource which is still in use: Table IOPS are currently \
-                 being updated. Table: {}",
-                current.name
-            )));
+            return Err(crate::ops::update_rules::iops_busy(&current.name));
         }
         let mut answer = current.clone();
         answer.billing_mode = BillingMode::PayPerRequest;
