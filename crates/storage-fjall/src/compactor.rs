@@ -80,6 +80,7 @@ use lsm_tree::compaction::{CompactionStrategy, MoveDown, PullDown};
 use parking_lot::Mutex;
 
 use crate::worker::{Signal, Worker};
+use crate::writeback::Jobs;
 
 /// How often a thread looks for work once it found none (a flush makes work at most every few
 /// hundred milliseconds under a bulk load).
@@ -288,7 +289,7 @@ impl Compactor {
     ///
     /// # Errors
     /// `Io` if a thread cannot be spawned.
-    pub(crate) fn start(db: &Database, dir: &Path) -> Result<Compactor, StorageError> {
+    pub(crate) fn start(db: &Database, dir: &Path, jobs: &Jobs) -> Result<Compactor, StorageError> {
         let shared = Arc::new(Shared {
             active: AtomicU64::new(0),
             completed: AtomicU64::new(0),
@@ -296,8 +297,9 @@ impl Compactor {
         });
         let spawn = |name: &str, role: Role| {
             let (shared, db, dir) = (Arc::clone(&shared), db.clone(), dir.to_path_buf());
+            let jobs = jobs.clone();
             Worker::start(name, (), move |signal| {
-                compact_loop(signal, &shared, &db, &dir, role);
+                compact_loop(signal, &shared, &db, &dir, role, &jobs);
             })
         };
         let top = spawn("binderdb-compact", Role::Top)?;
@@ -330,7 +332,14 @@ impl Compactor {
 /// A compaction thread's loop: one pass over every keyspace, each given at most one step of
 /// [`plan`]; passes follow each other while they find work, and are [`COMPACT_TICK`] apart
 /// once a pass found none.
-fn compact_loop(signal: &Signal<()>, shared: &Shared, db: &Database, dir: &Path, role: Role) {
+fn compact_loop(
+    signal: &Signal<()>,
+    shared: &Shared,
+    db: &Database,
+    dir: &Path,
+    role: Role,
+    jobs: &Jobs,
+) {
     let mut found_work = false;
     let mut failed = false;
     loop {
@@ -373,7 +382,9 @@ fn compact_loop(signal: &Signal<()>, shared: &Shared, db: &Database, dir: &Path,
             let before = space.tree.current_version().id();
             let watermark = db.supervisor.snapshot_tracker.get_seqno_safe_to_gc();
             shared.active.fetch_add(1, Ordering::Relaxed);
+            let job = jobs.begin();
             let result = space.tree.compact(step.strategy(), watermark);
+            drop(job);
             shared.active.fetch_sub(1, Ordering::Relaxed);
             if let Some(marks) = shared.busy.lock().get_mut(&space.id()) {
                 step.levels().for_each(|n| marks[n] = false);

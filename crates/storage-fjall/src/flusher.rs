@@ -38,6 +38,7 @@ use fjall::{AbstractTree, Database};
 
 use crate::sequencer::Sequencer;
 use crate::worker::{Signal, Worker};
+use crate::writeback::Jobs;
 
 use crate::group_commit::LogRelease;
 
@@ -69,11 +70,12 @@ impl Flusher {
         dir: &Path,
         release: LogRelease,
         sequencer: Arc<Sequencer>,
+        jobs: Jobs,
     ) -> Result<Flusher, StorageError> {
         let for_thread = release.clone();
         let dir = dir.to_path_buf();
         let worker = Worker::start("binderdb-flush", State::default(), move |signal| {
-            flush_loop(signal, &db, &dir, &for_thread, &sequencer);
+            flush_loop(signal, &db, &dir, &for_thread, &sequencer, &jobs);
         })?;
         let signal = worker.handle();
         release.on_seal(Box::new(move || {
@@ -95,6 +97,7 @@ fn flush_loop(
     dir: &Path,
     release: &LogRelease,
     sequencer: &Sequencer,
+    jobs: &Jobs,
 ) {
     let mut released = 0;
     loop {
@@ -139,6 +142,7 @@ fn flush_loop(
         for space in spaces {
             let watermark = db.supervisor.snapshot_tracker.get_seqno_safe_to_gc();
             let lock = space.tree.get_flush_lock();
+            let _job = jobs.begin();
             if let Err(e) = space.tree.flush(&lock, watermark) {
                 // Still sealed: the next pass tries again, and nothing is released meanwhile.
                 tracing::warn!(error = %e, keyspace = ?space.name(), "memtable flush failed");

@@ -441,14 +441,25 @@
 //! 250 ms; log syncs 1,651,287: p50 ≤ 128 µs, p99 ≤ 4 ms, p99.9 ≤ 8 ms, max 74 ms. So a
 //! sustained 100,000 items/s is met on this machine, and "no stall over 100 ms" is still not.
 //!
+//! A fifth, found later that day: (5) **lsm-tree's version syncs under its version lock,
+//! behind a table file's whole content.** At the end of every flush and compaction lsm-tree
+//! persists the tree's new version (four small syncs) while it holds the version lock for
+//! writing, which every insert and point read takes for reading; a table file reached the
+//! disk only in lsm-tree's own sync at its end (tens of megabytes at once), so those small
+//! syncs, on the same disk, took 30–70 ms, and every connection waited (`perf trace` of the
+//! server's futex waits: 47 waits of the runtime workers over 30 ms in a 20,000,000-item load).
+//! The [`writeback`] thread now syncs table files a few megabytes at a time while they are
+//! written: no such wait over 30 ms in the same load, and no request over 100 ms (figures
+//! there).
+//!
 //! No fjall patch is needed: the flush (`AbstractTree::flush`) and compaction
 //! (`AbstractTree::compact`) calls are lsm-tree's public API, and fjall's garbage-collection
 //! watermark is read from its (hidden, public) snapshot tracker. Considered and left out:
 //! syncing fjall's journal from a side thread so fjall's sync under its journal lock has less to
 //! write (no gain measurable within this machine's noise: 3,000,000-item loads at 54k and 74k
-//! items/s with and without); `sync_file_range` windows for table files (they are written by
-//! lsm-tree, which syncs each file once at its end; neither std nor rustix offers the call
-//! without `unsafe`); more fjall workers (busy loop). Measured before/after: see
+//! items/s with and without); `sync_file_range` windows for table files (neither std, rustix
+//! nor nix offers the call without `unsafe`; the [`writeback`] thread's `sync_data` steps do
+//! the same job); more fjall workers (busy loop). Measured before/after: see
 //! [`MEMTABLE_BYTES`], and the README's long loads.
 //!
 //! This crate must not depend on binderdb crates other than `binderdb-storage`. Commits and
@@ -472,6 +483,7 @@ mod trash;
 pub mod wal;
 mod warm_up;
 mod worker;
+mod writeback;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -598,6 +610,9 @@ pub struct FjallStore {
     flusher: flusher::Flusher,
     /// Runs the compactions on two threads, beside fjall's worker (see [`compactor`]).
     compactor: compactor::Compactor,
+    /// Writes the table files being written back early (see [`writeback`]); dropped after
+    /// the threads that write them.
+    _writeback: writeback::Writeback,
     /// Stopped before the group commit's final sync (fields drop in order).
     dropper: Dropper,
     group: GroupCommit,
@@ -1121,14 +1136,21 @@ impl FjallStore {
             Arc::clone(&sequencer),
         )?;
         let dropper = Dropper::start(db.clone(), meta.clone())?;
-        let compactor = compactor::Compactor::start(&db, dir)?;
-        let settler = read_path::Settler::start(db.clone(), compactor.busy_probe())?;
+        let writeback = writeback::Writeback::start(dir)?;
+        let compactor = compactor::Compactor::start(&db, dir, &writeback.jobs())?;
+        let settler =
+            read_path::Settler::start(db.clone(), compactor.busy_probe(), writeback.jobs())?;
         let warm_up =
             warm_up::WarmUp::start(spaces.iter().filter_map(OnceLock::get).cloned().collect())?;
         let trash = trash::Emptier::start(dir)?;
         let close = close::CleanClose::new(db.clone(), dir);
-        let flusher =
-            flusher::Flusher::start(db.clone(), dir, group.log_release(), Arc::clone(&sequencer))?;
+        let flusher = flusher::Flusher::start(
+            db.clone(),
+            dir,
+            group.log_release(),
+            Arc::clone(&sequencer),
+            writeback.jobs(),
+        )?;
         let store = FjallStore {
             path: dir.to_path_buf(),
             db,
@@ -1155,6 +1177,7 @@ impl FjallStore {
             trash,
             flusher,
             compactor,
+            _writeback: writeback,
             dropper,
             group,
             _close: close,

@@ -36,6 +36,7 @@ use fjall::config::{PartitioningPolicy, PinningPolicy, RestartIntervalPolicy};
 use fjall::{AbstractTree, Database, KeyspaceCreateOptions};
 
 use crate::worker::{Signal, Worker};
+use crate::writeback::Jobs;
 use crate::FjallStore;
 
 /// The smallest default block cache (fjall's own default is 32 MiB).
@@ -249,16 +250,22 @@ impl Settler {
     pub(crate) fn start(
         db: Database,
         compacting: impl Fn() -> bool + Send + 'static,
+        jobs: Jobs,
     ) -> Result<Settler, StorageError> {
         let worker = Worker::start("binderdb-settle", (), move |signal| {
-            settle_when_idle(signal, &db, &compacting);
+            settle_when_idle(signal, &db, &compacting, &jobs);
         })?;
         Ok(Settler { _worker: worker })
     }
 }
 
 /// The settler thread's loop (see [`Settler`]).
-fn settle_when_idle(signal: &Signal<()>, db: &Database, compacting: &dyn Fn() -> bool) {
+fn settle_when_idle(
+    signal: &Signal<()>,
+    db: &Database,
+    compacting: &dyn Fn() -> bool,
+    jobs: &Jobs,
+) {
     let mut last_seqno = db.seqno();
     let mut idle_ticks = 0u32;
     let mut warmer = CacheWarmer::default();
@@ -299,12 +306,13 @@ fn settle_when_idle(signal: &Signal<()>, db: &Database, compacting: &dyn Fn() ->
                 continue;
             }
             if space.tree.l0_run_count() == 0 {
-                merge_runs_when_idle(db, &space, &name);
+                merge_runs_when_idle(db, &space, &name, jobs);
                 continue;
             }
             let strategy = fjall::compaction::Leveled::default()
                 .with_l0_threshold(1)
                 .with_table_target_size(SETTLE_TABLE_BYTES);
+            let _job = jobs.begin();
             if let Err(e) = space.tree.compact(Arc::new(strategy), 0) {
                 tracing::warn!(error = %e, keyspace = %&*name, "merging level 0 failed");
             }
@@ -344,7 +352,7 @@ const SETTLE_MERGE_SHARE: u64 = 16;
 /// busy 2-core VM): the compaction threads left three runs (levels 4, 5 and 6); once idle, the
 /// settler merged 4 into 5 in 1.4 s and 5 into 6 in 5.4 s, leaving one run of 5 files (299 MB on
 /// disk). Read throughput: the README's scale section.
-fn merge_runs_when_idle(db: &Database, space: &fjall::Keyspace, name: &str) {
+fn merge_runs_when_idle(db: &Database, space: &fjall::Keyspace, name: &str, jobs: &Jobs) {
     let version = space.tree.current_version();
     // (level, data blocks) of each non-empty level below level 0, top to bottom.
     let runs: Vec<(usize, u64)> = version
@@ -367,6 +375,7 @@ fn merge_runs_when_idle(db: &Database, space: &fjall::Keyspace, name: &str) {
     let strategy = Arc::new(lsm_tree::compaction::PullDown(level(upper), level(lower)));
     let watermark = db.supervisor.snapshot_tracker.get_seqno_safe_to_gc();
     let started = std::time::Instant::now();
+    let _job = jobs.begin();
     match space.tree.compact(strategy, watermark) {
         Ok(()) => tracing::info!(
             keyspace = name,
