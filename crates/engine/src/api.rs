@@ -317,7 +317,9 @@ pub struct TableDescription {
     pub item_count: i64,
     pub table_arn: String,
     pub table_id: String,
-    pub billing_mode_summary: BillingModeSummary,
+    /// Absent on a table created PROVISIONED that was never on-demand (DDB-TABLE-025, 058).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_mode_summary: Option<BillingModeSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table_class_summary: Option<TableClassSummary>,
     pub deletion_protection_enabled: bool,
@@ -399,7 +401,8 @@ pub struct DeletingTableDescription {
     pub item_count: i64,
     pub table_arn: String,
     pub table_id: String,
-    pub billing_mode_summary: BillingModeSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_mode_summary: Option<BillingModeSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table_class_summary: Option<TableClassSummary>,
     pub deletion_protection_enabled: bool,

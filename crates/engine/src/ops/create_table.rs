@@ -373,9 +373,9 @@ impl Database {
         let mut description = self.describe(&table, Some("CREATING"))?;
         // The answer has no LastUpdateToPayPerRequestDateTime yet; DescribeTable adds it
         // (DDB-TABLE-033).
-        description
-            .billing_mode_summary
-            .last_update_to_pay_per_request_date_time = None;
+        if let Some(summary) = &mut description.billing_mode_summary {
+            summary.last_update_to_pay_per_request_date_time = None;
+        }
         Ok(TableDescriptionOutput {
             table_description: description,
         })

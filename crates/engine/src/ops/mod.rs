@@ -46,7 +46,7 @@ use crate::api::{
     ProvisionedThroughputDescription, RequestMap, TableClassSummary, TableDescription,
     WarmThroughputDescription, WireItem,
 };
-use crate::catalog::{KeyAttribute, Table, TableDescriptor};
+use crate::catalog::{BillingMode, KeyAttribute, Table, TableDescriptor};
 use crate::clock::epoch_seconds;
 use crate::error::{Error, Result};
 use crate::index::{BuildState, IndexKind, ProjectionType};
@@ -217,12 +217,16 @@ impl Database {
             latest_stream_arn: d.streams.last().map(|s| s.arn(&table_arn)),
             table_arn,
             table_id: d.uuid.clone(),
-            billing_mode_summary: BillingModeSummary {
-                billing_mode: d.billing_mode.as_str().to_owned(),
-                // Kept once the table is provisioned again (DDB-TABLE-055, 058, 183).
-                last_update_to_pay_per_request_date_time: d
-                    .pay_per_request_since(now)
-                    .map(epoch_seconds),
+            billing_mode_summary: {
+                // Kept once the table is provisioned again (DDB-TABLE-055, 058, 183); absent
+                // while a table created PROVISIONED was never on-demand (DDB-TABLE-025, 058).
+                let since = d.pay_per_request_since(now);
+                (d.billing_mode != BillingMode::Provisioned || since.is_some()).then(|| {
+                    BillingModeSummary {
+                        billing_mode: d.billing_mode.as_str().to_owned(),
+                        last_update_to_pay_per_request_date_time: since.map(epoch_seconds),
+                    }
+                })
             },
             table_class_summary: (d.table_class != "STANDARD").then(|| TableClassSummary {
                 table_class: d.table_class.clone(),

@@ -617,9 +617,9 @@ impl Database {
         if d.billing_mode != current.billing_mode {
             // The answer to a switch names the new mode without a
             // LastUpdateToPayPerRequestDateTime, which DescribeTable adds (DDB-TABLE-060, 183).
-            description
-                .billing_mode_summary
-                .last_update_to_pay_per_request_date_time = None;
+            if let Some(summary) = &mut description.billing_mode_summary {
+                summary.last_update_to_pay_per_request_date_time = None;
+            }
         }
         if changes_index_set {
             // DynamoDB answers an index creation or deletion with the table UPDATING and a new

@@ -446,7 +446,9 @@ async fn restore_overrides_billing_and_indexes() {
     )
     .await["TableDescription"]
         .clone();
-    assert_eq!(out["BillingModeSummary"]["BillingMode"], "PROVISIONED");
+    // A new table, provisioned since its creation: no BillingModeSummary, as a table created
+    // provisioned has none (DDB-TABLE-025; a restore's was not observed).
+    assert!(out.get("BillingModeSummary").is_none());
     assert_eq!(out["ProvisionedThroughput"]["ReadCapacityUnits"], 7);
     assert!(out.get("GlobalSecondaryIndexes").is_none());
     assert_eq!(out["LocalSecondaryIndexes"][0]["IndexName"], "byScore");

@@ -1,7 +1,8 @@
 //! `BillingModeSummary` across billing-mode switches, as DynamoDB was observed to (the
 //! ack-api-quirks lab's DDB-TABLE-033, 055, 058, 060, 064, 183, 452): a table provisioned
 //! again keeps its `LastUpdateToPayPerRequestDateTime`; a switch to on-demand stamps it when it
-//! completes; CreateTable and switch answers carry none. The manual clock holds each switch in
+//! completes; CreateTable and switch answers carry none; a table created provisioned has no
+//! summary at all until it was on-demand (DDB-TABLE-025). The manual clock holds each switch in
 //! flight; nothing here waits.
 
 use aws_sdk_dynamodb::types::TableDescription;
@@ -75,4 +76,71 @@ async fn last_update_to_pay_per_request_outlives_a_switch_to_provisioned() {
     );
     clock.advance(DELAY);
     assert!(pay_per_request_since(&describe(&client, "Never").await).is_some());
+}
+
+/// A table created provisioned has no `BillingModeSummary` in any answer (CreateTable,
+/// DescribeTable, a throughput change, DeleteTable) until it has been on-demand; from then on it
+/// has one, also once provisioned again (DDB-TABLE-025, 058).
+#[tokio::test]
+async fn a_table_created_provisioned_has_no_summary_until_it_was_on_demand() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    let created = provisioned_table(&client, "Prov").await;
+    assert!(created.billing_mode_summary().is_none());
+    assert!(created.provisioned_throughput().is_some());
+    clock.advance(DELAY);
+    assert!(describe(&client, "Prov")
+        .await
+        .billing_mode_summary()
+        .is_none());
+    let raised = client
+        .update_table()
+        .table_name("Prov")
+        .provisioned_throughput(
+            aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+                .read_capacity_units(6)
+                .write_capacity_units(8)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap();
+    assert!(raised.billing_mode_summary().is_none());
+    clock.advance(DELAY);
+    let d = describe(&client, "Prov").await;
+    assert!(d.billing_mode_summary().is_none());
+    assert_eq!(capacity(&d), ("PROVISIONED".to_owned(), 6, 8));
+    let deleted = client
+        .delete_table()
+        .table_name("Prov")
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap();
+    assert!(deleted.billing_mode_summary().is_none());
+
+    // On-demand once, then provisioned again: the summary stays, with the on-demand stamp.
+    provisioned_table(&client, "Once").await;
+    clock.advance(DELAY);
+    let out = to_on_demand(&client, "Once").await;
+    assert_eq!(
+        out.billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str()),
+        Some("PAY_PER_REQUEST")
+    );
+    clock.advance(DELAY);
+    switch_to_provisioned(&client, "Once").await;
+    clock.advance(DELAY);
+    let d = describe(&client, "Once").await;
+    let summary = d.billing_mode_summary().unwrap();
+    assert_eq!(
+        summary.billing_mode().map(|m| m.as_str()),
+        Some("PROVISIONED")
+    );
+    assert!(pay_per_request_since(&d).is_some());
 }

@@ -78,10 +78,8 @@ async fn create_describe_list_delete_lifecycle() {
     assert_eq!(described.table_status, Some(TableStatus::Active));
     assert_eq!(described.table_id, d.table_id);
     assert_eq!(described.key_schema.unwrap().len(), 2);
-    assert_eq!(
-        described.billing_mode_summary.unwrap().billing_mode,
-        Some(BillingMode::Provisioned)
-    );
+    // Created provisioned and never on-demand: no BillingModeSummary (DDB-TABLE-025).
+    assert!(described.billing_mode_summary.is_none());
     assert_eq!(described.deletion_protection_enabled, Some(false));
     assert!(described.creation_date_time.is_some());
 

@@ -25,14 +25,19 @@ pub(crate) fn status(d: &TableDescription) -> &str {
     d.table_status().map(|s| s.as_str()).unwrap_or_default()
 }
 
-/// (billing mode, read, write) as a description reports them.
+/// (billing mode, read, write) as a description reports them; no `BillingModeSummary` means
+/// PROVISIONED (a table created provisioned and never on-demand has none, DDB-TABLE-025).
 pub(crate) fn capacity(d: &TableDescription) -> (String, i64, i64) {
     let pt = d.provisioned_throughput().unwrap();
     (
-        d.billing_mode_summary()
-            .and_then(|b| b.billing_mode())
-            .map(|m| m.as_str().to_owned())
-            .unwrap_or_default(),
+        d.billing_mode_summary().map_or_else(
+            || "PROVISIONED".to_owned(),
+            |b| {
+                b.billing_mode()
+                    .map(|m| m.as_str().to_owned())
+                    .unwrap_or_default()
+            },
+        ),
         pt.read_capacity_units().unwrap_or_default(),
         pt.write_capacity_units().unwrap_or_default(),
     )
