@@ -8,7 +8,9 @@
 use aws_sdk_dynamodb::types::TableDescription;
 
 use crate::updates_in_flight::{capacity, status, switch_to_provisioned, to_on_demand};
-use crate::warm_throughput::{clocked, describe, on_demand_table, provisioned_table, DELAY};
+use crate::warm_throughput::{
+    clocked, describe, on_demand_table, provisioned_table, throughput, DELAY,
+};
 
 /// `BillingModeSummary.LastUpdateToPayPerRequestDateTime`, in epoch seconds.
 fn pay_per_request_since(d: &TableDescription) -> Option<i64> {
@@ -96,13 +98,7 @@ async fn a_table_created_provisioned_has_no_summary_until_it_was_on_demand() {
     let raised = client
         .update_table()
         .table_name("Prov")
-        .provisioned_throughput(
-            aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
-                .read_capacity_units(6)
-                .write_capacity_units(8)
-                .build()
-                .unwrap(),
-        )
+        .provisioned_throughput(throughput(6, 8))
         .send()
         .await
         .unwrap()
