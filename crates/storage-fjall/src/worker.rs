@@ -5,7 +5,8 @@
 //! A [`Worker`] owns one thread and a small piece of state `S` that the thread and its owner
 //! share under one mutex, beside the stop flag, with one condition variable to wake the thread.
 //! The thread's body gets a [`Signal`] to lock that state, sleep on it and see the stop flag.
-//! Used by the flusher, the compactor, the settler, the dropper, the warm-up and the trash; the group-commit thread keeps
+//! Used by the flusher, the compactor, the settler, the dropper, the warm-up, the trash and the
+//! writeback thread; the group-commit thread keeps
 //! its own (two condition variables, and its stop ends with a final sync).
 //!
 //! Must not take any of the store's locks: it knows threads, not fjall.
