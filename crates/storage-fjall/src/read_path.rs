@@ -529,6 +529,7 @@ mod tests {
     use binderdb_storage::{Batch, Keyspace, Store, Write};
 
     use super::*;
+    use crate::tests::wait_until;
 
     /// Runs left in level 0 when writes stop are merged into the level below by the settler,
     /// and every read then finds what it found before (the newest version, deletions kept).
@@ -592,17 +593,6 @@ mod tests {
         // Writes go on as before.
         put(&store, &k(7), b"back");
         assert_eq!(store.get(&k(7)).unwrap().unwrap().value, b"back");
-    }
-
-    /// Polls `done` every 50 ms for up to 30 s (the settler's thread runs on real time).
-    fn wait_until(done: impl Fn() -> bool) -> bool {
-        for _ in 0..600 {
-            if done() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        done()
     }
 
     /// Table files written while the store was busy are loaded into the block cache once it is

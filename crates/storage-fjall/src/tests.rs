@@ -9,6 +9,18 @@ use parking_lot::Mutex;
 
 use super::*;
 
+/// Polls `done` every 50 ms for up to 30 s: for the background threads, which run on real
+/// time (their timing is not what a test asserts).
+pub(crate) fn wait_until(done: impl Fn() -> bool) -> bool {
+    for _ in 0..600 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    done()
+}
+
 #[test]
 fn conformance_suite() {
     let dirs = Mutex::new(Vec::new());

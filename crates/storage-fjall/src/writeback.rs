@@ -271,25 +271,14 @@ impl Files {
 mod tests {
     use super::*;
     use std::io::Write;
-    use std::time::Instant;
+
+    use crate::tests::wait_until;
 
     /// A table file of `dir`'s keyspace 0 (created empty).
     fn table(dir: &Path, id: u32) -> File {
         let tables = dir.join("keyspaces").join("0").join("tables");
         std::fs::create_dir_all(&tables).unwrap();
         File::create(tables.join(id.to_string())).unwrap()
-    }
-
-    /// Polls `done` every tick for up to 10 s (the thread's own timing is not asserted).
-    fn eventually(done: impl Fn() -> bool) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if done() {
-                return true;
-            }
-            std::thread::sleep(TICK);
-        }
-        done()
     }
 
     /// While a job runs, a table file being written is synced each time another [`STEP`] of
@@ -308,7 +297,7 @@ mod tests {
 
         let job = writeback.jobs().begin();
         assert!(
-            eventually(|| writeback.syncs() == 1),
+            wait_until(|| writeback.syncs() == 1),
             "the first step was not synced"
         );
         file.write_all(&chunk[..chunk.len() / 2]).unwrap();
@@ -316,7 +305,7 @@ mod tests {
         assert_eq!(writeback.syncs(), 1, "half a step is not synced");
         file.write_all(&chunk).unwrap();
         assert!(
-            eventually(|| writeback.syncs() == 2),
+            wait_until(|| writeback.syncs() == 2),
             "the next step was not synced"
         );
 
@@ -342,7 +331,7 @@ mod tests {
         new.write_all(&vec![2u8; usize::try_from(STEP).unwrap()])
             .unwrap();
         assert!(
-            eventually(|| writeback.syncs() == 1),
+            wait_until(|| writeback.syncs() == 1),
             "the new table was not synced"
         );
         std::thread::sleep(TICK * 5);
