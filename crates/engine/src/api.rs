@@ -46,6 +46,7 @@ strict::structures!(
     UpdateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction,
     GlobalSecondaryIndexUpdate,
+    SseSpecification,
     CreateTableInput,
     TableNameInput,
     UpdateTableInput,
@@ -220,6 +221,21 @@ pub struct CreateTableInput {
     pub tags: Option<Vec<Tag>>,
     /// `WarmThroughput` of the table.
     pub warm_throughput: Option<WarmThroughput>,
+    /// `SSESpecification` (see [`crate::sse`]).
+    #[serde(rename = "SSESpecification")]
+    pub sse_specification: Option<SseSpecification>,
+}
+
+/// `SSESpecification` (CreateTable, UpdateTable, restores), see [`crate::sse`].
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(remote = "Self")]
+pub struct SseSpecification {
+    #[serde(rename = "Enabled")]
+    pub enabled: Option<bool>,
+    #[serde(rename = "SSEType")]
+    pub sse_type: Option<String>,
+    #[serde(rename = "KMSMasterKeyId")]
+    pub kms_master_key_id: Option<String>,
 }
 
 /// `StreamSpecification` (CreateTable, UpdateTable, and as DescribeTable shows it).
@@ -254,6 +270,9 @@ pub struct UpdateTableInput {
     pub on_demand_throughput: Option<OnDemandThroughput>,
     /// `WarmThroughput` of the table: a pre-warm.
     pub warm_throughput: Option<WarmThroughput>,
+    /// `SSESpecification`: a change of the table's encryption key (see [`crate::sse`]).
+    #[serde(rename = "SSESpecification")]
+    pub sse_specification: Option<SseSpecification>,
 }
 
 /// ListTables request.
@@ -339,6 +358,9 @@ pub struct TableDescription {
     pub restore_summary: Option<RestoreSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_throughput: Option<WarmThroughputDescription>,
+    /// Absent for a table encrypted with an AWS owned key (see [`crate::sse`]).
+    #[serde(rename = "SSEDescription", skip_serializing_if = "Option::is_none")]
+    pub sse_description: Option<crate::sse::SseDescription>,
 }
 
 /// A `LocalSecondaryIndexes` member of a `TableDescription`.

@@ -176,6 +176,10 @@ pub struct TableDescriptor {
     /// capacity change according to it (`ops::update_table`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity_change: Option<CapacityChange>,
+    /// Encryption with a KMS key, or the last change of the table's key (absent: an AWS owned
+    /// key, never changed; format 1 unchanged). See [`crate::sse`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sse: Option<crate::sse::SseState>,
 }
 
 /// A billing-mode or provisioned-throughput change of a table.

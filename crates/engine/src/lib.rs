@@ -33,6 +33,7 @@ mod ops;
 mod partiql;
 pub mod pitr;
 pub mod resource;
+pub mod sse;
 pub mod stream;
 pub mod ttl;
 mod txn;

@@ -310,7 +310,18 @@ pub fn create_table(r: &CreateTableInput) -> Result<(), ApiError> {
     v.one_of("tableClass", r.table_class.as_ref(), TABLE_CLASS);
     v.throughput(r.provisioned_throughput.as_ref());
     stream_specification(&mut v, r.stream_specification.as_ref());
+    sse_specification(&mut v, r.sse_specification.as_ref());
     v.finish()
+}
+
+/// An `SSESpecification`: SSEType one of the two (AES256 is refused later, by the engine).
+fn sse_specification(v: &mut Violations, spec: Option<&binderdb_engine::api::SseSpecification>) {
+    let Some(spec) = spec else { return };
+    v.one_of(
+        "sSESpecification.sSEType",
+        spec.sse_type.as_ref(),
+        &["AES256", "KMS"],
+    );
 }
 
 /// A `StreamSpecification`: StreamEnabled present, StreamViewType one of the four.
@@ -482,6 +493,7 @@ pub fn update_table(r: &UpdateTableInput) -> Result<(), ApiError> {
     v.one_of("tableClass", r.table_class.as_ref(), TABLE_CLASS);
     v.throughput(r.provisioned_throughput.as_ref());
     stream_specification(&mut v, r.stream_specification.as_ref());
+    sse_specification(&mut v, r.sse_specification.as_ref());
     v.finish()
 }
 

@@ -61,9 +61,10 @@ pub struct RestoreTableFromBackupInput {
     pub local_secondary_index_override: Option<Vec<LocalSecondaryIndex>>,
     pub provisioned_throughput_override: Option<ProvisionedThroughput>,
     pub on_demand_throughput_override: Option<OnDemandThroughput>,
-    /// Accepted and ignored: binderdb stores no encryption settings.
+    /// The restored table's encryption (absent: the source table's key, see
+    /// [`crate::sse`]).
     #[serde(rename = "SSESpecificationOverride")]
-    pub sse_specification_override: Option<serde_json::Value>,
+    pub sse_specification_override: Option<crate::api::SseSpecification>,
 }
 
 /// `BackupDetails`.
@@ -246,7 +247,8 @@ pub struct RestoreTableToPointInTimeInput {
     pub local_secondary_index_override: Option<Vec<LocalSecondaryIndex>>,
     pub provisioned_throughput_override: Option<ProvisionedThroughput>,
     pub on_demand_throughput_override: Option<OnDemandThroughput>,
-    /// Accepted and ignored: binderdb stores no encryption settings.
+    /// The restored table's encryption (absent: the source table's key, see
+    /// [`crate::sse`]).
     #[serde(rename = "SSESpecificationOverride")]
-    pub sse_specification_override: Option<serde_json::Value>,
+    pub sse_specification_override: Option<crate::api::SseSpecification>,
 }

@@ -186,7 +186,7 @@ pub struct ImportTableInput {
     pub input_compression_type: Option<String>,
     /// CreateTable's members that ImportTable takes (TableName, AttributeDefinitions,
     /// KeySchema, BillingMode, ProvisionedThroughput, OnDemandThroughput,
-    /// GlobalSecondaryIndexes; SSESpecification is accepted and not kept).
+    /// GlobalSecondaryIndexes, SSESpecification).
     pub table_creation_parameters: Option<Echoed<CreateTableInput>>,
 }
 

@@ -341,6 +341,7 @@ impl Database {
             provisioned_throughput: input.provisioned_throughput_override.as_ref(),
             local_indexes: input.local_secondary_index_override.as_deref(),
             global_indexes: input.global_secondary_index_override.as_deref(),
+            sse: input.sse_specification_override.as_ref(),
         };
         let source_arn = self.table_arn(&record.table);
         let ddl = self.catalog.lock_ddl(self.store.as_ref())?;
@@ -440,6 +441,8 @@ pub(crate) struct RestoreOverrides<'a> {
     pub(crate) provisioned_throughput: Option<&'a ProvisionedThroughput>,
     pub(crate) local_indexes: Option<&'a [LocalSecondaryIndex]>,
     pub(crate) global_indexes: Option<&'a [GlobalSecondaryIndex]>,
+    /// `SSESpecificationOverride`.
+    pub(crate) sse: Option<&'a crate::api::SseSpecification>,
 }
 
 impl Database {
@@ -460,6 +463,25 @@ impl Database {
         restored_from: RestoreSource,
     ) -> Result<TableDescriptor> {
         let now = self.clock.now_millis();
+        // An override sets the restored table's key; without one it keeps the source's key as
+        // it stood (a change in flight counts as done). DynamoDB's documentation leaves that
+        // default unsaid; keeping a customer's key is what its owner would expect.
+        let sse = match overrides.sse {
+            Some(spec) => crate::sse::at_creation(
+                Some(spec),
+                &ctx.region,
+                ctx.account().unwrap_or(&self.config.account_id),
+            )?,
+            None => source
+                .sse
+                .as_ref()
+                .and_then(|s| s.key_arn.clone())
+                .map(|arn| crate::sse::SseState {
+                    key_arn: Some(arn),
+                    previous_key_arn: None,
+                    until_ms: 0,
+                }),
+        };
         let mode = overrides
             .billing_mode
             .unwrap_or(source.billing_mode.as_str());
@@ -571,6 +593,7 @@ impl Database {
             warm: None,
             insights: None,
             capacity_change: None,
+            sse,
             ..source.clone()
         };
         Ok(descriptor)

@@ -269,6 +269,11 @@ impl Database {
         )?;
         // An empty list is accepted here, unlike in TagResource.
         let tags = crate::resource::check_tags(input.tags.as_deref().unwrap_or_default())?;
+        let sse = crate::sse::at_creation(
+            input.sse_specification.as_ref(),
+            &ctx.region,
+            ctx.account().unwrap_or(&self.config.account_id),
+        )?;
         let now = self.clock.now_millis();
         let active_at_ms = now + self.config.create_delay_ms;
         let warm = crate::warm::at_creation(
@@ -363,6 +368,7 @@ impl Database {
             warm,
             insights: None,
             capacity_change: None,
+            sse,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

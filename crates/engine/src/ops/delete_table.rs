@@ -53,6 +53,8 @@ impl Database {
                 })
             }
             _ if crate::warm::prewarming(&d, now) => return Err(being_updated(name)),
+            // So is a change of the encryption key (DDB-TABLE-065, 120).
+            _ if crate::sse::updating(d.sse.as_ref(), now) => return Err(being_updated(name)),
             _ => {}
         }
         if d.deletion_protection {

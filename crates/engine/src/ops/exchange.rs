@@ -504,6 +504,7 @@ impl Database {
             provisioned_throughput: p.provisioned_throughput.clone(),
             on_demand_throughput: p.on_demand_throughput.clone(),
             global_secondary_indexes: p.global_secondary_indexes.clone(),
+            sse_specification: p.sse_specification.clone(),
             ..CreateTableInput::default()
         };
         let name = p

@@ -255,6 +255,7 @@ impl Database {
                 now,
                 status.unwrap_or_else(|| d.status(now)),
             ),
+            sse_description: crate::sse::description(d.sse.as_ref(), now),
         }
     }
 

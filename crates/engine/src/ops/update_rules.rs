@@ -5,7 +5,9 @@
 //!
 //! **One concern per request** (DDB-TABLE-433, 382, 174, 156). Checked before the table is
 //! looked up, in this order (the lab's precedence: SSE > TableClass > DeletionProtection >
-//! WarmThroughput; binderdb has no SSESpecification update, so SSE does not appear):
+//! WarmThroughput):
+//! 0. `SSESpecification` next to any other change: "One or more parameter values were invalid:
+//!    Server-Side Encryption modification must be the only operation in the request".
 //! 1. `TableClass` next to any other change: "One or more parameter values were invalid:
 //!    TableClass modification must be the only operation in the request".
 //! 2. `DeletionProtectionEnabled` next to any other change: the same with "DeletionProtection".
@@ -67,6 +69,7 @@ pub(crate) struct Members {
     pub on_demand: bool,
     pub warm: bool,
     pub index_updates: bool,
+    pub sse: bool,
 }
 
 impl Members {
@@ -84,6 +87,7 @@ impl Members {
                 .global_secondary_index_updates
                 .as_ref()
                 .is_some_and(|u| !u.is_empty()),
+            sse: input.sse_specification.is_some(),
         }
     }
 
@@ -97,6 +101,7 @@ impl Members {
             self.on_demand,
             self.warm,
             self.index_updates,
+            self.sse,
         ]
         .iter()
         .filter(|m| **m)
@@ -111,6 +116,9 @@ impl Members {
 /// `ValidationException` when two members may not share the request.
 pub(crate) fn check_exclusive(m: Members) -> Result<()> {
     let others = m.count().saturating_sub(1);
+    if m.sse && others > 0 {
+        return Err(only_operation("Server-Side Encryption"));
+    }
     if m.table_class && others > 0 {
         return Err(only_operation("TableClass"));
     }

@@ -15,6 +15,7 @@ mod contributor_insights;
 mod control_plane;
 mod data_copy;
 mod durability;
+mod encryption;
 mod exactness;
 mod export_import;
 mod filters_projections;
