@@ -320,6 +320,9 @@ pub struct BillingModeSummary {
 #[serde(rename_all = "PascalCase")]
 pub struct TableClassSummary {
     pub table_class: String,
+    /// When the last change of the class completed (absent until the first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_date_time: Option<f64>,
 }
 
 /// `TableDescription`, as CreateTable, DescribeTable, UpdateTable and DeleteTable return it.

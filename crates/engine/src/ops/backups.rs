@@ -594,6 +594,8 @@ impl Database {
             insights: None,
             capacity_change: None,
             sse,
+            // The source's class, without the history of its changes.
+            class_change: None,
             ..source.clone()
         };
         Ok(descriptor)

@@ -369,6 +369,7 @@ impl Database {
             insights: None,
             capacity_change: None,
             sse,
+            class_change: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

@@ -228,9 +228,12 @@ impl Database {
                     }
                 })
             },
-            table_class_summary: (d.table_class != "STANDARD").then(|| TableClassSummary {
-                table_class: d.table_class.clone(),
-            }),
+            table_class_summary: d
+                .class_summary(now)
+                .map(|(class, updated)| TableClassSummary {
+                    table_class: class.to_owned(),
+                    last_update_date_time: updated.map(epoch_seconds),
+                }),
             deletion_protection_enabled: d.deletion_protection,
             local_secondary_indexes: (!local.is_empty()).then_some(local),
             global_secondary_indexes: (!global.is_empty()).then_some(global),

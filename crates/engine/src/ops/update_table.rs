@@ -37,7 +37,7 @@
 //!   change asked for and the one in flight (`ops::update_rules`).
 
 use crate::api::{TableDescriptionOutput, UpdateTableInput};
-use crate::catalog::{BillingMode, CapacityChange, TableDescriptor};
+use crate::catalog::{BillingMode, CapacityChange, ClassChange, TableDescriptor};
 use crate::error::{Error, Result};
 use crate::index::updates::{self, IndexChange};
 use crate::index::{BuildState, IndexKind};
@@ -560,7 +560,16 @@ impl Database {
                 next.sse = Some(state);
             }
         }
-        if let Some(class) = input.table_class {
+        // A change of class makes the table UPDATING; the class it has already changes nothing,
+        // though the answer says UPDATING (DDB-TABLE-177, 180, 284; `ClassChange`).
+        let class_noop = input.table_class.as_deref() == Some(current.table_class.as_str());
+        if let Some(class) = input.table_class.clone().filter(|_| !class_noop) {
+            next.updating_until_ms = now + self.config.create_delay_ms;
+            next.class_change = Some(ClassChange {
+                from: current.table_class.clone(),
+                from_updated_ms: current.class_change.as_ref().map(|c| c.until_ms),
+                until_ms: next.updating_until_ms,
+            });
             next.table_class = class;
         }
         if changes_capacity {
@@ -632,8 +641,9 @@ impl Database {
                 index.provisioned_throughput.write_capacity_units = before.write_capacity;
             }
         }
-        if billing_noop {
-            // The answer to a re-sent on-demand mode says UPDATING; nothing else does.
+        if billing_noop || class_noop {
+            // The answer to a re-sent on-demand mode or table class says UPDATING; nothing
+            // else does.
             description.table_status = "UPDATING".to_owned();
         }
         if d.billing_mode != current.billing_mode {

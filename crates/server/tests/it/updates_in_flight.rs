@@ -747,3 +747,104 @@ async fn refusals_during_an_index_change_name_it() {
     let d = describe(&client, "Grow").await;
     assert_eq!(capacity(&d), provisioned(5, 7));
 }
+
+/// `(TableClass, LastUpdateDateTime in epoch seconds)` of a `TableClassSummary`.
+fn class_summary(d: &TableDescription) -> Option<(String, Option<i64>)> {
+    d.table_class_summary().map(|s| {
+        (
+            s.table_class().unwrap().as_str().to_owned(),
+            s.last_update_date_time().map(|t| t.secs()),
+        )
+    })
+}
+
+async fn set_class(client: &Client, table: &str, class: &str) -> TableDescription {
+    client
+        .update_table()
+        .table_name(table)
+        .table_class(aws_sdk_dynamodb::types::TableClass::from(class))
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_table_class_change_is_updating_until_it_completes() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    let created = on_demand_table(&client, "Class", None, None).await;
+    let start = created.creation_date_time().unwrap().secs();
+    clock.advance(DELAY);
+    // The class the table has: answered UPDATING, nothing changes (DDB-TABLE-177).
+    let out = set_class(&client, "Class", "STANDARD").await;
+    assert_eq!((status(&out), class_summary(&out)), ("UPDATING", None));
+    let d = describe(&client, "Class").await;
+    assert_eq!((status(&d), class_summary(&d)), ("ACTIVE", None));
+
+    // A change: UPDATING with the summary as it was, in the answer and in DescribeTable, until
+    // it completes (DDB-TABLE-180, 284); DeletionProtectionEnabled is admitted meanwhile
+    // (DDB-TABLE-285), another class change and DeleteTable are not.
+    let ia = "STANDARD_INFREQUENT_ACCESS";
+    let out = set_class(&client, "Class", ia).await;
+    assert_eq!((status(&out), class_summary(&out)), ("UPDATING", None));
+    let d = describe(&client, "Class").await;
+    assert_eq!((status(&d), class_summary(&d)), ("UPDATING", None));
+    client
+        .update_table()
+        .table_name("Class")
+        .deletion_protection_enabled(false)
+        .send()
+        .await
+        .unwrap();
+    call(
+        server.addr,
+        "UpdateTable",
+        json!({"TableName": "Class", "TableClass": ia}),
+    )
+    .await
+    .assert_error(
+        RESOURCE_IN_USE,
+        Some(&in_use("Table is being updated: Class")),
+    );
+    let err = client
+        .delete_table()
+        .table_name("Class")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        in_use_error("Table: Class is in the process of being updated.")
+    );
+    clock.advance(DELAY);
+    let first = start + 2 * DELAY as i64 / 1000;
+    let d = describe(&client, "Class").await;
+    assert_eq!(
+        (status(&d), class_summary(&d)),
+        ("ACTIVE", Some((ia.to_owned(), Some(first))))
+    );
+
+    // Back to STANDARD: the summary stays, naming STANDARD once done.
+    let out = set_class(&client, "Class", "STANDARD").await;
+    assert_eq!(
+        (status(&out), class_summary(&out)),
+        ("UPDATING", Some((ia.to_owned(), Some(first))))
+    );
+    clock.advance(DELAY);
+    let d = describe(&client, "Class").await;
+    assert_eq!(
+        (status(&d), class_summary(&d)),
+        (
+            "ACTIVE",
+            Some(("STANDARD".to_owned(), Some(first + DELAY as i64 / 1000)))
+        )
+    );
+    client
+        .delete_table()
+        .table_name("Class")
+        .send()
+        .await
+        .unwrap();
+}
