@@ -184,7 +184,20 @@ pub struct TableDescriptor {
     /// [`ClassChange`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_change: Option<ClassChange>,
+    /// When UpdateTable last changed `deletion_protection` (absent before; format 1
+    /// unchanged): another DeletionProtectionEnabled is throttled for
+    /// [`PROTECTION_COOLDOWN_MS`] after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protection_changed_ms: Option<u64>,
 }
+
+/// How long after a change of a table's deletion protection DynamoDB refuses another
+/// `DeletionProtectionEnabled` (any value) with a ThrottlingException (the ack-api-quirks lab's
+/// DDB-TABLE-018, 445: "... modified within the previous 15000 milliseconds. Please try again
+/// after <instant>"). A table's creation does not start it (not observed either way). Enforced
+/// on tables that are throttled (`Config::throttling` or the table's tag), like the other rate
+/// limits.
+pub const PROTECTION_COOLDOWN_MS: u64 = 15_000;
 
 /// A change of a table's class, as DynamoDB was observed to make it (the ack-api-quirks lab's
 /// DDB-TABLE-177, 180, 284, 285): the table is UPDATING (about 4 s in DynamoDB,

@@ -596,6 +596,7 @@ impl Database {
             sse,
             // The source's class, without the history of its changes.
             class_change: None,
+            protection_changed_ms: None,
             ..source.clone()
         };
         Ok(descriptor)

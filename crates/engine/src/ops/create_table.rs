@@ -370,6 +370,7 @@ impl Database {
             capacity_change: None,
             sse,
             class_change: None,
+            protection_changed_ms: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

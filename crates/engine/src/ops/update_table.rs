@@ -37,7 +37,9 @@
 //!   change asked for and the one in flight (`ops::update_rules`).
 
 use crate::api::{TableDescriptionOutput, UpdateTableInput};
-use crate::catalog::{BillingMode, CapacityChange, ClassChange, TableDescriptor};
+use crate::catalog::{
+    BillingMode, CapacityChange, ClassChange, TableDescriptor, PROTECTION_COOLDOWN_MS,
+};
 use crate::error::{Error, Result};
 use crate::index::updates::{self, IndexChange};
 use crate::index::{BuildState, IndexKind};
@@ -311,7 +313,7 @@ impl Database {
             return Err(Error::validation(NOTHING_TO_UPDATE));
         }
         let mut next = (*current).clone();
-        let limit_decreases = self.throttles(&current);
+        let throttled = self.throttles(&current);
         let mut changes_capacity = false;
         if let Some(warm) = warm {
             next.warm = Some(crate::warm::prewarm(
@@ -383,7 +385,7 @@ impl Database {
                         last_decrease_ms: &mut next.last_decrease_ms,
                         decreases_today: &mut next.decreases_today,
                     },
-                    limit_decreases,
+                    throttled,
                 )?;
             }
             if mode == BillingMode::PayPerRequest && current.billing_mode != mode {
@@ -503,7 +505,7 @@ impl Database {
                                 last_decrease_ms: &mut index.last_decrease_ms,
                                 decreases_today: &mut index.decreases_today,
                             },
-                            limit_decreases,
+                            throttled,
                         )?;
                         index.read_capacity = r;
                         index.write_capacity = w;
@@ -543,7 +545,28 @@ impl Database {
             next.updating_until_ms = now + self.config.create_delay_ms;
         }
         if let Some(protect) = input.deletion_protection_enabled {
-            next.deletion_protection = protect;
+            // Within the cooldown of the last change, any value is throttled; outside it, a
+            // value the table has changes nothing (and starts no cooldown). Enforced where
+            // throttling is (`--throttling` or the table's tag), like the daily allowance of
+            // throughput decreases, so that by default a local test suite may toggle it.
+            let cooldown = current
+                .protection_changed_ms
+                .map(|t| t.saturating_add(PROTECTION_COOLDOWN_MS))
+                .filter(|until| throttled && now < *until);
+            if let Some(until) = cooldown {
+                return Err(Error::Throttling {
+                    message: format!(
+                        "Deletion protection setting for table {name} modified within the \
+                         previous {PROTECTION_COOLDOWN_MS} milliseconds. Please try again after {}",
+                        crate::stream::iso_millis(until)
+                    ),
+                    reasons: Vec::new(),
+                });
+            }
+            if protect != current.deletion_protection {
+                next.deletion_protection = protect;
+                next.protection_changed_ms = Some(now);
+            }
         }
         if let Some(spec) = &input.sse_specification {
             if let Some(state) = crate::sse::update(

@@ -848,3 +848,67 @@ async fn a_table_class_change_is_updating_until_it_completes() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn deletion_protection_changes_are_throttled_for_15_seconds_under_throttling() {
+    use binderdb_engine::{Config, ManualClock};
+    const START: u64 = 1_700_000_000_000;
+    let clock = std::sync::Arc::new(ManualClock::new(START));
+    let config = Config {
+        throttling: true,
+        ..Config::default()
+    };
+    let server =
+        crate::common::TestServer::with_clock(crate::common::test_store(), config, clock.clone())
+            .await;
+    on_demand_table(&server.client(), "Guard", None, None).await;
+    let protect = |on: bool| {
+        call(
+            server.addr,
+            "UpdateTable",
+            json!({"TableName": "Guard", "DeletionProtectionEnabled": on}),
+        )
+    };
+    // The table's creation starts no cooldown; a re-sent value outside one changes nothing and
+    // starts none.
+    assert_eq!(protect(false).await.status, 200);
+    assert_eq!(protect(true).await.status, 200);
+    // Any value within 15 s of that change (DDB-TABLE-018, 445), with the instant to retry at.
+    let throttled = "Deletion protection setting for table Guard modified within the previous \
+                     15000 milliseconds. Please try again after 2023-11-14T22:13:35.000";
+    clock.advance(14_999);
+    for on in [true, false] {
+        protect(on).await.assert_error(
+            "com.amazon.coral.availability#ThrottlingException",
+            Some(throttled),
+        );
+    }
+    clock.advance(1);
+    assert_eq!(protect(false).await.status, 200);
+    assert!(!describe(&server.client(), "Guard")
+        .await
+        .deletion_protection_enabled()
+        .unwrap());
+    // Without throttling (the default, `tables.rs`), a table may toggle it at once; with the
+    // table's tag off, so may this one.
+    let arn = describe(&server.client(), "Guard")
+        .await
+        .table_arn()
+        .unwrap()
+        .to_owned();
+    server
+        .client()
+        .tag_resource()
+        .resource_arn(arn)
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("binderdb:throttling")
+                .value("off")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(protect(true).await.status, 200);
+}
