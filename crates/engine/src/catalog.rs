@@ -189,6 +189,11 @@ pub struct TableDescriptor {
     /// [`PROTECTION_COOLDOWN_MS`] after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protection_changed_ms: Option<u64>,
+    /// When a resource-based policy of the table (key "") or of one of its streams (key: the
+    /// stream's label) last changed, for the changes of the last
+    /// [`crate::resource::POLICY_COOLDOWN_MS`] (absent when none; format 1 unchanged).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policy_changes: BTreeMap<String, u64>,
 }
 
 /// How long after a change of a table's deletion protection DynamoDB refuses another

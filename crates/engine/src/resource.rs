@@ -377,6 +377,76 @@ impl Database {
     }
 }
 
+/// How long after a change of a resource-based policy (a Put of another document, or a
+/// Delete) DynamoDB refuses another change of the same policy (the table's, or one stream's,
+/// each on its own): ResourceInUseException "... is pending previous resource-based policy
+/// update" while the change is applied (about [`POLICY_APPLYING_MS`], and for the whole window
+/// when the request names the current `ExpectedRevisionId`), then ThrottlingException
+/// "Resource-based policy for table T modified within the previous 15000 milliseconds. Please
+/// try again after <instant>Z." (the ack-api-quirks lab's DDB-TABLE-206, 347, 445). A re-Put
+/// of the current document is answered as always (no change), inside the window too; a wrong
+/// `ExpectedRevisionId` is refused first. Enforced on throttled tables (`--throttling` or the
+/// table's tag), like the other rate limits.
+pub(crate) const POLICY_COOLDOWN_MS: u64 = 15_000;
+
+/// See [`POLICY_COOLDOWN_MS`].
+pub(crate) const POLICY_APPLYING_MS: u64 = 2_000;
+
+/// The key of a policy slot in `TableDescriptor::policy_changes`.
+fn slot_key(label: Option<&str>) -> String {
+    label.unwrap_or_default().to_owned()
+}
+
+impl Database {
+    /// Refuses a change of the policy slot `label` of `d` within [`POLICY_COOLDOWN_MS`] of its
+    /// last change (`expected`: the request names an `ExpectedRevisionId`).
+    ///
+    /// # Errors
+    /// `ResourceInUseException` or `ThrottlingException`, see [`POLICY_COOLDOWN_MS`].
+    pub(crate) fn check_policy_cooldown(
+        &self,
+        d: &TableDescriptor,
+        label: Option<&str>,
+        expected: bool,
+    ) -> Result<()> {
+        let now = self.clock.now_millis();
+        let Some(changed) = d.policy_changes.get(&slot_key(label)).copied() else {
+            return Ok(());
+        };
+        let until = changed.saturating_add(POLICY_COOLDOWN_MS);
+        if now >= until || !self.throttles(d) {
+            return Ok(());
+        }
+        let (kind, what) = match label {
+            None => ("Table", format!("table {}", d.name)),
+            Some(label) => ("Stream", format!("stream {label}")),
+        };
+        if expected || now < changed.saturating_add(POLICY_APPLYING_MS) {
+            let id = what.split_once(' ').map_or("", |(_, id)| id);
+            return Err(Error::in_use(format!(
+                "{kind} is pending previous resource-based policy update: {id}"
+            )));
+        }
+        Err(Error::Throttling {
+            message: format!(
+                "Resource-based policy for {what} modified within the previous \
+                 {POLICY_COOLDOWN_MS} milliseconds. Please try again after {}Z.",
+                crate::stream::iso_millis(until)
+            ),
+            reasons: Vec::new(),
+        })
+    }
+
+    /// Records a change of the policy slot `label` of `d` now (and forgets changes whose
+    /// cooldown is over).
+    pub(crate) fn record_policy_change(&self, d: &mut TableDescriptor, label: Option<&str>) {
+        let now = self.clock.now_millis();
+        d.policy_changes
+            .retain(|_, t| now < t.saturating_add(POLICY_COOLDOWN_MS));
+        d.policy_changes.insert(slot_key(label), now);
+    }
+}
+
 /// The policy slot of the table, or of its stream labelled `label`; `None` when that stream is
 /// gone.
 pub(crate) fn policy_slot<'d>(

@@ -597,6 +597,7 @@ impl Database {
             // The source's class, without the history of its changes.
             class_change: None,
             protection_changed_ms: None,
+            policy_changes: Default::default(),
             ..source.clone()
         };
         Ok(descriptor)

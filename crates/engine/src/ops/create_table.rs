@@ -371,6 +371,7 @@ impl Database {
             sse,
             class_change: None,
             protection_changed_ms: None,
+            policy_changes: Default::default(),
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

@@ -33,6 +33,8 @@ impl Database {
                 if let Some(expected) = expected.filter(|e| *e != current.revision_id) {
                     return Err(revision_mismatch(expected, &name, &current.revision_id));
                 }
+                self.check_policy_cooldown(d, label.as_deref(), expected.is_some())?;
+                self.record_policy_change(d, label.as_deref());
                 Ok(current.revision_id)
             },
         )?;

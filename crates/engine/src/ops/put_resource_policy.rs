@@ -36,6 +36,7 @@ impl Database {
             &table,
             || not_found(arn, &name, ArnUse::Policy),
             |d| {
+                let snapshot = d.clone();
                 let slot = policy_slot(d, label.as_deref())
                     .ok_or_else(|| not_found(arn, &name, ArnUse::Policy))?;
                 let current = slot.as_ref();
@@ -60,11 +61,13 @@ impl Database {
                 if let Some(current) = current.filter(|c| c.document == document) {
                     return Ok(current.revision_id.clone());
                 }
+                self.check_policy_cooldown(&snapshot, label.as_deref(), expected.is_some())?;
                 let revision_id = self.next_revision(current.map(|c| c.revision_id.as_str()));
                 *slot = Some(ResourcePolicy {
                     document: document.to_owned(),
                     revision_id: revision_id.clone(),
                 });
+                self.record_policy_change(d, label.as_deref());
                 Ok(revision_id)
             },
         )?;

@@ -443,3 +443,86 @@ async fn resource_policies_attach_to_streams_too() {
     assert_eq!(r.json()["__type"], NOT_FOUND, "{}", r.json());
     assert_eq!(r.status, 400);
 }
+
+#[tokio::test]
+async fn policy_changes_are_refused_for_15_seconds_under_throttling() {
+    use binderdb_engine::{Config, ManualClock};
+    const START: u64 = 1_700_000_000_000;
+    let clock = std::sync::Arc::new(ManualClock::new(START));
+    let config = Config {
+        throttling: true,
+        ..Config::default()
+    };
+    let server = TestServer::with_clock(crate::common::test_store(), config, clock.clone()).await;
+    create_table(
+        &server.client(),
+        "Cool",
+        ("id", ScalarAttributeType::S),
+        None,
+    )
+    .await;
+    let table = arn("Cool");
+    let put = |document: String, expected: Option<&str>| {
+        let mut body = json!({"ResourceArn": table, "Policy": document});
+        if let Some(expected) = expected {
+            body["ExpectedRevisionId"] = json!(expected);
+        }
+        call(server.addr, "PutResourcePolicy", body)
+    };
+    let first = put(policy("dynamodb:GetItem"), None).await;
+    assert_eq!(first.status, 200, "{}", first.json());
+    let revision = first.json()["RevisionId"].as_str().unwrap().to_owned();
+    let in_use = "Attempt to change a resource which is still in use: Table is pending previous \
+                  resource-based policy update: Cool";
+    let throttled = "Resource-based policy for table Cool modified within the previous 15000 \
+                     milliseconds. Please try again after 2023-11-14T22:13:35.000Z.";
+    // While the change is applied: ResourceInUseException (DDB-TABLE-206).
+    clock.advance(1_000);
+    put(policy("dynamodb:PutItem"), None)
+        .await
+        .assert_error(crate::common::IN_USE, Some(in_use));
+    // The same document again is answered as always, with its revision.
+    let again = put(policy("dynamodb:GetItem"), None).await;
+    assert_eq!(again.json()["RevisionId"], json!(revision));
+    // Then ThrottlingException until 15 s after the change, for a Put or a Delete; with the
+    // current ExpectedRevisionId, ResourceInUseException; with a stale one, the revision check
+    // first (PolicyNotFoundException).
+    clock.advance(1_500);
+    put(policy("dynamodb:PutItem"), None).await.assert_error(
+        "com.amazon.coral.availability#ThrottlingException",
+        Some(throttled),
+    );
+    call(
+        server.addr,
+        "DeleteResourcePolicy",
+        json!({"ResourceArn": table}),
+    )
+    .await
+    .assert_error(
+        "com.amazon.coral.availability#ThrottlingException",
+        Some(throttled),
+    );
+    put(policy("dynamodb:PutItem"), Some(&revision))
+        .await
+        .assert_error(crate::common::IN_USE, Some(in_use));
+    let stale = put(policy("dynamodb:PutItem"), Some("1")).await;
+    assert_eq!(stale.json()["__type"], json!(POLICY_NOT_FOUND));
+    clock.advance(12_500);
+    let later = put(policy("dynamodb:PutItem"), Some(&revision)).await;
+    assert_eq!(later.status, 200, "{}", later.json());
+    // A Delete starts a window too.
+    clock.advance(15_000);
+    let deleted = call(
+        server.addr,
+        "DeleteResourcePolicy",
+        json!({"ResourceArn": table}),
+    )
+    .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.json());
+    clock.advance(3_000);
+    let refused = put(policy("dynamodb:GetItem"), None).await;
+    assert_eq!(
+        refused.json()["__type"],
+        json!("com.amazon.coral.availability#ThrottlingException")
+    );
+}
