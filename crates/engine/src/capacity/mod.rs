@@ -15,6 +15,7 @@ pub mod bill;
 pub(crate) mod cluster;
 pub mod decreases;
 pub mod meter;
+pub(crate) mod on_demand;
 pub mod throttle;
 
 use std::collections::BTreeMap;

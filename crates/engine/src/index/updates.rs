@@ -240,6 +240,9 @@ pub(crate) fn plan(
                 }
                 (None, _) => None,
             };
+            if let Some(o) = &u.on_demand_throughput {
+                crate::capacity::on_demand::check_update(o, Some(&name))?;
+            }
             let on_demand = u
                 .on_demand_throughput
                 .as_ref()

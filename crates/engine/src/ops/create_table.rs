@@ -267,6 +267,19 @@ impl Database {
             input.billing_mode.as_deref(),
             input.provisioned_throughput.as_ref(),
         )?;
+        let provisioned = billing_mode == BillingMode::Provisioned;
+        if let Some(o) = &input.on_demand_throughput {
+            crate::capacity::on_demand::check_at_creation(o, None, provisioned)?;
+        }
+        for gsi in input.global_secondary_indexes.iter().flatten() {
+            if let Some(o) = &gsi.on_demand_throughput {
+                crate::capacity::on_demand::check_at_creation(
+                    o,
+                    gsi.index_name.as_deref(),
+                    provisioned,
+                )?;
+            }
+        }
         // An empty list is accepted here, unlike in TagResource.
         let tags = crate::resource::check_tags(input.tags.as_deref().unwrap_or_default())?;
         let sse = crate::sse::at_creation(

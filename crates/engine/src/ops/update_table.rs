@@ -393,6 +393,16 @@ impl Database {
                 // none) until then (DDB-TABLE-064, 183, 452).
                 next.last_pay_per_request_ms = Some(applies_at);
             }
+            if mode == BillingMode::Provisioned {
+                // A provisioned table has no on-demand maxima, nor have its global indexes
+                // (DDB-TABLE-153: the members are gone, not zeroed).
+                next.max_read_request_units = None;
+                next.max_write_request_units = None;
+                for index in &mut next.indexes {
+                    index.max_read_request_units = None;
+                    index.max_write_request_units = None;
+                }
+            }
             next.billing_mode = mode;
             next.read_capacity = read;
             next.write_capacity = write;
@@ -400,11 +410,13 @@ impl Database {
         }
         if let Some(on_demand) = &input.on_demand_throughput {
             // -1 removes a maximum; an absent member keeps it, as in DynamoDB.
+            // -1 removes a maximum, and DescribeTable shows it as -1 (DDB-TABLE-128, 182).
+            crate::capacity::on_demand::check_update(on_demand, None)?;
             if let Some(max) = on_demand.max_read_request_units {
-                next.max_read_request_units = (max != -1).then_some(max);
+                next.max_read_request_units = Some(max);
             }
             if let Some(max) = on_demand.max_write_request_units {
-                next.max_write_request_units = (max != -1).then_some(max);
+                next.max_write_request_units = Some(max);
             }
         }
         let (index_changes, definitions) =
@@ -512,9 +524,13 @@ impl Database {
                         index.updating_until_ms = now + self.config.create_delay_ms;
                     }
                     if let Some((max_read, max_write)) = on_demand {
-                        // -1 clears a limit, as in DynamoDB.
-                        index.max_read_request_units = max_read.filter(|v| *v != -1);
-                        index.max_write_request_units = max_write.filter(|v| *v != -1);
+                        // -1 clears a limit and is shown as -1, as for the table.
+                        if max_read.is_some() {
+                            index.max_read_request_units = max_read;
+                        }
+                        if max_write.is_some() {
+                            index.max_write_request_units = max_write;
+                        }
                     }
                 }
                 IndexChange::Delete(name) => {

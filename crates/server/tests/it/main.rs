@@ -30,6 +30,7 @@ mod items;
 mod legacy_reads;
 mod metrics;
 mod nodes;
+mod on_demand_throughput;
 mod pacing;
 mod partiql;
 mod pitr;

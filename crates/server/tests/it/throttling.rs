@@ -361,7 +361,7 @@ async fn an_on_demand_maximum_is_described_and_enforced() {
     // The next second has room again.
     clock.advance(1000);
     assert_eq!(put(&server, "c").await.status, 200);
-    // -1 removes the maximum.
+    // -1 removes the maximum, and is shown as -1 (DDB-TABLE-128, 182).
     let r = call(
         server.addr,
         "UpdateTable",
@@ -369,9 +369,10 @@ async fn an_on_demand_maximum_is_described_and_enforced() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.json());
-    assert!(r.json()["TableDescription"]
-        .get("OnDemandThroughput")
-        .is_none());
+    assert_eq!(
+        r.json()["TableDescription"]["OnDemandThroughput"],
+        json!({"MaxWriteRequestUnits": -1})
+    );
     for pk in ["d", "e", "f"] {
         assert_eq!(put(&server, pk).await.status, 200);
     }
