@@ -162,7 +162,10 @@ pub(crate) fn plan(
                 .iter()
                 .any(|i| i.name == name && !gone(i, now_ms))
             {
-                return Err(invalid(format!("Index already exists: {name}")));
+                // DynamoDB's words, without the index's name (DDB-TABLE-137).
+                return Err(Error::validation(
+                    "Attempting to create an index which already exists",
+                ));
             }
             let live_globals = table
                 .indexes
@@ -205,7 +208,7 @@ pub(crate) fn plan(
             // DynamoDB answers a pre-warm of an index the table does not have with a bare HTTP
             // 500; binderdb with ResourceNotFoundException, as any other Update of it
             // (`crate::warm`).
-            let index = find_global(table, &name, now_ms)?;
+            let index = find_global(table, &name, now_ms, "update")?;
             refuse_if_deleting(table, index)?;
             let only_on_demand = || {
                 invalid(format!(
@@ -255,7 +258,7 @@ pub(crate) fn plan(
             });
         } else if let Some(d) = &update.delete {
             let name = d.index_name.clone().unwrap_or_default();
-            let index = find_global(table, &name, now_ms)?;
+            let index = find_global(table, &name, now_ms, "delete")?;
             refuse_if_deleting(table, index)?;
             if index.backfilling(now_ms) == Some(false) {
                 return Err(allocating(&table.name, &name));
@@ -291,16 +294,18 @@ pub(crate) fn gone(index: &IndexDescriptor, now_ms: u64) -> bool {
     index.state == BuildState::Deleting && now_ms >= index.active_at_ms
 }
 
+/// The global index `name` of `table` that an Update or Delete action (`verb`) names. A local
+/// index's name is refused in DynamoDB's words (DDB-TABLE-137).
 fn find_global<'a>(
     table: &'a TableDescriptor,
     name: &str,
     now_ms: u64,
+    verb: &str,
 ) -> Result<&'a IndexDescriptor> {
     match table.index(name).filter(|i| !gone(i, now_ms)) {
         Some(index) if index.kind == IndexKind::Global => Ok(index),
-        Some(_) => Err(invalid(format!(
-            "Index {name} is a local secondary index; GlobalSecondaryIndexUpdates applies only to \
-             global secondary indexes"
+        Some(_) => Err(Error::validation(format!(
+            "Cannot {verb} an index that is not a GlobalSecondaryIndex: {name}"
         ))),
         None => Err(Error::ResourceNotFound(format!(
             "Requested resource not found: Index {name} for table {}",

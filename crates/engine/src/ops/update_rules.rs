@@ -33,7 +33,12 @@
 //! | stream | Can't enable or disable stream while table IOPS are being updated. Table: T (369) | A stream status change is currently in progress. Table: T Stream: L Operation: O (002, 444) | Can't change stream status when an index is being created. Table: T Indexes: [I] (458) | ...when an index is being deleted... (*) |
 //! | OnDemandThroughput | OnDemandThroughput cannot be updated while BillingMode update is in progress (369) | ...while stream status update is in progress (119) | ...while index creation is in progress for indexes: [I] (458) | ...while index deletion is in progress for indexes: [I] (444) |
 //! | TableClass | Can't update table class while table IOPS are being updated. Table: T (*) | Can't update table class when stream status is being updated. Table: T Stream: L Operation: O (119) | ...when an index is being created. Table: T Indexes: [I] (*) | ...when an index is being deleted. ... (*) |
-//! | index creation or deletion | Can't create or delete index while table IOPS are being updated. Table: T (*) | Can't create or delete index when stream status is being updated. Table: T Stream: L Operation: O (*) | the one-online-index LimitExceededException, or, to delete the index being allocated, "Index creation is in resource allocation phase. ..." (444) | the one-online-index LimitExceededException |
+//! | index creation or deletion | Can't create or delete indexes while table IOPS are being updated. Table: T (175) | Can't create or delete an index when stream status is being updated. (175) | the one-online-index LimitExceededException, or, to delete the index being allocated, "Index creation is in resource allocation phase. ..." (444) | the one-online-index LimitExceededException |
+//!
+//! A table class change in flight (UPDATING for the create delay, `catalog::ClassChange`) refuses
+//! an index creation or deletion with "Can't create or delete an index when a table class update
+//! is in progress." (175), any other change with "Table is being updated: T" (not observed), and
+//! DeleteTable as an UPDATING table.
 //!
 //! (L: the stream's label; O: ENABLE or DISABLE.) The cells marked (*) were not observed: the
 //! lab recorded the family ("Can't <X> while table IOPS are being updated", "Can't <X> when a
@@ -222,6 +227,8 @@ pub(crate) enum InFlight {
     IndexCreate(Vec<String>),
     /// Global indexes being deleted.
     IndexDelete(Vec<String>),
+    /// A change of the table class.
+    TableClass,
 }
 
 impl InFlight {
@@ -235,6 +242,13 @@ impl InFlight {
             return Some(InFlight::Iops {
                 billing: change.from != table.billing_mode,
             });
+        }
+        if table
+            .class_change
+            .as_ref()
+            .is_some_and(|c| now_ms < c.until_ms)
+        {
+            return Some(InFlight::TableClass);
         }
         let names = |state: BuildState, allocating: bool| -> Vec<String> {
             table
@@ -274,17 +288,31 @@ impl InFlight {
                 "OnDemandThroughput cannot be updated while BillingMode update is in progress"
                     .to_owned()
             }
+            // The index cell's words were observed (DDB-TABLE-175); the others follow them.
+            (InFlight::Iops { .. }, Asked::IndexSet) => {
+                format!("Can't create or delete indexes while table IOPS are being updated. Table: {table}")
+            }
             (InFlight::Iops { .. }, asked) => format!(
                 "Can't {} while table IOPS are being updated. Table: {table}",
                 match asked {
                     Asked::Stream => "enable or disable stream",
-                    Asked::TableClass => "update table class",
-                    _ => "create or delete index",
+                    _ => "update table class",
                 }
             ),
+            // Observed for an index creation (DDB-TABLE-175); other changes get the words of a
+            // table being updated.
+            (InFlight::TableClass, Asked::IndexSet) => {
+                "Can't create or delete an index when a table class update is in progress."
+                    .to_owned()
+            }
+            (InFlight::TableClass, _) => format!("Table is being updated: {table}"),
             (InFlight::Stream { .. }, Asked::OnDemand) => {
                 "OnDemandThroughput cannot be updated while stream status update is in progress"
                     .to_owned()
+            }
+            // Observed for an index creation, without the table and stream (DDB-TABLE-175).
+            (InFlight::Stream { .. }, Asked::IndexSet) => {
+                "Can't create or delete an index when stream status is being updated.".to_owned()
             }
             (InFlight::Stream { label, operation }, asked) => {
                 let what = match asked {
@@ -295,8 +323,7 @@ impl InFlight {
                         ))
                     }
                     Asked::Iops => "change table IOPS",
-                    Asked::TableClass => "update table class",
-                    _ => "create or delete index",
+                    _ => "update table class",
                 };
                 format!(
                     "Can't {what} when stream status is being updated. Table: {table} Stream: \
@@ -347,7 +374,7 @@ impl InFlight {
                 "Cannot delete table while indexes are being created, updated, or deleted."
                     .to_owned()
             }
-            InFlight::Iops { .. } => being_updated(table),
+            InFlight::Iops { .. } | InFlight::TableClass => being_updated(table),
         })
     }
 }

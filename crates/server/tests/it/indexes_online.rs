@@ -656,8 +656,17 @@ async fn global_secondary_index_update_errors() {
             .await
             .assert_error(
                 VALIDATION,
+                Some("Attempting to create an index which already exists"),
+            );
+    }
+    // A local index's name in a Delete or Update action (DDB-TABLE-137).
+    for (action, verb) in [(delete("lsi"), "delete"), (update("lsi"), "update")] {
+        call(addr, "UpdateTable", updates(json!([action])))
+            .await
+            .assert_error(
+                VALIDATION,
                 Some(&format!(
-                    "One or more parameter values were invalid: Index already exists: {taken}"
+                    "Cannot {verb} an index that is not a GlobalSecondaryIndex: lsi"
                 )),
             );
     }

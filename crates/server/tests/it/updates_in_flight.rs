@@ -912,3 +912,53 @@ async fn deletion_protection_changes_are_throttled_for_15_seconds_under_throttli
         .unwrap();
     assert_eq!(protect(true).await.status, 200);
 }
+
+#[tokio::test]
+async fn an_index_creation_during_another_change_is_refused_in_dynamodb_words() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    let create = |table: &str| {
+        json!({"TableName": table,
+               "AttributeDefinitions": [{"AttributeName": "other", "AttributeType": "S"}],
+               "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "late",
+                   "KeySchema": [{"AttributeName": "other", "KeyType": "HASH"}],
+                   "Projection": {"ProjectionType": "ALL"}}}]})
+    };
+    for table in ["ByIops", "ByStream", "ByClass"] {
+        on_demand_table(&client, table, None, None).await;
+    }
+    clock.advance(DELAY);
+    // After a throughput change, a stream change and a table class change (DDB-TABLE-175).
+    switch_to_provisioned(&client, "ByIops").await;
+    enable_stream_keys_only(&client, "ByStream").await;
+    set_class(&client, "ByClass", "STANDARD_INFREQUENT_ACCESS").await;
+    for (table, detail) in [
+        (
+            "ByIops",
+            "Can't create or delete indexes while table IOPS are being updated. Table: ByIops",
+        ),
+        (
+            "ByStream",
+            "Can't create or delete an index when stream status is being updated.",
+        ),
+        (
+            "ByClass",
+            "Can't create or delete an index when a table class update is in progress.",
+        ),
+    ] {
+        call(server.addr, "UpdateTable", create(table))
+            .await
+            .assert_error(RESOURCE_IN_USE, Some(&in_use(detail)));
+    }
+    // Once they completed, the same creations go through.
+    clock.advance(DELAY);
+    for table in ["ByIops", "ByStream", "ByClass"] {
+        let mut body = create(table);
+        if table == "ByIops" {
+            body["GlobalSecondaryIndexUpdates"][0]["Create"]["ProvisionedThroughput"] =
+                json!({"ReadCapacityUnits": 1, "WriteCapacityUnits": 1});
+        }
+        let out = call(server.addr, "UpdateTable", body).await;
+        assert_eq!(out.status, 200, "{}", out.json());
+    }
+}
