@@ -245,6 +245,15 @@ impl Database {
                 "Backup is being created: {arn}"
             )));
         }
+        // The SYSTEM backup of a deleted table goes when it expires, never before
+        // (DDB-TABLE-167, 453).
+        if let Some(deleted) = &record.deleted {
+            return Err(Error::validation(format!(
+                "Invalid Request: User is not allowed to delete the system backup with arn {arn}. \
+                 It will automatically expire on {}Z",
+                crate::stream::iso_millis(deleted.expires_at_ms)
+            )));
+        }
         backup::remove(self.store.as_ref(), &record)?;
         Ok(BackupDescriptionOutput {
             backup_description: self.backup_description(&record, Some("DELETED")),
@@ -496,6 +505,27 @@ impl Database {
             }
             (None, _) => None,
         };
+        // The overrides must agree with the restored table's billing mode (DDB-TABLE-273).
+        if overrides.provisioned_throughput.is_some() && mode != "PROVISIONED" {
+            return Err(Error::validation(
+                if overrides.billing_mode == Some("PAY_PER_REQUEST") {
+                    "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is \
+                     overridden to PAY_PER_REQUEST"
+                } else {
+                    "Invalid Request: Cannot override ProvisionedThroughput unless BillingMode is \
+                     PROVISIONED"
+                },
+            ));
+        }
+        if overrides.billing_mode == Some("PROVISIONED")
+            && overrides.provisioned_throughput.is_none()
+            && source.billing_mode != BillingMode::Provisioned
+        {
+            return Err(Error::validation(
+                "Invalid Request: Must override ProvisionedThroughput if BillingMode is overridden \
+                 to PROVISIONED",
+            ));
+        }
         let (billing_mode, read_capacity, write_capacity) = billing(Some(mode), throughput)?;
         let context = DefinitionContext {
             definitions: &source.attribute_definitions,
@@ -510,6 +540,25 @@ impl Database {
         }
         for gsi in global_override.into_iter().flatten() {
             definitions.push(context.global(gsi)?);
+        }
+        // An override restores a source index (under its name or another), never a new one:
+        // its key schema and projection must be one of the source's (DDB-TABLE-273, 280).
+        for definition in &definitions {
+            let existed = source.indexes.iter().any(|i| {
+                i.maintained()
+                    && i.kind == definition.kind
+                    && i.hash == definition.hash
+                    && i.range == definition.range
+                    && i.projection == definition.projection
+                    && i.non_key_attributes == definition.non_key_attributes
+            });
+            if !existed {
+                return Err(Error::validation(format!(
+                    "Invalid Request: Index {} does not match a secondary index that existed in \
+                     the source table and cannot be created during the restore operation",
+                    definition.name
+                )));
+            }
         }
         if self
             .catalog
@@ -594,7 +643,8 @@ impl Database {
             insights: None,
             capacity_change: None,
             sse,
-            // The source's class, without the history of its changes.
+            // A restored table is STANDARD whatever the source's class (DDB-TABLE-215).
+            table_class: "STANDARD".to_owned(),
             class_change: None,
             protection_changed_ms: None,
             policy_changes: Default::default(),

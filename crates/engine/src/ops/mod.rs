@@ -248,10 +248,13 @@ impl Database {
                 max_read_request_units: d.max_read_request_units,
                 max_write_request_units: d.max_write_request_units,
             }),
+            // Only while the restore runs: DynamoDB drops it once the table is ACTIVE
+            // (DDB-TABLE-216).
             restore_summary: d
                 .restored_from
                 .as_ref()
-                .map(|r| r.summary(status.unwrap_or_else(|| d.status(now)) == "CREATING")),
+                .filter(|_| status.unwrap_or_else(|| d.status(now)) == "CREATING")
+                .map(|r| r.summary(true)),
             warm_throughput: warm_description(
                 d.warm.as_ref(),
                 warm::Capacity::of_table(d),

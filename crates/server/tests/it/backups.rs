@@ -169,9 +169,11 @@ async fn restore_equals_the_table_at_backup_time_with_its_indexes() {
     let table = describe(addr, "Restored").await;
     assert_eq!(table["TableStatus"], "ACTIVE");
     assert_eq!(table["ItemCount"], 60);
-    assert_eq!(table["RestoreSummary"]["RestoreInProgress"], false);
+    // RestoreSummary is gone once the table is ACTIVE (DDB-TABLE-216); the CREATING answer
+    // named the source.
+    assert!(table.get("RestoreSummary").is_none(), "{table}");
     assert_eq!(
-        table["RestoreSummary"]["SourceTableArn"],
+        restored["RestoreSummary"]["SourceTableArn"],
         "arn:aws:dynamodb:us-east-1:000000000000:table/Scores"
     );
     assert_eq!(table["GlobalSecondaryIndexes"][0]["IndexStatus"], "ACTIVE");
@@ -412,7 +414,8 @@ async fn backup_status_follows_the_create_delay() {
     clock.advance(5_000);
     let table = describe(addr, "Copy").await;
     assert_eq!(table["TableStatus"], "ACTIVE");
-    assert_eq!(table["RestoreSummary"]["RestoreInProgress"], false);
+    // Gone once the table is ACTIVE (DDB-TABLE-216).
+    assert!(table.get("RestoreSummary").is_none(), "{table}");
 }
 
 #[tokio::test]
@@ -433,7 +436,24 @@ async fn restore_overrides_billing_and_indexes() {
         .unwrap()
         .to_owned();
 
-    // Provisioned, without the GSI, with another LSI.
+    // An override restores one of the source's indexes, under another name if it likes, never
+    // a new one (DDB-TABLE-273, 280).
+    call(
+        addr,
+        "RestoreTableFromBackup",
+        json!({"TargetTableName": "NewIndex", "BackupArn": arn,
+               "LocalSecondaryIndexOverride": [
+                   index("byScore", &[("pk", "HASH"), ("score", "RANGE")], keys_only())]}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(
+            "Invalid Request: Index byScore does not match a secondary index that existed in \
+             the source table and cannot be created during the restore operation",
+        ),
+    );
+    // Provisioned, without the GSI, with the LSI renamed.
     let out = ok(
         addr,
         "RestoreTableFromBackup",
@@ -442,7 +462,7 @@ async fn restore_overrides_billing_and_indexes() {
                "ProvisionedThroughputOverride": {"ReadCapacityUnits": 7, "WriteCapacityUnits": 3},
                "GlobalSecondaryIndexOverride": [],
                "LocalSecondaryIndexOverride": [
-                   index("byScore", &[("pk", "HASH"), ("score", "RANGE")], keys_only())]}),
+                   index("byScore", &[("pk", "HASH"), ("rank", "RANGE")], all())]}),
     )
     .await["TableDescription"]
         .clone();
@@ -462,21 +482,34 @@ async fn restore_overrides_billing_and_indexes() {
     .await;
     assert_eq!(scores["Count"], 2);
 
-    // PROVISIONED from an on-demand source needs a throughput.
-    call(
-        addr,
-        "RestoreTableFromBackup",
-        json!({"TargetTableName": "NoThroughput", "BackupArn": arn,
-               "BillingModeOverride": "PROVISIONED"}),
-    )
-    .await
-    .assert_error(
-        VALIDATION,
-        Some(
-            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits \
-             must both be specified when BillingMode is PROVISIONED",
+    // PROVISIONED from an on-demand source needs a throughput; a throughput needs PROVISIONED
+    // (DDB-TABLE-273).
+    for (body, message) in [
+        (
+            json!({"BillingModeOverride": "PROVISIONED"}),
+            "Invalid Request: Must override ProvisionedThroughput if BillingMode is overridden \
+             to PROVISIONED",
         ),
-    );
+        (
+            json!({"ProvisionedThroughputOverride":
+                {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}),
+            "Invalid Request: Cannot override ProvisionedThroughput unless BillingMode is \
+             PROVISIONED",
+        ),
+        (
+            json!({"BillingModeOverride": "PAY_PER_REQUEST", "ProvisionedThroughputOverride":
+                {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}),
+            "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is overridden \
+             to PAY_PER_REQUEST",
+        ),
+    ] {
+        let mut request = body;
+        request["TargetTableName"] = json!("NoThroughput");
+        request["BackupArn"] = json!(arn);
+        call(addr, "RestoreTableFromBackup", request)
+            .await
+            .assert_error(VALIDATION, Some(message));
+    }
     // An index override is checked like CreateTable's indexes.
     let bad = call(
         addr,

@@ -363,6 +363,14 @@ async fn restores_keep_the_source_key_unless_overridden() {
     let client = server.client();
     let arn = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     table_with(&client, "Src", Some(spec(Some(true), Some(arn)))).await;
+    // The table class is not carried over (DDB-TABLE-215): the restored table is STANDARD.
+    client
+        .update_table()
+        .table_name("Src")
+        .table_class(aws_sdk_dynamodb::types::TableClass::StandardInfrequentAccess)
+        .send()
+        .await
+        .unwrap();
     let backup = client
         .create_backup()
         .table_name("Src")
@@ -390,7 +398,9 @@ async fn restores_keep_the_source_key_unless_overridden() {
         }
     };
     assert_eq!(enabled_key(&restore("Same", None).await), arn);
-    assert_eq!(enabled_key(&describe(&client, "Same").await), arn);
+    let same = describe(&client, "Same").await;
+    assert_eq!(enabled_key(&same), arn);
+    assert_eq!(same.table_class_summary(), None);
     assert_eq!(
         sse(&restore("Owned", Some(spec(Some(false), None))).await),
         None

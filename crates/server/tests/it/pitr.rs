@@ -200,8 +200,13 @@ async fn continuous_backups_errors() {
                {"PointInTimeRecoveryEnabled": false, "RecoveryPeriodInDays": 3}}),
     )
     .await;
-    assert_eq!(refused.status, 400);
-    assert_eq!(refused.json()["__type"], VALIDATION);
+    refused.assert_error(
+        VALIDATION,
+        Some(
+            "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time \
+             recovery.",
+        ),
+    );
 }
 
 /// The table and both its indexes, for comparisons.
@@ -371,14 +376,20 @@ async fn point_in_time_restore_overrides_and_errors() {
         put_row(addr, "Scores", i).await;
     }
 
-    // Before the log began, and in the future: outside the window.
-    for at in [T0 - 1000, T0 + 6000] {
-        let r = call(addr, "RestoreTableToPointInTime", restore_body("Xyz", at)).await;
-        assert_eq!(r.status, 400);
-        assert_eq!(
-            r.json()["__type"],
-            "com.amazonaws.dynamodb.v20120810#InvalidRestoreTimeException"
-        );
+    // Before the log began, and in the future: outside the window (DDB-TABLE-100, 272).
+    for (at, shown) in [
+        (T0 - 1000, "2025-12-31T23:59:59Z"),
+        (T0 + 6000, "2026-01-01T00:00:06Z"),
+    ] {
+        call(addr, "RestoreTableToPointInTime", restore_body("Xyz", at))
+            .await
+            .assert_error(
+                "com.amazonaws.dynamodb.v20120810#InvalidRestoreTimeException",
+                Some(&format!(
+                    "RestoreDateTime '{shown}' must be within EarliestRestorableDateTime \
+                     '2026-01-01T00:00:00Z' and LatestRestorableDateTime '2026-01-01T00:00:05Z'"
+                )),
+            );
     }
     call(addr, "RestoreTableToPointInTime",
         json!({"SourceTableName": "Missing", "TargetTableName": "Xyz", "UseLatestRestorableTime": true}))
@@ -387,21 +398,61 @@ async fn point_in_time_restore_overrides_and_errors() {
             "com.amazonaws.dynamodb.v20120810#TableNotFoundException",
             Some("Table not found: Missing"),
         );
-    let both = call(
+    // The time flags are checked first, even before the source is looked up (DDB-TABLE-100).
+    for source in ["Scores", "Missing"] {
+        call(
+            addr,
+            "RestoreTableToPointInTime",
+            json!({"SourceTableName": source, "TargetTableName": "Xyz",
+                   "UseLatestRestorableTime": true, "RestoreDateTime": 1.0}),
+        )
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(
+                "Invalid Request: Both RestoreDateTime and UseLatestRestorableTime cannot be set \
+                 for point-in-time restore request. Please specify either RestoreDateTime time \
+                 or UseLatestRestorableTime",
+            ),
+        );
+        call(
+            addr,
+            "RestoreTableToPointInTime",
+            json!({"SourceTableName": source, "TargetTableName": "Xyz",
+                   "UseLatestRestorableTime": false}),
+        )
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(
+                "Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime must \
+                 be specified, but not both",
+            ),
+        );
+    }
+    // Exactly one source (DDB-TABLE-272).
+    call(
         addr,
         "RestoreTableToPointInTime",
         json!({"SourceTableName": "Scores", "TargetTableName": "Xyz",
-               "UseLatestRestorableTime": true, "RestoreDateTime": 1.0}),
+               "SourceTableArn": "arn:aws:dynamodb:us-east-1:000000000000:table/Scores",
+               "UseLatestRestorableTime": true}),
     )
-    .await;
-    assert_eq!(both.json()["__type"], VALIDATION);
-    let neither = call(
+    .await
+    .assert_error(
+        VALIDATION,
+        Some("Must provide exactly one of: sourceTableArn, sourceTableName"),
+    );
+    call(
         addr,
         "RestoreTableToPointInTime",
-        json!({"SourceTableName": "Scores", "TargetTableName": "Xyz"}),
+        json!({"TargetTableName": "Xyz", "UseLatestRestorableTime": true}),
     )
-    .await;
-    assert_eq!(neither.json()["__type"], VALIDATION);
+    .await
+    .assert_error(
+        VALIDATION,
+        Some("The parameter 'TableName' is required but was not present in the request"),
+    );
     call(addr, "RestoreTableToPointInTime",
         json!({"SourceTableName": "Scores", "UseLatestRestorableTime": true}))
         .await

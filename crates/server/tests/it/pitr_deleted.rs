@@ -101,6 +101,16 @@ async fn a_deleted_table_stays_restorable_for_its_recovery_period() {
     let details = &described["BackupDescription"];
     assert_eq!(details["BackupDetails"]["BackupType"], "SYSTEM");
     assert_eq!(details["SourceTableDetails"]["ItemCount"], 19);
+    // Nobody deletes it before it expires (DDB-TABLE-167, 453): T0 + 2 s + the 2-day period.
+    call(addr, "DeleteBackup", json!({"BackupArn": backup_arn}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(&format!(
+                "Invalid Request: User is not allowed to delete the system backup with arn \
+                 {backup_arn}. It will automatically expire on 2026-01-03T00:00:02.000Z"
+            )),
+        );
 
     // Restored from the system backup: the table just before the deletion, indexes rebuilt.
     ok(
@@ -142,12 +152,10 @@ async fn a_deleted_table_stays_restorable_for_its_recovery_period() {
     .await;
     late.assert_error(
         INVALID_TIME,
-        Some(&format!(
-            "Invalid restore time specified: RestoreDateTime must be between \
-             EarliestRestorableDateTime ({}) and LatestRestorableDateTime ({})",
-            T0 as f64 / 1000.0,
-            deleted_at as f64 / 1000.0
-        )),
+        Some(
+            "RestoreDateTime '2026-01-01T00:00:03Z' must be within EarliestRestorableDateTime \
+             '2026-01-01T00:00:00Z' and LatestRestorableDateTime '2026-01-01T00:00:02Z'",
+        ),
     );
     // A table name addresses live tables only.
     let by_name = call(
