@@ -29,11 +29,15 @@ pub fn check_decrease(last_decrease_ms: Option<u64>, decreases_today: i64, now: 
          the same UTC day can be performed at most once every 3600 seconds. Number of decreases \
          today: {decreases_today}. Last decrease at {}. Next decrease can be made at {}",
         long_date(last),
-        long_date(last + HOUR_MS)
+        // An hour after the last one, or at midnight UTC when the day's budget starts over,
+        // whichever comes first (DDB-TABLE-184, 185, 326).
+        long_date((last + HOUR_MS).min((last / DAY_MS + 1) * DAY_MS))
     )))
 }
 
-/// A time as DynamoDB writes it in that message: `Wednesday, July 25, 2018 7:49:29 PM UTC`.
+/// A time as DynamoDB writes it in that message today: `Friday, October 9, 2026 at 12:21:34 AM
+/// Coordinated Universal Time` (the ack-api-quirks lab's DDB-TABLE-184, 326, 2026; messages
+/// quoted from 2018 and 2019 read `Wednesday, July 25, 2018 7:49:29 PM UTC`).
 pub fn long_date(ms: u64) -> String {
     const DAYS: [&str; 7] = [
         "Thursday",
@@ -69,7 +73,7 @@ pub fn long_date(ms: u64) -> String {
         _ => (h - 12, "PM"),
     };
     format!(
-        "{}, {} {day}, {year} {h12}:{m:02}:{s:02} {half} UTC",
+        "{}, {} {day}, {year} at {h12}:{m:02}:{s:02} {half} Coordinated Universal Time",
         DAYS[(days % 7) as usize],
         MONTHS[(month - 1) as usize]
     )
@@ -98,9 +102,29 @@ mod tests {
         // 2018-07-25T19:49:29Z
         assert_eq!(
             long_date(1_532_548_169_000),
-            "Wednesday, July 25, 2018 7:49:29 PM UTC"
+            "Wednesday, July 25, 2018 at 7:49:29 PM Coordinated Universal Time"
         );
-        assert_eq!(long_date(0), "Thursday, January 1, 1970 12:00:00 AM UTC");
+        assert_eq!(
+            long_date(0),
+            "Thursday, January 1, 1970 at 12:00:00 AM Coordinated Universal Time"
+        );
+    }
+
+    #[test]
+    fn the_next_decrease_is_at_midnight_when_that_comes_first() {
+        // 2026-10-08T23:20:48Z, as in the lab's DDB-TABLE-184.
+        let last = 1_791_501_648_000;
+        let message = check_decrease(Some(last), 4, last + 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.ends_with(
+                "Last decrease at Thursday, October 8, 2026 at 11:20:48 PM Coordinated \
+                 Universal Time. Next decrease can be made at Friday, October 9, 2026 at \
+                 12:00:00 AM Coordinated Universal Time"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

@@ -318,8 +318,9 @@ async fn throughput_decreases_are_limited_per_day() {
         "Subscriber limit exceeded: Provisioned throughput decreases are limited within a \
          given UTC day. After the first 4 decreases, each subsequent decrease in the same UTC \
          day can be performed at most once every 3600 seconds. Number of decreases today: 4. \
-         Last decrease at Friday, January 15, 2027 8:00:00 AM UTC. Next decrease can be made \
-         at Friday, January 15, 2027 9:00:00 AM UTC"
+         Last decrease at Friday, January 15, 2027 at 8:00:00 AM Coordinated Universal Time. \
+         Next decrease can be made at Friday, January 15, 2027 at 9:00:00 AM Coordinated \
+         Universal Time"
     );
     // Increases are never limited.
     assert_eq!(update(200).await.status, 200);
