@@ -6,9 +6,69 @@
 //! - UpdateTable: at least 1, or -1, which removes the maximum; DescribeTable then shows -1 (an
 //!   absent member keeps its value).
 //! - A switch to PROVISIONED drops the table's and every global index's maxima.
+//!
+//! And the per-table quota DescribeLimits reports ([`TABLE_MAX_CAPACITY_UNITS`]), which
+//! DynamoDB enforces on CreateTable and UpdateTable with LimitExceededException (DDB-TABLE-154,
+//! 170, 171, 393): provisioned read or write capacity units above it, for the table or for one
+//! global index (counted apart: an index's capacity is not added to its table's), and an
+//! on-demand maximum above it. The account-wide quota (80,000 across a region's tables) is not
+//! enforced.
 
 use crate::api::OnDemandThroughput;
 use crate::error::{Error, Result};
+use crate::ops::describe_limits::TABLE_MAX_CAPACITY_UNITS;
+
+/// Refuses provisioned capacity units (`read`, `write`) above the per-table quota, for the
+/// table or for the global index `index`, in `region`.
+///
+/// # Errors
+/// `LimitExceededException` with DynamoDB's text.
+pub(crate) fn check_capacity_quota(
+    read: i64,
+    write: i64,
+    index: Option<&str>,
+    region: &str,
+) -> Result<()> {
+    for (member, units) in [("ReadCapacityUnits", read), ("WriteCapacityUnits", write)] {
+        if units > TABLE_MAX_CAPACITY_UNITS {
+            let (of, kind) = match index {
+                None => (String::new(), "table"),
+                Some(name) => (format!(" for index {name}"), "index"),
+            };
+            let per = if index.is_some() { "index" } else { "table" };
+            return Err(Error::LimitExceeded(format!(
+                "The requested {member}{of}, {units}, is above the per {kind} maximum for the \
+                 account in {region}. Per {per} maximum: {TABLE_MAX_CAPACITY_UNITS}. Refer to \
+                 the Amazon DynamoDB Developer Guide for current limits and how to request \
+                 higher limits."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses on-demand maxima above the per-table quota (the table's, or the global index
+/// `index`'s), in `region`.
+///
+/// # Errors
+/// `LimitExceededException` with DynamoDB's text.
+pub(crate) fn check_on_demand_quota(
+    o: &OnDemandThroughput,
+    index: Option<&str>,
+    region: &str,
+) -> Result<()> {
+    for (member, value) in members(o) {
+        if value.is_some_and(|v| v > TABLE_MAX_CAPACITY_UNITS) {
+            let quota = member.replace("Request", "Capacity");
+            return Err(Error::LimitExceeded(format!(
+                "Subscriber limit exceeded: Requested {member} for OnDemandThroughput for {} \
+                 exceeds Table{quota} of the account in region {region}",
+                range_target(index)
+            )));
+        }
+    }
+    Ok(())
+}
 
 fn invalid(msg: impl std::fmt::Display) -> Error {
     Error::validation(format!("One or more parameter values were invalid: {msg}"))

@@ -202,6 +202,12 @@ pub(crate) fn plan(
                     .map(|i| i.non_key_attributes.as_slice())
                     .chain(std::iter::once(definition.non_key_attributes.as_slice())),
             )?;
+            crate::capacity::on_demand::check_capacity_quota(
+                definition.read_capacity,
+                definition.write_capacity,
+                Some(&definition.name),
+                &table.region,
+            )?;
             changes.push(IndexChange::Create(definition));
         } else if let Some(u) = &update.update {
             let name = u.index_name.clone().unwrap_or_default();
@@ -245,6 +251,10 @@ pub(crate) fn plan(
             };
             if let Some(o) = &u.on_demand_throughput {
                 crate::capacity::on_demand::check_update(o, Some(&name))?;
+                crate::capacity::on_demand::check_on_demand_quota(o, Some(&name), &table.region)?;
+            }
+            if let Some((r, w)) = read {
+                crate::capacity::on_demand::check_capacity_quota(r, w, Some(&name), &table.region)?;
             }
             let on_demand = u
                 .on_demand_throughput

@@ -280,6 +280,33 @@ impl Database {
                 )?;
             }
         }
+        // The per-table quota, for the table and each global index on its own.
+        crate::capacity::on_demand::check_capacity_quota(
+            read_capacity,
+            write_capacity,
+            None,
+            &ctx.region,
+        )?;
+        if let Some(o) = &input.on_demand_throughput {
+            crate::capacity::on_demand::check_on_demand_quota(o, None, &ctx.region)?;
+        }
+        for definition in definitions.iter().filter(|d| d.kind == IndexKind::Global) {
+            crate::capacity::on_demand::check_capacity_quota(
+                definition.read_capacity,
+                definition.write_capacity,
+                Some(&definition.name),
+                &ctx.region,
+            )?;
+        }
+        for gsi in input.global_secondary_indexes.iter().flatten() {
+            if let Some(o) = &gsi.on_demand_throughput {
+                crate::capacity::on_demand::check_on_demand_quota(
+                    o,
+                    gsi.index_name.as_deref(),
+                    &ctx.region,
+                )?;
+            }
+        }
         // An empty list is accepted here, unlike in TagResource.
         let tags = crate::resource::check_tags(input.tags.as_deref().unwrap_or_default())?;
         let sse = crate::sse::at_creation(

@@ -1,6 +1,7 @@
 //! DescribeLimits: DynamoDB's default provisioned-capacity quotas of an account and a table
-//! in a region. binderdb enforces none of them; clients that size their throughput from this
-//! answer get the figures they would get from DynamoDB.
+//! in a region. binderdb enforces the per-table one (`capacity::on_demand`), not the account's;
+//! clients that size their throughput from this answer get the figures they would get from
+//! DynamoDB.
 
 use crate::api::{DescribeLimitsInput, DescribeLimitsOutput};
 use crate::error::Result;

@@ -11,7 +11,7 @@ mod create_table;
 mod delete_item;
 mod delete_resource_policy;
 mod delete_table;
-mod describe_limits;
+pub(crate) mod describe_limits;
 mod describe_table;
 mod exchange;
 mod execute_statement;

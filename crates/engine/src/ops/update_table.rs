@@ -393,6 +393,7 @@ impl Database {
                 // none) until then (DDB-TABLE-064, 183, 452).
                 next.last_pay_per_request_ms = Some(applies_at);
             }
+            crate::capacity::on_demand::check_capacity_quota(read, write, None, &current.region)?;
             if mode == BillingMode::Provisioned {
                 // A provisioned table has no on-demand maxima, nor have its global indexes
                 // (DDB-TABLE-153: the members are gone, not zeroed).
@@ -412,6 +413,7 @@ impl Database {
             // -1 removes a maximum; an absent member keeps it, as in DynamoDB.
             // -1 removes a maximum, and DescribeTable shows it as -1 (DDB-TABLE-128, 182).
             crate::capacity::on_demand::check_update(on_demand, None)?;
+            crate::capacity::on_demand::check_on_demand_quota(on_demand, None, &current.region)?;
             if let Some(max) = on_demand.max_read_request_units {
                 next.max_read_request_units = Some(max);
             }

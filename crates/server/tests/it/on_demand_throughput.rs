@@ -179,3 +179,72 @@ async fn minus_one_clears_and_a_switch_to_provisioned_drops_every_maximum() {
         "{d}"
     );
 }
+
+const LIMIT: &str = "com.amazonaws.dynamodb.v20120810#LimitExceededException";
+
+#[tokio::test]
+async fn capacity_above_the_per_table_quota_is_refused() {
+    let server = TestServer::memory().await;
+    let addr = server.addr;
+    let suffix = "Refer to the Amazon DynamoDB Developer Guide for current limits and how to \
+                  request higher limits.";
+    // The table's throughput (DDB-TABLE-170, 393).
+    let mut body = create("PROVISIONED", json!({}), json!({}));
+    body["ProvisionedThroughput"] = json!({"ReadCapacityUnits": 40001, "WriteCapacityUnits": 5});
+    call(addr, "CreateTable", body).await.assert_error(
+        LIMIT,
+        Some(&format!(
+            "The requested ReadCapacityUnits, 40001, is above the per table maximum for the \
+             account in us-east-1. Per table maximum: 40000. {suffix}"
+        )),
+    );
+    // A global index's, on its own: the table's 40,000 and the index's 40,000 are both fine.
+    let mut body = create("PROVISIONED", json!({}), json!({}));
+    body["ProvisionedThroughput"] = json!({"ReadCapacityUnits": 40000, "WriteCapacityUnits": 5});
+    body["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"] =
+        json!({"ReadCapacityUnits": 5, "WriteCapacityUnits": 40002});
+    call(addr, "CreateTable", body.clone()).await.assert_error(
+        LIMIT,
+        Some(&format!(
+            "The requested WriteCapacityUnits for index g-a, 40002, is above the per index \
+             maximum for the account in us-east-1. Per index maximum: 40000. {suffix}"
+        )),
+    );
+    body["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"] =
+        json!({"ReadCapacityUnits": 40000, "WriteCapacityUnits": 40000});
+    let created = call(addr, "CreateTable", body).await;
+    assert_eq!(created.status, 200, "{}", created.json());
+    // An UpdateTable above it (DDB-TABLE-171).
+    call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Odt",
+               "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 40001}}),
+    )
+    .await
+    .assert_error(
+        LIMIT,
+        Some(&format!(
+            "The requested WriteCapacityUnits, 40001, is above the per table maximum for the \
+             account in us-east-1. Per table maximum: 40000. {suffix}"
+        )),
+    );
+    // An on-demand maximum above it (DDB-TABLE-154).
+    call(
+        addr,
+        "CreateTable",
+        create(
+            "PAY_PER_REQUEST",
+            json!({"MaxReadRequestUnits": 40001}),
+            json!({}),
+        ),
+    )
+    .await
+    .assert_error(
+        LIMIT,
+        Some(
+            "Subscriber limit exceeded: Requested MaxReadRequestUnits for OnDemandThroughput for \
+             table exceeds TableMaxReadCapacityUnits of the account in region us-east-1",
+        ),
+    );
+}
