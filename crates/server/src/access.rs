@@ -246,6 +246,12 @@ pub(crate) struct Need {
 pub(crate) trait Permissions {
     /// The permissions the request needs (`db` parses PartiQL statements through its cache).
     fn needs(&self, db: &Database, action: &'static str) -> Vec<Need>;
+
+    /// The request's `TableName`, which may hold the table's ARN (`crate::table_arn`), for
+    /// the requests that name one table.
+    fn table_name_mut(&mut self) -> Option<&mut String> {
+        None
+    }
 }
 
 fn one(action: &'static str, target: Target) -> Vec<Need> {
@@ -266,6 +272,10 @@ macro_rules! by_table_name {
         impl Permissions for $t {
             fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
                 table(action, self.table_name.as_ref())
+            }
+
+            fn table_name_mut(&mut self) -> Option<&mut String> {
+                self.table_name.as_mut()
             }
         }
     )*};
@@ -381,6 +391,10 @@ macro_rules! maybe_index {
                     (Some(t), Some(i)) => one(action, Target::Index(t.clone(), i.clone())),
                     (t, _) => table(action, t.as_ref()),
                 }
+            }
+
+            fn table_name_mut(&mut self) -> Option<&mut String> {
+                self.table_name.as_mut()
             }
         }
     )*};

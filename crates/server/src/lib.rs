@@ -28,6 +28,7 @@ mod operation;
 pub mod realism;
 pub mod request_id;
 pub mod serialization;
+mod table_arn;
 pub mod validate;
 
 use std::future::Future;

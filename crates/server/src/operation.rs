@@ -750,7 +750,13 @@ impl Call<'_> {
             durable,
             returned,
         } = self;
-        let input: I = serialization::decode(&body)?;
+        let mut input: I = serialization::decode(&body)?;
+        // A table's ARN as its name (not for CreateTable, which takes names only).
+        if action != "dynamodb:CreateTable" {
+            if let Some(name) = input.table_name_mut() {
+                crate::table_arn::resolve(name, &ctx.region, db.account_id(ctx))?;
+            }
+        }
         check(&input)?;
         if let Some(principal) = &principal {
             access::authorize(&db, ctx, principal, &input.needs(&db, action))?;

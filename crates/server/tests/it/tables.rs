@@ -459,3 +459,85 @@ async fn tables_pass_through_creating_when_a_delay_is_configured() {
     clock.advance(5_000);
     assert_eq!(describe(&db), "ACTIVE");
 }
+
+#[tokio::test]
+async fn a_table_arn_may_stand_for_its_name() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    create_table(&client, "ByArn", ("id", ScalarAttributeType::S), None).await;
+    let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/ByArn";
+    // DescribeTable, the item operations, UpdateTable (DDB-TABLE-011, 072): answered under the
+    // table's name.
+    let d = call(server.addr, "DescribeTable", json!({"TableName": arn})).await;
+    assert_eq!(d.status, 200, "{}", d.json());
+    assert_eq!(d.json()["Table"]["TableName"], "ByArn");
+    let put = call(
+        server.addr,
+        "PutItem",
+        json!({"TableName": arn, "Item": {"id": {"S": "a"}}, "ReturnConsumedCapacity": "TOTAL"}),
+    )
+    .await;
+    assert_eq!(put.json()["ConsumedCapacity"]["TableName"], "ByArn");
+    let got = client
+        .get_item()
+        .table_name(arn)
+        .key("id", s("a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item().unwrap()["id"], s("a"));
+    client
+        .update_table()
+        .table_name(arn)
+        .deletion_protection_enabled(false)
+        .send()
+        .await
+        .unwrap();
+    // A missing table is not found under its name.
+    call(
+        server.addr,
+        "DescribeTable",
+        json!({"TableName": "arn:aws:dynamodb:us-east-1:000000000000:table/Nope"}),
+    )
+    .await
+    .assert_error(
+        NOT_FOUND,
+        Some("Requested resource not found: Table: Nope not found"),
+    );
+    // Another region, an index, another account.
+    let other_region = "arn:aws:dynamodb:eu-west-1:000000000000:table/ByArn";
+    call(
+        server.addr,
+        "DescribeTable",
+        json!({"TableName": other_region}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(&format!(
+            "1 validation error detected: Invalid AWS region in '{other_region}'"
+        )),
+    );
+    let index = format!("{arn}/index/byX");
+    call(server.addr, "DescribeTable", json!({"TableName": index}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(&format!(
+                "1 validation error detected: Invalid resource type in '{index}'"
+            )),
+        );
+    call(
+        server.addr,
+        "DescribeTable",
+        json!({"TableName": "arn:aws:dynamodb:us-east-1:111122223333:table/ByArn"}),
+    )
+    .await
+    .assert_error(
+        "com.amazon.coral.service#AccessDeniedException",
+        Some("Access is denied"),
+    );
+    // DeleteTable by ARN.
+    let deleted = call(server.addr, "DeleteTable", json!({"TableName": arn})).await;
+    assert_eq!(deleted.json()["TableDescription"]["TableName"], "ByArn");
+}
