@@ -123,7 +123,8 @@ struct ServeArgs {
     /// Account id used in ARNs.
     #[arg(long, default_value = "000000000000")]
     account_id: String,
-    /// How long new tables and indexes stay CREATING (and updated ones UPDATING), in
+    /// How long new tables and indexes stay CREATING (updated ones UPDATING, deleted ones
+    /// DELETING), in
     /// milliseconds.
     #[arg(long, default_value_t = 0)]
     create_delay_ms: u64,

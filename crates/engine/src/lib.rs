@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod clock;
 mod conditions;
 pub mod consistency;
+mod deleting;
 pub mod disk_usage;
 pub mod error;
 pub mod exchange;
@@ -213,6 +214,8 @@ pub struct Database {
     pitr_pruned: Arc<parking_lot::Mutex<std::collections::HashMap<binderdb_storage::TableId, u64>>>,
     /// How a copy of the whole data directory is written (set by the binary).
     checkpoint_writer: backup::data_dir::WriterSlot,
+    /// Tables deleted less than the create delay ago, still DELETING.
+    deleting: deleting::Deleting,
 }
 
 impl Database {
@@ -297,6 +300,7 @@ impl Database {
             pitr_clock: Arc::new(pitr::log::LogClock::new(clock_now)),
             pitr_pruned: Arc::default(),
             checkpoint_writer: backup::data_dir::WriterSlot::default(),
+            deleting: deleting::Deleting::default(),
         };
         if db.store.shared() {
             capacity::cluster::start(&db)?;

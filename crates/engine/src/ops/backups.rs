@@ -560,10 +560,12 @@ impl Database {
                 )));
             }
         }
+        // Also while a table of that name is DELETING (DDB-TABLE-100, `crate::deleting`).
         if self
             .catalog
             .get(ctx.account(), &ctx.region, &target)
             .is_some()
+            || self.is_deleting(ctx, &target)
         {
             return Err(Error::TableAlreadyExists(format!(
                 "Table already exists: {target}"

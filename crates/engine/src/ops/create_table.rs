@@ -348,10 +348,12 @@ impl Database {
         }
 
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
+        // Also while a table of that name is DELETING (`crate::deleting`).
         if self
             .catalog
             .get(ctx.account(), &ctx.region, &name)
             .is_some()
+            || self.is_deleting(ctx, &name)
         {
             return Err(Error::ResourceInUse(format!(
                 "Table already exists: {name}"

@@ -39,6 +39,7 @@ impl Database {
     ) -> Result<DeleteTableOutput> {
         let name = table_name(&input.table_name)?;
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
+        self.refuse_if_deleting(ctx, name)?;
         let table = self.existing_table(ctx, name)?;
         let d = table.descriptor();
         let now = self.clock.now_millis();
@@ -83,6 +84,17 @@ impl Database {
             system_backup.as_ref(),
         )?;
         drop(gate);
+        if self.config.create_delay_ms > 0 {
+            // DELETING for the create delay (`crate::deleting`).
+            let now = self.clock.now_millis();
+            self.deleting.insert(
+                ctx.account(),
+                &ctx.region,
+                name,
+                description.clone(),
+                now + self.config.create_delay_ms,
+            );
+        }
         Ok(DeleteTableOutput {
             table_description: description.into(),
         })

@@ -15,7 +15,18 @@ impl Database {
         ctx: &RequestContext,
         input: TableNameInput,
     ) -> Result<DescribeTableOutput> {
-        let table = self.existing_table(ctx, table_name(&input.table_name)?)?;
+        let name = table_name(&input.table_name)?;
+        let table = match self.existing_table(ctx, name) {
+            Ok(table) => table,
+            // Deleted less than the create delay ago: DELETING (`crate::deleting`).
+            Err(e) => {
+                let now = self.clock.now_millis();
+                return match self.deleting.get(ctx.account(), &ctx.region, name, now) {
+                    Some(table) => Ok(DescribeTableOutput { table }),
+                    None => Err(e),
+                };
+            }
+        };
         Ok(DescribeTableOutput {
             table: self.describe(&table, None)?,
         })

@@ -25,6 +25,19 @@ impl Database {
             &ctx.region,
             input.exclusive_start_table_name.as_deref(),
         );
+        // A DELETING table is still listed (DDB-TABLE-012, 076; `crate::deleting`).
+        let now = self.clock.now_millis();
+        let deleting = self.deleting.names(ctx.account(), &ctx.region, now);
+        if !deleting.is_empty() {
+            let after = input.exclusive_start_table_name.as_deref();
+            names.extend(
+                deleting
+                    .into_iter()
+                    .filter(|n| after.is_none_or(|a| n.as_str() > a)),
+            );
+            names.sort();
+            names.dedup();
+        }
         let more = names.len() > limit;
         names.truncate(limit);
         Ok(ListTablesOutput {

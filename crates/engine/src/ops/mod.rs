@@ -75,6 +75,30 @@ impl Database {
     }
 
     /// The table a DDL operation addresses, with DescribeTable's not-found message.
+    /// Refuses a change of the table `name` while it is DELETING (`crate::deleting`).
+    ///
+    /// # Errors
+    /// `ResourceInUseException` "Table is being deleted: T".
+    fn refuse_if_deleting(&self, ctx: &RequestContext, name: &str) -> Result<()> {
+        let now = self.clock.now_millis();
+        if self.catalog.get(ctx.account(), &ctx.region, name).is_none()
+            && self
+                .deleting
+                .get(ctx.account(), &ctx.region, name, now)
+                .is_some()
+        {
+            return Err(Error::in_use(format!("Table is being deleted: {name}")));
+        }
+        Ok(())
+    }
+
+    /// Whether the table `name` is DELETING (`crate::deleting`).
+    fn is_deleting(&self, ctx: &RequestContext, name: &str) -> bool {
+        self.deleting
+            .get(ctx.account(), &ctx.region, name, self.clock.now_millis())
+            .is_some()
+    }
+
     fn existing_table(&self, ctx: &RequestContext, name: &str) -> Result<Arc<Table>> {
         let table = self
             .catalog

@@ -210,6 +210,7 @@ impl Database {
         check_warm_request(warm.is_some(), other_changes, index_updates)?;
         check_stream_with_iops(&input)?;
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
+        self.refuse_if_deleting(ctx, name)?;
         let table = self.existing_table(ctx, name)?;
         let current = table.descriptor();
         let now = self.clock.now_millis();

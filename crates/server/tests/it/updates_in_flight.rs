@@ -962,3 +962,94 @@ async fn an_index_creation_during_another_change_is_refused_in_dynamodb_words() 
         assert_eq!(out.status, 200, "{}", out.json());
     }
 }
+
+#[tokio::test]
+async fn a_deleted_table_is_deleting_for_the_create_delay() {
+    let (server, clock) = clocked().await;
+    let client = server.client();
+    on_demand_table(&client, "Going", None, None).await;
+    clock.advance(DELAY);
+    let out = client
+        .delete_table()
+        .table_name("Going")
+        .send()
+        .await
+        .unwrap()
+        .table_description
+        .unwrap();
+    assert_eq!(out.table_status().unwrap().as_str(), "DELETING");
+    // Described and listed, DELETING (DDB-TABLE-006, 008, 012, 076).
+    let d = describe(&client, "Going").await;
+    assert_eq!(status(&d), "DELETING");
+    assert_eq!(d.table_name(), Some("Going"));
+    let listed = client.list_tables().send().await.unwrap();
+    assert_eq!(listed.table_names(), ["Going"]);
+    // Changes are refused; the name is taken (DDB-TABLE-104, 455, 100).
+    let busy = in_use("Table is being deleted: Going");
+    for body in [
+        json!({"TableName": "Going", "DeletionProtectionEnabled": true}),
+        json!({"TableName": "Going", "BillingMode": "PAY_PER_REQUEST"}),
+    ] {
+        call(server.addr, "UpdateTable", body)
+            .await
+            .assert_error(RESOURCE_IN_USE, Some(&busy));
+    }
+    call(server.addr, "DeleteTable", json!({"TableName": "Going"}))
+        .await
+        .assert_error(RESOURCE_IN_USE, Some(&busy));
+    let err = client
+        .create_table()
+        .table_name("Going")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(crate::warm_throughput::attr("id"))
+        .key_schema(crate::warm_throughput::hash("id"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ResourceInUseException".to_owned(),
+            "Table already exists: Going".to_owned()
+        )
+    );
+    call(
+        server.addr,
+        "DescribeTimeToLive",
+        json!({"TableName": "Going"}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(
+            "Cannot describe time to live while table is in DELETING state: Current table state \
+             is DELETING",
+        ),
+    );
+    // Its items are gone at once.
+    let get = call(
+        server.addr,
+        "GetItem",
+        json!({"TableName": "Going", "Key": {"id": {"S": "a"}}}),
+    )
+    .await;
+    assert_eq!(
+        get.json()["__type"],
+        "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+    );
+    // Then it is gone, and the name is free.
+    clock.advance(DELAY);
+    let gone = call(server.addr, "DescribeTable", json!({"TableName": "Going"})).await;
+    assert_eq!(
+        gone.json()["__type"],
+        "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+    );
+    assert!(client
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .is_empty());
+    on_demand_table(&client, "Going", None, None).await;
+}
