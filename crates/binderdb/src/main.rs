@@ -124,8 +124,7 @@ struct ServeArgs {
     #[arg(long, default_value = "000000000000")]
     account_id: String,
     /// How long new tables and indexes stay CREATING (updated ones UPDATING, deleted ones
-    /// DELETING), in
-    /// milliseconds.
+    /// DELETING), in milliseconds.
     #[arg(long, default_value_t = 0)]
     create_delay_ms: u64,
     /// Most table items an online index backfill reads per second (0: as fast as it can).
