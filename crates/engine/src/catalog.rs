@@ -194,7 +194,21 @@ pub struct TableDescriptor {
     /// [`crate::resource::POLICY_COOLDOWN_MS`] (absent when none; format 1 unchanged).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policy_changes: BTreeMap<String, u64>,
+    /// When the table class changed within the last [`CLASS_UPDATE_WINDOW_MS`] (absent when
+    /// never; format 1 unchanged): DynamoDB allows [`CLASS_UPDATES_PER_WINDOW`] of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_updates_ms: Vec<u64>,
 }
+
+/// DynamoDB's quota of table class changes: two in 30 days, after which any `TableClass` in an
+/// UpdateTable, the current one included, is LimitExceededException "Subscriber limit exceeded:
+/// Updates to TableClass are limited to 2 times in 30 day(s)." (the ack-api-quirks lab's
+/// DDB-TABLE-443 and its error catalogue). Enforced on throttled tables (`--throttling` or the
+/// table's tag), like the other rate limits.
+pub const CLASS_UPDATES_PER_WINDOW: usize = 2;
+
+/// See [`CLASS_UPDATES_PER_WINDOW`].
+pub const CLASS_UPDATE_WINDOW_MS: u64 = 30 * 24 * 3_600_000;
 
 /// How long after a change of a table's deletion protection DynamoDB refuses another
 /// `DeletionProtectionEnabled` (any value) with a ThrottlingException (the ack-api-quirks lab's

@@ -650,6 +650,7 @@ impl Database {
             class_change: None,
             protection_changed_ms: None,
             policy_changes: Default::default(),
+            class_updates_ms: Vec::new(),
             ..source.clone()
         };
         Ok(descriptor)

@@ -414,6 +414,7 @@ impl Database {
             class_change: None,
             protection_changed_ms: None,
             policy_changes: Default::default(),
+            class_updates_ms: Vec::new(),
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

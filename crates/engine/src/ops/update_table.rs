@@ -38,7 +38,8 @@
 
 use crate::api::{TableDescriptionOutput, UpdateTableInput};
 use crate::catalog::{
-    BillingMode, CapacityChange, ClassChange, TableDescriptor, PROTECTION_COOLDOWN_MS,
+    BillingMode, CapacityChange, ClassChange, TableDescriptor, CLASS_UPDATES_PER_WINDOW,
+    CLASS_UPDATE_WINDOW_MS, PROTECTION_COOLDOWN_MS,
 };
 use crate::error::{Error, Result};
 use crate::index::updates::{self, IndexChange};
@@ -605,7 +606,23 @@ impl Database {
         // A change of class makes the table UPDATING; the class it has already changes nothing,
         // though the answer says UPDATING (DDB-TABLE-177, 180, 284; `ClassChange`).
         let class_noop = input.table_class.as_deref() == Some(current.table_class.as_str());
+        if input.table_class.is_some() && throttled {
+            let recent = current
+                .class_updates_ms
+                .iter()
+                .filter(|t| now < t.saturating_add(CLASS_UPDATE_WINDOW_MS))
+                .count();
+            if recent >= CLASS_UPDATES_PER_WINDOW {
+                return Err(Error::LimitExceeded(format!(
+                    "Subscriber limit exceeded: Updates to TableClass are limited to \
+                     {CLASS_UPDATES_PER_WINDOW} times in 30 day(s)."
+                )));
+            }
+        }
         if let Some(class) = input.table_class.clone().filter(|_| !class_noop) {
+            next.class_updates_ms
+                .retain(|t| now < t.saturating_add(CLASS_UPDATE_WINDOW_MS));
+            next.class_updates_ms.push(now);
             next.updating_until_ms = now + self.config.create_delay_ms;
             next.class_change = Some(ClassChange {
                 from: current.table_class.clone(),

@@ -1053,3 +1053,40 @@ async fn a_deleted_table_is_deleting_for_the_create_delay() {
         .is_empty());
     on_demand_table(&client, "Going", None, None).await;
 }
+
+#[tokio::test]
+async fn two_table_class_changes_in_30_days_under_throttling() {
+    use binderdb_engine::{Config, ManualClock};
+    let clock = std::sync::Arc::new(ManualClock::new(1_700_000_000_000));
+    let config = Config {
+        throttling: true,
+        ..Config::default()
+    };
+    let server =
+        crate::common::TestServer::with_clock(crate::common::test_store(), config, clock.clone())
+            .await;
+    let client = server.client();
+    on_demand_table(&client, "Classes", None, None).await;
+    let class = |c: &str| {
+        call(
+            server.addr,
+            "UpdateTable",
+            json!({"TableName": "Classes", "TableClass": c}),
+        )
+    };
+    // A re-send of the class it has is no change; two changes are.
+    assert_eq!(class("STANDARD").await.status, 200);
+    assert_eq!(class("STANDARD_INFREQUENT_ACCESS").await.status, 200);
+    assert_eq!(class("STANDARD").await.status, 200);
+    // Then any TableClass, even the current one, for 30 days (DDB-TABLE-443).
+    let limited = "Subscriber limit exceeded: Updates to TableClass are limited to 2 times in 30 \
+                   day(s).";
+    for c in ["STANDARD_INFREQUENT_ACCESS", "STANDARD"] {
+        class(c).await.assert_error(
+            "com.amazonaws.dynamodb.v20120810#LimitExceededException",
+            Some(limited),
+        );
+    }
+    clock.advance(30 * 24 * 3_600_000);
+    assert_eq!(class("STANDARD_INFREQUENT_ACCESS").await.status, 200);
+}
