@@ -247,10 +247,11 @@ pub(crate) trait Permissions {
     /// The permissions the request needs (`db` parses PartiQL statements through its cache).
     fn needs(&self, db: &Database, action: &'static str) -> Vec<Need>;
 
-    /// The request's `TableName`, which may hold the table's ARN (`crate::table_arn`), for
-    /// the requests that name one table.
-    fn table_name_mut(&mut self) -> Option<&mut String> {
-        None
+    /// Every table name the request gives (its `TableName`, a batch's `RequestItems` keys, a
+    /// transaction's items' `TableName`s), any of which may be the table's ARN
+    /// (`crate::table_arn`).
+    fn table_names_mut(&mut self) -> Vec<&mut String> {
+        Vec::new()
     }
 }
 
@@ -274,8 +275,8 @@ macro_rules! by_table_name {
                 table(action, self.table_name.as_ref())
             }
 
-            fn table_name_mut(&mut self) -> Option<&mut String> {
-                self.table_name.as_mut()
+            fn table_names_mut(&mut self) -> Vec<&mut String> {
+                self.table_name.as_mut().into_iter().collect()
             }
         }
     )*};
@@ -393,8 +394,8 @@ macro_rules! maybe_index {
                 }
             }
 
-            fn table_name_mut(&mut self) -> Option<&mut String> {
-                self.table_name.as_mut()
+            fn table_names_mut(&mut self) -> Vec<&mut String> {
+                self.table_name.as_mut().into_iter().collect()
             }
         }
     )*};
@@ -413,12 +414,22 @@ impl Permissions for BatchGetItemInput {
         let tables = self.request_items.iter().flat_map(|m| m.0.iter());
         tables.flat_map(|(t, _)| table(action, Some(t))).collect()
     }
+
+    fn table_names_mut(&mut self) -> Vec<&mut String> {
+        let tables = self.request_items.iter_mut().flat_map(|m| m.0.iter_mut());
+        tables.map(|(t, _)| t).collect()
+    }
 }
 
 impl Permissions for BatchWriteItemInput {
     fn needs(&self, _db: &Database, action: &'static str) -> Vec<Need> {
         let tables = self.request_items.iter().flat_map(|m| m.0.iter());
         tables.flat_map(|(t, _)| table(action, Some(t))).collect()
+    }
+
+    fn table_names_mut(&mut self) -> Vec<&mut String> {
+        let tables = self.request_items.iter_mut().flat_map(|m| m.0.iter_mut());
+        tables.map(|(t, _)| t).collect()
     }
 }
 
@@ -428,6 +439,14 @@ impl Permissions for TransactGetItemsInput {
         items
             .filter_map(|i| i.get.as_ref())
             .flat_map(|g| table("dynamodb:GetItem", g.table_name.as_ref()))
+            .collect()
+    }
+
+    fn table_names_mut(&mut self) -> Vec<&mut String> {
+        let items = self.transact_items.iter_mut().flatten();
+        items
+            .filter_map(|i| i.get.as_mut())
+            .filter_map(|g| g.table_name.as_mut())
             .collect()
     }
 }
@@ -450,6 +469,25 @@ impl Permissions for TransactWriteItemsInput {
             needs.extend(table(action, name));
         }
         needs
+    }
+
+    fn table_names_mut(&mut self) -> Vec<&mut String> {
+        let mut names = Vec::new();
+        for item in self.transact_items.iter_mut().flatten() {
+            let name = if let Some(p) = &mut item.put {
+                p.table_name.as_mut()
+            } else if let Some(u) = &mut item.update {
+                u.table_name.as_mut()
+            } else if let Some(d) = &mut item.delete {
+                d.table_name.as_mut()
+            } else if let Some(c) = &mut item.condition_check {
+                c.table_name.as_mut()
+            } else {
+                None
+            };
+            names.extend(name);
+        }
+        names
     }
 }
 

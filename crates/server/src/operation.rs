@@ -751,10 +751,15 @@ impl Call<'_> {
             returned,
         } = self;
         let mut input: I = serialization::decode(&body)?;
-        // A table's ARN as its name (not for CreateTable, which takes names only).
+        // Tables' ARNs as their names (not for CreateTable, which takes names only). A batch
+        // answers under the keys it was given (`crate::table_arn`).
+        let mut arns = Vec::new();
         if action != "dynamodb:CreateTable" {
-            if let Some(name) = input.table_name_mut() {
-                crate::table_arn::resolve(name, &ctx.region, db.account_id(ctx))?;
+            for name in input.table_names_mut() {
+                if let Some(arn) = crate::table_arn::resolve(name, &ctx.region, db.account_id(ctx))?
+                {
+                    arns.push((name.clone(), arn));
+                }
             }
         }
         check(&input)?;
@@ -795,6 +800,12 @@ impl Call<'_> {
             })?;
         }
         let output = result?;
+        if !arns.is_empty() && action.starts_with("dynamodb:Batch") {
+            let mut value =
+                serde_json::to_value(&output).map_err(|e| ApiError::internal(e.to_string()))?;
+            crate::table_arn::rekey(&mut value, &arns);
+            return serde_json::to_vec(&value).map_err(|e| ApiError::internal(e.to_string()));
+        }
         serde_json::to_vec(&output).map_err(|e| ApiError::internal(e.to_string()))
     }
 }

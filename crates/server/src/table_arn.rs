@@ -3,6 +3,9 @@
 //! UpdateTable, DeleteTable, the item operations, the TTL, backup and Contributor Insights
 //! ones) and answers as if the name had been given: responses name the table by its name, a
 //! missing table is "not found" under its name (the ack-api-quirks lab's DDB-TABLE-011, 072).
+//! So do a batch's `RequestItems` keys and a transaction's items; a batch's answer is keyed by
+//! what the request gave ("a map of table name or table ARN", the API reference), while
+//! `ConsumedCapacity` names the table.
 //! Another region's ARN is a ValidationException, another account's an AccessDeniedException
 //! "Access is denied" (binderdb keeps accounts apart: another account's tables are not
 //! reachable). CreateTable takes names only.
@@ -16,21 +19,25 @@
 use crate::error::ApiError;
 
 /// Replaces `name`, when it is a DynamoDB table ARN, by the table's name, for a caller in
-/// `region` and `account`.
+/// `region` and `account`; returns the ARN it replaced.
 ///
 /// # Errors
 /// ValidationException for another region or partition or a resource that is not a table,
 /// AccessDeniedException for another account.
-pub(crate) fn resolve(name: &mut String, region: &str, account: &str) -> Result<(), ApiError> {
+pub(crate) fn resolve(
+    name: &mut String,
+    region: &str,
+    account: &str,
+) -> Result<Option<String>, ApiError> {
     if !name.starts_with("arn:") {
-        return Ok(());
+        return Ok(None);
     }
     let parts: Vec<&str> = name.splitn(6, ':').collect();
     let [_, partition, service, arn_region, arn_account, resource] = parts.as_slice() else {
-        return Ok(());
+        return Ok(None);
     };
     if *service != "dynamodb" {
-        return Ok(());
+        return Ok(None);
     }
     let invalid = |what: &str| {
         ApiError::validation(format!(
@@ -56,8 +63,30 @@ pub(crate) fn resolve(name: &mut String, region: &str, account: &str) -> Result<
             ..ApiError::validation("")
         });
     }
-    *name = (*table).to_owned();
-    Ok(())
+    let table = (*table).to_owned();
+    Ok(Some(std::mem::replace(name, table)))
+}
+
+/// Renames, in a batch's answer, the members keyed by table (`Responses`, `UnprocessedKeys`,
+/// `UnprocessedItems`, `ItemCollectionMetrics`) from each table's name back to the ARN the
+/// request gave for it (`arns`: (name, ARN) pairs), as DynamoDB answers "a map of table name or
+/// table ARN".
+pub(crate) fn rekey(answer: &mut serde_json::Value, arns: &[(String, String)]) {
+    for member in [
+        "Responses",
+        "UnprocessedKeys",
+        "UnprocessedItems",
+        "ItemCollectionMetrics",
+    ] {
+        let Some(map) = answer.get_mut(member).and_then(|m| m.as_object_mut()) else {
+            continue;
+        };
+        for (name, arn) in arns {
+            if let Some(v) = map.remove(name) {
+                map.insert(arn.clone(), v);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -66,7 +95,7 @@ mod tests {
 
     fn resolved(arn: &str) -> Result<String, ApiError> {
         let mut name = arn.to_owned();
-        resolve(&mut name, "us-east-1", "000000000000").map(|()| name)
+        resolve(&mut name, "us-east-1", "000000000000").map(|_| name)
     }
 
     #[test]

@@ -541,3 +541,60 @@ async fn a_table_arn_may_stand_for_its_name() {
     let deleted = call(server.addr, "DeleteTable", json!({"TableName": arn})).await;
     assert_eq!(deleted.json()["TableDescription"]["TableName"], "ByArn");
 }
+
+#[tokio::test]
+async fn batches_and_transactions_take_table_arns_too() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    create_table(&client, "Multi", ("id", ScalarAttributeType::S), None).await;
+    let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/Multi";
+    let written = call(
+        server.addr,
+        "BatchWriteItem",
+        json!({"RequestItems": {arn: [{"PutRequest": {"Item": {"id": {"S": "a"}}}}]},
+               "ReturnConsumedCapacity": "TOTAL"}),
+    )
+    .await;
+    assert_eq!(written.status, 200, "{}", written.json());
+    assert_eq!(written.json()["ConsumedCapacity"][0]["TableName"], "Multi");
+    // The answer is keyed as the request was (the API reference: "a map of table name or table
+    // ARN").
+    let read = call(
+        server.addr,
+        "BatchGetItem",
+        json!({"RequestItems": {arn: {"Keys": [{"id": {"S": "a"}}]}}}),
+    )
+    .await;
+    assert_eq!(read.status, 200, "{}", read.json());
+    assert_eq!(read.json()["Responses"][arn][0]["id"], json!({"S": "a"}));
+    assert!(read.json()["Responses"].get("Multi").is_none());
+    let txn = call(
+        server.addr,
+        "TransactWriteItems",
+        json!({"TransactItems": [{"Put": {"TableName": arn, "Item": {"id": {"S": "b"}}}}]}),
+    )
+    .await;
+    assert_eq!(txn.status, 200, "{}", txn.json());
+    let got = call(
+        server.addr,
+        "TransactGetItems",
+        json!({"TransactItems": [{"Get": {"TableName": arn, "Key": {"id": {"S": "b"}}}}]}),
+    )
+    .await;
+    assert_eq!(got.json()["Responses"][0]["Item"]["id"], json!({"S": "b"}));
+    // Another region's ARN in a batch is refused like anywhere else.
+    call(
+        server.addr,
+        "BatchGetItem",
+        json!({"RequestItems": {"arn:aws:dynamodb:eu-west-1:000000000000:table/Multi":
+            {"Keys": [{"id": {"S": "a"}}]}}}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(
+            "1 validation error detected: Invalid AWS region in \
+             'arn:aws:dynamodb:eu-west-1:000000000000:table/Multi'",
+        ),
+    );
+}
