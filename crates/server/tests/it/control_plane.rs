@@ -446,14 +446,7 @@ async fn resource_policies_attach_to_streams_too() {
 
 #[tokio::test]
 async fn policy_changes_are_refused_for_15_seconds_under_throttling() {
-    use binderdb_engine::{Config, ManualClock};
-    const START: u64 = 1_700_000_000_000;
-    let clock = std::sync::Arc::new(ManualClock::new(START));
-    let config = Config {
-        throttling: true,
-        ..Config::default()
-    };
-    let server = TestServer::with_clock(crate::common::test_store(), config, clock.clone()).await;
+    let (server, clock) = crate::warm_throughput::clocked_throttled().await;
     create_table(
         &server.client(),
         "Cool",

@@ -76,6 +76,15 @@ fn sse(d: &TableDescription) -> Option<(String, Option<String>, Option<String>)>
     })
 }
 
+/// A description UPDATING away from the KMS key `arn`.
+fn updating_from(arn: &str) -> Option<(String, Option<String>, Option<String>)> {
+    Some((
+        "UPDATING".to_owned(),
+        Some("KMS".to_owned()),
+        Some(arn.to_owned()),
+    ))
+}
+
 /// The key ARN of an ENABLED description.
 fn enabled_key(d: &TableDescription) -> String {
     let (status, sse_type, arn) = sse(d).expect("an SSEDescription");
@@ -328,25 +337,11 @@ async fn a_change_in_flight_shows_updating_and_blocks_deletion() {
     // From a KMS key: the old key is named while the change is in flight, as UPDATING.
     let arn = "arn:aws:kms:us-east-1:000000000000:key/8963cda5-0fac-4af1-8635-0af67d16fe14";
     let out = update(&client, "Tbl", spec(Some(true), Some(arn))).await;
-    assert_eq!(
-        sse(&out),
-        Some((
-            "UPDATING".to_owned(),
-            Some("KMS".to_owned()),
-            Some(managed.clone())
-        ))
-    );
+    assert_eq!(sse(&out), updating_from(&managed));
     clock.advance(DELAY);
     assert_eq!(enabled_key(&describe(&client, "Tbl").await), arn);
     let out = update(&client, "Tbl", spec(Some(false), None)).await;
-    assert_eq!(
-        sse(&out),
-        Some((
-            "UPDATING".to_owned(),
-            Some("KMS".to_owned()),
-            Some(arn.to_owned())
-        ))
-    );
+    assert_eq!(sse(&out), updating_from(arn));
     clock.advance(DELAY);
     assert_eq!(sse(&describe(&client, "Tbl").await), None);
     client

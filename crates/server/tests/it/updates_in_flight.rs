@@ -851,16 +851,7 @@ async fn a_table_class_change_is_updating_until_it_completes() {
 
 #[tokio::test]
 async fn deletion_protection_changes_are_throttled_for_15_seconds_under_throttling() {
-    use binderdb_engine::{Config, ManualClock};
-    const START: u64 = 1_700_000_000_000;
-    let clock = std::sync::Arc::new(ManualClock::new(START));
-    let config = Config {
-        throttling: true,
-        ..Config::default()
-    };
-    let server =
-        crate::common::TestServer::with_clock(crate::common::test_store(), config, clock.clone())
-            .await;
+    let (server, clock) = crate::warm_throughput::clocked_throttled().await;
     on_demand_table(&server.client(), "Guard", None, None).await;
     let protect = |on: bool| {
         call(
@@ -1056,15 +1047,7 @@ async fn a_deleted_table_is_deleting_for_the_create_delay() {
 
 #[tokio::test]
 async fn two_table_class_changes_in_30_days_under_throttling() {
-    use binderdb_engine::{Config, ManualClock};
-    let clock = std::sync::Arc::new(ManualClock::new(1_700_000_000_000));
-    let config = Config {
-        throttling: true,
-        ..Config::default()
-    };
-    let server =
-        crate::common::TestServer::with_clock(crate::common::test_store(), config, clock.clone())
-            .await;
+    let (server, clock) = crate::warm_throughput::clocked_throttled().await;
     let client = server.client();
     on_demand_table(&client, "Classes", None, None).await;
     let class = |c: &str| {

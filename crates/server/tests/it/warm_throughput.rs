@@ -28,6 +28,18 @@ pub(crate) async fn clocked() -> (TestServer, Arc<ManualClock>) {
     (server, clock)
 }
 
+/// A server whose every table is throttled (`--throttling`), on a manual clock at the same
+/// start as [`clocked`], without a create delay.
+pub(crate) async fn clocked_throttled() -> (TestServer, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(START));
+    let config = Config {
+        throttling: true,
+        ..Config::default()
+    };
+    let server = TestServer::with_clock(test_store(), config, clock.clone()).await;
+    (server, clock)
+}
+
 pub(crate) fn warm(read: Option<i64>, write: Option<i64>) -> WarmThroughput {
     WarmThroughput::builder()
         .set_read_units_per_second(read)
