@@ -412,8 +412,8 @@ impl Database {
             changes_capacity = true;
         }
         if let Some(on_demand) = &input.on_demand_throughput {
-            // -1 removes a maximum; an absent member keeps it, as in DynamoDB.
-            // -1 removes a maximum, and DescribeTable shows it as -1 (DDB-TABLE-128, 182).
+            // An absent member keeps its maximum; -1 removes it, and DescribeTable shows -1
+            // (DDB-TABLE-128, 182).
             crate::capacity::on_demand::check_update(on_demand, None)?;
             crate::capacity::on_demand::check_on_demand_quota(on_demand, None, &current.region)?;
             if let Some(max) = on_demand.max_read_request_units {
