@@ -439,6 +439,14 @@ impl Database {
     }
 }
 
+/// Whether two lists of attribute names hold the same names, in any order.
+fn same_names(a: &[String], b: &[String]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    b.sort();
+    a == b
+}
+
 /// `active_at_ms` of a restored table while its items are copied: `CREATING` until the copy
 /// ends. A table found so at start-up was interrupted by a crash and is deleted.
 pub(crate) const RESTORING: u64 = u64::MAX;
@@ -473,8 +481,8 @@ impl Database {
     ) -> Result<TableDescriptor> {
         let now = self.clock.now_millis();
         // An override sets the restored table's key; without one it keeps the source's key as
-        // it stood (a change in flight counts as done). DynamoDB's documentation leaves that
-        // default unsaid; keeping a customer's key is what its owner would expect.
+        // it stood (a change in flight counts as done), as DynamoDB carries SSE over
+        // (DDB-TABLE-215, observed with the AWS managed key).
         let sse = match overrides.sse {
             Some(spec) => crate::sse::at_creation(
                 Some(spec),
@@ -550,7 +558,7 @@ impl Database {
                     && i.hash == definition.hash
                     && i.range == definition.range
                     && i.projection == definition.projection
-                    && i.non_key_attributes == definition.non_key_attributes
+                    && same_names(&i.non_key_attributes, &definition.non_key_attributes)
             });
             if !existed {
                 return Err(Error::validation(format!(
