@@ -198,7 +198,21 @@ pub struct TableDescriptor {
     /// never; format 1 unchanged): DynamoDB allows [`CLASS_UPDATES_PER_WINDOW`] of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub class_updates_ms: Vec<u64>,
+    /// When TagResource or UntagResource last changed the table's tags (absent before;
+    /// format 1 unchanged): see [`TAG_LOCK_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_changed_ms: Option<u64>,
 }
+
+/// How long DynamoDB locks a table's tags after a TagResource or UntagResource changed them
+/// (1.6–1.8 s observed, until the change is readable; the ack-api-quirks lab's DDB-TABLE-103,
+/// 172, 173, 440). Meanwhile an UntagResource, and a TagResource that would change the tags,
+/// are LimitExceededException "Subscriber limit exceeded: Table tags are being updated: T"; a
+/// TagResource of pairs the table already has passes; DeleteTable is ResourceInUseException
+/// "... Table tags are being updated: T". (DynamoDB also admits a TagResource that repeats the
+/// pairs in flight among others; binderdb refuses it.) Enforced on throttled tables
+/// (`--throttling` or the table's tag), like the other rate limits.
+pub const TAG_LOCK_MS: u64 = 1_700;
 
 /// DynamoDB's quota of table class changes: two in 30 days, after which any `TableClass` in an
 /// UpdateTable, the current one included, is LimitExceededException "Subscriber limit exceeded:

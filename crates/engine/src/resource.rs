@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::api::Tag;
-use crate::catalog::{ResourcePolicy, Table, TableDescriptor};
+use crate::catalog::{ResourcePolicy, Table, TableDescriptor, TAG_LOCK_MS};
 use crate::error::{Error, Result};
 use crate::{Database, RequestContext};
 
@@ -294,6 +294,7 @@ impl Database {
         &self,
         ctx: &RequestContext,
         arn: &str,
+        untag: bool,
         change: impl FnOnce(&mut BTreeMap<String, String>) -> Result<()>,
     ) -> Result<()> {
         let table = self.table_by_arn(ctx, arn, ArnUse::Tags)?;
@@ -301,8 +302,34 @@ impl Database {
         self.change_descriptor(
             &table,
             || not_found(arn, &name, ArnUse::Tags),
-            |d| change(&mut d.tags),
+            |d| {
+                let throttled = self.throttles(d);
+                let before = d.tags.clone();
+                change(&mut d.tags)?;
+                let changes = d.tags != before;
+                let now = self.clock.now_millis();
+                let locked = d
+                    .tags_changed_ms
+                    .is_some_and(|t| now < t.saturating_add(TAG_LOCK_MS));
+                if throttled && locked && (changes || untag) {
+                    return Err(Error::LimitExceeded(format!(
+                        "Subscriber limit exceeded: Table tags are being updated: {name}"
+                    )));
+                }
+                if changes {
+                    d.tags_changed_ms = Some(now);
+                }
+                Ok(())
+            },
         )
+    }
+
+    /// Whether the tags of `d` are locked by a recent change at `now_ms` on a throttled table
+    /// ([`TAG_LOCK_MS`]).
+    pub(crate) fn tags_locked(&self, d: &TableDescriptor, now_ms: u64) -> bool {
+        self.throttles(d)
+            && d.tags_changed_ms
+                .is_some_and(|t| now_ms < t.saturating_add(TAG_LOCK_MS))
     }
 
     /// The table an ARN-addressed operation names, with the not-found text of its family.

@@ -659,6 +659,7 @@ impl Database {
             protection_changed_ms: None,
             policy_changes: Default::default(),
             class_updates_ms: Vec::new(),
+            tags_changed_ms: None,
             ..source.clone()
         };
         Ok(descriptor)

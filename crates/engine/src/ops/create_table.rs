@@ -415,6 +415,7 @@ impl Database {
             protection_changed_ms: None,
             policy_changes: Default::default(),
             class_updates_ms: Vec::new(),
+            tags_changed_ms: None,
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

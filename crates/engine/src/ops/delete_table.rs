@@ -56,6 +56,12 @@ impl Database {
             _ if crate::warm::prewarming(&d, now) => return Err(being_updated(name)),
             // So is a change of the encryption key (DDB-TABLE-065, 120).
             _ if crate::sse::updating(d.sse.as_ref(), now) => return Err(being_updated(name)),
+            // And, on a throttled table, a tag change (`catalog::TAG_LOCK_MS`).
+            _ if self.tags_locked(&d, now) => {
+                return Err(Error::in_use(format!(
+                    "Table tags are being updated: {name}"
+                )))
+            }
             _ => {}
         }
         if d.deletion_protection {

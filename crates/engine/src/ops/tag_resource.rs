@@ -26,7 +26,7 @@ impl Database {
             self.account_id(ctx),
         )?;
         let tags = check_tags(&tags)?;
-        self.change_tags(ctx, arn, |current| {
+        self.change_tags(ctx, arn, false, |current| {
             current.extend(tags);
             check_tag_count(current.len())
         })?;

@@ -29,7 +29,7 @@ impl Database {
         for key in &keys {
             check_tag_key(Some(key))?;
         }
-        self.change_tags(ctx, arn, |current| {
+        self.change_tags(ctx, arn, true, |current| {
             for key in &keys {
                 current.remove(key);
             }

@@ -1073,3 +1073,58 @@ async fn two_table_class_changes_in_30_days_under_throttling() {
     clock.advance(30 * 24 * 3_600_000);
     assert_eq!(class("STANDARD_INFREQUENT_ACCESS").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_tag_change_locks_the_tags_briefly_under_throttling() {
+    let (server, clock) = crate::warm_throughput::clocked_throttled().await;
+    let client = server.client();
+    on_demand_table(&client, "Tagged", None, None).await;
+    let arn = describe(&client, "Tagged")
+        .await
+        .table_arn()
+        .unwrap()
+        .to_owned();
+    let tag = |k: &str, v: &str| {
+        call(
+            server.addr,
+            "TagResource",
+            json!({"ResourceArn": arn, "Tags": [{"Key": k, "Value": v}]}),
+        )
+    };
+    let untag = |k: &str| {
+        call(
+            server.addr,
+            "UntagResource",
+            json!({"ResourceArn": arn, "TagKeys": [k]}),
+        )
+    };
+    assert_eq!(tag("team", "a").await.status, 200);
+    // Within the lock (DDB-TABLE-103, 172): another change, or any UntagResource, is refused;
+    // the same pair again passes; DeleteTable is refused.
+    let locked = "Subscriber limit exceeded: Table tags are being updated: Tagged";
+    tag("team", "b").await.assert_error(
+        "com.amazonaws.dynamodb.v20120810#LimitExceededException",
+        Some(locked),
+    );
+    untag("absent").await.assert_error(
+        "com.amazonaws.dynamodb.v20120810#LimitExceededException",
+        Some(locked),
+    );
+    assert_eq!(tag("team", "a").await.status, 200);
+    call(server.addr, "DeleteTable", json!({"TableName": "Tagged"}))
+        .await
+        .assert_error(
+            RESOURCE_IN_USE,
+            Some(&in_use("Table tags are being updated: Tagged")),
+        );
+    // Released once the change is readable.
+    clock.advance(1_700);
+    assert_eq!(untag("team").await.status, 200);
+    clock.advance(1_700);
+    assert_eq!(
+        call(server.addr, "DeleteTable", json!({"TableName": "Tagged"}))
+            .await
+            .status,
+        200
+    );
+}
