@@ -155,11 +155,7 @@ pub(crate) fn check_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for tag in tags {
         let key = check_tag_key(tag.key.as_deref())?;
-        if key.starts_with("aws:") {
-            return Err(Error::validation(format!(
-                "Tag Key cannot be prefixed with aws:, Key: {key}"
-            )));
-        }
+        check_not_reserved(key)?;
         let value = match tag.value.as_deref() {
             Some(v) if v.chars().count() <= MAX_TAG_VALUE && v.chars().all(tag_char) => v,
             v => {
@@ -177,6 +173,20 @@ pub(crate) fn check_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
     }
     check_tag_count(out.len())?;
     Ok(out)
+}
+
+/// Refuses a tag key with the reserved `aws:` prefix, in any case, as TagResource and
+/// UntagResource both do (the ack-api-quirks lab's DDB-TABLE-105: "AWS:foo" is refused too).
+///
+/// # Errors
+/// `ValidationException` with DynamoDB's text.
+pub(crate) fn check_not_reserved(key: &str) -> Result<()> {
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+        return Err(Error::validation(format!(
+            "Tag Key cannot be prefixed with aws:, Key: {key}"
+        )));
+    }
+    Ok(())
 }
 
 /// The 50-tag limit (a ValidationException in DynamoDB, not a LimitExceededException).

@@ -28,6 +28,7 @@ impl Database {
         check_tag_count(keys.len())?;
         for key in &keys {
             check_tag_key(Some(key))?;
+            crate::resource::check_not_reserved(key)?;
         }
         self.change_tags(ctx, arn, true, |current| {
             for key in &keys {

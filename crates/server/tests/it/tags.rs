@@ -241,8 +241,37 @@ async fn tag_validation_texts_and_order() {
             .await
             .assert_error(VALIDATION, Some(message));
     }
+    // The reserved prefix in any case, and on UntagResource too (DDB-TABLE-105); "myaws:" is a
+    // key like any other.
+    call(
+        server.addr,
+        "TagResource",
+        json!({"ResourceArn": table, "Tags": [{"Key": "AWS:foo", "Value": "v"}]}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some("Tag Key cannot be prefixed with aws:, Key: AWS:foo"),
+    );
+    call(
+        server.addr,
+        "UntagResource",
+        json!({"ResourceArn": table, "TagKeys": ["aws:foo"]}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some("Tag Key cannot be prefixed with aws:, Key: aws:foo"),
+    );
     // Nothing of the refused requests was applied.
     assert!(listed(&client, "Checked").await.is_empty());
+    let mine = call(
+        server.addr,
+        "TagResource",
+        json!({"ResourceArn": table, "Tags": [{"Key": "myaws:foo", "Value": "v"}]}),
+    )
+    .await;
+    assert_eq!(mine.status, 200, "{}", mine.json());
 
     for (op, body, message) in [
         ("UntagResource", json!({"TagKeys": ["k"]}), "Invalid TableArn"),
