@@ -467,8 +467,8 @@ impl Database {
         Err(Error::Throttling {
             message: format!(
                 "Resource-based policy for {what} modified within the previous \
-                 {POLICY_COOLDOWN_MS} milliseconds. Please try again after {}Z.",
-                crate::stream::iso_millis(until)
+                 {POLICY_COOLDOWN_MS} milliseconds. Please try again after {}.",
+                crate::exchange::iso8601(until)
             ),
             reasons: Vec::new(),
         })

@@ -250,8 +250,8 @@ impl Database {
         if let Some(deleted) = &record.deleted {
             return Err(Error::validation(format!(
                 "Invalid Request: User is not allowed to delete the system backup with arn {arn}. \
-                 It will automatically expire on {}Z",
-                crate::stream::iso_millis(deleted.expires_at_ms)
+                 It will automatically expire on {}",
+                crate::exchange::iso8601(deleted.expires_at_ms)
             )));
         }
         backup::remove(self.store.as_ref(), &record)?;
