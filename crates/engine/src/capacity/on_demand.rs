@@ -35,10 +35,9 @@ pub(crate) fn check_capacity_quota(
                 None => (String::new(), "table"),
                 Some(name) => (format!(" for index {name}"), "index"),
             };
-            let per = if index.is_some() { "index" } else { "table" };
             return Err(Error::LimitExceeded(format!(
                 "The requested {member}{of}, {units}, is above the per {kind} maximum for the \
-                 account in {region}. Per {per} maximum: {TABLE_MAX_CAPACITY_UNITS}. Refer to \
+                 account in {region}. Per {kind} maximum: {TABLE_MAX_CAPACITY_UNITS}. Refer to \
                  the Amazon DynamoDB Developer Guide for current limits and how to request \
                  higher limits."
             )));
