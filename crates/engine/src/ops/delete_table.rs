@@ -39,8 +39,7 @@ impl Database {
     ) -> Result<DeleteTableOutput> {
         let name = table_name(&input.table_name)?;
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
-        self.refuse_if_deleting(ctx, name)?;
-        let table = self.existing_table(ctx, name)?;
+        let table = self.table_to_change(ctx, name)?;
         let d = table.descriptor();
         let now = self.clock.now_millis();
         match d.status(now) {

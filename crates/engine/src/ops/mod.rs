@@ -75,21 +75,19 @@ impl Database {
     }
 
     /// The table a DDL operation addresses, with DescribeTable's not-found message.
-    /// Refuses a change of the table `name` while it is DELETING (`crate::deleting`).
+    /// The table `name` for a change of it: `existing_table`, except that a table DELETING
+    /// (`crate::deleting`) is ResourceInUseException "Table is being deleted: T".
     ///
     /// # Errors
-    /// `ResourceInUseException` "Table is being deleted: T".
-    fn refuse_if_deleting(&self, ctx: &RequestContext, name: &str) -> Result<()> {
-        let now = self.clock.now_millis();
-        if self.catalog.get(ctx.account(), &ctx.region, name).is_none()
-            && self
-                .deleting
-                .get(ctx.account(), &ctx.region, name, now)
-                .is_some()
-        {
-            return Err(Error::in_use(format!("Table is being deleted: {name}")));
-        }
-        Ok(())
+    /// As [`Database::existing_table`], and the above.
+    fn table_to_change(&self, ctx: &RequestContext, name: &str) -> Result<Arc<Table>> {
+        self.existing_table(ctx, name).map_err(|missing| {
+            if self.is_deleting(ctx, name) {
+                Error::in_use(format!("Table is being deleted: {name}"))
+            } else {
+                missing
+            }
+        })
     }
 
     /// Whether the table `name` is DELETING (`crate::deleting`).

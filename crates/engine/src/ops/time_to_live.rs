@@ -171,14 +171,20 @@ impl Database {
         input: DescribeTimeToLiveInput,
     ) -> Result<DescribeTimeToLiveOutput> {
         let name = table_name(&input.table_name)?;
-        if self.is_deleting(ctx, name) && self.existing_table(ctx, name).is_err() {
-            // DDB-TABLE-100, 118 (`crate::deleting`).
-            return Err(Error::validation(
-                "Cannot describe time to live while table is in DELETING state: Current table \
-                 state is DELETING",
-            ));
-        }
-        let d = self.existing_table(ctx, name)?.descriptor();
+        let d = self
+            .existing_table(ctx, name)
+            .map_err(|missing| {
+                if self.is_deleting(ctx, name) {
+                    // DDB-TABLE-100, 118 (`crate::deleting`).
+                    Error::validation(
+                        "Cannot describe time to live while table is in DELETING state: Current \
+                         table state is DELETING",
+                    )
+                } else {
+                    missing
+                }
+            })?
+            .descriptor();
         if d.status(self.clock.now_millis()) == "CREATING" {
             return Err(Error::validation(
                 "Cannot describe time to live while table is in CREATING state: Current table \

@@ -211,8 +211,7 @@ impl Database {
         check_warm_request(warm.is_some(), other_changes, index_updates)?;
         check_stream_with_iops(&input)?;
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
-        self.refuse_if_deleting(ctx, name)?;
-        let table = self.existing_table(ctx, name)?;
+        let table = self.table_to_change(ctx, name)?;
         let current = table.descriptor();
         let now = self.clock.now_millis();
         let status = current.status(now);
