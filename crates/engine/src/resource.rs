@@ -313,15 +313,13 @@ impl Database {
             &table,
             || not_found(arn, &name, ArnUse::Tags),
             |d| {
-                let throttled = self.throttles(d);
+                // Judged on the tags before the change (they may name `binderdb:throttling`).
+                let now = self.clock.now_millis();
+                let locked = self.tags_locked(d, now);
                 let before = d.tags.clone();
                 change(&mut d.tags)?;
                 let changes = d.tags != before;
-                let now = self.clock.now_millis();
-                let locked = d
-                    .tags_changed_ms
-                    .is_some_and(|t| now < t.saturating_add(TAG_LOCK_MS));
-                if throttled && locked && (changes || untag) {
+                if locked && (changes || untag) {
                     return Err(Error::LimitExceeded(format!(
                         "Subscriber limit exceeded: Table tags are being updated: {name}"
                     )));

@@ -36,7 +36,8 @@ impl Database {
             &table,
             || not_found(arn, &name, ArnUse::Policy),
             |d| {
-                let snapshot = d.clone();
+                // Decided before the slot is borrowed, reported after the checks that come first.
+                let cooldown = self.check_policy_cooldown(d, label.as_deref(), expected.is_some());
                 let slot = policy_slot(d, label.as_deref())
                     .ok_or_else(|| not_found(arn, &name, ArnUse::Policy))?;
                 let current = slot.as_ref();
@@ -61,7 +62,7 @@ impl Database {
                 if let Some(current) = current.filter(|c| c.document == document) {
                     return Ok(current.revision_id.clone());
                 }
-                self.check_policy_cooldown(&snapshot, label.as_deref(), expected.is_some())?;
+                cooldown?;
                 let revision_id = self.next_revision(current.map(|c| c.revision_id.as_str()));
                 *slot = Some(ResourcePolicy {
                     document: document.to_owned(),
