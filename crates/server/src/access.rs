@@ -52,7 +52,6 @@ use binderdb_engine::stream::wire::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
 use binderdb_engine::{Database, DescribeTimeToLiveInput, RequestContext, UpdateTimeToLiveInput};
-use hyper::StatusCode;
 use serde_json::Value;
 
 use crate::auth::Principal;
@@ -600,17 +599,10 @@ pub(crate) fn authorize(
                 need.action
             )
         };
-        return Err(ApiError {
-            status: StatusCode::BAD_REQUEST,
-            error_type: "com.amazon.coral.service#AccessDeniedException".to_owned(),
-            message: Some(format!(
-                "User: {user_arn} is not authorized to perform: {} on resource: {resource} \
-                 {reason}",
-                need.action
-            )),
-            message_key: "message",
-            detail: None,
-        });
+        return Err(ApiError::access_denied(format!(
+            "User: {user_arn} is not authorized to perform: {} on resource: {resource} {reason}",
+            need.action
+        )));
     }
     Ok(())
 }

@@ -17,7 +17,6 @@ use std::time::Instant;
 
 use binderdb_engine::{Database, Error};
 use binderdb_storage::StorageError;
-use hyper::StatusCode;
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -46,19 +45,13 @@ pub(crate) async fn backup(
                 .account
                 .as_deref()
                 .unwrap_or(&db.config().account_id);
-            return Err(ApiError {
-                status: StatusCode::BAD_REQUEST,
-                error_type: "com.amazon.coral.service#AccessDeniedException".to_owned(),
-                message: Some(format!(
-                    "User: arn:aws:iam::{account}:user/{} is not authorized to perform: \
-                     binderdb:Backup (a copy of the data directory holds every account's \
-                     tables: only a key of the server's own account without a policy may \
-                     take one)",
-                    principal.user
-                )),
-                message_key: "message",
-                detail: None,
-            });
+            return Err(ApiError::access_denied(format!(
+                "User: arn:aws:iam::{account}:user/{} is not authorized to perform: \
+                 binderdb:Backup (a copy of the data directory holds every account's \
+                 tables: only a key of the server's own account without a policy may \
+                 take one)",
+                principal.user
+            )));
         }
     }
     let request: CopyRequest = serde_json::from_slice(body)

@@ -88,6 +88,16 @@ impl ApiError {
         }
     }
 
+    /// `AccessDeniedException` (HTTP 400), from the service framework's namespace.
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(
+            CORAL_SERVICE,
+            "AccessDeniedException",
+            StatusCode::BAD_REQUEST,
+            Some(message.into()),
+        )
+    }
+
     /// `ValidationException`.
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(

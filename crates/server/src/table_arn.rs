@@ -57,11 +57,7 @@ pub(crate) fn resolve(
         return Err(invalid("resource type"));
     };
     if arn_account != &account {
-        return Err(ApiError {
-            error_type: "com.amazon.coral.service#AccessDeniedException".to_owned(),
-            message: Some("Access is denied".to_owned()),
-            ..ApiError::validation("")
-        });
+        return Err(ApiError::access_denied("Access is denied"));
     }
     let table = (*table).to_owned();
     Ok(Some(std::mem::replace(name, table)))
