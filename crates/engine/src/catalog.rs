@@ -250,6 +250,13 @@ pub struct ClassChange {
     pub until_ms: u64,
 }
 
+impl ClassChange {
+    /// Whether the change is still in progress at `now_ms`.
+    pub fn in_progress(&self, now_ms: u64) -> bool {
+        now_ms < self.until_ms
+    }
+}
+
 /// A billing-mode or provisioned-throughput change of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CapacityChange {
@@ -363,7 +370,8 @@ impl TableDescriptor {
     /// (see [`ClassChange`]), or `None` when DynamoDB shows none.
     pub fn class_summary(&self, now_ms: u64) -> Option<(&str, Option<u64>)> {
         match &self.class_change {
-            Some(c) if now_ms < c.until_ms => (c.from_updated_ms.is_some() || c.from != "STANDARD")
+            Some(c) if c.in_progress(now_ms) => (c.from_updated_ms.is_some()
+                || c.from != "STANDARD")
                 .then_some((c.from.as_str(), c.from_updated_ms)),
             Some(c) => Some((self.table_class.as_str(), Some(c.until_ms))),
             None => (self.table_class != "STANDARD").then_some((self.table_class.as_str(), None)),

@@ -246,7 +246,7 @@ impl InFlight {
         if table
             .class_change
             .as_ref()
-            .is_some_and(|c| now_ms < c.until_ms)
+            .is_some_and(|c| c.in_progress(now_ms))
         {
             return Some(InFlight::TableClass);
         }
