@@ -37,14 +37,18 @@ use binderdb_storage::StorageError;
 use fjall::{AbstractTree, Database};
 
 use crate::sequencer::Sequencer;
-use crate::worker::{Signal, Worker};
+use crate::worker::{IdleBackoff, Signal, Worker};
 use crate::writeback::Jobs;
 
 use crate::group_commit::LogRelease;
 
 /// How often the flush thread looks for sealed memtables without being woken (fjall's own
-/// rotations, and a wake-up that came while it was flushing).
+/// rotations), at first: the wait grows up to [`IDLE_MAX`] while passes find nothing to flush
+/// ([`IdleBackoff`]). Seals and binderdb's other rotations wake it.
 const FLUSH_TICK: Duration = Duration::from_millis(50);
+
+/// The longest wait between two looks of an idle flush thread.
+const IDLE_MAX: Duration = Duration::from_secs(1);
 
 /// Owner of the flush thread (see the module docs). Dropping it stops the thread after the
 /// flush it may be running and joins it ([`Worker`]).
@@ -61,7 +65,8 @@ struct State {
 impl Flusher {
     /// Starts the flush thread over `db`'s keyspaces, whose fjall journals live in `dir`; after
     /// each pass it releases the log segments whose memtables it has flushed through `release`
-    /// (see [`crate::log_bound`]).
+    /// (see [`crate::log_bound`]), and calls `flushed` after each pass that wrote table files
+    /// (the compaction threads' wake-up).
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
@@ -71,11 +76,12 @@ impl Flusher {
         release: LogRelease,
         sequencer: Arc<Sequencer>,
         jobs: Jobs,
+        flushed: impl Fn() + Send + 'static,
     ) -> Result<Flusher, StorageError> {
         let for_thread = release.clone();
         let dir = dir.to_path_buf();
         let worker = Worker::start("binderdb-flush", State::default(), move |signal| {
-            flush_loop(signal, &db, &dir, &for_thread, &sequencer, &jobs);
+            flush_loop(signal, &db, &dir, &for_thread, &sequencer, &jobs, &flushed);
         })?;
         let signal = worker.handle();
         release.on_seal(Box::new(move || {
@@ -98,18 +104,21 @@ fn flush_loop(
     release: &LogRelease,
     sequencer: &Sequencer,
     jobs: &Jobs,
+    flushed_any: &dyn Fn(),
 ) {
     let mut released = 0;
+    let mut backoff = IdleBackoff::new(FLUSH_TICK, IDLE_MAX);
+    let mut found_work = false;
     loop {
         {
             let mut control = signal.lock();
             if !control.state.rotated && !control.stop {
-                signal.wait(&mut control, Some(FLUSH_TICK));
+                signal.wait(&mut control, Some(backoff.wait()));
             }
             if control.stop {
                 return;
             }
-            control.state.rotated = false;
+            backoff.pass(found_work || std::mem::take(&mut control.state.rotated));
         }
         // The memtables the last pass flushed (or whose tree versions a compaction collected
         // since) are freed here, outside every lock (see `retired`).
@@ -149,10 +158,12 @@ fn flush_loop(
                 flushed = false;
             }
         }
+        found_work = !spaces_empty;
         if !spaces_empty {
             // The new table files get their second names before a compaction can replace
             // them: their deletion then frees nothing under lsm-tree's locks (`trash`).
             crate::trash::keep_tables(dir);
+            flushed_any();
         }
         if flushed && sealed > released {
             release.release_through(sealed);

@@ -1150,6 +1150,7 @@ impl FjallStore {
             group.log_release(),
             Arc::clone(&sequencer),
             writeback.jobs(),
+            compactor.waker(),
         )?;
         let store = FjallStore {
             path: dir.to_path_buf(),
