@@ -72,7 +72,7 @@
 use std::collections::HashSet;
 
 use crate::error::{Error, Result};
-use crate::resource::MAX_POLICY_BYTES;
+use crate::resource::{invalid, MAX_POLICY_BYTES};
 
 /// The `Version` GetResourcePolicy shows for a document sent without one (IAM's default).
 const DEFAULT_VERSION: &str = "2008-10-17";
@@ -186,10 +186,6 @@ pub(crate) fn readable_policy(stored: &str) -> String {
         }
         _ => stored.to_owned(),
     }
-}
-
-fn invalid(msg: impl std::fmt::Display) -> Error {
-    Error::validation(format!("One or more parameter values were invalid: {msg}"))
 }
 
 fn bad(what: &str) -> Error {

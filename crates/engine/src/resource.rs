@@ -43,7 +43,9 @@ pub(crate) enum Resource {
     Stream(String, String),
 }
 
-fn invalid(msg: impl std::fmt::Display) -> Error {
+/// A `ValidationException` with DynamoDB's "One or more parameter values were invalid: " before
+/// `msg`.
+pub(crate) fn invalid(msg: impl std::fmt::Display) -> Error {
     Error::validation(format!("One or more parameter values were invalid: {msg}"))
 }
 

@@ -3,13 +3,10 @@
 //! too), and malformed or unbounded documents are refused with DynamoDB's texts. The same
 //! holds for a stream's policy and for CreateTable's `ResourcePolicy`.
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, StreamViewType};
-use aws_sdk_dynamodb::types::{
-    KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-};
+use aws_sdk_dynamodb::types::{ScalarAttributeType, StreamSpecification, StreamViewType};
 use aws_sdk_dynamodb::Client;
 
-use crate::common::{create_table, error_parts, TestServer};
+use crate::common::{create_table, create_table_request, error_parts, TestServer};
 
 const INVALID: &str = "One or more parameter values were invalid: Invalid policy document: ";
 const UNBOUNDED: &str = "Resource-based policy grants unbounded access in one or more elements. \
@@ -270,24 +267,7 @@ async fn stream_and_create_table_policies_are_canonical_too() {
     let (server, clock) = crate::warm_throughput::clocked_throttled().await;
     let client = server.client();
     let create = |name: &str, policy: String| {
-        client
-            .create_table()
-            .table_name(name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("id")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
+        create_table_request(&client, name, ("id", ScalarAttributeType::S), None)
             .stream_specification(
                 StreamSpecification::builder()
                     .stream_enabled(true)
