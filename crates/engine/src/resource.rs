@@ -385,7 +385,8 @@ impl Database {
 /// when the request names the current `ExpectedRevisionId`), then ThrottlingException
 /// "Resource-based policy for table T modified within the previous 15000 milliseconds. Please
 /// try again after <instant>Z." (the ack-api-quirks lab's DDB-TABLE-206, 347, 445). A re-Put
-/// of the current document is answered as always (no change), inside the window too; a wrong
+/// of the current document, or of an equivalent one (the same canonical form, DDB-TABLE-207),
+/// is answered as always (no change), inside the window too; a wrong
 /// `ExpectedRevisionId` is refused first. Enforced on throttled tables (`--throttling` or the
 /// table's tag), like the other rate limits.
 pub(crate) const POLICY_COOLDOWN_MS: u64 = 15_000;

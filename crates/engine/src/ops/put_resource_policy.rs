@@ -1,7 +1,7 @@
 //! PutResourcePolicy: attaches (or replaces) a table's resource-based policy, optionally only
 //! if the current one has an expected revision. The document is stored in its canonical form
-//! (`policy_document`), and a document whose canonical form is the current one is no change. The server's access control enforces it when
-//! access keys are configured.
+//! (`policy_document`), and a document whose canonical form is the current one is no change.
+//! The server's access control enforces it when access keys are configured.
 
 use crate::api::{PutResourcePolicyInput, ResourcePolicyOutput};
 use crate::catalog::ResourcePolicy;
