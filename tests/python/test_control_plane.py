@@ -19,6 +19,11 @@ POLICY = json.dumps({
     "Statement": [{"Effect": "Allow", "Principal": {"AWS": "000000000000"},
                    "Action": ["dynamodb:GetItem"], "Resource": "*"}],
 })
+# POLICY as GetResourcePolicy returns it: minified, the account as its root ARN, the
+# one-element Action list as a string.
+CANONICAL_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+                    '"Principal":{"AWS":"arn:aws:iam::000000000000:root"},'
+                    '"Action":"dynamodb:GetItem","Resource":"*"}]}')
 
 
 def _error(excinfo) -> tuple[str, str]:
@@ -71,7 +76,9 @@ def test_resource_policy_limits_and_table_class(client):
                          f"Resource-based policy not found for the provided ResourceArn: {arn}")
     revision = client.put_resource_policy(ResourceArn=arn, Policy=POLICY, ExpectedRevisionId="NO_POLICY")["RevisionId"]
     got = client.get_resource_policy(ResourceArn=arn)
-    assert (got["Policy"], got["RevisionId"]) == (POLICY, revision)
+    assert (got["Policy"], got["RevisionId"]) == (CANONICAL_POLICY, revision)
+    # The canonical form is the same document: no change, same revision.
+    assert client.put_resource_policy(ResourceArn=arn, Policy=CANONICAL_POLICY)["RevisionId"] == revision
     with pytest.raises(botocore.exceptions.ClientError) as e:
         client.put_resource_policy(ResourceArn=arn, Policy="not json")
     assert _error(e) == ("ValidationException", "One or more parameter values were invalid: "

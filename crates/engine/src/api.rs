@@ -224,6 +224,9 @@ pub struct CreateTableInput {
     /// `SSESpecification` (see [`crate::sse`]).
     #[serde(rename = "SSESpecification")]
     pub sse_specification: Option<SseSpecification>,
+    /// `ResourcePolicy`: the table's resource-based policy, checked and stored as
+    /// PutResourcePolicy does.
+    pub resource_policy: Option<String>,
 }
 
 /// `SSESpecification` (CreateTable, UpdateTable, restores), see [`crate::sse`].

@@ -309,11 +309,13 @@ fn retired_key(id: TableId) -> Key {
     }
 }
 
-/// A resource-based policy as stored: the document exactly as the client sent it and its
-/// revision (a millisecond timestamp, as DynamoDB's revision ids are).
+/// A resource-based policy as stored: the document in its canonical form (`policy_document`;
+/// documents stored before binderdb canonicalised are kept as they were sent) and its revision
+/// (a millisecond timestamp, as DynamoDB's revision ids are).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourcePolicy {
-    /// The policy document (JSON text).
+    /// The policy document (JSON text), without the `Version` IAM would default when it was
+    /// sent without one.
     pub document: String,
     /// `RevisionId`.
     pub revision_id: String,

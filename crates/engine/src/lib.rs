@@ -33,6 +33,7 @@ pub mod metrics;
 mod ops;
 mod partiql;
 pub mod pitr;
+mod policy_document;
 pub mod resource;
 pub mod sse;
 mod stop;

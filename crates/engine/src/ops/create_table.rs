@@ -6,7 +6,9 @@ use binderdb_model::KeyType;
 use crate::api::{
     CreateTableInput, GlobalSecondaryIndex, LocalSecondaryIndex, TableDescriptionOutput,
 };
-use crate::catalog::{BillingMode, KeyAttribute, KeySchema, TableDescriptor, DESCRIPTOR_FORMAT};
+use crate::catalog::{
+    BillingMode, KeyAttribute, KeySchema, ResourcePolicy, TableDescriptor, DESCRIPTOR_FORMAT,
+};
 use crate::error::{Error, Result};
 use crate::index::define::{
     check_non_key_total, duplicate_name, DefinitionContext, IndexDefinition, MAX_GLOBAL_INDEXES,
@@ -315,6 +317,17 @@ impl Database {
             ctx.account().unwrap_or(&self.config.account_id),
         )?;
         let now = self.clock.now_millis();
+        // Checked and stored as PutResourcePolicy does; its RevisionId is the creation time
+        // (DDB-TABLE-233).
+        let resource_policy = input
+            .resource_policy
+            .as_deref()
+            .map(crate::policy_document::canonical_policy)
+            .transpose()?
+            .map(|document| ResourcePolicy {
+                document,
+                revision_id: now.to_string(),
+            });
         let active_at_ms = now + self.config.create_delay_ms;
         let warm = crate::warm::at_creation(
             input.warm_throughput.as_ref(),
@@ -394,7 +407,7 @@ impl Database {
             table_class: input.table_class.unwrap_or_else(|| "STANDARD".to_owned()),
             indexes,
             tags,
-            resource_policy: None,
+            resource_policy,
             streams: Vec::new(),
             ttl: None,
             max_read_request_units: on_demand

@@ -1,7 +1,9 @@
-//! GetResourcePolicy: a table's resource-based policy and its revision.
+//! GetResourcePolicy: a table's resource-based policy and its revision, in the canonical form
+//! it is stored in (with IAM's default `Version` when it has none).
 
 use crate::api::{ResourcePolicyInput, ResourcePolicyOutput};
 use crate::error::Result;
+use crate::policy_document::readable_policy;
 use crate::resource::{policy_not_found, policy_slot, required, ArnUse};
 use crate::{Database, RequestContext};
 
@@ -23,8 +25,8 @@ impl Database {
             .and_then(|slot| slot.take())
             .ok_or_else(|| policy_not_found(arn))?;
         Ok(ResourcePolicyOutput {
-            policy: Some(policy.document.clone()),
-            revision_id: policy.revision_id.clone(),
+            policy: Some(readable_policy(&policy.document)),
+            revision_id: policy.revision_id,
         })
     }
 }

@@ -1,13 +1,13 @@
 //! PutResourcePolicy: attaches (or replaces) a table's resource-based policy, optionally only
-//! if the current one has an expected revision. The server's access control enforces it when
-//! access keys are configured.
+//! if the current one has an expected revision. The document is stored in its canonical form
+//! (`policy_document`), and a document whose canonical form is the current one is no change.
+//! The server's access control enforces it when access keys are configured.
 
 use crate::api::{PutResourcePolicyInput, ResourcePolicyOutput};
 use crate::catalog::ResourcePolicy;
 use crate::error::{Error, Result};
-use crate::resource::{
-    check_policy, not_found, parse_arn, policy_slot, required, revision_mismatch, ArnUse,
-};
+use crate::policy_document::canonical_policy;
+use crate::resource::{not_found, parse_arn, policy_slot, required, revision_mismatch, ArnUse};
 use crate::{Database, RequestContext};
 
 /// The `ExpectedRevisionId` that asks for the table to have no policy yet.
@@ -28,7 +28,7 @@ impl Database {
         let arn = required(input.resource_arn.as_deref(), "resourceArn")?;
         let document = required(input.policy.as_deref(), "policy")?;
         parse_arn(arn, ctx, self.account_id(ctx), ArnUse::Policy)?;
-        check_policy(document)?;
+        let document = canonical_policy(document)?;
         let (table, label) = self.policy_target(ctx, arn, ArnUse::Policy)?;
         let name = table.descriptor().name.clone();
         let expected = input.expected_revision_id.as_deref();
@@ -57,15 +57,15 @@ impl Database {
                     (Some(_), Some(_)) => {}
                     (Some(_), None) => return Err(crate::resource::policy_not_found(arn)),
                 }
-                // The same document again changes nothing and keeps its revision, as in
-                // DynamoDB.
+                // An equivalent document (the same canonical form) changes nothing and keeps
+                // its revision, inside the cooldown too (DDB-TABLE-207).
                 if let Some(current) = current.filter(|c| c.document == document) {
                     return Ok(current.revision_id.clone());
                 }
                 cooldown?;
                 let revision_id = self.next_revision(current.map(|c| c.revision_id.as_str()));
                 *slot = Some(ResourcePolicy {
-                    document: document.to_owned(),
+                    document,
                     revision_id: revision_id.clone(),
                 });
                 self.record_policy_change(d, label.as_deref());

@@ -284,10 +284,13 @@ async fn resource_policies_grant_and_deny_too() {
     let get = |c: &Client| c.get_item().table_name("Shared").key(&k, v.clone()).send();
     assert!(get(&reader).await.is_err());
 
+    // Stored in its canonical form (one-element lists as strings, the principal named twice
+    // as one, `allow` as `Allow`), which is what access control evaluates.
+    let reader_arn = format!("arn:aws:iam::000000000000:user/{READER}");
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[
-            {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{READER}"}},
-              "Action":"dynamodb:GetItem","Resource":"{arn}"}},
+            {{"Effect":"allow","Principal":{{"AWS":["{reader_arn}","{reader_arn}"]}},
+              "Action":["dynamodb:GetItem"],"Resource":["{arn}"]}},
             {{"Effect":"Deny","Principal":"*","Action":"dynamodb:DeleteItem","Resource":"{arn}"}}
         ]}}"#
     );

@@ -309,6 +309,19 @@ pub async fn create_table(
     hash: (&str, ScalarAttributeType),
     range: Option<(&str, ScalarAttributeType)>,
 ) {
+    create_table_request(client, name, hash, range)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The CreateTable request [`create_table`] sends, for a test to add members to.
+pub fn create_table_request(
+    client: &Client,
+    name: &str,
+    hash: (&str, ScalarAttributeType),
+    range: Option<(&str, ScalarAttributeType)>,
+) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
     let mut req = client
         .create_table()
         .table_name(name)
@@ -344,7 +357,7 @@ pub async fn create_table(
                     .unwrap(),
             );
     }
-    req.send().await.unwrap();
+    req
 }
 
 pub fn s(v: &str) -> AttributeValue {

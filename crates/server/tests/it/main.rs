@@ -40,6 +40,7 @@ mod query;
 mod query_errors;
 mod read_dispatch;
 mod realism;
+mod resource_policy_documents;
 mod scan;
 mod sigv4;
 mod statistics;

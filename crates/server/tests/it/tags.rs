@@ -1,9 +1,7 @@
 //! Tags: TagResource, UntagResource, ListTagsOfResource and CreateTable's Tags, with DynamoDB's
 //! validation texts and order; tags survive a restart and go with the table.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
-};
+use aws_sdk_dynamodb::types::{ScalarAttributeType, Tag};
 use serde_json::json;
 
 use crate::common::{call, create_table, error_parts, TestServer, NOT_FOUND, VALIDATION};
@@ -337,24 +335,7 @@ async fn create_table_with_tags() {
     let server = TestServer::memory().await;
     let client = server.client();
     let create = |name: &str, tags: Vec<Tag>| {
-        client
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("id")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
+        crate::common::create_table_request(&client, name, ("id", ScalarAttributeType::S), None)
             .set_tags(Some(tags))
             .send()
     };
