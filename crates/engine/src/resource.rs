@@ -4,8 +4,8 @@
 //! disappear with it; every change goes through [`Database::change_descriptor`] under the
 //! catalog's DDL lock, so two concurrent TagResource calls never lose each other's tags.
 //!
-//! The texts are DynamoDB's own, including its spellings ("ResourcArn", "Atleast"), as
-//! recorded from the service. Must not depend on: HTTP.
+//! The texts are DynamoDB's own, including its spellings ("Atleast"), as recorded from the
+//! service. Must not depend on: HTTP.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -114,10 +114,12 @@ pub(crate) fn parse_arn(
     Ok(resource)
 }
 
-/// The not-found text of each family (DynamoDB's "ResourcArn" spelling for tags).
+/// The not-found text of each family. The tag family's reads "ResourceArn": older emulators
+/// spell it "ResourcArn", but the ack-api-quirks lab recorded the service's current text live
+/// in two regions (DDB-TABLE-446, also DDB-TABLE-101).
 pub(crate) fn not_found(arn: &str, name: &str, usage: ArnUse) -> Error {
     Error::ResourceNotFound(match usage {
-        ArnUse::Tags => format!("Requested resource not found: ResourcArn: {arn} not found"),
+        ArnUse::Tags => format!("Requested resource not found: ResourceArn: {arn} not found"),
         ArnUse::Policy => format!("Requested resource not found: Table: {name} not found"),
     })
 }
