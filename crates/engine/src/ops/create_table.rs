@@ -230,6 +230,13 @@ impl Database {
         }
         let key_names: Vec<String> = (0..key_schema.len()).map(attr).collect();
         let lookup = |n: &str| defs.iter().find(|(d, _)| d == n).map(|(_, t)| *t);
+        if defs.is_empty() {
+            // An empty AttributeDefinitions list has its own text, without the usual prefix
+            // (the ack-api-quirks lab's DDB-TABLE-042).
+            return Err(Error::validation(
+                "Invalid KeySchema: Some index key attribute have no definition",
+            ));
+        }
         if key_names.iter().any(|n| lookup(n).is_none()) {
             let def_names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
             return Err(invalid(format!(
