@@ -263,12 +263,24 @@ impl Database {
     /// ListBackups: the region's backups matching the filters, in ARN order, `Limit` at a time.
     ///
     /// # Errors
-    /// Storage failures.
+    /// `ValidationException` when the time range's lower bound is after its upper bound;
+    /// storage failures.
     pub fn list_backups(
         &self,
         ctx: &RequestContext,
         input: ListBackupsInput,
     ) -> Result<ListBackupsOutput> {
+        // Bounds compare at millisecond precision; equal bounds are a valid (empty) range
+        // (the ack-api-quirks lab's DDB-BACKUP-014, text from DDB-TABLE-442).
+        let millis = |seconds: f64| (seconds * 1000.0).round();
+        if let (Some(l), Some(u)) = (input.time_range_lower_bound, input.time_range_upper_bound) {
+            if millis(l) > millis(u) {
+                return Err(Error::validation(
+                    "One or more parameter values were invalid: Time range lower bound must be \
+                     less than or equal to upper bound",
+                ));
+            }
+        }
         let wanted_type = input.backup_type.as_deref().unwrap_or(BACKUP_TYPE);
         if wanted_type == "AWS_BACKUP" {
             // Backups made by AWS Backup do not exist in binderdb.

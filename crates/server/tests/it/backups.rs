@@ -654,3 +654,36 @@ async fn backup_errors_carry_dynamodb_types_and_texts() {
     .await
     .assert_type(SERIALIZATION);
 }
+
+/// A time range whose lower bound is after its upper bound is refused; equal bounds are an
+/// empty range, at millisecond precision (DDB-BACKUP-014, text from DDB-TABLE-442).
+#[tokio::test]
+async fn list_backups_refuses_a_reversed_time_range() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let at = |seconds: f64| aws_sdk_dynamodb::primitives::DateTime::from_secs_f64(seconds);
+    let err = client
+        .list_backups()
+        .time_range_lower_bound(at(1_700_000_000.002))
+        .time_range_upper_bound(at(1_700_000_000.001))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ValidationException".to_owned(),
+            "One or more parameter values were invalid: Time range lower bound must be less \
+             than or equal to upper bound"
+                .to_owned()
+        )
+    );
+    let equal = client
+        .list_backups()
+        .time_range_lower_bound(at(1_700_000_000.0))
+        .time_range_upper_bound(at(1_700_000_000.0))
+        .send()
+        .await
+        .unwrap();
+    assert!(equal.backup_summaries().is_empty());
+}
