@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{
 use serde_json::json;
 
 use crate::common::*;
+use crate::warm_throughput::{attr, hash};
 
 #[tokio::test]
 async fn create_describe_list_delete_lifecycle() {
@@ -609,13 +610,7 @@ async fn empty_attribute_definitions_have_their_own_text() {
         .table_name("NoDefs")
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(Vec::new()))
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
+        .key_schema(hash("id"))
         .send()
         .await
         .unwrap_err();
@@ -648,20 +643,8 @@ async fn an_unknown_table_class_has_its_own_text() {
             .table_name("Classy")
             .billing_mode(BillingMode::PayPerRequest)
             .table_class(TableClass::from(class))
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("id")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
+            .attribute_definitions(attr("id"))
+            .key_schema(hash("id"))
             .send()
     };
     for class in ["GLACIER", "standard"] {
