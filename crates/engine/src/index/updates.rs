@@ -188,6 +188,15 @@ pub(crate) fn plan(
                      {name}"
                 )));
             }
+            if billing_mode == BillingMode::PayPerRequest && create.provisioned_throughput.is_some()
+            {
+                // UpdateTable words it differently from CreateTable's "ProvisionedThroughput
+                // should not be specified for index" (the ack-api-quirks lab's DDB-TABLE-442).
+                return Err(invalid(format!(
+                    "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: \
+                     {name} when BillingMode is PAY_PER_REQUEST"
+                )));
+            }
             let context = DefinitionContext {
                 definitions: &definitions,
                 table_key: &table.key_schema,

@@ -21,6 +21,7 @@ mod export_import;
 mod filters_projections;
 mod hostile_clients;
 mod http_protocol;
+mod index_billing;
 mod indexes_ddl;
 mod indexes_online;
 mod indexes_reads;
