@@ -342,6 +342,15 @@ impl Database {
                 .is_some_and(|t| now_ms < t.saturating_add(TAG_LOCK_MS))
     }
 
+    /// Whether the table policy of `d` is still being applied at `now_ms` after its last change,
+    /// on a throttled table ([`POLICY_APPLYING_MS`]; a stream's policy does not count).
+    pub(crate) fn table_policy_pending(&self, d: &TableDescriptor, now_ms: u64) -> bool {
+        self.throttles(d)
+            && d.policy_changes
+                .get(&slot_key(None))
+                .is_some_and(|&t| now_ms < t.saturating_add(POLICY_APPLYING_MS))
+    }
+
     /// The table an ARN-addressed operation names, with the not-found text of its family.
     pub(crate) fn table_by_arn(
         &self,
