@@ -355,13 +355,17 @@ impl Database {
         }
 
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
+        let existing = self.catalog.get(ctx.account(), &ctx.region, &name);
+        if let Some(table) = &existing {
+            // A restore's target still being created is "being used", not "already exists"
+            // (the ack-api-quirks lab's DDB-TABLE-219, 444).
+            let d = table.descriptor();
+            if d.restored_from.is_some() && d.status(self.clock.now_millis()) == "CREATING" {
+                return Err(Error::in_use(format!("Table is being used: {name}")));
+            }
+        }
         // Also while a table of that name is DELETING (`crate::deleting`).
-        if self
-            .catalog
-            .get(ctx.account(), &ctx.region, &name)
-            .is_some()
-            || self.is_deleting(ctx, &name)
-        {
+        if existing.is_some() || self.is_deleting(ctx, &name) {
             return Err(Error::ResourceInUse(format!(
                 "Table already exists: {name}"
             )));

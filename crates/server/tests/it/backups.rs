@@ -1,7 +1,7 @@
 //! On-demand backups: a restore equals the table at backup time, indexes included (writes after
 //! the backup are not in it); backups survive DeleteTable and a restart; ListBackups' filters
-//! and pages; statuses (CREATING → AVAILABLE, the restored table's RestoreSummary); overrides;
-//! and the errors with DynamoDB's types.
+//! and pages; statuses (CREATING → AVAILABLE, the restored table's RestoreSummary, its name
+//! "being used" meanwhile); overrides; and the errors with DynamoDB's types.
 
 use std::sync::Arc;
 
@@ -411,11 +411,37 @@ async fn backup_status_follows_the_create_delay() {
         describe(addr, "Copy").await["RestoreSummary"]["RestoreInProgress"],
         true
     );
+    // CreateTable of the name meanwhile: "being used", not "already exists" (DDB-TABLE-219).
+    let client = server.client();
+    let create_copy = || {
+        client
+            .create_table()
+            .table_name("Copy")
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .attribute_definitions(crate::warm_throughput::attr("pk"))
+            .key_schema(crate::warm_throughput::hash("pk"))
+            .send()
+    };
+    assert_eq!(
+        error_parts(create_copy().await.unwrap_err()),
+        (
+            "ResourceInUseException".to_owned(),
+            "Attempt to change a resource which is still in use: Table is being used: Copy"
+                .to_owned()
+        )
+    );
     clock.advance(5_000);
     let table = describe(addr, "Copy").await;
     assert_eq!(table["TableStatus"], "ACTIVE");
     // Gone once the table is ACTIVE (DDB-TABLE-216).
     assert!(table.get("RestoreSummary").is_none(), "{table}");
+    assert_eq!(
+        error_parts(create_copy().await.unwrap_err()),
+        (
+            "ResourceInUseException".to_owned(),
+            "Table already exists: Copy".to_owned()
+        )
+    );
 }
 
 #[tokio::test]
