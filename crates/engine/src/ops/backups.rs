@@ -263,8 +263,8 @@ impl Database {
     /// ListBackups: the region's backups matching the filters, in ARN order, `Limit` at a time.
     ///
     /// # Errors
-    /// `ValidationException` when the time range's lower bound is after its upper bound;
-    /// storage failures.
+    /// `ValidationException` when the time range's lower bound is after its upper bound, or
+    /// `ExclusiveStartBackupArn` names another region; storage failures.
     pub fn list_backups(
         &self,
         ctx: &RequestContext,
@@ -278,6 +278,15 @@ impl Database {
                 return Err(Error::validation(
                     "One or more parameter values were invalid: Time range lower bound must be \
                      less than or equal to upper bound",
+                ));
+            }
+        }
+        // The cursor is otherwise any position, but of this region's backups (DDB-TABLE-442).
+        if let Some(start) = input.exclusive_start_backup_arn.as_deref() {
+            if start.split(':').nth(3).is_some_and(|r| r != ctx.region) {
+                return Err(Error::validation(
+                    "Invalid Request: The supplied ExclusiveStartBackupArn does not match the \
+                     region",
                 ));
             }
         }

@@ -682,9 +682,10 @@ async fn backup_errors_carry_dynamodb_types_and_texts() {
 }
 
 /// A time range whose lower bound is after its upper bound is refused; equal bounds are an
-/// empty range, at millisecond precision (DDB-BACKUP-014, text from DDB-TABLE-442).
+/// empty range, at millisecond precision (DDB-BACKUP-014, text from DDB-TABLE-442). So is a
+/// cursor of another region.
 #[tokio::test]
-async fn list_backups_refuses_a_reversed_time_range() {
+async fn list_backups_refuses_a_reversed_time_range_and_another_regions_cursor() {
     let server = TestServer::memory().await;
     let client = server.client();
     let at = |seconds: f64| aws_sdk_dynamodb::primitives::DateTime::from_secs_f64(seconds);
@@ -712,4 +713,29 @@ async fn list_backups_refuses_a_reversed_time_range() {
         .await
         .unwrap();
     assert!(equal.backup_summaries().is_empty());
+    // A cursor from another region's backups (DDB-TABLE-442); any position in this one is fine.
+    let elsewhere =
+        "arn:aws:dynamodb:eu-west-1:000000000000:table/T/backup/01700000000000-abcdefgh";
+    let err = client
+        .list_backups()
+        .exclusive_start_backup_arn(elsewhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ValidationException".to_owned(),
+            "Invalid Request: The supplied ExclusiveStartBackupArn does not match the region"
+                .to_owned()
+        )
+    );
+    let here = elsewhere.replace("eu-west-1", "us-east-1");
+    let resumed = client
+        .list_backups()
+        .exclusive_start_backup_arn(here)
+        .send()
+        .await
+        .unwrap();
+    assert!(resumed.backup_summaries().is_empty());
 }
