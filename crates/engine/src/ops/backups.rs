@@ -13,10 +13,11 @@
 //!   deletion protection, which DynamoDB's documentation lists as settings to set again.
 //!   `OnDemandThroughputOverride` is accepted and not kept: binderdb keeps no table-level
 //!   on-demand maximums.
-//! - Error texts: no public source found (2026-12-06) quotes DynamoDB's own messages for
-//!   BackupNotFound ("Backup not found: <arn>"), BackupInUse ("Backup is being created:
-//!   <arn>"), TableNotFound ("Table not found: <name>") or TableAlreadyExists ("Table already
-//!   exists: <name>"); they are the texts other emulators use, unconfirmed against DynamoDB.
+//! - Error texts: TableNotFound's "Table not found: <name>" is DynamoDB's (the ack-api-quirks
+//!   lab's DDB-TABLE-447, CreateBackup); no public source found (2026-12-06) quotes its
+//!   messages for BackupNotFound ("Backup not found: <arn>"), BackupInUse ("Backup is being
+//!   created: <arn>") or TableAlreadyExists ("Table already exists: <name>"); they are the
+//!   texts other emulators use, unconfirmed against DynamoDB.
 
 use crate::api::{
     BackupArnInput, BackupDescription, BackupDescriptionOutput, BackupDetails, BackupSummary,

@@ -28,7 +28,7 @@
 //!   '<t>' and LatestRestorableDateTime '<t>'" (instants to the second; the lab's record is cut
 //!   after "LatestRestor", the rest follows the pattern), "Invalid Request: Cannot specify
 //!   RecoveryPeriodInDays when disabling point-in-time recovery." and `TableNotFound`'s "Table
-//!   not found: <name>". The end of the first one ("Please specify ...") comes from another
+//!   not found: <name>" (bare "Table not found" for a `SourceTableArn`, DDB-TABLE-447). The end of the first one ("Please specify ...") comes from another
 //!   emulator's copy of it; the lab's record is cut after "Pleas".
 //! - The restored table takes the source's *current* schema, indexes and throughput, as
 //!   DynamoDB's documentation says, and none of its streams, TTL, tags, policies or
@@ -337,7 +337,8 @@ impl Database {
                         return Ok(found);
                     }
                 }
-                Err(Error::TableNotFound(format!("Table not found: {arn}")))
+                // Named by its ARN, the missing table is not named back (DDB-TABLE-447).
+                Err(Error::TableNotFound("Table not found".to_owned()))
             }
         }
     }

@@ -114,7 +114,8 @@ impl Database {
         self.catalog
             .get(ctx.account(), &ctx.region, name)
             .filter(|t| self.table_arn(&t.descriptor()) == arn)
-            .ok_or_else(|| Error::TableNotFound(format!("Table not found: {name}")))
+            // The missing table is named by the ARN that was sent (DDB-TABLE-447).
+            .ok_or_else(|| Error::TableNotFound(format!("Table not found: {arn}")))
     }
 
     fn export_description(&self, r: &ExportRecord, status: Option<&str>) -> ExportDescription {
