@@ -11,8 +11,8 @@
 //!   create the restored table and to open it, not during the copy (see `create_restored`).
 //!   It restores neither stream nor TTL settings, tags, policies nor
 //!   deletion protection, which DynamoDB's documentation lists as settings to set again.
-//!   `OnDemandThroughputOverride` is accepted and not kept: binderdb keeps no table-level
-//!   on-demand maximums.
+//!   `OnDemandThroughputOverride` is checked (DynamoDB's texts, DDB-TABLE-280) and not kept:
+//!   binderdb keeps no table-level on-demand maximums.
 //! - Error texts: TableNotFound's "Table not found: <name>" is DynamoDB's (the ack-api-quirks
 //!   lab's DDB-TABLE-447, CreateBackup); no public source found (2026-12-06) quotes its
 //!   messages for BackupNotFound ("Backup not found: <arn>"), BackupInUse ("Backup is being
@@ -373,6 +373,7 @@ impl Database {
             local_indexes: input.local_secondary_index_override.as_deref(),
             global_indexes: input.global_secondary_index_override.as_deref(),
             sse: input.sse_specification_override.as_ref(),
+            on_demand: input.on_demand_throughput_override.as_ref(),
         };
         let source_arn = self.table_arn(&record.table);
         let ddl = self.catalog.lock_ddl(self.store.as_ref())?;
@@ -482,6 +483,8 @@ pub(crate) struct RestoreOverrides<'a> {
     pub(crate) global_indexes: Option<&'a [GlobalSecondaryIndex]>,
     /// `SSESpecificationOverride`.
     pub(crate) sse: Option<&'a crate::api::SseSpecification>,
+    /// `OnDemandThroughputOverride`: checked, not kept (see the module docs).
+    pub(crate) on_demand: Option<&'a crate::api::OnDemandThroughput>,
 }
 
 impl Database {
@@ -556,6 +559,9 @@ impl Database {
                  to PROVISIONED",
             ));
         }
+        if let Some(o) = overrides.on_demand {
+            crate::capacity::on_demand::check_restore_override(o, mode == "PROVISIONED")?;
+        }
         let (billing_mode, read_capacity, write_capacity) = billing(Some(mode), throughput)?;
         let context = DefinitionContext {
             definitions: &source.attribute_definitions,
@@ -569,6 +575,25 @@ impl Database {
             definitions.push(context.local(lsi)?);
         }
         for gsi in global_override.into_iter().flatten() {
+            // A global index override's throughput follows the restored table's billing mode,
+            // in the restores' own words (DDB-TABLE-280, 442).
+            let name = gsi.index_name.as_deref().unwrap_or_default();
+            match (billing_mode, &gsi.provisioned_throughput) {
+                (BillingMode::Provisioned, None) => {
+                    return Err(Error::validation(format!(
+                        "Invalid Request: Must specify provisioned throughput for index {name}"
+                    )))
+                }
+                (BillingMode::PayPerRequest, Some(_))
+                    if overrides.billing_mode == Some("PAY_PER_REQUEST") =>
+                {
+                    return Err(Error::validation(format!(
+                        "Invalid Request: Cannot override ProvisionedThroughput if BillingMode \
+                         is overridden to PAY_PER_REQUEST for index {name}"
+                    )))
+                }
+                _ => {}
+            }
             definitions.push(context.global(gsi)?);
         }
         // An override restores a source index (under its name or another), never a new one:

@@ -267,6 +267,7 @@ impl Database {
             local_indexes: input.local_secondary_index_override.as_deref(),
             global_indexes: input.global_secondary_index_override.as_deref(),
             sse: input.sse_specification_override.as_ref(),
+            on_demand: input.on_demand_throughput_override.as_ref(),
         };
         let ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let restored = self.restored_descriptor(

@@ -739,3 +739,98 @@ async fn list_backups_refuses_a_reversed_time_range_and_another_regions_cursor()
         .unwrap();
     assert!(resumed.backup_summaries().is_empty());
 }
+
+/// A restore's index and on-demand overrides follow the restored table's billing mode, refused
+/// in the restores' own words (DDB-TABLE-280, 442).
+#[tokio::test]
+async fn restore_overrides_follow_the_billing_mode_in_the_restores_words() {
+    use aws_sdk_dynamodb::types::{BillingMode, OnDemandThroughput};
+
+    use crate::warm_throughput::{named_gsi, provisioned_table, throughput};
+
+    let server = TestServer::memory().await;
+    let client = server.client();
+    provisioned_table(&client, "Prov").await;
+    let backup = client
+        .create_backup()
+        .table_name("Prov")
+        .backup_name("bk-prov")
+        .send()
+        .await
+        .unwrap()
+        .backup_details
+        .unwrap()
+        .backup_arn;
+    let restore = || {
+        client
+            .restore_table_from_backup()
+            .backup_arn(&backup)
+            .target_table_name("Copy")
+    };
+    let refused = |text: &str| ("ValidationException".to_owned(), text.to_owned());
+    let err = restore()
+        .global_secondary_index_override(named_gsi("gsi", None, None))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        refused("Invalid Request: Must specify provisioned throughput for index gsi")
+    );
+    let err = restore()
+        .billing_mode_override(BillingMode::PayPerRequest)
+        .global_secondary_index_override(named_gsi("gsi", Some(throughput(3, 4)), None))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        refused(
+            "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is \
+             overridden to PAY_PER_REQUEST for index gsi"
+        )
+    );
+    let on_demand = |read: i64| {
+        OnDemandThroughput::builder()
+            .max_read_request_units(read)
+            .build()
+    };
+    let err = restore()
+        .on_demand_throughput_override(on_demand(100))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        refused(
+            "Invalid Request: Cannot override MaxReadRequestUnits for OnDemandThroughput unless \
+             BillingModeOverride is PAY_PER_REQUEST"
+        )
+    );
+    let err = restore()
+        .billing_mode_override(BillingMode::PayPerRequest)
+        .on_demand_throughput_override(on_demand(0))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        refused(
+            "Invalid Request: Requested MaxReadRequestUnits for OnDemandThroughput is outside \
+             of valid range"
+        )
+    );
+    // Nothing was restored; a consistent request is.
+    assert!(client
+        .describe_table()
+        .table_name("Copy")
+        .send()
+        .await
+        .is_err());
+    restore()
+        .billing_mode_override(BillingMode::PayPerRequest)
+        .on_demand_throughput_override(on_demand(100))
+        .send()
+        .await
+        .unwrap();
+}
