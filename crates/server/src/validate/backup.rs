@@ -1,6 +1,7 @@
 //! Request constraints of the on-demand backup operations, from DynamoDB's API model: table
-//! and backup names (pattern, 3 to 255 characters), backup ARNs (37 to 1024 characters),
-//! ListBackups' Limit (1 to 100) and the enums.
+//! and backup names (pattern, 3 to 255 characters), backup ARNs (37 to 1024 characters for
+//! ListBackups' cursor; a `BackupArn` that is not a backup's ARN at all is "Invalid Backup
+//! ARN"), ListBackups' Limit (1 to 100) and the enums.
 
 use binderdb_engine::api::{
     BackupArnInput, CreateBackupInput, ListBackupsInput, ProvisionedThroughput,
@@ -34,10 +35,29 @@ pub fn create_backup(r: &CreateBackupInput) -> Result<(), ApiError> {
 /// DescribeBackup and DeleteBackup.
 pub fn backup_arn(r: &BackupArnInput) -> Result<(), ApiError> {
     let mut v = Violations::default();
-    if v.not_null("backupArn", r.backup_arn.as_ref()) {
-        v.backup_arn("backupArn", r.backup_arn.as_ref());
+    v.not_null("backupArn", r.backup_arn.as_ref());
+    v.finish()?;
+    backup_arn_shape(r.backup_arn.as_deref())
+}
+
+/// A `BackupArn` must be a backup's ARN, `arn:<partition>:dynamodb:<region>:<account>:table/
+/// <table>/backup/<id>`: an empty one or a table's ARN is refused with its own text, not the
+/// generic length violation (the ack-api-quirks lab's DDB-TABLE-457, 273, 442); a well-formed
+/// ARN naming no backup is the engine's BackupNotFoundException.
+fn backup_arn_shape(arn: Option<&str>) -> Result<(), ApiError> {
+    let well_formed = arn.is_some_and(|arn| {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let resource: Vec<&str> = parts.get(5).map_or(Vec::new(), |r| r.split('/').collect());
+        parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "dynamodb"
+            && matches!(resource.as_slice(), ["table", name, "backup", id] if !name.is_empty() && !id.is_empty())
+    });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ApiError::validation("Invalid Backup ARN"))
     }
-    v.finish()
 }
 
 /// ListBackups.
@@ -59,14 +79,13 @@ pub fn restore_table_from_backup(r: &RestoreTableFromBackupInput) -> Result<(), 
     if v.not_null("targetTableName", r.target_table_name.as_ref()) {
         v.name("targetTableName", r.target_table_name.as_deref());
     }
-    if v.not_null("backupArn", r.backup_arn.as_ref()) {
-        v.backup_arn("backupArn", r.backup_arn.as_ref());
-    }
+    v.not_null("backupArn", r.backup_arn.as_ref());
     v.restore_overrides(
         r.billing_mode_override.as_ref(),
         r.provisioned_throughput_override.as_ref(),
     );
-    v.finish()
+    v.finish()?;
+    backup_arn_shape(r.backup_arn.as_deref())
 }
 
 impl Violations {

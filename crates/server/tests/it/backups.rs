@@ -834,3 +834,60 @@ async fn restore_overrides_follow_the_billing_mode_in_the_restores_words() {
         .await
         .unwrap();
 }
+
+/// A BackupArn that is not a backup's ARN (empty, or a table's) is "Invalid Backup ARN"; a
+/// well-formed one naming no backup is BackupNotFoundException (DDB-TABLE-457, 273, 442).
+#[tokio::test]
+async fn a_backup_arn_must_be_one() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let invalid = (
+        "ValidationException".to_owned(),
+        "Invalid Backup ARN".to_owned(),
+    );
+    // The SDK does not send an empty BackupArn; a raw request does.
+    for op in ["DescribeBackup", "DeleteBackup"] {
+        call(server.addr, op, json!({"BackupArn": ""}))
+            .await
+            .assert_error(VALIDATION, Some("Invalid Backup ARN"));
+    }
+    let table_arn = "arn:aws:dynamodb:us-east-1:000000000000:table/Music";
+    for arn in ["arn:aws:dynamodb:us-east-1:000000000000:table", table_arn] {
+        let err = client
+            .describe_backup()
+            .backup_arn(arn)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error_parts(err), invalid, "{arn:?}");
+        let err = client
+            .delete_backup()
+            .backup_arn(arn)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error_parts(err), invalid, "{arn:?}");
+        let err = client
+            .restore_table_from_backup()
+            .backup_arn(arn)
+            .target_table_name("Copy")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error_parts(err), invalid, "{arn:?}");
+    }
+    let missing = format!("{table_arn}/backup/01700000000000-abcdefgh");
+    let err = client
+        .describe_backup()
+        .backup_arn(&missing)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "BackupNotFoundException".to_owned(),
+            format!("Backup not found: {missing}")
+        )
+    );
+}
