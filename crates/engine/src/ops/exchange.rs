@@ -105,6 +105,10 @@ impl Database {
 
     /// The caller's table named by `arn`.
     fn export_source(&self, ctx: &RequestContext, arn: &str) -> Result<std::sync::Arc<Table>> {
+        if arn.is_empty() {
+            // DynamoDB's words for an empty one (DDB-TABLE-457).
+            return Err(Error::validation("Invalid TableArn: Invalid Table ARN"));
+        }
         let name = arn
             .strip_prefix("arn:aws:dynamodb:")
             .and_then(|rest| rest.split_once(":table/"))

@@ -488,7 +488,8 @@ async fn point_in_time_restore_overrides_and_errors() {
 }
 
 /// TableNotFoundException names the missing table as the request did: by name, by the ARN an
-/// export sent, and not at all for a restore's `SourceTableArn` (DDB-TABLE-447).
+/// export sent, and not at all for a restore's `SourceTableArn` (DDB-TABLE-447); an export's
+/// empty TableArn is a ValidationException of its own.
 #[tokio::test]
 async fn table_not_found_names_what_the_request_named() {
     let server = TestServer::memory().await;
@@ -532,4 +533,12 @@ async fn table_not_found_names_what_the_request_named() {
         .await
         .unwrap_err();
     assert_eq!(error_parts(err), not_found("Table not found"));
+    // An empty TableArn, which the SDK does not send, has its own text (DDB-TABLE-457).
+    call(
+        server.addr,
+        "ExportTableToPointInTime",
+        json!({"TableArn": "", "S3Bucket": "bucket"}),
+    )
+    .await
+    .assert_error(VALIDATION, Some("Invalid TableArn: Invalid Table ARN"));
 }
