@@ -9,7 +9,7 @@ use binderdb_engine::api::{
     UpdateContinuousBackupsInput,
 };
 
-use super::{Violations, BILLING_MODE};
+use super::{sse_specification, Violations, BILLING_MODE};
 use crate::error::ApiError;
 
 const BACKUP_TYPE_FILTER: &[&str] = &["USER", "SYSTEM", "AWS_BACKUP", "ALL"];
@@ -83,6 +83,11 @@ pub fn restore_table_from_backup(r: &RestoreTableFromBackupInput) -> Result<(), 
     v.restore_overrides(
         r.billing_mode_override.as_ref(),
         r.provisioned_throughput_override.as_ref(),
+    );
+    sse_specification(
+        &mut v,
+        "sSESpecificationOverride",
+        r.sse_specification_override.as_ref(),
     );
     v.finish()?;
     backup_arn_shape(r.backup_arn.as_deref())
@@ -159,6 +164,11 @@ pub fn restore_table_to_point_in_time(r: &RestoreTableToPointInTimeInput) -> Res
     v.restore_overrides(
         r.billing_mode_override.as_ref(),
         r.provisioned_throughput_override.as_ref(),
+    );
+    sse_specification(
+        &mut v,
+        "sSESpecificationOverride",
+        r.sse_specification_override.as_ref(),
     );
     v.finish()
 }

@@ -14,6 +14,7 @@ mod conditions;
 mod contributor_insights;
 mod control_plane;
 mod data_copy;
+mod degenerate_inputs;
 mod durability;
 mod encryption;
 mod exactness;

@@ -1,0 +1,173 @@
+//! Empty strings, empty structures and empty list entries, answered with the generic
+//! validator's texts in DynamoDB's order (the ack-api-quirks lab's DDB-TABLE-457): an empty
+//! KMSMasterKeyId is a length violation, AttributeType is reported before AttributeName, an
+//! index name's length before its pattern, and DescribeTable's table name gets the generic
+//! violations (length first), not CreateTable's own sentence.
+
+use serde_json::json;
+
+use crate::common::{call, error_parts, TestServer, VALIDATION};
+use crate::warm_throughput::{attr, hash, on_demand_table};
+
+#[tokio::test]
+async fn an_empty_kms_master_key_id_is_a_length_violation() {
+    use aws_sdk_dynamodb::types::{BillingMode, SseSpecification, SseType};
+
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let empty_key = || {
+        SseSpecification::builder()
+            .enabled(true)
+            .sse_type(SseType::Kms)
+            .kms_master_key_id("")
+            .build()
+    };
+    let violation = |path: &str| {
+        (
+            "ValidationException".to_owned(),
+            format!(
+                "1 validation error detected: Value '' at '{path}' failed to satisfy \
+                 constraint: Member must have length greater than or equal to 1"
+            ),
+        )
+    };
+    let err = client
+        .create_table()
+        .table_name("Keyless")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("id"))
+        .key_schema(hash("id"))
+        .sse_specification(empty_key())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        violation("sSESpecification.kMSMasterKeyId")
+    );
+    on_demand_table(&client, "Tbl", None, None).await;
+    let err = client
+        .update_table()
+        .table_name("Tbl")
+        .sse_specification(empty_key())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        violation("sSESpecification.kMSMasterKeyId")
+    );
+    let backup = client
+        .create_backup()
+        .table_name("Tbl")
+        .backup_name("bk-tbl")
+        .send()
+        .await
+        .unwrap()
+        .backup_details
+        .unwrap()
+        .backup_arn;
+    let err = client
+        .restore_table_from_backup()
+        .backup_arn(backup)
+        .target_table_name("Copy")
+        .sse_specification_override(empty_key())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        violation("sSESpecificationOverride.kMSMasterKeyId")
+    );
+    assert_eq!(
+        client.list_tables().send().await.unwrap().table_names(),
+        ["Tbl"]
+    );
+}
+
+#[tokio::test]
+async fn generic_violations_come_in_dynamodbs_order() {
+    let server = TestServer::memory().await;
+    let addr = server.addr;
+    let null = |path: &str| {
+        format!("Value null at '{path}' failed to satisfy constraint: Member must not be null")
+    };
+    // An empty AttributeDefinitions entry: the type first, on CreateTable and UpdateTable.
+    let empty_entry = format!(
+        "2 validation errors detected: {}; {}",
+        null("attributeDefinitions.1.member.attributeType"),
+        null("attributeDefinitions.1.member.attributeName")
+    );
+    call(
+        addr,
+        "CreateTable",
+        json!({"TableName": "Tbl", "BillingMode": "PAY_PER_REQUEST",
+               "AttributeDefinitions": [{}],
+               "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}),
+    )
+    .await
+    .assert_error(VALIDATION, Some(&empty_entry));
+    call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Tbl", "AttributeDefinitions": [{}],
+               "DeletionProtectionEnabled": false}),
+    )
+    .await
+    .assert_error(VALIDATION, Some(&empty_entry));
+    // An empty index name: its length, then its pattern.
+    let empty_name = |path: &str| {
+        format!(
+            "2 validation errors detected: Value '' at '{path}' failed to satisfy constraint: \
+             Member must have length greater than or equal to 3; Value '' at '{path}' failed \
+             to satisfy constraint: Member must satisfy regular expression pattern: \
+             [a-zA-Z0-9_.-]+"
+        )
+    };
+    let gsi = json!({"IndexName": "", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                     "Projection": {"ProjectionType": "ALL"}});
+    call(
+        addr,
+        "CreateTable",
+        json!({"TableName": "Tbl", "BillingMode": "PAY_PER_REQUEST",
+               "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"},
+                                        {"AttributeName": "g", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+               "GlobalSecondaryIndexes": [gsi]}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(&empty_name("globalSecondaryIndexes.1.member.indexName")),
+    );
+    call(
+        addr,
+        "UpdateTable",
+        json!({"TableName": "Tbl",
+               "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],
+               "GlobalSecondaryIndexUpdates": [{"Create": gsi}]}),
+    )
+    .await
+    .assert_error(
+        VALIDATION,
+        Some(&empty_name(
+            "globalSecondaryIndexUpdates.1.member.create.indexName",
+        )),
+    );
+    // DescribeTable: the generic violations, length first; a missing name keeps its text.
+    call(addr, "DescribeTable", json!({"TableName": ""}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(
+                "2 validation errors detected: Value '' at 'tableName' failed to satisfy \
+                 constraint: Member must have length greater than or equal to 3; Value '' at \
+                 'tableName' failed to satisfy constraint: Member must satisfy regular \
+                 expression pattern: [a-zA-Z0-9_.-]+",
+            ),
+        );
+    call(addr, "DescribeTable", json!({})).await.assert_error(
+        VALIDATION,
+        Some("The paramater 'tableName' is required but was not present in the request"),
+    );
+}
