@@ -233,8 +233,11 @@ pub(crate) fn plan(
             };
             let read = match (&u.provisioned_throughput, billing_mode) {
                 (Some(_), BillingMode::PayPerRequest) => return Err(only_on_demand()),
+                // An empty OnDemandThroughput counts as absent (DDB-TABLE-456, 457).
                 (None, BillingMode::PayPerRequest)
-                    if u.on_demand_throughput.is_none() && u.warm_throughput.is_none() =>
+                    if u.on_demand_throughput.as_ref().is_none_or(|o| {
+                        o.max_read_request_units.is_none() && o.max_write_request_units.is_none()
+                    }) && u.warm_throughput.is_none() =>
                 {
                     return Err(only_on_demand())
                 }

@@ -171,3 +171,43 @@ async fn generic_violations_come_in_dynamodbs_order() {
         Some("The paramater 'tableName' is required but was not present in the request"),
     );
 }
+
+/// A global index Update whose only member is an empty OnDemandThroughput changes nothing and
+/// is refused like an Update with no member at all (DDB-TABLE-456, 457).
+#[tokio::test]
+async fn an_empty_on_demand_throughput_is_no_index_update() {
+    use aws_sdk_dynamodb::types::{
+        GlobalSecondaryIndexUpdate, OnDemandThroughput, UpdateGlobalSecondaryIndexAction,
+    };
+
+    let server = TestServer::memory().await;
+    let client = server.client();
+    on_demand_table(&client, "Tbl", None, None).await;
+    let update = |on_demand: Option<OnDemandThroughput>| {
+        UpdateGlobalSecondaryIndexAction::builder()
+            .index_name("gsi")
+            .set_on_demand_throughput(on_demand)
+            .build()
+            .unwrap()
+    };
+    let only = (
+        "ValidationException".to_owned(),
+        "One or more parameter values were invalid: The only Updates for index: gsi when \
+         TableThroughputMode is PAY_PER_REQUEST can be to OnDemandThroughput, WarmThroughput"
+            .to_owned(),
+    );
+    for on_demand in [None, Some(OnDemandThroughput::builder().build())] {
+        let err = client
+            .update_table()
+            .table_name("Tbl")
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder()
+                    .update(update(on_demand))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error_parts(err), only);
+    }
+}
