@@ -179,6 +179,29 @@ impl Database {
         let arn = input.table_arn.as_deref().ok_or_else(|| null("tableArn"))?;
         let bucket = input.s3_bucket.clone().ok_or_else(|| null("s3Bucket"))?;
         let table = self.export_source(ctx, arn)?;
+        // The incremental specification's shape is checked before the table's point-in-time
+        // recovery, in DynamoDB's words (the ack-api-quirks lab's DDB-TABLE-457, 442).
+        let incremental_from = if input.export_type.as_deref() == Some("INCREMENTAL_EXPORT") {
+            if input.export_time.is_some() {
+                return Err(Error::validation(
+                    "ExportTime cannot be specified for an incremental export; use \
+                     IncrementalExportSpecification",
+                ));
+            }
+            let from = input
+                .incremental_export_specification
+                .as_ref()
+                .and_then(|spec| spec.export_from_time)
+                .ok_or_else(|| {
+                    Error::validation(
+                        "Invalid Request: ExportFromTime must be provided in \
+                         IncrementalExportSpecification",
+                    )
+                })?;
+            Some(from)
+        } else {
+            None
+        };
         let descriptor = table.descriptor();
         let now = self.clock.now_millis();
         // DynamoDB exports only tables with point-in-time recovery, from its window.
@@ -187,7 +210,6 @@ impl Database {
             .clone()
             .ok_or_else(|| crate::pitr::unavailable(&descriptor.name))?;
         let earliest = pitr.earliest_ms(now);
-        let incremental = input.export_type.as_deref() == Some("INCREMENTAL_EXPORT");
         let format = input
             .export_format
             .as_deref()
@@ -208,20 +230,11 @@ impl Database {
             }
             Ok(ms)
         };
-        let increment = if incremental {
-            if input.export_time.is_some() {
-                return Err(Error::validation(
-                    "ExportTime cannot be specified for an incremental export; use \
-                     IncrementalExportSpecification",
-                ));
-            }
+        let increment = if let Some(from) = incremental_from {
             let spec = input
                 .incremental_export_specification
                 .clone()
                 .unwrap_or_default();
-            let from = spec.export_from_time.ok_or_else(|| {
-                Error::validation("ExportFromTime must be specified for an incremental export")
-            })?;
             let from_ms = in_window("ExportFromTime", seconds_to_ms(from)?)?;
             let to_ms = in_window(
                 "ExportToTime",
@@ -288,7 +301,7 @@ impl Database {
             request,
             client_token: input.client_token.clone(),
             export_format: format.as_str().to_owned(),
-            export_type: if incremental {
+            export_type: if incremental_from.is_some() {
                 "INCREMENTAL_EXPORT"
             } else {
                 "FULL_EXPORT"

@@ -211,3 +211,37 @@ async fn an_empty_on_demand_throughput_is_no_index_update() {
         assert_eq!(error_parts(err), only);
     }
 }
+
+/// An incremental export without ExportFromTime is refused in DynamoDB's words, before the
+/// table's point-in-time recovery is looked at (DDB-TABLE-457, 442).
+#[tokio::test]
+async fn an_incremental_export_needs_its_start() {
+    use aws_sdk_dynamodb::types::{ExportType, IncrementalExportSpecification};
+
+    let server = TestServer::memory().await;
+    let client = server.client();
+    on_demand_table(&client, "Tbl", None, None).await;
+    for spec in [
+        None,
+        Some(IncrementalExportSpecification::builder().build()),
+    ] {
+        let err = client
+            .export_table_to_point_in_time()
+            .table_arn("arn:aws:dynamodb:us-east-1:000000000000:table/Tbl")
+            .s3_bucket("bucket")
+            .export_type(ExportType::IncrementalExport)
+            .set_incremental_export_specification(spec)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error_parts(err),
+            (
+                "ValidationException".to_owned(),
+                "Invalid Request: ExportFromTime must be provided in \
+                 IncrementalExportSpecification"
+                    .to_owned()
+            )
+        );
+    }
+}
