@@ -1,8 +1,10 @@
 //! Empty strings, empty structures and empty list entries, answered with the generic
 //! validator's texts in DynamoDB's order (the ack-api-quirks lab's DDB-TABLE-457): an empty
 //! KMSMasterKeyId is a length violation, AttributeType is reported before AttributeName, an
-//! index name's length before its pattern, and DescribeTable's table name gets the generic
-//! violations (length first), not CreateTable's own sentence.
+//! index name's length before its pattern, DescribeTable's table name gets the generic
+//! violations (length first), not CreateTable's own sentence; an empty OnDemandThroughput is no
+//! index update; an incremental export needs its ExportFromTime; UpdateTimeToLive and the
+//! restores' index overrides report every missing member.
 
 use serde_json::json;
 
@@ -244,4 +246,99 @@ async fn an_incremental_export_needs_its_start() {
             )
         );
     }
+}
+
+/// UpdateTimeToLive reports its specification's members together, AttributeName first; a
+/// restore's empty index override entry is three violations, and its target name of the wrong
+/// length CreateTable's sentence (DDB-TABLE-457).
+#[tokio::test]
+async fn ttl_specifications_and_restore_overrides_report_every_member() {
+    let server = TestServer::memory().await;
+    let addr = server.addr;
+    let client = server.client();
+    on_demand_table(&client, "Tbl", None, None).await;
+    let null = |path: &str| {
+        format!("Value null at '{path}' failed to satisfy constraint: Member must not be null")
+    };
+    let ttl = |spec: serde_json::Value| {
+        call(
+            addr,
+            "UpdateTimeToLive",
+            json!({"TableName": "Tbl", "TimeToLiveSpecification": spec}),
+        )
+    };
+    ttl(json!({})).await.assert_error(
+        VALIDATION,
+        Some(&format!(
+            "2 validation errors detected: {}; {}",
+            null("timeToLiveSpecification.attributeName"),
+            null("timeToLiveSpecification.enabled")
+        )),
+    );
+    ttl(json!({"Enabled": true})).await.assert_error(
+        VALIDATION,
+        Some(&format!(
+            "1 validation error detected: {}",
+            null("timeToLiveSpecification.attributeName")
+        )),
+    );
+    ttl(json!({"Enabled": true, "AttributeName": ""}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(
+                "1 validation error detected: Value '' at \
+                 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member \
+                 must have length greater than or equal to 1",
+            ),
+        );
+
+    let backup = client
+        .create_backup()
+        .table_name("Tbl")
+        .backup_name("bk-tbl")
+        .send()
+        .await
+        .unwrap()
+        .backup_details
+        .unwrap()
+        .backup_arn;
+    let restore = |extra: serde_json::Value| {
+        let mut body = json!({"TargetTableName": "Copy", "BackupArn": backup});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        call(addr, "RestoreTableFromBackup", body)
+    };
+    for list in [
+        "globalSecondaryIndexOverride",
+        "localSecondaryIndexOverride",
+    ] {
+        let member = format!("{}{}", &list[..1].to_uppercase(), &list[1..]);
+        restore(json!({ member: [{}] })).await.assert_error(
+            VALIDATION,
+            Some(&format!(
+                "3 validation errors detected: {}; {}; {}",
+                null(&format!("{list}.1.member.indexName")),
+                null(&format!("{list}.1.member.keySchema")),
+                null(&format!("{list}.1.member.projection"))
+            )),
+        );
+    }
+    restore(json!({"GlobalSecondaryIndexOverride": [{"IndexName": "x"}]}))
+        .await
+        .assert_error(
+            VALIDATION,
+            Some(&format!(
+                "3 validation errors detected: Value 'x' at \
+                 'globalSecondaryIndexOverride.1.member.indexName' failed to satisfy constraint: \
+                 Member must have length greater than or equal to 3; {}; {}",
+                null("globalSecondaryIndexOverride.1.member.keySchema"),
+                null("globalSecondaryIndexOverride.1.member.projection")
+            )),
+        );
+    restore(json!({"TargetTableName": ""})).await.assert_error(
+        VALIDATION,
+        Some("TableName must be at least 3 characters long and at most 255 characters long"),
+    );
 }
