@@ -358,7 +358,15 @@ impl Database {
         arn: &str,
         usage: ArnUse,
     ) -> Result<Arc<Table>> {
-        Ok(self.policy_target(ctx, arn, usage)?.0)
+        let table = self.policy_target(ctx, arn, usage)?.0;
+        // The tag APIs do not see a table that is still CREATING (the ack-api-quirks lab's
+        // DDB-TABLE-101, 446; DynamoDB's last second of the window, ResourceInUseException for
+        // TagResource, is not modelled).
+        let d = table.descriptor();
+        if usage == ArnUse::Tags && d.status(self.clock.now_millis()) == "CREATING" {
+            return Err(not_found(arn, &d.name, usage));
+        }
+        Ok(table)
     }
 
     /// The table an ARN names, and the label of the stream when it names one of the table's

@@ -169,10 +169,7 @@ impl Database {
     ) -> Result<CreateBackupOutput> {
         let name = table_name(&input.table_name)?;
         let backup_name = required(&input.backup_name, "backupName")?.to_owned();
-        let table = self
-            .catalog
-            .get(ctx.account(), &ctx.region, name)
-            .ok_or_else(|| Error::TableNotFound(format!("Table not found: {name}")))?;
+        let table = self.created_source_table(ctx, name)?;
         let descriptor = table.descriptor();
         let now = self.clock.now_millis();
         let data_id = self.catalog.allocate_table_id(self.store.as_ref())?;

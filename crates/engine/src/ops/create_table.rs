@@ -357,11 +357,16 @@ impl Database {
         let _ddl = self.catalog.lock_ddl(self.store.as_ref())?;
         let existing = self.catalog.get(ctx.account(), &ctx.region, &name);
         if let Some(table) = &existing {
-            // A restore's target still being created is "being used", not "already exists"
-            // (the ack-api-quirks lab's DDB-TABLE-219, 444).
             let d = table.descriptor();
-            if d.restored_from.is_some() && d.status(self.clock.now_millis()) == "CREATING" {
-                return Err(Error::in_use(format!("Table is being used: {name}")));
+            if d.status(self.clock.now_millis()) == "CREATING" {
+                // A restore's target still being created is "being used", another table
+                // "being created", not "already exists" (the ack-api-quirks lab's DDB-TABLE-219,
+                // 444, whose creating_dup_create answer is recorded live in two regions).
+                return Err(Error::in_use(if d.restored_from.is_some() {
+                    format!("Table is being used: {name}")
+                } else {
+                    format!("Table is being created: {name}")
+                }));
             }
         }
         // Also while a table of that name is DELETING (`crate::deleting`).

@@ -13,6 +13,7 @@ mod common;
 mod conditions;
 mod contributor_insights;
 mod control_plane;
+mod creating_window;
 mod data_copy;
 mod degenerate_inputs;
 mod durability;
