@@ -568,7 +568,20 @@ impl Database {
                 tokens::release(self.store.as_ref(), claimed);
             }
         };
-        if let Err(e) = self.create_table(ctx, create) {
+        // ImportTable names a CREATING table "already exists", where CreateTable says "being
+        // created" (the ack-api-quirks lab's DDB-TABLE-444).
+        let creating = self
+            .catalog
+            .get(ctx.account(), &ctx.region, &name)
+            .is_some_and(|t| t.descriptor().status(self.clock.now_millis()) == "CREATING");
+        let created = if creating {
+            Err(Error::ResourceInUse(format!(
+                "Table already exists: {name}"
+            )))
+        } else {
+            self.create_table(ctx, create)
+        };
+        if let Err(e) = created {
             release(claimed);
             return Err(e);
         }

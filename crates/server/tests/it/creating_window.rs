@@ -116,3 +116,74 @@ async fn a_creating_table_is_not_there_yet_for_its_sub_resources() {
     backup().await.unwrap();
     pitr().await.unwrap();
 }
+
+/// ImportTable into the name of a table still CREATING says "already exists", unlike
+/// CreateTable (DDB-TABLE-444).
+#[tokio::test]
+async fn an_import_into_a_creating_tables_name_finds_it_exists() {
+    use aws_sdk_dynamodb::types::{
+        InputFormat, KeyType, S3BucketSource, ScalarAttributeType, TableCreationParameters,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("bucket").join("in")).unwrap();
+    std::fs::write(dir.path().join("bucket").join("in").join("one.json"), "").unwrap();
+    let clock = std::sync::Arc::new(binderdb_engine::ManualClock::new(1_700_000_000_000));
+    let config = binderdb_engine::Config {
+        create_delay_ms: DELAY,
+        s3_dir: Some(dir.path().to_path_buf()),
+        ..binderdb_engine::Config::default()
+    };
+    let server =
+        crate::common::TestServer::with_clock(crate::common::test_store(), config, clock).await;
+    let client = server.client();
+    client
+        .create_table()
+        .table_name("Young")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("id"))
+        .key_schema(hash("id"))
+        .send()
+        .await
+        .unwrap();
+    let parameters = TableCreationParameters::builder()
+        .table_name("Young")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let err = client
+        .import_table()
+        .s3_bucket_source(
+            S3BucketSource::builder()
+                .s3_bucket("bucket")
+                .s3_key_prefix("in/")
+                .build()
+                .unwrap(),
+        )
+        .input_format(InputFormat::DynamodbJson)
+        .table_creation_parameters(parameters)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ResourceInUseException".to_owned(),
+            "Table already exists: Young".to_owned()
+        )
+    );
+}
