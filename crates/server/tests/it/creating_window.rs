@@ -2,7 +2,7 @@
 //! ack-api-quirks lab's DDB-TABLE-444, 446, 447, 101, 115): CreateTable of its name is
 //! "being created" (not "already exists"), the tag APIs and UpdateTimeToLive do not find it,
 //! CreateBackup and UpdateContinuousBackups answer TableNotFoundException; once ACTIVE, all
-//! of them work.
+//! of them work. ImportTable into its name still says "already exists".
 
 use aws_sdk_dynamodb::types::{
     BillingMode, PointInTimeRecoverySpecification, Tag, TimeToLiveSpecification,
