@@ -751,16 +751,7 @@ async fn restore_overrides_follow_the_billing_mode_in_the_restores_words() {
     let server = TestServer::memory().await;
     let client = server.client();
     provisioned_table(&client, "Prov").await;
-    let backup = client
-        .create_backup()
-        .table_name("Prov")
-        .backup_name("bk-prov")
-        .send()
-        .await
-        .unwrap()
-        .backup_details
-        .unwrap()
-        .backup_arn;
+    let backup = crate::backups::backup_of(&client, "Prov", "bk-prov").await;
     let restore = || {
         client
             .restore_table_from_backup()
@@ -890,4 +881,22 @@ async fn a_backup_arn_must_be_one() {
             format!("Backup not found: {missing}")
         )
     );
+}
+
+/// CreateBackup `name` of `table` through the SDK, which must succeed; the backup's ARN.
+pub(crate) async fn backup_of(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    name: &str,
+) -> String {
+    client
+        .create_backup()
+        .table_name(table)
+        .backup_name(name)
+        .send()
+        .await
+        .unwrap()
+        .backup_details
+        .unwrap()
+        .backup_arn
 }

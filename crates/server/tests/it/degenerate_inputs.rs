@@ -59,16 +59,7 @@ async fn an_empty_kms_master_key_id_is_a_length_violation() {
         error_parts(err),
         violation("sSESpecification.kMSMasterKeyId")
     );
-    let backup = client
-        .create_backup()
-        .table_name("Tbl")
-        .backup_name("bk-tbl")
-        .send()
-        .await
-        .unwrap()
-        .backup_details
-        .unwrap()
-        .backup_arn;
+    let backup = crate::backups::backup_of(&client, "Tbl", "bk-tbl").await;
     let err = client
         .restore_table_from_backup()
         .backup_arn(backup)
@@ -293,16 +284,7 @@ async fn ttl_specifications_and_restore_overrides_report_every_member() {
             ),
         );
 
-    let backup = client
-        .create_backup()
-        .table_name("Tbl")
-        .backup_name("bk-tbl")
-        .send()
-        .await
-        .unwrap()
-        .backup_details
-        .unwrap()
-        .backup_arn;
+    let backup = crate::backups::backup_of(&client, "Tbl", "bk-tbl").await;
     let restore = |extra: serde_json::Value| {
         let mut body = json!({"TargetTableName": "Copy", "BackupArn": backup});
         for (k, v) in extra.as_object().unwrap() {
