@@ -63,7 +63,7 @@ def test_tags(client):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         client.list_tags_of_resource(ResourceArn=missing)
     assert _error(e) == ("ResourceNotFoundException",
-                         f"Requested resource not found: ResourcArn: {missing} not found")
+                         f"Requested resource not found: ResourceArn: {missing} not found")
     client.delete_table(TableName="py_tags")
 
 

@@ -10,7 +10,9 @@
 //!   `SSEType: KMS` without `Enabled` (DDB-TABLE-044), encrypts with a KMS key: the account's
 //!   AWS managed key `alias/aws/dynamodb` unless `KMSMasterKeyId` names another.
 //!   `SSEDescription` is then `{Status: ENABLED, SSEType: KMS, KMSMasterKeyArn}`.
-//! - `SSEType: AES256` is refused ("SSEType AES256 is not supported").
+//! - `SSEType: AES256` is refused ("SSEType AES256 is not supported"); so are an `SSEType` or a
+//!   `KMSMasterKeyId` with `Enabled: false`, and a `KMSMasterKeyId` with `Enabled: true` but no
+//!   `SSEType` ("SSEType KMS is required if KMSMasterKeyId is specified", DDB-TABLE-442).
 //! - An UpdateTable `SSESpecification` leaves the table ACTIVE; `SSEDescription.Status` is
 //!   UPDATING until the change completes (about 22 s in DynamoDB; `--create-delay-ms` here, like
 //!   every table change): from an AWS owned key the answer is `{Status: UPDATING}` alone, from a
@@ -106,12 +108,30 @@ pub fn updating(state: Option<&SseState>, now_ms: u64) -> bool {
 /// What an `SSESpecification` asks for: `Some(arn)` a KMS key, `None` an AWS owned key.
 ///
 /// # Errors
-/// `ValidationException` for `SSEType: AES256`.
+/// `ValidationException` for `SSEType: AES256`, an `SSEType` or `KMSMasterKeyId` with
+/// `Enabled: false`, or a `KMSMasterKeyId` with `Enabled: true` but no `SSEType`.
 pub fn requested(spec: &SseSpecification, region: &str, account: &str) -> Result<Option<String>> {
     if spec.sse_type.as_deref() == Some("AES256") {
         return Err(Error::validation(
             "One or more parameter values were invalid: SSEType AES256 is not supported",
         ));
+    }
+    // A disabled specification names no key, and a key names its type (the ack-api-quirks
+    // lab's DDB-TABLE-442, CreateTable and UpdateTable). `Enabled` absent is neither case.
+    let refusal = match (spec.enabled, &spec.sse_type, &spec.kms_master_key_id) {
+        (Some(false), Some(_), _) => Some("SSEType can not be specified if Enabled is false"),
+        (Some(false), None, Some(_)) => {
+            Some("KMSMasterKeyId can not be specified if Enabled is false")
+        }
+        (Some(true), None, Some(_)) => {
+            Some("SSEType KMS is required if KMSMasterKeyId is specified")
+        }
+        _ => None,
+    };
+    if let Some(rule) = refusal {
+        return Err(Error::validation(format!(
+            "One or more parameter values were invalid: {rule}"
+        )));
     }
     let enabled = spec.enabled.unwrap_or(spec.sse_type.is_some());
     if !enabled {
@@ -268,10 +288,36 @@ mod tests {
             .unwrap()
             .is_some());
         assert_eq!(
-            requested(&spec(Some(false), Some("KMS"), None), "r", "a").unwrap(),
+            requested(&spec(Some(false), None, None), "r", "a").unwrap(),
             None
         );
         assert!(requested(&spec(Some(true), Some("AES256"), None), "r", "a").is_err());
+    }
+
+    #[test]
+    fn a_disabled_specification_names_no_key_and_a_key_its_type() {
+        let refused = |s: SseSpecification| match requested(&s, "r", "a") {
+            Err(Error::Validation(text)) => text,
+            other => panic!("{other:?}"),
+        };
+        let invalid = "One or more parameter values were invalid: ";
+        assert_eq!(
+            refused(spec(Some(false), Some("KMS"), Some("alias/k"))),
+            format!("{invalid}SSEType can not be specified if Enabled is false")
+        );
+        assert_eq!(
+            refused(spec(Some(false), None, Some("alias/k"))),
+            format!("{invalid}KMSMasterKeyId can not be specified if Enabled is false")
+        );
+        assert_eq!(
+            refused(spec(Some(true), None, Some("alias/k"))),
+            format!("{invalid}SSEType KMS is required if KMSMasterKeyId is specified")
+        );
+        assert!(
+            requested(&spec(Some(true), Some("KMS"), Some("alias/k")), "r", "a")
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

@@ -131,6 +131,31 @@ pub(crate) fn check_update(o: &OnDemandThroughput, index: Option<&str>) -> Resul
     Ok(())
 }
 
+/// Checks a restore's `OnDemandThroughputOverride` (`provisioned`: the restored table would be
+/// PROVISIONED), in the restores' own words (the ack-api-quirks lab's DDB-TABLE-280, 442).
+///
+/// # Errors
+/// `ValidationException` with DynamoDB's text.
+pub(crate) fn check_restore_override(o: &OnDemandThroughput, provisioned: bool) -> Result<()> {
+    if provisioned {
+        if let Some((member, _)) = members(o).into_iter().find(|(_, v)| v.is_some()) {
+            return Err(Error::validation(format!(
+                "Invalid Request: Cannot override {member} for OnDemandThroughput unless \
+                 BillingModeOverride is PAY_PER_REQUEST"
+            )));
+        }
+    }
+    for (member, value) in members(o) {
+        if value.is_some_and(|v| v < 1) {
+            return Err(Error::validation(format!(
+                "Invalid Request: Requested {member} for OnDemandThroughput is outside of valid \
+                 range"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,6 +188,15 @@ pub(crate) fn plan(
                      {name}"
                 )));
             }
+            if billing_mode == BillingMode::PayPerRequest && create.provisioned_throughput.is_some()
+            {
+                // UpdateTable words it differently from CreateTable's "ProvisionedThroughput
+                // should not be specified for index" (the ack-api-quirks lab's DDB-TABLE-442).
+                return Err(invalid(format!(
+                    "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: \
+                     {name} when BillingMode is PAY_PER_REQUEST"
+                )));
+            }
             let context = DefinitionContext {
                 definitions: &definitions,
                 table_key: &table.key_schema,
@@ -224,8 +233,11 @@ pub(crate) fn plan(
             };
             let read = match (&u.provisioned_throughput, billing_mode) {
                 (Some(_), BillingMode::PayPerRequest) => return Err(only_on_demand()),
+                // An empty OnDemandThroughput counts as absent (DDB-TABLE-456, 457).
                 (None, BillingMode::PayPerRequest)
-                    if u.on_demand_throughput.is_none() && u.warm_throughput.is_none() =>
+                    if u.on_demand_throughput.as_ref().is_none_or(|o| {
+                        o.max_read_request_units.is_none() && o.max_write_request_units.is_none()
+                    }) && u.warm_throughput.is_none() =>
                 {
                     return Err(only_on_demand())
                 }

@@ -11,12 +11,13 @@
 //!   create the restored table and to open it, not during the copy (see `create_restored`).
 //!   It restores neither stream nor TTL settings, tags, policies nor
 //!   deletion protection, which DynamoDB's documentation lists as settings to set again.
-//!   `OnDemandThroughputOverride` is accepted and not kept: binderdb keeps no table-level
-//!   on-demand maximums.
-//! - Error texts: no public source found (2026-12-06) quotes DynamoDB's own messages for
-//!   BackupNotFound ("Backup not found: <arn>"), BackupInUse ("Backup is being created:
-//!   <arn>"), TableNotFound ("Table not found: <name>") or TableAlreadyExists ("Table already
-//!   exists: <name>"); they are the texts other emulators use, unconfirmed against DynamoDB.
+//!   `OnDemandThroughputOverride` is checked (DynamoDB's texts, DDB-TABLE-280) and not kept:
+//!   binderdb keeps no table-level on-demand maximums.
+//! - Error texts: TableNotFound's "Table not found: <name>" is DynamoDB's (the ack-api-quirks
+//!   lab's DDB-TABLE-447, CreateBackup); no public source found (2026-12-06) quotes its
+//!   messages for BackupNotFound ("Backup not found: <arn>"), BackupInUse ("Backup is being
+//!   created: <arn>") or TableAlreadyExists ("Table already exists: <name>"); they are the
+//!   texts other emulators use, unconfirmed against DynamoDB.
 
 use crate::api::{
     BackupArnInput, BackupDescription, BackupDescriptionOutput, BackupDetails, BackupSummary,
@@ -168,10 +169,7 @@ impl Database {
     ) -> Result<CreateBackupOutput> {
         let name = table_name(&input.table_name)?;
         let backup_name = required(&input.backup_name, "backupName")?.to_owned();
-        let table = self
-            .catalog
-            .get(ctx.account(), &ctx.region, name)
-            .ok_or_else(|| Error::TableNotFound(format!("Table not found: {name}")))?;
+        let table = self.created_source_table(ctx, name)?;
         let descriptor = table.descriptor();
         let now = self.clock.now_millis();
         let data_id = self.catalog.allocate_table_id(self.store.as_ref())?;
@@ -263,12 +261,33 @@ impl Database {
     /// ListBackups: the region's backups matching the filters, in ARN order, `Limit` at a time.
     ///
     /// # Errors
-    /// Storage failures.
+    /// `ValidationException` when the time range's lower bound is after its upper bound, or
+    /// `ExclusiveStartBackupArn` names another region; storage failures.
     pub fn list_backups(
         &self,
         ctx: &RequestContext,
         input: ListBackupsInput,
     ) -> Result<ListBackupsOutput> {
+        // Bounds compare at millisecond precision; equal bounds are a valid (empty) range
+        // (the ack-api-quirks lab's DDB-BACKUP-014, text from DDB-TABLE-442).
+        let millis = |seconds: f64| (seconds * 1000.0).round();
+        if let (Some(l), Some(u)) = (input.time_range_lower_bound, input.time_range_upper_bound) {
+            if millis(l) > millis(u) {
+                return Err(Error::validation(
+                    "One or more parameter values were invalid: Time range lower bound must be \
+                     less than or equal to upper bound",
+                ));
+            }
+        }
+        // The cursor is otherwise any position, but of this region's backups (DDB-TABLE-442).
+        if let Some(start) = input.exclusive_start_backup_arn.as_deref() {
+            if start.split(':').nth(3).is_some_and(|r| r != ctx.region) {
+                return Err(Error::validation(
+                    "Invalid Request: The supplied ExclusiveStartBackupArn does not match the \
+                     region",
+                ));
+            }
+        }
         let wanted_type = input.backup_type.as_deref().unwrap_or(BACKUP_TYPE);
         if wanted_type == "AWS_BACKUP" {
             // Backups made by AWS Backup do not exist in binderdb.
@@ -351,6 +370,7 @@ impl Database {
             local_indexes: input.local_secondary_index_override.as_deref(),
             global_indexes: input.global_secondary_index_override.as_deref(),
             sse: input.sse_specification_override.as_ref(),
+            on_demand: input.on_demand_throughput_override.as_ref(),
         };
         let source_arn = self.table_arn(&record.table);
         let ddl = self.catalog.lock_ddl(self.store.as_ref())?;
@@ -460,6 +480,8 @@ pub(crate) struct RestoreOverrides<'a> {
     pub(crate) global_indexes: Option<&'a [GlobalSecondaryIndex]>,
     /// `SSESpecificationOverride`.
     pub(crate) sse: Option<&'a crate::api::SseSpecification>,
+    /// `OnDemandThroughputOverride`: checked, not kept (see the module docs).
+    pub(crate) on_demand: Option<&'a crate::api::OnDemandThroughput>,
 }
 
 impl Database {
@@ -534,6 +556,9 @@ impl Database {
                  to PROVISIONED",
             ));
         }
+        if let Some(o) = overrides.on_demand {
+            crate::capacity::on_demand::check_restore_override(o, mode == "PROVISIONED")?;
+        }
         let (billing_mode, read_capacity, write_capacity) = billing(Some(mode), throughput)?;
         let context = DefinitionContext {
             definitions: &source.attribute_definitions,
@@ -547,6 +572,25 @@ impl Database {
             definitions.push(context.local(lsi)?);
         }
         for gsi in global_override.into_iter().flatten() {
+            // A global index override's throughput follows the restored table's billing mode,
+            // in the restores' own words (DDB-TABLE-280, 442).
+            let name = gsi.index_name.as_deref().unwrap_or_default();
+            match (billing_mode, &gsi.provisioned_throughput) {
+                (BillingMode::Provisioned, None) => {
+                    return Err(Error::validation(format!(
+                        "Invalid Request: Must specify provisioned throughput for index {name}"
+                    )))
+                }
+                (BillingMode::PayPerRequest, Some(_))
+                    if overrides.billing_mode == Some("PAY_PER_REQUEST") =>
+                {
+                    return Err(Error::validation(format!(
+                        "Invalid Request: Cannot override ProvisionedThroughput if BillingMode \
+                         is overridden to PAY_PER_REQUEST for index {name}"
+                    )))
+                }
+                _ => {}
+            }
             definitions.push(context.global(gsi)?);
         }
         // An override restores a source index (under its name or another), never a new one:

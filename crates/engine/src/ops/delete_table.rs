@@ -30,7 +30,8 @@ impl Database {
     ///
     /// # Errors
     /// `ResourceNotFoundException`; `ResourceInUseException` while the table is being created or
-    /// updated, or pre-warmed (the table's or a global index's `WarmThroughput` UPDATING);
+    /// updated, or pre-warmed (the table's or a global index's `WarmThroughput` UPDATING), or,
+    /// on a throttled table, while a policy or tag change is applied;
     /// `ValidationException` when deletion protection is on.
     pub fn delete_table(
         &self,
@@ -55,6 +56,13 @@ impl Database {
             _ if crate::warm::prewarming(&d, now) => return Err(being_updated(name)),
             // So is a change of the encryption key (DDB-TABLE-065, 120).
             _ if crate::sse::updating(d.sse.as_ref(), now) => return Err(being_updated(name)),
+            // On a throttled table, a table policy change still being applied (about 2 s,
+            // DDB-TABLE-444; DynamoDB answered this text where a tag lock was expected too).
+            _ if self.table_policy_pending(&d, now) => {
+                return Err(Error::in_use(format!(
+                    "Table: {name} has a pending resource-based policy update."
+                )))
+            }
             // And, on a throttled table, a tag change (`catalog::TAG_LOCK_MS`).
             _ if self.tags_locked(&d, now) => {
                 return Err(Error::in_use(format!(

@@ -105,6 +105,10 @@ impl Database {
 
     /// The caller's table named by `arn`.
     fn export_source(&self, ctx: &RequestContext, arn: &str) -> Result<std::sync::Arc<Table>> {
+        if arn.is_empty() {
+            // DynamoDB's words for an empty one (DDB-TABLE-457).
+            return Err(Error::validation("Invalid TableArn: Invalid Table ARN"));
+        }
         let name = arn
             .strip_prefix("arn:aws:dynamodb:")
             .and_then(|rest| rest.split_once(":table/"))
@@ -114,7 +118,8 @@ impl Database {
         self.catalog
             .get(ctx.account(), &ctx.region, name)
             .filter(|t| self.table_arn(&t.descriptor()) == arn)
-            .ok_or_else(|| Error::TableNotFound(format!("Table not found: {name}")))
+            // The missing table is named by the ARN that was sent (DDB-TABLE-447).
+            .ok_or_else(|| Error::TableNotFound(format!("Table not found: {arn}")))
     }
 
     fn export_description(&self, r: &ExportRecord, status: Option<&str>) -> ExportDescription {
@@ -174,6 +179,29 @@ impl Database {
         let arn = input.table_arn.as_deref().ok_or_else(|| null("tableArn"))?;
         let bucket = input.s3_bucket.clone().ok_or_else(|| null("s3Bucket"))?;
         let table = self.export_source(ctx, arn)?;
+        // The incremental specification's shape is checked before the table's point-in-time
+        // recovery, in DynamoDB's words (the ack-api-quirks lab's DDB-TABLE-457, 442).
+        let incremental_from = if input.export_type.as_deref() == Some("INCREMENTAL_EXPORT") {
+            if input.export_time.is_some() {
+                return Err(Error::validation(
+                    "ExportTime cannot be specified for an incremental export; use \
+                     IncrementalExportSpecification",
+                ));
+            }
+            let from = input
+                .incremental_export_specification
+                .as_ref()
+                .and_then(|spec| spec.export_from_time)
+                .ok_or_else(|| {
+                    Error::validation(
+                        "Invalid Request: ExportFromTime must be provided in \
+                         IncrementalExportSpecification",
+                    )
+                })?;
+            Some(from)
+        } else {
+            None
+        };
         let descriptor = table.descriptor();
         let now = self.clock.now_millis();
         // DynamoDB exports only tables with point-in-time recovery, from its window.
@@ -182,7 +210,6 @@ impl Database {
             .clone()
             .ok_or_else(|| crate::pitr::unavailable(&descriptor.name))?;
         let earliest = pitr.earliest_ms(now);
-        let incremental = input.export_type.as_deref() == Some("INCREMENTAL_EXPORT");
         let format = input
             .export_format
             .as_deref()
@@ -203,20 +230,11 @@ impl Database {
             }
             Ok(ms)
         };
-        let increment = if incremental {
-            if input.export_time.is_some() {
-                return Err(Error::validation(
-                    "ExportTime cannot be specified for an incremental export; use \
-                     IncrementalExportSpecification",
-                ));
-            }
+        let increment = if let Some(from) = incremental_from {
             let spec = input
                 .incremental_export_specification
                 .clone()
                 .unwrap_or_default();
-            let from = spec.export_from_time.ok_or_else(|| {
-                Error::validation("ExportFromTime must be specified for an incremental export")
-            })?;
             let from_ms = in_window("ExportFromTime", seconds_to_ms(from)?)?;
             let to_ms = in_window(
                 "ExportToTime",
@@ -283,7 +301,7 @@ impl Database {
             request,
             client_token: input.client_token.clone(),
             export_format: format.as_str().to_owned(),
-            export_type: if incremental {
+            export_type: if incremental_from.is_some() {
                 "INCREMENTAL_EXPORT"
             } else {
                 "FULL_EXPORT"
@@ -550,7 +568,20 @@ impl Database {
                 tokens::release(self.store.as_ref(), claimed);
             }
         };
-        if let Err(e) = self.create_table(ctx, create) {
+        // ImportTable names a CREATING table "already exists", where CreateTable says "being
+        // created" (the ack-api-quirks lab's DDB-TABLE-444).
+        let creating = self
+            .catalog
+            .get(ctx.account(), &ctx.region, &name)
+            .is_some_and(|t| t.descriptor().status(self.clock.now_millis()) == "CREATING");
+        let created = if creating {
+            Err(Error::ResourceInUse(format!(
+                "Table already exists: {name}"
+            )))
+        } else {
+            self.create_table(ctx, create)
+        };
+        if let Err(e) = created {
             release(claimed);
             return Err(e);
         }

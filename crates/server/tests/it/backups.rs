@@ -1,7 +1,7 @@
 //! On-demand backups: a restore equals the table at backup time, indexes included (writes after
 //! the backup are not in it); backups survive DeleteTable and a restart; ListBackups' filters
-//! and pages; statuses (CREATING → AVAILABLE, the restored table's RestoreSummary); overrides;
-//! and the errors with DynamoDB's types.
+//! and pages; statuses (CREATING → AVAILABLE, the restored table's RestoreSummary, its name
+//! "being used" meanwhile); overrides; and the errors with DynamoDB's types.
 
 use std::sync::Arc;
 
@@ -411,11 +411,37 @@ async fn backup_status_follows_the_create_delay() {
         describe(addr, "Copy").await["RestoreSummary"]["RestoreInProgress"],
         true
     );
+    // CreateTable of the name meanwhile: "being used", not "already exists" (DDB-TABLE-219).
+    let client = server.client();
+    let create_copy = || {
+        client
+            .create_table()
+            .table_name("Copy")
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .attribute_definitions(crate::warm_throughput::attr("pk"))
+            .key_schema(crate::warm_throughput::hash("pk"))
+            .send()
+    };
+    assert_eq!(
+        error_parts(create_copy().await.unwrap_err()),
+        (
+            "ResourceInUseException".to_owned(),
+            "Attempt to change a resource which is still in use: Table is being used: Copy"
+                .to_owned()
+        )
+    );
     clock.advance(5_000);
     let table = describe(addr, "Copy").await;
     assert_eq!(table["TableStatus"], "ACTIVE");
     // Gone once the table is ACTIVE (DDB-TABLE-216).
     assert!(table.get("RestoreSummary").is_none(), "{table}");
+    assert_eq!(
+        error_parts(create_copy().await.unwrap_err()),
+        (
+            "ResourceInUseException".to_owned(),
+            "Table already exists: Copy".to_owned()
+        )
+    );
 }
 
 #[tokio::test]
@@ -653,4 +679,224 @@ async fn backup_errors_carry_dynamodb_types_and_texts() {
     )
     .await
     .assert_type(SERIALIZATION);
+}
+
+/// A time range whose lower bound is after its upper bound is refused; equal bounds are an
+/// empty range, at millisecond precision (DDB-BACKUP-014, text from DDB-TABLE-442). So is a
+/// cursor of another region.
+#[tokio::test]
+async fn list_backups_refuses_a_reversed_time_range_and_another_regions_cursor() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let at = |seconds: f64| aws_sdk_dynamodb::primitives::DateTime::from_secs_f64(seconds);
+    let err = client
+        .list_backups()
+        .time_range_lower_bound(at(1_700_000_000.002))
+        .time_range_upper_bound(at(1_700_000_000.001))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ValidationException".to_owned(),
+            "One or more parameter values were invalid: Time range lower bound must be less \
+             than or equal to upper bound"
+                .to_owned()
+        )
+    );
+    let equal = client
+        .list_backups()
+        .time_range_lower_bound(at(1_700_000_000.0))
+        .time_range_upper_bound(at(1_700_000_000.0))
+        .send()
+        .await
+        .unwrap();
+    assert!(equal.backup_summaries().is_empty());
+    // A cursor from another region's backups (DDB-TABLE-442); any position in this one is fine.
+    let elsewhere =
+        "arn:aws:dynamodb:eu-west-1:000000000000:table/T/backup/01700000000000-abcdefgh";
+    let err = client
+        .list_backups()
+        .exclusive_start_backup_arn(elsewhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ValidationException".to_owned(),
+            "Invalid Request: The supplied ExclusiveStartBackupArn does not match the region"
+                .to_owned()
+        )
+    );
+    let here = elsewhere.replace("eu-west-1", "us-east-1");
+    let resumed = client
+        .list_backups()
+        .exclusive_start_backup_arn(here)
+        .send()
+        .await
+        .unwrap();
+    assert!(resumed.backup_summaries().is_empty());
+}
+
+/// A restore's index and on-demand overrides follow the restored table's billing mode, refused
+/// in the restores' own words (DDB-TABLE-280, 442).
+#[tokio::test]
+async fn restore_overrides_follow_the_billing_mode_in_the_restores_words() {
+    use aws_sdk_dynamodb::types::{BillingMode, OnDemandThroughput};
+
+    use crate::warm_throughput::{named_gsi, provisioned_table, throughput};
+
+    let server = TestServer::memory().await;
+    let client = server.client();
+    provisioned_table(&client, "Prov").await;
+    let backup = crate::backups::backup_of(&client, "Prov", "bk-prov").await;
+    let restore = || {
+        client
+            .restore_table_from_backup()
+            .backup_arn(&backup)
+            .target_table_name("Copy")
+    };
+    let refused = |text: &str| ("ValidationException".to_owned(), text.to_owned());
+    let err = restore()
+        .global_secondary_index_override(named_gsi("gsi", None, None))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        refused("Invalid Request: Must specify provisioned throughput for index gsi")
+    );
+    let err = restore()
+        .billing_mode_override(BillingMode::PayPerRequest)
+        .global_secondary_index_override(named_gsi("gsi", Some(throughput(3, 4)), None))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        refused(
+            "Invalid Request: Cannot override ProvisionedThroughput if BillingMode is \
+             overridden to PAY_PER_REQUEST for index gsi"
+        )
+    );
+    let on_demand = |read: i64| {
+        OnDemandThroughput::builder()
+            .max_read_request_units(read)
+            .build()
+    };
+    let err = restore()
+        .on_demand_throughput_override(on_demand(100))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        refused(
+            "Invalid Request: Cannot override MaxReadRequestUnits for OnDemandThroughput unless \
+             BillingModeOverride is PAY_PER_REQUEST"
+        )
+    );
+    let err = restore()
+        .billing_mode_override(BillingMode::PayPerRequest)
+        .on_demand_throughput_override(on_demand(0))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        refused(
+            "Invalid Request: Requested MaxReadRequestUnits for OnDemandThroughput is outside \
+             of valid range"
+        )
+    );
+    // Nothing was restored; a consistent request is.
+    assert!(client
+        .describe_table()
+        .table_name("Copy")
+        .send()
+        .await
+        .is_err());
+    restore()
+        .billing_mode_override(BillingMode::PayPerRequest)
+        .on_demand_throughput_override(on_demand(100))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A BackupArn that is not a backup's ARN (empty, or a table's) is "Invalid Backup ARN"; a
+/// well-formed one naming no backup is BackupNotFoundException (DDB-TABLE-457, 273, 442).
+#[tokio::test]
+async fn a_backup_arn_must_be_one() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let invalid = (
+        "ValidationException".to_owned(),
+        "Invalid Backup ARN".to_owned(),
+    );
+    // The SDK does not send an empty BackupArn; a raw request does.
+    for op in ["DescribeBackup", "DeleteBackup"] {
+        call(server.addr, op, json!({"BackupArn": ""}))
+            .await
+            .assert_error(VALIDATION, Some("Invalid Backup ARN"));
+    }
+    let table_arn = "arn:aws:dynamodb:us-east-1:000000000000:table/Music";
+    for arn in ["arn:aws:dynamodb:us-east-1:000000000000:table", table_arn] {
+        let err = client
+            .describe_backup()
+            .backup_arn(arn)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error_parts(err), invalid, "{arn:?}");
+        let err = client
+            .delete_backup()
+            .backup_arn(arn)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error_parts(err), invalid, "{arn:?}");
+        let err = client
+            .restore_table_from_backup()
+            .backup_arn(arn)
+            .target_table_name("Copy")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(error_parts(err), invalid, "{arn:?}");
+    }
+    let missing = format!("{table_arn}/backup/01700000000000-abcdefgh");
+    let err = client
+        .describe_backup()
+        .backup_arn(&missing)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "BackupNotFoundException".to_owned(),
+            format!("Backup not found: {missing}")
+        )
+    );
+}
+
+/// CreateBackup `name` of `table` through the SDK, which must succeed; the backup's ARN.
+pub(crate) async fn backup_of(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    name: &str,
+) -> String {
+    client
+        .create_backup()
+        .table_name(table)
+        .backup_name(name)
+        .send()
+        .await
+        .unwrap()
+        .backup_details
+        .unwrap()
+        .backup_arn
 }

@@ -264,7 +264,8 @@ async fn table_class_is_stored_described_and_changed() {
         error_parts(bad),
         (
             "ValidationException".to_owned(),
-            "1 validation error detected: Value 'GLACIER' at 'tableClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, STANDARD_INFREQUENT_ACCESS]".to_owned()
+            // Not the generic enum text (DDB-TABLE-442).
+            "Invalid table-class parameter provided. Please try again with a valid table-class value: [STANDARD, STANDARD_INFREQUENT_ACCESS].".to_owned()
         )
     );
 }
@@ -513,4 +514,43 @@ async fn policy_changes_are_refused_for_15_seconds_under_throttling() {
         refused.json()["__type"],
         json!("com.amazon.coral.availability#ThrottlingException")
     );
+}
+
+/// On a throttled table, DeleteTable waits for a table policy change to be applied, in its own
+/// words (DDB-TABLE-444), then goes ahead: the policy's 15 s cooldown does not bind it.
+#[tokio::test]
+async fn delete_table_waits_for_a_policy_change_under_throttling() {
+    let (server, clock) = crate::warm_throughput::clocked_throttled().await;
+    let client = server.client();
+    create_table(&client, "Doomed", ("id", ScalarAttributeType::S), None).await;
+    client
+        .put_resource_policy()
+        .resource_arn(arn("Doomed"))
+        .policy(policy("dynamodb:GetItem"))
+        .send()
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    let err = client
+        .delete_table()
+        .table_name("Doomed")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ResourceInUseException".to_owned(),
+            "Attempt to change a resource which is still in use: Table: Doomed has a pending \
+             resource-based policy update."
+                .to_owned()
+        )
+    );
+    clock.advance(1_500);
+    client
+        .delete_table()
+        .table_name("Doomed")
+        .send()
+        .await
+        .unwrap();
 }

@@ -14,9 +14,12 @@ use crate::warm_throughput::{clocked, describe, DELAY};
 
 const INVALID: &str = "One or more parameter values were invalid: ";
 
+/// An `SSESpecification`; one that names a key says `SSEType: KMS` too, which DynamoDB requires
+/// (DDB-TABLE-442).
 fn spec(enabled: Option<bool>, key: Option<&str>) -> SseSpecification {
     SseSpecification::builder()
         .set_enabled(enabled)
+        .set_sse_type(key.map(|_| SseType::Kms))
         .set_kms_master_key_id(key.map(str::to_owned))
         .build()
 }
@@ -420,4 +423,67 @@ async fn the_key_survives_a_restart() {
     let client = server.client();
     assert_eq!(enabled_key(&describe(&client, "Kept").await), arn);
     assert_eq!(sse(&describe(&client, "Owned").await), None);
+}
+
+/// A disabled specification names no type or key, and a key needs `SSEType: KMS`
+/// (DDB-TABLE-442), on CreateTable (which then creates nothing) and on UpdateTable.
+#[tokio::test]
+async fn sse_specifications_that_contradict_themselves_are_refused() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let key = "alias/mine";
+    let cases = [
+        (
+            SseSpecification::builder()
+                .enabled(false)
+                .sse_type(SseType::Kms)
+                .build(),
+            "SSEType can not be specified if Enabled is false",
+        ),
+        (
+            SseSpecification::builder()
+                .enabled(false)
+                .kms_master_key_id(key)
+                .build(),
+            "KMSMasterKeyId can not be specified if Enabled is false",
+        ),
+        (
+            SseSpecification::builder()
+                .enabled(true)
+                .kms_master_key_id(key)
+                .build(),
+            "SSEType KMS is required if KMSMasterKeyId is specified",
+        ),
+    ];
+    for (asked, rule) in &cases {
+        let err = client
+            .create_table()
+            .table_name("Contradictory")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(crate::warm_throughput::attr("id"))
+            .key_schema(crate::warm_throughput::hash("id"))
+            .sse_specification(asked.clone())
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error_parts(err),
+            ("ValidationException".to_owned(), format!("{INVALID}{rule}"))
+        );
+    }
+    assert!(client
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .is_empty());
+    table_with(&client, "Tbl", None).await;
+    for (asked, rule) in cases {
+        assert_eq!(
+            update_error(&client, "Tbl", asked).await,
+            ("ValidationException".to_owned(), format!("{INVALID}{rule}"))
+        );
+    }
+    assert_eq!(sse(&describe(&client, "Tbl").await), None);
 }

@@ -486,3 +486,59 @@ async fn point_in_time_restore_overrides_and_errors() {
     assert_eq!(table["ItemCount"], 12);
     assert_eq!(table["LocalSecondaryIndexes"][0]["ItemCount"], 12);
 }
+
+/// TableNotFoundException names the missing table as the request did: by name, by the ARN an
+/// export sent, and not at all for a restore's `SourceTableArn` (DDB-TABLE-447); an export's
+/// empty TableArn is a ValidationException of its own.
+#[tokio::test]
+async fn table_not_found_names_what_the_request_named() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let missing_arn = "arn:aws:dynamodb:us-east-1:000000000000:table/Missing";
+    let not_found = |text: &str| ("TableNotFoundException".to_owned(), text.to_owned());
+    let err = client
+        .create_backup()
+        .table_name("Missing")
+        .backup_name("bk-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(err), not_found("Table not found: Missing"));
+    let err = client
+        .export_table_to_point_in_time()
+        .table_arn(missing_arn)
+        .s3_bucket("bucket")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        not_found(&format!("Table not found: {missing_arn}"))
+    );
+    let err = client
+        .restore_table_to_point_in_time()
+        .source_table_name("Missing")
+        .target_table_name("Restored")
+        .use_latest_restorable_time(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(err), not_found("Table not found: Missing"));
+    let err = client
+        .restore_table_to_point_in_time()
+        .source_table_arn(missing_arn)
+        .target_table_name("Restored")
+        .use_latest_restorable_time(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(err), not_found("Table not found"));
+    // An empty TableArn, which the SDK does not send, has its own text (DDB-TABLE-457).
+    call(
+        server.addr,
+        "ExportTableToPointInTime",
+        json!({"TableArn": "", "S3Bucket": "bucket"}),
+    )
+    .await
+    .assert_error(VALIDATION, Some("Invalid TableArn: Invalid Table ARN"));
+}

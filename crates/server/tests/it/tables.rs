@@ -2,11 +2,12 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableStatus,
+    ScalarAttributeType, TableClass, TableStatus,
 };
 use serde_json::json;
 
 use crate::common::*;
+use crate::warm_throughput::{attr, hash};
 
 #[tokio::test]
 async fn create_describe_list_delete_lifecycle() {
@@ -597,4 +598,65 @@ async fn batches_and_transactions_take_table_arns_too() {
              'arn:aws:dynamodb:eu-west-1:000000000000:table/Multi'",
         ),
     );
+}
+
+/// An empty AttributeDefinitions list has its own text (DDB-TABLE-042), and creates nothing.
+#[tokio::test]
+async fn empty_attribute_definitions_have_their_own_text() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let err = client
+        .create_table()
+        .table_name("NoDefs")
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(Vec::new()))
+        .key_schema(hash("id"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_parts(err),
+        (
+            "ValidationException".to_owned(),
+            "Invalid KeySchema: Some index key attribute have no definition".to_owned()
+        )
+    );
+    let listed = client.list_tables().send().await.unwrap();
+    assert!(listed.table_names().is_empty());
+}
+
+/// TableClass is not one of the generic validator's enums: an unknown class has its own text
+/// on CreateTable and UpdateTable (DDB-TABLE-442).
+#[tokio::test]
+async fn an_unknown_table_class_has_its_own_text() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let class_text = (
+        "ValidationException".to_owned(),
+        "Invalid table-class parameter provided. Please try again with a valid table-class \
+         value: [STANDARD, STANDARD_INFREQUENT_ACCESS]."
+            .to_owned(),
+    );
+    let create = |class: &str| {
+        client
+            .create_table()
+            .table_name("Classy")
+            .billing_mode(BillingMode::PayPerRequest)
+            .table_class(TableClass::from(class))
+            .attribute_definitions(attr("id"))
+            .key_schema(hash("id"))
+            .send()
+    };
+    for class in ["GLACIER", "standard"] {
+        assert_eq!(error_parts(create(class).await.unwrap_err()), class_text);
+    }
+    create("STANDARD_INFREQUENT_ACCESS").await.unwrap();
+    let err = client
+        .update_table()
+        .table_name("Classy")
+        .table_class(TableClass::from("ARCHIVE"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(err), class_text);
 }

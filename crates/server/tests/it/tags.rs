@@ -295,7 +295,7 @@ async fn tag_validation_texts_and_order() {
             .assert_error(VALIDATION, Some(message));
     }
 
-    // A well-formed ARN naming no table: DynamoDB's "ResourcArn" spelling.
+    // A well-formed ARN naming no table (DDB-TABLE-446: "ResourceArn", spelled out).
     let missing = arn("Nope");
     for (op, body) in [
         (
@@ -311,7 +311,7 @@ async fn tag_validation_texts_and_order() {
         call(server.addr, op, body).await.assert_error(
             NOT_FOUND,
             Some(&format!(
-                "Requested resource not found: ResourcArn: {missing} not found"
+                "Requested resource not found: ResourceArn: {missing} not found"
             )),
         );
     }
@@ -392,7 +392,7 @@ async fn create_table_with_tags() {
     .assert_error(
         NOT_FOUND,
         Some(&format!(
-            "Requested resource not found: ResourcArn: {} not found",
+            "Requested resource not found: ResourceArn: {} not found",
             arn("WithTags")
         )),
     );
@@ -454,4 +454,39 @@ async fn concurrent_tagging_loses_nothing() {
         .map(|i| (format!("k{i:02}"), "v".to_owned()))
         .collect();
     assert_eq!(listed(&client, "Busy").await, expected);
+}
+
+/// The tag APIs name a missing table by its ARN, "ResourceArn" spelled out (DDB-TABLE-446).
+#[tokio::test]
+async fn tag_apis_on_a_missing_table_are_not_found_by_arn() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    let missing = arn("Nowhere");
+    let expected = (
+        "ResourceNotFoundException".to_owned(),
+        format!("Requested resource not found: ResourceArn: {missing} not found"),
+    );
+    let listed = client
+        .list_tags_of_resource()
+        .resource_arn(&missing)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(listed), expected);
+    let tagged = client
+        .tag_resource()
+        .resource_arn(&missing)
+        .tags(tag("k", "v"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(tagged), expected);
+    let untagged = client
+        .untag_resource()
+        .resource_arn(&missing)
+        .tag_keys("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_parts(untagged), expected);
 }
