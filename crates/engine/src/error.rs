@@ -142,6 +142,14 @@ impl Error {
         Error::Validation(message.into())
     }
 
+    /// A `ValidationException` with DynamoDB's "One or more parameter values were invalid: "
+    /// before `detail`.
+    pub fn invalid_parameter(detail: impl std::fmt::Display) -> Self {
+        Error::Validation(format!(
+            "One or more parameter values were invalid: {detail}"
+        ))
+    }
+
     /// A `ResourceInUseException` with DynamoDB's "Attempt to change a resource which is still
     /// in use: " before `detail`.
     pub fn in_use(detail: impl std::fmt::Display) -> Self {

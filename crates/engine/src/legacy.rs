@@ -85,16 +85,9 @@ pub struct AttributeValueUpdate {
 /// A translated legacy condition and the values its placeholders stand for.
 pub type Translated<T> = (T, BTreeMap<String, AttributeValue>);
 
-/// DynamoDB's prefix for parameter-value problems.
-const INVALID: &str = "One or more parameter values were invalid: ";
-
 /// The ComparisonOperator enum in DynamoDB's constraint messages (dynalite's recorded order).
 const OPERATORS: &str =
     "[IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]";
-
-fn invalid(detail: impl std::fmt::Display) -> Error {
-    Error::validation(format!("{INVALID}{detail}"))
-}
 
 /// A legacy `ComparisonOperator`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,22 +304,22 @@ fn expected_one(
         attribute_value_list,
     } = condition;
     if exists.is_some() && comparison_operator.is_some() {
-        return Err(invalid(format!(
+        return Err(Error::invalid_parameter(format!(
             "Exists and ComparisonOperator cannot be used together for Attribute: {name}"
         )));
     }
     if value.is_some() && attribute_value_list.is_some() {
-        return Err(invalid(format!(
+        return Err(Error::invalid_parameter(format!(
             "Value and AttributeValueList cannot be used together for Attribute: {name}"
         )));
     }
     if comparison_operator.is_none() && attribute_value_list.is_some() {
-        return Err(invalid(format!(
+        return Err(Error::invalid_parameter(format!(
             "AttributeValueList can only be used with a ComparisonOperator for Attribute: {name}"
         )));
     }
     if *exists == Some(false) && value.is_some() {
-        return Err(invalid(format!(
+        return Err(Error::invalid_parameter(format!(
             "Value cannot be used when Exists is false for Attribute: {name}"
         )));
     }
@@ -334,14 +327,14 @@ fn expected_one(
         match (comparison_operator.as_deref(), exists) {
             (Some("NULL" | "NOT_NULL"), _) | (None, Some(false)) => {}
             (Some(operator), _) => {
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "Value or AttributeValueList must be used with ComparisonOperator: \
                      {operator} for Attribute: {name}"
                 )))
             }
             (None, exists) => {
                 let exists = if exists.is_some() { "true" } else { "null" };
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "Value must be provided when Exists is {exists} for Attribute: {name}"
                 )));
             }
@@ -385,7 +378,7 @@ fn parse_operator(operator: &str, parameter: &str, name: &str) -> Result<Operato
 fn check_arguments(operator: Operator, arguments: &[AttributeValue]) -> Result<()> {
     let name = operator.name();
     if !operator.takes(arguments.len()) {
-        return Err(invalid(format!(
+        return Err(Error::invalid_parameter(format!(
             "Invalid number of argument(s) for the {name} ComparisonOperator"
         )));
     }
@@ -393,12 +386,12 @@ fn check_arguments(operator: Operator, arguments: &[AttributeValue]) -> Result<(
         for value in arguments {
             let type_code = value.type_code();
             if !operator.takes_type(type_code) {
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "ComparisonOperator {name} is not valid for {type_code} AttributeValue type"
                 )));
             }
             if type_code != first.type_code() {
-                return Err(invalid(
+                return Err(Error::invalid_parameter(
                     "AttributeValues inside AttributeValueList must be of same type",
                 ));
             }
@@ -604,7 +597,7 @@ pub fn attribute_updates(
         let path = attribute(name);
         let Some(value) = value else {
             if action != "DELETE" {
-                return Err(invalid(
+                return Err(Error::invalid_parameter(
                     "Only DELETE action is allowed when no attribute value is specified",
                 ));
             }
@@ -615,7 +608,7 @@ pub fn attribute_updates(
         match action {
             "DELETE" => {
                 if !matches!(type_code, "SS" | "NS" | "BS") {
-                    return Err(invalid(format!(
+                    return Err(Error::invalid_parameter(format!(
                         "DELETE action with value is not supported for the type {type_code}"
                     )));
                 }
@@ -638,7 +631,7 @@ pub fn attribute_updates(
             }
             "ADD" => {
                 if !matches!(type_code, "N" | "SS" | "NS" | "BS") {
-                    return Err(invalid(format!(
+                    return Err(Error::invalid_parameter(format!(
                         "ADD action is not supported for the type {type_code}"
                     )));
                 }
@@ -679,7 +672,7 @@ pub fn attributes_to_get(names: &[String]) -> Result<Vec<Path>> {
     let mut seen = std::collections::HashSet::with_capacity(names.len());
     for name in names {
         if !seen.insert(name.as_str()) {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Duplicate value in attribute name: {name}"
             )));
         }

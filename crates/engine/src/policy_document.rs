@@ -72,7 +72,7 @@
 use std::collections::HashSet;
 
 use crate::error::{Error, Result};
-use crate::resource::{invalid, MAX_POLICY_BYTES};
+use crate::resource::MAX_POLICY_BYTES;
 
 /// The `Version` GetResourcePolicy shows for a document sent without one (IAM's default).
 const DEFAULT_VERSION: &str = "2008-10-17";
@@ -103,7 +103,7 @@ const TRUSTED_CONDITION_KEYS: [&str; 15] = [
 /// `ValidationException` with DynamoDB's text for the first refusal in the module docs' order.
 pub(crate) fn canonical_policy(document: &str) -> Result<String> {
     if document.len() > MAX_POLICY_BYTES {
-        return Err(invalid(format!(
+        return Err(Error::invalid_parameter(format!(
             "Maximum policy size of {MAX_POLICY_BYTES} bytes exceeded"
         )));
     }
@@ -189,7 +189,7 @@ pub(crate) fn readable_policy(stored: &str) -> String {
 }
 
 fn bad(what: &str) -> Error {
-    invalid(format!("Invalid policy document: {what}"))
+    Error::invalid_parameter(format!("Invalid policy document: {what}"))
 }
 
 /// A JSON value with its object members in document order.

@@ -43,12 +43,6 @@ pub(crate) enum Resource {
     Stream(String, String),
 }
 
-/// A `ValidationException` with DynamoDB's "One or more parameter values were invalid: " before
-/// `msg`.
-pub(crate) fn invalid(msg: impl std::fmt::Display) -> Error {
-    Error::validation(format!("One or more parameter values were invalid: {msg}"))
-}
-
 fn is_table_name(s: &str) -> bool {
     (3..=255).contains(&s.len())
         && s.bytes()
@@ -68,11 +62,13 @@ pub(crate) fn parse_arn(
     usage: ArnUse,
 ) -> Result<Resource> {
     if !arn.starts_with("arn:") {
-        return Err(invalid(format!("ARNs must start with 'arn:': {arn}")));
+        return Err(Error::invalid_parameter(format!(
+            "ARNs must start with 'arn:': {arn}"
+        )));
     }
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let not_dynamodb = || {
-        invalid(format!(
+        Error::invalid_parameter(format!(
             "Provided Arn is not a DynamoDB resource arn: {arn}"
         ))
     };
@@ -92,7 +88,7 @@ pub(crate) fn parse_arn(
             Resource::Stream((*name).to_owned(), (*label).to_owned())
         }
         _ => {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Invalid resource arn provided, only table or stream is accepted. Provided \
                  resource arn: {arn}"
             )))
@@ -107,7 +103,7 @@ pub(crate) fn parse_arn(
             ArnUse::Tags => Error::validation(format!(
                 "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
             )),
-            ArnUse::Policy => invalid(format!("Invalid resource Arn: {arn}")),
+            ArnUse::Policy => Error::invalid_parameter(format!("Invalid resource Arn: {arn}")),
         });
     }
     if *owner != account {

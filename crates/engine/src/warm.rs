@@ -284,10 +284,6 @@ pub(crate) fn requested(warm: Option<&WarmThroughput>) -> Option<&WarmThroughput
     warm.filter(|w| w.read_units_per_second.is_some() || w.write_units_per_second.is_some())
 }
 
-fn invalid(msg: impl std::fmt::Display) -> Error {
-    Error::validation(format!("One or more parameter values were invalid: {msg}"))
-}
-
 /// "table" or "index <name>", as DynamoDB's messages name the resource.
 fn resource(index: Option<&str>) -> String {
     index.map_or_else(|| "table".to_owned(), |name| format!("index {name}"))
@@ -332,7 +328,7 @@ pub(crate) fn at_creation(
                     format!("{capacity_member} of ProvisionedThroughput")
                 }
             };
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Requested {member} for WarmThroughput for {} is lower than {floor}",
                 resource(index)
             )));
@@ -376,7 +372,7 @@ pub(crate) fn prewarm(
     ];
     for (member, asked, current) in members {
         if asked.is_some_and(|v| v < current) {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Requested {member} for WarmThroughput for {} is lower than current \
                  WarmThroughput, decreasing WarmThroughput is not supported",
                 resource(index)

@@ -69,10 +69,6 @@ pub(crate) fn check_on_demand_quota(
     Ok(())
 }
 
-fn invalid(msg: impl std::fmt::Display) -> Error {
-    Error::validation(format!("One or more parameter values were invalid: {msg}"))
-}
-
 fn members(o: &OnDemandThroughput) -> [(&'static str, Option<i64>); 2] {
     [
         ("MaxReadRequestUnits", o.max_read_request_units),
@@ -98,7 +94,7 @@ pub(crate) fn check_at_creation(
     if provisioned {
         if let Some((member, _)) = members(o).into_iter().find(|(_, v)| v.is_some()) {
             let of = index.map_or_else(String::new, |name| format!(" for index: {name}"));
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "{member} for OnDemandThroughput{of} cannot be specified when table BillingMode \
                  is PROVISIONED."
             )));
@@ -106,7 +102,7 @@ pub(crate) fn check_at_creation(
     }
     for (member, value) in members(o) {
         if value.is_some_and(|v| v < 1) {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Requested {member} for OnDemandThroughput for {} is outside of valid range",
                 range_target(index)
             )));
@@ -122,7 +118,7 @@ pub(crate) fn check_at_creation(
 pub(crate) fn check_update(o: &OnDemandThroughput, index: Option<&str>) -> Result<()> {
     for (member, value) in members(o) {
         if value.is_some_and(|v| v < 1 && v != -1) {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Requested {member} for OnDemandThroughput for {} is outside of valid range",
                 range_target(index)
             )));

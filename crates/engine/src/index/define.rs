@@ -18,10 +18,6 @@ pub const MAX_NON_KEY_ATTRIBUTES: usize = 100;
 /// Most attributes in a multi-attribute GSI partition key, and in its sort key.
 pub const MAX_KEY_ATTRIBUTES_PER_ROLE: usize = 4;
 
-fn invalid(msg: impl std::fmt::Display) -> Error {
-    Error::validation(format!("One or more parameter values were invalid: {msg}"))
-}
-
 /// An index definition checked on its own, before it gets a storage id.
 #[derive(Debug, Clone)]
 pub(crate) struct IndexDefinition {
@@ -101,7 +97,7 @@ impl DefinitionContext<'_> {
             .collect();
         if names.iter().any(|n| self.lookup(n).is_none()) {
             let defs: Vec<&str> = self.definitions.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], \
                  AttributeDefinitions: [{}]",
                 names.join(", "),
@@ -118,7 +114,7 @@ impl DefinitionContext<'_> {
             .enumerate()
             .any(|(i, n)| names[..i].contains(n))
         {
-            return Err(invalid(
+            return Err(Error::invalid_parameter(
                 "The KeySchema contains multiple key attributes with the same name",
             ));
         }
@@ -142,7 +138,7 @@ impl DefinitionContext<'_> {
                         "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
                     ))
                 }
-                Some("HASH") => return Err(invalid(
+                Some("HASH") => return Err(Error::invalid_parameter(
                     "All HASH key attributes must precede RANGE key attributes in the KeySchema",
                 )),
                 _ => range.push(attr),
@@ -150,7 +146,7 @@ impl DefinitionContext<'_> {
         }
         for (role, count) in [("HASH", hash.len()), ("RANGE", range.len())] {
             if count > MAX_KEY_ATTRIBUTES_PER_ROLE {
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "The KeySchema exceeds the maximum allowed number of {role} key attributes"
                 )));
             }
@@ -164,18 +160,22 @@ impl DefinitionContext<'_> {
             Some("ALL") => ProjectionType::All,
             Some("KEYS_ONLY") => ProjectionType::KeysOnly,
             Some("INCLUDE") => ProjectionType::Include,
-            Some(other) => return Err(invalid(format!("Unknown ProjectionType: {other}"))),
-            None => return Err(invalid("Unknown ProjectionType: null")),
+            Some(other) => {
+                return Err(Error::invalid_parameter(format!(
+                    "Unknown ProjectionType: {other}"
+                )))
+            }
+            None => return Err(Error::invalid_parameter("Unknown ProjectionType: null")),
         };
         let non_key = projection.non_key_attributes.unwrap_or_default();
         if !non_key.is_empty() && kind != ProjectionType::Include {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "ProjectionType is {}, but NonKeyAttributes is specified",
                 kind.as_str()
             )));
         }
         if kind == ProjectionType::Include && non_key.is_empty() {
-            return Err(invalid(
+            return Err(Error::invalid_parameter(
                 "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
             ));
         }
@@ -185,7 +185,7 @@ impl DefinitionContext<'_> {
             .find(|(i, n)| non_key[..*i].contains(n))
             .map(|(_, n)| n)
         {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Duplicate element in NonKeyAttributes: {dup}"
             )));
         }
@@ -198,13 +198,13 @@ impl DefinitionContext<'_> {
         let elements = lsi.key_schema.as_deref().unwrap_or_default();
         let (hash, range) = self.key_schema(elements, false)?;
         if range.is_empty() {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Index KeySchema does not have a range key for index: {name}"
             )));
         }
         let table_hash = &self.table_key.hash.name;
         if hash[0].name != *table_hash {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Index KeySchema does not have the same leading hash key as table KeySchema for \
                  index: {name}. index hash key: {}, table hash key: {table_hash}",
                 hash[0].name
@@ -238,12 +238,12 @@ impl DefinitionContext<'_> {
                 t.write_capacity_units.unwrap_or(0),
             ),
             (BillingMode::Provisioned, None) => {
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "ProvisionedThroughput is not specified for index: {name}"
                 )))
             }
             (BillingMode::PayPerRequest, Some(_)) => {
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "ProvisionedThroughput should not be specified for index: {name} when \
                          BillingMode is PAY_PER_REQUEST"
                 )))
@@ -274,7 +274,7 @@ impl DefinitionContext<'_> {
 pub(crate) fn check_non_key_total<'a>(indexes: impl Iterator<Item = &'a [String]>) -> Result<()> {
     let total: usize = indexes.map(<[String]>::len).sum();
     if total > MAX_NON_KEY_ATTRIBUTES {
-        return Err(invalid(format!(
+        return Err(Error::invalid_parameter(format!(
             "The sum of NonKeyAttributes across all secondary indexes exceeds the limit of \
              {MAX_NON_KEY_ATTRIBUTES}"
         )));
@@ -284,5 +284,5 @@ pub(crate) fn check_non_key_total<'a>(indexes: impl Iterator<Item = &'a [String]
 
 /// DynamoDB's duplicate-name message.
 pub(crate) fn duplicate_name(name: &str) -> Error {
-    invalid(format!("Duplicate index name: {name}"))
+    Error::invalid_parameter(format!("Duplicate index name: {name}"))
 }

@@ -12,10 +12,6 @@ use crate::error::{Error, Result};
 use crate::index::define::{check_non_key_total, DefinitionContext, MAX_GLOBAL_INDEXES};
 use crate::index::{BuildState, IndexDescriptor, IndexKind};
 
-fn invalid(msg: impl std::fmt::Display) -> Error {
-    Error::validation(format!("One or more parameter values were invalid: {msg}"))
-}
-
 pub(crate) fn one_at_a_time() -> Error {
     Error::LimitExceeded(
         "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously \
@@ -69,14 +65,14 @@ pub(crate) fn plan(
         let given: Vec<Option<&str>> = actions.into_iter().flatten().collect();
         match given.len() {
             0 => {
-                return Err(invalid(
+                return Err(Error::invalid_parameter(
                     "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, \
                      GlobalSecondaryIndexUpdate.Delete must not be null",
                 ))
             }
             1 => {}
             _ => {
-                return Err(invalid(
+                return Err(Error::invalid_parameter(
                     "Only one global secondary index action is allowed per \
                      GlobalSecondaryIndexUpdate object",
                 ))
@@ -84,7 +80,7 @@ pub(crate) fn plan(
         }
         let name = given[0].unwrap_or_default();
         if names.contains(&name) {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Only one global secondary index update per index is allowed simultaneously. \
                  Index: {name}"
             )));
@@ -127,7 +123,7 @@ pub(crate) fn plan(
         if let Some(create) = &update.create {
             let name = create.index_name.clone().unwrap_or_default();
             let Some(defs) = &input.attribute_definitions else {
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "AttributeDefinitions is not specified for index: {name}"
                 )));
             };
@@ -144,7 +140,7 @@ pub(crate) fn plan(
                             .find(|e| e.attribute_name.as_deref() == Some(attr.as_str()))
                             .and_then(|e| e.key_type.clone())
                             .unwrap_or_else(|| "HASH".to_owned());
-                        return Err(invalid(format!(
+                        return Err(Error::invalid_parameter(format!(
                             "Attributes cannot be redefined. Please check that your attribute \
                              has the same type as previously defined. Existing schema: \
                              Schema:[SchemaElement: key{{{attr}:{}:{role}}}] New schema: \
@@ -183,7 +179,7 @@ pub(crate) fn plan(
                     t.read_capacity_units.is_none() || t.write_capacity_units.is_none()
                 })
             {
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: \
                      {name}"
                 )));
@@ -192,7 +188,7 @@ pub(crate) fn plan(
             {
                 // UpdateTable words it differently from CreateTable's "ProvisionedThroughput
                 // should not be specified for index" (the ack-api-quirks lab's DDB-TABLE-442).
-                return Err(invalid(format!(
+                return Err(Error::invalid_parameter(format!(
                     "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: \
                      {name} when BillingMode is PAY_PER_REQUEST"
                 )));
@@ -226,7 +222,7 @@ pub(crate) fn plan(
             let index = find_global(table, &name, now_ms, "update")?;
             refuse_if_deleting(table, index)?;
             let only_on_demand = || {
-                invalid(format!(
+                Error::invalid_parameter(format!(
                     "The only Updates for index: {name} when TableThroughputMode is \
                      PAY_PER_REQUEST can be to OnDemandThroughput, WarmThroughput"
                 ))

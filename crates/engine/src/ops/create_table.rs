@@ -32,10 +32,6 @@ pub(crate) fn parse_key_type(t: Option<&str>) -> Result<KeyType> {
     }
 }
 
-fn invalid(msg: impl std::fmt::Display) -> Error {
-    Error::validation(format!("One or more parameter values were invalid: {msg}"))
-}
-
 /// Checks BillingMode against ProvisionedThroughput and returns (mode, read, write).
 pub(crate) fn billing(
     mode: Option<&str>,
@@ -44,7 +40,7 @@ pub(crate) fn billing(
     match mode {
         Some("PAY_PER_REQUEST") => {
             if throughput.is_some() {
-                return Err(invalid(
+                return Err(Error::invalid_parameter(
                     "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when \
                      BillingMode is PAY_PER_REQUEST",
                 ));
@@ -57,7 +53,7 @@ pub(crate) fn billing(
                 t.read_capacity_units.unwrap_or(0),
                 t.write_capacity_units.unwrap_or(0),
             )),
-            None => Err(invalid(
+            None => Err(Error::invalid_parameter(
                 "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode \
                  is PROVISIONED",
             )),
@@ -97,7 +93,7 @@ fn unused_definitions(
     }
     if defs.iter().any(|(n, _)| !used.contains(&n.as_str())) {
         let all: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
-        return Err(invalid(format!(
+        return Err(Error::invalid_parameter(format!(
             "Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
             all.join(", "),
             used.join(", ")
@@ -139,10 +135,12 @@ fn table_indexes(
     };
     if let Some(local) = local {
         if local.is_empty() {
-            return Err(invalid("List of LocalSecondaryIndexes is empty"));
+            return Err(Error::invalid_parameter(
+                "List of LocalSecondaryIndexes is empty",
+            ));
         }
         if key_schema.range.is_none() {
-            return Err(invalid(
+            return Err(Error::invalid_parameter(
                 "Table KeySchema does not have a range key, which is required when specifying a \
                  LocalSecondaryIndex",
             ));
@@ -151,20 +149,22 @@ fn table_indexes(
             add(context.local(lsi)?, &mut out)?;
         }
         if local.len() > MAX_LOCAL_INDEXES {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LOCAL_INDEXES}"
             )));
         }
     }
     if let Some(global) = global {
         if global.is_empty() {
-            return Err(invalid("List of GlobalSecondaryIndexes is empty"));
+            return Err(Error::invalid_parameter(
+                "List of GlobalSecondaryIndexes is empty",
+            ));
         }
         for gsi in global {
             add(context.global(gsi)?, &mut out)?;
         }
         if global.len() > MAX_GLOBAL_INDEXES {
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GLOBAL_INDEXES}"
             )));
         }
@@ -241,7 +241,7 @@ impl Database {
         }
         if key_names.iter().any(|n| lookup(n).is_none()) {
             let def_names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(invalid(format!(
+            return Err(Error::invalid_parameter(format!(
                 "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], \
                  AttributeDefinitions: [{}]",
                 key_names.join(", "),
@@ -251,7 +251,7 @@ impl Database {
         let has_indexes =
             input.local_secondary_indexes.is_some() || input.global_secondary_indexes.is_some();
         if !has_indexes && defs.len() != key_names.len() {
-            return Err(invalid(
+            return Err(Error::invalid_parameter(
                 "Number of attributes in KeySchema does not exactly match number of attributes \
                  defined in AttributeDefinitions",
             ));

@@ -97,8 +97,7 @@ fn check_warm_request(
     other_changes: bool,
     index_updates: &[crate::api::GlobalSecondaryIndexUpdate],
 ) -> Result<()> {
-    let invalid =
-        |msg: &str| Error::validation(format!("One or more parameter values were invalid: {msg}"));
+    let invalid = |msg: &str| Error::invalid_parameter(msg);
     for update in index_updates {
         if let Some(u) = &update.update {
             if u.warm_throughput.is_some()

@@ -230,9 +230,7 @@ pub(crate) fn requested(
     spec: &crate::api::StreamSpecification,
     creating: bool,
 ) -> crate::Result<Option<ViewType>> {
-    let invalid = |what: &str| {
-        crate::Error::validation(format!("One or more parameter values were invalid: {what}"))
-    };
+    let invalid = |what: &str| crate::Error::invalid_parameter(what);
     let view = spec.stream_view_type.as_deref();
     match (spec.stream_enabled == Some(true), view) {
         (true, Some(v)) => ViewType::parse(v)
