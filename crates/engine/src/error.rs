@@ -105,6 +105,10 @@ pub enum Error {
     /// A restore's target table exists already (`TableAlreadyExistsException`).
     #[error("{0}")]
     TableAlreadyExists(String),
+    /// A restore's target is another restore's target, still being created
+    /// (`TableInUseException`).
+    #[error("{0}")]
+    TableInUse(String),
     /// No export has the given ARN (`ExportNotFoundException`).
     #[error("{0}")]
     ExportNotFound(String),

@@ -177,6 +177,7 @@ impl From<Error> for ApiError {
             Error::TableAlreadyExists(m) => {
                 ApiError::new(DYNAMODB, "TableAlreadyExistsException", bad, Some(m))
             }
+            Error::TableInUse(m) => ApiError::new(DYNAMODB, "TableInUseException", bad, Some(m)),
             Error::InvalidRestoreTime(m) => {
                 ApiError::new(DYNAMODB, "InvalidRestoreTimeException", bad, Some(m))
             }

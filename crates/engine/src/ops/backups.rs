@@ -612,13 +612,24 @@ impl Database {
                 )));
             }
         }
+        let existing = self.catalog.get(ctx.account(), &ctx.region, &target);
+        if let Some(table) = &existing {
+            // The target of a restore from a backup that is still being created: "in use", with
+            // that backup's ARN (the ack-api-quirks lab's DDB-TABLE-219, observed for
+            // RestoreTableFromBackup). The target of a point-in-time restore keeps "already
+            // exists": its text was not recorded.
+            let d = table.descriptor();
+            let restoring = d.status(self.clock.now_millis()) == "CREATING";
+            if let Some(backup) = d.restored_from.as_ref().and_then(|r| r.backup_arn.as_ref()) {
+                if restoring {
+                    return Err(Error::TableInUse(format!(
+                        "Table: {target} is already being restored from backup: {backup}"
+                    )));
+                }
+            }
+        }
         // Also while a table of that name is DELETING (DDB-TABLE-100, `crate::deleting`).
-        if self
-            .catalog
-            .get(ctx.account(), &ctx.region, &target)
-            .is_some()
-            || self.is_deleting(ctx, &target)
-        {
+        if existing.is_some() || self.is_deleting(ctx, &target) {
             return Err(Error::TableAlreadyExists(format!(
                 "Table already exists: {target}"
             )));

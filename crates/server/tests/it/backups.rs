@@ -430,7 +430,30 @@ async fn backup_status_follows_the_create_delay() {
                 .to_owned()
         )
     );
+    // Another restore into it meanwhile: TableInUseException naming the backup being restored
+    // (DDB-TABLE-219); once it is ACTIVE, TableAlreadyExistsException.
+    let restore_copy = || {
+        client
+            .restore_table_from_backup()
+            .backup_arn(&arn)
+            .target_table_name("Copy")
+            .send()
+    };
+    assert_eq!(
+        error_parts(restore_copy().await.unwrap_err()),
+        (
+            "TableInUseException".to_owned(),
+            format!("Table: Copy is already being restored from backup: {arn}")
+        )
+    );
     clock.advance(5_000);
+    assert_eq!(
+        error_parts(restore_copy().await.unwrap_err()),
+        (
+            "TableAlreadyExistsException".to_owned(),
+            "Table already exists: Copy".to_owned()
+        )
+    );
     let table = describe(addr, "Copy").await;
     assert_eq!(table["TableStatus"], "ACTIVE");
     // Gone once the table is ACTIVE (DDB-TABLE-216).
