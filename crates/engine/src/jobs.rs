@@ -17,12 +17,10 @@
 //! work twice at worst, never twice its effect. On a store of one process ([`Store::shared`]
 //! false) every lease is this process's, at no cost.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use binderdb_storage::Store;
-
-use crate::stop::Stop;
 
 /// How long a job's lease lasts without renewal: how long a dead node's work waits before
 /// another node takes it over.
@@ -48,30 +46,37 @@ pub(crate) fn mine(store: &dyn Store, job: &str) -> bool {
 pub(crate) fn exclusively<T>(
     store: &dyn Store,
     job: &str,
-    stop: &Stop,
+    stop: &AtomicBool,
     work: impl FnOnce() -> T,
 ) -> Option<T> {
     if !store.shared() {
         return Some(work());
     }
     while !mine(store, job) {
-        if stop.sleep(Duration::from_millis(250)) {
+        if stop.load(Ordering::Relaxed) {
             return None;
         }
+        std::thread::sleep(Duration::from_millis(250));
     }
     /// Stops the renewals when the work ends, even by a panic (the scope joins the renewer).
-    struct Done<'a>(&'a Stop);
+    struct Done<'a>(&'a AtomicBool);
     impl Drop for Done<'_> {
         fn drop(&mut self) {
-            self.0.raise();
+            self.0.store(true, Ordering::Relaxed);
         }
     }
-    let done = Stop::default();
+    let done = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
         scope.spawn(|| {
-            while !done.sleep(JOB_LEASE / 3) {
-                if !mine(store, job) {
-                    tracing::warn!(job, "a background job's lease was lost while it ran");
+            let mut since = Duration::ZERO;
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                since += Duration::from_millis(50);
+                if since >= JOB_LEASE / 3 {
+                    since = Duration::ZERO;
+                    if !mine(store, job) {
+                        tracing::warn!(job, "a background job's lease was lost while it ran");
+                    }
                 }
             }
         });

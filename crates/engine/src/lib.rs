@@ -36,7 +36,6 @@ pub mod pitr;
 mod policy_document;
 pub mod resource;
 pub mod sse;
-mod stop;
 pub mod stream;
 pub mod ttl;
 mod txn;
@@ -311,7 +310,14 @@ impl Database {
             let store = db.store.clone();
             db.workers.spawn("node-slot", move |stop| {
                 let name = jobs::node_slot_lease(slot);
-                while !stop.sleep(jobs::NODE_SLOT_LEASE / 3) {
+                let mut since = std::time::Duration::ZERO;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    since += std::time::Duration::from_millis(50);
+                    if since < jobs::NODE_SLOT_LEASE / 3 {
+                        continue;
+                    }
+                    since = std::time::Duration::ZERO;
                     match store.lease(&name, jobs::NODE_SLOT_LEASE) {
                         Ok(true) => {}
                         Ok(false) => tracing::error!(
@@ -414,7 +420,14 @@ impl Database {
             // A node that dies mid-job leaves its job to the others (see `jobs::Starter`).
             let starter = db.starter();
             db.workers.spawn("job-adopter", move |stop| {
-                while !stop.sleep(jobs::ADOPT_EVERY) {
+                let mut since = std::time::Duration::ZERO;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    since += std::time::Duration::from_millis(50);
+                    if since < jobs::ADOPT_EVERY {
+                        continue;
+                    }
+                    since = std::time::Duration::ZERO;
                     if let Err(e) = starter.adopt_orphans() {
                         tracing::warn!(error = %e, "looking for background jobs to adopt");
                     }

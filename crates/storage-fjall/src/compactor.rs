@@ -71,7 +71,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use binderdb_storage::StorageError;
@@ -79,17 +79,12 @@ use fjall::{AbstractTree, Database};
 use lsm_tree::compaction::{CompactionStrategy, MoveDown, PullDown};
 use parking_lot::Mutex;
 
-use crate::worker::{IdleBackoff, Signal, Worker};
+use crate::worker::{Signal, Worker};
 use crate::writeback::Jobs;
 
-/// How often a thread looks for work once it found none, at first (a flush makes work at most
-/// every few hundred milliseconds under a bulk load); the wait grows up to [`IDLE_MAX`] while
-/// passes find nothing ([`IdleBackoff`]). Flushes and the steps of either thread wake both
-/// threads ([`Compactor::waker`]), so the ticks are backstops.
+/// How often a thread looks for work once it found none (a flush makes work at most every few
+/// hundred milliseconds under a bulk load).
 const COMPACT_TICK: Duration = Duration::from_millis(50);
-
-/// The longest wait between two looks of an idle compaction thread.
-const IDLE_MAX: Duration = Duration::from_secs(1);
 
 /// The wait after a pass in which a compaction failed.
 const FAILED_PAUSE: Duration = Duration::from_secs(1);
@@ -277,14 +272,11 @@ pub(crate) fn plan(shape: &Shape, role: Role) -> Option<Step> {
 /// ([`Worker`]).
 pub(crate) struct Compactor {
     shared: Arc<Shared>,
-    _top: Worker<bool>,
-    _deep: Worker<bool>,
+    _top: Worker<()>,
+    _deep: Worker<()>,
 }
 
 struct Shared {
-    /// Both threads' wake-ups: a thread's state is `true` once it was woken since its last
-    /// look ([`Compactor::waker`]).
-    signals: OnceLock<[Arc<Signal<bool>>; 2]>,
     /// Compactions running now (0 to 2) and finished since open, for metrics.
     active: AtomicU64,
     completed: AtomicU64,
@@ -299,7 +291,6 @@ impl Compactor {
     /// `Io` if a thread cannot be spawned.
     pub(crate) fn start(db: &Database, dir: &Path, jobs: &Jobs) -> Result<Compactor, StorageError> {
         let shared = Arc::new(Shared {
-            signals: OnceLock::new(),
             active: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             busy: Mutex::new(HashMap::new()),
@@ -307,27 +298,17 @@ impl Compactor {
         let spawn = |name: &str, role: Role| {
             let (shared, db, dir) = (Arc::clone(&shared), db.clone(), dir.to_path_buf());
             let jobs = jobs.clone();
-            Worker::start(name, false, move |signal| {
+            Worker::start(name, (), move |signal| {
                 compact_loop(signal, &shared, &db, &dir, role, &jobs);
             })
         };
         let top = spawn("binderdb-compact", Role::Top)?;
         let deep = spawn("binderdb-compact-deep", Role::Deep)?;
-        // Set once, here: until then a thread's wake-ups of the other find none (its first
-        // look comes within COMPACT_TICK anyway).
-        let _ = shared.signals.set([top.handle(), deep.handle()]);
         Ok(Compactor {
             shared,
             _top: top,
             _deep: deep,
         })
-    }
-
-    /// Wakes both threads to look for work now: the flush thread calls it after each flush
-    /// (a new level-0 run). It can be kept by other threads.
-    pub(crate) fn waker(&self) -> impl Fn() + Send + Sync + 'static {
-        let shared = Arc::clone(&self.shared);
-        move || shared.wake()
     }
 
     /// Compactions these threads are running now (0 to 2).
@@ -348,21 +329,11 @@ impl Compactor {
     }
 }
 
-impl Shared {
-    /// See [`Compactor::waker`].
-    fn wake(&self) {
-        for signal in self.signals.get().into_iter().flatten() {
-            signal.update(|woken| *woken = true);
-        }
-    }
-}
-
 /// A compaction thread's loop: one pass over every keyspace, each given at most one step of
-/// [`plan`]; passes follow each other while they find work, and once a pass found none the
-/// next comes when the thread is woken (by a flush or the other thread's step), or after
-/// [`COMPACT_TICK`] growing to [`IDLE_MAX`] while passes find nothing.
+/// [`plan`]; passes follow each other while they find work, and are [`COMPACT_TICK`] apart
+/// once a pass found none.
 fn compact_loop(
-    signal: &Signal<bool>,
+    signal: &Signal<()>,
     shared: &Shared,
     db: &Database,
     dir: &Path,
@@ -371,19 +342,17 @@ fn compact_loop(
 ) {
     let mut found_work = false;
     let mut failed = false;
-    let mut backoff = IdleBackoff::new(COMPACT_TICK, IDLE_MAX);
     loop {
         {
             let mut control = signal.lock();
-            if !found_work && !control.state && !control.stop {
+            if !found_work && !control.stop {
                 // After a failure (an I/O error, reported), wait longer before trying again.
-                let pause = if failed { FAILED_PAUSE } else { backoff.wait() };
+                let pause = if failed { FAILED_PAUSE } else { COMPACT_TICK };
                 signal.wait(&mut control, Some(pause));
             }
             if control.stop {
                 return;
             }
-            backoff.pass(found_work || std::mem::take(&mut control.state));
         }
         // Cloned out, so fjall's keyspace map is not locked while a merge runs.
         let spaces: Vec<fjall::Keyspace> = match db.supervisor.keyspaces.read() {
@@ -428,8 +397,6 @@ fn compact_loop(
                     crate::trash::keep_tables(dir);
                     shared.completed.fetch_add(1, Ordering::Relaxed);
                     found_work = true;
-                    // The step may have made work for the other thread.
-                    shared.wake();
                 }
                 Ok(()) => {}
                 Err(e) => {

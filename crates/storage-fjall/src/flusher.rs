@@ -37,18 +37,14 @@ use binderdb_storage::StorageError;
 use fjall::{AbstractTree, Database};
 
 use crate::sequencer::Sequencer;
-use crate::worker::{IdleBackoff, Signal, Worker};
+use crate::worker::{Signal, Worker};
 use crate::writeback::Jobs;
 
 use crate::group_commit::LogRelease;
 
 /// How often the flush thread looks for sealed memtables without being woken (fjall's own
-/// rotations), at first: the wait grows up to [`IDLE_MAX`] while passes find nothing to flush
-/// ([`IdleBackoff`]). Seals and binderdb's other rotations wake it.
+/// rotations, and a wake-up that came while it was flushing).
 const FLUSH_TICK: Duration = Duration::from_millis(50);
-
-/// The longest wait between two looks of an idle flush thread.
-const IDLE_MAX: Duration = Duration::from_secs(1);
 
 /// Owner of the flush thread (see the module docs). Dropping it stops the thread after the
 /// flush it may be running and joins it ([`Worker`]).
@@ -65,8 +61,7 @@ struct State {
 impl Flusher {
     /// Starts the flush thread over `db`'s keyspaces, whose fjall journals live in `dir`; after
     /// each pass it releases the log segments whose memtables it has flushed through `release`
-    /// (see [`crate::log_bound`]), and calls `flushed` after each pass that wrote table files
-    /// (the compaction threads' wake-up).
+    /// (see [`crate::log_bound`]).
     ///
     /// # Errors
     /// `Io` if the thread cannot be spawned.
@@ -76,12 +71,11 @@ impl Flusher {
         release: LogRelease,
         sequencer: Arc<Sequencer>,
         jobs: Jobs,
-        flushed: impl Fn() + Send + 'static,
     ) -> Result<Flusher, StorageError> {
         let for_thread = release.clone();
         let dir = dir.to_path_buf();
         let worker = Worker::start("binderdb-flush", State::default(), move |signal| {
-            flush_loop(signal, &db, &dir, &for_thread, &sequencer, &jobs, &flushed);
+            flush_loop(signal, &db, &dir, &for_thread, &sequencer, &jobs);
         })?;
         let signal = worker.handle();
         release.on_seal(Box::new(move || {
@@ -104,21 +98,18 @@ fn flush_loop(
     release: &LogRelease,
     sequencer: &Sequencer,
     jobs: &Jobs,
-    flushed_any: &dyn Fn(),
 ) {
     let mut released = 0;
-    let mut backoff = IdleBackoff::new(FLUSH_TICK, IDLE_MAX);
-    let mut found_work = false;
     loop {
         {
             let mut control = signal.lock();
             if !control.state.rotated && !control.stop {
-                signal.wait(&mut control, Some(backoff.wait()));
+                signal.wait(&mut control, Some(FLUSH_TICK));
             }
             if control.stop {
                 return;
             }
-            backoff.pass(found_work || std::mem::take(&mut control.state.rotated));
+            control.state.rotated = false;
         }
         // The memtables the last pass flushed (or whose tree versions a compaction collected
         // since) are freed here, outside every lock (see `retired`).
@@ -158,12 +149,10 @@ fn flush_loop(
                 flushed = false;
             }
         }
-        found_work = !spaces_empty;
         if !spaces_empty {
             // The new table files get their second names before a compaction can replace
             // them: their deletion then frees nothing under lsm-tree's locks (`trash`).
             crate::trash::keep_tables(dir);
-            flushed_any();
         }
         if flushed && sealed > released {
             release.release_through(sealed);

@@ -59,7 +59,6 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::sequencer::Sequencer;
 use crate::wal;
-use crate::worker::IdleBackoff;
 
 /// How long an acknowledged write may wait for its `fdatasync`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -202,10 +201,6 @@ struct Shared {
     /// Frames were written to the log since the last sync started ([`Durability::Group`]'s
     /// window starts when the syncer sees it set).
     unsynced: AtomicBool,
-    /// The syncer waits longer than [`UNREQUESTED_WRITE_TICK`] (it has been idle for a while,
-    /// see [`IdleBackoff`]): the first frame added to an empty pending buffer wakes it
-    /// ([`GroupCommit::log`]), so such a frame is still written within that tick.
-    dozing: AtomicBool,
     /// Highest version appended to the log.
     appended: AtomicU64,
     /// Every version up to this one is as durable as the mode promises.
@@ -254,7 +249,6 @@ impl Shared {
                 frames: Vec::new(),
             }),
             unsynced: AtomicBool::new(false),
-            dozing: AtomicBool::new(false),
             appended: AtomicU64::new(version),
             durable: AtomicU64::new(version),
             failed: AtomicBool::new(false),
@@ -349,19 +343,7 @@ impl GroupCommit {
     /// Adds a commit's log frame. Called under the store's commit mutex, after the commit took
     /// its sequence number and before [`GroupCommit::appended`].
     pub(crate) fn log(&self, payload: &[u8]) {
-        let first = {
-            let mut pending = self.shared.pending.lock();
-            let first = pending.is_empty();
-            wal::push_frame(&mut pending, payload);
-            first
-        };
-        // Sequentially consistent with the syncer's store of `dozing` and its look at the
-        // pending buffer: either it sees this frame before it dozes off, or this sees it dozing
-        // (and the notification, under the state lock it waits on, reaches its wait).
-        if first && self.shared.dozing.load(Ordering::SeqCst) {
-            let _state = self.shared.state.lock();
-            self.shared.wake_syncer.notify_one();
-        }
+        wal::push_frame(&mut self.shared.pending.lock(), payload);
     }
 
     /// Records that every version up to `version` is logged. Called in version order.
@@ -673,11 +655,6 @@ struct Syncer {
 /// used to keep such commits across a kill -9, is no longer read.
 const UNREQUESTED_WRITE_TICK: Duration = Duration::from_millis(50);
 
-/// The longest wait of a syncer that has had nothing to do for a while: its idle waits grow
-/// from [`UNREQUESTED_WRITE_TICK`] to this ([`IdleBackoff`]); requests and the first frame
-/// logged into an empty buffer wake it.
-const IDLE_MAX: Duration = Duration::from_secs(1);
-
 impl Syncer {
     /// Writes the pending frames to the log without syncing it or marking anything durable
     /// (see [`UNREQUESTED_WRITE_TICK`]): a later sync covers them.
@@ -752,8 +729,6 @@ impl Syncer {
         let mut paced_from: Option<Instant> = None;
         // When written but unsynced frames must be synced ([`Durability::Group`]).
         let mut sync_due: Option<Instant> = None;
-        // How long an idle syncer waits for nothing (see `dozing`).
-        let mut idle = IdleBackoff::new(UNREQUESTED_WRITE_TICK, IDLE_MAX);
         loop {
             // The pacing comes first, right after the round: the syncer sleeps out the interval
             // without being `idle`, so the writers that arrive meanwhile register without waking
@@ -797,27 +772,12 @@ impl Syncer {
                 st.idle = true;
                 let timed_out = match sync_due {
                     Some(due) => shared.wake_syncer.wait_until(&mut st, due).timed_out(),
-                    None if idle.dozing() => {
-                        shared.dozing.store(true, Ordering::SeqCst);
-                        // A frame added since the last look is written at the usual tick.
-                        let wait = if shared.pending.lock().is_empty() {
-                            idle.wait()
-                        } else {
-                            UNREQUESTED_WRITE_TICK
-                        };
-                        let timed_out = shared.wake_syncer.wait_for(&mut st, wait).timed_out();
-                        shared.dozing.store(false, Ordering::SeqCst);
-                        timed_out
-                    }
                     None => shared
                         .wake_syncer
                         .wait_for(&mut st, UNREQUESTED_WRITE_TICK)
                         .timed_out(),
                 };
                 st.idle = false;
-                // Woken (a request, or the first frame of an empty buffer while dozing) or
-                // something to write: the next wait is the usual tick again.
-                idle.pass(!timed_out || !shared.pending.lock().is_empty());
                 if timed_out && st.failed.is_none() && !shared.pending.lock().is_empty() {
                     drop(st);
                     let written = self.write_unrequested();
@@ -834,7 +794,6 @@ impl Syncer {
             if !wanted && !st.forced && !due {
                 break; // stopping, nothing pending
             }
-            idle.pass(true);
             let round_start = Instant::now();
             let forced = st.forced;
             let sync = forced || due || self.durability == Durability::Sync;

@@ -1150,7 +1150,6 @@ impl FjallStore {
             group.log_release(),
             Arc::clone(&sequencer),
             writeback.jobs(),
-            compactor.waker(),
         )?;
         let store = FjallStore {
             path: dir.to_path_buf(),

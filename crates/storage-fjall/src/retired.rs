@@ -18,8 +18,7 @@
 //! about to seal). The extra reference makes lsm-tree's drops mere reference-count decrements;
 //! the flush thread calls [`Retired::free_unused`] after every pass and at every tick, which
 //! frees the memtables only this list still holds. A memtable therefore lives at most one
-//! tick of [`crate::flusher`] longer than before: 50 ms while flushes come, up to 1 s once the
-//! store is idle (`IdleBackoff`). Rotations fjall starts itself (its
+//! tick ([`crate::flusher`]'s 50 ms) longer than before. Rotations fjall starts itself (its
 //! size backstop, see `FJALL_ROTATION_BACKSTOP`) are not seen here and free as before.
 
 use std::sync::Arc;

@@ -869,7 +869,7 @@ fn rotated_memtables_are_kept_until_flushed_and_then_freed_by_the_flush_thread()
     }
     let weak = Arc::downgrade(&memtable);
     drop(memtable);
-    // The flush thread frees it at its next look (50 ms to 1 s apart, see `IdleBackoff`).
+    // The flush thread frees it at its next look (every 50 ms).
     let mut waited = 0;
     while weak.strong_count() > 0 {
         assert!(waited < 3000, "the retired memtable was never freed");

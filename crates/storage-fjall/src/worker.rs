@@ -157,54 +157,6 @@ impl<S> Drop for Worker<S> {
     }
 }
 
-/// How long a thread that also polls for work waits between passes: [`IdleBackoff::base`]
-/// after a pass that found work (or after being woken), twice as long after each pass that
-/// found none, up to a maximum.
-///
-/// Why: the flush, compaction and group-commit threads look for work nobody signals (fjall's
-/// own rotations, a merge the other compaction thread's step made possible, frames committed
-/// without a sync request) every 50 ms. On an idle server that woke each of them 20 times a
-/// second (about 120 wake-ups a second in all, which keeps an idle machine's CPU from its deep
-/// sleep states). The work that matters is signalled (seals wake the flush thread, flushes
-/// wake the compaction threads, the first frame logged wakes a dozing syncer), so the polls
-/// are backstops and may slow down while there is nothing to do.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct IdleBackoff {
-    base: Duration,
-    max: Duration,
-    current: Duration,
-}
-
-impl IdleBackoff {
-    /// Starts at `base`.
-    pub(crate) fn new(base: Duration, max: Duration) -> IdleBackoff {
-        IdleBackoff {
-            base,
-            max,
-            current: base,
-        }
-    }
-
-    /// The wait before the next pass.
-    pub(crate) fn wait(&self) -> Duration {
-        self.current
-    }
-
-    /// Whether the thread has been idle long enough to wait more than `base`.
-    pub(crate) fn dozing(&self) -> bool {
-        self.current > self.base
-    }
-
-    /// Records what the last pass found: work (back to `base`) or none (twice the wait).
-    pub(crate) fn pass(&mut self, found_work: bool) {
-        self.current = if found_work {
-            self.base
-        } else {
-            (self.current * 2).min(self.max)
-        };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,27 +182,5 @@ mod tests {
         assert_eq!(seen_rx.recv().unwrap(), 7);
         drop(worker);
         assert_eq!(seen_rx.recv().unwrap(), u32::MAX);
-    }
-
-    #[test]
-    fn idle_passes_double_the_wait_up_to_the_maximum_and_work_resets_it() {
-        let ms = Duration::from_millis;
-        let mut backoff = IdleBackoff::new(ms(50), ms(1000));
-        assert_eq!(backoff.wait(), ms(50));
-        assert!(!backoff.dozing());
-        let waits: Vec<_> = (0..6)
-            .map(|_| {
-                backoff.pass(false);
-                backoff.wait()
-            })
-            .collect();
-        assert_eq!(
-            waits,
-            [ms(100), ms(200), ms(400), ms(800), ms(1000), ms(1000)]
-        );
-        assert!(backoff.dozing());
-        backoff.pass(true);
-        assert_eq!(backoff.wait(), ms(50));
-        assert!(!backoff.dozing());
     }
 }

@@ -112,15 +112,21 @@ pub(crate) fn start(db: &crate::Database) -> Result<()> {
         Arc::clone(&db.clock),
     );
     db.workers.spawn("usage-record", move |stop| {
-        // Every SAVE_EVERY, and once more when the database stops.
+        let tick = std::time::Duration::from_millis(100);
+        let mut since = std::time::Duration::ZERO;
         loop {
-            let stopping = stop.sleep(SAVE_EVERY);
-            if let Err(e) = save(store.as_ref(), &registry, clock.now_millis()) {
-                tracing::warn!(error = %e, "saving this node's usage");
+            let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
+            if stopping || since >= SAVE_EVERY {
+                since = std::time::Duration::ZERO;
+                if let Err(e) = save(store.as_ref(), &registry, clock.now_millis()) {
+                    tracing::warn!(error = %e, "saving this node's usage");
+                }
             }
             if stopping {
                 return;
             }
+            std::thread::sleep(tick);
+            since += tick;
         }
     });
     Ok(())

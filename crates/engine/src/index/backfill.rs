@@ -41,7 +41,6 @@ use crate::catalog::{Catalog, Table, CATALOG_TABLE};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::index::{BaseKey, BuildState, IndexDescriptor};
-use crate::stop::Stop;
 
 /// Table items read per backfill chunk (at most: a chunk that lost to writes shrinks, see the
 /// module doc).
@@ -56,13 +55,13 @@ const PROGRESS_PARTITION: &[u8] = b"#backfill";
 /// workers, see `crate::jobs`).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Workers {
-    stop: Arc<Stop>,
+    stop: Arc<AtomicBool>,
     handles: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Workers {
     /// Runs `work` on a thread of its own until it returns or the database stops.
-    pub(crate) fn spawn(&self, name: &str, work: impl FnOnce(&Stop) + Send + 'static) {
+    pub(crate) fn spawn(&self, name: &str, work: impl FnOnce(&AtomicBool) + Send + 'static) {
         // Under the lock: a worker spawned by another worker while the database shuts down is
         // either joined by `shutdown` or never started.
         let mut handles = self.handles.lock();
@@ -84,7 +83,7 @@ impl Workers {
     pub(crate) fn shutdown(&self) {
         let handles = {
             let mut handles = self.handles.lock();
-            self.stop.raise();
+            self.stop.store(true, Ordering::Relaxed);
             std::mem::take(&mut *handles)
         };
         for handle in handles {

@@ -596,12 +596,17 @@ pub fn prune_log(
 const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The background pruner: a pass every [`PRUNE_INTERVAL`] until `stop`.
-pub(crate) fn run_pruner(stop: &crate::stop::Stop, pass: impl Fn() -> Result<usize>) {
-    while !stop.raised() {
+pub(crate) fn run_pruner(stop: &AtomicBool, pass: impl Fn() -> Result<usize>) {
+    while !stop.load(Ordering::Relaxed) {
         if let Err(e) = pass() {
             tracing::warn!(error = %e, "point-in-time recovery log pruning failed; retrying");
         }
-        stop.sleep(PRUNE_INTERVAL);
+        // Sleep in short steps so shutdown is prompt.
+        let mut slept = std::time::Duration::ZERO;
+        while slept < PRUNE_INTERVAL && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            slept += std::time::Duration::from_millis(50);
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::ops::{Bound, ControlFlow};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use binderdb_storage::{Batch, Key, Keyspace, PartitionRange, Store, TableId, Write};
@@ -20,7 +21,6 @@ use super::shards::{marker_key, MARKER_PARTITION};
 use super::{shard_partition, Sequencers, ShardRef, StreamDescriptor, SEQ_PER_MS};
 use crate::catalog::Catalog;
 use crate::error::Result;
-use crate::stop::Stop;
 
 /// Records deleted per commit.
 const BATCH: usize = 512;
@@ -218,12 +218,17 @@ fn trim_shard(
 }
 
 /// The background trimmer: a pass every second until `stop`.
-pub(crate) fn run(stop: &Stop, pass: impl Fn() -> Result<usize>) {
-    while !stop.raised() {
+pub(crate) fn run(stop: &AtomicBool, pass: impl Fn() -> Result<usize>) {
+    while !stop.load(Ordering::Relaxed) {
         if let Err(e) = pass() {
             tracing::warn!(error = %e, "stream trimming failed; retrying");
         }
-        stop.sleep(PASS_INTERVAL);
+        // Sleep in short steps so shutdown is prompt.
+        let mut slept = Duration::ZERO;
+        while slept < PASS_INTERVAL && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+            slept += Duration::from_millis(50);
+        }
     }
 }
 
