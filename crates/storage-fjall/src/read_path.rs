@@ -27,6 +27,42 @@
 //! one more on 2026-12-07 at 7,261 against 5,539 and 4,892 against 3,821: more workers help too,
 //! but every request, also one that never misses, would share the cores with them (not measured
 //! further).
+//!
+//! **Tried and not kept: reading a Query's far end beside it** (2026-12-08). A 10-item
+//! partition lies across two data blocks about half the time, and a walk loads the second only
+//! once it has used up the first, so the idea was that half the uncached Queries wait for two
+//! disk reads in a row. A build handed each Query's walk, while walks' first steps were slow,
+//! one step of a second iterator over the same range from the other end to a pool of 16
+//! threads (lsm-tree's table iterators load the low and the high data block lazily, each on
+//! the first step from its side, so that step loads exactly the block the walk ends in), so
+//! that both blocks were read at once. Measured with `scripts/measure-uncached-reads 10000000
+//! --memory-limit 256 --duration 4 --settle 30 --reuse DIR --skip-kept`, four pairs alternated
+//! with main's build on an idle machine: Query p99 6.67 / 6.07 / 6.24 / 5.39 ms against 6.17 /
+//! 5.15 / 4.75 / 4.63, throughput 9,890–12,001 against 11,706–13,821 ops/s (worse in every
+//! pair; GetItem, which it does not touch, the same). The premise does not hold at 32
+//! connections: a Query's p50 is 2.2–2.5 ms against 150–250 µs per disk read, so its latency
+//! is queueing, not serial reads. GetItem at about 20,000 ops/s × 0.94 reads and Query at about
+//! 13,800 × 1.5 reads both make about 20,000 disk reads a second, which looks like the virtual
+//! disk's rate at this queue depth: only fewer reads per Query (or more reads a second from the
+//! disk) would lower that p99, and the hand-offs cost CPU on top.
+//!
+//! **What the uncached Query's p99 is made of, then** (the same command, main's build, 5 s of
+//! `perf record -a -g` during its Query phase, and `vmstat`): the two cores are busy (idle
+//! 2–4%, half of it in the kernel), the server takes 85% of the samples and the bench client
+//! 10%, so about 130 µs of server CPU per uncached Query against about 35 µs cached. Of all
+//! samples, `pread` is 28% (the virtio notification `iowrite16`, a VM exit per request,
+//! 10.8%; the memory cgroup's charge and reclaim 4.3%; the kernel's readahead path 8.9%), the
+//! blocking pool's wake-ups and sleeps (futex, `finish_task_switch`) about 10%, and the
+//! responses' socket writes 6%. So at 32 connections the p99 (4.6–5.6 ms in these runs) is
+//! CPU time queued on two cores, and most of that CPU is the kernel's and the hypervisor's.
+//! The readahead does read more than needed: the development VM's disk has `read_ahead_kb`
+//! 8192, and a miss next to cached pages looks sequential to the kernel. Tried
+//! (2026-12-08): `posix_fadvise(POSIX_FADV_RANDOM)` on every table file's descriptor (opened
+//! by binderdb and put in lsm-tree's descriptor table): a Query read 9.7 KB from the disk
+//! instead of 17.4 KB, but in four alternated pairs its throughput (12,421–14,184 against
+//! 12,202–14,014 ops/s) and p99 (5.22 / 4.98 / 4.42 / 5.02 against 5.58 / 4.86 / 4.47 / 5.26
+//! ms) did not move beyond the noise, and the advice would take readahead from Scans, which
+//! read blocks in file order through the same descriptors. Not kept.
 
 use std::sync::Arc;
 use std::time::Duration;
