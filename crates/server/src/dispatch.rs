@@ -56,7 +56,25 @@
 //! it would need the same prediction, and it panics on a current-thread runtime (as the tests'
 //! servers run on); tried in place of the pool for two rounds, it measured no better. 4 pool
 //! permits instead of 16 measured the same within the noise (two rounds). Prefetching would
-//! need to know the data block before the read, which fjall does not tell.
+//! need to know the data block before the read, which fjall does not tell (reading a Query's
+//! far end beside it, which needs no such knowledge, measured worse: see the fjall store's
+//! `read_path`).
+//!
+//! More workers, measured (2026-12-08, release build of 5f984f5, idle machine): uncached
+//! (`scripts/measure-uncached-reads 10000000 --memory-limit 256 --duration 4 --settle 30
+//! --reuse DIR --skip-kept`, two rounds alternated), the default (2 workers, adaptive) against
+//! `TOKIO_WORKER_THREADS=8` with `--read-dispatch inline` and with the adaptive default: GetItem
+//! 18,519 / 16,861 against 21,406 / 21,186 and 19,050 / 16,656 ops/s, Query 13,152 / 12,300
+//! (p99 4.95 / 5.74 ms) against 15,152 / 15,354 (p99 4.70 / 4.71) and 12,148 / 11,338 (p99
+//! 6.63 / 9.62). So eight workers reading inline beat the pool by about a fifth on reads that
+//! wait for the disk: the pool's two hand-offs per read cost more than the kernel's one
+//! wake-up after the I/O. But the same servers on cached data (`binderdb bench`, 32
+//! connections, 10,000 items, durable, three rounds of 2, 4 and 8 workers under a pause of the
+//! machine's builds): GetItem the same, Query 31,516–35,414 against 30,549–34,195 (4) and
+//! 31,966–32,805 (8) ops/s, and PutItem **33,358–35,748 against 29,051–33,197 (4) and
+//! 27,926–29,632 (8)**, server CPU per put 28–31 µs against 32–38 µs: writers that wait for a
+//! log sync park more workers, which cost context switches. Durable PutItem matters more than
+//! reads of a table larger than memory, so the runtime keeps one worker per core.
 //!
 //! [`ReadDispatch`] (`binderdb serve --read-dispatch`, hidden, for measurements) can pin the
 //! choice to one side.
