@@ -112,9 +112,7 @@ pub fn updating(state: Option<&SseState>, now_ms: u64) -> bool {
 /// `Enabled: false`, or a `KMSMasterKeyId` with `Enabled: true` but no `SSEType`.
 pub fn requested(spec: &SseSpecification, region: &str, account: &str) -> Result<Option<String>> {
     if spec.sse_type.as_deref() == Some("AES256") {
-        return Err(Error::validation(
-            "One or more parameter values were invalid: SSEType AES256 is not supported",
-        ));
+        return Err(Error::invalid_parameter("SSEType AES256 is not supported"));
     }
     // A disabled specification names no key, and a key names its type (the ack-api-quirks
     // lab's DDB-TABLE-442, CreateTable and UpdateTable). `Enabled` absent is neither case.
@@ -129,9 +127,7 @@ pub fn requested(spec: &SseSpecification, region: &str, account: &str) -> Result
         _ => None,
     };
     if let Some(rule) = refusal {
-        return Err(Error::validation(format!(
-            "One or more parameter values were invalid: {rule}"
-        )));
+        return Err(Error::invalid_parameter(rule));
     }
     let enabled = spec.enabled.unwrap_or(spec.sse_type.is_some());
     if !enabled {
@@ -187,13 +183,13 @@ pub fn update(
     let key_now = current.and_then(|s| s.key_arn.clone());
     match (&key_now, &target) {
         (None, None) => {
-            return Err(Error::validation(
-                "One or more parameter values were invalid: Table is already encrypted by default",
+            return Err(Error::invalid_parameter(
+                "Table is already encrypted by default",
             ))
         }
         (Some(now), Some(_)) if spec.kms_master_key_id.as_deref() == Some(now.as_str()) => {
-            return Err(Error::validation(
-                "One or more parameter values were invalid: Table is already encrypted with \
+            return Err(Error::invalid_parameter(
+                "Table is already encrypted with \
                  given KMSMasterKeyId. Use KMSMasterKeyId parameter if you want to change \
                  Master Key",
             ))

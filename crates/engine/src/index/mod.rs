@@ -394,8 +394,8 @@ impl IndexDescriptor {
                 continue;
             };
             if !matches_type(v, attr.key_type) {
-                return Err(Error::validation(format!(
-                    "One or more parameter values were invalid: Type mismatch for Index Key {} \
+                return Err(Error::invalid_parameter(format!(
+                    "Type mismatch for Index Key {} \
                      Expected: {} Actual: {} IndexName: {}",
                     attr.name,
                     key_type_code(attr.key_type),
@@ -419,8 +419,8 @@ impl IndexDescriptor {
             let size = key_value_size(v);
             if i < self.hash.len() {
                 if size > MAX_PARTITION_KEY_BYTES {
-                    return Err(Error::validation(format!(
-                        "One or more parameter values were invalid: Size of hashkey has exceeded \
+                    return Err(Error::invalid_parameter(format!(
+                        "Size of hashkey has exceeded \
                          the maximum size limit of2048 bytes IndexName: {}",
                         self.name
                     )));
@@ -428,8 +428,8 @@ impl IndexDescriptor {
             } else {
                 sort_bytes += size;
                 if sort_bytes > MAX_SORT_KEY_BYTES {
-                    return Err(Error::validation(format!(
-                        "One or more parameter values were invalid: Aggregated size of all range \
+                    return Err(Error::invalid_parameter(format!(
+                        "Aggregated size of all range \
                          keys has exceeded the size limit of 1024 bytes IndexName: {}",
                         self.name
                     )));

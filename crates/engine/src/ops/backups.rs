@@ -273,8 +273,8 @@ impl Database {
         let millis = |seconds: f64| (seconds * 1000.0).round();
         if let (Some(l), Some(u)) = (input.time_range_lower_bound, input.time_range_upper_bound) {
             if millis(l) > millis(u) {
-                return Err(Error::validation(
-                    "One or more parameter values were invalid: Time range lower bound must be \
+                return Err(Error::invalid_parameter(
+                    "Time range lower bound must be \
                      less than or equal to upper bound",
                 ));
             }

@@ -114,8 +114,8 @@ impl<'a> ReadShape<'a> {
         let projects_all = index.projection == ProjectionType::All;
         if self.select == Some("ALL_ATTRIBUTES") && !projects_all {
             if index.kind == IndexKind::Global {
-                return Err(Error::validation(format!(
-                    "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not \
+                return Err(Error::invalid_parameter(format!(
+                    "Select type ALL_ATTRIBUTES is not \
                      supported for global secondary index {} because its projection type is not ALL",
                     index.name
                 )));
@@ -135,8 +135,8 @@ impl<'a> ReadShape<'a> {
             .collect();
         if let Some(missing) = projected.iter().find(|n| !index.projects(table, n)) {
             if index.kind == IndexKind::Global {
-                return Err(Error::validation(format!(
-                    "One or more parameter values were invalid: Global secondary index {} does \
+                return Err(Error::invalid_parameter(format!(
+                    "Global secondary index {} does \
                      not project the attribute {missing}",
                     index.name
                 )));

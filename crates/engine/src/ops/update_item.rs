@@ -57,8 +57,8 @@ pub(super) fn check_key_updates(exprs: &Expressions, schema: &KeySchema) -> Resu
         for path in update.target_paths() {
             let top = top_level_name(path, &exprs.placeholders.names);
             if let Some(top) = top.filter(|t| schema_attributes(schema).any(|a| a.name == *t)) {
-                return Err(Error::validation(format!(
-                    "One or more parameter values were invalid: Cannot update attribute \
+                return Err(Error::invalid_parameter(format!(
+                    "Cannot update attribute \
                      {top}. This attribute is part of the key"
                 )));
             }

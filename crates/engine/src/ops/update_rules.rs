@@ -154,8 +154,8 @@ pub(crate) fn check_stream_with_iops(input: &UpdateTableInput) -> Result<()> {
 }
 
 fn only_operation(what: &str) -> Error {
-    Error::validation(format!(
-        "One or more parameter values were invalid: {what} modification must be the only \
+    Error::invalid_parameter(format!(
+        "{what} modification must be the only \
          operation in the request"
     ))
 }

@@ -200,8 +200,8 @@ impl Database {
             return Err(Error::validation(NOTHING_TO_UPDATE));
         }
         if input.global_secondary_index_updates.is_some() && index_updates.is_empty() {
-            return Err(Error::validation(
-                "One or more parameter values were invalid: List of GlobalSecondaryIndexUpdates \
+            return Err(Error::invalid_parameter(
+                "List of GlobalSecondaryIndexUpdates \
                  is empty",
             ));
         }
@@ -227,8 +227,8 @@ impl Database {
                 } else {
                     "MaxWriteRequestUnits"
                 };
-                return Err(Error::validation(format!(
-                    "One or more parameter values were invalid: {member} for OnDemandThroughput \
+                return Err(Error::invalid_parameter(format!(
+                    "{member} for OnDemandThroughput \
                      cannot be specified when the table BillingMode is PROVISIONED"
                 )));
             }
@@ -353,10 +353,12 @@ impl Database {
                 .unwrap_or(current.billing_mode.as_str());
             let (mode, read, write) =
                 match billing(Some(mode), input.provisioned_throughput.as_ref()) {
-                    Err(_) if mode == "PROVISIONED" => return Err(Error::validation(
-                        "One or more parameter values were invalid: ProvisionedThroughput must be \
+                    Err(_) if mode == "PROVISIONED" => {
+                        return Err(Error::invalid_parameter(
+                            "ProvisionedThroughput must be \
                          specified when BillingMode is PROVISIONED",
-                    )),
+                        ))
+                    }
                     other => other?,
                 };
             if mode == BillingMode::Provisioned
@@ -436,8 +438,8 @@ impl Database {
                     matches!(c, IndexChange::Update { name, read: Some(_), .. } if *name == index.name)
                 });
                 if !updated {
-                    return Err(Error::validation(format!(
-                        "One or more parameter values were invalid: ProvisionedThroughput must be \
+                    return Err(Error::invalid_parameter(format!(
+                        "ProvisionedThroughput must be \
                          specified for index: {}",
                         index.name
                     )));
@@ -640,8 +642,8 @@ impl Database {
         let mut changes_stream = false;
         if let Some(spec) = &input.stream_specification {
             if changes_index_set {
-                return Err(Error::validation(
-                    "One or more parameter values were invalid: You cannot create or delete \
+                return Err(Error::invalid_parameter(
+                    "You cannot create or delete \
                      index while changing stream status",
                 ));
             }
