@@ -501,3 +501,70 @@ async fn contributor_insights_need_their_own_actions() {
         )
     );
 }
+
+#[tokio::test]
+async fn creating_a_table_with_a_resource_policy_needs_put_resource_policy_too() {
+    // The reader may create tables, and attach policies only to the table `Owned`.
+    let policy = r#"{"Statement":[
+        {"Effect":"Allow","Action":"dynamodb:CreateTable","Resource":"*"},
+        {"Effect":"Allow","Action":"dynamodb:PutResourcePolicy",
+         "Resource":"arn:aws:dynamodb:*:*:table/Owned"}
+    ]}"#;
+    let server = server(policy).await;
+    let (admin, reader) = (client(&server, ADMIN), client(&server, READER));
+    let doc = |table: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::000000000000:user/{ADMIN}"}},"Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:000000000000:table/{table}"}}]}}"#
+        )
+    };
+    let create = |name: &str, with_policy: bool| {
+        let mut request = reader
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest);
+        if with_policy {
+            request = request.resource_policy(doc(name));
+        }
+        request.send()
+    };
+    // Without a policy, CreateTable alone is enough.
+    create("Plain", false).await.unwrap();
+    // With one, PutResourcePolicy on the new table is needed as well, and nothing is created.
+    let e = create("Other", true).await.unwrap_err();
+    let action = "PutResourcePolicy";
+    assert_eq!(
+        refusal(&e),
+        denied(
+            READER,
+            "000000000000",
+            action,
+            "arn:aws:dynamodb:us-east-1:000000000000:table/Other",
+            &format!("{NO_ALLOW} dynamodb:{action} action")
+        )
+    );
+    let tables = admin.list_tables().send().await.unwrap();
+    assert_eq!(tables.table_names(), ["Plain"]);
+    // Where both are allowed, the table is created with its policy.
+    create("Owned", true).await.unwrap();
+    let stored = admin
+        .get_resource_policy()
+        .resource_arn("arn:aws:dynamodb:us-east-1:000000000000:table/Owned")
+        .send()
+        .await
+        .unwrap();
+    assert!(stored.policy().unwrap().contains("table/Owned"));
+}
