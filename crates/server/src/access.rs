@@ -28,6 +28,7 @@
 //!
 //! Must not depend on: storage (it reads stored resource policies through the engine).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use binderdb_engine::api::{
@@ -596,9 +597,7 @@ pub(crate) fn authorize(
     let user_arn = format!("arn:aws:iam::{account}:user/{}", principal.user);
     for need in needs {
         let (resource, stored) = resource_of(db, ctx, account, &need.target);
-        let resource_policy = stored
-            .and_then(|doc| Policy::parse(&doc).ok())
-            .map(Arc::new);
+        let resource_policy = stored.and_then(parsed);
         let identity = principal
             .policy
             .as_ref()
@@ -627,6 +626,34 @@ pub(crate) fn authorize(
 }
 
 /// The resource ARN a permission is checked on, and the resource policy stored for it.
+/// Stored resource-based policies parsed once: a call on a table with a policy looks its
+/// document up here instead of parsing it again. Keyed by the document's text, so a changed
+/// policy is simply another entry; cleared when it holds [`PARSED_POLICIES`] documents.
+fn parsed(doc: String) -> Option<Arc<Policy>> {
+    type Parsed = HashMap<String, Option<Arc<Policy>>>;
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<Parsed>> = std::sync::OnceLock::new();
+    // A panic while holding the lock leaves a map that is still whole: keep using it.
+    let lock = || {
+        CACHE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(policy) = lock().get(&doc) {
+        return policy.clone();
+    }
+    let policy = Policy::parse(&doc).ok().map(Arc::new);
+    let mut cache = lock();
+    if cache.len() >= PARSED_POLICIES {
+        cache.clear();
+    }
+    cache.insert(doc, policy.clone());
+    policy
+}
+
+/// How many distinct policy documents [`parsed`] keeps.
+const PARSED_POLICIES: usize = 1024;
+
 fn resource_of(
     db: &Database,
     ctx: &RequestContext,
