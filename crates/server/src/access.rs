@@ -48,6 +48,9 @@ use binderdb_engine::api::{
 use binderdb_engine::api::{
     DescribeContributorInsightsInput, ListContributorInsightsInput, UpdateContributorInsightsInput,
 };
+use binderdb_engine::api::{
+    KinesisStreamingDestinationInput, UpdateKinesisStreamingDestinationInput,
+};
 use binderdb_engine::stream::wire::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -293,6 +296,8 @@ by_table_name!(
     DescribeTimeToLiveInput,
     CreateBackupInput,
     UpdateContinuousBackupsInput,
+    KinesisStreamingDestinationInput,
+    UpdateKinesisStreamingDestinationInput,
 );
 
 /// Export and import records are addressed by ARNs under their table's ARN.
