@@ -476,3 +476,31 @@ async fn destinations_survive_a_restart() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_restored_table_has_no_destinations() {
+    let server = TestServer::memory().await;
+    let client = server.client();
+    create_table(&client, "Source", ("pk", ScalarAttributeType::S), None).await;
+    enable(server.addr, "Source", A).await;
+    let backup = client
+        .create_backup()
+        .table_name("Source")
+        .backup_name("before")
+        .send()
+        .await
+        .unwrap();
+    let arn = backup.backup_details().unwrap().backup_arn().to_owned();
+    client
+        .restore_table_from_backup()
+        .target_table_name("Restored")
+        .backup_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(destinations(&client, "Restored").await, []);
+    assert_eq!(
+        destinations(&client, "Source").await,
+        [entry(A, "ENABLE_FAILED", None)]
+    );
+}
