@@ -19,6 +19,7 @@ mod backup;
 mod control;
 mod exchange;
 mod insights;
+mod kinesis;
 mod partiql;
 mod strict;
 mod transactions;
@@ -27,6 +28,7 @@ pub use backup::*;
 pub use control::*;
 pub use exchange::*;
 pub use insights::*;
+pub use kinesis::*;
 pub use partiql::*;
 pub use transactions::*;
 

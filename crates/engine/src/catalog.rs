@@ -202,6 +202,10 @@ pub struct TableDescriptor {
     /// format 1 unchanged): see [`TAG_LOCK_MS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_changed_ms: Option<u64>,
+    /// Kinesis streaming destinations, newest first (absent when none; format 1 unchanged).
+    /// See [`crate::kinesis`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinesis: Vec<crate::kinesis::KinesisDestination>,
 }
 
 /// How long DynamoDB locks a table's tags after a TagResource or UntagResource changed them
@@ -1240,6 +1244,24 @@ mod tests {
             serde_json::to_string(&d).unwrap(),
             FORMAT_1_WARM_INSIGHTS_FIXTURE
         );
+    }
+
+    /// Format 1 with the member added for Kinesis streaming destinations (absent when none, so
+    /// the fixtures above are unchanged by it).
+    const FORMAT_1_KINESIS_FIXTURE: &str = r#"{"format":1,"id":12,"uuid":"4d2c9a7e-8b1f-4c6a-a3e5-7f0b2d9c1e84","region":"us-east-1","name":"Streamed","attribute_definitions":[["id","S"]],"key_schema":{"hash":{"name":"id","key_type":"S"},"range":null},"billing_mode":"PayPerRequest","read_capacity":0,"write_capacity":0,"created_at_ms":1700000000000,"active_at_ms":1700000000000,"updating_until_ms":0,"last_pay_per_request_ms":1700000000000,"last_increase_ms":null,"last_decrease_ms":null,"decreases_today":0,"deletion_protection":false,"table_class":"STANDARD","kinesis":[{"stream_arn":"arn:aws:kinesis:us-east-1:000000000000:stream/b","precision":"MICROSECOND","enabled_ms":1700000002000,"fails_at_ms":1700000004000},{"stream_arn":"arn:aws:kinesis:us-east-1:000000000000:stream/a","enabled_ms":1700000001000,"fails_at_ms":1700000001000}]}"#;
+
+    #[test]
+    fn format_1_kinesis_fixture_still_decodes() {
+        let d: TableDescriptor = serde_json::from_str(FORMAT_1_KINESIS_FIXTURE).unwrap();
+        let statuses: Vec<_> = d
+            .kinesis
+            .iter()
+            .map(|k| k.status(1_700_000_003_000))
+            .collect();
+        assert_eq!(statuses, ["ENABLING", "ENABLE_FAILED"]);
+        assert_eq!(d.kinesis[0].precision.as_deref(), Some("MICROSECOND"));
+        assert_eq!(d.kinesis[1].precision, None);
+        assert_eq!(serde_json::to_string(&d).unwrap(), FORMAT_1_KINESIS_FIXTURE);
     }
 
     /// A table of another account: its descriptor names the account and lives in that

@@ -8,7 +8,9 @@
 //! - CreateTable of the name is ResourceInUseException "Table already exists: T", a restore
 //!   into it TableAlreadyExistsException;
 //! - DescribeTimeToLive is "Cannot describe time to live while table is in DELETING state:
-//!   Current table state is DELETING".
+//!   Current table state is DELETING";
+//! - DescribeKinesisStreamingDestination lists its destinations as they were, and the other
+//!   Kinesis operations refuse to change them (`ops::kinesis`).
 //!
 //! Everything else finds no table (its items and indexes are gone at once, as before). The
 //! window lives in this process's memory: a restart, or another node of a shared store, sees
@@ -19,25 +21,37 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 
 use crate::api::TableDescription;
+use crate::kinesis::KinesisDestination;
 
 /// (account, region, name) of a table.
 type Name = (Option<String>, String, String);
+
+/// A table DELETING: what DeleteTable left of it, and until when.
+#[derive(Debug)]
+struct Gone {
+    description: TableDescription,
+    /// Its Kinesis streaming destinations.
+    kinesis: Vec<KinesisDestination>,
+    until_ms: u64,
+}
 
 /// The tables deleted less than the create delay ago, with their description as DeleteTable
 /// left them.
 #[derive(Debug, Default)]
 pub(crate) struct Deleting {
-    tables: Mutex<HashMap<Name, (TableDescription, u64)>>,
+    tables: Mutex<HashMap<Name, Gone>>,
 }
 
 impl Deleting {
-    /// Records the table `name` DELETING until `until_ms`, described by `description`.
+    /// Records the table `name` DELETING until `until_ms`, described by `description`, with
+    /// its Kinesis destinations `kinesis`.
     pub(crate) fn insert(
         &self,
         account: Option<&str>,
         region: &str,
         name: &str,
         description: TableDescription,
+        kinesis: Vec<KinesisDestination>,
         until_ms: u64,
     ) {
         let key = (
@@ -45,7 +59,12 @@ impl Deleting {
             region.to_owned(),
             name.to_owned(),
         );
-        self.tables.lock().insert(key, (description, until_ms));
+        let gone = Gone {
+            description,
+            kinesis,
+            until_ms,
+        };
+        self.tables.lock().insert(key, gone);
     }
 
     /// The description of the table `name` if it is DELETING at `now_ms`.
@@ -56,20 +75,43 @@ impl Deleting {
         name: &str,
         now_ms: u64,
     ) -> Option<TableDescription> {
+        self.with(account, region, name, now_ms, |g| g.description.clone())
+    }
+
+    /// The Kinesis destinations of the table `name` if it is DELETING at `now_ms`.
+    pub(crate) fn kinesis(
+        &self,
+        account: Option<&str>,
+        region: &str,
+        name: &str,
+        now_ms: u64,
+    ) -> Option<Vec<KinesisDestination>> {
+        self.with(account, region, name, now_ms, |g| g.kinesis.clone())
+    }
+
+    /// `read` of the table `name` if it is DELETING at `now_ms`.
+    fn with<T>(
+        &self,
+        account: Option<&str>,
+        region: &str,
+        name: &str,
+        now_ms: u64,
+        read: impl FnOnce(&Gone) -> T,
+    ) -> Option<T> {
         let mut tables = self.tables.lock();
-        tables.retain(|_, (_, until)| now_ms < *until);
+        tables.retain(|_, g| now_ms < g.until_ms);
         let key = (
             account.map(str::to_owned),
             region.to_owned(),
             name.to_owned(),
         );
-        tables.get(&key).map(|(d, _)| d.clone())
+        tables.get(&key).map(read)
     }
 
     /// The names of the tables of `account` in `region` DELETING at `now_ms`.
     pub(crate) fn names(&self, account: Option<&str>, region: &str, now_ms: u64) -> Vec<String> {
         let mut tables = self.tables.lock();
-        tables.retain(|_, (_, until)| now_ms < *until);
+        tables.retain(|_, g| now_ms < g.until_ms);
         tables
             .keys()
             .filter(|(a, r, _)| a.as_deref() == account && r == region)

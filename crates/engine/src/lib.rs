@@ -28,6 +28,7 @@ pub mod index;
 pub mod insights;
 mod jobs;
 pub mod keys;
+pub mod kinesis;
 pub mod legacy;
 pub mod metrics;
 mod ops;

@@ -49,6 +49,9 @@ use binderdb_engine::api::{
 use binderdb_engine::api::{
     DescribeContributorInsightsInput, ListContributorInsightsInput, UpdateContributorInsightsInput,
 };
+use binderdb_engine::api::{
+    KinesisStreamingDestinationInput, UpdateKinesisStreamingDestinationInput,
+};
 use binderdb_engine::stream::wire::{
     DescribeStreamInput, GetRecordsInput, GetShardIteratorInput, ListStreamsInput,
 };
@@ -293,6 +296,8 @@ by_table_name!(
     DescribeTimeToLiveInput,
     CreateBackupInput,
     UpdateContinuousBackupsInput,
+    KinesisStreamingDestinationInput,
+    UpdateKinesisStreamingDestinationInput,
 );
 
 /// A CreateTable that attaches a `ResourcePolicy` also needs `dynamodb:PutResourcePolicy` on the

@@ -135,6 +135,14 @@ operations! {
     UpdateContributorInsights,
     /// ListContributorInsights.
     ListContributorInsights,
+    /// EnableKinesisStreamingDestination.
+    EnableKinesisStreamingDestination,
+    /// DisableKinesisStreamingDestination.
+    DisableKinesisStreamingDestination,
+    /// UpdateKinesisStreamingDestination.
+    UpdateKinesisStreamingDestination,
+    /// DescribeKinesisStreamingDestination.
+    DescribeKinesisStreamingDestination,
 }
 
 impl Operation {
@@ -212,6 +220,10 @@ impl Operation {
             "DescribeContributorInsights" => Operation::DescribeContributorInsights,
             "UpdateContributorInsights" => Operation::UpdateContributorInsights,
             "ListContributorInsights" => Operation::ListContributorInsights,
+            "EnableKinesisStreamingDestination" => Operation::EnableKinesisStreamingDestination,
+            "DisableKinesisStreamingDestination" => Operation::DisableKinesisStreamingDestination,
+            "UpdateKinesisStreamingDestination" => Operation::UpdateKinesisStreamingDestination,
+            "DescribeKinesisStreamingDestination" => Operation::DescribeKinesisStreamingDestination,
             _ => return None,
         })
     }
@@ -270,6 +282,18 @@ impl Operation {
             Operation::DescribeContributorInsights => "dynamodb:DescribeContributorInsights",
             Operation::UpdateContributorInsights => "dynamodb:UpdateContributorInsights",
             Operation::ListContributorInsights => "dynamodb:ListContributorInsights",
+            Operation::EnableKinesisStreamingDestination => {
+                "dynamodb:EnableKinesisStreamingDestination"
+            }
+            Operation::DisableKinesisStreamingDestination => {
+                "dynamodb:DisableKinesisStreamingDestination"
+            }
+            Operation::UpdateKinesisStreamingDestination => {
+                "dynamodb:UpdateKinesisStreamingDestination"
+            }
+            Operation::DescribeKinesisStreamingDestination => {
+                "dynamodb:DescribeKinesisStreamingDestination"
+            }
         }
     }
 
@@ -311,8 +335,12 @@ impl Operation {
             | Operation::UntagResource
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy
-            | Operation::UpdateContributorInsights => true,
+            | Operation::UpdateContributorInsights
+            | Operation::EnableKinesisStreamingDestination => true,
             Operation::ListTables
+            | Operation::DisableKinesisStreamingDestination
+            | Operation::UpdateKinesisStreamingDestination
+            | Operation::DescribeKinesisStreamingDestination
             | Operation::DescribeContributorInsights
             | Operation::ListContributorInsights
             | Operation::DescribeContinuousBackups
@@ -382,8 +410,13 @@ impl Operation {
             | Operation::UntagResource
             | Operation::PutResourcePolicy
             | Operation::DeleteResourcePolicy
-            | Operation::UpdateContributorInsights => true,
-            Operation::ListTagsOfResource
+            | Operation::UpdateContributorInsights
+            | Operation::EnableKinesisStreamingDestination => true,
+            // Disable and Update only read: in binderdb they always refuse (`ops::kinesis`).
+            Operation::DisableKinesisStreamingDestination
+            | Operation::UpdateKinesisStreamingDestination
+            | Operation::DescribeKinesisStreamingDestination
+            | Operation::ListTagsOfResource
             | Operation::DescribeContributorInsights
             | Operation::ListContributorInsights
             | Operation::DescribeExport
@@ -653,6 +686,34 @@ impl Operation {
                 call.run(
                     validate::list_contributor_insights,
                     Database::list_contributor_insights,
+                )
+                .await
+            }
+            Operation::EnableKinesisStreamingDestination => {
+                call.run(
+                    validate::kinesis_streaming_destination,
+                    Database::enable_kinesis_streaming_destination,
+                )
+                .await
+            }
+            Operation::DisableKinesisStreamingDestination => {
+                call.run(
+                    validate::kinesis_streaming_destination,
+                    Database::disable_kinesis_streaming_destination,
+                )
+                .await
+            }
+            Operation::UpdateKinesisStreamingDestination => {
+                call.run(
+                    validate::update_kinesis_streaming_destination,
+                    Database::update_kinesis_streaming_destination,
+                )
+                .await
+            }
+            Operation::DescribeKinesisStreamingDestination => {
+                call.run(
+                    validate::table_name_only,
+                    Database::describe_kinesis_streaming_destination,
                 )
                 .await
             }

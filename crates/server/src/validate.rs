@@ -20,12 +20,14 @@ use crate::error::ApiError;
 mod backup;
 mod exchange;
 mod insights;
+mod kinesis;
 mod partiql;
 mod resource;
 
 pub use backup::*;
 pub use exchange::*;
 pub use insights::*;
+pub use kinesis::*;
 pub use partiql::*;
 pub use resource::*;
 

@@ -715,6 +715,8 @@ impl Database {
             policy_changes: Default::default(),
             class_updates_ms: Vec::new(),
             tags_changed_ms: None,
+            // Nor a Kinesis streaming destination (`crate::kinesis`).
+            kinesis: Vec::new(),
             ..source.clone()
         };
         Ok(descriptor)

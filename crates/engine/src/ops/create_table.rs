@@ -445,6 +445,7 @@ impl Database {
             policy_changes: Default::default(),
             class_updates_ms: Vec::new(),
             tags_changed_ms: None,
+            kinesis: Vec::new(),
         };
         let mut descriptor = descriptor;
         if let Some(view) = stream_view {

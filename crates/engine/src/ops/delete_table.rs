@@ -105,6 +105,7 @@ impl Database {
                 &ctx.region,
                 name,
                 description.clone(),
+                d.kinesis.clone(),
                 now + self.config.create_delay_ms,
             );
         }

@@ -18,6 +18,7 @@ mod execute_statement;
 mod execute_transaction;
 mod get_item;
 mod get_resource_policy;
+mod kinesis;
 mod list_tables;
 mod list_tags_of_resource;
 mod put_item;

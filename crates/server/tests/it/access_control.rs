@@ -568,3 +568,40 @@ async fn creating_a_table_with_a_resource_policy_needs_put_resource_policy_too()
         .unwrap();
     assert!(stored.policy().unwrap().contains("table/Owned"));
 }
+
+#[tokio::test]
+async fn kinesis_destinations_need_their_own_actions() {
+    // DescribeKinesisStreamingDestination is allowed on the table, Enable is not.
+    let policy = r#"{"Statement":[
+        {"Effect":"Allow","Action":"dynamodb:DescribeKinesisStreamingDestination",
+         "Resource":"arn:aws:dynamodb:*:*:table/Orders"}
+    ]}"#;
+    let server = server(policy).await;
+    let (admin, reader) = (client(&server, ADMIN), client(&server, READER));
+    crate::common::create_table(&admin, "Orders", ("pk", ScalarAttributeType::S), None).await;
+    let out = reader
+        .describe_kinesis_streaming_destination()
+        .table_name("Orders")
+        .send()
+        .await
+        .unwrap();
+    assert!(out.kinesis_data_stream_destinations().is_empty());
+    let e = reader
+        .enable_kinesis_streaming_destination()
+        .table_name("Orders")
+        .stream_arn("arn:aws:kinesis:us-east-1:000000000000:stream/orders")
+        .send()
+        .await
+        .unwrap_err();
+    let action = "EnableKinesisStreamingDestination";
+    assert_eq!(
+        refusal(&e),
+        denied(
+            READER,
+            "000000000000",
+            action,
+            "arn:aws:dynamodb:us-east-1:000000000000:table/Orders",
+            &format!("{NO_ALLOW} dynamodb:{action} action")
+        )
+    );
+}

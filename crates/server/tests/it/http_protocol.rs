@@ -467,7 +467,7 @@ async fn the_connection_survives_every_error_answer() {
     let big = vec![b' '; 100_000];
     // An operation binderdb does not serve, with a body it never needs.
     let answer = conn
-        .call("DescribeKinesisStreamingDestination", &[], big.clone())
+        .call("DescribeTableReplicaAutoScaling", &[], big.clone())
         .await;
     answer.assert_error("com.amazon.coral.service#UnknownOperationException", None);
     let answer = conn.call("ListTables", &[], b"{".to_vec()).await;

@@ -30,6 +30,7 @@ mod indexes_reads;
 mod indexes_writes;
 mod item_collections;
 mod items;
+mod kinesis_destinations;
 mod legacy_reads;
 mod metrics;
 mod nodes;
