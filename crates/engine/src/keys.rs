@@ -85,15 +85,13 @@ fn check_sizes(
 ) -> Result<()> {
     if key_value_size(hash) > MAX_PARTITION_KEY_BYTES {
         return Err(Error::invalid_parameter(
-            "Size of hashkey has exceeded the maximum \
-             size limit of2048 bytes",
+            "Size of hashkey has exceeded the maximum size limit of2048 bytes",
         ));
     }
     if let (Some(_), Some(r)) = (&schema.range, range) {
         if key_value_size(r) > MAX_SORT_KEY_BYTES {
             return Err(Error::invalid_parameter(
-                "Aggregated size of all range keys has \
-                 exceeded the size limit of 1024 bytes",
+                "Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
             ));
         }
     }

@@ -189,9 +189,8 @@ pub fn update(
         }
         (Some(now), Some(_)) if spec.kms_master_key_id.as_deref() == Some(now.as_str()) => {
             return Err(Error::invalid_parameter(
-                "Table is already encrypted with \
-                 given KMSMasterKeyId. Use KMSMasterKeyId parameter if you want to change \
-                 Master Key",
+                "Table is already encrypted with given KMSMasterKeyId. Use KMSMasterKeyId \
+                 parameter if you want to change Master Key",
             ))
         }
         _ => {}

@@ -395,8 +395,7 @@ impl IndexDescriptor {
             };
             if !matches_type(v, attr.key_type) {
                 return Err(Error::invalid_parameter(format!(
-                    "Type mismatch for Index Key {} \
-                     Expected: {} Actual: {} IndexName: {}",
+                    "Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
                     attr.name,
                     key_type_code(attr.key_type),
                     v.type_code(),
@@ -420,8 +419,8 @@ impl IndexDescriptor {
             if i < self.hash.len() {
                 if size > MAX_PARTITION_KEY_BYTES {
                     return Err(Error::invalid_parameter(format!(
-                        "Size of hashkey has exceeded \
-                         the maximum size limit of2048 bytes IndexName: {}",
+                        "Size of hashkey has exceeded the maximum size limit of2048 bytes \
+                         IndexName: {}",
                         self.name
                     )));
                 }
@@ -429,8 +428,8 @@ impl IndexDescriptor {
                 sort_bytes += size;
                 if sort_bytes > MAX_SORT_KEY_BYTES {
                     return Err(Error::invalid_parameter(format!(
-                        "Aggregated size of all range \
-                         keys has exceeded the size limit of 1024 bytes IndexName: {}",
+                        "Aggregated size of all range keys has exceeded the size limit of 1024 \
+                         bytes IndexName: {}",
                         self.name
                     )));
                 }

@@ -274,8 +274,7 @@ impl Database {
         if let (Some(l), Some(u)) = (input.time_range_lower_bound, input.time_range_upper_bound) {
             if millis(l) > millis(u) {
                 return Err(Error::invalid_parameter(
-                    "Time range lower bound must be \
-                     less than or equal to upper bound",
+                    "Time range lower bound must be less than or equal to upper bound",
                 ));
             }
         }

@@ -115,8 +115,8 @@ impl<'a> ReadShape<'a> {
         if self.select == Some("ALL_ATTRIBUTES") && !projects_all {
             if index.kind == IndexKind::Global {
                 return Err(Error::invalid_parameter(format!(
-                    "Select type ALL_ATTRIBUTES is not \
-                     supported for global secondary index {} because its projection type is not ALL",
+                    "Select type ALL_ATTRIBUTES is not supported for global secondary index {} \
+                     because its projection type is not ALL",
                     index.name
                 )));
             }
@@ -136,8 +136,7 @@ impl<'a> ReadShape<'a> {
         if let Some(missing) = projected.iter().find(|n| !index.projects(table, n)) {
             if index.kind == IndexKind::Global {
                 return Err(Error::invalid_parameter(format!(
-                    "Global secondary index {} does \
-                     not project the attribute {missing}",
+                    "Global secondary index {} does not project the attribute {missing}",
                     index.name
                 )));
             }

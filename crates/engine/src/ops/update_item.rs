@@ -58,8 +58,7 @@ pub(super) fn check_key_updates(exprs: &Expressions, schema: &KeySchema) -> Resu
             let top = top_level_name(path, &exprs.placeholders.names);
             if let Some(top) = top.filter(|t| schema_attributes(schema).any(|a| a.name == *t)) {
                 return Err(Error::invalid_parameter(format!(
-                    "Cannot update attribute \
-                     {top}. This attribute is part of the key"
+                    "Cannot update attribute {top}. This attribute is part of the key"
                 )));
             }
         }

@@ -155,8 +155,7 @@ pub(crate) fn check_stream_with_iops(input: &UpdateTableInput) -> Result<()> {
 
 fn only_operation(what: &str) -> Error {
     Error::invalid_parameter(format!(
-        "{what} modification must be the only \
-         operation in the request"
+        "{what} modification must be the only operation in the request"
     ))
 }
 

@@ -201,8 +201,7 @@ impl Database {
         }
         if input.global_secondary_index_updates.is_some() && index_updates.is_empty() {
             return Err(Error::invalid_parameter(
-                "List of GlobalSecondaryIndexUpdates \
-                 is empty",
+                "List of GlobalSecondaryIndexUpdates is empty",
             ));
         }
         // One concern per request (DDB-TABLE-433): checked before the table is looked up.
@@ -228,8 +227,8 @@ impl Database {
                     "MaxWriteRequestUnits"
                 };
                 return Err(Error::invalid_parameter(format!(
-                    "{member} for OnDemandThroughput \
-                     cannot be specified when the table BillingMode is PROVISIONED"
+                    "{member} for OnDemandThroughput cannot be specified when the table \
+                     BillingMode is PROVISIONED"
                 )));
             }
         }
@@ -355,8 +354,8 @@ impl Database {
                 match billing(Some(mode), input.provisioned_throughput.as_ref()) {
                     Err(_) if mode == "PROVISIONED" => {
                         return Err(Error::invalid_parameter(
-                            "ProvisionedThroughput must be \
-                         specified when BillingMode is PROVISIONED",
+                            "ProvisionedThroughput must be specified when BillingMode is \
+                             PROVISIONED",
                         ))
                     }
                     other => other?,
@@ -439,8 +438,7 @@ impl Database {
                 });
                 if !updated {
                     return Err(Error::invalid_parameter(format!(
-                        "ProvisionedThroughput must be \
-                         specified for index: {}",
+                        "ProvisionedThroughput must be specified for index: {}",
                         index.name
                     )));
                 }
@@ -643,8 +641,7 @@ impl Database {
         if let Some(spec) = &input.stream_specification {
             if changes_index_set {
                 return Err(Error::invalid_parameter(
-                    "You cannot create or delete \
-                     index while changing stream status",
+                    "You cannot create or delete index while changing stream status",
                 ));
             }
             match crate::stream::requested(spec, false)? {
