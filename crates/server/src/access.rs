@@ -630,7 +630,6 @@ pub(crate) fn authorize(
     Ok(())
 }
 
-/// The resource ARN a permission is checked on, and the resource policy stored for it.
 /// Stored resource-based policies parsed once: a call on a table with a policy looks its
 /// document up here instead of parsing it again. Keyed by the document's text, so a changed
 /// policy is simply another entry; cleared when it holds [`PARSED_POLICIES`] documents.
@@ -659,6 +658,7 @@ fn parsed(doc: String) -> Option<Arc<Policy>> {
 /// How many distinct policy documents [`parsed`] keeps.
 const PARSED_POLICIES: usize = 1024;
 
+/// The resource ARN a permission is checked on, and the resource policy stored for it.
 fn resource_of(
     db: &Database,
     ctx: &RequestContext,

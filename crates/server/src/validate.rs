@@ -146,6 +146,13 @@ impl Violations {
         }
     }
 
+    /// [`Violations::length`] of `v` when it is given.
+    fn optional_length(&mut self, path: &str, v: Option<&String>, min: usize, max: usize) {
+        if let Some(s) = v {
+            self.length(path, s, min, max);
+        }
+    }
+
     fn table_name(&mut self, v: Option<&String>) {
         if self.not_null("tableName", v) {
             self.name("tableName", v.map(String::as_str));

@@ -41,12 +41,6 @@ impl Violations {
         self.length(path, s, 0, 255);
     }
 
-    fn optional_length(&mut self, path: &str, v: Option<&String>, min: usize, max: usize) {
-        if let Some(s) = v {
-            self.length(path, s, min, max);
-        }
-    }
-
     fn bucket_source(&mut self, s: &S3BucketSource) {
         if self.not_null("s3BucketSource.s3Bucket", s.s3_bucket.as_ref()) {
             self.bucket("s3BucketSource.s3Bucket", s.s3_bucket.as_ref());

@@ -1,8 +1,8 @@
 //! Request constraints of the Kinesis streaming destination operations: `TableName` as for
 //! every table operation, `StreamArn` 37 to 1024 characters (DynamoDB: "Value '' at
 //! 'streamArn' failed to satisfy constraint: Member must have length greater than or equal to
-//! 37", the ack-api-quirks lab's DDB-TABLE-457), and the precision enum. DescribeKinesisStreaming-
-//! Destination takes only a `TableName` ([`super::table_name_only`]).
+//! 37", the ack-api-quirks lab's DDB-TABLE-457), and the precision enum.
+//! DescribeKinesisStreamingDestination takes only a `TableName` ([`super::table_name_only`]).
 
 use binderdb_engine::api::{
     KinesisStreamingDestinationInput, UpdateKinesisStreamingDestinationInput,
@@ -24,9 +24,7 @@ fn destination_change(
     let mut v = Violations::default();
     v.table_name(table);
     if v.not_null("streamArn", arn) {
-        if let Some(arn) = arn {
-            v.length("streamArn", arn, 37, 1024);
-        }
+        v.optional_length("streamArn", arn, 37, 1024);
     }
     v.one_of(
         &format!("{configuration}.approximateCreationDateTimePrecision"),
