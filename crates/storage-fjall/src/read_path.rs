@@ -41,10 +41,8 @@
 //! 5.15 / 4.75 / 4.63, throughput 9,890–12,001 against 11,706–13,821 ops/s (worse in every
 //! pair; GetItem, which it does not touch, the same). The premise does not hold at 32
 //! connections: a Query's p50 is 2.2–2.5 ms against 150–250 µs per disk read, so its latency
-//! is queueing, not serial reads. GetItem at about 20,000 ops/s × 0.94 reads and Query at about
-//! 13,800 × 1.5 reads both make about 20,000 disk reads a second, which looks like the virtual
-//! disk's rate at this queue depth: only fewer reads per Query (or more reads a second from the
-//! disk) would lower that p99, and the hand-offs cost CPU on top.
+//! is queueing, not serial reads, and the hand-offs cost CPU on top (what the queue waits for:
+//! the next paragraph).
 //!
 //! **What the uncached Query's p99 is made of, then** (the same command, main's build, 5 s of
 //! `perf record -a -g` during its Query phase, and `vmstat`): the two cores are busy (idle
